@@ -1,0 +1,12 @@
+//! cityform: keeps Alibaba Cloud CityVisual job groups equal to what YAML manifests declare.
+//!
+//! The pipeline is load → plan → apply: [`manifest`] reads the desired job groups, [`state`]
+//! remembers which `JobGroupId` belongs to which manifest entry, [`plan`] compares the two
+//! (a pure function), [`render`] shows the result, and [`cloud`] talks to the service, or to
+//! the local [`emulator`].
+#![warn(missing_docs)]
+
+pub mod cloud;
+pub mod manifest;
+pub mod model;
+pub mod state;

@@ -1,0 +1,41 @@
+//! The validated result of loading a manifest set.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Address, JobGroupSpec};
+
+/// Where something was declared: a file (or `-` for stdin) and a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SourceLocation {
+    /// The file as the user named it (relative paths stay relative).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One desired job group, defaults already applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredGroup {
+    /// What the group should look like.
+    pub spec: JobGroupSpec,
+    /// Where its document starts.
+    pub source: SourceLocation,
+}
+
+/// Every desired job group of a manifest set, by address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    /// The groups, in address order.
+    pub groups: BTreeMap<Address, DesiredGroup>,
+}

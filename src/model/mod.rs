@@ -1,0 +1,14 @@
+//! The domain types every layer shares: a job group's address and its desired specification.
+//!
+//! Nothing here does I/O. The manifest loader produces these types, the state stores them,
+//! the planner compares them and the cloud client turns them into API parameters.
+
+mod address;
+mod name;
+mod params;
+mod spec;
+
+pub use address::Address;
+pub use name::{NameError, validate_job_group_name};
+pub use params::{ParamError, ParamKey, normalize_param_value};
+pub use spec::JobGroupSpec;

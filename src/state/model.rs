@@ -1,0 +1,50 @@
+//! The state's data model, independent of where it is stored.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Address, JobGroupSpec};
+
+/// The state format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What cityform knows it manages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// The state file format; a newer one is refused, never overwritten.
+    pub format_version: u32,
+    /// Made when the state is created; a saved plan binds to it.
+    pub lineage: String,
+    /// Bumped at every write; a saved plan binds to it.
+    pub serial: u64,
+    /// The managed job groups, by address.
+    pub job_groups: BTreeMap<Address, StateEntry>,
+}
+
+/// One managed job group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateEntry {
+    /// The id the service assigned.
+    pub job_group_id: String,
+    /// The spec as last applied.
+    pub spec: JobGroupSpec,
+    /// The `RequestId` of the call that last changed the group.
+    pub request_id: String,
+    /// When that call returned, RFC 3339 UTC.
+    pub applied_at: String,
+}
+
+impl State {
+    /// A new, empty state with the given lineage (the caller supplies it, so this stays pure).
+    pub fn new(lineage: impl Into<String>) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            lineage: lineage.into(),
+            serial: 0,
+            job_groups: BTreeMap::new(),
+        }
+    }
+}
