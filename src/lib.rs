@@ -9,4 +9,6 @@
 pub mod cloud;
 pub mod manifest;
 pub mod model;
+pub mod plan;
+pub mod render;
 pub mod state;

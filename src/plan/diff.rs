@@ -1,0 +1,291 @@
+//! The planner: a pure function from (desired, state) to a [`Plan`].
+//!
+//! Both inputs are maps ordered by address, so one merge walk visits each group once and the
+//! actions come out in address order: same inputs, same plan, byte for byte.
+
+use std::cmp::Ordering;
+use std::collections::btree_map;
+use std::iter::Peekable;
+
+use super::action::{Action, AttributeChange, Plan, StateBinding};
+use crate::manifest::{Desired, DesiredGroup};
+use crate::model::{Address, JobGroupSpec};
+use crate::state::{State, StateEntry};
+
+/// Compares the desired groups with the state and says what should happen to each.
+pub fn compute(desired: &Desired, state: Option<&State>) -> Plan {
+    let empty = std::collections::BTreeMap::new();
+    let recorded = state.map_or(&empty, |state| &state.job_groups);
+    let mut plan = Plan {
+        state: state.map(|state| StateBinding {
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+        }),
+        actions: Vec::new(),
+        unchanged: 0,
+    };
+    let mut wanted = desired.groups.iter().peekable();
+    let mut known = recorded.iter().peekable();
+    loop {
+        match next_pair(&mut wanted, &mut known) {
+            Pair::Both(address, group, entry) => {
+                let changes = attribute_changes(&entry.spec, &group.spec);
+                if changes.is_empty() {
+                    plan.unchanged += 1;
+                } else {
+                    plan.actions.push(Action::Update {
+                        address: address.clone(),
+                        job_group_id: entry.job_group_id.clone(),
+                        changes,
+                        spec: group.spec.clone(),
+                        source: group.source.clone(),
+                    });
+                }
+            }
+            Pair::DesiredOnly(address, group) => plan.actions.push(Action::Create {
+                address: address.clone(),
+                spec: group.spec.clone(),
+                source: group.source.clone(),
+            }),
+            Pair::StateOnly(address, entry) => plan.actions.push(Action::Orphan {
+                address: address.clone(),
+                job_group_id: entry.job_group_id.clone(),
+                spec: entry.spec.clone(),
+            }),
+            Pair::Done => return plan,
+        }
+    }
+}
+
+enum Pair<'a> {
+    Both(&'a Address, &'a DesiredGroup, &'a StateEntry),
+    DesiredOnly(&'a Address, &'a DesiredGroup),
+    StateOnly(&'a Address, &'a StateEntry),
+    Done,
+}
+
+fn next_pair<'a>(
+    wanted: &mut Peekable<btree_map::Iter<'a, Address, DesiredGroup>>,
+    known: &mut Peekable<btree_map::Iter<'a, Address, StateEntry>>,
+) -> Pair<'a> {
+    let order = match (wanted.peek(), known.peek()) {
+        (None, None) => return Pair::Done,
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (Some((left, _)), Some((right, _))) => left.cmp(right),
+    };
+    match order {
+        Ordering::Less => wanted.next().map_or(Pair::Done, |(address, group)| {
+            Pair::DesiredOnly(address, group)
+        }),
+        Ordering::Greater => known.next().map_or(Pair::Done, |(address, entry)| {
+            Pair::StateOnly(address, entry)
+        }),
+        Ordering::Equal => match (wanted.next(), known.next()) {
+            (Some((address, group)), Some((_, entry))) => Pair::Both(address, group, entry),
+            _ => Pair::Done,
+        },
+    }
+}
+
+/// The attributes that differ, in the order [`JobGroupSpec::attributes`] lists them (the
+/// desired spec's order first, then any attribute only the recorded spec has).
+pub(crate) fn attribute_changes(
+    recorded: &JobGroupSpec,
+    desired: &JobGroupSpec,
+) -> Vec<AttributeChange> {
+    let before = recorded.attributes();
+    let after = desired.attributes();
+    let lookup = |list: &[(String, String)], name: &str| {
+        list.iter()
+            .find(|(attribute, _)| attribute == name)
+            .map(|(_, value)| value.clone())
+    };
+    let mut changes = Vec::new();
+    for (name, value) in &after {
+        let old = lookup(&before, name);
+        if old.as_deref() != Some(value.as_str()) {
+            changes.push(AttributeChange {
+                attribute: name.clone(),
+                before: old,
+                after: Some(value.clone()),
+            });
+        }
+    }
+    for (name, value) in &before {
+        if lookup(&after, name).is_none() {
+            changes.push(AttributeChange {
+                attribute: name.clone(),
+                before: Some(value.clone()),
+                after: None,
+            });
+        }
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::SourceLocation;
+
+    fn address(name: &str) -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", name)
+    }
+
+    fn desired(groups: &[(&str, JobGroupSpec)]) -> Desired {
+        let mut desired = Desired::default();
+        for (line, (name, spec)) in groups.iter().enumerate() {
+            desired.groups.insert(
+                address(name),
+                DesiredGroup {
+                    spec: spec.clone(),
+                    source: SourceLocation {
+                        file: "manifests/city.yaml".into(),
+                        line: line + 1,
+                        column: 1,
+                    },
+                },
+            );
+        }
+        desired
+    }
+
+    fn state(groups: &[(&str, &str, JobGroupSpec)]) -> State {
+        let mut state = State::new("lineage-1");
+        state.serial = 4;
+        for (name, id, spec) in groups {
+            state.job_groups.insert(
+                address(name),
+                StateEntry {
+                    job_group_id: (*id).into(),
+                    spec: spec.clone(),
+                    request_id: "request".into(),
+                    applied_at: "2026-11-27T08:00:00Z".into(),
+                },
+            );
+        }
+        state
+    }
+
+    fn kinds(plan: &Plan) -> Vec<(String, &'static str)> {
+        plan.actions
+            .iter()
+            .map(|action| {
+                let kind = match action {
+                    Action::Create { .. } => "create",
+                    Action::Update { .. } => "update",
+                    Action::Orphan { .. } => "orphan",
+                };
+                (action.address().name.clone(), kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn without_state_everything_is_created() {
+        let plan = compute(
+            &desired(&[
+                ("b", JobGroupSpec::example()),
+                ("a", JobGroupSpec::example()),
+            ]),
+            None,
+        );
+        assert_eq!(
+            kinds(&plan),
+            [("a".into(), "create"), ("b".into(), "create")]
+        );
+        assert_eq!(plan.state, None);
+        assert!(!plan.is_empty());
+    }
+
+    #[test]
+    fn every_action_kind_in_address_order() {
+        let desired = desired(&[
+            ("create-me", JobGroupSpec::example()),
+            ("keep-me", JobGroupSpec::example()),
+            ("update-me", JobGroupSpec::example().with_planed_jobs(12)),
+        ]);
+        let state = state(&[
+            ("keep-me", "1", JobGroupSpec::example()),
+            ("orphan-me", "2", JobGroupSpec::example()),
+            ("update-me", "3", JobGroupSpec::example()),
+        ]);
+        let plan = compute(&desired, Some(&state));
+        assert_eq!(
+            kinds(&plan),
+            [
+                ("create-me".into(), "create"),
+                ("orphan-me".into(), "orphan"),
+                ("update-me".into(), "update"),
+            ]
+        );
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(
+            plan.state,
+            Some(StateBinding {
+                lineage: "lineage-1".into(),
+                serial: 4
+            })
+        );
+        let summary = plan.summary();
+        assert_eq!(
+            (
+                summary.create,
+                summary.update,
+                summary.orphan,
+                summary.unchanged
+            ),
+            (1, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn update_lists_changed_added_and_removed_attributes() {
+        let recorded = JobGroupSpec::example().with_param("RDS_ENABLE", "True");
+        let wanted = JobGroupSpec::example()
+            .with_planed_jobs(12)
+            .with_param("ES_ENABLE", "False");
+        let changes = attribute_changes(&recorded, &wanted);
+        let rendered: Vec<_> = changes
+            .iter()
+            .map(|change| {
+                (
+                    change.attribute.as_str(),
+                    change.before.as_deref(),
+                    change.after.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rendered,
+            [
+                ("planedJobCount", Some("10"), Some("12")),
+                ("params.ES_ENABLE", None, Some("False")),
+                ("params.RDS_ENABLE", Some("True"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn identical_specs_are_unchanged() {
+        let spec = JobGroupSpec::example().with_param("ES_ENABLE", "True");
+        let plan = compute(
+            &desired(&[("same", spec.clone())]),
+            Some(&state(&[("same", "1", spec)])),
+        );
+        assert!(plan.actions.is_empty());
+        assert_eq!(plan.unchanged, 1);
+        assert!(plan.is_empty());
+    }
+
+    #[test]
+    fn groups_only_in_the_state_are_orphans() {
+        let plan = compute(
+            &Desired::default(),
+            Some(&state(&[("gone", "7", JobGroupSpec::example())])),
+        );
+        assert_eq!(kinds(&plan), [("gone".into(), "orphan")]);
+        assert!(!plan.is_empty());
+    }
+}

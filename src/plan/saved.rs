@@ -1,0 +1,186 @@
+//! Saved plan files (`plan --out FILE`): everything `apply FILE` needs, sealed with a checksum.
+//!
+//! The plan carries the full desired specs and the state (lineage and serial) it was computed
+//! against, so applying it needs no manifests and refuses a state that moved on. The
+//! checksum covers the plan's exact bytes as written, so any edit is detected.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::Plan;
+
+/// The saved-plan format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why a saved plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// The file is not a saved plan at all.
+    #[error("`{file}` is not a cityform saved plan: {reason}")]
+    Malformed {
+        /// The file.
+        file: String,
+        /// What the parser said, with line and column.
+        reason: String,
+    },
+    /// Written by a newer cityform.
+    #[error(
+        "`{file}` was written by a newer cityform (saved-plan format {found}, this build reads {FORMAT_VERSION}); upgrade cityform or plan again"
+    )]
+    NewerFormat {
+        /// The file.
+        file: String,
+        /// The format it declares.
+        found: u32,
+    },
+    /// The contents do not match the checksum: the file was edited or damaged.
+    #[error("`{file}` has been modified since it was saved (checksum mismatch); plan again")]
+    ChecksumMismatch {
+        /// The file.
+        file: String,
+    },
+}
+
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    format_version: u32,
+    cityform_version: &'a str,
+    checksum: String,
+    plan: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeIn<'a> {
+    format_version: u32,
+    #[serde(rename = "cityform_version")]
+    _cityform_version: String,
+    checksum: String,
+    #[serde(borrow)]
+    plan: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct VersionOnly {
+    format_version: u32,
+}
+
+fn checksum(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut text = String::from("sha256:");
+    for byte in digest {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
+}
+
+/// Serialises a plan as a saved-plan file.
+pub fn to_bytes(plan: &Plan) -> Result<Vec<u8>, serde_json::Error> {
+    let body = serde_json::to_string(plan)?;
+    let raw = RawValue::from_string(body)?;
+    let envelope = EnvelopeOut {
+        format_version: FORMAT_VERSION,
+        cityform_version: env!("CARGO_PKG_VERSION"),
+        checksum: checksum(raw.get().as_bytes()),
+        plan: &raw,
+    };
+    let mut bytes = serde_json::to_vec_pretty(&envelope)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// Reads a saved-plan file; `file` names it in errors.
+pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Plan, SavedPlanError> {
+    let malformed = |error: serde_json::Error| SavedPlanError::Malformed {
+        file: file.to_owned(),
+        reason: error.to_string(),
+    };
+    let version: VersionOnly = serde_json::from_slice(bytes).map_err(malformed)?;
+    if version.format_version > FORMAT_VERSION {
+        return Err(SavedPlanError::NewerFormat {
+            file: file.to_owned(),
+            found: version.format_version,
+        });
+    }
+    let envelope: EnvelopeIn<'_> = serde_json::from_slice(bytes).map_err(malformed)?;
+    if envelope.format_version != FORMAT_VERSION
+        || envelope.checksum != checksum(envelope.plan.get().as_bytes())
+    {
+        return Err(SavedPlanError::ChecksumMismatch {
+            file: file.to_owned(),
+        });
+    }
+    serde_json::from_str(envelope.plan.get()).map_err(malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::SourceLocation;
+    use crate::model::{Address, JobGroupSpec};
+    use crate::plan::{Action, StateBinding};
+
+    fn plan() -> Plan {
+        Plan {
+            state: Some(StateBinding {
+                lineage: "9d1c".into(),
+                serial: 5,
+            }),
+            actions: vec![Action::Create {
+                address: Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),
+                spec: JobGroupSpec::example().with_param("ES_ENABLE", "True"),
+                source: SourceLocation {
+                    file: "manifests/traffic.yaml".into(),
+                    line: 3,
+                    column: 1,
+                },
+            }],
+            unchanged: 2,
+        }
+    }
+
+    #[test]
+    fn round_trips() -> Result<(), Box<dyn std::error::Error>> {
+        let bytes = to_bytes(&plan())?;
+        assert_eq!(from_bytes("plan.json", &bytes)?, plan());
+        Ok(())
+    }
+
+    #[test]
+    fn any_edit_is_detected() -> Result<(), Box<dyn std::error::Error>> {
+        let text = String::from_utf8(to_bytes(&plan())?)?;
+        let edited = text.replace("\"planedJobCount\":10", "\"planedJobCount\":11");
+        assert_ne!(edited, text, "the edit must hit something");
+        let error = from_bytes("plan.json", edited.as_bytes()).err();
+        assert!(
+            matches!(error, Some(SavedPlanError::ChecksumMismatch { .. })),
+            "{error:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn newer_formats_are_refused_by_name() -> Result<(), Box<dyn std::error::Error>> {
+        let text = String::from_utf8(to_bytes(&plan())?)?;
+        let newer = text.replace("\"format_version\": 1", "\"format_version\": 2");
+        let error = from_bytes("plan.json", newer.as_bytes()).err();
+        assert!(
+            matches!(error, Some(SavedPlanError::NewerFormat { found: 2, .. })),
+            "{error:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn garbage_is_malformed_with_a_location() {
+        let error = from_bytes("plan.json", b"{\"format_version\": 1,\n  oops").err();
+        let message = error.map(|error| error.to_string()).unwrap_or_default();
+        assert!(
+            message.starts_with("`plan.json` is not a cityform saved plan: "),
+            "{message}"
+        );
+        assert!(message.contains("line 2"), "{message}");
+    }
+}
