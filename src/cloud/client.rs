@@ -217,7 +217,10 @@ impl CloudClient {
             if groups.len() == before || groups.len() as u64 >= page.total_count {
                 return Ok(groups);
             }
-            request.page_number += 1;
+            let Some(next) = request.page_number.checked_add(1) else {
+                return Ok(groups);
+            };
+            request.page_number = next;
         }
     }
 

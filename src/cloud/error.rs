@@ -533,6 +533,18 @@ mod tests {
         assert!(text.contains("SecurityToken%3D***"), "{text}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_error_body_makes_classification_panic(
+            status in 300_u16..1000,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..1024),
+        ) {
+            let (kind, class) = error_from_answer(status, &body, &no_secrets());
+            let _ = kind.to_string();
+            proptest::prop_assert!(status < 500 || class == ErrorClass::Retryable);
+        }
+    }
+
     #[test]
     fn durations_read_naturally() {
         assert_eq!(human_duration(Duration::from_millis(250)), "250ms");

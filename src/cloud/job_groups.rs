@@ -760,6 +760,28 @@ mod tests {
         assert_eq!(spec.params["RDS_ENABLE"], "maybe");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn no_body_makes_a_parser_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_created(&body);
+            let _ = parse_page(&body);
+            let _ = parse_acknowledged(&body);
+        }
+
+        #[test]
+        fn no_json_shape_makes_the_page_parser_panic(
+            total in proptest::prelude::any::<i64>(),
+            number in "[0-9a-z-]{0,12}",
+            key in proptest::option::of("[A-Za-z_]{0,8}"),
+        ) {
+            let key = key.map_or("null".to_owned(), |key| format!("\"{key}\""));
+            let body = format!(
+                r#"{{"TotalCount":{total},"JobGroups":{{"JobGroup":[{{"JobGroupId":"{number}","JobGroupName":"{number}","AlgoLibId":{total},"ResourceProfileId":"{number}","PlanedJobCount":"{number}","StreamPerJob":{total},"JobGroupParams":{{"JobGroupParam":[{{"Key":{key},"Value":{total}}}]}}}}]}}}}"#
+            );
+            let _ = parse_page(body.as_bytes());
+        }
+    }
+
     #[test]
     fn acknowledgements_need_only_be_json_objects() {
         assert_eq!(

@@ -94,7 +94,10 @@ impl RetryPolicy {
         } else {
             0.0
         };
-        self.delay_cap(retry).mul_f64(fraction)
+        let cap = self.delay_cap(retry);
+        // `mul_f64` panics when rounding pushes a near-maximal cap past `Duration::MAX`.
+        Duration::try_from_secs_f64(cap.as_secs_f64() * fraction)
+            .map_or(cap, |delay| delay.min(cap))
     }
 
     /// Whether another attempt may follow `attempts_made` attempts after `elapsed`, and the
@@ -149,6 +152,24 @@ mod tests {
         }
         assert_eq!(policy.delay(3, f64::NAN), Duration::ZERO);
         assert_eq!(policy.delay(3, 7.0), policy.delay_cap(3));
+    }
+
+    #[test]
+    fn enormous_settings_do_not_overflow() {
+        let policy = RetryPolicy {
+            max_attempts: u32::MAX,
+            base_delay: Duration::MAX,
+            max_delay: Duration::MAX,
+            max_elapsed: Duration::MAX,
+        };
+        for random in [0.0, 0.5, 1.0] {
+            assert!(policy.delay(u32::MAX, random) <= Duration::MAX);
+            assert!(
+                policy
+                    .next_delay(7, Duration::from_secs(1), random)
+                    .is_some()
+            );
+        }
     }
 
     #[test]
