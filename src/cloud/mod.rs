@@ -1,4 +1,35 @@
 //! The Alibaba Cloud OpenAPI client for CityVisual job groups: signing, transport,
 //! credentials, error classification and typed calls.
+//!
+//! - [`credentials`] finds the access key; [`secret`] keeps it out of every output.
+//! - [`endpoint`] chooses the URL for a region; [`request`] builds and signs one request with
+//!   [`signer`].
+//! - [`client`] sends requests, retries per [`retry`], paces through [`throttle`] and classifies
+//!   failures into an [`error::CloudError`]; [`job_groups`] holds the actions' parameters and
+//!   answers; [`redact`] scrubs text that came from the network.
 
+pub mod client;
+pub mod credentials;
+pub mod endpoint;
+pub mod error;
+pub mod job_groups;
+pub mod redact;
+pub mod request;
+pub mod retry;
+pub mod secret;
 pub mod signer;
+pub mod throttle;
+
+pub use client::{ClientBuildError, ClientOptions, CloudClient};
+pub use credentials::{
+    CredentialError, CredentialSource, Credentials, ResolvedCredentials, resolve_credentials,
+};
+pub use endpoint::{EndpointError, Endpoints};
+pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};
+pub use job_groups::{
+    Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage, JobGroupStatus,
+    ModifyJobGroupRequest, ObservedJobGroup,
+};
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+pub use throttle::Throttle;

@@ -1,0 +1,719 @@
+//! `CloudClient`: typed job-group calls over HTTPS, with retries and error classification.
+//!
+//! Every call goes through one loop: sign with a fresh nonce and timestamp, send, read at most
+//! `max_response_bytes`, classify. Retryable failures are retried with backoff on every action;
+//! ambiguous ones only on reads, because sending a create again after a lost answer could
+//! create the group twice (the applier resolves those by name). An optional shared
+//! [`Throttle`] hears about every throttled and successful attempt.
+//!
+//! TLS is rustls with the `ring` provider. Server certificates are checked against the system's
+//! trust store (through `rustls-platform-verifier`) merged with the Mozilla roots compiled in
+//! from `webpki-root-certs`, so the client also works in minimal containers that have no CA
+//! bundle, and without any system library.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{StatusCode, Url};
+
+use super::credentials::Credentials;
+use super::endpoint::Endpoints;
+use super::error::{CloudError, CloudErrorKind, ErrorClass, error_from_answer, human_duration};
+use super::job_groups::{
+    self, Acknowledged, AnswerProblem, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage,
+    ModifyJobGroupRequest, ObservedJobGroup,
+};
+use super::redact::Redactor;
+use super::request::{self, FORM_CONTENT_TYPE, RpcRequest};
+use super::retry::RetryPolicy;
+use super::throttle::Throttle;
+use crate::model::JobGroupSpec;
+
+/// Connection and retry settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// How long establishing a connection (TCP and TLS) may take.
+    pub connect_timeout: Duration,
+    /// How long one attempt may take, from connecting to the last byte of the answer.
+    pub request_timeout: Duration,
+    /// Retries of retryable failures.
+    pub retry: RetryPolicy,
+    /// Answers larger than this are refused unread.
+    pub max_response_bytes: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            max_response_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why a client cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    /// The HTTP stack could not be set up (TLS configuration, usually).
+    #[error("cannot set up the HTTPS client: {detail}")]
+    Http {
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// Whether an action may be sent again after an ambiguous failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Safety {
+    /// Reads: sending again changes nothing.
+    Read,
+    /// Changes: the first request may have acted; the caller must find out first.
+    Mutation,
+}
+
+/// One call: the request plus what errors should say about it.
+struct Call {
+    request: RpcRequest,
+    subject: String,
+    safety: Safety,
+}
+
+/// The client for CityVisual's job-group actions. Cheap to clone; clones share connections.
+#[derive(Clone)]
+pub struct CloudClient {
+    http: reqwest::Client,
+    credentials: Arc<Credentials>,
+    redactor: Arc<Redactor>,
+    endpoints: Endpoints,
+    options: ClientOptions,
+    throttle: Option<Arc<dyn Throttle>>,
+}
+
+impl fmt::Debug for CloudClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudClient")
+            .field("credentials", &self.credentials)
+            .field("endpoints", &self.endpoints)
+            .field("options", &self.options)
+            .field("throttle", &self.throttle.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudClient {
+    /// A client signing with `credentials` and sending to `endpoints`.
+    pub fn new(
+        credentials: Credentials,
+        endpoints: Endpoints,
+        options: ClientOptions,
+    ) -> Result<Self, ClientBuildError> {
+        // Another part of the program may have installed a provider already; either way one
+        // is installed afterwards, which is all that matters.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let bundled_roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|certificate| reqwest::Certificate::from_der(certificate).ok());
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            // A redirect would resend the signed request somewhere else.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("cityform/", env!("CARGO_PKG_VERSION")))
+            .tls_certs_merge(bundled_roots)
+            .build()
+            .map_err(|error| ClientBuildError::Http {
+                detail: error_chain(&error),
+            })?;
+        Ok(Self {
+            http,
+            redactor: Arc::new(Redactor::new(&credentials)),
+            credentials: Arc::new(credentials),
+            endpoints,
+            options,
+            throttle: None,
+        })
+    }
+
+    /// The same client reporting to (and paced by) a throttle shared with other clients or
+    /// workers.
+    pub fn with_throttle(mut self, throttle: Arc<dyn Throttle>) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// `CreateJobGroup`. Never sent twice after an ambiguous failure: such an error is returned
+    /// at once, and the caller must look `name` up before trying again.
+    pub async fn create_job_group(
+        &self,
+        region_id: &str,
+        instance_id: &str,
+        name: &str,
+        spec: &JobGroupSpec,
+    ) -> Result<CreatedJobGroup, CloudError> {
+        let call = Call {
+            request: RpcRequest {
+                action: job_groups::CREATE_JOB_GROUP,
+                region_id: region_id.to_owned(),
+                parameters: job_groups::create_parameters(instance_id, name, spec),
+            },
+            subject: name.to_owned(),
+            safety: Safety::Mutation,
+        };
+        let (body, attempts) = self.execute(&call).await?;
+        job_groups::parse_created(&body).map_err(|problem| answer_error(&call, problem, attempts))
+    }
+
+    /// One page of `DescribeJobGroups`.
+    pub async fn describe_job_groups(
+        &self,
+        request: &DescribeJobGroupsRequest,
+    ) -> Result<JobGroupPage, CloudError> {
+        let subject = match &request.job_group_id {
+            Some(id) => format!("{} {id}", request.instance_id),
+            None => format!("{} page {}", request.instance_id, request.page_number),
+        };
+        let call = Call {
+            request: RpcRequest {
+                action: job_groups::DESCRIBE_JOB_GROUPS,
+                region_id: request.region_id.clone(),
+                parameters: request.parameters(),
+            },
+            subject,
+            safety: Safety::Read,
+        };
+        let (body, attempts) = self.execute(&call).await?;
+        job_groups::parse_page(&body).map_err(|problem| answer_error(&call, problem, attempts))
+    }
+
+    /// Every job group of an instance, paging through `DescribeJobGroups` at the largest page
+    /// size until `TotalCount` groups have been seen or a page brings nothing new. A group seen
+    /// twice (the listing shifted between pages) is kept once.
+    pub async fn list_all_job_groups(
+        &self,
+        region_id: &str,
+        instance_id: &str,
+    ) -> Result<Vec<ObservedJobGroup>, CloudError> {
+        let mut request = DescribeJobGroupsRequest::first_page(region_id, instance_id);
+        let mut groups: Vec<ObservedJobGroup> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page = self.describe_job_groups(&request).await?;
+            let before = groups.len();
+            for group in page.job_groups {
+                if seen.insert(group.job_group_id.clone()) {
+                    groups.push(group);
+                }
+            }
+            // A page without anything new (empty, or a service that ignores `PageNumber`)
+            // ends the listing as surely as reaching `TotalCount` does.
+            if groups.len() == before || groups.len() as u64 >= page.total_count {
+                return Ok(groups);
+            }
+            let Some(next) = request.page_number.checked_add(1) else {
+                return Ok(groups);
+            };
+            request.page_number = next;
+        }
+    }
+
+    /// `ModifyJobGroup`.
+    pub async fn modify_job_group(
+        &self,
+        request: &ModifyJobGroupRequest,
+    ) -> Result<Acknowledged, CloudError> {
+        self.group_action(
+            job_groups::MODIFY_JOB_GROUP,
+            &request.region_id,
+            request.parameters(),
+            &request.job_group_id,
+        )
+        .await
+    }
+
+    /// `DeleteJobGroup`.
+    pub async fn delete_job_group(
+        &self,
+        region_id: &str,
+        instance_id: &str,
+        job_group_id: &str,
+    ) -> Result<Acknowledged, CloudError> {
+        self.group_action(
+            job_groups::DELETE_JOB_GROUP,
+            region_id,
+            job_groups::group_parameters(instance_id, job_group_id),
+            job_group_id,
+        )
+        .await
+    }
+
+    /// `StartJobGroup`.
+    pub async fn start_job_group(
+        &self,
+        region_id: &str,
+        instance_id: &str,
+        job_group_id: &str,
+    ) -> Result<Acknowledged, CloudError> {
+        self.group_action(
+            job_groups::START_JOB_GROUP,
+            region_id,
+            job_groups::group_parameters(instance_id, job_group_id),
+            job_group_id,
+        )
+        .await
+    }
+
+    /// `StopJobGroup`.
+    pub async fn stop_job_group(
+        &self,
+        region_id: &str,
+        instance_id: &str,
+        job_group_id: &str,
+    ) -> Result<Acknowledged, CloudError> {
+        self.group_action(
+            job_groups::STOP_JOB_GROUP,
+            region_id,
+            job_groups::group_parameters(instance_id, job_group_id),
+            job_group_id,
+        )
+        .await
+    }
+
+    async fn group_action(
+        &self,
+        action: &'static str,
+        region_id: &str,
+        parameters: Vec<(String, String)>,
+        job_group_id: &str,
+    ) -> Result<Acknowledged, CloudError> {
+        let call = Call {
+            request: RpcRequest {
+                action,
+                region_id: region_id.to_owned(),
+                parameters,
+            },
+            subject: job_group_id.to_owned(),
+            safety: Safety::Mutation,
+        };
+        let (body, attempts) = self.execute(&call).await?;
+        job_groups::parse_acknowledged(&body)
+            .map_err(|problem| answer_error(&call, problem, attempts))
+    }
+
+    /// Sends `call` until it succeeds or may not be retried; returns the success body and the
+    /// number of attempts made.
+    async fn execute(&self, call: &Call) -> Result<(Vec<u8>, u32), CloudError> {
+        let started = Instant::now();
+        let mut attempts = 0_u32;
+        loop {
+            if let Some(throttle) = &self.throttle {
+                let pause = throttle.delay_before_request();
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
+            }
+            attempts += 1;
+            let failure = match self.attempt(call).await {
+                Ok(body) => {
+                    if let Some(throttle) = &self.throttle {
+                        throttle.on_success();
+                    }
+                    return Ok((body, attempts));
+                }
+                Err(failure) => failure,
+            };
+            let error = CloudError {
+                action: call.request.action,
+                subject: call.subject.clone(),
+                kind: failure.0,
+                class: failure.1,
+                attempts,
+            };
+            if error.is_throttling()
+                && let Some(throttle) = &self.throttle
+            {
+                throttle.on_throttled();
+            }
+            let may_retry = match error.class {
+                ErrorClass::Retryable => true,
+                ErrorClass::Ambiguous => call.safety == Safety::Read,
+                ErrorClass::Terminal => false,
+            };
+            let delay = may_retry
+                .then(|| {
+                    self.options
+                        .retry
+                        .next_delay(attempts, started.elapsed(), fastrand::f64())
+                })
+                .flatten();
+            let Some(delay) = delay else {
+                tracing::debug!(action = call.request.action, subject = %call.subject, attempts, class = %error.class, "giving up: {}", error.kind);
+                return Err(error);
+            };
+            tracing::warn!(
+                action = call.request.action,
+                subject = %call.subject,
+                attempt = attempts,
+                class = %error.class,
+                "retrying in {}: {}",
+                human_duration(delay),
+                error.kind
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt: the success body, or what went wrong and its class.
+    async fn attempt(&self, call: &Call) -> Result<Vec<u8>, (CloudErrorKind, ErrorClass)> {
+        let mut url = self
+            .endpoints
+            .url_for(&call.request.region_id)
+            .map_err(|error| (CloudErrorKind::Endpoint(error), ErrorClass::Terminal))?;
+        let endpoint = origin(&url);
+        let timestamp = request::format_timestamp(time::OffsetDateTime::now_utc());
+        let signed = request::sign_request(
+            &call.request,
+            &self.credentials,
+            &request::fresh_nonce(),
+            &timestamp,
+        );
+        url.set_query(Some(&signed.query_string()));
+        tracing::debug!(action = call.request.action, subject = %call.subject, %endpoint, "sending");
+        let mut response = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, FORM_CONTENT_TYPE)
+            .body(signed.body)
+            .send()
+            .await
+            .map_err(|error| self.transport_failure(error, &endpoint, None))?;
+        let status = response.status();
+        let limit = self.options.max_response_bytes;
+        let too_large = |status: StatusCode| {
+            (
+                CloudErrorKind::ResponseTooLarge {
+                    status: status.as_u16(),
+                    limit,
+                },
+                class_of_unread_answer(status),
+            )
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > limit as u64)
+        {
+            return Err(too_large(status));
+        }
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > limit {
+                        return Err(too_large(status));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => return Err(self.transport_failure(error, &endpoint, Some(status))),
+            }
+        }
+        tracing::debug!(action = call.request.action, subject = %call.subject, status = status.as_u16(), bytes = body.len(), "answered");
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(error_from_answer(status.as_u16(), &body, &self.redactor))
+        }
+    }
+
+    /// Classifies a failure of the HTTP stack. `status` is set when the failure happened while
+    /// reading the body of an answer with that status.
+    fn transport_failure(
+        &self,
+        error: reqwest::Error,
+        endpoint: &str,
+        status: Option<StatusCode>,
+    ) -> (CloudErrorKind, ErrorClass) {
+        // The URL carries the signed query, security token included: never let it through.
+        let error = error.without_url();
+        let detail = self.redactor.redact(&error_chain(&error));
+        if let Some(status) = status {
+            let class = class_of_unread_answer(status);
+            if error.is_timeout() && class == ErrorClass::Ambiguous {
+                return (
+                    CloudErrorKind::Timeout {
+                        after: self.options.request_timeout,
+                    },
+                    class,
+                );
+            }
+            return (
+                CloudErrorKind::BodyUnreadable {
+                    status: status.as_u16(),
+                    detail,
+                },
+                class,
+            );
+        }
+        if error.is_connect() {
+            if has_tls_error(&error) {
+                return (
+                    CloudErrorKind::Tls {
+                        endpoint: endpoint.to_owned(),
+                        detail,
+                    },
+                    ErrorClass::Terminal,
+                );
+            }
+            // Refused, unresolvable or timed out while connecting: nothing was sent.
+            return (
+                CloudErrorKind::Connect {
+                    endpoint: endpoint.to_owned(),
+                    detail,
+                },
+                ErrorClass::Retryable,
+            );
+        }
+        if error.is_timeout() {
+            return (
+                CloudErrorKind::Timeout {
+                    after: self.options.request_timeout,
+                },
+                ErrorClass::Ambiguous,
+            );
+        }
+        if error.is_builder() {
+            return (CloudErrorKind::Request { detail }, ErrorClass::Terminal);
+        }
+        (
+            CloudErrorKind::ConnectionLost { detail },
+            ErrorClass::Ambiguous,
+        )
+    }
+}
+
+/// An answer that could not be read whole: a success may have acted, so it is ambiguous; an
+/// error status says the service did not act, so it is classified by that status.
+fn class_of_unread_answer(status: StatusCode) -> ErrorClass {
+    if status.is_success() {
+        ErrorClass::Ambiguous
+    } else {
+        super::error::classify_status(status.as_u16())
+    }
+}
+
+/// A success answer that cannot be used: ambiguous for changes (the service acted, and the
+/// caller cannot tell how), terminal for reads.
+fn answer_error(call: &Call, problem: AnswerProblem, attempts: u32) -> CloudError {
+    let class = match call.safety {
+        Safety::Mutation => ErrorClass::Ambiguous,
+        Safety::Read => ErrorClass::Terminal,
+    };
+    let kind = match problem {
+        AnswerProblem::Malformed { reason, request_id } => CloudErrorKind::MalformedResponse {
+            status: 200,
+            reason,
+            request_id,
+        },
+        AnswerProblem::MissingField { field, request_id } => {
+            CloudErrorKind::MissingField { field, request_id }
+        }
+    };
+    CloudError {
+        action: call.request.action,
+        subject: call.subject.clone(),
+        kind,
+        class,
+        attempts,
+    }
+}
+
+/// `scheme://host:port`, for messages: never the path or the query.
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+/// The error and its sources, joined with `: `, each message once.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(error) = current {
+        let message = error.to_string();
+        if !messages.iter().any(|seen| seen.contains(&message)) {
+            messages.push(message);
+        }
+        current = error.source();
+    }
+    messages.join(": ")
+}
+
+/// Whether a rustls error is among the sources (an `io::Error` hides its inner error from
+/// `source()`, so those are opened too).
+fn has_tls_error(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::cloud::endpoint::EndpointError;
+
+    fn client() -> CloudClient {
+        CloudClient::new(
+            Credentials::new("LTAIexample", "SECRET-never-printed")
+                .with_security_token("TOKEN-never-printed"),
+            Endpoints::regional(),
+            ClientOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let text = format!("{:?}", client());
+        assert!(text.contains("LTAIexample"), "{text}");
+        assert!(!text.contains("SECRET-never-printed"), "{text}");
+        assert!(!text.contains("TOKEN-never-printed"), "{text}");
+    }
+
+    #[test]
+    fn no_error_variant_carries_a_secret() {
+        let secret = "SECRET-never-printed";
+        let token = "TOKEN-never-printed";
+        let redactor =
+            Redactor::new(&Credentials::new("LTAIexample", secret).with_security_token(token));
+        let echoed = format!(
+            r#"{{"Code":"SignatureDoesNotMatch","Message":"{secret} {token} {}","RequestId":"{token}","Recommend":"{token}","HostId":"{token}"}}"#,
+            crate::cloud::signer::percent_encode(&crate::cloud::signer::percent_encode(token))
+        );
+        let (service, _) = error_from_answer(400, echoed.as_bytes(), &redactor);
+        let (page, _) = error_from_answer(502, format!("<p>{token}</p>").as_bytes(), &redactor);
+        let kinds = vec![
+            service,
+            page,
+            CloudErrorKind::MalformedResponse {
+                status: 200,
+                reason: "r".into(),
+                request_id: Some("R".into()),
+            },
+            CloudErrorKind::MissingField {
+                field: "JobGroupId",
+                request_id: None,
+            },
+            CloudErrorKind::ResponseTooLarge {
+                status: 200,
+                limit: 8,
+            },
+            CloudErrorKind::Connect {
+                endpoint: "https://h".into(),
+                detail: redactor.redact(&format!("refused {token}")),
+            },
+            CloudErrorKind::Tls {
+                endpoint: "https://h".into(),
+                detail: "bad certificate".into(),
+            },
+            CloudErrorKind::Timeout {
+                after: Duration::from_secs(1),
+            },
+            CloudErrorKind::ConnectionLost {
+                detail: redactor.redact(secret),
+            },
+            CloudErrorKind::BodyUnreadable {
+                status: 200,
+                detail: "reset".into(),
+            },
+            CloudErrorKind::Endpoint(EndpointError::InvalidRegion {
+                region: "x y".into(),
+            }),
+            CloudErrorKind::Request { detail: "d".into() },
+        ];
+        for kind in kinds {
+            let error = CloudError {
+                action: "CreateJobGroup",
+                subject: "traffic-east".into(),
+                kind,
+                class: ErrorClass::Terminal,
+                attempts: 2,
+            };
+            for text in [
+                error.to_string(),
+                format!("{error:?}"),
+                format!("{error:#?}"),
+            ] {
+                assert!(!text.contains(secret), "{text}");
+                assert!(!text.contains(token), "{text}");
+            }
+        }
+        let build = ClientBuildError::Http {
+            detail: "no roots".into(),
+        };
+        assert!(!format!("{build} {build:?}").contains(secret));
+    }
+
+    #[test]
+    fn error_chains_name_each_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ));
+        assert_eq!(
+            error_chain(&error),
+            "error sending request: connection refused"
+        );
+        assert!(!has_tls_error(&error));
+        let tls = Outer(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        ));
+        assert!(has_tls_error(&tls));
+    }
+
+    #[test]
+    fn unread_answers_are_ambiguous_only_on_success() {
+        assert_eq!(
+            class_of_unread_answer(StatusCode::OK),
+            ErrorClass::Ambiguous
+        );
+        assert_eq!(
+            class_of_unread_answer(StatusCode::BAD_GATEWAY),
+            ErrorClass::Retryable
+        );
+        assert_eq!(
+            class_of_unread_answer(StatusCode::NOT_FOUND),
+            ErrorClass::Terminal
+        );
+    }
+}
