@@ -1,0 +1,70 @@
+//! The command line: clap definitions (one file per command), settings resolution, and the
+//! mapping from results to exit codes. Nothing past [`settings`] sees clap types.
+
+mod duration;
+mod output;
+mod plan;
+pub mod settings;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use output::report_error;
+
+/// Keep CityVisual job groups equal to what YAML manifests declare.
+#[derive(Debug, Parser)]
+#[command(name = "cityform", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check the manifests and report every problem at once.
+    Validate(validate::ValidateArgs),
+    /// Show what apply would change, without changing anything.
+    Plan(plan::PlanArgs),
+    /// Run a local CityVisual endpoint for tests, demos and CI.
+    Emulator(crate::emulator::cli::EmulatorArgs),
+}
+
+/// How a successful command ended; errors are exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; nothing more to say.
+    Success,
+    /// The plan has changes and `--detailed-exitcode` asked to be told (exit 2).
+    ChangesPresent,
+    /// Stopped by Ctrl-C or SIGTERM (exit 130).
+    Interrupted,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::ChangesPresent => ExitCode::from(2),
+            Outcome::Interrupted => ExitCode::from(130),
+        }
+    }
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Validate(args) => validate::run(args),
+            Command::Plan(args) => plan::run(args).await,
+            Command::Emulator(args) => {
+                crate::emulator::cli::run(args).await?;
+                Ok(Outcome::Success)
+            }
+        }
+    })
+}

@@ -1,0 +1,22 @@
+//! `cityform validate`: load the manifests and report every problem, changing nothing.
+
+use clap::Args;
+
+use super::Outcome;
+use super::settings::ManifestArgs;
+use crate::manifest;
+
+/// Arguments of `cityform validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    manifests: ManifestArgs,
+}
+
+pub(super) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
+    let desired = manifest::load(&args.manifests.inputs())?;
+    let count = desired.groups.len();
+    let noun = if count == 1 { "job group" } else { "job groups" };
+    println!("The manifests are valid: {count} {noun}.");
+    Ok(Outcome::Success)
+}
