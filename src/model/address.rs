@@ -99,7 +99,7 @@ mod tests {
 
     #[test]
     fn orders_by_region_then_instance_then_name() {
-        let mut addresses = vec![
+        let mut addresses = [
             Address::new("b", "a", "a"),
             Address::new("a", "b", "a"),
             Address::new("a", "a", "b"),
