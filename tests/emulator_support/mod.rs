@@ -20,9 +20,16 @@ pub async fn emulator_with(config: EmulatorConfig) -> EmulatorHandle {
 }
 
 /// A reqwest client with the ring TLS provider installed (reqwest is built without one).
+/// Building one loads the system's root certificates, which is slow, so each test thread
+/// (each `#[tokio::test]` runtime) keeps one.
 pub fn http() -> reqwest::Client {
-    let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().build().unwrap()
+    thread_local! {
+        static CLIENT: reqwest::Client = {
+            let _already_installed = rustls::crypto::ring::default_provider().install_default();
+            reqwest::Client::builder().build().unwrap()
+        };
+    }
+    CLIENT.with(Clone::clone)
 }
 
 /// Where the parameters travel.
