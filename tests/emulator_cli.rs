@@ -235,3 +235,14 @@ fn bad_flags_and_bad_seeds_stop_start_up_with_a_message() {
         assert!(output.stdout.is_empty(), "{arguments:?}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_it_cleanly() {
+    let mut process = spawn(&["--quiet"], &[]);
+    let pid = process.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = process.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

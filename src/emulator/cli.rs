@@ -91,15 +91,28 @@ impl EmulatorArgs {
     }
 }
 
-/// Runs the emulator until Ctrl-C.
+/// Runs the emulator until Ctrl-C (or, on Unix, SIGTERM as sent by `docker stop` and CI).
 pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     let emulator = start(args.to_config()?).await?;
     print_banner(&emulator);
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(EmulatorError::Signal)?;
+    stop_requested().await?;
     emulator.shutdown().await;
     Ok(())
+}
+
+#[cfg(unix)]
+async fn stop_requested() -> Result<(), EmulatorError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).map_err(EmulatorError::Signal)?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.map_err(EmulatorError::Signal),
+        _ = terminate.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn stop_requested() -> Result<(), EmulatorError> {
+    tokio::signal::ctrl_c().await.map_err(EmulatorError::Signal)
 }
 
 fn print_banner(emulator: &EmulatorHandle) {

@@ -85,8 +85,8 @@ pub enum EmulatorError {
         /// The value given.
         value: f64,
     },
-    /// Waiting for Ctrl-C failed.
-    #[error("cannot wait for Ctrl-C: {0}")]
+    /// Waiting for Ctrl-C or SIGTERM failed.
+    #[error("cannot wait for a stop signal: {0}")]
     Signal(std::io::Error),
 }
 
