@@ -94,25 +94,53 @@ impl EmulatorArgs {
 /// Runs the emulator until Ctrl-C (or, on Unix, SIGTERM as sent by `docker stop` and CI).
 pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     let emulator = start(args.to_config()?).await?;
+    // Listen for signals before the banner: whoever reads it may stop us at once.
+    let stop = StopSignals::install()?;
     print_banner(&emulator);
-    stop_requested().await?;
+    stop.wait().await;
     emulator.shutdown().await;
     Ok(())
 }
 
+/// Ctrl-C and SIGTERM, installed before anyone can know the emulator is up.
 #[cfg(unix)]
-async fn stop_requested() -> Result<(), EmulatorError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).map_err(EmulatorError::Signal)?;
-    tokio::select! {
-        interrupted = tokio::signal::ctrl_c() => interrupted.map_err(EmulatorError::Signal),
-        _ = terminate.recv() => Ok(()),
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl StopSignals {
+    fn install() -> Result<Self, EmulatorError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt()).map_err(EmulatorError::Signal)?,
+            terminate: signal(SignalKind::terminate()).map_err(EmulatorError::Signal)?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
     }
 }
 
+/// Ctrl-C where there is no SIGTERM.
 #[cfg(not(unix))]
-async fn stop_requested() -> Result<(), EmulatorError> {
-    tokio::signal::ctrl_c().await.map_err(EmulatorError::Signal)
+struct StopSignals;
+
+#[cfg(not(unix))]
+impl StopSignals {
+    fn install() -> Result<Self, EmulatorError> {
+        Ok(Self)
+    }
+
+    async fn wait(self) {
+        // If Ctrl-C cannot be watched, the process is stopped some other way.
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn print_banner(emulator: &EmulatorHandle) {

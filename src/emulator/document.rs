@@ -68,6 +68,14 @@ pub(crate) struct Document {
 }
 
 impl Document {
+    /// The top-level member called `name`.
+    pub fn member(&self, name: &str) -> Option<&Value> {
+        self.members
+            .iter()
+            .find(|(member, _)| *member == name)
+            .map(|(_, value)| value)
+    }
+
     /// Renders the answer in `format`.
     pub fn render(&self, format: Format) -> String {
         match format {

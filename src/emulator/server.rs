@@ -159,8 +159,9 @@ async fn api(
     let started = Instant::now();
     let shared = &connection.shared;
     let verdict = handle(shared, &method, &uri, &headers, body).await;
+    let action = verdict.action.as_deref().unwrap_or("-");
     if verdict.created && shared.faults.drop_after_this_commit() {
-        log(shared, &method, &verdict, "dropped after commit", started);
+        log(shared, &method, action, "dropped after commit", started);
         connection.abort.notify_one();
         // The connection task drops this future together with the socket.
         return std::future::pending().await;
@@ -169,49 +170,18 @@ async fn api(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let request_id = uuid::Uuid::new_v4().to_string().to_uppercase();
     let host_id = headers
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
-        .unwrap_or("cityvisual.emulator")
-        .to_owned();
-    let (status, root, mut members, outcome) = match &verdict.result {
-        Ok(members) => {
-            let root = format!("{}Response", verdict.action.as_deref().unwrap_or_default());
-            (StatusCode::OK, root, members.clone(), "OK".to_owned())
-        }
-        Err(error) => (
-            error.status,
-            "Error".to_owned(),
-            vec![
-                ("HostId", Value::text(host_id)),
-                ("Code", Value::text(error.code)),
-                ("Message", Value::text(&error.message)),
-                (
-                    "Recommend",
-                    Value::text(format!(
-                        "https://api.aliyun.com/troubleshoot?q={}&product=cityvisual",
-                        error.code
-                    )),
-                ),
-            ],
-            error.code.to_owned(),
-        ),
-    };
-    let request_id_member = ("RequestId", Value::text(&request_id));
-    if verdict.result.is_ok() {
-        members.push(request_id_member);
-    } else {
-        members.insert(0, request_id_member);
-    }
-    let document = Document {
-        root: root.into(),
-        members,
+        .unwrap_or("cityvisual.emulator");
+    let (status, outcome, document) = match verdict.result {
+        Ok(members) => (StatusCode::OK, "OK", success_document(action, members)),
+        Err(error) => (error.status, error.code, error_document(&error, host_id)),
     };
     log(
         shared,
         &method,
-        &verdict,
+        action,
         &format!("{} {outcome}", status.as_u16()),
         started,
     );
@@ -221,10 +191,45 @@ async fn api(
         header::CONTENT_TYPE,
         HeaderValue::from_static(verdict.format.content_type()),
     );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Some(Value::Text(request_id)) = document.member("RequestId")
+        && let Ok(value) = HeaderValue::from_str(request_id)
+    {
         response_headers.insert("x-acs-request-id", value);
     }
     response
+}
+
+fn new_request_id() -> Value {
+    Value::text(uuid::Uuid::new_v4().to_string().to_uppercase())
+}
+
+/// `<ActionResponse>` with the action's members, then `RequestId`.
+fn success_document(action: &str, mut members: Vec<(&'static str, Value)>) -> Document {
+    members.push(("RequestId", new_request_id()));
+    Document {
+        root: format!("{action}Response").into(),
+        members,
+    }
+}
+
+/// Alibaba Cloud's error body: `RequestId`, `HostId`, `Code`, `Message`, `Recommend`.
+fn error_document(error: &ApiError, host_id: &str) -> Document {
+    Document {
+        root: "Error".into(),
+        members: vec![
+            ("RequestId", new_request_id()),
+            ("HostId", Value::text(host_id)),
+            ("Code", Value::text(error.code)),
+            ("Message", Value::text(&error.message)),
+            (
+                "Recommend",
+                Value::text(format!(
+                    "https://api.aliyun.com/troubleshoot?q={}&product=cityvisual",
+                    error.code
+                )),
+            ),
+        ],
+    }
 }
 
 async fn handle(
@@ -354,11 +359,10 @@ fn sniff_format(query: &str) -> Format {
         .unwrap_or(Format::Xml)
 }
 
-fn log(shared: &Shared, method: &Method, verdict: &Verdict, outcome: &str, started: Instant) {
+fn log(shared: &Shared, method: &Method, action: &str, outcome: &str, started: Instant) {
     if shared.log_requests {
         eprintln!(
-            "cityform emulator: {method} {} -> {outcome} in {:.1} ms",
-            verdict.action.as_deref().unwrap_or("-"),
+            "cityform emulator: {method} {action} -> {outcome} in {:.1} ms",
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
