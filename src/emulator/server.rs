@@ -253,6 +253,12 @@ async fn handle(
             return verdict;
         }
     };
+    if let Some(action) = parameters.optional("Action") {
+        verdict.action = Some(action.to_owned());
+        *lock(&shared.request_counts)
+            .entry(action.to_owned())
+            .or_default() += 1;
+    }
     match Format::from_parameter(parameters.optional("Format")) {
         Some(format) => verdict.format = format,
         None => {
@@ -262,12 +268,6 @@ async fn handle(
             )));
             return verdict;
         }
-    }
-    if let Some(action) = parameters.optional("Action") {
-        verdict.action = Some(action.to_owned());
-        *lock(&shared.request_counts)
-            .entry(action.to_owned())
-            .or_default() += 1;
     }
     match respond(shared, method, &parameters) {
         Ok(outcome) => {
