@@ -250,11 +250,7 @@ mod tests {
     use super::*;
 
     fn store() -> Store {
-        let mut store = Store::default();
-        store.add_instance("cityvisual-Instance");
-        store.add_algo_lib("3");
-        store.add_resource_profile("6");
-        store
+        Store::with_built_ins()
     }
 
     fn run(store: &mut Store, action: Action, query: &str) -> Result<Outcome, ApiError> {

@@ -140,10 +140,7 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
 }
 
 fn seeded_store(seed: &Seed) -> Result<Store, EmulatorError> {
-    let mut store = Store::default();
-    store.add_instance(BUILT_IN_INSTANCE_ID);
-    store.add_algo_lib(BUILT_IN_ALGO_LIB_ID);
-    store.add_resource_profile(BUILT_IN_RESOURCE_PROFILE_ID);
+    let mut store = Store::with_built_ins();
     seed.instances.iter().for_each(|id| store.add_instance(id));
     seed.algo_libs.iter().for_each(|id| store.add_algo_lib(id));
     seed.resource_profiles

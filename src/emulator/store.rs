@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::api_error::ApiError;
+use super::seed::{BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID};
 use crate::model::{ParamKey, normalize_param_value, validate_job_group_name};
 
 /// Where a job group lives: a region and an instance in it. Every instance the emulator knows
@@ -150,6 +151,16 @@ pub(crate) struct Page {
 }
 
 impl Store {
+    /// A store with what exists without any seed: instance `cityvisual-Instance`,
+    /// algorithm library `3` and resource profile `6`.
+    pub fn with_built_ins() -> Self {
+        let mut store = Store::default();
+        store.add_instance(BUILT_IN_INSTANCE_ID);
+        store.add_algo_lib(BUILT_IN_ALGO_LIB_ID);
+        store.add_resource_profile(BUILT_IN_RESOURCE_PROFILE_ID);
+        store
+    }
+
     /// Makes `instance_id` exist in every region.
     pub fn add_instance(&mut self, instance_id: &str) {
         self.instances.insert(instance_id.to_owned());
@@ -436,11 +447,7 @@ mod tests {
     }
 
     fn store() -> Store {
-        let mut store = Store::default();
-        store.add_instance("cityvisual-Instance");
-        store.add_algo_lib("3");
-        store.add_resource_profile("6");
-        store
+        Store::with_built_ins()
     }
 
     fn new_group(name: &str) -> NewJobGroup {
