@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cloud;
+pub mod emulator;
 pub mod manifest;
 pub mod model;
 pub mod plan;

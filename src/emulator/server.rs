@@ -1,0 +1,369 @@
+//! The HTTP side: accepting connections, turning a request into parameters, the order of
+//! checks (decode, common parameters, action, faults, authentication, action), answering in
+//! the asked format, counting and logging.
+//!
+//! Connections are served with hyper directly rather than `axum::serve` because one fault,
+//! "drop after commit", must close a connection without writing a single byte of answer:
+//! each connection has an abort signal that the handler can fire, and the connection task
+//! then drops the socket.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+
+use super::actions::{self, Action};
+use super::api_error::ApiError;
+use super::auth::{self, NonceCache};
+use super::config::{Credentials, EmulatorConfig};
+use super::document::{Document, Format, Value};
+use super::faults::FaultInjector;
+use super::parameters::Parameters;
+use super::store::Store;
+
+/// Everything the requests share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub credentials: Credentials,
+    pub max_body_bytes: usize,
+    pub log_requests: bool,
+    pub store: Mutex<Store>,
+    pub nonces: Mutex<NonceCache>,
+    pub faults: FaultInjector,
+    pub request_counts: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Shared {
+    pub fn new(config: &EmulatorConfig, store: Store) -> Self {
+        let window = time::Duration::try_from(config.timestamp_window)
+            .unwrap_or(time::Duration::minutes(15));
+        Self {
+            credentials: config.credentials.clone(),
+            max_body_bytes: config.max_body_bytes,
+            log_requests: config.log_requests,
+            store: Mutex::new(store),
+            nonces: Mutex::new(NonceCache::new(window, config.nonce_capacity)),
+            faults: FaultInjector::new(config.faults.clone()),
+            request_counts: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+}
+
+/// A poisoned lock only means another request panicked; the data is still consistent
+/// because every change is made after all checks pass.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a handler knows about the connection it serves.
+#[derive(Clone)]
+struct Connection {
+    shared: Arc<Shared>,
+    abort: Arc<Notify>,
+}
+
+/// Accepts connections until `shutdown` changes or its sender is dropped, then lets open
+/// connections finish the request in hand.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<()>,
+) {
+    let routes: Router<Connection> = Router::new()
+        .route("/_emulator/state", get(state_dump))
+        .fallback(api);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(error) => {
+                // Typically out of file descriptors: wait a little rather than spin.
+                eprintln!("cityform emulator: cannot accept a connection: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let connection = Connection {
+            shared: Arc::clone(&shared),
+            abort: Arc::new(Notify::new()),
+        };
+        let abort = Arc::clone(&connection.abort);
+        let service = TowerToHyperService::new(routes.clone().with_state(connection));
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(served);
+            // Dropping `served` in the abort branches closes the socket without an answer.
+            tokio::select! {
+                _ = served.as_mut() => {}
+                () = abort.notified() => {}
+                _ = shutdown.changed() => {
+                    served.as_mut().graceful_shutdown();
+                    tokio::select! {
+                        _ = served.as_mut() => {}
+                        () = abort.notified() => {}
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn state_dump(State(connection): State<Connection>) -> Response {
+    let snapshot = connection.shared.store().snapshot();
+    match serde_json::to_string_pretty(&snapshot) {
+        Ok(text) => (
+            [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response(),
+    }
+}
+
+/// What became of one API request, for the answer and the log line.
+struct Verdict {
+    format: Format,
+    action: Option<String>,
+    result: Result<Vec<(&'static str, Value)>, ApiError>,
+    /// A group was committed by this request.
+    created: bool,
+}
+
+async fn api(
+    State(connection): State<Connection>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let shared = &connection.shared;
+    let verdict = handle(shared, &method, &uri, &headers, body).await;
+    let action = verdict.action.as_deref().unwrap_or("-");
+    if verdict.created && shared.faults.drop_after_this_commit() {
+        log(shared, &method, action, "dropped after commit", started);
+        connection.abort.notify_one();
+        // The connection task drops this future together with the socket.
+        return std::future::pending().await;
+    }
+    let latency = shared.faults.faults().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let host_id = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or("cityvisual.emulator");
+    let (status, outcome, document) = match verdict.result {
+        Ok(members) => (StatusCode::OK, "OK", success_document(action, members)),
+        Err(error) => (error.status, error.code, error_document(&error, host_id)),
+    };
+    log(
+        shared,
+        &method,
+        action,
+        &format!("{} {outcome}", status.as_u16()),
+        started,
+    );
+    let mut response = (status, document.render(verdict.format)).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(verdict.format.content_type()),
+    );
+    if let Some(Value::Text(request_id)) = document.member("RequestId")
+        && let Ok(value) = HeaderValue::from_str(request_id)
+    {
+        response_headers.insert("x-acs-request-id", value);
+    }
+    response
+}
+
+fn new_request_id() -> Value {
+    Value::text(uuid::Uuid::new_v4().to_string().to_uppercase())
+}
+
+/// `<ActionResponse>` with the action's members, then `RequestId`.
+fn success_document(action: &str, mut members: Vec<(&'static str, Value)>) -> Document {
+    members.push(("RequestId", new_request_id()));
+    Document {
+        root: format!("{action}Response").into(),
+        members,
+    }
+}
+
+/// Alibaba Cloud's error body: `RequestId`, `HostId`, `Code`, `Message`, `Recommend`.
+fn error_document(error: &ApiError, host_id: &str) -> Document {
+    Document {
+        root: "Error".into(),
+        members: vec![
+            ("RequestId", new_request_id()),
+            ("HostId", Value::text(host_id)),
+            ("Code", Value::text(error.code)),
+            ("Message", Value::text(&error.message)),
+            (
+                "Recommend",
+                Value::text(format!(
+                    "https://api.aliyun.com/troubleshoot?q={}&product=cityvisual",
+                    error.code
+                )),
+            ),
+        ],
+    }
+}
+
+async fn handle(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Verdict {
+    let query = uri.query().unwrap_or_default();
+    let mut verdict = Verdict {
+        format: sniff_format(query),
+        action: None,
+        result: Ok(Vec::new()),
+        created: false,
+    };
+    let parameters = match read_parameters(shared, method, query, headers, body).await {
+        Ok(parameters) => parameters,
+        Err(error) => {
+            verdict.result = Err(error);
+            return verdict;
+        }
+    };
+    if let Some(action) = parameters.optional("Action") {
+        verdict.action = Some(action.to_owned());
+        *lock(&shared.request_counts)
+            .entry(action.to_owned())
+            .or_default() += 1;
+    }
+    match Format::from_parameter(parameters.optional("Format")) {
+        Some(format) => verdict.format = format,
+        None => {
+            verdict.result = Err(ApiError::invalid_parameter(format!(
+                "The Format \"{}\" is not supported: use JSON or XML.",
+                parameters.get("Format").unwrap_or_default()
+            )));
+            return verdict;
+        }
+    }
+    match respond(shared, method, &parameters) {
+        Ok(outcome) => {
+            verdict.created = outcome.created;
+            verdict.result = Ok(outcome.members);
+        }
+        Err(error) => verdict.result = Err(error),
+    }
+    verdict
+}
+
+/// The checks after decoding, in the order the real gateway makes them.
+fn respond(
+    shared: &Shared,
+    method: &Method,
+    parameters: &Parameters,
+) -> Result<actions::Outcome, ApiError> {
+    auth::check_common_parameters(parameters)?;
+    let name = parameters.get("Action").unwrap_or_default();
+    let action = Action::from_name(name).ok_or_else(|| ApiError::unknown_action(name))?;
+    if let Some(fault) = shared.faults.random_fault() {
+        return Err(fault);
+    }
+    auth::authenticate(
+        parameters,
+        method.as_str(),
+        &shared.credentials,
+        &mut lock(&shared.nonces),
+        OffsetDateTime::now_utc(),
+    )?;
+    actions::perform(action, parameters, &mut shared.store())
+}
+
+async fn read_parameters(
+    shared: &Shared,
+    method: &Method,
+    query: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Parameters, ApiError> {
+    if method != Method::GET && method != Method::POST {
+        return Err(ApiError::unsupported_method(method.as_str()));
+    }
+    let declared_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > shared.max_body_bytes as u64) {
+        return Err(ApiError::body_too_large(shared.max_body_bytes));
+    }
+    let bytes = axum::body::to_bytes(body, shared.max_body_bytes)
+        .await
+        .map_err(|error| {
+            if error.into_inner().is::<http_body_util::LengthLimitError>() {
+                ApiError::body_too_large(shared.max_body_bytes)
+            } else {
+                ApiError::invalid_parameter("The request body could not be read.")
+            }
+        })?;
+    let mut parameters = Parameters::default();
+    parameters.append_encoded(query)?;
+    if bytes.is_empty() {
+        return Ok(parameters);
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("application/x-www-form-urlencoded");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(ApiError::invalid_parameter(format!(
+            "The Content-Type \"{content_type}\" is not supported: send parameters in the query or as application/x-www-form-urlencoded."
+        )));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::invalid_parameter("The request body is not valid UTF-8."))?;
+    parameters.append_encoded(text)?;
+    Ok(parameters)
+}
+
+/// The format to answer in when the request cannot be decoded: whatever a lenient read of
+/// the query says, else XML.
+fn sniff_format(query: &str) -> Format {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "Format")
+        .and_then(|(_, value)| Format::from_parameter(Some(&value)))
+        .unwrap_or(Format::Xml)
+}
+
+fn log(shared: &Shared, method: &Method, action: &str, outcome: &str, started: Instant) {
+    if shared.log_requests {
+        eprintln!(
+            "cityform emulator: {method} {action} -> {outcome} in {:.1} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}

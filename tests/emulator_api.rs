@@ -1,0 +1,648 @@
+//! The emulator's job-group actions over HTTP: every action, every documented error code,
+//! answer shapes in JSON and XML, GET and POST, pagination, regions, seed data, the state
+//! dump and the handle's behind-the-back helpers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod emulator_support;
+
+use cityform::emulator::{EmulatorConfig, Seed, SeedJobGroup, Status};
+use emulator_support::{Call, Placement, create, emulator, emulator_with, http};
+use serde_json::json;
+
+fn without_request_id(mut value: serde_json::Value) -> serde_json::Value {
+    let request_id = value["RequestId"].as_str().unwrap().to_owned();
+    assert_eq!(request_id.len(), 36, "{request_id}");
+    value.as_object_mut().unwrap().remove("RequestId");
+    value
+}
+
+#[tokio::test]
+async fn create_answers_an_increasing_id_and_describe_shows_the_group_as_the_sdk_models_it() {
+    let emulator = emulator().await;
+    let first = Call::create("traffic-east")
+        .param("JobCount", "3")
+        .param("JobGroupParams.1.Key", "ES_ENABLE")
+        .param("JobGroupParams.1.Value", "true")
+        .param("JobGroupParams.2.Key", "SCHEDULE_FLOW_START_TIME")
+        .param("JobGroupParams.2.Value", "Oldest")
+        .send(&emulator)
+        .await;
+    assert_eq!(without_request_id(first.ok()), json!({"JobGroupId": "1"}));
+    assert!(first.content_type.starts_with("application/json"));
+    assert_eq!(create(&emulator, "traffic-west").await, "2");
+
+    let described = Call::describe().send(&emulator).await.ok();
+    assert_eq!(
+        without_request_id(described),
+        json!({
+            "TotalCount": 2,
+            "PageNumber": 1,
+            "PageSize": 10,
+            "JobGroups": {"JobGroup": [
+                {
+                    "JobGroupId": "1",
+                    "JobGroupName": "traffic-east",
+                    "Status": "Stopped",
+                    "AlgoLibId": "3",
+                    "ResourceProfileId": "6",
+                    "PlanedJobCount": 10,
+                    "StreamPerJob": 5,
+                    "JobCount": 3,
+                    "JobGroupParams": {"JobGroupParam": [
+                        {"Key": "ES_ENABLE", "Value": "True"},
+                        {"Key": "SCHEDULE_FLOW_START_TIME", "Value": "Oldest"}
+                    ]},
+                    "ComputeJobs": {"ComputeJob": []}
+                },
+                {
+                    "JobGroupId": "2",
+                    "JobGroupName": "traffic-west",
+                    "Status": "Stopped",
+                    "AlgoLibId": "3",
+                    "ResourceProfileId": "6",
+                    "PlanedJobCount": 10,
+                    "StreamPerJob": 5,
+                    "JobGroupParams": {"JobGroupParam": []},
+                    "ComputeJobs": {"ComputeJob": []}
+                }
+            ]}
+        })
+    );
+    assert_eq!(emulator.request_count("CreateJobGroup"), 2);
+    assert_eq!(emulator.request_count("DescribeJobGroups"), 1);
+}
+
+#[tokio::test]
+async fn modify_start_stop_and_delete_change_what_describe_shows() {
+    let emulator = emulator().await;
+    let id = create(&emulator, "east").await;
+    create(&emulator, "west").await;
+    let group = |answer: serde_json::Value| answer["JobGroups"]["JobGroup"][0].clone();
+    let describe_one = || Call::describe().param("JobGroupId", &id);
+
+    let modified = Call::on_group("ModifyJobGroup", &id)
+        .param("JobGroupName", "east-renamed")
+        .param("AlgoLibId", "3")
+        .param("PlanedJobCount", "20")
+        .param("StreamPerJob", "2")
+        .param("JobCount", "4")
+        .param("JobGroupParams.1.Key", "RDS_ENABLE")
+        .param("JobGroupParams.1.Value", "False")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        modified.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["RequestId"]
+    );
+    let after = group(describe_one().send(&emulator).await.ok());
+    assert_eq!(after["JobGroupName"], "east-renamed");
+    assert_eq!(after["PlanedJobCount"], 20);
+    assert_eq!(after["StreamPerJob"], 2);
+    assert_eq!(after["JobCount"], 4);
+    assert_eq!(
+        after["JobGroupParams"]["JobGroupParam"],
+        json!([{"Key": "RDS_ENABLE", "Value": "False"}])
+    );
+
+    let renamed_to_taken = Call::on_group("ModifyJobGroup", &id)
+        .param("JobGroupName", "west")
+        .send(&emulator)
+        .await;
+    assert_eq!(
+        renamed_to_taken.error(),
+        (400, "InvalidName.Duplicate".into())
+    );
+
+    Call::on_group("StartJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        group(describe_one().send(&emulator).await.ok())["Status"],
+        "Running"
+    );
+    Call::on_group("StopJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        group(describe_one().send(&emulator).await.ok())["Status"],
+        "Stopped"
+    );
+    Call::on_group("ModifyJobGroup", &id)
+        .param("Status", "Running")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        group(describe_one().send(&emulator).await.ok())["Status"],
+        "Running"
+    );
+
+    Call::on_group("DeleteJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    let gone = describe_one().send(&emulator).await.ok();
+    assert_eq!(
+        (
+            gone["TotalCount"].clone(),
+            gone["JobGroups"]["JobGroup"].clone()
+        ),
+        (json!(0), json!([]))
+    );
+    let again = Call::on_group("DeleteJobGroup", &id).send(&emulator).await;
+    assert_eq!(again.error(), (404, "InvalidJobGroupId.NotFound".into()));
+    // The id of a deleted group is never given again.
+    assert_eq!(create(&emulator, "east").await, "3");
+}
+
+#[tokio::test]
+async fn every_documented_error_code_with_its_status() {
+    let emulator = emulator().await;
+    let id = create(&emulator, "taken").await;
+    let cases: Vec<(&str, Call, u16, &str)> = vec![
+        (
+            "malformed name",
+            Call::create("1-starts-with-digit"),
+            400,
+            "InvalidName.Malformed",
+        ),
+        (
+            "name with a space",
+            Call::create("has space"),
+            400,
+            "InvalidName.Malformed",
+        ),
+        (
+            "duplicate name",
+            Call::create("taken"),
+            400,
+            "InvalidName.Duplicate",
+        ),
+        (
+            "unknown algo lib",
+            Call::create("fresh").param("AlgoLibId", "999"),
+            404,
+            "InvalidAlgoLibId.NotFound",
+        ),
+        (
+            "unknown resource profile",
+            Call::create("fresh").param("ResourceProfileId", "999"),
+            404,
+            "InvalidResourceProfileId.NotFound",
+        ),
+        (
+            "unsupported status",
+            Call::on_group("ModifyJobGroup", &id).param("Status", "Paused"),
+            400,
+            "InvalidStatus.ValueNotSupported",
+        ),
+        (
+            "unsupported params key",
+            Call::create("fresh")
+                .param("JobGroupParams.1.Key", "KAFKA_ENABLE")
+                .param("JobGroupParams.1.Value", "True"),
+            403,
+            "InvalidParameter.KeyNotSupported",
+        ),
+        (
+            "unsupported params value",
+            Call::create("fresh")
+                .param("JobGroupParams.1.Key", "ES_ENABLE")
+                .param("JobGroupParams.1.Value", "Maybe"),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            "missing action parameter",
+            Call::create("fresh").without_param("StreamPerJob"),
+            403,
+            "MissingParameter",
+        ),
+        (
+            "empty action parameter",
+            Call::create("fresh").param("AlgoLibId", ""),
+            403,
+            "MissingParameter",
+        ),
+        (
+            "missing common parameter",
+            Call::create("fresh").omit("SignatureNonce"),
+            400,
+            "MissingParameter",
+        ),
+        (
+            "not an integer",
+            Call::create("fresh").param("PlanedJobCount", "ten"),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            "negative integer",
+            Call::create("fresh").param("StreamPerJob", "-1"),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            "integer too large",
+            Call::create("fresh").param("JobCount", "2147483648"),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            "unknown instance",
+            Call::create("fresh").param("InstanceId", "no-such-instance"),
+            404,
+            "InvalidInstanceId.NotFound",
+        ),
+        (
+            "unknown job group",
+            Call::on_group("StartJobGroup", "404"),
+            404,
+            "InvalidJobGroupId.NotFound",
+        ),
+        (
+            "job group id not a number",
+            Call::on_group("StopJobGroup", "abc"),
+            404,
+            "InvalidJobGroupId.NotFound",
+        ),
+        (
+            "modify without id",
+            Call::new("ModifyJobGroup").param("InstanceId", "cityvisual-Instance"),
+            403,
+            "MissingParameter",
+        ),
+        (
+            "describe without instance",
+            Call::new("DescribeJobGroups"),
+            403,
+            "MissingParameter",
+        ),
+        (
+            "unknown action",
+            Call::new("CreateJobGroups"),
+            404,
+            "InvalidAction.NotFound",
+        ),
+        (
+            "page size over 100",
+            Call::describe().param("PageSize", "101"),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            "page number 0",
+            Call::describe().param("PageNumber", "0"),
+            400,
+            "InvalidParameter",
+        ),
+    ];
+    for (what, call, status, code) in cases {
+        let answer = call.send(&emulator).await;
+        assert_eq!(
+            answer.error(),
+            (status, code.to_owned()),
+            "{what}: {}",
+            answer.text
+        );
+    }
+    // None of the refused creates left anything behind.
+    assert_eq!(emulator.state().job_groups.len(), 1);
+}
+
+#[tokio::test]
+async fn error_bodies_carry_the_five_alibaba_fields() {
+    let emulator = emulator().await;
+    let answer = Call::create("x").send(&emulator).await;
+    let body = answer.json();
+    let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["Code", "HostId", "Message", "Recommend", "RequestId"]
+    );
+    assert_eq!(body["Code"], "InvalidName.Malformed");
+    assert_eq!(body["HostId"], emulator.address().to_string());
+    assert!(body["Message"].as_str().unwrap().contains("\"x\""));
+}
+
+#[tokio::test]
+async fn answers_xml_when_format_is_absent_or_xml_in_any_case() {
+    let emulator = emulator().await;
+    let created = Call::create("east").format(None).send(&emulator).await;
+    assert_eq!(created.status, 200);
+    assert!(
+        created.content_type.starts_with("text/xml"),
+        "{}",
+        created.content_type
+    );
+    let request_id = created
+        .text
+        .split("<RequestId>")
+        .nth(1)
+        .unwrap()
+        .split("</RequestId>")
+        .next()
+        .unwrap();
+    assert_eq!(
+        created.text,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CreateJobGroupResponse><JobGroupId>1</JobGroupId>\
+             <RequestId>{request_id}</RequestId></CreateJobGroupResponse>"
+        )
+    );
+    Call::create("west")
+        .param("JobGroupParams.1.Key", "ES_ENABLE")
+        .param("JobGroupParams.1.Value", "True")
+        .param("JobGroupParams.2.Key", "RDS_ENABLE")
+        .param("JobGroupParams.2.Value", "False")
+        .send(&emulator)
+        .await
+        .ok();
+    let described = Call::describe()
+        .param("JobGroupId", "2")
+        .format(Some("Xml"))
+        .send(&emulator)
+        .await;
+    assert_eq!(described.status, 200);
+    let body = described.text;
+    assert!(body.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?><DescribeJobGroupsResponse><TotalCount>1</TotalCount>"), "{body}");
+    assert!(
+        body.contains(
+            "<JobGroups><JobGroup><JobGroupId>2</JobGroupId><JobGroupName>west</JobGroupName><Status>Stopped</Status>\
+             <AlgoLibId>3</AlgoLibId><ResourceProfileId>6</ResourceProfileId><PlanedJobCount>10</PlanedJobCount>\
+             <StreamPerJob>5</StreamPerJob><JobGroupParams><JobGroupParam><Key>ES_ENABLE</Key><Value>True</Value></JobGroupParam>\
+             <JobGroupParam><Key>RDS_ENABLE</Key><Value>False</Value></JobGroupParam></JobGroupParams>\
+             <ComputeJobs></ComputeJobs></JobGroup></JobGroups>"
+        ),
+        "{body}"
+    );
+    let error = Call::create("east")
+        .format(Some("XML"))
+        .send(&emulator)
+        .await;
+    assert_eq!(error.status, 400);
+    assert!(error.text.contains("<Error><RequestId>"), "{}", error.text);
+    assert!(
+        error.text.contains("<Code>InvalidName.Duplicate</Code>"),
+        "{}",
+        error.text
+    );
+    let unsupported = Call::describe().format(Some("yaml")).send(&emulator).await;
+    assert_eq!(unsupported.status, 400);
+    assert!(
+        unsupported.text.contains("<Code>InvalidParameter</Code>"),
+        "{}",
+        unsupported.text
+    );
+}
+
+#[tokio::test]
+async fn parameters_may_come_by_get_or_post_in_query_body_or_both() {
+    let emulator = emulator().await;
+    let ways = [
+        ("get", Call::create("by-get").get()),
+        (
+            "post query",
+            Call::create("by-post-query").post(Placement::Query),
+        ),
+        (
+            "post body",
+            Call::create("by-post-body").post(Placement::Body),
+        ),
+        (
+            "post split",
+            Call::create("by-post-split").post(Placement::Split),
+        ),
+    ];
+    for (what, call) in ways {
+        let answer = call.send(&emulator).await;
+        assert_eq!(answer.status, 200, "{what}: {}", answer.text);
+    }
+    let names: Vec<String> = emulator
+        .state()
+        .job_groups
+        .into_iter()
+        .map(|group| group.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["by-get", "by-post-query", "by-post-body", "by-post-split"]
+    );
+    let described = Call::describe().get().send(&emulator).await.ok();
+    assert_eq!(described["TotalCount"], 4);
+}
+
+#[tokio::test]
+async fn describe_pages_in_numeric_id_order() {
+    let emulator = emulator().await;
+    for index in 1..=25 {
+        create(&emulator, &format!("group-{index:02}")).await;
+    }
+    let ids = |answer: &serde_json::Value| -> Vec<String> {
+        answer["JobGroups"]["JobGroup"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|group| group["JobGroupId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let expected = |range: std::ops::RangeInclusive<u32>| -> Vec<String> {
+        range.map(|id| id.to_string()).collect()
+    };
+
+    let first = Call::describe().send(&emulator).await.ok();
+    assert_eq!(
+        (
+            first["PageNumber"].clone(),
+            first["PageSize"].clone(),
+            first["TotalCount"].clone()
+        ),
+        (json!(1), json!(10), json!(25))
+    );
+    // Numeric, not text order: 9 comes before 10.
+    assert_eq!(ids(&first), expected(1..=10));
+    let third = Call::describe()
+        .param("PageNumber", "3")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(ids(&third), expected(21..=25));
+    let past = Call::describe()
+        .param("PageNumber", "4")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        (past["TotalCount"].clone(), ids(&past)),
+        (json!(25), Vec::<String>::new())
+    );
+    let whole = Call::describe()
+        .param("PageSize", "100")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(ids(&whole), expected(1..=25));
+    let sevens = Call::describe()
+        .param("PageSize", "7")
+        .param("PageNumber", "2")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(ids(&sevens), expected(8..=14));
+    let filtered = Call::describe()
+        .param("JobGroupId", "12")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        (filtered["TotalCount"].clone(), ids(&filtered)),
+        (json!(1), vec!["12".to_owned()])
+    );
+    let missing = Call::describe()
+        .param("JobGroupId", "99")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(missing["TotalCount"], 0);
+}
+
+#[tokio::test]
+async fn regions_hold_separate_groups_and_the_default_region_is_cn_shanghai() {
+    let emulator = emulator().await;
+    create(&emulator, "same-name").await;
+    let beijing = Call::create("same-name")
+        .param("RegionId", "cn-beijing")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(beijing["JobGroupId"], "2");
+    let shanghai = Call::describe()
+        .param("RegionId", "cn-shanghai")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(shanghai["JobGroups"]["JobGroup"][0]["JobGroupId"], "1");
+    assert_eq!(shanghai["TotalCount"], 1);
+    let wrong_region = Call::on_group("DeleteJobGroup", "2")
+        .param("RegionId", "cn-hangzhou")
+        .send(&emulator)
+        .await;
+    assert_eq!(
+        wrong_region.error(),
+        (404, "InvalidJobGroupId.NotFound".into())
+    );
+}
+
+#[tokio::test]
+async fn seed_data_adds_instances_libraries_profiles_and_groups_made_by_hand() {
+    let seed = Seed {
+        instances: vec!["second-Instance".into()],
+        algo_libs: vec!["7".into()],
+        resource_profiles: vec!["8".into()],
+        job_groups: vec![SeedJobGroup {
+            region_id: None,
+            instance_id: "second-Instance".into(),
+            name: "made-by-hand".into(),
+            algo_lib_id: "7".into(),
+            resource_profile_id: "8".into(),
+            planed_job_count: 2,
+            stream_per_job: 1,
+            job_count: None,
+            status: Some(Status::Running),
+            params: [("OUT_MQ_ENABLE".to_owned(), "True".to_owned())].into(),
+        }],
+    };
+    let emulator = emulator_with(EmulatorConfig {
+        seed,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let described = Call::describe()
+        .param("InstanceId", "second-Instance")
+        .send(&emulator)
+        .await
+        .ok();
+    let group = &described["JobGroups"]["JobGroup"][0];
+    assert_eq!(
+        (
+            group["JobGroupId"].clone(),
+            group["JobGroupName"].clone(),
+            group["Status"].clone()
+        ),
+        (json!("1"), json!("made-by-hand"), json!("Running"))
+    );
+    let duplicate = Call::create("made-by-hand")
+        .param("InstanceId", "second-Instance")
+        .param("AlgoLibId", "7")
+        .param("ResourceProfileId", "8")
+        .send(&emulator)
+        .await;
+    assert_eq!(duplicate.error(), (400, "InvalidName.Duplicate".into()));
+    // The built-in library and profile are still there.
+    assert_eq!(create(&emulator, "built-in").await, "2");
+}
+
+#[tokio::test]
+async fn the_state_endpoint_and_the_handle_show_and_change_groups_behind_the_back() {
+    let emulator = emulator().await;
+    let id = create(&emulator, "drifting").await;
+    let dump_text = http()
+        .get(format!("{}_emulator/state", emulator.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dump: serde_json::Value = serde_json::from_str(&dump_text).unwrap();
+    assert_eq!(
+        dump,
+        json!({
+            "instances": ["cityvisual-Instance"],
+            "algoLibs": ["3"],
+            "resourceProfiles": ["6"],
+            "jobGroups": [{
+                "jobGroupId": "1",
+                "regionId": "cn-shanghai",
+                "instanceId": "cityvisual-Instance",
+                "name": "drifting",
+                "status": "Stopped",
+                "algoLibId": "3",
+                "resourceProfileId": "6",
+                "planedJobCount": 10,
+                "streamPerJob": 5,
+                "jobCount": null,
+                "params": {}
+            }]
+        })
+    );
+    assert!(emulator.update_job_group(&id, |group| group.planed_job_count = 99));
+    let described = Call::describe().send(&emulator).await.ok();
+    assert_eq!(described["JobGroups"]["JobGroup"][0]["PlanedJobCount"], 99);
+    assert!(emulator.delete_job_group(&id));
+    assert!(!emulator.delete_job_group(&id));
+    assert!(!emulator.update_job_group("nope", |_| {}));
+    assert_eq!(Call::describe().send(&emulator).await.ok()["TotalCount"], 0);
+    // The state endpoint is not an API action and is not counted as one.
+    assert_eq!(
+        emulator.request_counts().keys().collect::<Vec<_>>(),
+        ["CreateJobGroup", "DescribeJobGroups"]
+    );
+}
+
+#[tokio::test]
+async fn shutting_down_stops_accepting() {
+    let emulator = emulator().await;
+    let endpoint = emulator.endpoint();
+    create(&emulator, "before").await;
+    emulator.shutdown().await;
+    let after = http()
+        .get(format!("{endpoint}_emulator/state"))
+        .send()
+        .await;
+    assert!(after.is_err(), "{after:?}");
+}
