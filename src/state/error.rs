@@ -187,12 +187,17 @@ pub enum StateError {
         reason: String,
     },
     /// A journal record has a valid checksum but cannot be decoded.
-    #[error("journal `{}` line {line} cannot be read: {message}", path.display())]
+    #[error(
+        "journal `{}` cannot be read at line {line} column {column}: {message}",
+        path.display()
+    )]
     JournalUnreadable {
         /// The journal.
         path: PathBuf,
         /// 1-based line.
         line: usize,
+        /// 1-based column.
+        column: usize,
         /// Why it cannot be decoded.
         message: String,
     },
@@ -294,7 +299,8 @@ impl StateError {
             Self::JournalCorrupt { path, line, .. }
             | Self::JournalUnreadable { path, line, .. } => Some(format!(
                 "the journal and the state were left as they are; inspect `{}` line {line}; \
-                     if the job groups it records are known, move the journal aside and run `cityform plan` to compare with the cloud",
+                 the journal may be the only record of job groups created since the state was last written, \
+                 so keep a copy of it before moving it aside",
                 path.display()
             )),
             Self::JournalLineage { path, .. } | Self::OrphanJournal { path, .. } => Some(format!(

@@ -54,6 +54,18 @@ pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     // build does not know, and "upgrade cityform" is the useful thing to say then.
     let document: serde_json::Value =
         serde_json::from_str(text).map_err(|error| json_error(path, &error))?;
+    if !document.is_object() {
+        // serde would read an array as a struct's fields in order, and complain about an
+        // element instead of the real problem.
+        let start = text.len() - text.trim_start().len();
+        let before = &text[..start];
+        return Err(StateError::Invalid {
+            path: path.to_path_buf(),
+            line: 1 + before.matches('\n').count(),
+            column: 1 + before.len() - before.rfind('\n').map_or(0, |newline| newline + 1),
+            message: format!("expected a JSON object, found {}", kind_of(&document)),
+        });
+    }
     if let Some(found) = document
         .get("format_version")
         .and_then(|value| value.as_u64())
@@ -95,6 +107,17 @@ pub fn write_state_file(path: &Path, state: &State) -> Result<State, StateError>
     Ok(written)
 }
 
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 fn json_error(path: &Path, error: &serde_json::Error) -> StateError {
     let path = path.to_path_buf();
     let (line, column) = (error.line(), error.column());
@@ -125,7 +148,7 @@ fn json_error(path: &Path, error: &serde_json::Error) -> StateError {
 
 /// serde_json's message without its ` at line L column C` suffix, which the error repeats
 /// in its own words.
-fn without_position(error: &serde_json::Error) -> String {
+pub(crate) fn without_position(error: &serde_json::Error) -> String {
     let text = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     match text.strip_suffix(&suffix) {
@@ -207,6 +230,15 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "state file `s.json` was written by a newer cityform (format 2, this build reads 1); upgrade cityform"
+        );
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_says_so_where_it_starts() {
+        let error = parse_state(Path::new("s.json"), b"\n  [1, 2]\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` does not match the state format at line 2 column 3: expected a JSON object, found an array"
         );
     }
 

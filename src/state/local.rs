@@ -262,9 +262,14 @@ fn journal_error(path: &Path, error: JournalParseError) -> StateError {
             offset,
             reason,
         },
-        JournalParseError::Unreadable { line, message } => StateError::JournalUnreadable {
+        JournalParseError::Unreadable {
+            line,
+            column,
+            message,
+        } => StateError::JournalUnreadable {
             path,
             line,
+            column,
             message,
         },
         JournalParseError::NewerFormat { found } => StateError::JournalNewerFormat {

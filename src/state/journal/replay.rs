@@ -47,6 +47,8 @@ pub enum JournalParseError {
     Unreadable {
         /// 1-based line.
         line: usize,
+        /// 1-based column in the line (the checksum included).
+        column: usize,
         /// The decoder's message.
         message: String,
     },
@@ -87,7 +89,8 @@ pub fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, JournalParseError> {
         };
         let unreadable = |error: serde_json::Error| JournalParseError::Unreadable {
             line: number,
-            message: error.to_string(),
+            column: line.bytes.len() - json.len() + error.column(),
+            message: crate::state::file::without_position(&error),
         };
         if index == 0 {
             let probe: serde_json::Value = serde_json::from_slice(json).map_err(unreadable)?;
@@ -338,7 +341,7 @@ mod tests {
         bytes.extend(encode_line(&serde_json::json!({"kind": "rename", "to": "x"})).unwrap());
         let error = parse_journal(&bytes).unwrap_err();
         assert!(
-            matches!(&error, JournalParseError::Unreadable { line: 3, message } if message.contains("unknown variant `rename`")),
+            matches!(&error, JournalParseError::Unreadable { line: 3, column: 33, message } if message.starts_with("unknown variant `rename`")),
             "{error:?}"
         );
     }
