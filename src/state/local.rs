@@ -745,4 +745,30 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600, "{}", path.display());
         }
     }
+
+    /// The text of the first fenced block of `language` in `docs/state.md`.
+    fn documented(language: &str) -> String {
+        let document = include_str!("../../docs/state.md");
+        let start = document.find(&format!("```{language}\n")).unwrap() + language.len() + 4;
+        let length = document[start..].find("```\n").unwrap();
+        document[start..start + length].to_owned()
+    }
+
+    #[test]
+    fn the_documented_files_load() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = StatePaths::new(directory.path().join("state.json")).unwrap();
+        fs::write(&paths.state, documented("json")).unwrap();
+        fs::write(&paths.journal, documented("text")).unwrap();
+        let backend = LocalBackend::open(&paths.state, &LockOptions::new("test")).unwrap();
+
+        let recovered = block_on(backend.load()).unwrap();
+
+        assert_eq!(
+            names(&recovered.state.unwrap()),
+            ["traffic-east", "traffic-west"]
+        );
+        assert!(recovered.unresolved.is_empty());
+        assert!(recovered.warnings.is_empty());
+    }
 }

@@ -382,7 +382,7 @@ mod tests {
             let mut walls = Vec::new();
             let mut flush_counts = Vec::new();
             for _ in 0..5 {
-                let directory = tempfile::tempdir_in(".").unwrap();
+                let directory = tempfile::tempdir().unwrap();
                 let path = directory.path().join("state.json.journal");
                 let writer = Arc::new(JournalWriter::start_with(
                     open_journal(&path),
