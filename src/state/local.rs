@@ -154,16 +154,16 @@ impl Backend for LocalBackend {
         }
         let written = write_state_file(&self.paths.state, state)?;
         // A crash here leaves the old journal beside the new state; replaying it again
-        // gives the same state (replay is idempotent), so nothing is lost or doubled.
-        let valid_length =
-            rewrite_journal(&self.paths.journal, &written.lineage, &recovered.unresolved)?;
-        slot.known = Some(KnownJournal {
-            lineage: written.lineage.clone(),
-            valid_length,
-        });
+        // gives the same groups and intents (replay is idempotent), so nothing is lost or
+        // doubled.
+        rewrite_journal(&self.paths.journal, &written.lineage, &recovered.unresolved)?;
+        // Read back rather than predicted: the kept intents count in the serial a load
+        // reports, and reading checks what was just written.
+        let (compacted, known) = recover(&self.paths)?;
+        slot.known = known;
         Ok(Recovered {
-            state: Some(written),
-            ..recovered
+            warnings: recovered.warnings,
+            ..compacted
         })
     }
 }
@@ -315,8 +315,8 @@ fn open_writer(paths: &StatePaths, known: &KnownJournal) -> Result<JournalWriter
 }
 
 /// Replaces the journal with one that holds only `unresolved`, or removes it when there is
-/// nothing to keep; returns the new journal's length.
-fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<u64, StateError> {
+/// nothing to keep.
+fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<(), StateError> {
     let write_error = |source| StateError::Write {
         path: path.to_path_buf(),
         source,
@@ -324,15 +324,13 @@ fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<
     let encode_error = |source| StateError::Encode { source };
     if unresolved.is_empty() {
         remove_if_present(path).map_err(write_error)?;
-        sync_directory(super::paths::directory_of(path)).map_err(write_error)?;
-        return Ok(0);
+        return sync_directory(super::paths::directory_of(path)).map_err(write_error);
     }
     let mut bytes = encode_line(&JournalHeader::new(lineage)).map_err(encode_error)?;
     for intent in unresolved {
         bytes.extend(encode_line(&JournalRecord::Intent(intent.clone())).map_err(encode_error)?);
     }
-    replace_file(path, &bytes).map_err(write_error)?;
-    Ok(bytes.len() as u64)
+    replace_file(path, &bytes).map_err(write_error)
 }
 
 #[cfg(test)]
@@ -483,7 +481,7 @@ mod tests {
 
         let state = recovered.state.unwrap();
         assert_eq!(names(&state), ["a"]);
-        assert_eq!(state.serial, 1);
+        assert_eq!(state.serial, 1 + 4, "each record counts as a write");
         assert_eq!(ids(&recovered.unresolved), ["i-2", "i-3"]);
         assert!(recovered.warnings.is_empty());
     }
@@ -509,9 +507,12 @@ mod tests {
         let compacted = block_on(backend.compact()).unwrap();
 
         let state = compacted.state.clone().unwrap();
-        assert_eq!(state.serial, 2);
+        // 1 (created) + 5 records + 1 (this write) + 1 kept intent.
+        assert_eq!(state.serial, 8);
         assert_eq!(names(&state), ["a"]);
-        assert_eq!(read_state_file(&paths.state).unwrap(), Some(state.clone()));
+        let on_disk = read_state_file(&paths.state).unwrap().unwrap();
+        assert_eq!(on_disk.serial, 7);
+        assert_eq!(on_disk.job_groups, state.job_groups);
         let journal = parse_journal(&fs::read(&paths.journal).unwrap()).unwrap();
         assert_eq!(journal.records, [intent("i-2", "b")]);
         assert_eq!(ids(&compacted.unresolved), ["i-2"]);
@@ -531,8 +532,31 @@ mod tests {
         .unwrap();
         let compacted = block_on(backend.compact()).unwrap();
         assert!(compacted.unresolved.is_empty());
-        assert_eq!(compacted.state.unwrap().serial, 3);
+        assert_eq!(compacted.state.unwrap().serial, 10);
         assert!(!paths.journal.exists(), "nothing left to keep");
+    }
+
+    #[test]
+    fn every_change_raises_the_serial_a_load_reports() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        let mut serials = Vec::new();
+        block_on(async {
+            backend.create(State::new("lineage-1")).await.unwrap();
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            backend.append(&[intent("i-1", "a")]).await.unwrap();
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            serials.push(backend.compact().await.unwrap().state.unwrap().serial);
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            backend
+                .append(&[put("a", "jg-a", Some("i-1"))])
+                .await
+                .unwrap();
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            serials.push(backend.compact().await.unwrap().state.unwrap().serial);
+        });
+        // Unchanged between the compaction and the load after it; higher after each change.
+        assert_eq!(serials, [1, 2, 4, 4, 5, 6]);
     }
 
     #[test]
@@ -561,8 +585,9 @@ mod tests {
         let recovered = block_on(open(&directory).load()).unwrap();
 
         let mut state = recovered.state.unwrap();
-        assert_eq!(state.serial, 2);
-        state.serial = 1;
+        // 1 (created) + 3 records, + 1 for the write, + the 3 records again.
+        assert_eq!(state.serial, 8);
+        state.serial = 4;
         assert_eq!(Some(state), expected.state);
         assert_eq!(recovered.unresolved, expected.unresolved);
     }

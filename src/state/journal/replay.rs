@@ -148,12 +148,17 @@ fn split_lines(bytes: &[u8]) -> Vec<Line<'_>> {
 /// Applies `records` to `state` in order; returns the state and the intents that no later
 /// record resolves, in the order they were recorded.
 ///
-/// Replaying is idempotent: replaying the same records onto the result gives the same
-/// result. That is what makes a crash between writing the compacted state and rewriting
-/// the journal harmless. A resolution of an intent that is not in `records` (it was
-/// resolved in an earlier journal) changes nothing.
+/// Every record is a write, so each one raises the serial by one: a saved plan bound to a
+/// serial notices a change that is only in the journal.
+///
+/// Replaying is idempotent in content: replaying the same records onto the result gives
+/// the same groups and intents (only the serial moves on). That is what makes a crash
+/// between writing the compacted state and rewriting the journal harmless. A resolution of
+/// an intent that is not in `records` (it was resolved in an earlier journal) changes
+/// nothing.
 pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent>) {
     let mut open: Vec<Intent> = Vec::new();
+    state.serial += records.len() as u64;
     for record in records {
         let resolves = match record {
             JournalRecord::Intent(intent) => {
@@ -251,11 +256,11 @@ mod tests {
         assert_eq!(state.job_groups[&address("a")], entry("jg-a"));
         let open: Vec<&str> = open.iter().map(|intent| intent.id.0.as_str()).collect();
         assert_eq!(open, ["i-2"]);
-        assert_eq!(state.serial, base.serial, "replay does not write");
+        assert_eq!(state.serial, base.serial + 7, "one write per record");
     }
 
     #[test]
-    fn replaying_twice_changes_nothing() {
+    fn replaying_twice_changes_nothing_but_the_serial() {
         let records = [
             intent("i-1", "a"),
             put("a", "jg-a", Some("i-1")),
@@ -267,7 +272,9 @@ mod tests {
             intent("i-2", "c"),
         ];
         let once = replay(State::new("l"), &records);
-        let twice = replay(once.0.clone(), &records);
+        let mut twice = replay(once.0.clone(), &records);
+        assert_eq!(twice.0.serial, once.0.serial + 5);
+        twice.0.serial = once.0.serial;
         assert_eq!(once, twice);
     }
 
