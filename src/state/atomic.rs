@@ -124,15 +124,7 @@ pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-
-    fn names_in(directory: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(directory)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
+    use crate::state::fixtures::file_names;
 
     #[cfg(unix)]
     fn mode_of(path: &Path) -> u32 {
@@ -154,7 +146,7 @@ mod tests {
 
         assert_eq!(error.to_string(), "disk full");
         assert_eq!(fs::read(&target).unwrap(), b"old contents");
-        assert_eq!(names_in(directory.path()), ["state.json"]);
+        assert_eq!(file_names(directory.path()), ["state.json"]);
     }
 
     #[test]
@@ -167,7 +159,10 @@ mod tests {
         assert!(replace_file(&target, b"new contents").is_err());
 
         assert_eq!(fs::read(&target).unwrap(), b"old contents");
-        assert_eq!(names_in(directory.path()), ["state.json", "state.json.tmp"]);
+        assert_eq!(
+            file_names(directory.path()),
+            ["state.json", "state.json.tmp"]
+        );
     }
 
     #[test]
@@ -184,7 +179,7 @@ mod tests {
 
         assert_eq!(fs::read(&target).unwrap(), b"old contents");
         assert_eq!(
-            names_in(directory.path()),
+            file_names(directory.path()),
             ["state.json", "state.json.backup"]
         );
     }
@@ -203,7 +198,7 @@ mod tests {
         assert_eq!(fs::read(&target).unwrap(), b"third");
         assert_eq!(fs::read(&backup).unwrap(), b"second");
         assert_eq!(
-            names_in(directory.path()),
+            file_names(directory.path()),
             ["state.json", "state.json.backup"]
         );
     }
@@ -217,7 +212,7 @@ mod tests {
         replace_file(&target, b"new").unwrap();
 
         assert_eq!(fs::read(&target).unwrap(), b"new");
-        assert_eq!(names_in(directory.path()), ["state.json"]);
+        assert_eq!(file_names(directory.path()), ["state.json"]);
     }
 
     #[cfg(unix)]

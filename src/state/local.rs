@@ -339,39 +339,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::{Address, JobGroupSpec};
-    use crate::state::StateEntry;
-    use crate::state::journal::{IntentId, Operation, Put, Remove, Settle};
-
-    fn address(name: &str) -> Address {
-        Address::new("cn-shanghai", "cityvisual-Instance", name)
-    }
-
-    fn entry(id: &str) -> StateEntry {
-        StateEntry {
-            job_group_id: id.into(),
-            spec: JobGroupSpec::example(),
-            request_id: format!("req-{id}"),
-            applied_at: "2026-11-27T08:00:00Z".into(),
-        }
-    }
-
-    fn intent(id: &str, name: &str) -> JournalRecord {
-        JournalRecord::Intent(Intent {
-            id: IntentId(id.into()),
-            address: address(name),
-            operation: Operation::Create,
-            spec: Some(JobGroupSpec::example()),
-        })
-    }
-
-    fn put(name: &str, id: &str, intent: Option<&str>) -> JournalRecord {
-        JournalRecord::Put(Put {
-            address: address(name),
-            entry: entry(id),
-            intent: intent.map(|id| IntentId(id.into())),
-        })
-    }
+    use crate::state::fixtures::{address, file_names, intent, put};
+    use crate::state::journal::{IntentId, Remove, Settle};
 
     fn open(directory: &tempfile::TempDir) -> LocalBackend {
         LocalBackend::open(
@@ -408,15 +377,6 @@ mod tests {
         intents.iter().map(|intent| intent.id.0.as_str()).collect()
     }
 
-    fn files_in(directory: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(directory)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-    }
-
     #[test]
     fn a_missing_state_loads_as_none_and_writes_nothing_but_the_lock() {
         let directory = tempfile::tempdir().unwrap();
@@ -433,7 +393,7 @@ mod tests {
         let compacted = block_on(backend.compact()).unwrap();
         assert_eq!(compacted.state, None);
         assert_eq!(
-            files_in(&directory.path().join(".cityform")),
+            file_names(&directory.path().join(".cityform")),
             ["state.json.lock"]
         );
     }

@@ -9,6 +9,8 @@ mod atomic;
 mod backend;
 mod error;
 mod file;
+#[cfg(test)]
+mod fixtures;
 pub mod journal;
 mod local;
 mod lock;

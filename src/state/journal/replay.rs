@@ -187,40 +187,9 @@ pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::record::{IntentId, Operation, Put, Remove, Settle, encode_line};
+    use super::super::record::{IntentId, Remove, Settle, encode_line};
     use super::*;
-    use crate::model::{Address, JobGroupSpec};
-    use crate::state::StateEntry;
-
-    fn address(name: &str) -> Address {
-        Address::new("cn-shanghai", "cityvisual-Instance", name)
-    }
-
-    fn entry(id: &str) -> StateEntry {
-        StateEntry {
-            job_group_id: id.into(),
-            spec: JobGroupSpec::example(),
-            request_id: format!("req-{id}"),
-            applied_at: "2026-11-27T08:00:00Z".into(),
-        }
-    }
-
-    fn intent(id: &str, name: &str) -> JournalRecord {
-        JournalRecord::Intent(Intent {
-            id: IntentId(id.into()),
-            address: address(name),
-            operation: Operation::Create,
-            spec: Some(JobGroupSpec::example()),
-        })
-    }
-
-    fn put(name: &str, id: &str, intent: Option<&str>) -> JournalRecord {
-        JournalRecord::Put(Put {
-            address: address(name),
-            entry: entry(id),
-            intent: intent.map(|id| IntentId(id.into())),
-        })
-    }
+    use crate::state::fixtures::{address, entry, intent, put};
 
     fn journal(records: &[JournalRecord]) -> Vec<u8> {
         let mut bytes = encode_line(&JournalHeader::new("lineage-1")).unwrap();

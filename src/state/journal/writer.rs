@@ -164,7 +164,9 @@ fn write_batches(
                     #[cfg(test)]
                     Durability::NoSync => Ok(()),
                 });
-                flushes.fetch_add(1, Ordering::Relaxed);
+                if written.is_ok() {
+                    flushes.fetch_add(1, Ordering::Relaxed);
+                }
                 written.map_err(Arc::new)
             }
         };
@@ -185,11 +187,10 @@ mod tests {
     use std::path::Path;
     use std::time::Instant;
 
-    use super::super::record::{IntentId, JournalHeader, Put, Settle};
+    use super::super::record::{IntentId, JournalHeader, Settle};
     use super::super::replay::parse_journal;
     use super::*;
-    use crate::model::{Address, JobGroupSpec};
-    use crate::state::StateEntry;
+    use crate::state::fixtures;
 
     fn open_journal(path: &Path) -> File {
         let mut file = OpenOptions::new()
@@ -203,20 +204,7 @@ mod tests {
     }
 
     fn put(index: usize) -> JournalRecord {
-        JournalRecord::Put(Put {
-            address: Address::new(
-                "cn-shanghai",
-                "cityvisual-Instance",
-                format!("group-{index:05}"),
-            ),
-            entry: StateEntry {
-                job_group_id: format!("jg-{index}"),
-                spec: JobGroupSpec::example(),
-                request_id: format!("req-{index}"),
-                applied_at: "2026-11-27T08:00:00Z".into(),
-            },
-            intent: None,
-        })
+        fixtures::put(&format!("group-{index:05}"), &format!("jg-{index}"), None)
     }
 
     fn runtime() -> tokio::runtime::Runtime {
