@@ -50,6 +50,9 @@ struct KnownJournal {
 impl LocalBackend {
     /// Locks the state at `state_path` (waiting up to `options.timeout`), creating its
     /// directory when missing. Reads nothing yet.
+    ///
+    /// This blocks the calling thread while it waits; from async code with a lock timeout,
+    /// call it through `tokio::task::spawn_blocking`.
     pub fn open(state_path: impl Into<PathBuf>, options: &LockOptions) -> Result<Self, StateError> {
         let paths = StatePaths::new(state_path)?;
         let lock = StateLock::acquire(&paths, options)?;

@@ -1,10 +1,14 @@
 //! The corpus of broken local states: one directory per case under
 //! `tests/bad-input/state/`, holding the files to put beside each other (`state.json`,
-//! which may be a directory, and `state.json.journal`) and `expected`, the error message
+//! which may be a directory, and `state.json.journal`) and `error.expected`, the error message
 //! cityform must give, with `[DIR]` standing for the directory that holds the state.
 //!
 //! Other test binaries reuse it with
 //! `#[path = "bad-input/state/corpus.rs"] mod state_corpus;`.
+//!
+//! To add a case, make its directory and files, run
+//! `CITYFORM_BLESS=1 cargo test --test state_corpus` to write its `error.expected`, and
+//! read the message before committing it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -12,7 +16,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The file in each case that holds the expected message.
-pub const EXPECTED: &str = "expected";
+pub const EXPECTED: &str = "error.expected";
 
 /// The file name the state has in every case.
 pub const STATE_FILE: &str = "state.json";
