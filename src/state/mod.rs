@@ -1,5 +1,26 @@
 //! The state: which `JobGroupId` belongs to which address, and the spec as last applied.
+//!
+//! A state lives in a [`Backend`]. The local one ([`LocalBackend`]) keeps
+//! `.cityform/state.json` (written atomically, previous version kept as `.backup`), an
+//! append-only journal of changes since the last compaction (`.journal`), and an OS file
+//! lock (`.lock`). `docs/state.md` describes the files.
 
+mod atomic;
+mod backend;
+mod error;
+mod file;
+#[cfg(test)]
+mod fixtures;
+pub mod journal;
+mod local;
+mod lock;
 mod model;
+mod paths;
 
+pub use backend::{Backend, Recovered, StateWarning};
+pub use error::StateError;
+pub use file::{parse_state, read_state_file, write_state_file};
+pub use local::LocalBackend;
+pub use lock::{LockHolder, LockOptions, StateLock};
 pub use model::{FORMAT_VERSION, State, StateEntry};
+pub use paths::StatePaths;

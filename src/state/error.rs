@@ -1,0 +1,329 @@
+//! Everything that can go wrong reading, locking or writing a state, with the file and the
+//! place in it.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::lock::LockHolder;
+
+/// A state could not be read, locked or written.
+///
+/// Every variant names the file; parse errors also name the line and column. A state that
+/// cannot be understood is left exactly as it is. [`StateError::hint`] says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The state path has no file name (`..`, `/`).
+    #[error("state path `{}` does not name a file", path.display())]
+    InvalidPath {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// The directory for the state could not be created.
+    #[error("cannot create the state directory `{}`: {source}", path.display())]
+    CreateDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// A file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// A directory stands where the state file (or its journal) should be.
+    #[error("state file `{}` is a directory, not a file", path.display())]
+    IsDirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The state file exists but holds nothing.
+    #[error("state file `{}` is empty", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The state file is not UTF-8 text.
+    #[error(
+        "state file `{}` is not UTF-8 text: invalid byte at offset {offset} (line {line})",
+        path.display()
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+        /// 1-based line of that byte.
+        line: usize,
+    },
+    /// The state file ends in the middle of its JSON.
+    #[error(
+        "state file `{}` is truncated at line {line} column {column}: {message}",
+        path.display()
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the text ends.
+        line: usize,
+        /// Column where the text ends.
+        column: usize,
+        /// The parser's description.
+        message: String,
+    },
+    /// The state file is not JSON.
+    #[error(
+        "state file `{}` is not valid JSON at line {line} column {column}: {message}",
+        path.display()
+    )]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's description.
+        message: String,
+    },
+    /// The state file is JSON but not a state: a wrong type, a missing or unknown field.
+    #[error(
+        "state file `{}` does not match the state format at line {line} column {column}: {message}",
+        path.display()
+    )]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What does not match.
+        message: String,
+    },
+    /// The state file was written by a newer cityform.
+    #[error(
+        "state file `{}` was written by a newer cityform (format {found}, this build reads {supported}); upgrade cityform",
+        path.display()
+    )]
+    NewerFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format version in the file.
+        found: u64,
+        /// The format version this build reads.
+        supported: u32,
+    },
+    /// The state file names a format version that never existed.
+    #[error(
+        "state file `{}` has format version {found}, which no cityform writes (this build reads {supported})",
+        path.display()
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format version in the file.
+        found: u64,
+        /// The format version this build reads.
+        supported: u32,
+    },
+    /// `create` was asked to write a first state where one already exists.
+    #[error("state file `{}` already exists", path.display())]
+    AlreadyExists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// Records were appended before there was a state to append them to.
+    #[error("state file `{}` does not exist yet, so there is no journal to append to", path.display())]
+    NoState {
+        /// The state file.
+        path: PathBuf,
+    },
+    /// A file could not be written; the previous version is untouched.
+    #[error("cannot write `{}`: {source}", path.display())]
+    Write {
+        /// The file being written.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// The lock file could not be opened or locked for a reason other than another holder.
+    #[error("cannot lock state `{}`: {source}", path.display())]
+    Lock {
+        /// The state file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
+    /// Another process holds the lock.
+    #[error("state `{}` is locked by {}", path.display(), holder_text(holder.as_ref()))]
+    Locked {
+        /// The state file.
+        path: PathBuf,
+        /// What the holder wrote into the lock file, when it could be read.
+        holder: Option<LockHolder>,
+        /// How long this process waited before giving up.
+        waited: Duration,
+    },
+    /// A record in the middle of the journal is damaged while later records are intact, so
+    /// the journal cannot be trusted.
+    #[error(
+        "journal `{}` is corrupt at line {line} (byte offset {offset}): {reason}, and intact records follow it",
+        path.display()
+    )]
+    JournalCorrupt {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line of the first damaged record.
+        line: usize,
+        /// Byte offset where that line starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A journal record has a valid checksum but cannot be decoded.
+    #[error(
+        "journal `{}` cannot be read at line {line} column {column}: {message}",
+        path.display()
+    )]
+    JournalUnreadable {
+        /// The journal.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// Why it cannot be decoded.
+        message: String,
+    },
+    /// The journal was written by a newer cityform.
+    #[error(
+        "journal `{}` was written by a newer cityform (journal format {found}, this build reads {supported}); upgrade cityform",
+        path.display()
+    )]
+    JournalNewerFormat {
+        /// The journal.
+        path: PathBuf,
+        /// The format version in its header.
+        found: u64,
+        /// The format version this build reads.
+        supported: u32,
+    },
+    /// The journal belongs to another state.
+    #[error(
+        "journal `{}` belongs to lineage `{journal_lineage}`, but state file `{}` has lineage `{state_lineage}`",
+        path.display(),
+        state_path.display()
+    )]
+    JournalLineage {
+        /// The journal.
+        path: PathBuf,
+        /// The lineage in the journal's header.
+        journal_lineage: String,
+        /// The state file.
+        state_path: PathBuf,
+        /// The lineage in the state file.
+        state_lineage: String,
+    },
+    /// A journal exists but the state it belongs to does not.
+    #[error(
+        "journal `{}` exists but its state file `{}` does not",
+        path.display(),
+        state_path.display()
+    )]
+    OrphanJournal {
+        /// The journal.
+        path: PathBuf,
+        /// The missing state file.
+        state_path: PathBuf,
+    },
+    /// Appending to the journal failed; nothing after this failure is durable.
+    #[error("cannot append to journal `{}`: {source}", path.display())]
+    JournalWrite {
+        /// The journal.
+        path: PathBuf,
+        /// What the operating system said (shared by every waiter of the failed batch).
+        source: Arc<io::Error>,
+    },
+    /// The journal's writer thread is gone (it panicked or was shut down).
+    #[error("the writer of journal `{}` has stopped", path.display())]
+    JournalStopped {
+        /// The journal.
+        path: PathBuf,
+    },
+    /// A record could not be encoded as JSON.
+    #[error("cannot encode a journal record: {source}")]
+    Encode {
+        /// The encoder's description.
+        source: serde_json::Error,
+    },
+}
+
+impl StateError {
+    /// What the user can do about it, when there is something to say beyond the message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::IsDirectory { path } => Some(format!(
+                "move `{}` aside, or point cityform at another state file",
+                path.display()
+            )),
+            Self::Empty { path }
+            | Self::NotUtf8 { path, .. }
+            | Self::Truncated { path, .. }
+            | Self::Syntax { path, .. }
+            | Self::Invalid { path, .. }
+            | Self::UnknownFormat { path, .. } => Some(format!(
+                "the file was left as it is; restore it from `{}` or from version control, or repair it by hand",
+                super::paths::with_suffix(path, ".backup").display()
+            )),
+            Self::NewerFormat { .. } | Self::JournalNewerFormat { .. } => Some(
+                "the files were left as they are; an older cityform cannot read them safely"
+                    .to_owned(),
+            ),
+            Self::Locked { waited, .. } => Some(if waited.is_zero() {
+                "another cityform is using this state: wait for it to finish, or pass `--lock-timeout 60s` to wait for the lock; \
+                 a lock is released by the operating system when its process exits, so there is no lock file to delete"
+                    .to_owned()
+            } else {
+                format!(
+                    "waited {}; another cityform is still using this state: wait for it to finish or raise `--lock-timeout`; \
+                     a lock is released by the operating system when its process exits, so there is no lock file to delete",
+                    seconds(*waited)
+                )
+            }),
+            Self::JournalCorrupt { path, line, .. }
+            | Self::JournalUnreadable { path, line, .. } => Some(format!(
+                "the journal and the state were left as they are; inspect `{}` line {line}; \
+                 the journal may be the only record of job groups created since the state was last written, \
+                 so keep a copy of it before moving it aside",
+                path.display()
+            )),
+            Self::JournalLineage { path, .. } | Self::OrphanJournal { path, .. } => Some(format!(
+                "the journal was left as it is; restore the state file it belongs to, or move `{}` aside",
+                path.display()
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn holder_text(holder: Option<&LockHolder>) -> String {
+    match holder {
+        Some(holder) => holder.to_string(),
+        None => "another process (its holder information could not be read)".to_owned(),
+    }
+}
+
+/// `60s`, `1.5s`: a duration as the `--lock-timeout` flag would take it.
+fn seconds(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{:.1}s", duration.as_secs_f64())
+    }
+}

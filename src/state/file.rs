@@ -1,0 +1,253 @@
+//! Reading and writing the state file itself: strict parsing with precise errors, atomic
+//! replacement with a backup.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::atomic::replace_file_with;
+use super::paths::with_suffix;
+use super::{FORMAT_VERSION, State, StateError};
+
+/// Reads the state at `path`: `None` when the file does not exist.
+///
+/// Anything else that is not a state of this build's format is an error naming the file
+/// and, where there is one, the line and column. The file is only read, never changed.
+pub fn read_state_file(path: &Path) -> Result<Option<State>, StateError> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(_) if path.is_dir() => {
+            return Err(StateError::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        Err(source) => {
+            return Err(StateError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    parse_state(path, &bytes).map(Some)
+}
+
+/// Parses state file contents; `path` is only used in errors.
+pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    if bytes.is_empty() {
+        return Err(StateError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        let offset = error.valid_up_to();
+        StateError::NotUtf8 {
+            path: path.to_path_buf(),
+            offset,
+            line: 1 + bytes[..offset]
+                .iter()
+                .filter(|&&byte| byte == b'\n')
+                .count(),
+        }
+    })?;
+    // The version is checked before the shape: a newer format may well have fields this
+    // build does not know, and "upgrade cityform" is the useful thing to say then.
+    let document: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| json_error(path, &error))?;
+    if !document.is_object() {
+        // serde would read an array as a struct's fields in order, and complain about an
+        // element instead of the real problem.
+        let start = text.len() - text.trim_start().len();
+        let before = &text[..start];
+        return Err(StateError::Invalid {
+            path: path.to_path_buf(),
+            line: 1 + before.matches('\n').count(),
+            column: 1 + before.len() - before.rfind('\n').map_or(0, |newline| newline + 1),
+            message: format!("expected a JSON object, found {}", kind_of(&document)),
+        });
+    }
+    if let Some(found) = document
+        .get("format_version")
+        .and_then(|value| value.as_u64())
+    {
+        if found > u64::from(FORMAT_VERSION) {
+            return Err(StateError::NewerFormat {
+                path: path.to_path_buf(),
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if found < u64::from(FORMAT_VERSION) {
+            return Err(StateError::UnknownFormat {
+                path: path.to_path_buf(),
+                found,
+                supported: FORMAT_VERSION,
+            });
+        }
+    }
+    // Parsed again from the text (not from `document`) so that errors keep line and column.
+    serde_json::from_str(text).map_err(|error| json_error(path, &error))
+}
+
+/// Writes `state` to `path` atomically with its serial bumped, keeping the previous file as
+/// `path.backup`; returns the state as written.
+pub fn write_state_file(path: &Path, state: &State) -> Result<State, StateError> {
+    let mut written = state.clone();
+    written.serial += 1;
+    let mut text =
+        serde_json::to_vec_pretty(&written).map_err(|source| StateError::Encode { source })?;
+    text.push(b'\n');
+    let backup = with_suffix(path, ".backup");
+    replace_file_with(path, Some(&backup), |file| file.write_all(&text)).map_err(|source| {
+        StateError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(written)
+}
+
+fn kind_of(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn json_error(path: &Path, error: &serde_json::Error) -> StateError {
+    let path = path.to_path_buf();
+    let (line, column) = (error.line(), error.column());
+    let message = without_position(error);
+    match error.classify() {
+        serde_json::error::Category::Eof => StateError::Truncated {
+            path,
+            line,
+            column,
+            message,
+        },
+        serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+            StateError::Syntax {
+                path,
+                line,
+                column,
+                message,
+            }
+        }
+        serde_json::error::Category::Data => StateError::Invalid {
+            path,
+            line,
+            column,
+            message,
+        },
+    }
+}
+
+/// serde_json's message without its ` at line L column C` suffix, which the error repeats
+/// in its own words.
+pub(crate) fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    match text.strip_suffix(&suffix) {
+        Some(message) => message.to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::model::{Address, JobGroupSpec};
+    use crate::state::StateEntry;
+
+    fn example_state() -> State {
+        let mut state = State::new("0b5c7c1e-8d0e-4f51-9d55-6f3f0e7d2a10");
+        state.job_groups.insert(
+            Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),
+            StateEntry {
+                job_group_id: "jg-1".into(),
+                spec: JobGroupSpec::example().with_param("ES_ENABLE", "True"),
+                request_id: "req-1".into(),
+                applied_at: "2026-11-27T08:00:00Z".into(),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn a_missing_file_is_no_state() {
+        let directory = tempfile::tempdir().unwrap();
+        assert_eq!(
+            read_state_file(&directory.path().join("state.json")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn writing_bumps_the_serial_and_reads_back_equal() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join(".cityform/state.json");
+        let state = example_state();
+
+        let first = write_state_file(&path, &state).unwrap();
+        let second = write_state_file(&path, &first).unwrap();
+
+        assert_eq!(first.serial, state.serial + 1);
+        assert_eq!(second.serial, state.serial + 2);
+        assert_eq!(read_state_file(&path).unwrap(), Some(second));
+        let backup = read_state_file(&with_suffix(&path, ".backup")).unwrap();
+        assert_eq!(backup, Some(first));
+    }
+
+    #[test]
+    fn the_file_is_pretty_json_ending_in_a_newline() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json");
+        write_state_file(&path, &example_state()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\n  \"format_version\": 1,\n"), "{text}");
+        assert!(text.ends_with("}\n"));
+    }
+
+    #[test]
+    fn type_errors_carry_line_and_column() {
+        let text = b"{\n  \"format_version\": 1,\n  \"lineage\": \"x\",\n  \"serial\": \"three\",\n  \"job_groups\": {}\n}\n";
+        let error = parse_state(Path::new("s.json"), text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` does not match the state format at line 4 column 19: invalid type: string \"three\", expected u64"
+        );
+    }
+
+    #[test]
+    fn a_newer_format_is_named_even_with_unknown_fields() {
+        let text = br#"{"format_version": 2, "lineage": "x", "serial": 1, "job_groups": {}, "owners": []}"#;
+        let error = parse_state(Path::new("s.json"), text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` was written by a newer cityform (format 2, this build reads 1); upgrade cityform"
+        );
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_says_so_where_it_starts() {
+        let error = parse_state(Path::new("s.json"), b"\n  [1, 2]\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` does not match the state format at line 2 column 3: expected a JSON object, found an array"
+        );
+    }
+
+    #[test]
+    fn non_utf8_names_the_offset_and_line() {
+        let error = parse_state(Path::new("s.json"), b"{\n\"a\xff\": 1}").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` is not UTF-8 text: invalid byte at offset 4 (line 2)"
+        );
+    }
+}

@@ -1,0 +1,762 @@
+//! The local state backend: `state.json` beside its journal, backup and lock file.
+//!
+//! The file operations here are blocking. They run once at the start and once at the end
+//! of a run (load, create, compact), so they run on the calling task; the frequent
+//! operation, append, goes through the journal's writer thread.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use tokio::sync::{RwLock, RwLockWriteGuard};
+
+use super::atomic::{private_options, remove_if_present, replace_file, sync_directory};
+use super::backend::{Backend, Recovered, StateWarning};
+use super::file::{read_state_file, write_state_file};
+use super::journal::{
+    Intent, JournalHeader, JournalParseError, JournalRecord, JournalWriter, encode_line,
+    parse_journal, replay,
+};
+use super::lock::{LockOptions, StateLock};
+use super::paths::StatePaths;
+use super::{State, StateError};
+
+/// A locked local state. The lock is held until this value is dropped.
+#[derive(Debug)]
+pub struct LocalBackend {
+    paths: StatePaths,
+    journal: RwLock<JournalSlot>,
+    // Declared last so that it is dropped last: the writer finishes before the lock goes.
+    _lock: StateLock,
+}
+
+/// The journal's writer, and what the last read of the files found.
+#[derive(Debug, Default)]
+struct JournalSlot {
+    writer: Option<JournalWriter>,
+    /// Set by load, create and compact; `None` while no state exists.
+    known: Option<KnownJournal>,
+}
+
+/// What appending needs to know about a journal that is not open.
+#[derive(Debug, Clone)]
+struct KnownJournal {
+    /// The state's lineage, for a new journal's header.
+    lineage: String,
+    /// The length of its verified prefix: anything beyond is a reported damaged tail.
+    valid_length: u64,
+}
+
+impl LocalBackend {
+    /// Locks the state at `state_path` (waiting up to `options.timeout`), creating its
+    /// directory when missing. Reads nothing yet.
+    ///
+    /// This blocks the calling thread while it waits; from async code with a lock timeout,
+    /// call it through `tokio::task::spawn_blocking`.
+    pub fn open(state_path: impl Into<PathBuf>, options: &LockOptions) -> Result<Self, StateError> {
+        let paths = StatePaths::new(state_path)?;
+        let lock = StateLock::acquire(&paths, options)?;
+        Ok(Self {
+            paths,
+            journal: RwLock::new(JournalSlot::default()),
+            _lock: lock,
+        })
+    }
+
+    /// The files this backend uses.
+    pub fn paths(&self) -> &StatePaths {
+        &self.paths
+    }
+
+    /// How many batches the current journal writer has synced (for tests and diagnostics).
+    pub async fn journal_flushes(&self) -> u64 {
+        self.journal
+            .read()
+            .await
+            .writer
+            .as_ref()
+            .map_or(0, JournalWriter::flushes)
+    }
+
+    /// Takes the journal for exclusive use: waits for appends in flight, then closes the
+    /// writer so that the files can be read or replaced.
+    async fn exclusive(&self) -> RwLockWriteGuard<'_, JournalSlot> {
+        let mut slot = self.journal.write().await;
+        slot.writer = None;
+        // Whatever the caller reads next replaces this; if that fails, nothing stale is left.
+        slot.known = None;
+        slot
+    }
+}
+
+impl Backend for LocalBackend {
+    fn location(&self) -> String {
+        self.paths.state.display().to_string()
+    }
+
+    async fn load(&self) -> Result<Recovered, StateError> {
+        let mut slot = self.exclusive().await;
+        let (recovered, known) = recover(&self.paths)?;
+        slot.known = known;
+        Ok(recovered)
+    }
+
+    async fn create(&self, state: State) -> Result<State, StateError> {
+        let mut slot = self.exclusive().await;
+        let (recovered, _) = recover(&self.paths)?;
+        if recovered.state.is_some() {
+            return Err(StateError::AlreadyExists {
+                path: self.paths.state.clone(),
+            });
+        }
+        let written = write_state_file(&self.paths.state, &state)?;
+        slot.known = Some(KnownJournal {
+            lineage: written.lineage.clone(),
+            valid_length: 0,
+        });
+        Ok(written)
+    }
+
+    async fn append(&self, records: &[JournalRecord]) -> Result<(), StateError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        {
+            let slot = self.journal.read().await;
+            if let Some(writer) = &slot.writer {
+                return writer.append(records).await;
+            }
+        }
+        let mut slot = self.journal.write().await;
+        if slot.writer.is_none() {
+            let known = match &slot.known {
+                Some(known) => known.clone(),
+                None => self.recover_before_first_append()?,
+            };
+            slot.writer = Some(open_writer(&self.paths, &known)?);
+            slot.known = Some(known);
+        }
+        let slot = slot.downgrade();
+        match &slot.writer {
+            Some(writer) => writer.append(records).await,
+            None => Err(StateError::JournalStopped {
+                path: self.paths.journal.clone(),
+            }),
+        }
+    }
+
+    async fn compact(&self) -> Result<Recovered, StateError> {
+        let mut slot = self.exclusive().await;
+        let (recovered, known) = recover(&self.paths)?;
+        slot.known = known;
+        let Some(state) = &recovered.state else {
+            return Ok(recovered);
+        };
+        if !self.paths.journal.exists() {
+            return Ok(recovered);
+        }
+        let written = write_state_file(&self.paths.state, state)?;
+        // A crash here leaves the old journal beside the new state; replaying it again
+        // gives the same groups and intents (replay is idempotent), so nothing is lost or
+        // doubled.
+        rewrite_journal(&self.paths.journal, &written.lineage, &recovered.unresolved)?;
+        // Read back rather than predicted: the kept intents count in the serial a load
+        // reports, and reading checks what was just written.
+        let (compacted, known) = recover(&self.paths)?;
+        slot.known = known;
+        Ok(Recovered {
+            warnings: recovered.warnings,
+            ..compacted
+        })
+    }
+}
+
+impl LocalBackend {
+    /// Appending without a load first: learn the journal's shape from the files. A damaged
+    /// tail found now has not been shown to anyone, so it goes to the log before the next
+    /// append cuts it off.
+    fn recover_before_first_append(&self) -> Result<KnownJournal, StateError> {
+        let (recovered, known) = recover(&self.paths)?;
+        for warning in &recovered.warnings {
+            tracing::warn!("{warning}");
+        }
+        known.ok_or_else(|| StateError::NoState {
+            path: self.paths.state.clone(),
+        })
+    }
+}
+
+/// The state file with the journal replayed onto it.
+fn recover(paths: &StatePaths) -> Result<(Recovered, Option<KnownJournal>), StateError> {
+    let state = read_state_file(&paths.state)?;
+    let journal = read_journal(&paths.journal)?;
+    let Some(state) = state else {
+        if journal.is_some_and(|bytes| !bytes.is_empty()) {
+            return Err(StateError::OrphanJournal {
+                path: paths.journal.clone(),
+                state_path: paths.state.clone(),
+            });
+        }
+        return Ok((
+            Recovered {
+                state: None,
+                unresolved: Vec::new(),
+                warnings: Vec::new(),
+            },
+            None,
+        ));
+    };
+    let parsed = parse_journal(journal.as_deref().unwrap_or_default())
+        .map_err(|error| journal_error(&paths.journal, error))?;
+    if let Some(header) = &parsed.header
+        && header.lineage != state.lineage
+    {
+        return Err(StateError::JournalLineage {
+            path: paths.journal.clone(),
+            journal_lineage: header.lineage.clone(),
+            state_path: paths.state.clone(),
+            state_lineage: state.lineage,
+        });
+    }
+    let known = KnownJournal {
+        lineage: state.lineage.clone(),
+        valid_length: parsed.valid_length,
+    };
+    let (state, unresolved) = replay(state, &parsed.records);
+    let warnings = parsed
+        .damaged_tail
+        .map(|tail| StateWarning::DamagedJournalTail {
+            path: paths.journal.clone(),
+            tail,
+        })
+        .into_iter()
+        .collect();
+    Ok((
+        Recovered {
+            state: Some(state),
+            unresolved,
+            warnings,
+        },
+        Some(known),
+    ))
+}
+
+fn read_journal(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(StateError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn journal_error(path: &Path, error: JournalParseError) -> StateError {
+    let path = path.to_path_buf();
+    match error {
+        JournalParseError::Corrupt {
+            line,
+            offset,
+            reason,
+        } => StateError::JournalCorrupt {
+            path,
+            line,
+            offset,
+            reason,
+        },
+        JournalParseError::Unreadable {
+            line,
+            column,
+            message,
+        } => StateError::JournalUnreadable {
+            path,
+            line,
+            column,
+            message,
+        },
+        JournalParseError::NewerFormat { found } => StateError::JournalNewerFormat {
+            path,
+            found,
+            supported: super::journal::JOURNAL_FORMAT_VERSION,
+        },
+    }
+}
+
+/// Opens the journal for appending: cuts off a damaged tail that recovery reported, and
+/// starts a new journal with its header.
+fn open_writer(paths: &StatePaths, known: &KnownJournal) -> Result<JournalWriter, StateError> {
+    let write_error = |source| StateError::Write {
+        path: paths.journal.clone(),
+        source,
+    };
+    let existed = paths.journal.exists();
+    let mut file = private_options()
+        .append(true)
+        .create(true)
+        .open(&paths.journal)
+        .map_err(write_error)?;
+    let length = file.metadata().map_err(write_error)?.len();
+    let mut changed = !existed;
+    if length > known.valid_length {
+        file.set_len(known.valid_length).map_err(write_error)?;
+        changed = true;
+    }
+    if length.min(known.valid_length) == 0 {
+        let header = encode_line(&JournalHeader::new(known.lineage.clone()))
+            .map_err(|source| StateError::Encode { source })?;
+        file.write_all(&header).map_err(write_error)?;
+        changed = true;
+    }
+    if changed {
+        file.sync_all().map_err(write_error)?;
+    }
+    if !existed {
+        sync_directory(paths.directory()).map_err(write_error)?;
+    }
+    Ok(JournalWriter::start(file, paths.journal.clone()))
+}
+
+/// Replaces the journal with one that holds only `unresolved`, or removes it when there is
+/// nothing to keep.
+fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<(), StateError> {
+    let write_error = |source| StateError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let encode_error = |source| StateError::Encode { source };
+    if unresolved.is_empty() {
+        remove_if_present(path).map_err(write_error)?;
+        return sync_directory(super::paths::directory_of(path)).map_err(write_error);
+    }
+    let mut bytes = encode_line(&JournalHeader::new(lineage)).map_err(encode_error)?;
+    for intent in unresolved {
+        bytes.extend(encode_line(&JournalRecord::Intent(intent.clone())).map_err(encode_error)?);
+    }
+    replace_file(path, &bytes).map_err(write_error)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::state::fixtures::{address, file_names, intent, put};
+    use crate::state::journal::{IntentId, Remove, Settle};
+
+    fn open(directory: &tempfile::TempDir) -> LocalBackend {
+        LocalBackend::open(
+            directory.path().join(".cityform/state.json"),
+            &LockOptions::new("cityform test"),
+        )
+        .unwrap()
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    /// A state with lineage `lineage-1` and the journal records given, as a crash after the
+    /// last append would leave it.
+    fn crashed_with(directory: &tempfile::TempDir, records: &[JournalRecord]) -> StatePaths {
+        let backend = open(directory);
+        block_on(async {
+            backend.load().await.unwrap();
+            backend.create(State::new("lineage-1")).await.unwrap();
+            backend.append(records).await.unwrap();
+        });
+        backend.paths().clone()
+    }
+
+    fn names(state: &State) -> Vec<&str> {
+        state.job_groups.keys().map(|a| a.name.as_str()).collect()
+    }
+
+    fn ids(intents: &[Intent]) -> Vec<&str> {
+        intents.iter().map(|intent| intent.id.0.as_str()).collect()
+    }
+
+    #[test]
+    fn a_missing_state_loads_as_none_and_writes_nothing_but_the_lock() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        let recovered = block_on(backend.load()).unwrap();
+        assert_eq!(
+            recovered,
+            Recovered {
+                state: None,
+                unresolved: vec![],
+                warnings: vec![]
+            }
+        );
+        let compacted = block_on(backend.compact()).unwrap();
+        assert_eq!(compacted.state, None);
+        assert_eq!(
+            file_names(&directory.path().join(".cityform")),
+            ["state.json.lock"]
+        );
+    }
+
+    #[test]
+    fn create_writes_serial_one_and_refuses_a_second_time() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        let created = block_on(backend.create(State::new("lineage-1"))).unwrap();
+        assert_eq!(created.serial, 1);
+        assert_eq!(block_on(backend.load()).unwrap().state, Some(created));
+        let error = block_on(backend.create(State::new("lineage-2"))).unwrap_err();
+        assert!(
+            matches!(error, StateError::AlreadyExists { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn appending_before_a_state_exists_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        let error = block_on(backend.append(&[intent("i-1", "a")])).unwrap_err();
+        assert!(matches!(error, StateError::NoState { .. }), "{error:?}");
+        assert!(!backend.paths().journal.exists());
+    }
+
+    #[test]
+    fn after_a_crash_the_journal_replays_onto_the_state_with_open_intents() {
+        let directory = tempfile::tempdir().unwrap();
+        let records = [
+            intent("i-1", "a"),
+            intent("i-2", "b"),
+            put("a", "jg-a", Some("i-1")),
+            intent("i-3", "c"),
+        ];
+        let paths = crashed_with(&directory, &records);
+        let on_disk = read_state_file(&paths.state).unwrap().unwrap();
+        assert!(
+            on_disk.job_groups.is_empty(),
+            "appends do not rewrite the state file"
+        );
+
+        let recovered = block_on(open(&directory).load()).unwrap();
+
+        let state = recovered.state.unwrap();
+        assert_eq!(names(&state), ["a"]);
+        assert_eq!(state.serial, 1 + 4, "each record counts as a write");
+        assert_eq!(ids(&recovered.unresolved), ["i-2", "i-3"]);
+        assert!(recovered.warnings.is_empty());
+    }
+
+    #[test]
+    fn compaction_folds_the_journal_and_keeps_unresolved_intents() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[
+                intent("i-1", "a"),
+                intent("i-2", "b"),
+                put("a", "jg-a", Some("i-1")),
+                put("old", "jg-old", None),
+                JournalRecord::Remove(Remove {
+                    address: address("old"),
+                    intent: None,
+                }),
+            ],
+        );
+        let backend = open(&directory);
+
+        let compacted = block_on(backend.compact()).unwrap();
+
+        let state = compacted.state.clone().unwrap();
+        // 1 (created) + 5 records + 1 (this write) + 1 kept intent.
+        assert_eq!(state.serial, 8);
+        assert_eq!(names(&state), ["a"]);
+        let on_disk = read_state_file(&paths.state).unwrap().unwrap();
+        assert_eq!(on_disk.serial, 7);
+        assert_eq!(on_disk.job_groups, state.job_groups);
+        let journal = parse_journal(&fs::read(&paths.journal).unwrap()).unwrap();
+        assert_eq!(journal.records, [intent("i-2", "b")]);
+        assert_eq!(ids(&compacted.unresolved), ["i-2"]);
+        // The previous state is the backup.
+        let backup = read_state_file(&paths.backup).unwrap().unwrap();
+        assert_eq!((backup.serial, backup.job_groups.len()), (1, 0));
+
+        // The kept intent survives a reload, and is resolved by a later record.
+        drop(backend);
+        let backend = open(&directory);
+        let reloaded = block_on(backend.load()).unwrap();
+        assert_eq!(reloaded.state, Some(state));
+        assert_eq!(ids(&reloaded.unresolved), ["i-2"]);
+        block_on(backend.append(&[JournalRecord::Settle(Settle {
+            id: IntentId("i-2".into()),
+        })]))
+        .unwrap();
+        let compacted = block_on(backend.compact()).unwrap();
+        assert!(compacted.unresolved.is_empty());
+        assert_eq!(compacted.state.unwrap().serial, 10);
+        assert!(!paths.journal.exists(), "nothing left to keep");
+    }
+
+    #[test]
+    fn every_change_raises_the_serial_a_load_reports() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        let mut serials = Vec::new();
+        block_on(async {
+            backend.create(State::new("lineage-1")).await.unwrap();
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            backend.append(&[intent("i-1", "a")]).await.unwrap();
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            serials.push(backend.compact().await.unwrap().state.unwrap().serial);
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            backend
+                .append(&[put("a", "jg-a", Some("i-1"))])
+                .await
+                .unwrap();
+            serials.push(backend.load().await.unwrap().state.unwrap().serial);
+            serials.push(backend.compact().await.unwrap().state.unwrap().serial);
+        });
+        // Unchanged between the compaction and the load after it; higher after each change.
+        assert_eq!(serials, [1, 2, 4, 4, 5, 6]);
+    }
+
+    #[test]
+    fn compaction_without_a_journal_writes_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        block_on(backend.create(State::new("lineage-1"))).unwrap();
+        let compacted = block_on(backend.compact()).unwrap();
+        assert_eq!(compacted.state.unwrap().serial, 1);
+        assert!(!backend.paths().backup.exists());
+    }
+
+    #[test]
+    fn a_crash_between_writing_the_state_and_rewriting_the_journal_loses_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let records = [
+            intent("i-1", "a"),
+            put("a", "jg-a", Some("i-1")),
+            intent("i-2", "b"),
+        ];
+        let paths = crashed_with(&directory, &records);
+        let expected = block_on(open(&directory).load()).unwrap();
+        // The first half of a compaction: the folded state is written, the journal stays.
+        write_state_file(&paths.state, expected.state.as_ref().unwrap()).unwrap();
+
+        let recovered = block_on(open(&directory).load()).unwrap();
+
+        let mut state = recovered.state.unwrap();
+        // 1 (created) + 3 records, + 1 for the write, + the 3 records again.
+        assert_eq!(state.serial, 8);
+        state.serial = 4;
+        assert_eq!(Some(state), expected.state);
+        assert_eq!(recovered.unresolved, expected.unresolved);
+    }
+
+    #[test]
+    fn a_torn_tail_is_reported_then_cut_by_the_next_append() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[intent("i-1", "a"), put("a", "jg-a", Some("i-1"))],
+        );
+        let complete = fs::read(&paths.journal).unwrap();
+        let mut torn = complete.clone();
+        torn.extend_from_slice(&encode_line(&put("b", "jg-b", None)).unwrap()[..30]);
+        fs::write(&paths.journal, &torn).unwrap();
+        let backend = open(&directory);
+
+        let recovered = block_on(backend.load()).unwrap();
+
+        assert_eq!(names(recovered.state.as_ref().unwrap()), ["a"]);
+        let [StateWarning::DamagedJournalTail { path, tail }] = &recovered.warnings[..] else {
+            panic!("expected one damaged tail, got {:?}", recovered.warnings);
+        };
+        assert_eq!(path, &paths.journal);
+        assert_eq!(
+            (tail.line, tail.offset, tail.length),
+            (4, complete.len() as u64, 30)
+        );
+        assert_eq!(
+            recovered.warnings[0].to_string(),
+            format!(
+                "journal `{}` ends in a damaged record at line 4 (byte offset {}, 30 bytes: incomplete record (no end of line)); \
+                 every record before it was recovered, and the damaged bytes will be dropped",
+                paths.journal.display(),
+                complete.len()
+            )
+        );
+
+        block_on(backend.append(&[put("c", "jg-c", None)])).unwrap();
+        drop(backend);
+        let recovered = block_on(open(&directory).load()).unwrap();
+        assert!(recovered.warnings.is_empty(), "{:?}", recovered.warnings);
+        assert_eq!(names(&recovered.state.unwrap()), ["a", "c"]);
+    }
+
+    #[test]
+    fn a_corrupt_middle_is_an_error_and_nothing_is_changed() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[intent("i-1", "a"), intent("i-2", "b"), intent("i-3", "c")],
+        );
+        let mut bytes = fs::read(&paths.journal).unwrap();
+        let third_line = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, byte)| **byte == b'\n')
+            .nth(1)
+            .unwrap()
+            .0
+            + 1;
+        bytes[third_line + 30] = b'#';
+        fs::write(&paths.journal, &bytes).unwrap();
+        let state_before = fs::read(&paths.state).unwrap();
+        let backend = open(&directory);
+
+        let error = block_on(backend.load()).unwrap_err();
+        let compact_error = block_on(backend.compact()).unwrap_err();
+        let append_error = block_on(backend.append(&[intent("i-4", "d")])).unwrap_err();
+
+        let expected = format!(
+            "journal `{}` is corrupt at line 3 (byte offset {third_line}): checksum mismatch, and intact records follow it",
+            paths.journal.display()
+        );
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(compact_error.to_string(), expected);
+        assert_eq!(append_error.to_string(), expected);
+        assert_eq!(fs::read(&paths.journal).unwrap(), bytes);
+        assert_eq!(fs::read(&paths.state).unwrap(), state_before);
+        assert!(!paths.backup.exists());
+    }
+
+    #[test]
+    fn a_journal_of_another_lineage_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[intent("i-1", "a")]);
+        write_state_file(&paths.state, &State::new("lineage-2")).unwrap();
+        let error = block_on(open(&directory).load()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "journal `{}` belongs to lineage `lineage-1`, but state file `{}` has lineage `lineage-2`",
+                paths.journal.display(),
+                paths.state.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_journal_without_its_state_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[intent("i-1", "a")]);
+        fs::remove_file(&paths.state).unwrap();
+        let backend = open(&directory);
+        let error = block_on(backend.load()).unwrap_err();
+        assert!(
+            matches!(error, StateError::OrphanJournal { .. }),
+            "{error:?}"
+        );
+        let error = block_on(backend.create(State::new("lineage-2"))).unwrap_err();
+        assert!(
+            matches!(error, StateError::OrphanJournal { .. }),
+            "{error:?}"
+        );
+        assert!(!paths.state.exists());
+    }
+
+    #[test]
+    fn the_backend_holds_the_lock_while_it_lives() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = open(&directory);
+        let error = LocalBackend::open(
+            directory.path().join(".cityform/state.json"),
+            &LockOptions::new("cityform plan"),
+        )
+        .unwrap_err();
+        assert!(error.to_string().ends_with("(`cityform test`)"), "{error}");
+        drop(backend);
+        open(&directory);
+    }
+
+    #[test]
+    fn concurrent_appends_through_the_backend_share_flushes() {
+        let directory = tempfile::tempdir().unwrap();
+        let backend = Arc::new(open(&directory));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .build()
+            .unwrap();
+        let flushes = runtime.block_on(async {
+            backend.load().await.unwrap();
+            backend.create(State::new("lineage-1")).await.unwrap();
+            let mut tasks = tokio::task::JoinSet::new();
+            for worker in 0..32 {
+                let backend = Arc::clone(&backend);
+                tasks.spawn(async move {
+                    for index in 0..20 {
+                        let name = format!("group-{worker}-{index}");
+                        let id = format!("i-{worker}-{index}");
+                        backend.append(&[intent(&id, &name)]).await.unwrap();
+                        backend
+                            .append(&[put(&name, "jg", Some(&id))])
+                            .await
+                            .unwrap();
+                    }
+                });
+            }
+            while let Some(result) = tasks.join_next().await {
+                result.unwrap();
+            }
+            backend.journal_flushes().await
+        });
+        assert!(flushes < 1280, "{flushes} flushes for 1280 records");
+
+        let recovered = runtime.block_on(backend.compact()).unwrap();
+        assert_eq!(recovered.state.unwrap().job_groups.len(), 640);
+        assert!(recovered.unresolved.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[intent("i-1", "a"), intent("i-2", "b")]);
+        let backend = open(&directory);
+        block_on(backend.compact()).unwrap();
+        for path in [&paths.state, &paths.backup, &paths.journal, &paths.lock] {
+            let mode = fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+        }
+    }
+
+    /// The text of the first fenced block of `language` in `docs/state.md`.
+    fn documented(language: &str) -> String {
+        let document = include_str!("../../docs/state.md");
+        let start = document.find(&format!("```{language}\n")).unwrap() + language.len() + 4;
+        let length = document[start..].find("```\n").unwrap();
+        document[start..start + length].to_owned()
+    }
+
+    #[test]
+    fn the_documented_files_load() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = StatePaths::new(directory.path().join("state.json")).unwrap();
+        fs::write(&paths.state, documented("json")).unwrap();
+        fs::write(&paths.journal, documented("text")).unwrap();
+        let backend = LocalBackend::open(&paths.state, &LockOptions::new("test")).unwrap();
+
+        let recovered = block_on(backend.load()).unwrap();
+
+        assert_eq!(
+            names(&recovered.state.unwrap()),
+            ["traffic-east", "traffic-west"]
+        );
+        assert!(recovered.unresolved.is_empty());
+        assert!(recovered.warnings.is_empty());
+    }
+}
