@@ -88,40 +88,32 @@ fn next_pair<'a>(
     }
 }
 
-/// The attributes that differ, in the order [`JobGroupSpec::attributes`] lists them (the
-/// desired spec's order first, then any attribute only the recorded spec has).
+/// The attributes the manifests set to a value other than the recorded one, in the order
+/// [`JobGroupSpec::attributes`] lists them.
+///
+/// An attribute the manifests leave out is not a change, even when the state recorded a
+/// value for it: the API cannot unset `JobCount` or a param, and a field left out is one
+/// cityform does not manage (`docs/manifest.md`). To turn a param off, set it to `false`.
 pub(crate) fn attribute_changes(
     recorded: &JobGroupSpec,
     desired: &JobGroupSpec,
 ) -> Vec<AttributeChange> {
     let before = recorded.attributes();
-    let after = desired.attributes();
-    let lookup = |list: &[(String, String)], name: &str| {
-        list.iter()
-            .find(|(attribute, _)| attribute == name)
-            .map(|(_, value)| value.clone())
-    };
-    let mut changes = Vec::new();
-    for (name, value) in &after {
-        let old = lookup(&before, name);
-        if old.as_deref() != Some(value.as_str()) {
-            changes.push(AttributeChange {
-                attribute: name.clone(),
+    desired
+        .attributes()
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let old = before
+                .iter()
+                .find(|(attribute, _)| *attribute == name)
+                .map(|(_, value)| value.clone());
+            (old.as_deref() != Some(value.as_str())).then(|| AttributeChange {
+                attribute: name,
                 before: old,
-                after: Some(value.clone()),
-            });
-        }
-    }
-    for (name, value) in &before {
-        if lookup(&after, name).is_none() {
-            changes.push(AttributeChange {
-                attribute: name.clone(),
-                before: Some(value.clone()),
-                after: None,
-            });
-        }
-    }
-    changes
+                after: Some(value),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -241,7 +233,7 @@ mod tests {
     }
 
     #[test]
-    fn update_lists_changed_added_and_removed_attributes() {
+    fn update_lists_changed_and_added_attributes_but_not_left_out_ones() {
         let recorded = JobGroupSpec::example().with_param("RDS_ENABLE", "True");
         let wanted = JobGroupSpec::example()
             .with_planed_jobs(12)
@@ -262,7 +254,6 @@ mod tests {
             [
                 ("planedJobCount", Some("10"), Some("12")),
                 ("params.ES_ENABLE", None, Some("False")),
-                ("params.RDS_ENABLE", Some("True"), None),
             ]
         );
     }

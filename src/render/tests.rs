@@ -53,7 +53,7 @@ fn every_kind() -> Plan {
                 changes: vec![
                     change("planedJobCount", Some("10"), Some("12")),
                     change("params.ES_ENABLE", None, Some("True")),
-                    change("params.RDS_ENABLE", Some("True"), None),
+                    change("params.RDS_ENABLE", Some("True"), Some("False")),
                 ],
                 spec: JobGroupSpec::example().with_planed_jobs(12),
                 source: source(40),
