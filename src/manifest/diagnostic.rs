@@ -118,16 +118,6 @@ impl Position {
     /// Stands for a position that was not looked up: the YAML layer only finds positions
     /// out when they are needed (see `yaml::Detail`).
     pub const UNKNOWN: Position = Position { line: 0, column: 0 };
-
-    /// The position of byte `offset` of `text` (which must be on a character boundary).
-    pub fn of_offset(text: &str, offset: usize) -> Position {
-        let before = text.get(..offset).unwrap_or(text);
-        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-        Position {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
-    }
 }
 
 /// A problem inside one text, before it is known which file the text came from.
@@ -223,24 +213,5 @@ mod tests {
             "a.yaml:1:1: error: bad\nb.yaml:2:3: error: worse\n2 problems found in the manifests"
         );
         assert_eq!(two.len(), 2);
-    }
-
-    #[test]
-    fn positions_of_byte_offsets_count_lines_and_characters() {
-        let text = "ab\nçd\nef";
-        assert_eq!(Position::of_offset(text, 0), Position::START);
-        assert_eq!(
-            Position::of_offset(text, 3),
-            Position { line: 2, column: 1 }
-        );
-        // `ç` is two bytes but one column.
-        assert_eq!(
-            Position::of_offset(text, 5),
-            Position { line: 2, column: 2 }
-        );
-        assert_eq!(
-            Position::of_offset(text, text.len()),
-            Position { line: 3, column: 3 }
-        );
     }
 }

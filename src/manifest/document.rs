@@ -108,6 +108,26 @@ impl PartialSpec {
         }
     }
 
+    /// Counts the field named `field` as written, when it is not: a misspelling of it was
+    /// reported already, so its absence must not be reported too.
+    fn mark_reported(&mut self, field: &str) {
+        fn mark<T>(value: &mut Field<T>) {
+            if matches!(value, Field::Absent) {
+                *value = Field::Invalid;
+            }
+        }
+        match field {
+            "regionId" => mark(&mut self.region_id),
+            "instanceId" => mark(&mut self.instance_id),
+            "algoLibId" => mark(&mut self.algo_lib_id),
+            "resourceProfileId" => mark(&mut self.resource_profile_id),
+            "planedJobCount" => mark(&mut self.planed_job_count),
+            "streamPerJob" => mark(&mut self.stream_per_job),
+            "jobCount" => mark(&mut self.job_count),
+            _ => {}
+        }
+    }
+
     /// This spec with `defaults` filling what it leaves out; `params` merge key by key,
     /// this spec's keys winning.
     pub fn with_defaults(self, defaults: &PartialSpec) -> PartialSpec {
@@ -250,6 +270,8 @@ fn read_job_group(
         spec_position: position,
     };
     let mut has_metadata = false;
+    let mut has_spec = false;
+    let mut suggested = Vec::new();
     for entry in root.entries {
         match entry.key.as_str() {
             "apiVersion" | "kind" => {}
@@ -258,18 +280,25 @@ fn read_job_group(
                 document.name = read_metadata(entry, problems);
             }
             "spec" => {
+                has_spec = true;
                 document.spec_position = entry.key_position;
                 document.spec = read_spec(entry, problems);
             }
-            _ => problems.push(unknown_field(&entry, None, JOB_GROUP_FIELDS)),
+            _ => suggested.extend(unknown_field(&entry, None, JOB_GROUP_FIELDS, problems)),
         }
     }
+    // A misspelt `metadata` or `spec` is already reported; its absence is not news.
     if !has_metadata {
-        problems.push(
-            Problem::new(position, "missing `metadata`")
-                .with_hint("add `metadata:` with the job group's `name`"),
-        );
+        if !suggested.contains(&"metadata") {
+            problems.push(
+                Problem::new(position, "missing `metadata`")
+                    .with_hint("add `metadata:` with the job group's `name`"),
+            );
+        }
         document.name = Field::Invalid;
+    }
+    if !has_spec && suggested.contains(&"spec") {
+        document.spec = PartialSpec::unreadable();
     }
     document
 }
@@ -288,10 +317,12 @@ fn read_defaults(
             "apiVersion" | "kind" => {}
             "spec" => document.spec = read_spec(entry, problems),
             "metadata" => problems.push(
-                unknown_field(&entry, None, DEFAULTS_FIELDS)
+                Problem::new(entry.key_position, "unknown field `metadata`")
                     .with_hint("a `Defaults` document has no name; remove `metadata`"),
             ),
-            _ => problems.push(unknown_field(&entry, None, DEFAULTS_FIELDS)),
+            _ => {
+                unknown_field(&entry, None, DEFAULTS_FIELDS, problems);
+            }
         }
     }
     document
@@ -316,11 +347,20 @@ fn read_metadata(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
         }
     };
     let mut name = Field::Absent;
+    let mut suggested = Vec::new();
     for entry in mapping.entries {
         match entry.key.as_str() {
             "name" => name = values::name(entry, problems),
-            _ => problems.push(unknown_field(&entry, Some("metadata"), METADATA_FIELDS)),
+            _ => suggested.extend(unknown_field(
+                &entry,
+                Some("metadata"),
+                METADATA_FIELDS,
+                problems,
+            )),
         }
+    }
+    if name == Field::Absent && suggested.contains(&"name") {
+        return Field::Invalid;
     }
     if name == Field::Absent {
         problems.push(
@@ -350,6 +390,7 @@ fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
         }
     };
     let mut spec = PartialSpec::default();
+    let mut suggested = Vec::new();
     for entry in mapping.entries {
         match entry.key.as_str() {
             "regionId" => spec.region_id = values::address_part(entry, "spec.regionId", problems),
@@ -369,8 +410,18 @@ fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
             }
             "jobCount" => spec.job_count = values::count(entry, "spec.jobCount", problems),
             "params" => spec.params = values::params(entry, problems),
-            _ => problems.push(unknown_field(&entry, Some("spec"), SPEC_FIELDS)),
+            _ => {
+                // Fields a merge key may have brought are unknowable: none is reported missing.
+                if entry.key == "<<" {
+                    suggested.extend(SPEC_FIELDS);
+                }
+                suggested.extend(unknown_field(&entry, Some("spec"), SPEC_FIELDS, problems));
+            }
         }
+    }
+    // A misspelt field is already reported; it is not reported again as missing.
+    for field in suggested {
+        spec.mark_reported(field);
     }
     spec
 }
@@ -393,9 +444,22 @@ fn belongs_elsewhere(key: &str) -> Option<&'static str> {
     }
 }
 
-/// The problem for a key that `part` (the top level when `None`) does not take.
-fn unknown_field(entry: &Entry, part: Option<&str>, known: &[&str]) -> Problem {
+/// Reports a key that `part` (the top level when `None`) does not take, and returns the
+/// field it is probably a misspelling of.
+fn unknown_field(
+    entry: &Entry,
+    part: Option<&str>,
+    known: &[&'static str],
+    problems: &mut Vec<Problem>,
+) -> Option<&'static str> {
     let key = entry.key.as_str();
+    if key == "<<" {
+        problems.push(
+            Problem::new(entry.key_position, "merge keys (`<<`) are not supported")
+                .with_hint("write the fields out, or share them through the `Defaults` document"),
+        );
+        return None;
+    }
     let mut message = match part {
         Some(part) => format!("unknown field `{key}` in `{part}`"),
         None => format!("unknown field `{key}`"),
@@ -405,7 +469,7 @@ fn unknown_field(entry: &Entry, part: Option<&str>, known: &[&str]) -> Problem {
         message.push_str(&format!(", did you mean `{suggestion}`?"));
     }
     let problem = Problem::new(entry.key_position, message);
-    match belongs_elsewhere(key) {
+    problems.push(match belongs_elsewhere(key) {
         Some(place) if suggestion.is_none() => {
             problem.with_hint(format!("`{key}` belongs in {}", quote_place(place)))
         }
@@ -415,7 +479,8 @@ fn unknown_field(entry: &Entry, part: Option<&str>, known: &[&str]) -> Problem {
             part.map_or_else(|| "a document".to_owned(), |part| format!("`{part}`")),
             suggest::list(known)
         )),
-    }
+    });
+    suggestion
 }
 
 fn quote_place(place: &str) -> String {
@@ -575,10 +640,7 @@ status: Running
         let (_, problems) = read("apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  nam: x\n");
         assert_eq!(
             rendered(&problems),
-            [
-                "4:3: unknown field `nam` in `metadata`, did you mean `name`?",
-                "3:1: missing `metadata.name`",
-            ]
+            ["4:3: unknown field `nam` in `metadata`, did you mean `name`?"]
         );
 
         let (document, problems) =

@@ -95,20 +95,21 @@ fn text_of(bytes: &[u8]) -> Result<&str, Problem> {
     })
 }
 
-/// The line and column of byte `offset`, everything before which is valid UTF-8.
+/// The line and column of byte `offset`; columns count characters, and each byte of an
+/// invalid sequence counts as one.
 fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
-    let valid = match std::str::from_utf8(&bytes[..offset]) {
-        Ok(valid) => valid,
-        // Only reached for a NUL after invalid UTF-8: the NUL is what is reported, and its
-        // column may count some bytes as characters.
-        Err(error) => std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default(),
-    };
-    let mut position = Position::of_offset(valid, valid.len());
-    position.column += bytes[valid.len()..offset]
+    let before = bytes.get(..offset).unwrap_or(bytes);
+    let line_start = before
         .iter()
-        .filter(|byte| **byte != b'\n')
-        .count();
-    position
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |newline| newline + 1);
+    Position {
+        line: before.iter().filter(|byte| **byte == b'\n').count() + 1,
+        column: String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1,
+    }
 }
 
 #[cfg(test)]
@@ -131,11 +132,29 @@ mod tests {
     }
 
     #[test]
+    fn positions_of_bytes_count_lines_and_characters() {
+        let text = "ab\nçd\nef".as_bytes();
+        assert_eq!(position_of_byte(text, 0), Position::START);
+        assert_eq!(position_of_byte(text, 3), Position { line: 2, column: 1 });
+        // `ç` is two bytes but one column.
+        assert_eq!(position_of_byte(text, 5), Position { line: 2, column: 2 });
+        assert_eq!(
+            position_of_byte(text, text.len()),
+            Position { line: 3, column: 3 }
+        );
+    }
+
+    #[test]
     fn binary_content_is_refused_where_it_starts() {
         let read = read_source(&source(b"a: 1\nb: \x00\x01\x02"), Detail::Everything);
         assert_eq!(
             messages(&read),
             ["2:4: this looks like a binary file: it contains a NUL byte at byte offset 8"]
+        );
+        let read = read_source(&source(b"\x89PNG\r\n\x1a\n\x00"), Detail::Everything);
+        assert_eq!(
+            messages(&read),
+            ["3:1: this looks like a binary file: it contains a NUL byte at byte offset 8"]
         );
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::diagnostic::Problem;
 use super::suggest;
-use super::yaml::{Entry, Mapping, Node};
+use super::yaml::{Entry, MAX_DEPTH, Mapping, Node};
 use crate::model::{ParamKey, normalize_param_value, validate_job_group_name};
 
 /// A field as one document gives it.
@@ -49,7 +49,7 @@ pub(crate) fn describe(node: &Node) -> String {
         Node::Sequence(_) => "a sequence".to_owned(),
         Node::Mapping(_) => "a mapping".to_owned(),
         Node::Tagged(tag) => format!("a value tagged `!{tag}`"),
-        Node::TooDeep => "a value nested too deeply".to_owned(),
+        Node::TooDeep => format!("a value nested more than {MAX_DEPTH} levels deep"),
     }
 }
 

@@ -63,7 +63,8 @@ pub(crate) enum Node {
     Mapping(Mapping),
     /// A value with an application tag (`!something`); only the tag is kept.
     Tagged(String),
-    /// A value nested deeper than [`MAX_DEPTH`]; it was skipped and reported.
+    /// A value nested deeper than [`MAX_DEPTH`] (or a sequence holding one); it was skipped
+    /// without being read, and is for the reader of the tree to refuse.
     TooDeep,
 }
 
@@ -197,7 +198,7 @@ pub(crate) fn parse_stream(text: &str, detail: Detail, mut each: impl FnMut(Item
                 // Only the parser's own limits fail without a position (the alias repetition
                 // limit); the document is lost but the stream goes on.
                 None => {
-                    let problem = parser_limit_problem(&error, builder.last_position);
+                    let problem = parser_limit_problem(&error, builder.document_position());
                     each(Item::Abandoned(problem, problems));
                 }
                 Some(_) => {
@@ -245,7 +246,12 @@ fn syntax_problem(error: &serde_yaml::Error, text: &str) -> Problem {
     if let Some(start) = message.find(&at) {
         message.replace_range(start..start + at.len(), "");
     }
-    let problem = Problem::new(position, format!("invalid YAML: {message}"));
+    let mut problem = Problem::new(position, format!("invalid YAML: {message}"));
+    if message.starts_with("unknown anchor") {
+        problem = problem.with_hint(
+            "an alias `*name` must refer to an anchor `&name` defined earlier in the same document",
+        );
+    }
     let line_has_tab = text
         .lines()
         .nth(position.line.saturating_sub(1))
@@ -283,6 +289,9 @@ struct Builder {
     nodes: usize,
     /// The last position learned, for problems about values that have none of their own.
     last_position: Position,
+    /// The first position learned in the document: where it starts, for problems about a
+    /// document that had to be given up before its root was handed over.
+    first_position: Option<Position>,
     /// Reused to read positions out of errors.
     buffer: String,
 }
@@ -293,6 +302,12 @@ impl Builder {
         self.depth = 0;
         self.nodes = 0;
         self.last_position = Position::START;
+        self.first_position = None;
+    }
+
+    /// Where the document being read starts, as far as known.
+    fn document_position(&self) -> Position {
+        self.first_position.unwrap_or(self.last_position)
     }
 
     /// Counts one more value; past the budget, the document is given up.
@@ -301,7 +316,7 @@ impl Builder {
         if self.nodes > MAX_NODES {
             self.signal = Signal::Abandoned(
                 Problem::new(
-                    self.last_position,
+                    self.document_position(),
                     format!(
                         "document holds more than {MAX_NODES} values (after expanding aliases)"
                     ),
@@ -337,7 +352,7 @@ impl Builder {
         let position = self.position_of(&error).ok_or_else(|| {
             self.signal = Signal::Abandoned(
                 Problem::new(
-                    self.last_position,
+                    self.document_position(),
                     "cannot tell where a value was written in this document",
                 )
                 .with_hint("this is a bug in cityform; please report it"),
@@ -345,6 +360,7 @@ impl Builder {
             E::custom("position unreadable")
         })?;
         self.last_position = position;
+        self.first_position.get_or_insert(position);
         Ok((node, position))
     }
 
@@ -527,12 +543,16 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
         // Mappings are small; an index is only worth building for large ones.
         let mut index: Option<HashMap<String, Position>> = None;
         loop {
+            let mut complex_key_position = None;
             let key_seed = KeySeed {
                 builder: &mut *self.builder,
             };
             let key = match access.next_key_seed(key_seed) {
                 Ok(None) => break,
-                Ok(Some(Node::Mapping(_) | Node::Sequence(_) | Node::TooDeep)) => None,
+                Ok(Some(collection @ (Node::Mapping(_) | Node::Sequence(_) | Node::TooDeep))) => {
+                    complex_key_position = collection_position(&collection);
+                    None
+                }
                 Ok(Some(node)) => Some((scalar_key_text(node), Position::UNKNOWN)),
                 Err(error) => {
                     let (node, position) = self.builder.take_scalar(error)?;
@@ -552,7 +572,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
             let Some((key, key_position)) = key else {
                 self.builder.problems.push(
                     Problem::new(
-                        self.builder.last_position,
+                        complex_key_position.unwrap_or(self.builder.last_position),
                         "a mapping key is itself a mapping or a sequence",
                     )
                     .with_hint("keys in manifests are plain words such as `spec`"),
@@ -561,15 +581,6 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
             };
             if mapping.position.is_none() {
                 mapping.position = Some(key_position);
-            }
-            if matches!(value, Node::TooDeep) {
-                self.builder.problems.push(
-                    Problem::new(
-                        key_position,
-                        format!("the value of `{key}` is nested more than {MAX_DEPTH} levels deep"),
-                    )
-                    .with_hint("a manifest needs three levels; flatten the value"),
-                );
             }
             let first = match &mut index {
                 Some(index) => index.get(&key).copied(),
@@ -887,18 +898,39 @@ mod tests {
             panic!("{:?}", items[0]);
         };
         assert!(problem.message.contains("alias"), "{problem:?}");
+        assert_eq!(problem.position, at(1, 1));
         assert!(matches!(items[1], Item::Document(..)));
+
+        // Few events and many jumps: the parser's own repetition limit is reached first.
+        const LEVELS: usize = 12;
+        let mut text = String::from("x: &x0 [a]\n");
+        for level in 1..LEVELS {
+            let previous = level - 1;
+            text.push_str(&format!(
+                "x{level}: &x{level} [*x{previous}, *x{previous}]\n"
+            ));
+        }
+        let items = documents(&text);
+        let Item::Abandoned(problem, _) = &items[0] else {
+            panic!("{:?}", items[0]);
+        };
+        assert_eq!(problem.message, "document expands aliases too many times");
+        assert_eq!(problem.position, at(1, 1));
     }
 
     #[test]
-    fn deep_nesting_is_skipped_and_reported_once() {
+    fn deep_nesting_is_skipped_cheaply() {
         let depth = 10_000;
         let text = format!("a: {}{}\nb: 1\n", "[".repeat(depth), "]".repeat(depth));
         let (document, problems) = only_document(&text);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert_eq!(problems[0].position, at(1, 1));
-        assert!(problems[0].message.contains("nested more than 32 levels"));
-        assert!(mapping(&document.root).get("b").is_some());
+        assert!(problems.is_empty(), "{problems:?}");
+        let root = mapping(&document.root);
+        assert_eq!(root.get("a").unwrap().value, Node::TooDeep);
+        assert!(root.get("b").is_some());
+
+        let text = format!("{}{}\n", "[".repeat(depth), "]".repeat(depth));
+        let (document, _) = only_document(&text);
+        assert_eq!(document.root, Node::TooDeep);
     }
 
     #[test]
@@ -916,6 +948,7 @@ mod tests {
     #[test]
     fn non_string_and_collection_keys_are_handled() {
         let (document, problems) = only_document("1: a\ntrue: b\n? [x]\n: c\nz: d\n");
+        assert_eq!(problems[0].position, at(3, 4));
         let root = mapping(&document.root);
         let keys: Vec<&str> = root
             .entries
