@@ -71,25 +71,42 @@ pub(crate) enum Found {
     Problem(Diagnostic),
 }
 
+/// What the inputs name, before anything is read.
+#[derive(Debug)]
+enum Planned {
+    File(PathBuf),
+    Stdin,
+    Problem(Diagnostic),
+}
+
 /// Every source the inputs name, in order, with a problem for each path that fails.
-pub(crate) fn discover(
+///
+/// The paths are found first; each file is read only when the iterator reaches it, so that
+/// a caller that is done with one text before taking the next holds one at a time.
+pub(crate) fn discover<'a>(
     inputs: &[Input],
-    options: &LoadOptions,
-    stdin: &mut dyn Read,
-) -> Vec<Found> {
+    options: &'a LoadOptions,
+    stdin: &'a mut dyn Read,
+) -> impl Iterator<Item = Found> + 'a {
     let mut discovery = Discovery {
-        options,
-        found: Vec::new(),
+        planned: Vec::new(),
         seen_files: HashSet::new(),
-        stdin_read: false,
+        stdin_named: false,
     };
     for input in inputs {
         match input {
-            Input::Stdin => discovery.read_stdin(stdin),
+            Input::Stdin => discovery.stdin(),
             Input::Path(path) => discovery.named_path(path),
         }
     }
-    discovery.found
+    discovery
+        .planned
+        .into_iter()
+        .map(move |planned| match planned {
+            Planned::File(path) => read_file(&path, options),
+            Planned::Stdin => read_limited(stdin, "-", options),
+            Planned::Problem(diagnostic) => Found::Problem(diagnostic),
+        })
 }
 
 /// The state of walking one directory tree.
@@ -106,20 +123,23 @@ struct Walk<'r> {
     files: Vec<PathBuf>,
 }
 
-struct Discovery<'o> {
-    options: &'o LoadOptions,
-    found: Vec<Found>,
-    /// Canonical paths of the files already read.
+struct Discovery {
+    planned: Vec<Planned>,
+    /// Canonical paths of the files already planned.
     seen_files: HashSet<PathBuf>,
-    stdin_read: bool,
+    stdin_named: bool,
 }
 
-fn problem(message: String, hint: Option<&str>) -> Found {
-    Found::Problem(Diagnostic {
+fn diagnostic(message: String, hint: Option<&str>) -> Diagnostic {
+    Diagnostic {
         location: None,
         message,
         hint: hint.map(str::to_owned),
-    })
+    }
+}
+
+fn problem(message: String, hint: Option<&str>) -> Planned {
+    Planned::Problem(diagnostic(message, hint))
 }
 
 fn display(path: &Path) -> String {
@@ -138,27 +158,26 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|name| name.as_encoded_bytes().starts_with(b"."))
 }
 
-impl Discovery<'_> {
-    fn read_stdin(&mut self, stdin: &mut dyn Read) {
-        if self.stdin_read {
-            self.found.push(problem(
+impl Discovery {
+    fn stdin(&mut self) {
+        if self.stdin_named {
+            self.planned.push(problem(
                 "`-` (standard input) is named more than once".to_owned(),
                 Some("standard input can be read only once; name `-` a single time"),
             ));
             return;
         }
-        self.stdin_read = true;
-        let outcome = self.read_limited(stdin, "-");
-        self.found.push(outcome);
+        self.stdin_named = true;
+        self.planned.push(Planned::Stdin);
     }
 
     fn named_path(&mut self, path: &Path) {
         match fs::metadata(path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => self.found.push(problem(
+            Err(error) if error.kind() == io::ErrorKind::NotFound => self.planned.push(problem(
                 format!("`{}` does not exist", display(path)),
                 Some("name a manifest file or a directory of `*.yaml` files"),
             )),
-            Err(error) => self.found.push(problem(
+            Err(error) => self.planned.push(problem(
                 format!("cannot read `{}`: {error}", display(path)),
                 None,
             )),
@@ -171,7 +190,7 @@ impl Discovery<'_> {
         let canonical_root = match fs::canonicalize(root) {
             Ok(canonical) => canonical,
             Err(error) => {
-                self.found.push(problem(
+                self.planned.push(problem(
                     format!("cannot read directory `{}`: {error}", display(root)),
                     None,
                 ));
@@ -185,14 +204,14 @@ impl Discovery<'_> {
             pending: vec![root.to_path_buf()],
             files: Vec::new(),
         };
-        let problems_before = self.found.len();
+        let problems_before = self.planned.len();
         while let Some(directory) = walk.pending.pop() {
             self.list_directory(&directory, &mut walk);
         }
         let mut files = walk.files;
         // A tree whose links or subdirectories were already reported is not news when empty.
-        if files.is_empty() && self.found.len() == problems_before {
-            self.found.push(problem(
+        if files.is_empty() && self.planned.len() == problems_before {
+            self.planned.push(problem(
                 format!("no `*.yaml` or `*.yml` files in `{}`", display(root)),
                 Some(
                     "an empty set would plan to delete every job group; if that is the intent, \
@@ -217,7 +236,7 @@ impl Discovery<'_> {
         let entries = match fs::read_dir(directory) {
             Ok(entries) => entries,
             Err(error) => {
-                self.found.push(problem(
+                self.planned.push(problem(
                     format!("cannot read directory `{}`: {error}", display(directory)),
                     None,
                 ));
@@ -228,7 +247,7 @@ impl Discovery<'_> {
             .filter_map(|entry| match entry {
                 Ok(entry) => Some(entry),
                 Err(error) => {
-                    self.found.push(problem(
+                    self.planned.push(problem(
                         format!("cannot read directory `{}`: {error}", display(directory)),
                         None,
                     ));
@@ -271,7 +290,7 @@ impl Discovery<'_> {
             Ok(target) => target,
             Err(error) => {
                 if is_manifest_name(&path) {
-                    self.found.push(problem(
+                    self.planned.push(problem(
                         format!("cannot follow symbolic link `{}`: {error}", display(&path)),
                         Some("fix or remove the link"),
                     ));
@@ -284,7 +303,7 @@ impl Discovery<'_> {
             return;
         }
         if !target.starts_with(walk.canonical_root) {
-            self.found.push(problem(
+            self.planned.push(problem(
                 format!(
                     "`{}` is a symbolic link to `{}`, outside `{}`; cityform does not follow it",
                     display(&path),
@@ -309,43 +328,44 @@ impl Discovery<'_> {
         {
             return;
         }
-        let name = display(path);
-        let outcome = match fs::File::open(path) {
-            Err(error) => problem(format!("cannot read `{name}`: {error}"), None),
-            Ok(mut file) => match file.metadata() {
-                Ok(metadata) if metadata.len() > self.options.max_file_bytes => {
-                    self.too_large(&name)
-                }
-                _ => self.read_limited(&mut file, &name),
-            },
-        };
-        self.found.push(outcome);
+        self.planned.push(Planned::File(path.to_path_buf()));
     }
+}
 
-    /// Reads at most the limit; a text that goes on past it (a growing file, a pipe) is
-    /// refused as too large.
-    fn read_limited(&self, reader: &mut dyn Read, name: &str) -> Found {
-        let mut bytes = Vec::new();
-        let limit = self.options.max_file_bytes;
-        match reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
-            Err(error) => problem(format!("cannot read `{name}`: {error}"), None),
-            Ok(_) if bytes.len() as u64 > limit => self.too_large(name),
-            Ok(_) => Found::Source(Source {
-                name: name.to_owned(),
-                bytes,
-            }),
-        }
+fn read_file(path: &Path, options: &LoadOptions) -> Found {
+    let name = display(path);
+    match fs::File::open(path) {
+        Err(error) => Found::Problem(diagnostic(format!("cannot read `{name}`: {error}"), None)),
+        Ok(mut file) => match file.metadata() {
+            Ok(metadata) if metadata.len() > options.max_file_bytes => too_large(&name, options),
+            _ => read_limited(&mut file, &name, options),
+        },
     }
+}
 
-    fn too_large(&self, name: &str) -> Found {
-        problem(
-            format!(
-                "`{name}` is larger than the manifest size limit of {} bytes",
-                self.options.max_file_bytes
-            ),
-            Some("split it into several files, or raise the limit"),
-        )
+/// Reads at most the limit; a text that goes on past it (a growing file, a pipe) is refused
+/// as too large.
+fn read_limited(reader: &mut dyn Read, name: &str, options: &LoadOptions) -> Found {
+    let mut bytes = Vec::new();
+    let limit = options.max_file_bytes;
+    match reader.take(limit.saturating_add(1)).read_to_end(&mut bytes) {
+        Err(error) => Found::Problem(diagnostic(format!("cannot read `{name}`: {error}"), None)),
+        Ok(_) if bytes.len() as u64 > limit => too_large(name, options),
+        Ok(_) => Found::Source(Source {
+            name: name.to_owned(),
+            bytes,
+        }),
     }
+}
+
+fn too_large(name: &str, options: &LoadOptions) -> Found {
+    Found::Problem(diagnostic(
+        format!(
+            "`{name}` is larger than the manifest size limit of {} bytes",
+            options.max_file_bytes
+        ),
+        Some("split it into several files, or raise the limit"),
+    ))
 }
 
 #[cfg(test)]
@@ -369,7 +389,7 @@ mod tests {
     }
 
     fn discover_paths(inputs: &[Input], options: &LoadOptions) -> Vec<String> {
-        names(&discover(inputs, options, &mut io::empty()))
+        names(&discover(inputs, options, &mut io::empty()).collect::<Vec<_>>())
     }
 
     #[test]
@@ -454,7 +474,7 @@ mod tests {
             [file.display().to_string()]
         );
         let mut stdin: &[u8] = &[b'#'; 100];
-        let found = discover(&[Input::Stdin], &small, &mut stdin);
+        let found: Vec<Found> = discover(&[Input::Stdin], &small, &mut stdin).collect();
         assert_eq!(
             names(&found),
             ["problem: `-` is larger than the manifest size limit of 99 bytes"]
@@ -464,11 +484,12 @@ mod tests {
     #[test]
     fn standard_input_is_named_dash_and_read_once() {
         let mut stdin: &[u8] = b"---\n";
-        let found = discover(
+        let found: Vec<Found> = discover(
             &[Input::Stdin, Input::Stdin],
             &LoadOptions::default(),
             &mut stdin,
-        );
+        )
+        .collect();
         assert_eq!(
             names(&found),
             ["-", "problem: `-` (standard input) is named more than once"]

@@ -6,11 +6,9 @@
 //! The fields each part takes are listed once, in the `*_FIELDS` constants, and read in
 //! one `match` per part: adding a field is one constant entry and one arm.
 
-use std::collections::BTreeMap;
-
 use super::diagnostic::{Position, Problem};
 use super::suggest;
-use super::values::{self, Field, describe};
+use super::values::{self, Field, Params, describe};
 use super::yaml::{Document, Entry, Mapping, Node};
 
 /// The only `apiVersion` this build reads.
@@ -89,8 +87,8 @@ pub(crate) struct PartialSpec {
     pub stream_per_job: Field<u32>,
     /// `jobCount`.
     pub job_count: Field<u32>,
-    /// `params`, the valid entries, canonical keys and values.
-    pub params: BTreeMap<String, String>,
+    /// `params`, the valid entries, canonical values.
+    pub params: Params,
 }
 
 impl PartialSpec {
@@ -104,7 +102,7 @@ impl PartialSpec {
             planed_job_count: Field::Invalid,
             stream_per_job: Field::Invalid,
             job_count: Field::Invalid,
-            params: BTreeMap::new(),
+            params: Params::default(),
         }
     }
 
@@ -131,8 +129,6 @@ impl PartialSpec {
     /// This spec with `defaults` filling what it leaves out; `params` merge key by key,
     /// this spec's keys winning.
     pub fn with_defaults(self, defaults: &PartialSpec) -> PartialSpec {
-        let mut params = defaults.params.clone();
-        params.extend(self.params);
         PartialSpec {
             region_id: self.region_id.or(defaults.region_id.clone()),
             instance_id: self.instance_id.or(defaults.instance_id.clone()),
@@ -143,7 +139,7 @@ impl PartialSpec {
             planed_job_count: self.planed_job_count.or(defaults.planed_job_count.clone()),
             stream_per_job: self.stream_per_job.or(defaults.stream_per_job.clone()),
             job_count: self.job_count.or(defaults.job_count.clone()),
-            params,
+            params: self.params.over(defaults.params),
         }
     }
 }
@@ -496,6 +492,7 @@ fn quote_place(place: &str) -> String {
 mod tests {
     use super::super::yaml::{Detail, Item, parse_stream};
     use super::*;
+    use crate::model::ParamKey;
 
     /// Reads the first document of `text`, with every position located.
     fn read(text: &str) -> (Option<ManifestDocument>, Vec<Problem>) {
@@ -554,14 +551,9 @@ spec:
         assert_eq!(spec.resource_profile_id, Field::Given("6".to_owned()));
         assert_eq!(spec.planed_job_count, Field::Given(10));
         assert_eq!(spec.job_count, Field::Given(3));
+        assert_eq!(spec.params.get(ParamKey::EsEnable), Some("True"));
         assert_eq!(
-            spec.params.get("ES_ENABLE").map(String::as_str),
-            Some("True")
-        );
-        assert_eq!(
-            spec.params
-                .get("SCHEDULE_FLOW_START_TIME")
-                .map(String::as_str),
+            spec.params.get(ParamKey::ScheduleFlowStartTime),
             Some("Latest")
         );
     }
@@ -678,21 +670,22 @@ status: Running
 
     #[test]
     fn defaults_fill_what_a_group_leaves_out_and_params_merge_key_by_key() {
+        let mut default_params = Params::default();
+        default_params.insert(ParamKey::EsEnable, "True");
+        default_params.insert(ParamKey::RdsEnable, "False");
         let defaults = PartialSpec {
             region_id: Field::Given("cn-shanghai".into()),
             planed_job_count: Field::Given(10),
             job_count: Field::Given(2),
-            params: [
-                ("ES_ENABLE".to_owned(), "True".to_owned()),
-                ("RDS_ENABLE".to_owned(), "False".to_owned()),
-            ]
-            .into(),
+            params: default_params,
             ..PartialSpec::default()
         };
+        let mut own_params = Params::default();
+        own_params.insert(ParamKey::EsEnable, "False");
         let group = PartialSpec {
             planed_job_count: Field::Given(3),
             job_count: Field::Invalid,
-            params: [("ES_ENABLE".to_owned(), "False".to_owned())].into(),
+            params: own_params,
             ..PartialSpec::default()
         };
         let merged = group.with_defaults(&defaults);
@@ -700,13 +693,7 @@ status: Running
         assert_eq!(merged.planed_job_count, Field::Given(3));
         assert_eq!(merged.job_count, Field::Invalid);
         assert_eq!(merged.instance_id, Field::Absent);
-        assert_eq!(
-            merged.params,
-            [
-                ("ES_ENABLE".to_owned(), "False".to_owned()),
-                ("RDS_ENABLE".to_owned(), "False".to_owned()),
-            ]
-            .into()
-        );
+        assert_eq!(merged.params.get(ParamKey::EsEnable), Some("False"));
+        assert_eq!(merged.params.get(ParamKey::RdsEnable), Some("False"));
     }
 }

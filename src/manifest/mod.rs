@@ -25,12 +25,11 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use discover::{Input, LoadOptions};
 pub use source::Source;
 
-use std::collections::BTreeSet;
 use std::io::Read;
 
 use diagnostic::Position;
 use discover::Found;
-use source::{SourceRead, read_source};
+use source::{OUTLINE, read_source};
 use yaml::Detail;
 
 /// Loads the manifests `inputs` name, with the default [`LoadOptions`].
@@ -60,68 +59,54 @@ fn load_from(
 ///
 /// `sources` are in the order problems are reported in; a name is only used in messages.
 pub fn load_sources(sources: Vec<Source>) -> Result<Desired, Diagnostics> {
-    load_found(sources.into_iter().map(Found::Source).collect())
+    load_found(sources.into_iter().map(Found::Source))
 }
 
 /// A diagnostic and where it sorts: the index of what it is about, then its position.
 type Sorted = (usize, Position, Diagnostic);
 
-fn load_found(found: Vec<Found>) -> Result<Desired, Diagnostics> {
+fn load_found(found: impl IntoIterator<Item = Found>) -> Result<Desired, Diagnostics> {
     let mut diagnostics: Vec<Sorted> = Vec::new();
-    let mut sources = Vec::new();
-    // For each source, its index among everything found, which is its place in the report.
+    // For each source, its place among everything found, which is its place in the report.
     let mut order = Vec::new();
-    for (index, found) in found.into_iter().enumerate() {
-        match found {
-            Found::Source(source) => {
-                sources.push(source);
-                order.push(index);
-            }
+    let mut names = Vec::new();
+    let mut documents = Vec::new();
+    let mut problems = Vec::new();
+    for (place, found) in found.into_iter().enumerate() {
+        let source = match found {
+            Found::Source(source) => source,
             Found::Problem(diagnostic) => {
-                diagnostics.push((index, Position::UNKNOWN, diagnostic));
+                diagnostics.push((place, Position::UNKNOWN, diagnostic));
+                continue;
             }
+        };
+        let index = names.len();
+        order.push(place);
+        // Positions of keys and values cost about as much as parsing, so a text is read in
+        // outline first (enough to locate whatever the set reports about it), and again in
+        // detail only when it has problems of its own. Its bytes are dropped once read.
+        let mut read = read_source(&source, OUTLINE);
+        if !read.problems.is_empty() {
+            let problem_count = read.problems.len();
+            read = read_source(&source, Detail::Everything);
+            debug_assert_eq!(
+                problem_count,
+                read.problems.len(),
+                "reading in detail must find the same problems"
+            );
         }
+        problems.extend(read.problems.into_iter().map(|problem| (index, problem)));
+        documents.push(read.documents);
+        names.push(source.name);
     }
-    let names: Vec<&str> = sources.iter().map(|source| source.name.as_str()).collect();
-
-    // Positions of keys and values are looked up only for files that have something to
-    // report: a file is read quickly first, and again in detail when needed.
-    let mut reads: Vec<SourceRead> = sources
-        .iter()
-        .map(|source| read_source(source, Detail::DocumentsOnly))
-        .collect();
-    let (mut desired, mut set_problems) = set::assemble(&reads, &names);
-    let mut to_reread: BTreeSet<usize> = set_problems.iter().map(|(index, _)| *index).collect();
-    to_reread.extend(
-        reads
-            .iter()
-            .enumerate()
-            .filter(|(_, read)| !read.problems.is_empty())
-            .map(|(index, _)| index),
-    );
-    if !to_reread.is_empty() {
-        let problems_before = count_problems(&reads, &set_problems);
-        for &index in &to_reread {
-            reads[index] = read_source(&sources[index], Detail::Everything);
-        }
-        (desired, set_problems) = set::assemble(&reads, &names);
-        debug_assert_eq!(
-            problems_before,
-            count_problems(&reads, &set_problems),
-            "reading in detail must find the same problems"
-        );
-    }
-
-    for (index, read) in reads.into_iter().enumerate() {
-        for problem in read.problems {
-            diagnostics.push((order[index], problem.position, problem.locate(names[index])));
-        }
-    }
-    for (index, problem) in set_problems {
-        diagnostics.push((order[index], problem.position, problem.locate(names[index])));
-    }
-    if diagnostics.is_empty() {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (desired, set_problems) = set::assemble(documents, &names);
+    problems.extend(set_problems);
+    if problems.is_empty() && diagnostics.is_empty() {
         return Ok(desired);
+    }
+    for (index, problem) in problems {
+        diagnostics.push((order[index], problem.position, problem.locate(names[index])));
     }
     diagnostics.sort_by_key(|(index, position, _)| (*index, *position));
     Err(Diagnostics::new(
@@ -130,8 +115,4 @@ fn load_found(found: Vec<Found>) -> Result<Desired, Diagnostics> {
             .map(|(_, _, diagnostic)| diagnostic)
             .collect(),
     ))
-}
-
-fn count_problems(reads: &[SourceRead], set_problems: &[set::SetProblem]) -> usize {
-    reads.iter().map(|read| read.problems.len()).sum::<usize>() + set_problems.len()
 }

@@ -10,7 +10,6 @@ use std::collections::btree_map;
 use super::desired::{Desired, DesiredGroup, SourceLocation};
 use super::diagnostic::Problem;
 use super::document::{DefaultsDocument, JobGroupDocument, ManifestDocument, PartialSpec};
-use super::source::SourceRead;
 use super::suggest;
 use super::values::Field;
 use crate::model::{Address, JobGroupSpec};
@@ -18,35 +17,38 @@ use crate::model::{Address, JobGroupSpec};
 /// A problem, and the index of the source it belongs to.
 pub(crate) type SetProblem = (usize, Problem);
 
-/// Builds the desired job groups from every source's documents. `names` are the sources'
-/// names, by index, for messages that point at another file.
-pub(crate) fn assemble(reads: &[SourceRead], names: &[&str]) -> (Desired, Vec<SetProblem>) {
+/// Builds the desired job groups from every source's documents (`documents[index]` are
+/// those of source `index`), consuming them so that their strings move into the result.
+/// `names` are the sources' names, for messages that point at another file.
+pub(crate) fn assemble(
+    documents: Vec<Vec<ManifestDocument>>,
+    names: &[&str],
+) -> (Desired, Vec<SetProblem>) {
     let mut problems = Vec::new();
-    let defaults = find_defaults(reads, names, &mut problems);
-    let empty = PartialSpec::default();
-    let defaults_spec = defaults.map_or(&empty, |defaults| &defaults.spec);
+    let defaults = find_defaults(&documents, names, &mut problems);
     let mut groups: BTreeMap<Address, DesiredGroup> = BTreeMap::new();
-    for (index, read) in reads.iter().enumerate() {
-        for document in &read.documents {
+    for (index, documents) in documents.into_iter().enumerate() {
+        for document in documents {
             let ManifestDocument::JobGroup(group) = document else {
                 continue;
             };
-            let Some((address, spec)) = complete(group, defaults_spec, index, &mut problems) else {
+            let position = group.position;
+            let Some((address, spec)) = complete(group, &defaults, index, &mut problems) else {
                 continue;
-            };
-            let source = SourceLocation {
-                file: names[index].to_owned(),
-                line: group.position.line,
-                column: group.position.column,
             };
             match groups.entry(address) {
                 btree_map::Entry::Vacant(vacant) => {
+                    let source = SourceLocation {
+                        file: names[index].to_owned(),
+                        line: position.line,
+                        column: position.column,
+                    };
                     vacant.insert(DesiredGroup { spec, source });
                 }
                 btree_map::Entry::Occupied(occupied) => problems.push((
                     index,
                     Problem::new(
-                        group.position,
+                        position,
                         format!(
                             "duplicate job group `{}`; first declared at {}",
                             occupied.key(),
@@ -61,15 +63,16 @@ pub(crate) fn assemble(reads: &[SourceRead], names: &[&str]) -> (Desired, Vec<Se
     (Desired { groups }, problems)
 }
 
-/// The first `Defaults` document; every later one is a problem.
-fn find_defaults<'r>(
-    reads: &'r [SourceRead],
+/// The spec of the first `Defaults` document (empty when there is none); every later one
+/// is a problem.
+fn find_defaults(
+    documents: &[Vec<ManifestDocument>],
     names: &[&str],
     problems: &mut Vec<SetProblem>,
-) -> Option<&'r DefaultsDocument> {
+) -> PartialSpec {
     let mut first: Option<(&DefaultsDocument, usize)> = None;
-    for (index, read) in reads.iter().enumerate() {
-        for document in &read.documents {
+    for (index, documents) in documents.iter().enumerate() {
+        for document in documents {
             let ManifestDocument::Defaults(defaults) = document else {
                 continue;
             };
@@ -89,18 +92,18 @@ fn find_defaults<'r>(
             }
         }
     }
-    first.map(|(defaults, _)| defaults)
+    first.map_or_else(PartialSpec::default, |(defaults, _)| defaults.spec.clone())
 }
 
 /// The group's address and spec with defaults applied, or `None` when something is
 /// missing (reported here) or wrong (reported when the document was read).
 fn complete(
-    group: &JobGroupDocument,
+    group: JobGroupDocument,
     defaults: &PartialSpec,
     index: usize,
     problems: &mut Vec<SetProblem>,
 ) -> Option<(Address, JobGroupSpec)> {
-    let spec = group.spec.clone().with_defaults(defaults);
+    let spec = group.spec.with_defaults(defaults);
     let mut missing = Vec::new();
     let region_id = required(spec.region_id, "regionId", &mut missing);
     let instance_id = required(spec.instance_id, "instanceId", &mut missing);
@@ -139,17 +142,17 @@ fn complete(
         Field::Absent => None,
         Field::Invalid => return None,
     };
-    let Field::Given(name) = &group.name else {
+    let Field::Given(name) = group.name else {
         return None;
     };
-    let address = Address::new(region_id?, instance_id?, name.clone());
+    let address = Address::new(region_id?, instance_id?, name);
     let spec = JobGroupSpec {
         algo_lib_id: algo_lib_id?,
         resource_profile_id: resource_profile_id?,
         planed_job_count: planed_job_count?,
         stream_per_job: stream_per_job?,
         job_count,
-        params: spec.params,
+        params: spec.params.into_map(),
     };
     Some((address, spec))
 }
@@ -170,7 +173,7 @@ fn required<T>(field: Field<T>, name: &'static str, missing: &mut Vec<&'static s
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::super::diagnostic::Position;
-    use super::super::source::{Source, read_source};
+    use super::super::source::{Source, SourceRead, read_source};
     use super::super::yaml::Detail;
     use super::*;
 
@@ -194,7 +197,8 @@ mod tests {
             })
             .collect();
         let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
-        let (desired, mut problems) = assemble(&reads, &names);
+        let documents = reads.into_iter().map(|read| read.documents).collect();
+        let (desired, mut problems) = assemble(documents, &names);
         problems.sort_by_key(sort_key);
         let rendered = problems
             .into_iter()

@@ -23,6 +23,11 @@ pub(crate) struct SourceRead {
     pub problems: Vec<Problem>,
 }
 
+/// The positions a file without problems needs: where each document starts (a job group's
+/// place in `Desired`, duplicates) and where its `spec` is (fields missing after defaults).
+/// Everything the set reports about a file is located with these alone.
+pub(crate) const OUTLINE: Detail = Detail::Outline(&["spec"]);
+
 /// Reads every document of `source`.
 pub(crate) fn read_source(source: &Source, detail: Detail) -> SourceRead {
     let mut read = SourceRead::default();

@@ -32,6 +32,51 @@ impl<T> Field<T> {
     }
 }
 
+/// `params` as one document gives them: at most one canonical value per supported key,
+/// held without allocating (a manifest set may have 100,000 of these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Params([Option<&'static str>; ParamKey::ALL.len()]);
+
+impl Params {
+    fn slot(key: ParamKey) -> usize {
+        ParamKey::ALL
+            .iter()
+            .position(|known| *known == key)
+            .unwrap_or_default()
+    }
+
+    /// Sets `key` to `value` (a canonical value).
+    pub fn insert(&mut self, key: ParamKey, value: &'static str) {
+        self.0[Self::slot(key)] = Some(value);
+    }
+
+    /// The value of `key`, if set.
+    #[cfg(test)]
+    pub fn get(&self, key: ParamKey) -> Option<&'static str> {
+        self.0[Self::slot(key)]
+    }
+
+    /// These params over `defaults`, key by key: a key set here wins.
+    pub fn over(self, defaults: Params) -> Params {
+        let mut merged = defaults;
+        for (slot, value) in self.0.into_iter().enumerate() {
+            if value.is_some() {
+                merged.0[slot] = value;
+            }
+        }
+        merged
+    }
+
+    /// The params as the domain model holds them: API keys to canonical values.
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        ParamKey::ALL
+            .iter()
+            .zip(self.0)
+            .filter_map(|(key, value)| Some((key.as_str().to_owned(), value?.to_owned())))
+            .collect()
+    }
+}
+
 /// The largest count the API takes: counts are 32-bit signed integers there.
 pub(crate) const MAX_COUNT: u128 = 2_147_483_647;
 
@@ -187,8 +232,8 @@ pub(crate) fn name(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
 /// `params`: `JobGroupParams` keys and values, normalised to the API's spelling
 /// (`ES_ENABLE: true` and `ES_ENABLE: "True"` both become `True`). Entries that are wrong
 /// are reported and left out.
-pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> BTreeMap<String, String> {
-    let mut params = BTreeMap::new();
+pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
+    let mut params = Params::default();
     let mapping: Mapping = match entry.value {
         Node::Mapping(mapping) => mapping,
         Node::Null => {
@@ -240,9 +285,7 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> BTreeMap<Stri
             }
         };
         match normalize_param_value(key, &written) {
-            Ok(value) => {
-                params.insert(key.as_str().to_owned(), value.to_owned());
-            }
+            Ok(value) => params.insert(key, value),
             Err(error) => problems.push(Problem::new(param.position(), error.to_string())),
         }
     }
@@ -456,6 +499,25 @@ mod tests {
     }
 
     #[test]
+    fn params_merge_key_by_key_and_the_own_value_wins() {
+        let mut defaults = Params::default();
+        defaults.insert(ParamKey::EsEnable, "True");
+        defaults.insert(ParamKey::RdsEnable, "False");
+        let mut own = Params::default();
+        own.insert(ParamKey::EsEnable, "False");
+        own.insert(ParamKey::ScheduleFlowStartTime, "Oldest");
+        let merged = own.over(defaults);
+        assert_eq!(merged.get(ParamKey::EsEnable), Some("False"));
+        assert_eq!(merged.get(ParamKey::RdsEnable), Some("False"));
+        assert_eq!(merged.get(ParamKey::ScheduleFlowStartTime), Some("Oldest"));
+        assert_eq!(merged.get(ParamKey::DatahubEnable), None);
+        assert_eq!(
+            merged.into_map().keys().collect::<Vec<_>>(),
+            ["ES_ENABLE", "RDS_ENABLE", "SCHEDULE_FLOW_START_TIME"]
+        );
+    }
+
+    #[test]
     fn param_values_normalise_to_the_api_spelling() {
         let mut problems = Vec::new();
         let read = params(
@@ -469,6 +531,7 @@ mod tests {
             &mut problems,
         );
         assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(read.get(ParamKey::EsEnable), Some("True"));
         let expected: BTreeMap<String, String> = [
             ("ES_ENABLE", "True"),
             ("RDS_ENABLE", "True"),
@@ -479,7 +542,7 @@ mod tests {
         .into_iter()
         .map(|(key, value)| (key.to_owned(), value.to_owned()))
         .collect();
-        assert_eq!(read, expected);
+        assert_eq!(read.into_map(), expected);
     }
 
     #[test]
@@ -503,7 +566,7 @@ mod tests {
             ]),
             &mut problems,
         );
-        assert_eq!(read.len(), 1);
+        assert_eq!(read.into_map().len(), 1);
         assert_eq!(
             messages(&problems),
             [

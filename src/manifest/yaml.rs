@@ -139,13 +139,15 @@ pub(crate) const MAX_DEPTH: usize = 32;
 pub(crate) const MAX_NODES: usize = 10_000;
 
 /// Which positions [`parse_stream`] finds out.
+///
+/// Learning a position costs about as much as parsing the value, so a text is read first
+/// in outline, and read again with [`Detail::Everything`] only when something in it has to
+/// be reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Detail {
-    /// Only where each document starts; every other position is [`Position::UNKNOWN`].
-    /// Learning a position costs about as much as parsing the value, so a text without
-    /// problems is read this way, and read again with [`Detail::Everything`] only when
-    /// something has to be reported.
-    DocumentsOnly,
+    /// Where each document starts, and where the top-level keys named here are written;
+    /// every other position is [`Position::UNKNOWN`].
+    Outline(&'static [&'static str]),
     /// Where every key and scalar was written.
     Everything,
 }
@@ -172,8 +174,15 @@ pub(crate) fn parse_stream(text: &str, detail: Detail, mut each: impl FnMut(Item
         return;
     }
     let mut builder = Builder {
-        locate_everything: detail == Detail::Everything,
-        ..Builder::default()
+        detail,
+        signal: Signal::None,
+        problems: Vec::new(),
+        depth: 0,
+        nodes: 0,
+        reading_key: false,
+        last_position: Position::START,
+        first_position: None,
+        buffer: String::new(),
     };
     for document in serde_yaml::Deserializer::from_str(text) {
         builder.start_document();
@@ -280,13 +289,14 @@ enum Signal {
 const MARKER: &str = "\u{1}cityform-position";
 
 /// The state shared by every visitor of one document.
-#[derive(Default)]
 struct Builder {
-    locate_everything: bool,
+    detail: Detail,
     signal: Signal,
     problems: Vec<Problem>,
     depth: usize,
     nodes: usize,
+    /// Whether the scalar being read is a mapping key.
+    reading_key: bool,
     /// The last position learned, for problems about values that have none of their own.
     last_position: Position,
     /// The first position learned in the document: where it starts, for problems about a
@@ -333,7 +343,15 @@ impl Builder {
     /// Hands a finished scalar back through the parser so that it attaches the position.
     fn finish_scalar<E: de::Error>(&mut self, node: Node) -> Result<Node, E> {
         self.count::<E>()?;
-        if !self.locate_everything {
+        let locate = match self.detail {
+            Detail::Everything => true,
+            Detail::Outline(keys) => {
+                self.reading_key
+                    && self.depth == 1
+                    && matches!(&node, Node::String(key) if keys.contains(&key.as_str()))
+            }
+        };
+        if !locate {
             return Ok(node);
         }
         self.signal = Signal::Value(node);
@@ -665,10 +683,13 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Node;
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
-        NodeSeed {
-            builder: self.builder,
+        self.builder.reading_key = true;
+        let result = NodeSeed {
+            builder: &mut *self.builder,
         }
-        .deserialize(deserializer)
+        .deserialize(deserializer);
+        self.builder.reading_key = false;
+        result
     }
 }
 
@@ -729,6 +750,27 @@ mod tests {
             })
         );
         assert_eq!(spec.get("name").unwrap().value_position, Some(at(4, 9)));
+    }
+
+    #[test]
+    fn an_outline_locates_documents_and_the_named_top_level_keys_only() {
+        let text = "a: 1\nspec:\n  spec: 2\n  b: 3\n---\nx:\n  - spec\nspec: {}\n";
+        let mut documents = Vec::new();
+        parse_stream(text, Detail::Outline(&["spec"]), |item| match item {
+            Item::Document(document, _) => documents.push(document),
+            other => panic!("{other:?}"),
+        });
+        let first = mapping(&documents[0].root);
+        assert_eq!(documents[0].position, at(1, 1));
+        assert_eq!(first.get("a").unwrap().key_position, Position::UNKNOWN);
+        assert_eq!(first.get("a").unwrap().value_position, None);
+        let spec = first.get("spec").unwrap();
+        assert_eq!(spec.key_position, at(2, 1));
+        let inner = mapping(&spec.value);
+        assert_eq!(inner.get("spec").unwrap().key_position, Position::UNKNOWN);
+        let second = mapping(&documents[1].root);
+        assert_eq!(documents[1].position, at(6, 1));
+        assert_eq!(second.get("spec").unwrap().key_position, at(8, 1));
     }
 
     #[test]
