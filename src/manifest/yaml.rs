@@ -345,6 +345,8 @@ impl Builder {
         self.count::<E>()?;
         let locate = match self.detail {
             Detail::Everything => true,
+            // A scalar document is located in any case: its position is the document's.
+            Detail::Outline(_) if self.depth == 0 => true,
             Detail::Outline(keys) => {
                 self.reading_key
                     && self.depth == 1
