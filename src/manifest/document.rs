@@ -559,6 +559,23 @@ spec:
     }
 
     #[test]
+    fn ids_written_as_integers_become_their_decimal_text() {
+        for (written, expected) in [("3", "3"), ("\"3\"", "3"), ("0x1F", "31"), ("007", "007")] {
+            let text = GROUP.replace("algoLibId: 3", &format!("algoLibId: {written}"));
+            let (document, problems) = read(&text);
+            assert!(problems.is_empty(), "{problems:?}");
+            let Some(ManifestDocument::JobGroup(group)) = document else {
+                panic!("{document:?}");
+            };
+            assert_eq!(
+                group.spec.algo_lib_id,
+                Field::Given(expected.to_owned()),
+                "{written}"
+            );
+        }
+    }
+
+    #[test]
     fn reports_every_problem_of_a_document() {
         let text = "\
 apiVersion: cityform/v1
