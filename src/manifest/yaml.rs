@@ -13,6 +13,10 @@
 //! unit tests below pin the behaviour this relies on, so a parser upgrade that changes it
 //! fails loudly rather than silently misplacing diagnostics.
 //!
+//! Reading a position out of an error costs about as much as parsing the value, so a text
+//! can be read in outline ([`Detail::Outline`]: where documents and a few named top-level
+//! keys are) and read again in full detail only when something in it must be reported.
+//!
 //! The same pass closes two gaps of the libyaml family: a key given twice in one mapping is
 //! reported (at the second occurrence, naming the first's line) instead of the last silently
 //! winning, and nesting depth and the number of values per document (after alias expansion)
@@ -155,7 +159,8 @@ pub(crate) enum Detail {
 /// What one step of the stream produced.
 #[derive(Debug)]
 pub(crate) enum Item {
-    /// A document, with the problems found while building it (repeated keys, deep nesting).
+    /// A document, with the problems found while building it (repeated keys, keys that
+    /// are collections).
     Document(Document, Vec<Problem>),
     /// A document that had to be given up, with the reason; the next one may still be read.
     Abandoned(Problem, Vec<Problem>),
@@ -261,11 +266,11 @@ fn syntax_problem(error: &serde_yaml::Error, text: &str) -> Problem {
             "an alias `*name` must refer to an anchor `&name` defined earlier in the same document",
         );
     }
-    let line_has_tab = text
+    let indented_with_tab = text
         .lines()
         .nth(position.line.saturating_sub(1))
-        .is_some_and(|line| line.contains('\t'));
-    if line_has_tab {
+        .is_some_and(|line| line.trim_start_matches(' ').starts_with('\t'));
+    if indented_with_tab {
         problem.with_hint("YAML does not allow tabs for indentation; indent with spaces")
     } else {
         problem
@@ -363,11 +368,13 @@ impl Builder {
     /// Takes back a value handed over by [`Builder::finish_scalar`], with its position;
     /// any other error is passed on.
     fn take_scalar<E: de::Error>(&mut self, error: E) -> Result<(Node, Position), E> {
-        if !matches!(self.signal, Signal::Value(_)) {
-            return Err(error);
-        }
-        let Signal::Value(node) = std::mem::take(&mut self.signal) else {
-            return Err(error);
+        let node = match std::mem::take(&mut self.signal) {
+            Signal::Value(node) => node,
+            // Not a marker: a problem that abandons the document, which must travel on.
+            other => {
+                self.signal = other;
+                return Err(error);
+            }
         };
         let position = self.position_of(&error).ok_or_else(|| {
             self.signal = Signal::Abandoned(
