@@ -1,0 +1,716 @@
+//! The meaning of one manifest document: `apiVersion`, `kind`, `metadata` and `spec` read
+//! from a YAML tree into a [`ManifestDocument`], with a problem for everything that is not
+//! what the format says. Nothing here looks at other documents; defaults, required fields
+//! and duplicates are the set's business (`set.rs`).
+//!
+//! The fields each part takes are listed once, in the `*_FIELDS` constants, and read in
+//! one `match` per part: adding a field is one constant entry and one arm.
+
+use super::diagnostic::{Position, Problem};
+use super::suggest;
+use super::values::{self, Field, Params, describe};
+use super::yaml::{Document, Entry, Mapping, Node};
+
+/// The only `apiVersion` this build reads.
+pub(crate) const API_VERSION: &str = "cityform/v1";
+
+/// The kinds of document, as written in `kind`.
+pub(crate) const KINDS: &[&str] = &["JobGroup", "Defaults"];
+
+/// The top-level fields of a `JobGroup` document.
+const JOB_GROUP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
+
+/// The top-level fields of a `Defaults` document.
+const DEFAULTS_FIELDS: &[&str] = &["apiVersion", "kind", "spec"];
+
+/// The fields of `metadata`.
+const METADATA_FIELDS: &[&str] = &["name"];
+
+/// The fields of `spec`, in the order of the API reference.
+pub(crate) const SPEC_FIELDS: &[&str] = &[
+    "regionId",
+    "instanceId",
+    "algoLibId",
+    "resourceProfileId",
+    "planedJobCount",
+    "streamPerJob",
+    "jobCount",
+    "params",
+];
+
+/// What one document declares.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ManifestDocument {
+    /// `kind: JobGroup`.
+    JobGroup(JobGroupDocument),
+    /// `kind: Defaults`.
+    Defaults(DefaultsDocument),
+}
+
+/// A `JobGroup` document, before defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JobGroupDocument {
+    /// Where the document starts.
+    pub position: Position,
+    /// `metadata.name`.
+    pub name: Field<String>,
+    /// `spec` as written.
+    pub spec: PartialSpec,
+    /// Where to point when the spec, with defaults, still lacks a field: its `spec` key,
+    /// or the document when there is none.
+    pub spec_position: Position,
+}
+
+/// A `Defaults` document.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DefaultsDocument {
+    /// Where the document starts.
+    pub position: Position,
+    /// The defaults.
+    pub spec: PartialSpec,
+}
+
+/// A `spec` in which every field may be left out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct PartialSpec {
+    /// `regionId`.
+    pub region_id: Field<String>,
+    /// `instanceId`.
+    pub instance_id: Field<String>,
+    /// `algoLibId`.
+    pub algo_lib_id: Field<String>,
+    /// `resourceProfileId`.
+    pub resource_profile_id: Field<String>,
+    /// `planedJobCount`.
+    pub planed_job_count: Field<u32>,
+    /// `streamPerJob`.
+    pub stream_per_job: Field<u32>,
+    /// `jobCount`.
+    pub job_count: Field<u32>,
+    /// `params`, the valid entries, canonical values.
+    pub params: Params,
+}
+
+impl PartialSpec {
+    /// A spec that could not be read at all: every field is already reported.
+    fn unreadable() -> Self {
+        Self {
+            region_id: Field::Invalid,
+            instance_id: Field::Invalid,
+            algo_lib_id: Field::Invalid,
+            resource_profile_id: Field::Invalid,
+            planed_job_count: Field::Invalid,
+            stream_per_job: Field::Invalid,
+            job_count: Field::Invalid,
+            params: Params::default(),
+        }
+    }
+
+    /// Counts the field named `field` as written, when it is not: a misspelling of it was
+    /// reported already, so its absence must not be reported too.
+    fn mark_reported(&mut self, field: &str) {
+        fn mark<T>(value: &mut Field<T>) {
+            if matches!(value, Field::Absent) {
+                *value = Field::Invalid;
+            }
+        }
+        match field {
+            "regionId" => mark(&mut self.region_id),
+            "instanceId" => mark(&mut self.instance_id),
+            "algoLibId" => mark(&mut self.algo_lib_id),
+            "resourceProfileId" => mark(&mut self.resource_profile_id),
+            "planedJobCount" => mark(&mut self.planed_job_count),
+            "streamPerJob" => mark(&mut self.stream_per_job),
+            "jobCount" => mark(&mut self.job_count),
+            _ => {}
+        }
+    }
+
+    /// This spec with `defaults` filling what it leaves out; `params` merge key by key,
+    /// this spec's keys winning.
+    pub fn with_defaults(self, defaults: &PartialSpec) -> PartialSpec {
+        PartialSpec {
+            region_id: self.region_id.or(defaults.region_id.clone()),
+            instance_id: self.instance_id.or(defaults.instance_id.clone()),
+            algo_lib_id: self.algo_lib_id.or(defaults.algo_lib_id.clone()),
+            resource_profile_id: self
+                .resource_profile_id
+                .or(defaults.resource_profile_id.clone()),
+            planed_job_count: self.planed_job_count.or(defaults.planed_job_count.clone()),
+            stream_per_job: self.stream_per_job.or(defaults.stream_per_job.clone()),
+            job_count: self.job_count.or(defaults.job_count.clone()),
+            params: self.params.over(defaults.params),
+        }
+    }
+}
+
+/// Reads one document. `None` for an empty document (`---` alone, or `null`), and for one
+/// too broken to say what it declares; its problems are in `problems`.
+pub(crate) fn read_document(
+    document: Document,
+    problems: &mut Vec<Problem>,
+) -> Option<ManifestDocument> {
+    let position = document.position;
+    let root = match document.root {
+        Node::Mapping(mapping) => mapping,
+        Node::Null => return None,
+        other => {
+            problems.push(
+                Problem::new(
+                    position,
+                    format!(
+                        "a manifest document must be a mapping, not {}",
+                        describe(&other)
+                    ),
+                )
+                .with_hint(format!(
+                    "each document starts with `apiVersion: {API_VERSION}` and `kind: JobGroup`"
+                )),
+            );
+            return None;
+        }
+    };
+    if !api_version_is_readable(&root, position, problems) {
+        return None;
+    }
+    match kind(&root, position, problems)? {
+        "JobGroup" => Some(ManifestDocument::JobGroup(read_job_group(
+            root, position, problems,
+        ))),
+        _ => Some(ManifestDocument::Defaults(read_defaults(
+            root, position, problems,
+        ))),
+    }
+}
+
+/// Checks `apiVersion`. A missing one is reported and the document still read as
+/// `cityform/v1`, so that its other problems show too; any other version stops here,
+/// because its fields may mean something else.
+fn api_version_is_readable(
+    root: &Mapping,
+    position: Position,
+    problems: &mut Vec<Problem>,
+) -> bool {
+    let Some(entry) = root.get("apiVersion") else {
+        problems.push(
+            Problem::new(position, "missing `apiVersion`")
+                .with_hint(format!("add `apiVersion: {API_VERSION}`")),
+        );
+        return true;
+    };
+    match &entry.value {
+        Node::String(version) if version == API_VERSION => true,
+        Node::String(version) => {
+            problems.push(
+                Problem::new(
+                    entry.position(),
+                    format!("unsupported apiVersion `{version}`"),
+                )
+                .with_hint(format!("this version of cityform reads `{API_VERSION}`")),
+            );
+            false
+        }
+        other => {
+            problems.push(
+                Problem::new(
+                    entry.position(),
+                    format!("`apiVersion` must be a string, not {}", describe(other)),
+                )
+                .with_hint(format!("write `apiVersion: {API_VERSION}`")),
+            );
+            false
+        }
+    }
+}
+
+/// The document's `kind`, when it is one cityform knows.
+fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Option<&'static str> {
+    let hint = format!("the kinds are {}", suggest::list(KINDS));
+    let Some(entry) = root.get("kind") else {
+        problems.push(
+            Problem::new(position, "missing `kind`")
+                .with_hint("add `kind: JobGroup`, or `kind: Defaults` for defaults"),
+        );
+        return None;
+    };
+    let Node::String(kind) = &entry.value else {
+        problems.push(
+            Problem::new(
+                entry.position(),
+                format!("`kind` must be a string, not {}", describe(&entry.value)),
+            )
+            .with_hint(hint),
+        );
+        return None;
+    };
+    if let Some(known) = KINDS.iter().find(|known| *known == kind) {
+        return Some(known);
+    }
+    let mut message = format!("unknown kind `{kind}`");
+    if let Some(suggestion) = suggest::closest(kind, KINDS) {
+        message.push_str(&format!(", did you mean `{suggestion}`?"));
+    }
+    problems.push(Problem::new(entry.position(), message).with_hint(hint));
+    None
+}
+
+fn read_job_group(
+    root: Mapping,
+    position: Position,
+    problems: &mut Vec<Problem>,
+) -> JobGroupDocument {
+    let mut document = JobGroupDocument {
+        position,
+        name: Field::Absent,
+        spec: PartialSpec::default(),
+        spec_position: position,
+    };
+    let mut has_metadata = false;
+    let mut has_spec = false;
+    let mut suggested = Vec::new();
+    for entry in root.entries {
+        match entry.key.as_str() {
+            "apiVersion" | "kind" => {}
+            "metadata" => {
+                has_metadata = true;
+                document.name = read_metadata(entry, problems);
+            }
+            "spec" => {
+                has_spec = true;
+                document.spec_position = entry.key_position;
+                document.spec = read_spec(entry, problems);
+            }
+            _ => suggested.extend(unknown_field(&entry, None, JOB_GROUP_FIELDS, problems)),
+        }
+    }
+    // A misspelt `metadata` or `spec` is already reported; its absence is not news.
+    if !has_metadata {
+        if !suggested.contains(&"metadata") {
+            problems.push(
+                Problem::new(position, "missing `metadata`")
+                    .with_hint("add `metadata:` with the job group's `name`"),
+            );
+        }
+        document.name = Field::Invalid;
+    }
+    if !has_spec && suggested.contains(&"spec") {
+        document.spec = PartialSpec::unreadable();
+    }
+    document
+}
+
+fn read_defaults(
+    root: Mapping,
+    position: Position,
+    problems: &mut Vec<Problem>,
+) -> DefaultsDocument {
+    let mut document = DefaultsDocument {
+        position,
+        spec: PartialSpec::default(),
+    };
+    for entry in root.entries {
+        match entry.key.as_str() {
+            "apiVersion" | "kind" => {}
+            "spec" => document.spec = read_spec(entry, problems),
+            "metadata" => problems.push(
+                Problem::new(entry.key_position, "unknown field `metadata`")
+                    .with_hint("a `Defaults` document has no name; remove `metadata`"),
+            ),
+            _ => {
+                unknown_field(&entry, None, DEFAULTS_FIELDS, problems);
+            }
+        }
+    }
+    document
+}
+
+/// `metadata`, which holds the name; `Invalid` when the name is missing or wrong.
+fn read_metadata(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
+    let key_position = entry.key_position;
+    let position = entry.position();
+    let mapping = match entry.value {
+        Node::Mapping(mapping) => mapping,
+        other => {
+            let message = match other {
+                Node::Null => "`metadata` has no value".to_owned(),
+                other => format!("`metadata` must be a mapping, not {}", describe(&other)),
+            };
+            problems.push(
+                Problem::new(position, message)
+                    .with_hint("write `metadata:` with `name: ...` under it"),
+            );
+            return Field::Invalid;
+        }
+    };
+    let mut name = Field::Absent;
+    let mut suggested = Vec::new();
+    for entry in mapping.entries {
+        match entry.key.as_str() {
+            "name" => name = values::name(entry, problems),
+            _ => suggested.extend(unknown_field(
+                &entry,
+                Some("metadata"),
+                METADATA_FIELDS,
+                problems,
+            )),
+        }
+    }
+    if name == Field::Absent && suggested.contains(&"name") {
+        return Field::Invalid;
+    }
+    if name == Field::Absent {
+        problems.push(
+            Problem::new(key_position, "missing `metadata.name`")
+                .with_hint("add `name: ...` under `metadata`; it becomes the `JobGroupName`"),
+        );
+        return Field::Invalid;
+    }
+    name
+}
+
+/// `spec`, as far as it can be read.
+fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
+    let position = entry.position();
+    let mapping = match entry.value {
+        Node::Mapping(mapping) => mapping,
+        other => {
+            let message = match other {
+                Node::Null => "`spec` has no value".to_owned(),
+                other => format!("`spec` must be a mapping, not {}", describe(&other)),
+            };
+            problems.push(
+                Problem::new(position, message)
+                    .with_hint(format!("`spec` takes {}", suggest::list(SPEC_FIELDS))),
+            );
+            return PartialSpec::unreadable();
+        }
+    };
+    let mut spec = PartialSpec::default();
+    let mut suggested = Vec::new();
+    for entry in mapping.entries {
+        match entry.key.as_str() {
+            "regionId" => spec.region_id = values::address_part(entry, "spec.regionId", problems),
+            "instanceId" => {
+                spec.instance_id = values::address_part(entry, "spec.instanceId", problems);
+            }
+            "algoLibId" => spec.algo_lib_id = values::identifier(entry, "spec.algoLibId", problems),
+            "resourceProfileId" => {
+                spec.resource_profile_id =
+                    values::identifier(entry, "spec.resourceProfileId", problems);
+            }
+            "planedJobCount" => {
+                spec.planed_job_count = values::count(entry, "spec.planedJobCount", problems);
+            }
+            "streamPerJob" => {
+                spec.stream_per_job = values::count(entry, "spec.streamPerJob", problems);
+            }
+            "jobCount" => spec.job_count = values::count(entry, "spec.jobCount", problems),
+            "params" => spec.params = values::params(entry, problems),
+            _ => {
+                // Fields a merge key may have brought are unknowable: none is reported missing.
+                if entry.key == "<<" {
+                    suggested.extend(SPEC_FIELDS);
+                }
+                suggested.extend(unknown_field(&entry, Some("spec"), SPEC_FIELDS, problems));
+            }
+        }
+    }
+    // A misspelt field is already reported; it is not reported again as missing.
+    for field in suggested {
+        spec.mark_reported(field);
+    }
+    spec
+}
+
+/// Where a field that is unknown in one part belongs instead, for the hint.
+fn belongs_elsewhere(key: &str) -> Option<&'static str> {
+    if SPEC_FIELDS.contains(&key) {
+        Some("spec")
+    } else if METADATA_FIELDS.contains(&key) {
+        Some("metadata")
+    } else if crate::model::ParamKey::ALL
+        .iter()
+        .any(|param| param.as_str() == key)
+    {
+        Some("spec.params")
+    } else if JOB_GROUP_FIELDS.contains(&key) {
+        Some("the top level of the document")
+    } else {
+        None
+    }
+}
+
+/// Reports a key that `part` (the top level when `None`) does not take, and returns the
+/// field it is probably a misspelling of.
+fn unknown_field(
+    entry: &Entry,
+    part: Option<&str>,
+    known: &[&'static str],
+    problems: &mut Vec<Problem>,
+) -> Option<&'static str> {
+    let key = entry.key.as_str();
+    if key == "<<" {
+        problems.push(
+            Problem::new(entry.key_position, "merge keys (`<<`) are not supported")
+                .with_hint("write the fields out, or share them through the `Defaults` document"),
+        );
+        return None;
+    }
+    let mut message = match part {
+        Some(part) => format!("unknown field `{key}` in `{part}`"),
+        None => format!("unknown field `{key}`"),
+    };
+    let suggestion = suggest::closest(key, known);
+    if let Some(suggestion) = suggestion {
+        message.push_str(&format!(", did you mean `{suggestion}`?"));
+    }
+    let problem = Problem::new(entry.key_position, message);
+    problems.push(match belongs_elsewhere(key) {
+        Some(place) if suggestion.is_none() => {
+            problem.with_hint(format!("`{key}` belongs in {}", quote_place(place)))
+        }
+        _ if suggestion.is_some() => problem,
+        _ => problem.with_hint(format!(
+            "{} takes {}",
+            part.map_or_else(|| "a document".to_owned(), |part| format!("`{part}`")),
+            suggest::list(known)
+        )),
+    });
+    suggestion
+}
+
+fn quote_place(place: &str) -> String {
+    if place.starts_with("the ") {
+        place.to_owned()
+    } else {
+        format!("`{place}`")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::super::yaml::{Detail, Item, parse_stream};
+    use super::*;
+    use crate::model::ParamKey;
+
+    /// Reads the first document of `text`, with every position located.
+    fn read(text: &str) -> (Option<ManifestDocument>, Vec<Problem>) {
+        let mut documents = Vec::new();
+        let mut problems = Vec::new();
+        parse_stream(text, Detail::Everything, |item| match item {
+            Item::Document(document, found) => {
+                problems.extend(found);
+                documents.push(document);
+            }
+            other => panic!("unexpected {other:?}"),
+        });
+        let document = documents.into_iter().next().expect("one document");
+        let read = read_document(document, &mut problems);
+        (read, problems)
+    }
+
+    fn rendered(problems: &[Problem]) -> Vec<String> {
+        problems
+            .iter()
+            .map(|problem| format!("{}: {}", problem.position, problem.message))
+            .collect()
+    }
+
+    const GROUP: &str = "\
+apiVersion: cityform/v1
+kind: JobGroup
+metadata:
+  name: traffic-east
+spec:
+  regionId: cn-shanghai
+  instanceId: cityvisual-Instance
+  algoLibId: 3
+  resourceProfileId: \"6\"
+  planedJobCount: 10
+  streamPerJob: 5
+  jobCount: 3
+  params:
+    ES_ENABLE: true
+    SCHEDULE_FLOW_START_TIME: latest
+";
+
+    #[test]
+    fn reads_a_complete_job_group() {
+        let (document, problems) = read(GROUP);
+        assert!(problems.is_empty(), "{problems:?}");
+        let Some(ManifestDocument::JobGroup(group)) = document else {
+            panic!("{document:?}");
+        };
+        assert_eq!(group.position, Position::START);
+        assert_eq!(group.name, Field::Given("traffic-east".to_owned()));
+        assert_eq!(group.spec_position, Position { line: 5, column: 1 });
+        let spec = group.spec;
+        assert_eq!(spec.region_id, Field::Given("cn-shanghai".to_owned()));
+        assert_eq!(spec.algo_lib_id, Field::Given("3".to_owned()));
+        assert_eq!(spec.resource_profile_id, Field::Given("6".to_owned()));
+        assert_eq!(spec.planed_job_count, Field::Given(10));
+        assert_eq!(spec.job_count, Field::Given(3));
+        assert_eq!(spec.params.get(ParamKey::EsEnable), Some("True"));
+        assert_eq!(
+            spec.params.get(ParamKey::ScheduleFlowStartTime),
+            Some("Latest")
+        );
+    }
+
+    #[test]
+    fn ids_written_as_integers_become_their_decimal_text() {
+        for (written, expected) in [("3", "3"), ("\"3\"", "3"), ("0x1F", "31"), ("007", "007")] {
+            let text = GROUP.replace("algoLibId: 3", &format!("algoLibId: {written}"));
+            let (document, problems) = read(&text);
+            assert!(problems.is_empty(), "{problems:?}");
+            let Some(ManifestDocument::JobGroup(group)) = document else {
+                panic!("{document:?}");
+            };
+            assert_eq!(
+                group.spec.algo_lib_id,
+                Field::Given(expected.to_owned()),
+                "{written}"
+            );
+        }
+    }
+
+    #[test]
+    fn reports_every_problem_of_a_document() {
+        let text = "\
+apiVersion: cityform/v1
+kind: JobGroup
+metadata:
+  name: 1abc
+  labels: x
+spec:
+  regionId: cn/shanghai
+  planedJobCont: 10
+  streamPerJob: \"5\"
+  jobCount: 0
+  name: oops
+status: Running
+";
+        let (document, problems) = read(text);
+        assert!(matches!(document, Some(ManifestDocument::JobGroup(_))));
+        assert_eq!(
+            rendered(&problems),
+            [
+                "4:9: invalid job group name `1abc`: must start with a letter or a CJK character, not `1`",
+                "5:3: unknown field `labels` in `metadata`",
+                "7:13: `spec.regionId` must not contain `/`",
+                "8:3: unknown field `planedJobCont` in `spec`, did you mean `planedJobCount`?",
+                "9:17: `spec.streamPerJob` must be a number, not the string `\"5\"`",
+                "10:13: `spec.jobCount` must be at least 1, not `0`",
+                "11:3: unknown field `name` in `spec`",
+                "12:1: unknown field `status`",
+            ]
+        );
+        assert_eq!(
+            problems[6].hint.as_deref(),
+            Some("`name` belongs in `metadata`")
+        );
+        assert_eq!(
+            problems[7].hint.as_deref(),
+            Some("a document takes `apiVersion`, `kind`, `metadata` and `spec`")
+        );
+    }
+
+    #[test]
+    fn api_version_and_kind_decide_whether_the_rest_is_read() {
+        let (document, problems) = read("apiVersion: cityform/v2\nkind: JobGroup\nbogus: 1\n");
+        assert!(document.is_none());
+        assert_eq!(
+            rendered(&problems),
+            ["1:13: unsupported apiVersion `cityform/v2`"]
+        );
+
+        let (document, problems) = read("apiVersion: cityform/v1\nkind: Jobgroup\nbogus: 1\n");
+        assert!(document.is_none());
+        assert_eq!(
+            rendered(&problems),
+            ["2:7: unknown kind `Jobgroup`, did you mean `JobGroup`?"]
+        );
+
+        let (document, problems) = read("kind: Defaults\nspec:\n  jobCount: 2\n");
+        assert!(matches!(document, Some(ManifestDocument::Defaults(_))));
+        assert_eq!(rendered(&problems), ["1:1: missing `apiVersion`"]);
+
+        let (document, problems) = read("apiVersion: cityform/v1\n");
+        assert!(document.is_none());
+        assert_eq!(rendered(&problems), ["1:1: missing `kind`"]);
+    }
+
+    #[test]
+    fn names_are_required_and_defaults_have_none() {
+        let (_, problems) = read("apiVersion: cityform/v1\nkind: JobGroup\nspec: {}\n");
+        assert_eq!(rendered(&problems), ["1:1: missing `metadata`"]);
+
+        let (_, problems) = read("apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  nam: x\n");
+        assert_eq!(
+            rendered(&problems),
+            ["4:3: unknown field `nam` in `metadata`, did you mean `name`?"]
+        );
+
+        let (document, problems) =
+            read("apiVersion: cityform/v1\nkind: Defaults\nmetadata:\n  name: x\n");
+        assert!(matches!(document, Some(ManifestDocument::Defaults(_))));
+        assert_eq!(rendered(&problems), ["3:1: unknown field `metadata`"]);
+    }
+
+    #[test]
+    fn documents_that_are_not_mappings_are_refused() {
+        let (document, problems) = read("- apiVersion: cityform/v1\n");
+        assert!(document.is_none());
+        assert_eq!(
+            rendered(&problems),
+            ["1:1: a manifest document must be a mapping, not a sequence"]
+        );
+        let (document, problems) = read("--- ~\n");
+        assert!(document.is_none());
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn a_spec_that_cannot_be_read_reports_once_and_claims_no_missing_fields() {
+        let (document, problems) =
+            read("apiVersion: cityform/v1\nkind: JobGroup\nmetadata: {name: ab}\nspec: 5\n");
+        assert_eq!(
+            rendered(&problems),
+            ["4:7: `spec` must be a mapping, not the integer `5`"]
+        );
+        let Some(ManifestDocument::JobGroup(group)) = document else {
+            panic!("{document:?}");
+        };
+        assert_eq!(group.spec, PartialSpec::unreadable());
+    }
+
+    #[test]
+    fn defaults_fill_what_a_group_leaves_out_and_params_merge_key_by_key() {
+        let mut default_params = Params::default();
+        default_params.insert(ParamKey::EsEnable, "True");
+        default_params.insert(ParamKey::RdsEnable, "False");
+        let defaults = PartialSpec {
+            region_id: Field::Given("cn-shanghai".into()),
+            planed_job_count: Field::Given(10),
+            job_count: Field::Given(2),
+            params: default_params,
+            ..PartialSpec::default()
+        };
+        let mut own_params = Params::default();
+        own_params.insert(ParamKey::EsEnable, "False");
+        let group = PartialSpec {
+            planed_job_count: Field::Given(3),
+            job_count: Field::Invalid,
+            params: own_params,
+            ..PartialSpec::default()
+        };
+        let merged = group.with_defaults(&defaults);
+        assert_eq!(merged.region_id, Field::Given("cn-shanghai".to_owned()));
+        assert_eq!(merged.planed_job_count, Field::Given(3));
+        assert_eq!(merged.job_count, Field::Invalid);
+        assert_eq!(merged.instance_id, Field::Absent);
+        assert_eq!(merged.params.get(ParamKey::EsEnable), Some("False"));
+        assert_eq!(merged.params.get(ParamKey::RdsEnable), Some("False"));
+    }
+}

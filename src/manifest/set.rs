@@ -1,0 +1,302 @@
+//! The manifest set as a whole: applies the `Defaults` document, checks that every job group
+//! is complete and that no address is declared twice, and produces [`Desired`].
+//!
+//! Linear in the number of documents: duplicates are found through the address map that
+//! becomes the result.
+
+use std::collections::BTreeMap;
+use std::collections::btree_map;
+
+use super::desired::{Desired, DesiredGroup, SourceLocation};
+use super::diagnostic::Problem;
+use super::document::{DefaultsDocument, JobGroupDocument, ManifestDocument, PartialSpec};
+use super::suggest;
+use super::values::Field;
+use crate::model::{Address, JobGroupSpec};
+
+/// A problem, and the index of the source it belongs to.
+pub(crate) type SetProblem = (usize, Problem);
+
+/// Builds the desired job groups from every source's documents (`documents[index]` are
+/// those of source `index`), consuming them so that their strings move into the result.
+/// `names` are the sources' names, for messages that point at another file.
+pub(crate) fn assemble(
+    documents: Vec<Vec<ManifestDocument>>,
+    names: &[&str],
+) -> (Desired, Vec<SetProblem>) {
+    let mut problems = Vec::new();
+    let defaults = find_defaults(&documents, names, &mut problems);
+    let mut groups: BTreeMap<Address, DesiredGroup> = BTreeMap::new();
+    for (index, documents) in documents.into_iter().enumerate() {
+        for document in documents {
+            let ManifestDocument::JobGroup(group) = document else {
+                continue;
+            };
+            let position = group.position;
+            let Some((address, spec)) = complete(group, &defaults, index, &mut problems) else {
+                continue;
+            };
+            match groups.entry(address) {
+                btree_map::Entry::Vacant(vacant) => {
+                    let source = SourceLocation {
+                        file: names[index].to_owned(),
+                        line: position.line,
+                        column: position.column,
+                    };
+                    vacant.insert(DesiredGroup { spec, source });
+                }
+                btree_map::Entry::Occupied(occupied) => problems.push((
+                    index,
+                    Problem::new(
+                        position,
+                        format!(
+                            "duplicate job group `{}`; first declared at {}",
+                            occupied.key(),
+                            occupied.get().source
+                        ),
+                    )
+                    .with_hint("a name is unique within an instance; rename or remove one of them"),
+                )),
+            }
+        }
+    }
+    (Desired { groups }, problems)
+}
+
+/// The spec of the first `Defaults` document (empty when there is none); every later one
+/// is a problem.
+fn find_defaults(
+    documents: &[Vec<ManifestDocument>],
+    names: &[&str],
+    problems: &mut Vec<SetProblem>,
+) -> PartialSpec {
+    let mut first: Option<(&DefaultsDocument, usize)> = None;
+    for (index, documents) in documents.iter().enumerate() {
+        for document in documents {
+            let ManifestDocument::Defaults(defaults) = document else {
+                continue;
+            };
+            match first {
+                None => first = Some((defaults, index)),
+                Some((earlier, earlier_index)) => problems.push((
+                    index,
+                    Problem::new(
+                        defaults.position,
+                        format!(
+                            "more than one `Defaults` document; the first is at {}:{}",
+                            names[earlier_index], earlier.position
+                        ),
+                    )
+                    .with_hint("a manifest set has at most one `Defaults`; merge them"),
+                )),
+            }
+        }
+    }
+    first.map_or_else(PartialSpec::default, |(defaults, _)| defaults.spec.clone())
+}
+
+/// The group's address and spec with defaults applied, or `None` when something is
+/// missing (reported here) or wrong (reported when the document was read).
+fn complete(
+    group: JobGroupDocument,
+    defaults: &PartialSpec,
+    index: usize,
+    problems: &mut Vec<SetProblem>,
+) -> Option<(Address, JobGroupSpec)> {
+    let spec = group.spec.with_defaults(defaults);
+    let mut missing = Vec::new();
+    let region_id = required(spec.region_id, "regionId", &mut missing);
+    let instance_id = required(spec.instance_id, "instanceId", &mut missing);
+    let algo_lib_id = required(spec.algo_lib_id, "algoLibId", &mut missing);
+    let resource_profile_id = required(spec.resource_profile_id, "resourceProfileId", &mut missing);
+    let planed_job_count = required(spec.planed_job_count, "planedJobCount", &mut missing);
+    let stream_per_job = required(spec.stream_per_job, "streamPerJob", &mut missing);
+    if !missing.is_empty() {
+        let named = match &group.name {
+            Field::Given(name) => format!("job group `{name}`"),
+            _ => "this job group".to_owned(),
+        };
+        let fields: Vec<String> = missing
+            .iter()
+            .map(|field| format!("spec.{field}"))
+            .collect();
+        let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let plural = if missing.len() == 1 { "" } else { "s" };
+        problems.push((
+            index,
+            Problem::new(
+                group.spec_position,
+                format!(
+                    "{named} is missing required field{plural} {}",
+                    suggest::list(&fields)
+                ),
+            )
+            .with_hint(format!(
+                "set {} in the job group's `spec`, or for every job group in the `Defaults` document",
+                if missing.len() == 1 { "it" } else { "them" }
+            )),
+        ));
+    }
+    let job_count = match spec.job_count {
+        Field::Given(count) => Some(count),
+        Field::Absent => None,
+        Field::Invalid => return None,
+    };
+    let Field::Given(name) = group.name else {
+        return None;
+    };
+    let address = Address::new(region_id?, instance_id?, name);
+    let spec = JobGroupSpec {
+        algo_lib_id: algo_lib_id?,
+        resource_profile_id: resource_profile_id?,
+        planed_job_count: planed_job_count?,
+        stream_per_job: stream_per_job?,
+        job_count,
+        params: spec.params.into_map(),
+    };
+    Some((address, spec))
+}
+
+/// The value of a required field; a missing one is added to `missing`.
+fn required<T>(field: Field<T>, name: &'static str, missing: &mut Vec<&'static str>) -> Option<T> {
+    match field {
+        Field::Given(value) => Some(value),
+        Field::Invalid => None,
+        Field::Absent => {
+            missing.push(name);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::super::diagnostic::Position;
+    use super::super::source::{Source, SourceRead, read_source};
+    use super::super::yaml::Detail;
+    use super::*;
+
+    fn sort_key(problem: &SetProblem) -> (usize, Position) {
+        (problem.0, problem.1.position)
+    }
+
+    fn reads(files: &[(&str, &str)]) -> (Desired, Vec<String>) {
+        let reads: Vec<SourceRead> = files
+            .iter()
+            .map(|(name, text)| {
+                let read = read_source(
+                    &Source {
+                        name: (*name).into(),
+                        bytes: text.as_bytes().to_vec(),
+                    },
+                    Detail::Everything,
+                );
+                assert!(read.problems.is_empty(), "{:?}", read.problems);
+                read
+            })
+            .collect();
+        let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+        let documents = reads.into_iter().map(|read| read.documents).collect();
+        let (desired, mut problems) = assemble(documents, &names);
+        problems.sort_by_key(sort_key);
+        let rendered = problems
+            .into_iter()
+            .map(|(index, problem)| {
+                format!("{}:{}: {}", names[index], problem.position, problem.message)
+            })
+            .collect();
+        (desired, rendered)
+    }
+
+    fn group(name: &str, spec: &str) -> String {
+        format!(
+            "---\napiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: {name}\nspec:\n{spec}"
+        )
+    }
+
+    const FULL: &str = "  regionId: cn-shanghai\n  instanceId: inst\n  algoLibId: 3\n  resourceProfileId: 6\n  planedJobCount: 10\n  streamPerJob: 5\n";
+
+    #[test]
+    fn complete_groups_become_desired_groups_at_their_document() {
+        let text = group("alpha", FULL) + &group("beta", FULL);
+        let (desired, problems) = reads(&[("a.yaml", &text)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let addresses: Vec<String> = desired.groups.keys().map(ToString::to_string).collect();
+        assert_eq!(
+            addresses,
+            ["cn-shanghai/inst/alpha", "cn-shanghai/inst/beta"]
+        );
+        let beta = &desired.groups[&"cn-shanghai/inst/beta".parse().unwrap()];
+        assert_eq!(beta.source.to_string(), "a.yaml:14:1");
+        assert_eq!(beta.spec, JobGroupSpec::example());
+    }
+
+    #[test]
+    fn defaults_from_any_file_fill_every_group() {
+        let defaults = "apiVersion: cityform/v1\nkind: Defaults\nspec:\n  regionId: cn-shanghai\n  instanceId: inst\n  algoLibId: \"3\"\n  resourceProfileId: \"6\"\n  streamPerJob: 5\n  params:\n    ES_ENABLE: true\n    RDS_ENABLE: false\n";
+        let groups = group(
+            "alpha",
+            "  planedJobCount: 10\n  params:\n    RDS_ENABLE: true\n",
+        ) + &group("beta", "  planedJobCount: 10\n  streamPerJob: 7\n");
+        let (desired, problems) = reads(&[("groups.yaml", &groups), ("z-defaults.yaml", defaults)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let alpha = &desired.groups[&"cn-shanghai/inst/alpha".parse().unwrap()].spec;
+        assert_eq!(
+            alpha,
+            &JobGroupSpec::example()
+                .with_param("ES_ENABLE", "True")
+                .with_param("RDS_ENABLE", "True")
+        );
+        let beta = &desired.groups[&"cn-shanghai/inst/beta".parse().unwrap()].spec;
+        assert_eq!(beta.stream_per_job, 7);
+        assert_eq!(beta.params["RDS_ENABLE"], "False");
+    }
+
+    #[test]
+    fn missing_fields_are_listed_at_the_spec_key() {
+        let text = group("alpha", "  regionId: cn-shanghai\n  algoLibId: 3\n");
+        let (desired, problems) = reads(&[("a.yaml", &text)]);
+        assert!(desired.groups.is_empty());
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:6:1: job group `alpha` is missing required fields `spec.instanceId`, `spec.resourceProfileId`, `spec.planedJobCount` and `spec.streamPerJob`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_second_defaults_document_is_refused() {
+        let defaults = "apiVersion: cityform/v1\nkind: Defaults\n";
+        let (_, problems) = reads(&[("a.yaml", defaults), ("b.yaml", &format!("\n{defaults}"))]);
+        assert_eq!(
+            problems,
+            ["b.yaml:2:1: more than one `Defaults` document; the first is at a.yaml:1:1"]
+        );
+    }
+
+    #[test]
+    fn duplicate_addresses_name_the_first_declaration() {
+        let (desired, problems) = reads(&[
+            ("a.yaml", &group("alpha", FULL)),
+            ("b.yaml", &(group("beta", FULL) + &group("alpha", FULL))),
+        ]);
+        assert_eq!(desired.groups.len(), 2);
+        assert_eq!(
+            problems,
+            [
+                "b.yaml:14:1: duplicate job group `cn-shanghai/inst/alpha`; first declared at a.yaml:2:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_name_in_another_instance_is_another_group() {
+        let other = FULL.replace("instanceId: inst", "instanceId: other");
+        let text = group("alpha", FULL) + &group("alpha", &other);
+        let (desired, problems) = reads(&[("a.yaml", &text)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(desired.groups.len(), 2);
+    }
+}
