@@ -6,6 +6,7 @@
 //! the local [`emulator`].
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod cloud;
 pub mod emulator;
 pub mod manifest;

@@ -1,33 +1,15 @@
-//! The `cityform` binary. For now it only dispatches `cityform emulator`.
+//! The `cityform` binary: parse the command line, run, map the result to an exit code.
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser as _;
 
-/// Keeps Alibaba Cloud CityVisual job groups equal to what YAML manifests declare.
-#[derive(Debug, Parser)]
-#[command(name = "cityform", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a local CityVisual endpoint for tests, demos and CI.
-    Emulator(cityform::emulator::EmulatorArgs),
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Emulator(args) => cityform::emulator::run(args).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+fn main() -> ExitCode {
+    let cli = cityform::cli::Cli::parse();
+    match cityform::cli::run(cli) {
+        Ok(outcome) => outcome.into(),
         Err(error) => {
-            eprintln!("error: {error}");
+            cityform::cli::report_error(&error);
             ExitCode::FAILURE
         }
     }

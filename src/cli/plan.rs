@@ -11,7 +11,8 @@ use super::settings::{ManifestArgs, OutputArgs, StateArgs, process_environment};
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format};
-use crate::state::{Backend as _, LocalBackend, LockOptions, write_private_file};
+use crate::state::atomic::replace_file;
+use crate::state::{Backend as _, LocalBackend, LockOptions};
 
 /// Arguments of `cityform plan`.
 #[derive(Debug, Args)]
@@ -44,7 +45,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     print_plan(&plan, &args.output)?;
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;
-        write_private_file(out, &bytes)
+        replace_file(out, &bytes)
             .with_context(|| format!("could not write the saved plan `{}`", out.display()))?;
         if args.output.format == Format::Text {
             println!(

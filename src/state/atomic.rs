@@ -49,7 +49,7 @@ pub(crate) fn sync_directory(directory: &Path) -> io::Result<()> {
 }
 
 /// Replaces `target` with `contents` atomically; see the module documentation.
-pub(crate) fn replace_file(target: &Path, contents: &[u8]) -> io::Result<()> {
+pub fn replace_file(target: &Path, contents: &[u8]) -> io::Result<()> {
     replace_file_with(target, None, |file| file.write_all(contents))
 }
 

@@ -5,7 +5,7 @@
 //! append-only journal of changes since the last compaction (`.journal`), and an OS file
 //! lock (`.lock`). `docs/state.md` describes the files.
 
-mod atomic;
+pub mod atomic;
 mod backend;
 mod error;
 mod file;
