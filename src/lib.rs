@@ -2,10 +2,11 @@
 //!
 //! The pipeline is load → plan → apply: [`manifest`] reads the desired job groups, [`state`]
 //! remembers which `JobGroupId` belongs to which manifest entry, [`plan`] compares the two
-//! (a pure function), [`render`] shows the result, and [`cloud`] talks to the service, or to
-//! the local [`emulator`].
+//! (a pure function), [`render`] shows the result, [`apply`] carries a plan out, and [`cloud`]
+//! talks to the service, or to the local [`emulator`].
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod cli;
 pub mod cloud;
 pub mod emulator;

@@ -19,8 +19,9 @@ use serde_json::Value;
 use super::endpoint::EndpointError;
 use super::redact::{Redactor, excerpt};
 
-/// What a caller may do after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What a caller may do after a failure. Serialized in lower case, as it displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ErrorClass {
     /// Nothing happened on the service; the same request may be sent again.
     Retryable,

@@ -7,6 +7,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{RwLock, RwLockWriteGuard};
 
@@ -26,6 +27,8 @@ use super::{State, StateError};
 pub struct LocalBackend {
     paths: StatePaths,
     journal: RwLock<JournalSlot>,
+    /// Flushes of the writers already closed (by load, create and compact).
+    closed_writer_flushes: AtomicU64,
     // Declared last so that it is dropped last: the writer finishes before the lock goes.
     _lock: StateLock,
 }
@@ -59,6 +62,7 @@ impl LocalBackend {
         Ok(Self {
             paths,
             journal: RwLock::new(JournalSlot::default()),
+            closed_writer_flushes: AtomicU64::new(0),
             _lock: lock,
         })
     }
@@ -68,21 +72,28 @@ impl LocalBackend {
         &self.paths
     }
 
-    /// How many batches the current journal writer has synced (for tests and diagnostics).
+    /// How many batches of journal records were written and synced since this backend was
+    /// opened, across compactions (for tests and diagnostics).
     pub async fn journal_flushes(&self) -> u64 {
-        self.journal
+        let current = self
+            .journal
             .read()
             .await
             .writer
             .as_ref()
-            .map_or(0, JournalWriter::flushes)
+            .map_or(0, JournalWriter::flushes);
+        self.closed_writer_flushes.load(Ordering::Relaxed) + current
     }
 
     /// Takes the journal for exclusive use: waits for appends in flight, then closes the
     /// writer so that the files can be read or replaced.
     async fn exclusive(&self) -> RwLockWriteGuard<'_, JournalSlot> {
         let mut slot = self.journal.write().await;
-        slot.writer = None;
+        // Holding the write half, no append is in flight: every flush is counted.
+        if let Some(writer) = slot.writer.take() {
+            self.closed_writer_flushes
+                .fetch_add(writer.flushes(), Ordering::Relaxed);
+        }
         // Whatever the caller reads next replaces this; if that fails, nothing stale is left.
         slot.known = None;
         slot
@@ -718,6 +729,11 @@ mod tests {
         let recovered = runtime.block_on(backend.compact()).unwrap();
         assert_eq!(recovered.state.unwrap().job_groups.len(), 640);
         assert!(recovered.unresolved.is_empty());
+        assert_eq!(
+            runtime.block_on(backend.journal_flushes()),
+            flushes,
+            "closing the writer keeps its count"
+        );
     }
 
     #[cfg(unix)]

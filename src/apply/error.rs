@@ -1,0 +1,46 @@
+//! `ApplyError`: what stops a whole run (as opposed to one action failing, which is
+//! reported in [`super::ApplyReport`] and does not stop the others).
+
+use crate::cloud::CloudError;
+use crate::state::StateError;
+
+/// Why a run could not start or could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The options cannot be carried out.
+    #[error("invalid apply options: {reason}")]
+    InvalidOptions {
+        /// Which setting, and why.
+        reason: String,
+    },
+    /// The state could not be read, created or compacted.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// An intent or a result could not be recorded during the run. No action started after
+    /// it; calls already sent stay recorded as intents, which the next run resolves.
+    #[error(
+        "cannot record progress in the state: {source}; no further action was started, and \
+         calls whose result could not be recorded are looked up by name at the next apply"
+    )]
+    Record {
+        /// The state's error.
+        source: StateError,
+    },
+    /// Unfinished calls of an earlier run could not be resolved, because their instance
+    /// could not be listed. Nothing new was sent.
+    #[error(
+        "cannot resolve {count} unfinished call(s) of an earlier run: listing the job groups of \
+         instance `{instance_id}` in region `{region_id}` failed: {source}; nothing new was \
+         sent; run apply again once the instance can be listed"
+    )]
+    Resolve {
+        /// The region.
+        region_id: String,
+        /// The instance.
+        instance_id: String,
+        /// How many intents in that instance are still unresolved.
+        count: usize,
+        /// The listing's error.
+        source: Box<CloudError>,
+    },
+}

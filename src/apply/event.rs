@@ -1,0 +1,180 @@
+//! The events a run streams to its caller (progress display, JSON lines), and the sink that
+//! sends them.
+//!
+//! An event that reports a result (`created`, `recovered`, `settled`) is sent only once the
+//! result is durable in the state.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::report::{ActionFailure, NotAppliedKind, RecoveryReason, milliseconds};
+use crate::model::Address;
+use crate::state::journal::Operation;
+
+/// Something that happened during a run. Serializes with an `"event"` tag in snake case,
+/// e.g. `{"event":"created","address":"cn-shanghai/cityvisual-Instance/traffic-east",...}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ApplyEvent {
+    /// Calls of an earlier run whose outcome is unknown are being looked up.
+    Resolving {
+        /// How many.
+        count: usize,
+        /// How many instances are listed to find them (each one once).
+        instances: usize,
+    },
+    /// An unfinished call of an earlier run is resolved without recording a group: a create
+    /// that created nothing, an update (proposed again by the next plan), or a delete (the
+    /// group is forgotten when it is gone, kept when it is still listed).
+    Settled {
+        /// The group.
+        address: Address,
+        /// What the call was.
+        operation: Operation,
+    },
+    /// A create starts ("creating...").
+    Starting {
+        /// The group.
+        address: Address,
+    },
+    /// A group was created and recorded.
+    Created {
+        /// The group.
+        address: Address,
+        /// The id the service assigned.
+        job_group_id: String,
+        /// From the start of the action to its result being durable.
+        #[serde(rename = "elapsed_ms", serialize_with = "milliseconds")]
+        elapsed: Duration,
+        /// The create's `RequestId`.
+        request_id: String,
+    },
+    /// A group was found to exist already because of an earlier attempt, and recorded.
+    Recovered {
+        /// The group.
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// Why it already existed.
+        reason: RecoveryReason,
+    },
+    /// An action failed; the others go on. The failure's fields (its `address` first)
+    /// appear in the event itself.
+    Failed {
+        /// What went wrong, and where.
+        #[serde(flatten)]
+        failure: ActionFailure,
+    },
+    /// A planned update or orphan that this version reports but does not carry out.
+    NotApplied {
+        /// The group.
+        address: Address,
+        /// Update or orphan.
+        kind: NotAppliedKind,
+    },
+    /// The service throttled an attempt; the whole run now waits `delay` between request
+    /// starts. Dropped rather than waited for when the caller's channel is full.
+    Throttled {
+        /// The run-wide delay between request starts now.
+        #[serde(rename = "delay_ms", serialize_with = "milliseconds")]
+        delay: Duration,
+    },
+    /// Dry run: this group would be created.
+    WouldCreate {
+        /// The group.
+        address: Address,
+    },
+    /// The stop signal arrived: no further action starts; those in flight finish and are
+    /// recorded.
+    Stopping {
+        /// Actions still in flight.
+        in_flight: usize,
+    },
+}
+
+/// Sends events; a caller that stopped listening does not stop the run.
+#[derive(Debug, Clone)]
+pub(crate) struct EventSink {
+    sender: mpsc::Sender<ApplyEvent>,
+}
+
+impl EventSink {
+    pub fn new(sender: mpsc::Sender<ApplyEvent>) -> Self {
+        Self { sender }
+    }
+
+    /// Sends `event`, waiting while the caller's channel is full.
+    pub async fn emit(&self, event: ApplyEvent) {
+        // A closed channel means nobody listens any more; the run goes on regardless.
+        let _ = self.sender.send(event).await;
+    }
+
+    /// Sends `event` if there is room now; for callers that must not wait.
+    pub fn try_emit(&self, event: ApplyEvent) {
+        let _ = self.sender.try_send(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::report::FailureReason;
+    use crate::cloud::ErrorClass;
+
+    fn address() -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east")
+    }
+
+    #[test]
+    fn events_serialize_as_tagged_json_lines() {
+        let events = vec![
+            ApplyEvent::Resolving {
+                count: 2,
+                instances: 1,
+            },
+            ApplyEvent::Settled {
+                address: address(),
+                operation: Operation::Create,
+            },
+            ApplyEvent::Starting { address: address() },
+            ApplyEvent::Created {
+                address: address(),
+                job_group_id: "4".into(),
+                elapsed: Duration::from_millis(1234),
+                request_id: "R-1".into(),
+            },
+            ApplyEvent::Recovered {
+                address: address(),
+                job_group_id: "4".into(),
+                reason: RecoveryReason::LostAnswer,
+            },
+            ApplyEvent::Failed {
+                failure: ActionFailure {
+                    address: address(),
+                    reason: FailureReason::Conflict,
+                    class: ErrorClass::Terminal,
+                    code: Some("InvalidName.Duplicate".into()),
+                    message: "CreateJobGroup traffic-east: InvalidName.Duplicate (400)".into(),
+                    request_id: Some("R-2".into()),
+                    hint: Some("adopt it with `cityform import ...`".into()),
+                },
+            },
+            ApplyEvent::NotApplied {
+                address: address(),
+                kind: NotAppliedKind::Orphan,
+            },
+            ApplyEvent::Throttled {
+                delay: Duration::from_millis(100),
+            },
+            ApplyEvent::WouldCreate { address: address() },
+            ApplyEvent::Stopping { in_flight: 3 },
+        ];
+        let lines: Vec<String> = events
+            .iter()
+            .map(|event| serde_json::to_string(event).unwrap())
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
+    }
+}
