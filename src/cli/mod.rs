@@ -1,6 +1,7 @@
 //! The command line: clap definitions (one file per command), settings resolution, and the
 //! mapping from results to exit codes. Nothing past [`settings`] sees clap types.
 
+mod apply;
 mod duration;
 mod output;
 mod plan;
@@ -27,6 +28,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Show what apply would change, without changing anything.
     Plan(plan::PlanArgs),
+    /// Create the job groups the manifests declare and the state lacks.
+    Apply(apply::ApplyArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     Emulator(crate::emulator::cli::EmulatorArgs),
 }
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         match cli.command {
             Command::Validate(args) => validate::run(args),
             Command::Plan(args) => plan::run(args).await,
+            Command::Apply(args) => apply::run(args).await,
             Command::Emulator(args) => {
                 crate::emulator::cli::run(args).await?;
                 Ok(Outcome::Success)

@@ -59,6 +59,18 @@ pub struct StateArgs {
     pub lock_timeout: Duration,
 }
 
+/// Where the CityVisual API is and whose credentials to use.
+#[derive(Debug, Clone, Args)]
+pub struct CloudArgs {
+    /// Send every request to this URL instead of `https://cityvisual.<region>.aliyuncs.com/`
+    /// (plain `http://` only for loopback addresses).
+    #[arg(long, value_name = "URL", env = "CITYFORM_ENDPOINT")]
+    pub endpoint: Option<String>,
+    /// The aliyun CLI profile to read credentials from (`~/.aliyun/config.json`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
 /// How to print results.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
@@ -116,10 +128,7 @@ mod tests {
     #[test]
     fn manifests_default_to_the_manifests_directory() {
         let args = ManifestArgs { files: vec![] };
-        assert_eq!(
-            args.inputs(),
-            vec![Input::Path(PathBuf::from("manifests"))]
-        );
+        assert_eq!(args.inputs(), vec![Input::Path(PathBuf::from("manifests"))]);
         let args = ManifestArgs {
             files: vec!["a.yaml".into(), "-".into()],
         };

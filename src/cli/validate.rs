@@ -16,7 +16,11 @@ pub struct ValidateArgs {
 pub(super) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
     let count = desired.groups.len();
-    let noun = if count == 1 { "job group" } else { "job groups" };
+    let noun = if count == 1 {
+        "job group"
+    } else {
+        "job groups"
+    };
     println!("The manifests are valid: {count} {noun}.");
     Ok(Outcome::Success)
 }

@@ -1,0 +1,385 @@
+//! `cityform apply`: plan, confirm, then create the missing job groups and record their ids.
+//!
+//! The order matters and is the executor's contract: open the state (lock) → load → check a
+//! saved plan's binding → resolve calls an earlier run left unfinished → plan and confirm →
+//! execute. Output: a progress bar on a terminal, one line per action otherwise, or JSON
+//! lines with `--format json`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use tokio::sync::mpsc;
+
+use super::Outcome;
+use super::plan::print_plan;
+use super::settings::{CloudArgs, ManifestArgs, OutputArgs, StateArgs, process_environment};
+use crate::apply::{self, ApplyOptions, ApplyReport};
+use crate::cloud::{self, ClientOptions, CloudClient, Credentials, Endpoints, RetryPolicy};
+use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
+use crate::manifest;
+use crate::plan::{self, Plan};
+use crate::render::Format;
+use crate::state::{Backend as _, LocalBackend, LockOptions, State};
+
+mod progress;
+
+/// Arguments of `cityform apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved by `cityform plan --out FILE`: applied exactly as saved, without a
+    /// question and without reading the manifests.
+    #[arg(value_name = "PLANFILE", conflicts_with = "files")]
+    plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    manifests: ManifestArgs,
+    #[command(flatten)]
+    state: StateArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    cloud: CloudArgs,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Do everything except calling the API and writing the state, and say so loudly.
+    #[arg(long)]
+    dry_run: bool,
+    /// How many API calls may be in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    parallelism: usize,
+    /// Start at most R API calls per second.
+    #[arg(long, value_name = "R")]
+    max_rps: Option<f64>,
+    /// Run against a CityVisual emulator started for this run only, with a state in a
+    /// temporary directory, so that a demo can never touch a real state or account.
+    #[arg(long, conflicts_with_all = ["endpoint", "profile", "state"])]
+    emulator: bool,
+}
+
+/// Where the plan to apply comes from.
+enum PlanSource {
+    Manifests(manifest::Desired),
+    Saved { file: PathBuf, plan: Plan },
+}
+
+pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
+    let environment = process_environment();
+    if args.output.format == Format::Markdown {
+        bail!("`--format markdown` is for plans; apply prints `text` or `json`");
+    }
+    let source = match &args.plan_file {
+        Some(file) => {
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("could not read the saved plan `{}`", file.display()))?;
+            let plan = plan::saved::from_bytes(&file.display().to_string(), &bytes)?;
+            PlanSource::Saved {
+                file: file.clone(),
+                plan,
+            }
+        }
+        None => {
+            // Refuse before anything is read or locked: without a terminal nobody can answer.
+            if !args.auto_approve && !args.dry_run && !std::io::stdin().is_terminal() {
+                bail!(NoConfirmation);
+            }
+            PlanSource::Manifests(manifest::load(&args.manifests.inputs())?)
+        }
+    };
+    let options = ApplyOptions {
+        parallelism: args.parallelism,
+        max_rps: args.max_rps,
+        dry_run: args.dry_run,
+        ..ApplyOptions::default()
+    };
+    options.validate()?;
+
+    let demo = if args.emulator {
+        Some(Demo::start().await?)
+    } else {
+        None
+    };
+    let state_path = demo
+        .as_ref()
+        .map_or_else(|| args.state.state.clone(), Demo::state_path);
+    let client = match &demo {
+        Some(demo) => demo.client()?,
+        None => build_client(&args.cloud, &environment, args.dry_run)?,
+    };
+
+    let json = args.output.format == Format::Json;
+    if args.dry_run && !json {
+        eprintln!("{}", progress::dry_run_banner());
+    }
+    let backend = LocalBackend::open(
+        &state_path,
+        &LockOptions::new(command_line()).with_timeout(args.state.lock_timeout),
+    )?;
+    let recovered = backend.load().await?;
+    for warning in &recovered.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let PlanSource::Saved { file, plan } = &source {
+        check_binding(file, plan, recovered.state.as_ref())?;
+    }
+
+    let renderer = progress::Renderer::new(args.output.format);
+    let (sender, receiver) = mpsc::channel(1024);
+    let printer = tokio::spawn(renderer.clone().consume(receiver));
+
+    let state = if args.dry_run {
+        if !recovered.unresolved.is_empty() {
+            eprintln!(
+                "note: {} call(s) from an earlier run have an unknown outcome; a real apply resolves them first",
+                recovered.unresolved.len()
+            );
+        }
+        recovered.state
+    } else {
+        apply::resolve_unresolved(&backend, &client, recovered, &sender).await?
+    };
+
+    let plan = match source {
+        PlanSource::Saved { plan, .. } => plan,
+        PlanSource::Manifests(desired) => {
+            let plan = plan::compute(&desired, state.as_ref());
+            if !json {
+                print_plan(&plan, &args.output)?;
+            }
+            if !plan.actions.iter().any(is_create) {
+                if !plan.is_empty() && !json {
+                    println!(
+                        "\nNothing to create. Updates and orphans are shown above but not applied: this version of cityform only creates job groups."
+                    );
+                }
+                drop(sender);
+                let _ = printer.await;
+                return Ok(Outcome::Success);
+            }
+            if !args.auto_approve && !args.dry_run && !confirm()? {
+                eprintln!("Apply cancelled: nothing was changed.");
+                return Ok(Outcome::Success);
+            }
+            plan
+        }
+    };
+
+    renderer.start(
+        plan.actions
+            .iter()
+            .filter(|action| is_create(action))
+            .count(),
+    );
+    let stop = stop_signal();
+    let report = apply::execute(&backend, &client, &plan, &options, sender, stop).await;
+    let _ = printer.await;
+    let report = report?;
+    renderer.finish(&report)?;
+    if let Some(demo) = demo {
+        demo.finish(&report);
+    }
+    outcome(&report)
+}
+
+fn is_create(action: &plan::Action) -> bool {
+    matches!(action, plan::Action::Create { .. })
+}
+
+/// The exit status a finished run earns.
+fn outcome(report: &ApplyReport) -> anyhow::Result<Outcome> {
+    if report.interrupted {
+        return Ok(Outcome::Interrupted);
+    }
+    if !report.failed.is_empty() {
+        bail!(
+            "apply finished with {} failed action(s); everything that succeeded is recorded in the state, and running apply again retries the rest",
+            report.failed.len()
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// The error for an apply that cannot ask.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "refusing to apply without confirmation: standard input is not a terminal; pass `--auto-approve` to apply, or `--dry-run` to preview"
+)]
+struct NoConfirmation;
+
+/// Why a saved plan does not fit the state.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Saved plan is stale: the state changed since it was made ({found}, plan expects {expected}). Run plan again."
+)]
+struct StalePlan {
+    found: String,
+    expected: String,
+}
+
+fn check_binding(file: &std::path::Path, plan: &Plan, state: Option<&State>) -> anyhow::Result<()> {
+    let describe = |lineage: &str, serial: u64| format!("serial {serial} of lineage {lineage}");
+    let found = state.map(|state| (state.lineage.as_str(), state.serial));
+    let expected = plan
+        .state
+        .as_ref()
+        .map(|binding| (binding.lineage.as_str(), binding.serial));
+    if found == expected {
+        return Ok(());
+    }
+    let (found, expected) = match (found, expected) {
+        (Some((found_lineage, found_serial)), Some((lineage, serial)))
+            if found_lineage == lineage =>
+        {
+            (format!("serial {found_serial}"), format!("{serial}"))
+        }
+        (found, expected) => (
+            found.map_or("no state".to_owned(), |(lineage, serial)| {
+                describe(lineage, serial)
+            }),
+            expected.map_or("no state".to_owned(), |(lineage, serial)| {
+                describe(lineage, serial)
+            }),
+        ),
+    };
+    Err(StalePlan { found, expected }).with_context(|| format!("cannot apply `{}`", file.display()))
+}
+
+fn confirm() -> anyhow::Result<bool> {
+    let mut stderr = std::io::stderr();
+    write!(
+        stderr,
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    )?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn command_line() -> String {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    format!("cityform {}", arguments.join(" "))
+}
+
+/// Resolves when the run should stop starting new actions: the first Ctrl-C or SIGTERM. A
+/// second one exits at once; the journal tolerates that at any instant.
+fn stop_signal() -> impl std::future::Future<Output = ()> + Send {
+    let (first, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!(
+            "\nInterrupted: no new actions start; waiting for those in flight to be recorded. Press Ctrl-C again to exit at once."
+        );
+        let _ = first.send(());
+        wait_for_signal().await;
+        eprintln!("Interrupted again: exiting now.");
+        std::process::exit(130);
+    });
+    async move {
+        let _ = stopped.await;
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn build_client(
+    cloud_args: &CloudArgs,
+    environment: &BTreeMap<String, String>,
+    dry_run: bool,
+) -> anyhow::Result<CloudClient> {
+    let endpoints = match &cloud_args.endpoint {
+        Some(url) => Endpoints::with_override(url)?,
+        None => Endpoints::regional(),
+    };
+    let home = environment.get("HOME").map(PathBuf::from);
+    let credentials = match cloud::resolve_credentials(
+        environment,
+        home.as_deref(),
+        cloud_args.profile.as_deref(),
+    ) {
+        Ok(resolved) => resolved.credentials,
+        // A dry run sends nothing, so it needs no credentials: a pull-request job can run it.
+        Err(_) if dry_run => Credentials::new("", ""),
+        Err(error) => return Err(error.into()),
+    };
+    let options = ClientOptions {
+        retry: RetryPolicy::default().with_environment(environment)?,
+        ..ClientOptions::default()
+    };
+    Ok(CloudClient::new(credentials, endpoints, options)?)
+}
+
+/// The `--emulator` demo: an in-process emulator and a throw-away state directory.
+struct Demo {
+    emulator: EmulatorHandle,
+    directory: tempfile::TempDir,
+}
+
+impl Demo {
+    async fn start() -> anyhow::Result<Self> {
+        let emulator = emulator::start(EmulatorConfig::default())
+            .await
+            .context("could not start the emulator")?;
+        let directory = tempfile::Builder::new()
+            .prefix("cityform-demo-")
+            .tempdir()?;
+        eprintln!(
+            "Using an emulator started for this run at {} and a temporary state in `{}`.",
+            emulator.endpoint(),
+            directory.path().display()
+        );
+        Ok(Self {
+            emulator,
+            directory,
+        })
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.directory.path().join("state.json")
+    }
+
+    fn client(&self) -> anyhow::Result<CloudClient> {
+        let credentials = self.emulator.credentials();
+        let credentials = Credentials::new(
+            credentials.access_key_id.clone(),
+            credentials.access_key_secret().to_owned(),
+        );
+        let endpoints = Endpoints::with_override(&self.emulator.endpoint())?;
+        Ok(CloudClient::new(
+            credentials,
+            endpoints,
+            ClientOptions::default(),
+        )?)
+    }
+
+    fn finish(self, report: &ApplyReport) {
+        let groups = self.emulator.state().job_groups.len();
+        if !report.dry_run {
+            eprintln!(
+                "The emulator now holds {groups} job group(s); it stops with this run, and its temporary state is removed."
+            );
+        }
+    }
+}
