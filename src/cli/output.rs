@@ -1,5 +1,6 @@
 //! How errors reach the user: `error: ` + what happened, `caused by:` lines, then a hint.
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::manifest::Diagnostics;
@@ -8,17 +9,31 @@ use crate::state::StateError;
 /// Prints an error in the one voice every command uses.
 pub fn report_error(error: &anyhow::Error) {
     let mut stderr = anstream::stderr().lock();
+    let _ = stderr.write_all(render_error(error).as_bytes());
+}
+
+/// The text [`report_error`] prints, ending in a newline.
+fn render_error(error: &anyhow::Error) -> String {
     if let Some(diagnostics) = error.downcast_ref::<Diagnostics>() {
-        let _ = write!(stderr, "{diagnostics}");
-        return;
+        return format!("{diagnostics}\n");
     }
-    let _ = writeln!(stderr, "error: {error}");
+    let mut text = String::new();
+    let mut above = error.to_string();
+    let _ = writeln!(text, "error: {above}");
     for cause in error.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let cause = cause.to_string();
+        // Many errors end their own message with their source's (`cannot read `x`: denied`);
+        // saying it again on a line of its own adds nothing.
+        if above.ends_with(&cause) {
+            continue;
+        }
+        let _ = writeln!(text, "  caused by: {cause}");
+        above = cause;
     }
     if let Some(hint) = hint(error) {
-        let _ = writeln!(stderr, "  hint: {hint}");
+        let _ = writeln!(text, "  hint: {hint}");
     }
+    text
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {
@@ -26,4 +41,66 @@ fn hint(error: &anyhow::Error) -> Option<String> {
         .chain()
         .find_map(|cause| cause.downcast_ref::<StateError>())
         .and_then(StateError::hint)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::io;
+    use std::path::PathBuf;
+
+    use anyhow::Context as _;
+
+    use super::*;
+    use crate::manifest::Diagnostic;
+
+    #[test]
+    fn a_cause_the_message_already_states_is_not_repeated() {
+        let error = anyhow::Error::new(StateError::CreateDirectory {
+            path: PathBuf::from("afile"),
+            source: io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
+        });
+        assert_eq!(
+            render_error(&error),
+            "error: cannot create the state directory `afile`: file exists\n"
+        );
+    }
+
+    #[test]
+    fn a_cause_that_adds_something_gets_its_own_line() {
+        let error = Err::<(), _>(io::Error::new(io::ErrorKind::NotFound, "no such directory"))
+            .context("could not write the saved plan `out/plan.json`")
+            .unwrap_err();
+        assert_eq!(
+            render_error(&error),
+            "error: could not write the saved plan `out/plan.json`\n  caused by: no such directory\n"
+        );
+    }
+
+    #[test]
+    fn a_state_error_ends_with_its_hint() {
+        let error = anyhow::Error::new(StateError::Empty {
+            path: PathBuf::from(".cityform/state.json"),
+        });
+        let text = render_error(&error);
+        assert!(
+            text.starts_with("error: state file `.cityform/state.json` is empty\n  hint: "),
+            "{text}"
+        );
+        assert!(text.ends_with(", or repair it by hand\n"), "{text}");
+    }
+
+    #[test]
+    fn manifest_diagnostics_end_with_a_newline() {
+        let error = anyhow::Error::new(Diagnostics::new(vec![Diagnostic {
+            location: None,
+            message: "oops".to_owned(),
+            hint: None,
+        }]));
+        let text = render_error(&error);
+        assert!(
+            text.ends_with("1 problem found in the manifests\n"),
+            "{text:?}"
+        );
+    }
 }
