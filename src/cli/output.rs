@@ -1,10 +1,30 @@
-//! How errors reach the user: `error: ` + what happened, `caused by:` lines, then a hint.
+//! How results and errors reach the user: results on standard output (a reader that went
+//! away is not an error), errors as `error: ` + what happened, `caused by:` lines, then a hint.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, Write};
 
 use crate::manifest::Diagnostics;
 use crate::state::StateError;
+
+/// Writes `text` to standard output and flushes it.
+///
+/// A reader that closed the pipe early (`cityform plan | head -1`) has everything it wanted:
+/// like `cat` and ripgrep, cityform then stops writing without calling it an error, so the
+/// rest of the command (writing a saved plan, the exit code) is unaffected.
+pub fn print(text: &str) -> io::Result<()> {
+    write_unless_closed(&mut io::stdout().lock(), text)
+}
+
+fn write_unless_closed(writer: &mut impl Write, text: &str) -> io::Result<()> {
+    match writer
+        .write_all(text.as_bytes())
+        .and_then(|()| writer.flush())
+    {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
 
 /// Prints an error in the one voice every command uses.
 pub fn report_error(error: &anyhow::Error) {
@@ -46,7 +66,6 @@ fn hint(error: &anyhow::Error) -> Option<String> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use std::io;
     use std::path::PathBuf;
 
     use anyhow::Context as _;
@@ -102,5 +121,34 @@ mod tests {
             text.ends_with("1 problem found in the manifests\n"),
             "{text:?}"
         );
+    }
+
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    struct FullDisk;
+
+    impl Write for FullDisk {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::StorageFull.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error_but_other_failures_are() {
+        assert!(write_unless_closed(&mut ClosedPipe, "plan").is_ok());
+        let error = write_unless_closed(&mut FullDisk, "plan").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
     }
 }

@@ -116,10 +116,7 @@ mod tests {
     #[test]
     fn manifests_default_to_the_manifests_directory() {
         let args = ManifestArgs { files: vec![] };
-        assert_eq!(
-            args.inputs(),
-            vec![Input::Path(PathBuf::from("manifests"))]
-        );
+        assert_eq!(args.inputs(), vec![Input::Path(PathBuf::from("manifests"))]);
         let args = ManifestArgs {
             files: vec!["a.yaml".into(), "-".into()],
         };

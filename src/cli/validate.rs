@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::Outcome;
 use super::settings::ManifestArgs;
+use super::{Outcome, output};
 use crate::manifest;
 
 /// Arguments of `cityform validate`.
@@ -16,7 +16,11 @@ pub struct ValidateArgs {
 pub(super) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
     let count = desired.groups.len();
-    let noun = if count == 1 { "job group" } else { "job groups" };
-    println!("The manifests are valid: {count} {noun}.");
+    let noun = if count == 1 {
+        "job group"
+    } else {
+        "job groups"
+    };
+    output::print(&format!("The manifests are valid: {count} {noun}.\n"))?;
     Ok(Outcome::Success)
 }
