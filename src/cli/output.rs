@@ -1,24 +1,59 @@
-//! How errors reach the user: `error: ` + what happened, `caused by:` lines, then a hint.
+//! How results and errors reach the user: results on standard output (a reader that went
+//! away is not an error), errors as `error: ` + what happened, `caused by:` lines, then a hint.
 
-use std::io::Write as _;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use crate::manifest::Diagnostics;
 use crate::state::StateError;
 
+/// Writes `text` to standard output and flushes it.
+///
+/// A reader that closed the pipe early (`cityform plan | head -1`) has everything it wanted:
+/// like `cat` and ripgrep, cityform then stops writing without calling it an error, so the
+/// rest of the command (writing a saved plan, the exit code) is unaffected.
+pub fn print(text: &str) -> io::Result<()> {
+    write_unless_closed(&mut io::stdout().lock(), text)
+}
+
+fn write_unless_closed(writer: &mut impl Write, text: &str) -> io::Result<()> {
+    match writer
+        .write_all(text.as_bytes())
+        .and_then(|()| writer.flush())
+    {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// Prints an error in the one voice every command uses.
 pub fn report_error(error: &anyhow::Error) {
     let mut stderr = anstream::stderr().lock();
+    let _ = stderr.write_all(render_error(error).as_bytes());
+}
+
+/// The text [`report_error`] prints, ending in a newline.
+fn render_error(error: &anyhow::Error) -> String {
     if let Some(diagnostics) = error.downcast_ref::<Diagnostics>() {
-        let _ = write!(stderr, "{diagnostics}");
-        return;
+        return format!("{diagnostics}\n");
     }
-    let _ = writeln!(stderr, "error: {error}");
+    let mut text = String::new();
+    let mut above = error.to_string();
+    let _ = writeln!(text, "error: {above}");
     for cause in error.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let cause = cause.to_string();
+        // Many errors end their own message with their source's (`cannot read `x`: denied`);
+        // saying it again on a line of its own adds nothing.
+        if above.ends_with(&cause) {
+            continue;
+        }
+        let _ = writeln!(text, "  caused by: {cause}");
+        above = cause;
     }
     if let Some(hint) = hint(error) {
-        let _ = writeln!(stderr, "  hint: {hint}");
+        let _ = writeln!(text, "  hint: {hint}");
     }
+    text
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {
@@ -26,4 +61,94 @@ fn hint(error: &anyhow::Error) -> Option<String> {
         .chain()
         .find_map(|cause| cause.downcast_ref::<StateError>())
         .and_then(StateError::hint)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::path::PathBuf;
+
+    use anyhow::Context as _;
+
+    use super::*;
+    use crate::manifest::Diagnostic;
+
+    #[test]
+    fn a_cause_the_message_already_states_is_not_repeated() {
+        let error = anyhow::Error::new(StateError::CreateDirectory {
+            path: PathBuf::from("afile"),
+            source: io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
+        });
+        assert_eq!(
+            render_error(&error),
+            "error: cannot create the state directory `afile`: file exists\n"
+        );
+    }
+
+    #[test]
+    fn a_cause_that_adds_something_gets_its_own_line() {
+        let error = Err::<(), _>(io::Error::new(io::ErrorKind::NotFound, "no such directory"))
+            .context("could not write the saved plan `out/plan.json`")
+            .unwrap_err();
+        assert_eq!(
+            render_error(&error),
+            "error: could not write the saved plan `out/plan.json`\n  caused by: no such directory\n"
+        );
+    }
+
+    #[test]
+    fn a_state_error_ends_with_its_hint() {
+        let error = anyhow::Error::new(StateError::Empty {
+            path: PathBuf::from(".cityform/state.json"),
+        });
+        let text = render_error(&error);
+        assert!(
+            text.starts_with("error: state file `.cityform/state.json` is empty\n  hint: "),
+            "{text}"
+        );
+        assert!(text.ends_with(", or repair it by hand\n"), "{text}");
+    }
+
+    #[test]
+    fn manifest_diagnostics_end_with_a_newline() {
+        let error = anyhow::Error::new(Diagnostics::new(vec![Diagnostic {
+            location: None,
+            message: "oops".to_owned(),
+            hint: None,
+        }]));
+        let text = render_error(&error);
+        assert!(
+            text.ends_with("1 problem found in the manifests\n"),
+            "{text:?}"
+        );
+    }
+
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    struct FullDisk;
+
+    impl Write for FullDisk {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::StorageFull.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_not_an_error_but_other_failures_are() {
+        assert!(write_unless_closed(&mut ClosedPipe, "plan").is_ok());
+        let error = write_unless_closed(&mut FullDisk, "plan").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+    }
 }

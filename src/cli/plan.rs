@@ -1,13 +1,13 @@
 //! `cityform plan`: compare the manifests with the state and show what apply would do.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
 
-use super::Outcome;
 use super::settings::{ManifestArgs, OutputArgs, StateArgs, process_environment};
+use super::{Outcome, output};
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format};
@@ -48,11 +48,11 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         replace_file(out, &bytes)
             .with_context(|| format!("could not write the saved plan `{}`", out.display()))?;
         if args.output.format == Format::Text {
-            println!(
-                "\nSaved the plan to `{}`. Apply exactly this plan with: cityform apply {}",
+            output::print(&format!(
+                "\nSaved the plan to `{}`. Apply exactly this plan with: cityform apply {}\n",
                 out.display(),
                 out.display()
-            );
+            ))?;
         }
     }
     if args.detailed_exitcode && !plan.is_empty() {
@@ -72,8 +72,6 @@ pub(super) fn print_plan(plan: &Plan, output: &OutputArgs) -> anyhow::Result<()>
         Format::Json => render::json::render_plan(plan)?,
         Format::Markdown => render::markdown::render_plan(plan),
     };
-    let mut lock = stdout.lock();
-    lock.write_all(text.as_bytes())?;
-    lock.flush()?;
+    output::print(&text)?;
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use clap::Args;
 
-use super::Outcome;
 use super::settings::ManifestArgs;
+use super::{Outcome, output};
 use crate::manifest;
 
 /// Arguments of `cityform validate`.
@@ -21,6 +21,6 @@ pub(super) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     } else {
         "job groups"
     };
-    println!("The manifests are valid: {count} {noun}.");
+    output::print(&format!("The manifests are valid: {count} {noun}.\n"))?;
     Ok(Outcome::Success)
 }
