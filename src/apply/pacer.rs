@@ -11,7 +11,8 @@
 //! - a success shortens it by an eighth, and below half of `initial_delay` it is dropped.
 //!
 //! Doubling on trouble and shrinking gently on success settles where about one answer in
-//! nine is throttled, which the client's own retries absorb.
+//! six is throttled (a doubling takes five or six successes to undo: (7/8)^5.2 ≈ 1/2),
+//! which the client's own retries absorb.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use super::plan::print_plan;
 use super::settings::{CloudArgs, ManifestArgs, OutputArgs, StateArgs, process_environment};
-use crate::apply::{self, ApplyOptions, ApplyReport};
+use crate::apply::{self, ApplyOptions, ApplyReport, NotApplied, NotAppliedKind};
 use crate::cloud::{self, ClientOptions, CloudClient, Credentials, Endpoints, RetryPolicy};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest;
@@ -156,6 +156,11 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 }
                 drop(sender);
                 let _ = printer.await;
+                if json {
+                    // A JSON reader always gets its `summary` line, even for a run with
+                    // nothing to do.
+                    renderer.finish(&nothing_to_create(&plan))?;
+                }
                 return Ok(Outcome::Success);
             }
             if !args.auto_approve && !args.dry_run && !confirm()? {
@@ -185,6 +190,36 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
 
 fn is_create(action: &plan::Action) -> bool {
     matches!(action, plan::Action::Create { .. })
+}
+
+/// The report of a run whose plan creates nothing: its updates and orphans, not applied.
+fn nothing_to_create(plan: &Plan) -> ApplyReport {
+    let not_applied = plan
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            plan::Action::Create { .. } => None,
+            plan::Action::Update {
+                address,
+                job_group_id,
+                ..
+            } => Some((address, job_group_id, NotAppliedKind::Update)),
+            plan::Action::Orphan {
+                address,
+                job_group_id,
+                ..
+            } => Some((address, job_group_id, NotAppliedKind::Orphan)),
+        })
+        .map(|(address, job_group_id, kind)| NotApplied {
+            address: address.clone(),
+            job_group_id: job_group_id.clone(),
+            kind,
+        })
+        .collect();
+    ApplyReport {
+        not_applied,
+        ..ApplyReport::default()
+    }
 }
 
 /// The exit status a finished run earns.
