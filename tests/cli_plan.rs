@@ -42,12 +42,12 @@ fn state_matching(desired: &Desired) -> State {
 }
 
 fn entry(address: &Address, spec: cityform::model::JobGroupSpec) -> StateEntry {
-    StateEntry {
-        job_group_id: format!("jg-{}", address.name),
+    StateEntry::new(
+        format!("jg-{}", address.name),
         spec,
-        request_id: format!("request-{}", address.name),
-        applied_at: "2026-11-20T08:00:00Z".to_owned(),
-    }
+        format!("request-{}", address.name),
+        "2026-11-20T08:00:00Z",
+    )
 }
 
 fn address(name: &str) -> Address {

@@ -78,12 +78,12 @@ pub(crate) async fn create<B: Backend>(
             .await
         {
             Ok(created) => {
-                let entry = StateEntry {
-                    job_group_id: created.job_group_id.clone(),
+                let entry = StateEntry::new(
+                    created.job_group_id.clone(),
                     spec,
-                    request_id: created.request_id.clone(),
-                    applied_at: now_rfc3339(),
-                };
+                    created.request_id.clone(),
+                    now_rfc3339(),
+                );
                 backend.append(&[put(&address, entry, intent_id)]).await?;
                 return Ok(Outcome::Created(CreatedGroup {
                     address,

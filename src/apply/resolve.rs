@@ -206,12 +206,12 @@ pub(crate) fn found_entry(
     request_id: &str,
     applied_at: &str,
 ) -> StateEntry {
-    StateEntry {
-        job_group_id: found.job_group_id.clone(),
-        spec: sent.cloned().unwrap_or_else(|| found.to_spec()),
-        request_id: request_id.to_owned(),
-        applied_at: applied_at.to_owned(),
-    }
+    StateEntry::new(
+        found.job_group_id.clone(),
+        sent.cloned().unwrap_or_else(|| found.to_spec()),
+        request_id,
+        applied_at,
+    )
 }
 
 /// Every job group of an instance, by name.
@@ -290,12 +290,7 @@ mod tests {
             record,
             JournalRecord::Put(Put {
                 address: address("east"),
-                entry: StateEntry {
-                    job_group_id: "7".into(),
-                    spec: spec(),
-                    request_id: String::new(),
-                    applied_at: "2026-11-27T08:00:00Z".into(),
-                },
+                entry: StateEntry::new("7", spec(), String::new(), "2026-11-27T08:00:00Z"),
                 intent: Some(IntentId("i-1".into())),
             })
         );

@@ -4,11 +4,15 @@
 //! the planner compares them and the cloud client turns them into API parameters.
 
 mod address;
+mod lifecycle;
 mod name;
 mod params;
 mod spec;
+mod status;
 
 pub use address::Address;
+pub use lifecycle::Lifecycle;
 pub use name::{NameError, validate_job_group_name};
 pub use params::{ParamError, ParamKey, normalize_param_value};
 pub use spec::JobGroupSpec;
+pub use status::{Status, StatusParseError};

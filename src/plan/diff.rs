@@ -149,12 +149,12 @@ mod tests {
         for (name, id, spec) in groups {
             state.job_groups.insert(
                 address(name),
-                StateEntry {
-                    job_group_id: (*id).into(),
-                    spec: spec.clone(),
-                    request_id: "request".into(),
-                    applied_at: "2026-11-27T08:00:00Z".into(),
-                },
+                StateEntry::new(
+                    *id,
+                    spec.clone(),
+                    "request",
+                    "2026-11-27T08:00:00Z",
+                ),
             );
         }
         state

@@ -168,12 +168,12 @@ mod tests {
         let mut state = State::new("0b5c7c1e-8d0e-4f51-9d55-6f3f0e7d2a10");
         state.job_groups.insert(
             Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),
-            StateEntry {
-                job_group_id: "jg-1".into(),
-                spec: JobGroupSpec::example().with_param("ES_ENABLE", "True"),
-                request_id: "req-1".into(),
-                applied_at: "2026-11-27T08:00:00Z".into(),
-            },
+            StateEntry::new(
+                "jg-1",
+                JobGroupSpec::example().with_param("ES_ENABLE", "True"),
+                "req-1",
+                "2026-11-27T08:00:00Z",
+            ),
         );
         state
     }

@@ -14,12 +14,12 @@ pub(crate) fn address(name: &str) -> Address {
 
 /// An entry for the group with id `job_group_id`, with the example spec.
 pub(crate) fn entry(job_group_id: &str) -> StateEntry {
-    StateEntry {
-        job_group_id: job_group_id.into(),
-        spec: JobGroupSpec::example(),
-        request_id: format!("req-{job_group_id}"),
-        applied_at: "2026-11-27T08:00:00Z".into(),
-    }
+    StateEntry::new(
+        job_group_id,
+        JobGroupSpec::example(),
+        format!("req-{job_group_id}"),
+        "2026-11-27T08:00:00Z",
+    )
 }
 
 /// The intent `id` to create the group `name`.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, Status};
 
 /// The state format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -35,6 +35,31 @@ pub struct StateEntry {
     pub request_id: String,
     /// When that call returned, RFC 3339 UTC.
     pub applied_at: String,
+    /// The status cityform last set or observed; `None` when it never did either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// Deleting the group is forbidden until an apply with `preventDestroy: false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prevent_destroy: bool,
+}
+
+impl StateEntry {
+    /// An entry for a group with no recorded status and no protection.
+    pub fn new(
+        job_group_id: impl Into<String>,
+        spec: JobGroupSpec,
+        request_id: impl Into<String>,
+        applied_at: impl Into<String>,
+    ) -> Self {
+        Self {
+            job_group_id: job_group_id.into(),
+            spec,
+            request_id: request_id.into(),
+            applied_at: applied_at.into(),
+            status: None,
+            prevent_destroy: false,
+        }
+    }
 }
 
 impl State {

@@ -186,12 +186,12 @@ mod tests {
     fn put() -> JournalRecord {
         JournalRecord::Put(Put {
             address: Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),
-            entry: StateEntry {
-                job_group_id: "jg-1".into(),
-                spec: JobGroupSpec::example(),
-                request_id: "req-1".into(),
-                applied_at: "2026-11-27T08:00:00Z".into(),
-            },
+            entry: StateEntry::new(
+                "jg-1",
+                JobGroupSpec::example(),
+                "req-1",
+                "2026-11-27T08:00:00Z",
+            ),
             intent: Some(IntentId("i-1".into())),
         })
     }
