@@ -19,7 +19,7 @@ use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
 use super::options::ApplyOptions;
 use super::pacer::Pacer;
-use super::report::{ApplyReport, NotApplied, NotAppliedKind, RecoveredGroup, RecoveryReason};
+use super::report::{ApplyReport, NotApplied, RecoveredGroup, RecoveryReason};
 use super::resolve::resolve_intents;
 use crate::cloud::CloudClient;
 use crate::model::{Address, JobGroupSpec};
@@ -63,26 +63,10 @@ pub async fn execute<B: Backend>(
     };
     let mut creates: Vec<(Address, JobGroupSpec)> = Vec::new();
     for action in &plan.actions {
-        match action {
-            Action::Create { address, spec, .. } => creates.push((address.clone(), spec.clone())),
-            Action::Update {
-                address,
-                job_group_id,
-                ..
-            } => report.not_applied.push(NotApplied {
-                address: address.clone(),
-                job_group_id: job_group_id.clone(),
-                kind: NotAppliedKind::Update,
-            }),
-            Action::Orphan {
-                address,
-                job_group_id,
-                ..
-            } => report.not_applied.push(NotApplied {
-                address: address.clone(),
-                job_group_id: job_group_id.clone(),
-                kind: NotAppliedKind::Orphan,
-            }),
+        if let Action::Create { address, spec, .. } = action {
+            creates.push((address.clone(), spec.clone()));
+        } else if let Some(not_applied) = NotApplied::from_action(action) {
+            report.not_applied.push(not_applied);
         }
     }
     for not_applied in &report.not_applied {

@@ -196,6 +196,38 @@ pub enum NotAppliedKind {
     Update,
     /// A group in the state that no manifest declares; deleting is never implicit.
     Orphan,
+    /// A start or stop.
+    Status,
+    /// A change of the recorded protection.
+    Protect,
+    /// A deletion.
+    Delete,
+}
+
+impl NotApplied {
+    /// The report entry for a planned action other than a create, which this version of
+    /// the executor does not carry out.
+    pub fn from_action(action: &crate::plan::Action) -> Option<Self> {
+        use crate::plan::Action;
+        let (kind, job_group_id) = match action {
+            Action::Create { .. } => return None,
+            Action::Update { job_group_id, .. } => (NotAppliedKind::Update, job_group_id.clone()),
+            Action::Orphan { job_group_id, .. } => (NotAppliedKind::Orphan, job_group_id.clone()),
+            Action::SetStatus { job_group_id, .. } => (
+                NotAppliedKind::Status,
+                job_group_id.clone().unwrap_or_default(),
+            ),
+            Action::Protect { job_group_id, .. } => (NotAppliedKind::Protect, job_group_id.clone()),
+            Action::Delete { job_group_id, .. } | Action::BlockedDelete { job_group_id, .. } => {
+                (NotAppliedKind::Delete, job_group_id.clone())
+            }
+        };
+        Some(Self {
+            address: action.address().clone(),
+            job_group_id,
+            kind,
+        })
+    }
 }
 
 pub(crate) fn milliseconds<S: Serializer>(

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, Lifecycle, Status};
 
 /// Where something was declared: a file (or `-` for stdin) and a 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -31,6 +31,24 @@ pub struct DesiredGroup {
     pub spec: JobGroupSpec,
     /// Where its document starts.
     pub source: SourceLocation,
+    /// The `spec.status` the manifests ask for; `None` leaves the status alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The document's `lifecycle:` block.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+}
+
+impl DesiredGroup {
+    /// A group with no status wish and an empty lifecycle block.
+    pub fn new(spec: JobGroupSpec, source: SourceLocation) -> Self {
+        Self {
+            spec,
+            source,
+            status: None,
+            lifecycle: Lifecycle::default(),
+        }
+    }
 }
 
 /// Every desired job group of a manifest set, by address.

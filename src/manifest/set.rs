@@ -43,7 +43,7 @@ pub(crate) fn assemble(
                         line: position.line,
                         column: position.column,
                     };
-                    vacant.insert(DesiredGroup { spec, source });
+                    vacant.insert(DesiredGroup::new(spec, source));
                 }
                 btree_map::Entry::Occupied(occupied) => problems.push((
                     index,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::SourceLocation;
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, Status};
 
 /// One attribute whose value differs between the state and the manifests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct AttributeChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    /// In the manifests, not in the state.
+    /// In the manifests, not in the state, or in the state but deleted outside cityform.
     Create {
         /// The group.
         address: Address,
@@ -28,19 +28,73 @@ pub enum Action {
         spec: JobGroupSpec,
         /// Where the manifests declare it.
         source: SourceLocation,
+        /// The id the state recorded for a group that no longer exists: the create replaces
+        /// that record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces_id: Option<String>,
+        /// Whether deleting the group is to be forbidden, recorded with it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        prevent_destroy: bool,
     },
-    /// In both, with a different spec.
+    /// In both, with a different spec (or name): sent as `ModifyJobGroup`.
     Update {
         /// The group.
         address: Address,
         /// Its id, from the state.
         job_group_id: String,
-        /// The attributes that differ, in attribute order.
+        /// The attributes that differ from the live (or, without a refresh, the recorded)
+        /// group, in attribute order. `name` is among them when the group is renamed.
         changes: Vec<AttributeChange>,
+        /// How the live group differs from what cityform recorded: changes made outside
+        /// cityform. Empty without a refresh.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        drift: Vec<AttributeChange>,
         /// Its desired spec.
         spec: JobGroupSpec,
         /// Where the manifests declare it.
         source: SourceLocation,
+        /// Whether deleting the group is to be forbidden, recorded with it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        prevent_destroy: bool,
+    },
+    /// The run status differs: sent as `StartJobGroup` or `StopJobGroup`, after creates and
+    /// updates.
+    SetStatus {
+        /// The group.
+        address: Address,
+        /// Its id; `None` for a group this plan creates.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_group_id: Option<String>,
+        /// The live (or recorded) status; `None` when not known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Status>,
+        /// The status the manifests ask for.
+        to: Status,
+    },
+    /// Only the recorded protection changes; nothing is sent.
+    Protect {
+        /// The group.
+        address: Address,
+        /// Its id, from the state.
+        job_group_id: String,
+        /// The protection to record.
+        prevent_destroy: bool,
+    },
+    /// In the state, in no manifest, and `--prune` asked for deletion: `DeleteJobGroup`.
+    Delete {
+        /// The group.
+        address: Address,
+        /// Its id, from the state.
+        job_group_id: String,
+        /// The spec as last applied.
+        spec: JobGroupSpec,
+    },
+    /// `--prune` would delete it, but the state records `preventDestroy`: the plan fails.
+    BlockedDelete {
+        /// The group.
+        address: Address,
+        /// Its id, from the state.
+        job_group_id: String,
     },
     /// In the state, in no manifest. Left alone: deleting is never implicit.
     Orphan {
@@ -59,9 +113,33 @@ impl Action {
         match self {
             Action::Create { address, .. }
             | Action::Update { address, .. }
+            | Action::SetStatus { address, .. }
+            | Action::Protect { address, .. }
+            | Action::Delete { address, .. }
+            | Action::BlockedDelete { address, .. }
             | Action::Orphan { address, .. } => address,
         }
     }
+
+    /// When the action runs within one apply: creates and updates, then start/stop, then
+    /// deletes. Actions of one group keep this order in a plan too.
+    pub fn phase(&self) -> u8 {
+        match self {
+            Action::Create { .. } | Action::Update { .. } | Action::Protect { .. } => 0,
+            Action::SetStatus { .. } => 1,
+            Action::Delete { .. } | Action::BlockedDelete { .. } | Action::Orphan { .. } => 2,
+        }
+    }
+}
+
+/// A live group in a refreshed instance that no state records: created by hand, or by
+/// another state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanagedGroup {
+    /// Where it lives, by its live name.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
 }
 
 /// The state a plan was computed against; a saved plan only applies to that exact state.
@@ -80,6 +158,14 @@ pub struct Summary {
     pub create: usize,
     /// Groups to update in place.
     pub update: usize,
+    /// Groups to delete (`--prune`).
+    pub delete: usize,
+    /// Groups to start or stop.
+    pub status: usize,
+    /// Recorded protections to change.
+    pub protect: usize,
+    /// Deletions refused by `preventDestroy`.
+    pub blocked: usize,
     /// Groups in the state that no manifest declares.
     pub orphan: usize,
     /// Groups that already match.
@@ -95,6 +181,15 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// How many groups already match and need nothing.
     pub unchanged: usize,
+    /// Whether the live groups were read (`DescribeJobGroups`) before planning.
+    #[serde(default)]
+    pub refreshed: bool,
+    /// Live groups no state records, when `--show-unmanaged` asked for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<UnmanagedGroup>,
+    /// The groups `--target` limited the plan to; empty means every group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Address>,
 }
 
 impl Plan {
@@ -109,6 +204,10 @@ impl Plan {
                 Action::Create { .. } => summary.create += 1,
                 Action::Update { .. } => summary.update += 1,
                 Action::Orphan { .. } => summary.orphan += 1,
+                Action::SetStatus { .. } => summary.status += 1,
+                Action::Protect { .. } => summary.protect += 1,
+                Action::Delete { .. } => summary.delete += 1,
+                Action::BlockedDelete { .. } => summary.blocked += 1,
             }
         }
         summary
@@ -118,5 +217,25 @@ impl Plan {
     /// though applying leaves it alone: a reviewer (and `--detailed-exitcode`) should see it.
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// A plan with no actions yet, bound to `state`.
+    pub fn empty(state: Option<StateBinding>) -> Self {
+        Self {
+            state,
+            actions: Vec::new(),
+            unchanged: 0,
+            refreshed: false,
+            unmanaged: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// The deletions `preventDestroy` refuses: a plan with any cannot be applied.
+    pub fn blocked_deletes(&self) -> impl Iterator<Item = &Address> {
+        self.actions.iter().filter_map(|action| match action {
+            Action::BlockedDelete { address, .. } => Some(address),
+            _ => None,
+        })
     }
 }

@@ -4,57 +4,252 @@
 //! actions come out in address order: same inputs, same plan, byte for byte.
 
 use std::cmp::Ordering;
-use std::collections::btree_map;
+use std::collections::{BTreeSet, HashSet, btree_map};
 use std::iter::Peekable;
 
-use super::action::{Action, AttributeChange, Plan, StateBinding};
+use super::action::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
+use super::observed::Observed;
 use crate::manifest::{Desired, DesiredGroup};
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, Status};
 use crate::state::{State, StateEntry};
 
-/// Compares the desired groups with the state and says what should happen to each.
+/// What the user asked of a plan beyond its inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Plan `DeleteJobGroup` for groups in the state that no manifest declares.
+    pub prune: bool,
+    /// List live groups that no state records.
+    pub show_unmanaged: bool,
+    /// Limit the plan to these groups; empty means every group.
+    pub targets: BTreeSet<Address>,
+}
+
+/// Compares the desired groups with the state and says what should happen to each, without
+/// a refresh and with default options.
 pub fn compute(desired: &Desired, state: Option<&State>) -> Plan {
+    compute_with(desired, state, None, &PlanOptions::default())
+}
+
+/// Compares the desired groups with the state and, when given, the live groups of a
+/// refresh, and says what should happen to each.
+///
+/// Without a refresh the recorded spec stands for the live one. With one, a recorded group
+/// is looked up by id in its instance's listing: missing means deleted outside cityform (the
+/// plan creates it again), different means drift (the plan updates it back).
+pub fn compute_with(
+    desired: &Desired,
+    state: Option<&State>,
+    observed: Option<&Observed>,
+    options: &PlanOptions,
+) -> Plan {
     let empty = std::collections::BTreeMap::new();
     let recorded = state.map_or(&empty, |state| &state.job_groups);
-    let mut plan = Plan {
-        state: state.map(|state| StateBinding {
-            lineage: state.lineage.clone(),
-            serial: state.serial,
-        }),
-        actions: Vec::new(),
-        unchanged: 0,
-    };
+    let mut plan = Plan::empty(state.map(|state| StateBinding {
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+    }));
+    plan.refreshed = observed.is_some();
+    plan.targets = options.targets.iter().cloned().collect();
+    let targeted =
+        |address: &Address| options.targets.is_empty() || options.targets.contains(address);
     let mut wanted = desired.groups.iter().peekable();
     let mut known = recorded.iter().peekable();
     loop {
         match next_pair(&mut wanted, &mut known) {
-            Pair::Both(address, group, entry) => {
-                let changes = attribute_changes(&entry.spec, &group.spec);
-                if changes.is_empty() {
+            Pair::Both(address, group, entry) if targeted(address) => {
+                let before = plan.actions.len();
+                plan_managed(&mut plan.actions, address, group, entry, observed);
+                if plan.actions.len() == before {
                     plan.unchanged += 1;
-                } else {
-                    plan.actions.push(Action::Update {
-                        address: address.clone(),
-                        job_group_id: entry.job_group_id.clone(),
-                        changes,
-                        spec: group.spec.clone(),
-                        source: group.source.clone(),
-                    });
                 }
             }
-            Pair::DesiredOnly(address, group) => plan.actions.push(Action::Create {
-                address: address.clone(),
-                spec: group.spec.clone(),
-                source: group.source.clone(),
-            }),
-            Pair::StateOnly(address, entry) => plan.actions.push(Action::Orphan {
-                address: address.clone(),
-                job_group_id: entry.job_group_id.clone(),
-                spec: entry.spec.clone(),
-            }),
-            Pair::Done => return plan,
+            Pair::DesiredOnly(address, group) if targeted(address) => {
+                plan_create(&mut plan.actions, address, group, None);
+            }
+            Pair::StateOnly(address, entry) if targeted(address) => {
+                plan.actions
+                    .push(plan_orphan(address, entry, options.prune));
+            }
+            Pair::Done => break,
+            _ => {}
         }
     }
+    if options.show_unmanaged
+        && let Some(observed) = observed
+    {
+        plan.unmanaged = unmanaged(observed, recorded);
+    }
+    plan
+}
+
+/// The live state of a recorded group: from the refresh, or the record itself.
+struct Current<'a> {
+    name: &'a str,
+    spec: &'a JobGroupSpec,
+    status: Option<Status>,
+}
+
+fn plan_managed(
+    actions: &mut Vec<Action>,
+    address: &Address,
+    group: &DesiredGroup,
+    entry: &StateEntry,
+    observed: Option<&Observed>,
+) {
+    let listed =
+        observed.filter(|observed| observed.was_listed(&address.region_id, &address.instance_id));
+    let current = match listed {
+        Some(observed) => {
+            match observed.get(
+                &address.region_id,
+                &address.instance_id,
+                &entry.job_group_id,
+            ) {
+                Some(live) => Current {
+                    name: &live.name,
+                    spec: &live.spec,
+                    status: live.status,
+                },
+                None => {
+                    plan_create(actions, address, group, Some(&entry.job_group_id));
+                    return;
+                }
+            }
+        }
+        None => Current {
+            name: &address.name,
+            spec: &entry.spec,
+            status: entry.status,
+        },
+    };
+    let lifecycle = &group.lifecycle;
+    let mut changes = Vec::new();
+    if current.name != address.name {
+        changes.push(AttributeChange {
+            attribute: "name".to_owned(),
+            before: Some(current.name.to_owned()),
+            after: Some(address.name.clone()),
+        });
+    }
+    if *current.spec != group.spec {
+        changes.extend(
+            attribute_changes(current.spec, &group.spec)
+                .into_iter()
+                .filter(|change| !lifecycle.ignores(&change.attribute)),
+        );
+    }
+    let prevent_destroy = lifecycle.prevent_destroy.unwrap_or(entry.prevent_destroy);
+    if !changes.is_empty() {
+        let drift = if listed.is_some() && *current.spec != entry.spec {
+            full_changes(&entry.spec, current.spec)
+                .into_iter()
+                .filter(|change| !lifecycle.ignores(&change.attribute))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        actions.push(Action::Update {
+            address: address.clone(),
+            job_group_id: entry.job_group_id.clone(),
+            changes,
+            drift,
+            spec: group.spec.clone(),
+            source: group.source.clone(),
+            prevent_destroy,
+        });
+    } else if prevent_destroy != entry.prevent_destroy {
+        actions.push(Action::Protect {
+            address: address.clone(),
+            job_group_id: entry.job_group_id.clone(),
+            prevent_destroy,
+        });
+    }
+    if let Some(wanted) = group.status
+        && !lifecycle.ignores("status")
+        && current.status != Some(wanted)
+    {
+        actions.push(Action::SetStatus {
+            address: address.clone(),
+            job_group_id: Some(entry.job_group_id.clone()),
+            from: current.status,
+            to: wanted,
+        });
+    }
+}
+
+/// A create, and the start that follows when the manifests want the new group running
+/// (the service creates groups stopped).
+fn plan_create(
+    actions: &mut Vec<Action>,
+    address: &Address,
+    group: &DesiredGroup,
+    replaces_id: Option<&String>,
+) {
+    actions.push(Action::Create {
+        address: address.clone(),
+        spec: group.spec.clone(),
+        source: group.source.clone(),
+        replaces_id: replaces_id.cloned(),
+        prevent_destroy: group.lifecycle.prevent_destroy.unwrap_or(false),
+    });
+    if group.status == Some(Status::Running) {
+        actions.push(Action::SetStatus {
+            address: address.clone(),
+            job_group_id: None,
+            from: Some(Status::Stopped),
+            to: Status::Running,
+        });
+    }
+}
+
+fn plan_orphan(address: &Address, entry: &StateEntry, prune: bool) -> Action {
+    let address = address.clone();
+    let job_group_id = entry.job_group_id.clone();
+    match (prune, entry.prevent_destroy) {
+        (false, _) => Action::Orphan {
+            address,
+            job_group_id,
+            spec: entry.spec.clone(),
+        },
+        (true, true) => Action::BlockedDelete {
+            address,
+            job_group_id,
+        },
+        (true, false) => Action::Delete {
+            address,
+            job_group_id,
+            spec: entry.spec.clone(),
+        },
+    }
+}
+
+/// Live groups in the listed instances whose ids no state entry records.
+fn unmanaged(
+    observed: &Observed,
+    recorded: &std::collections::BTreeMap<Address, StateEntry>,
+) -> Vec<UnmanagedGroup> {
+    let known: HashSet<(&str, &str, &str)> = recorded
+        .iter()
+        .map(|(address, entry)| {
+            (
+                address.region_id.as_str(),
+                address.instance_id.as_str(),
+                entry.job_group_id.as_str(),
+            )
+        })
+        .collect();
+    let mut groups: Vec<UnmanagedGroup> = observed
+        .groups()
+        .filter(|(region, instance, live)| {
+            !known.contains(&(*region, *instance, live.job_group_id.as_str()))
+        })
+        .map(|(region, instance, live)| UnmanagedGroup {
+            address: Address::new(region, instance, live.name.clone()),
+            job_group_id: live.job_group_id.clone(),
+        })
+        .collect();
+    groups.sort_by(|left, right| left.address.cmp(&right.address));
+    groups
 }
 
 enum Pair<'a> {
@@ -116,10 +311,30 @@ pub(crate) fn attribute_changes(
         .collect()
 }
 
+/// Every attribute that differs between two specs, including ones only `before` sets.
+pub(crate) fn full_changes(before: &JobGroupSpec, after: &JobGroupSpec) -> Vec<AttributeChange> {
+    let mut changes = attribute_changes(before, after);
+    let after_attributes = after.attributes();
+    for (name, value) in before.attributes() {
+        if !after_attributes
+            .iter()
+            .any(|(attribute, _)| *attribute == name)
+        {
+            changes.push(AttributeChange {
+                attribute: name,
+                before: Some(value),
+                after: None,
+            });
+        }
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::manifest::SourceLocation;
+    use crate::plan::{LiveGroup, Observed};
 
     fn address(name: &str) -> Address {
         Address::new("cn-shanghai", "cityvisual-Instance", name)
@@ -130,14 +345,14 @@ mod tests {
         for (line, (name, spec)) in groups.iter().enumerate() {
             desired.groups.insert(
                 address(name),
-                DesiredGroup {
-                    spec: spec.clone(),
-                    source: SourceLocation {
+                DesiredGroup::new(
+                    spec.clone(),
+                    SourceLocation {
                         file: "manifests/city.yaml".into(),
                         line: line + 1,
                         column: 1,
                     },
-                },
+                ),
             );
         }
         desired
@@ -149,12 +364,7 @@ mod tests {
         for (name, id, spec) in groups {
             state.job_groups.insert(
                 address(name),
-                StateEntry::new(
-                    *id,
-                    spec.clone(),
-                    "request",
-                    "2026-11-27T08:00:00Z",
-                ),
+                StateEntry::new(*id, spec.clone(), "request", "2026-11-27T08:00:00Z"),
             );
         }
         state
@@ -168,6 +378,10 @@ mod tests {
                     Action::Create { .. } => "create",
                     Action::Update { .. } => "update",
                     Action::Orphan { .. } => "orphan",
+                    Action::SetStatus { .. } => "status",
+                    Action::Protect { .. } => "protect",
+                    Action::Delete { .. } => "delete",
+                    Action::BlockedDelete { .. } => "blocked",
                 };
                 (action.address().name.clone(), kind)
             })
@@ -278,5 +492,219 @@ mod tests {
         );
         assert_eq!(kinds(&plan), [("gone".into(), "orphan")]);
         assert!(!plan.is_empty());
+    }
+
+    fn live(id: &str, name: &str, spec: JobGroupSpec, status: Option<Status>) -> LiveGroup {
+        LiveGroup {
+            job_group_id: id.into(),
+            name: name.into(),
+            spec,
+            status,
+        }
+    }
+
+    fn observed(groups: Vec<LiveGroup>) -> Observed {
+        let mut observed = Observed::default();
+        observed.add_instance("cn-shanghai", "cityvisual-Instance", groups);
+        observed
+    }
+
+    fn refreshed_plan(desired: &Desired, state: &State, observed: &Observed) -> Plan {
+        compute_with(
+            desired,
+            Some(state),
+            Some(observed),
+            &PlanOptions::default(),
+        )
+    }
+
+    #[test]
+    fn drift_is_planned_as_an_update_back_to_the_manifest() {
+        let spec = JobGroupSpec::example();
+        let plan = refreshed_plan(
+            &desired(&[("g", spec.clone())]),
+            &state(&[("g", "1", spec.clone())]),
+            &observed(vec![live("1", "g", spec.with_planed_jobs(99), None)]),
+        );
+        let Some(Action::Update { changes, drift, .. }) = plan.actions.first() else {
+            panic!("expected an update: {plan:?}");
+        };
+        assert_eq!(changes[0].before.as_deref(), Some("99"));
+        assert_eq!(changes[0].after.as_deref(), Some("10"));
+        assert_eq!(drift[0].attribute, "planedJobCount");
+        assert_eq!(drift[0].after.as_deref(), Some("99"));
+        assert!(plan.refreshed);
+    }
+
+    #[test]
+    fn a_group_deleted_outside_is_created_again() {
+        let spec = JobGroupSpec::example();
+        let plan = refreshed_plan(
+            &desired(&[("g", spec.clone())]),
+            &state(&[("g", "1", spec)]),
+            &observed(vec![]),
+        );
+        assert!(matches!(
+            plan.actions.as_slice(),
+            [Action::Create { replaces_id: Some(id), .. }] if id == "1"
+        ));
+    }
+
+    #[test]
+    fn a_value_the_manifest_leaves_out_or_ignores_is_not_drift() {
+        let mut wanted = desired(&[("g", JobGroupSpec::example())]);
+        if let Some(group) = wanted.groups.values_mut().next() {
+            group.lifecycle.ignore_changes = vec!["streamPerJob".into()];
+        }
+        let mut live_spec = JobGroupSpec::example().with_param("RDS_ENABLE", "True");
+        live_spec.job_count = Some(4);
+        live_spec.stream_per_job = 9;
+        let plan = refreshed_plan(
+            &wanted,
+            &state(&[("g", "1", JobGroupSpec::example())]),
+            &observed(vec![live("1", "g", live_spec, None)]),
+        );
+        assert!(plan.is_empty(), "{plan:?}");
+        assert_eq!(plan.unchanged, 1);
+    }
+
+    #[test]
+    fn a_renamed_address_is_an_update_of_the_name() {
+        let spec = JobGroupSpec::example();
+        let plan = refreshed_plan(
+            &desired(&[("new-name", spec.clone())]),
+            &state(&[("new-name", "1", spec.clone())]),
+            &observed(vec![live("1", "old-name", spec, None)]),
+        );
+        let Some(Action::Update { changes, .. }) = plan.actions.first() else {
+            panic!("expected an update: {plan:?}");
+        };
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].attribute, "name");
+        assert_eq!(changes[0].before.as_deref(), Some("old-name"));
+    }
+
+    #[test]
+    fn status_changes_follow_creates_and_updates() {
+        let mut wanted = desired(&[
+            ("new", JobGroupSpec::example()),
+            ("old", JobGroupSpec::example().with_planed_jobs(3)),
+        ]);
+        for group in wanted.groups.values_mut() {
+            group.status = Some(Status::Running);
+        }
+        let plan = refreshed_plan(
+            &wanted,
+            &state(&[("old", "1", JobGroupSpec::example())]),
+            &observed(vec![live(
+                "1",
+                "old",
+                JobGroupSpec::example(),
+                Some(Status::Stopped),
+            )]),
+        );
+        assert_eq!(
+            kinds(&plan),
+            [
+                ("new".into(), "create"),
+                ("new".into(), "status"),
+                ("old".into(), "update"),
+                ("old".into(), "status"),
+            ]
+        );
+    }
+
+    #[test]
+    fn prune_deletes_orphans_unless_protected() {
+        let mut recorded = state(&[
+            ("free", "1", JobGroupSpec::example()),
+            ("kept", "2", JobGroupSpec::example()),
+        ]);
+        if let Some(entry) = recorded.job_groups.get_mut(&address("kept")) {
+            entry.prevent_destroy = true;
+        }
+        let options = PlanOptions {
+            prune: true,
+            ..PlanOptions::default()
+        };
+        let plan = compute_with(&Desired::default(), Some(&recorded), None, &options);
+        assert_eq!(
+            kinds(&plan),
+            [("free".into(), "delete"), ("kept".into(), "blocked")]
+        );
+        assert_eq!(plan.blocked_deletes().count(), 1);
+        let without_prune = compute(&Desired::default(), Some(&recorded));
+        assert_eq!(
+            kinds(&without_prune),
+            [("free".into(), "orphan"), ("kept".into(), "orphan")]
+        );
+    }
+
+    #[test]
+    fn protection_is_recorded_and_only_lifted_explicitly() {
+        let mut wanted = desired(&[("g", JobGroupSpec::example())]);
+        let mut recorded = state(&[("g", "1", JobGroupSpec::example())]);
+        if let Some(group) = wanted.groups.values_mut().next() {
+            group.lifecycle.prevent_destroy = Some(true);
+        }
+        assert_eq!(
+            kinds(&compute(&wanted, Some(&recorded))),
+            [("g".into(), "protect")]
+        );
+        if let Some(entry) = recorded.job_groups.values_mut().next() {
+            entry.prevent_destroy = true;
+        }
+        assert!(compute(&wanted, Some(&recorded)).is_empty());
+        if let Some(group) = wanted.groups.values_mut().next() {
+            group.lifecycle.prevent_destroy = None;
+        }
+        assert!(compute(&wanted, Some(&recorded)).is_empty());
+        if let Some(group) = wanted.groups.values_mut().next() {
+            group.lifecycle.prevent_destroy = Some(false);
+        }
+        assert_eq!(
+            kinds(&compute(&wanted, Some(&recorded))),
+            [("g".into(), "protect")]
+        );
+    }
+
+    #[test]
+    fn unmanaged_groups_are_listed_when_asked() {
+        let spec = JobGroupSpec::example();
+        let options = PlanOptions {
+            show_unmanaged: true,
+            ..PlanOptions::default()
+        };
+        let plan = compute_with(
+            &desired(&[("g", spec.clone())]),
+            Some(&state(&[("g", "1", spec.clone())])),
+            Some(&observed(vec![
+                live("1", "g", spec.clone(), None),
+                live("7", "by-hand", spec, None),
+            ])),
+            &options,
+        );
+        assert_eq!(plan.unmanaged.len(), 1);
+        assert_eq!(plan.unmanaged[0].address, address("by-hand"));
+        assert_eq!(plan.unmanaged[0].job_group_id, "7");
+    }
+
+    #[test]
+    fn targets_limit_the_plan() {
+        let options = PlanOptions {
+            targets: [address("b")].into_iter().collect(),
+            ..PlanOptions::default()
+        };
+        let plan = compute_with(
+            &desired(&[
+                ("a", JobGroupSpec::example()),
+                ("b", JobGroupSpec::example()),
+            ]),
+            Some(&state(&[("c", "3", JobGroupSpec::example())])),
+            None,
+            &options,
+        );
+        assert_eq!(kinds(&plan), [("b".into(), "create")]);
+        assert_eq!(plan.targets, vec![address("b")]);
     }
 }

@@ -2,7 +2,9 @@
 
 mod action;
 mod diff;
+mod observed;
 pub mod saved;
 
-pub use action::{Action, AttributeChange, Plan, StateBinding, Summary};
-pub use diff::compute;
+pub use action::{Action, AttributeChange, Plan, StateBinding, Summary, UnmanagedGroup};
+pub use diff::{PlanOptions, compute, compute_with};
+pub use observed::{LiveGroup, Observed};

@@ -136,8 +136,13 @@ mod tests {
                     line: 3,
                     column: 1,
                 },
+                replaces_id: None,
+                prevent_destroy: false,
             }],
             unchanged: 2,
+            refreshed: false,
+            unmanaged: Vec::new(),
+            targets: Vec::new(),
         }
     }
 

@@ -40,6 +40,15 @@ pub fn render_plan(plan: &Plan) -> String {
                 format!("update ({})", plural(changes.len(), "attribute")),
             ),
             Action::Orphan { .. } => ("-", "orphaned, left alone".to_owned()),
+            Action::SetStatus { to, .. } => ("~", format!("set status to {to}")),
+            Action::Protect {
+                prevent_destroy, ..
+            } => ("~", format!("record preventDestroy = {prevent_destroy}")),
+            Action::Delete { .. } => ("-", "**delete**".to_owned()),
+            Action::BlockedDelete { .. } => (
+                "!",
+                "**cannot be deleted**: preventDestroy is recorded".to_owned(),
+            ),
         };
         let _ = writeln!(table, "| `{sign}` | `{}` | {what} |", action.address());
     }
@@ -131,6 +140,40 @@ fn details(plan: &Plan) -> String {
                 ..
             } => {
                 let _ = writeln!(out, "# {address} (orphaned, id {job_group_id}): left alone");
+            }
+            Action::SetStatus {
+                address, from, to, ..
+            } => {
+                let from = from.map_or("(unknown)", |status| status.as_str());
+                let _ = writeln!(out, "! {address} (status)");
+                let _ = writeln!(out, "-     status = {from}");
+                let _ = writeln!(out, "+     status = {to}");
+            }
+            Action::Protect {
+                address,
+                prevent_destroy,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "! {address} (record preventDestroy = {prevent_destroy})"
+                );
+            }
+            Action::Delete {
+                address,
+                job_group_id,
+                ..
+            } => {
+                let _ = writeln!(out, "- {address} (delete, id {job_group_id})");
+            }
+            Action::BlockedDelete {
+                address,
+                job_group_id,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "# {address} (id {job_group_id}): cannot be deleted, preventDestroy is recorded"
+                );
             }
         }
     }

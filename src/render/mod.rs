@@ -32,10 +32,18 @@ fn display_value(attribute: &str, value: &str) -> String {
 
 /// `Plan: 1 to create, 2 to update, 0 orphaned.`: the summary line all formats share.
 fn summary_line(summary: &crate::plan::Summary) -> String {
-    format!(
-        "Plan: {} to create, {} to update, {} orphaned.",
-        summary.create, summary.update, summary.orphan
-    )
+    let mut line = format!(
+        "Plan: {} to create, {} to update",
+        summary.create, summary.update
+    );
+    if summary.delete > 0 {
+        line.push_str(&format!(", {} to delete", summary.delete));
+    }
+    if summary.status > 0 {
+        line.push_str(&format!(", {} to start or stop", summary.status));
+    }
+    line.push_str(&format!(", {} orphaned.", summary.orphan));
+    line
 }
 
 #[cfg(test)]

@@ -41,6 +41,8 @@ fn every_kind() -> Plan {
                 address: address("traffic-east"),
                 spec: created,
                 source: source(14),
+                replaces_id: None,
+                prevent_destroy: false,
             },
             Action::Orphan {
                 address: address("traffic-old"),
@@ -55,11 +57,16 @@ fn every_kind() -> Plan {
                     change("params.ES_ENABLE", None, Some("True")),
                     change("params.RDS_ENABLE", Some("True"), Some("False")),
                 ],
+                drift: Vec::new(),
                 spec: JobGroupSpec::example().with_planed_jobs(12),
                 source: source(40),
+                prevent_destroy: false,
             },
         ],
         unchanged: 4,
+        refreshed: false,
+        unmanaged: Vec::new(),
+        targets: Vec::new(),
     }
 }
 
@@ -68,6 +75,9 @@ fn no_changes() -> Plan {
         state: None,
         actions: Vec::new(),
         unchanged: 6,
+        refreshed: false,
+        unmanaged: Vec::new(),
+        targets: Vec::new(),
     }
 }
 
@@ -115,6 +125,8 @@ fn markdown_of_a_huge_plan_fits_one_comment() {
                 address: address(&format!("group-{index:05}")),
                 spec: spec.clone(),
                 source: source.clone(),
+                replaces_id: None,
+                prevent_destroy: false,
             },
             other => other.clone(),
         })

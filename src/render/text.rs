@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{display_value, summary_line};
-use crate::model::JobGroupSpec;
+use crate::model::{JobGroupSpec, Status};
 use crate::plan::{Action, AttributeChange, Plan};
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
@@ -77,10 +77,15 @@ fn render_action(out: &mut String, action: &Action, painter: &Painter) {
             address,
             spec,
             source,
+            replaces_id,
+            ..
         } => {
+            let why = replaces_id.as_ref().map_or(String::new(), |id| {
+                format!(": it was deleted outside cityform (id {id} no longer exists)")
+            });
             let _ = writeln!(
                 out,
-                "  # {} will be created {}",
+                "  # {} will be created{why} {}",
                 painter.bold(&address.to_string()),
                 painter.paint(AnsiColor::BrightBlack, &format!("({source})"))
             );
@@ -96,9 +101,18 @@ fn render_action(out: &mut String, action: &Action, painter: &Painter) {
             address,
             job_group_id,
             changes,
+            drift,
             source,
             ..
         } => {
+            if !drift.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  # {} has drifted: changed outside cityform since the last apply",
+                    painter.bold(&address.to_string()),
+                );
+                render_changes(out, drift, painter);
+            }
             let _ = writeln!(
                 out,
                 "  # {} will be updated in place {}",
@@ -128,6 +142,70 @@ fn render_action(out: &mut String, action: &Action, painter: &Painter) {
                 out,
                 "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
                 painter.paint(AnsiColor::Red, "-")
+            );
+        }
+        Action::SetStatus {
+            address, from, to, ..
+        } => {
+            let verb = match to {
+                Status::Running => "started",
+                Status::Stopped => "stopped",
+            };
+            let _ = writeln!(
+                out,
+                "  # {} will be {verb}",
+                painter.bold(&address.to_string())
+            );
+            let from = from.map_or("(unknown)".to_owned(), |status| {
+                format!("{:?}", status.as_str())
+            });
+            let _ = writeln!(
+                out,
+                "  {} job_group \"{address}\" {{ status = {from} -> {:?} }}",
+                painter.paint(AnsiColor::Yellow, "~"),
+                to.as_str()
+            );
+        }
+        Action::Protect {
+            address,
+            prevent_destroy,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "  # {}: preventDestroy = {prevent_destroy} will be recorded in the state (nothing is sent)",
+                painter.bold(&address.to_string())
+            );
+        }
+        Action::Delete {
+            address,
+            job_group_id,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "  # {} will be deleted: it is in no manifest and --prune was given",
+                painter.bold(&address.to_string())
+            );
+            let _ = writeln!(
+                out,
+                "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
+                painter.paint(AnsiColor::Red, "-")
+            );
+        }
+        Action::BlockedDelete {
+            address,
+            job_group_id,
+        } => {
+            let _ = writeln!(
+                out,
+                "  # {} cannot be deleted: the state records preventDestroy for it",
+                painter.bold(&address.to_string())
+            );
+            let _ = writeln!(
+                out,
+                "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
+                painter.paint(AnsiColor::Red, "!")
             );
         }
     }

@@ -159,14 +159,14 @@ pub fn desired_with<'a>(groups: impl IntoIterator<Item = (&'a str, JobGroupSpec)
             .map(|(index, (name, spec))| {
                 (
                     address(name),
-                    DesiredGroup {
+                    DesiredGroup::new(
                         spec,
-                        source: SourceLocation {
+                        SourceLocation {
                             file: "groups.yaml".into(),
                             line: index * 10 + 1,
                             column: 1,
                         },
-                    },
+                    ),
                 )
             })
             .collect(),

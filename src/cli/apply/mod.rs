@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use super::plan::print_plan;
 use super::settings::{CloudArgs, ManifestArgs, OutputArgs, StateArgs, process_environment};
-use crate::apply::{self, ApplyOptions, ApplyReport, NotApplied, NotAppliedKind};
+use crate::apply::{self, ApplyOptions, ApplyReport, NotApplied};
 use crate::cloud::{self, ClientOptions, CloudClient, Credentials, Endpoints, RetryPolicy};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest;
@@ -197,24 +197,7 @@ fn nothing_to_create(plan: &Plan) -> ApplyReport {
     let not_applied = plan
         .actions
         .iter()
-        .filter_map(|action| match action {
-            plan::Action::Create { .. } => None,
-            plan::Action::Update {
-                address,
-                job_group_id,
-                ..
-            } => Some((address, job_group_id, NotAppliedKind::Update)),
-            plan::Action::Orphan {
-                address,
-                job_group_id,
-                ..
-            } => Some((address, job_group_id, NotAppliedKind::Orphan)),
-        })
-        .map(|(address, job_group_id, kind)| NotApplied {
-            address: address.clone(),
-            job_group_id: job_group_id.clone(),
-            kind,
-        })
+        .filter_map(NotApplied::from_action)
         .collect();
     ApplyReport {
         not_applied,

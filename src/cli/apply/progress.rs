@@ -136,6 +136,15 @@ impl Renderer {
                 NotAppliedKind::Orphan => {
                     format!("{address}: orphaned (in the state, in no manifest): left alone")
                 }
+                NotAppliedKind::Status => format!(
+                    "{address}: start/stop not applied: this version of cityform does not start or stop job groups yet"
+                ),
+                NotAppliedKind::Protect => format!(
+                    "{address}: preventDestroy change not recorded: this version of cityform does not record it yet"
+                ),
+                NotAppliedKind::Delete => format!(
+                    "{address}: delete not applied: this version of cityform does not delete job groups yet"
+                ),
             }),
             ApplyEvent::Throttled { delay } => self.bar.set_message(format!(
                 "throttled: pacing requests {}ms apart",
