@@ -68,7 +68,7 @@ impl From<Outcome> for ExitCode {
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     logging::init(&cli.logging, &settings::process_environment())?;
-    tracing::debug!(version = env!("CARGO_PKG_VERSION"), "cityform starting");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "cityform starting");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
