@@ -5,7 +5,20 @@ use std::process::ExitCode;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let cli = cityform::cli::Cli::parse();
+    let cli = match cityform::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            // `--help` and `--version` end here too, and are not errors. A usage error is
+            // exit 1 like every other error: clap's own 2 means "changes present" to a CI
+            // job that runs `plan --detailed-exitcode`.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     match cityform::cli::run(cli) {
         Ok(outcome) => outcome.into(),
         Err(error) => {

@@ -520,7 +520,7 @@ fn f_can_be_repeated_and_dash_reads_standard_input() {
         created(&run),
         ["traffic-east", "traffic-tunnels", "traffic-west"]
     );
-    assert_eq!(sources(&run), ["-:2", "-:29", "-:17"]);
+    assert_eq!(sources(&run), ["-:3", "-:32", "-:19"]);
 
     let run = Cityform::new()
         .manifests()

@@ -2,10 +2,14 @@
 //! mapping from results to exit codes. Nothing past [`settings`] sees clap types.
 
 mod apply;
+mod completions;
 mod duration;
+pub mod logging;
 mod output;
 mod plan;
+mod schema;
 pub mod settings;
+pub mod step_summary;
 mod validate;
 
 use std::process::ExitCode;
@@ -20,6 +24,8 @@ pub use output::report_error;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    logging: logging::LoggingArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -32,6 +38,10 @@ enum Command {
     Apply(apply::ApplyArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     Emulator(crate::emulator::cli::EmulatorArgs),
+    /// Print the JSON Schema of the manifests, of `plan --format json` or of apply's events.
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script.
+    Completions(completions::CompletionsArgs),
 }
 
 /// How a successful command ended; errors are exit code 1.
@@ -57,6 +67,8 @@ impl From<Outcome> for ExitCode {
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    logging::init(&cli.logging, &settings::process_environment())?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "cityform starting");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -69,6 +81,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 crate::emulator::cli::run(args).await?;
                 Ok(Outcome::Success)
             }
+            Command::Schema(args) => schema::run(&args),
+            Command::Completions(args) => completions::run(&args),
         }
     })
 }

@@ -42,9 +42,9 @@ fn render_error(error: &anyhow::Error) -> String {
     let _ = writeln!(text, "error: {above}");
     for cause in error.chain().skip(1) {
         let cause = cause.to_string();
-        // Many errors end their own message with their source's (`cannot read `x`: denied`);
-        // saying it again on a line of its own adds nothing.
-        if above.ends_with(&cause) {
+        // Many errors include their source's message in their own (`cannot read `x`: denied`,
+        // sometimes followed by what to do); saying it again on a line of its own adds nothing.
+        if above.contains(&cause) {
             continue;
         }
         let _ = writeln!(text, "  caused by: {cause}");
@@ -82,6 +82,20 @@ mod tests {
         assert_eq!(
             render_error(&error),
             "error: cannot create the state directory `afile`: file exists\n"
+        );
+    }
+
+    #[test]
+    fn a_cause_the_message_states_before_its_advice_is_not_repeated() {
+        let error = Err::<(), _>(io::Error::new(
+            io::ErrorKind::AddrNotAvailable,
+            "no such address",
+        ))
+        .context("cannot listen on `1.2.3.4:80`: no such address; choose another address")
+        .unwrap_err();
+        assert_eq!(
+            render_error(&error),
+            "error: cannot listen on `1.2.3.4:80`: no such address; choose another address\n"
         );
     }
 

@@ -43,6 +43,10 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     }
     let plan = plan::compute(&desired, recovered.state.as_ref());
     print_plan(&plan, &args.output)?;
+    super::step_summary::publish(
+        &process_environment(),
+        &render::markdown::render_plan(&plan),
+    );
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;
         replace_file(out, &bytes)

@@ -14,6 +14,7 @@ mod desired;
 mod diagnostic;
 mod discover;
 mod document;
+pub mod schema;
 mod set;
 mod source;
 mod suggest;

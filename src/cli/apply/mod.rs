@@ -16,12 +16,13 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use super::plan::print_plan;
 use super::settings::{CloudArgs, ManifestArgs, OutputArgs, StateArgs, process_environment};
+use super::step_summary;
 use crate::apply::{self, ApplyOptions, ApplyReport, NotApplied};
 use crate::cloud::{self, ClientOptions, CloudClient, Credentials, Endpoints, RetryPolicy};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest;
 use crate::plan::{self, Plan};
-use crate::render::Format;
+use crate::render::{self, Format};
 use crate::state::{Backend as _, LocalBackend, LockOptions, State};
 
 mod progress;
@@ -161,6 +162,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                     // nothing to do.
                     renderer.finish(&nothing_to_create(&plan))?;
                 }
+                step_summary::publish(&environment, &render::markdown::render_plan(&plan));
                 return Ok(Outcome::Success);
             }
             if !args.auto_approve && !args.dry_run && !confirm()? {
@@ -182,6 +184,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let _ = printer.await;
     let report = report?;
     renderer.finish(&report)?;
+    step_summary::publish(&environment, &step_summary::apply_markdown(&report));
     if let Some(demo) = demo {
         demo.finish(&report);
     }

@@ -1,0 +1,298 @@
+//! The GitHub Actions job summary: when `GITHUB_STEP_SUMMARY` names a file, `plan` appends
+//! its Markdown render and `apply` a short Markdown account of what it did, so that a run's
+//! result shows on its summary page without reading the log.
+//!
+//! The summary is a courtesy: a file that cannot be written is a warning, never the reason
+//! a plan or an apply fails (an apply that already changed the cloud must still say so).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::apply::{ActionFailure, ApplyReport, NotAppliedKind};
+
+/// The variable GitHub Actions sets to the file a step appends its summary to.
+pub const VARIABLE: &str = "GITHUB_STEP_SUMMARY";
+
+/// Rows listed per section before the rest is only counted: GitHub shows at most 1 MiB of
+/// summary per step.
+const MAX_ROWS: usize = 200;
+
+/// The summary file the environment names, if any.
+pub fn target(environment: &BTreeMap<String, String>) -> Option<PathBuf> {
+    environment
+        .get(VARIABLE)
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Appends `markdown` to the summary file the environment names, followed by a blank line
+/// so that the next step's summary starts a new block. Failures are printed as a warning.
+pub fn publish(environment: &BTreeMap<String, String>, markdown: &str) {
+    let Some(path) = target(environment) else {
+        return;
+    };
+    if let Err(error) = append(&path, markdown) {
+        eprintln!(
+            "warning: could not append the summary to `{}` (`{VARIABLE}`): {error}",
+            path.display()
+        );
+    }
+}
+
+/// Appends `markdown` and a blank line to `path`, creating the file when it is missing.
+pub fn append(path: &Path, markdown: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let mut text = markdown.to_owned();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push('\n');
+    file.write_all(text.as_bytes())?;
+    file.flush()
+}
+
+/// What an apply did, as Markdown: a headline with the counts, then one row per group that
+/// was created, recovered, failed or left alone.
+pub fn apply_markdown(report: &ApplyReport) -> String {
+    let mut out = String::from("### cityform apply\n\n");
+    if report.dry_run {
+        let _ = writeln!(
+            out,
+            "**Dry run:** {} would be created. Nothing was sent and the state was not written.\n",
+            plural(report.would_create.len(), "job group")
+        );
+        let rows = report.would_create.iter().map(|address| {
+            (
+                "+".to_owned(),
+                address.to_string(),
+                "would be created".to_owned(),
+            )
+        });
+        table(&mut out, rows);
+        return out;
+    }
+    let counts = format!(
+        "{} created, {} recovered, {} failed",
+        report.created.len(),
+        report.recovered.len(),
+        report.failed.len()
+    );
+    let headline = if report.interrupted {
+        format!(
+            "**Apply interrupted:** {counts}, {} not started. Run apply again to finish.",
+            report.not_started.len()
+        )
+    } else if report.failed.is_empty() {
+        format!("**Apply complete:** {counts}.")
+    } else {
+        format!(
+            "**Apply finished with failures:** {counts}. Everything that succeeded is recorded; running apply again retries the rest."
+        )
+    };
+    let _ = writeln!(out, "{headline}\n");
+    let created = report.created.iter().map(|group| {
+        (
+            "+".to_owned(),
+            group.address.to_string(),
+            format!("created, id `{}`", group.job_group_id),
+        )
+    });
+    let recovered = report.recovered.iter().map(|group| {
+        (
+            "+".to_owned(),
+            group.address.to_string(),
+            format!("recovered, id `{}` ({})", group.job_group_id, group.reason),
+        )
+    });
+    let failed = report.failed.iter().map(|failure| {
+        (
+            "!".to_owned(),
+            failure.address.to_string(),
+            failure_cell(failure),
+        )
+    });
+    let not_applied = report.not_applied.iter().map(|group| {
+        let what = match group.kind {
+            NotAppliedKind::Update => "update not applied by this version",
+            NotAppliedKind::Orphan => "orphaned, left alone",
+            NotAppliedKind::Status => "start/stop not applied by this version",
+            NotAppliedKind::Protect => "protection change not recorded by this version",
+            NotAppliedKind::Delete => "delete not applied by this version",
+        };
+        ("~".to_owned(), group.address.to_string(), what.to_owned())
+    });
+    let not_started = report.not_started.iter().map(|address| {
+        (
+            " ".to_owned(),
+            address.to_string(),
+            "not started".to_owned(),
+        )
+    });
+    table(
+        &mut out,
+        created
+            .chain(recovered)
+            .chain(failed)
+            .chain(not_applied)
+            .chain(not_started),
+    );
+    out
+}
+
+/// A failure in one table cell: the message, the service's code, the request id and the hint.
+fn failure_cell(failure: &ActionFailure) -> String {
+    let mut cell = format!("failed: {}", failure.message);
+    if let Some(request_id) = &failure.request_id {
+        let _ = write!(cell, " (RequestId `{request_id}`)");
+    }
+    if let Some(hint) = &failure.hint {
+        let _ = write!(cell, "<br>hint: {hint}");
+    }
+    cell
+}
+
+/// A `| | Job group | Result |` table of `rows`, cut after [`MAX_ROWS`].
+fn table(out: &mut String, rows: impl Iterator<Item = (String, String, String)>) {
+    let mut written = 0;
+    let mut left_out = 0;
+    for (sign, address, result) in rows {
+        if written == 0 {
+            out.push_str("| | Job group | Result |\n|---|---|---|\n");
+        }
+        if written == MAX_ROWS {
+            left_out += 1;
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| `{sign}` | `{}` | {} |",
+            cell(&address),
+            cell(&result)
+        );
+        written += 1;
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            out,
+            "\n_{} more not shown; the job log has every line._",
+            left_out
+        );
+    }
+}
+
+/// `text` made safe for one Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::apply::{CreatedGroup, FailureReason};
+    use crate::cloud::ErrorClass;
+    use crate::model::Address;
+
+    fn address(name: &str) -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", name)
+    }
+
+    #[test]
+    fn no_variable_or_an_empty_one_means_no_summary() {
+        assert_eq!(target(&BTreeMap::new()), None);
+        let empty = BTreeMap::from([(VARIABLE.to_owned(), String::new())]);
+        assert_eq!(target(&empty), None);
+        let set = BTreeMap::from([(VARIABLE.to_owned(), "/tmp/summary.md".to_owned())]);
+        assert_eq!(target(&set), Some(PathBuf::from("/tmp/summary.md")));
+    }
+
+    #[test]
+    fn appending_keeps_what_earlier_steps_wrote() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("summary.md");
+        std::fs::write(&path, "earlier step\n").unwrap();
+        append(&path, "### cityform plan").unwrap();
+        append(&path, "second\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "earlier step\n### cityform plan\n\nsecond\n\n"
+        );
+    }
+
+    #[test]
+    fn an_apply_summary_lists_creations_and_failures() {
+        let report = ApplyReport {
+            created: vec![CreatedGroup {
+                address: address("traffic-east"),
+                job_group_id: "4".into(),
+                request_id: "R-1".into(),
+                elapsed: Duration::from_millis(12),
+            }],
+            failed: vec![ActionFailure {
+                address: address("traffic-west"),
+                reason: FailureReason::Refused,
+                class: ErrorClass::Terminal,
+                code: Some("InvalidAlgoLibId.NotFound".into()),
+                message: "CreateJobGroup traffic-west: refused | 404".into(),
+                request_id: Some("R-2".into()),
+                hint: None,
+            }],
+            ..ApplyReport::default()
+        };
+        insta::assert_snapshot!(apply_markdown(&report), @r"
+        ### cityform apply
+
+        **Apply finished with failures:** 1 created, 0 recovered, 1 failed. Everything that succeeded is recorded; running apply again retries the rest.
+
+        | | Job group | Result |
+        |---|---|---|
+        | `+` | `cn-shanghai/cityvisual-Instance/traffic-east` | created, id `4` |
+        | `!` | `cn-shanghai/cityvisual-Instance/traffic-west` | failed: CreateJobGroup traffic-west: refused \| 404 (RequestId `R-2`) |
+        ");
+    }
+
+    #[test]
+    fn a_dry_run_summary_says_nothing_was_sent() {
+        let report = ApplyReport {
+            would_create: vec![address("traffic-east")],
+            dry_run: true,
+            ..ApplyReport::default()
+        };
+        let markdown = apply_markdown(&report);
+        assert!(
+            markdown.contains("**Dry run:** 1 job group would be created."),
+            "{markdown}"
+        );
+        assert!(markdown.contains(
+            "| `+` | `cn-shanghai/cityvisual-Instance/traffic-east` | would be created |"
+        ));
+    }
+
+    #[test]
+    fn long_tables_are_cut() {
+        let report = ApplyReport {
+            not_started: (0..MAX_ROWS + 5)
+                .map(|index| address(&format!("group-{index:04}")))
+                .collect(),
+            interrupted: true,
+            ..ApplyReport::default()
+        };
+        let markdown = apply_markdown(&report);
+        assert_eq!(markdown.matches("not started |").count(), MAX_ROWS);
+        assert!(markdown.contains("_5 more not shown; the job log has every line._"));
+    }
+}
