@@ -4,7 +4,7 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 
-use crate::plan::{AttributeChange, Plan, Summary, UnmanagedGroup};
+use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
 
 /// The output formats every command that prints a plan or a result accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -82,20 +82,35 @@ fn targeted_note(plan: &Plan) -> Option<String> {
 }
 
 /// The note that the plan did not read the live groups, or the reason the refresh was
-/// skipped, as given; `None` for a refreshed plan and for one without a state, which
-/// records nothing there would be to read.
+/// skipped, as given. `None` for a refreshed plan, and for one that is about no recorded
+/// group: reading the live groups could not have changed it.
 fn refresh_note(plan: &Plan) -> Option<String> {
     if plan.refreshed {
         return None;
     }
     match &plan.refresh_skipped_reason {
         Some(reason) => Some(reason.clone()),
-        None if plan.state.is_none() => None,
+        None if !is_about_recorded_groups(plan) => None,
         None => Some(
             "Note: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only."
                 .to_owned(),
         ),
     }
+}
+
+/// Whether the plan compares any group the state records: the only groups a refresh looks
+/// up. A plan that only creates groups (a first plan, or one without a state) is not.
+fn is_about_recorded_groups(plan: &Plan) -> bool {
+    plan.unchanged > 0
+        || plan.actions.iter().any(|action| match action {
+            Action::Create { replaces_id, .. } => replaces_id.is_some(),
+            Action::SetStatus { job_group_id, .. } => job_group_id.is_some(),
+            Action::Update { .. }
+            | Action::Protect { .. }
+            | Action::Delete { .. }
+            | Action::BlockedDelete { .. }
+            | Action::Orphan { .. } => true,
+        })
 }
 
 /// How the live group differs from what cityform recorded, as a unified diff of two

@@ -73,12 +73,13 @@ fn every_kind() -> Plan {
     }
 }
 
+/// Refreshed, and nothing to do.
 fn no_changes() -> Plan {
     Plan {
-        state: None,
+        state: binding(),
         actions: Vec::new(),
         unchanged: 6,
-        refreshed: false,
+        refreshed: true,
         unmanaged: Vec::new(),
         targets: Vec::new(),
         refresh_skipped_reason: None,
@@ -383,20 +384,28 @@ fn a_skipped_refresh_is_explained_in_its_own_words() {
 }
 
 #[test]
-fn without_a_state_there_is_nothing_to_refresh_and_no_note() {
+fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
     let text = super::text::render_plan(&every_kind(), Color::Never);
     assert!(text.contains("--refresh=false"), "{text}");
     let mut plan = every_kind();
-    plan.state = None;
+    plan.actions
+        .retain(|action| matches!(action, Action::Create { .. }));
+    plan.unchanged = 0;
+    for state in [None, binding()] {
+        plan.state = state;
+        let text = super::text::render_plan(&plan, Color::Never);
+        assert!(!text.contains("Note:"), "{text}");
+        assert!(!super::markdown::render_plan(&plan).contains("Note:"));
+    }
+    plan.unchanged = 1;
     let text = super::text::render_plan(&plan, Color::Never);
-    assert!(!text.contains("Note:"), "{text}");
-    assert!(!super::markdown::render_plan(&plan).contains("Note:"));
+    assert!(text.contains("--refresh=false"), "{text}");
 }
 
 #[test]
 fn no_changes_without_a_refresh_says_what_it_compared() {
     let mut plan = no_changes();
-    plan.state = binding();
+    plan.refreshed = false;
     assert_eq!(
         super::text::render_plan(&plan, Color::Never),
         "No changes. The job groups match the manifests (6 unchanged).\n\nNote: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only.\n"
