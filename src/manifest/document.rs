@@ -1,5 +1,5 @@
-//! The meaning of one manifest document: `apiVersion`, `kind`, `metadata` and `spec` read
-//! from a YAML tree into a [`ManifestDocument`], with a problem for everything that is not
+//! The meaning of one manifest document: `apiVersion`, `kind`, `metadata`, `spec` and
+//! `lifecycle` read from a YAML tree into a [`ManifestDocument`], with a problem for everything that is not
 //! what the format says. Nothing here looks at other documents; defaults, required fields
 //! and duplicates are the set's business (`set.rs`).
 //!
@@ -7,9 +7,11 @@
 //! one `match` per part: adding a field is one constant entry and one arm.
 
 use super::diagnostic::{Position, Problem};
+use super::lifecycle;
 use super::suggest;
 use super::values::{self, Field, Params, describe};
 use super::yaml::{Document, Entry, Mapping, Node};
+use crate::model::{Lifecycle, Status};
 
 /// The only `apiVersion` this build reads.
 pub(crate) const API_VERSION: &str = "cityform/v1";
@@ -18,7 +20,7 @@ pub(crate) const API_VERSION: &str = "cityform/v1";
 pub(crate) const KINDS: &[&str] = &["JobGroup", "Defaults"];
 
 /// The top-level fields of a `JobGroup` document.
-const JOB_GROUP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec"];
+const JOB_GROUP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "lifecycle"];
 
 /// The top-level fields of a `Defaults` document.
 const DEFAULTS_FIELDS: &[&str] = &["apiVersion", "kind", "spec"];
@@ -26,7 +28,10 @@ const DEFAULTS_FIELDS: &[&str] = &["apiVersion", "kind", "spec"];
 /// The fields of `metadata`.
 const METADATA_FIELDS: &[&str] = &["name"];
 
-/// The fields of `spec`, in the order of the API reference.
+/// The fields of `lifecycle`.
+const LIFECYCLE_FIELDS: &[&str] = &["preventDestroy", "ignoreChanges"];
+
+/// The fields of `spec`, in the order of the API reference, then `status`.
 pub(crate) const SPEC_FIELDS: &[&str] = &[
     "regionId",
     "instanceId",
@@ -36,6 +41,7 @@ pub(crate) const SPEC_FIELDS: &[&str] = &[
     "streamPerJob",
     "jobCount",
     "params",
+    "status",
 ];
 
 /// What one document declares.
@@ -59,6 +65,8 @@ pub(crate) struct JobGroupDocument {
     /// Where to point when the spec, with defaults, still lacks a field: its `spec` key,
     /// or the document when there is none.
     pub spec_position: Position,
+    /// `lifecycle`, the valid parts of it.
+    pub lifecycle: Lifecycle,
 }
 
 /// A `Defaults` document.
@@ -89,6 +97,8 @@ pub(crate) struct PartialSpec {
     pub job_count: Field<u32>,
     /// `params`, the valid entries, canonical values.
     pub params: Params,
+    /// `status`.
+    pub status: Field<Status>,
 }
 
 impl PartialSpec {
@@ -103,6 +113,7 @@ impl PartialSpec {
             stream_per_job: Field::Invalid,
             job_count: Field::Invalid,
             params: Params::default(),
+            status: Field::Invalid,
         }
     }
 
@@ -122,6 +133,7 @@ impl PartialSpec {
             "planedJobCount" => mark(&mut self.planed_job_count),
             "streamPerJob" => mark(&mut self.stream_per_job),
             "jobCount" => mark(&mut self.job_count),
+            "status" => mark(&mut self.status),
             _ => {}
         }
     }
@@ -140,6 +152,7 @@ impl PartialSpec {
             stream_per_job: self.stream_per_job.or(defaults.stream_per_job.clone()),
             job_count: self.job_count.or(defaults.job_count.clone()),
             params: self.params.over(defaults.params),
+            status: self.status.or(defaults.status.clone()),
         }
     }
 }
@@ -264,6 +277,7 @@ fn read_job_group(
         name: Field::Absent,
         spec: PartialSpec::default(),
         spec_position: position,
+        lifecycle: Lifecycle::default(),
     };
     let mut has_metadata = false;
     let mut has_spec = false;
@@ -280,6 +294,7 @@ fn read_job_group(
                 document.spec_position = entry.key_position;
                 document.spec = read_spec(entry, problems);
             }
+            "lifecycle" => document.lifecycle = read_lifecycle(entry, problems),
             _ => suggested.extend(unknown_field(&entry, None, JOB_GROUP_FIELDS, problems)),
         }
     }
@@ -315,6 +330,15 @@ fn read_defaults(
             "metadata" => problems.push(
                 Problem::new(entry.key_position, "unknown field `metadata`")
                     .with_hint("a `Defaults` document has no name; remove `metadata`"),
+            ),
+            "lifecycle" => problems.push(
+                Problem::new(
+                    entry.key_position,
+                    "`lifecycle` is not allowed in a `Defaults` document",
+                )
+                .with_hint(
+                    "protection and ignored changes are decided group by group: write `lifecycle` in each `JobGroup` document that needs it",
+                ),
             ),
             _ => {
                 unknown_field(&entry, None, DEFAULTS_FIELDS, problems);
@@ -406,6 +430,7 @@ fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
             }
             "jobCount" => spec.job_count = values::count(entry, "spec.jobCount", problems),
             "params" => spec.params = values::params(entry, problems),
+            "status" => spec.status = values::status(entry, problems),
             _ => {
                 // Fields a merge key may have brought are unknowable: none is reported missing.
                 if entry.key == "<<" {
@@ -422,12 +447,48 @@ fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
     spec
 }
 
+/// `lifecycle`, as far as it can be read.
+fn read_lifecycle(entry: Entry, problems: &mut Vec<Problem>) -> Lifecycle {
+    let position = entry.position();
+    let mapping = match entry.value {
+        Node::Mapping(mapping) => mapping,
+        other => {
+            let message = match other {
+                Node::Null => "`lifecycle` has no value".to_owned(),
+                other => format!("`lifecycle` must be a mapping, not {}", describe(&other)),
+            };
+            problems.push(Problem::new(position, message).with_hint(format!(
+                "`lifecycle` takes {}; remove it when neither is needed",
+                suggest::list(LIFECYCLE_FIELDS)
+            )));
+            return Lifecycle::default();
+        }
+    };
+    let mut read = Lifecycle::default();
+    for entry in mapping.entries {
+        match entry.key.as_str() {
+            "preventDestroy" => {
+                if let Field::Given(value) = lifecycle::prevent_destroy(entry, problems) {
+                    read.prevent_destroy = Some(value);
+                }
+            }
+            "ignoreChanges" => read.ignore_changes = lifecycle::ignore_changes(entry, problems),
+            _ => {
+                unknown_field(&entry, Some("lifecycle"), LIFECYCLE_FIELDS, problems);
+            }
+        }
+    }
+    read
+}
+
 /// Where a field that is unknown in one part belongs instead, for the hint.
 fn belongs_elsewhere(key: &str) -> Option<&'static str> {
     if SPEC_FIELDS.contains(&key) {
         Some("spec")
     } else if METADATA_FIELDS.contains(&key) {
         Some("metadata")
+    } else if LIFECYCLE_FIELDS.contains(&key) {
+        Some("lifecycle")
     } else if crate::model::ParamKey::ALL
         .iter()
         .any(|param| param.as_str() == key)
@@ -612,8 +673,147 @@ status: Running
         );
         assert_eq!(
             problems[7].hint.as_deref(),
-            Some("a document takes `apiVersion`, `kind`, `metadata` and `spec`")
+            Some("`status` belongs in `spec`")
         );
+    }
+
+    /// `GROUP` with `more` added at the end (top-level fields, or more of `params`).
+    fn group_with(more: &str) -> (Option<ManifestDocument>, Vec<Problem>) {
+        read(&format!("{GROUP}{more}"))
+    }
+
+    fn job_group(document: Option<ManifestDocument>) -> JobGroupDocument {
+        match document {
+            Some(ManifestDocument::JobGroup(group)) => group,
+            other => panic!("expected a job group: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_lifecycle_block_and_the_status() {
+        let (document, problems) = read(
+            &(GROUP.replace("  params:\n", "  status: Running\n  params:\n")
+                + "lifecycle:\n  preventDestroy: true\n  ignoreChanges: [jobCount, params.ES_ENABLE, status]\n"),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let group = job_group(document);
+        assert_eq!(group.spec.status, Field::Given(Status::Running));
+        assert_eq!(group.lifecycle.prevent_destroy, Some(true));
+        assert_eq!(
+            group.lifecycle.ignore_changes,
+            ["jobCount", "params.ES_ENABLE", "status"]
+        );
+    }
+
+    #[test]
+    fn a_group_without_lifecycle_or_status_leaves_both_alone() {
+        let (document, problems) = read(GROUP);
+        assert!(problems.is_empty(), "{problems:?}");
+        let group = job_group(document);
+        assert_eq!(group.spec.status, Field::Absent);
+        assert_eq!(group.lifecycle, Lifecycle::default());
+        let (document, problems) = group_with("lifecycle: {}\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(job_group(document).lifecycle, Lifecycle::default());
+    }
+
+    #[test]
+    fn reports_every_problem_of_a_lifecycle_block() {
+        let (document, problems) = group_with(
+            "lifecycle:\n  preventDestroy: \"yes\"\n  ignoreChanges:\n    - planedJobCont\n    - streamPerJob\n  ignoreChange: [x]\n",
+        );
+        assert_eq!(
+            rendered(&problems),
+            [
+                "17:19: `lifecycle.preventDestroy` must be `true` or `false`, not the string `\"yes\"`",
+                "19:7: unknown attribute `planedJobCont` in `lifecycle.ignoreChanges`, did you mean `planedJobCount`?",
+                "21:3: unknown field `ignoreChange` in `lifecycle`, did you mean `ignoreChanges`?",
+            ]
+        );
+        let group = job_group(document);
+        assert_eq!(group.lifecycle.prevent_destroy, None);
+        assert_eq!(group.lifecycle.ignore_changes, ["streamPerJob"]);
+
+        let (_, problems) = group_with("lifecycle: true\n");
+        assert_eq!(
+            rendered(&problems),
+            ["16:12: `lifecycle` must be a mapping, not the boolean `true`"]
+        );
+        let (_, problems) = group_with("lifecycle:\n  colour: blue\n");
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("`lifecycle` takes `preventDestroy` and `ignoreChanges`")
+        );
+    }
+
+    #[test]
+    fn lifecycle_fields_written_elsewhere_are_pointed_to_their_place() {
+        let (_, problems) = read(
+            &(GROUP.replace(
+                "  params:\n",
+                "  preventDestroy: true\n  lifecycle: {}\n  params:\n",
+            ) + "ignoreChanges: [jobCount]\n"),
+        );
+        let hints: Vec<Option<&str>> = problems
+            .iter()
+            .map(|problem| problem.hint.as_deref())
+            .collect();
+        assert_eq!(
+            rendered(&problems),
+            [
+                "13:3: unknown field `preventDestroy` in `spec`",
+                "14:3: unknown field `lifecycle` in `spec`",
+                "18:1: unknown field `ignoreChanges`",
+            ]
+        );
+        assert_eq!(
+            hints,
+            [
+                Some("`preventDestroy` belongs in `lifecycle`"),
+                Some("`lifecycle` belongs in the top level of the document"),
+                Some("`ignoreChanges` belongs in `lifecycle`"),
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_take_a_status_but_no_lifecycle() {
+        let (document, problems) = read(
+            "apiVersion: cityform/v1\nkind: Defaults\nspec:\n  status: Stopped\nlifecycle:\n  preventDestroy: true\n",
+        );
+        assert_eq!(
+            rendered(&problems),
+            ["5:1: `lifecycle` is not allowed in a `Defaults` document"]
+        );
+        let Some(ManifestDocument::Defaults(defaults)) = document else {
+            panic!("{document:?}");
+        };
+        assert_eq!(defaults.spec.status, Field::Given(Status::Stopped));
+    }
+
+    #[test]
+    fn a_group_status_wins_over_the_default_and_a_wrong_one_is_not_replaced() {
+        let defaults = PartialSpec {
+            status: Field::Given(Status::Running),
+            ..PartialSpec::default()
+        };
+        let own = PartialSpec {
+            status: Field::Given(Status::Stopped),
+            ..PartialSpec::default()
+        };
+        assert_eq!(
+            own.with_defaults(&defaults).status,
+            Field::Given(Status::Stopped)
+        );
+        assert_eq!(
+            PartialSpec::default().with_defaults(&defaults).status,
+            Field::Given(Status::Running)
+        );
+        let wrong = PartialSpec {
+            status: Field::Invalid,
+            ..PartialSpec::default()
+        };
+        assert_eq!(wrong.with_defaults(&defaults).status, Field::Invalid);
     }
 
     #[test]

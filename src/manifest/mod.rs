@@ -7,13 +7,14 @@
 //!
 //! Reading happens in layers, each in its own module: `discover` finds and reads files,
 //! `source` checks a file's bytes, `yaml` (the one door for YAML) parses documents into
-//! trees that know where each value was written, `document` and `values` give a document
-//! its meaning, and `set` applies defaults and checks the set as a whole.
+//! trees that know where each value was written, `document`, `values` and `lifecycle` give
+//! a document its meaning, and `set` applies defaults and checks the set as a whole.
 
 mod desired;
 mod diagnostic;
 mod discover;
 mod document;
+mod lifecycle;
 pub mod schema;
 mod set;
 mod source;
@@ -191,7 +192,7 @@ error: `missing.yaml` does not exist
   hint: each document starts with `apiVersion: cityform/v1` and `kind: JobGroup`
 first.yaml:10:19: error: `spec.planedJobCount` must be at least 1, not `0`
 first.yaml:14:1: error: unknown field `extra`
-  hint: a document takes `apiVersion`, `kind`, `metadata` and `spec`
+  hint: a document takes `apiVersion`, `kind`, `metadata`, `spec` and `lifecycle`
 6 problems found in the manifests"
         );
     }

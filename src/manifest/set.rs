@@ -12,7 +12,7 @@ use super::diagnostic::Problem;
 use super::document::{DefaultsDocument, JobGroupDocument, ManifestDocument, PartialSpec};
 use super::suggest;
 use super::values::Field;
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, Lifecycle, Status};
 
 /// A problem, and the index of the source it belongs to.
 pub(crate) type SetProblem = (usize, Problem);
@@ -33,7 +33,9 @@ pub(crate) fn assemble(
                 continue;
             };
             let position = group.position;
-            let Some((address, spec)) = complete(group, &defaults, index, &mut problems) else {
+            let Some((address, spec, status, lifecycle)) =
+                complete(group, &defaults, index, &mut problems)
+            else {
                 continue;
             };
             match groups.entry(address) {
@@ -43,7 +45,12 @@ pub(crate) fn assemble(
                         line: position.line,
                         column: position.column,
                     };
-                    vacant.insert(DesiredGroup::new(spec, source));
+                    vacant.insert(DesiredGroup {
+                        spec,
+                        source,
+                        status,
+                        lifecycle,
+                    });
                 }
                 btree_map::Entry::Occupied(occupied) => problems.push((
                     index,
@@ -95,14 +102,18 @@ fn find_defaults(
     first.map_or_else(PartialSpec::default, |(defaults, _)| defaults.spec.clone())
 }
 
-/// The group's address and spec with defaults applied, or `None` when something is
-/// missing (reported here) or wrong (reported when the document was read).
+/// A complete job group: its address, spec, status wish and lifecycle block.
+type Completed = (Address, JobGroupSpec, Option<Status>, Lifecycle);
+
+/// The group's address, spec and status with defaults applied, and its lifecycle block; or
+/// `None` when something is missing (reported here) or wrong (reported when the document
+/// was read).
 fn complete(
     group: JobGroupDocument,
     defaults: &PartialSpec,
     index: usize,
     problems: &mut Vec<SetProblem>,
-) -> Option<(Address, JobGroupSpec)> {
+) -> Option<Completed> {
     let spec = group.spec.with_defaults(defaults);
     let mut missing = Vec::new();
     let region_id = required(spec.region_id, "regionId", &mut missing);
@@ -137,11 +148,8 @@ fn complete(
             )),
         ));
     }
-    let job_count = match spec.job_count {
-        Field::Given(count) => Some(count),
-        Field::Absent => None,
-        Field::Invalid => return None,
-    };
+    let job_count = optional(spec.job_count)?;
+    let status = optional(spec.status)?;
     let Field::Given(name) = group.name else {
         return None;
     };
@@ -154,7 +162,16 @@ fn complete(
         job_count,
         params: spec.params.into_map(),
     };
-    Some((address, spec))
+    Some((address, spec, status, group.lifecycle))
+}
+
+/// The value of an optional field: `Some(None)` when absent, `None` when written wrongly.
+fn optional<T>(field: Field<T>) -> Option<Option<T>> {
+    match field {
+        Field::Given(value) => Some(Some(value)),
+        Field::Absent => Some(None),
+        Field::Invalid => None,
+    }
 }
 
 /// The value of a required field; a missing one is added to `missing`.
@@ -251,6 +268,28 @@ mod tests {
         let beta = &desired.groups[&"cn-shanghai/inst/beta".parse().unwrap()].spec;
         assert_eq!(beta.stream_per_job, 7);
         assert_eq!(beta.params["RDS_ENABLE"], "False");
+    }
+
+    #[test]
+    fn status_comes_from_the_group_or_the_defaults_and_lifecycle_from_the_group() {
+        let defaults =
+            format!("apiVersion: cityform/v1\nkind: Defaults\nspec:\n{FULL}  status: Running\n");
+        let groups = group("alpha", "  status: Stopped\n")
+            + "lifecycle:\n  preventDestroy: true\n  ignoreChanges: [params]\n"
+            + &group("beta", "  jobCount: 2\n");
+        let (desired, problems) = reads(&[("defaults.yaml", &defaults), ("groups.yaml", &groups)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let alpha = &desired.groups[&"cn-shanghai/inst/alpha".parse().unwrap()];
+        assert_eq!(alpha.status, Some(Status::Stopped));
+        assert_eq!(alpha.lifecycle.prevent_destroy, Some(true));
+        assert_eq!(alpha.lifecycle.ignore_changes, ["params"]);
+        let beta = &desired.groups[&"cn-shanghai/inst/beta".parse().unwrap()];
+        assert_eq!(beta.status, Some(Status::Running));
+        assert_eq!(beta.lifecycle, Lifecycle::default());
+
+        let (desired, problems) = reads(&[("a.yaml", &group("gamma", FULL))]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(desired.groups.values().next().unwrap().status, None);
     }
 
     #[test]

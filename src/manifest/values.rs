@@ -1,5 +1,5 @@
 //! Readers for the values of manifest fields: counts, ids, address parts, the job-group
-//! name and `params`. Each turns one YAML entry into a [`Field`] and reports what is wrong
+//! name, the run status and `params`. Each turns one YAML entry into a [`Field`] and reports what is wrong
 //! with it where it was written.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::diagnostic::Problem;
 use super::suggest;
 use super::yaml::{Entry, MAX_DEPTH, Mapping, Node};
-use crate::model::{ParamKey, normalize_param_value, validate_job_group_name};
+use crate::model::{ParamKey, Status, normalize_param_value, validate_job_group_name};
 
 /// A field as one document gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,13 +99,13 @@ pub(crate) fn describe(node: &Node) -> String {
 }
 
 /// The problem for a field written with no value (`planedJobCount:`).
-fn no_value(entry: &Entry, path: &str, expected: &str) -> Problem {
+pub(crate) fn no_value(entry: &Entry, path: &str, expected: &str) -> Problem {
     Problem::new(entry.position(), format!("`{path}` has no value"))
         .with_hint(format!("write {expected}, or remove the line"))
 }
 
 /// The problem for a value of the wrong kind.
-fn wrong_kind(entry: &Entry, path: &str, expected: &str) -> Problem {
+pub(crate) fn wrong_kind(entry: &Entry, path: &str, expected: &str) -> Problem {
     Problem::new(
         entry.position(),
         format!(
@@ -224,6 +224,42 @@ pub(crate) fn name(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
         },
         Node::Null => no_value(&entry, "metadata.name", "the job group's name"),
         _ => wrong_kind(&entry, "metadata.name", "a string").with_hint(NAME_RULE),
+    };
+    problems.push(problem);
+    Field::Invalid
+}
+
+/// `spec.status`: `Running` or `Stopped`, exactly as the API spells them, because that is
+/// how `DescribeJobGroups` shows them back.
+pub(crate) fn status(entry: Entry, problems: &mut Vec<Problem>) -> Field<Status> {
+    const PATH: &str = "spec.status";
+    const EXPECTED: &str = "`Running` or `Stopped`";
+    let position = entry.position();
+    let problem = match &entry.value {
+        Node::String(text) => match text.parse::<Status>() {
+            Ok(status) => return Field::Given(status),
+            Err(_) => {
+                let problem = Problem::new(
+                    position,
+                    format!("`{PATH}` must be {EXPECTED}, not `{text}`"),
+                );
+                // Only a difference of case is suggested: `started` is close to `Stopped`
+                // in spelling but means the opposite.
+                let same_word = ["Running", "Stopped"]
+                    .into_iter()
+                    .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()));
+                match same_word {
+                    Some(spelling) => problem.with_hint(format!(
+                        "write it as the API spells it: `status: {spelling}`"
+                    )),
+                    None => problem.with_hint(
+                        "`Running` starts the job group (`StartJobGroup`), `Stopped` stops it; leave `status` out to leave it as it is",
+                    ),
+                }
+            }
+        },
+        Node::Null => no_value(&entry, PATH, EXPECTED),
+        _ => wrong_kind(&entry, PATH, EXPECTED),
     };
     problems.push(problem);
     Field::Invalid
@@ -415,6 +451,45 @@ mod tests {
     }
 
     #[test]
+    fn status_takes_only_the_api_spelling() {
+        let mut problems = Vec::new();
+        let mut read = |value| status(entry("status", value), &mut problems);
+        assert_eq!(
+            read(Node::String("Running".into())),
+            Field::Given(Status::Running)
+        );
+        assert_eq!(
+            read(Node::String("Stopped".into())),
+            Field::Given(Status::Stopped)
+        );
+        assert_eq!(read(Node::String("running".into())), Field::Invalid);
+        assert_eq!(read(Node::String("started".into())), Field::Invalid);
+        assert_eq!(read(Node::Bool(true)), Field::Invalid);
+        assert_eq!(read(Node::Null), Field::Invalid);
+        assert_eq!(
+            messages(&problems),
+            [
+                "`spec.status` must be `Running` or `Stopped`, not `running`",
+                "`spec.status` must be `Running` or `Stopped`, not `started`",
+                "`spec.status` must be `Running` or `Stopped`, not the boolean `true`",
+                "`spec.status` has no value",
+            ]
+        );
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some("write it as the API spells it: `status: Running`")
+        );
+        assert!(
+            problems[1]
+                .hint
+                .as_deref()
+                .is_some_and(|hint| hint.contains("leave `status` out")),
+            "{:?}",
+            problems[1].hint
+        );
+    }
+
+    #[test]
     fn address_parts_are_non_empty_strings_without_slashes_or_spaces() {
         let mut problems = Vec::new();
         let mut read =
@@ -559,6 +634,7 @@ mod tests {
                     "OUT_MQ_ENABLE",
                     Node::Sequence(super::super::yaml::Sequence {
                         items: Vec::new(),
+                        item_positions: Vec::new(),
                         position: None,
                     }),
                 ),

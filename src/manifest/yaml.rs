@@ -77,8 +77,18 @@ pub(crate) enum Node {
 pub(crate) struct Sequence {
     /// The elements.
     pub items: Vec<Node>,
+    /// Where each element was written (a collection: its first scalar), when known;
+    /// one per element.
+    pub item_positions: Vec<Option<Position>>,
     /// Where its first scalar was written, if it has one.
     pub position: Option<Position>,
+}
+
+impl Sequence {
+    /// The elements with where each was written, when known.
+    pub fn located_items(self) -> impl Iterator<Item = (Node, Option<Position>)> {
+        self.items.into_iter().zip(self.item_positions)
+    }
 }
 
 /// A YAML mapping.
@@ -527,6 +537,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
         self.builder.depth += 1;
         let mut sequence = Sequence {
             items: Vec::new(),
+            item_positions: Vec::new(),
             position: None,
         };
         loop {
@@ -548,6 +559,7 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
                 sequence.position = position;
             }
             sequence.items.push(item);
+            sequence.item_positions.push(position);
         }
         // A sequence has no key to point at; the nearest enclosing key reports the depth.
         if sequence
@@ -759,6 +771,32 @@ mod tests {
             })
         );
         assert_eq!(spec.get("name").unwrap().value_position, Some(at(4, 9)));
+    }
+
+    #[test]
+    fn sequence_items_carry_their_positions() {
+        let text = "list:\n  - first\n  - [2, 3]\n  - {k: v}\nflow: [a,  b]\n";
+        let (document, problems) = only_document(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let root = mapping(&document.root);
+        let Node::Sequence(list) = &root.get("list").unwrap().value else {
+            panic!("expected a sequence");
+        };
+        assert_eq!(
+            list.item_positions,
+            [Some(at(2, 5)), Some(at(3, 6)), Some(at(4, 6))]
+        );
+        let Node::Sequence(flow) = root.get("flow").unwrap().value.clone() else {
+            panic!("expected a sequence");
+        };
+        let located: Vec<(Node, Option<Position>)> = flow.located_items().collect();
+        assert_eq!(
+            located,
+            [
+                (Node::String("a".into()), Some(at(5, 8))),
+                (Node::String("b".into()), Some(at(5, 12))),
+            ]
+        );
     }
 
     #[test]

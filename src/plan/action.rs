@@ -190,6 +190,11 @@ pub struct Plan {
     /// The groups `--target` limited the plan to; empty means every group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<Address>,
+    /// Why the live groups were not read although a refresh was asked for (e.g. the state
+    /// records no group in the manifests' instances): one sentence that the renderers print
+    /// as it is, in place of the note that the plan was not refreshed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_skipped_reason: Option<String>,
 }
 
 impl Plan {
@@ -228,6 +233,7 @@ impl Plan {
             refreshed: false,
             unmanaged: Vec::new(),
             targets: Vec::new(),
+            refresh_skipped_reason: None,
         }
     }
 

@@ -143,6 +143,7 @@ mod tests {
             refreshed: false,
             unmanaged: Vec::new(),
             targets: Vec::new(),
+            refresh_skipped_reason: None,
         }
     }
 

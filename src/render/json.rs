@@ -1,8 +1,14 @@
 //! The plan as JSON: a stable, versioned document for programs (`docs/json-output.md`).
+//!
+//! The document is the plan's own serialisation plus what a program would otherwise have to
+//! compute: the `summary` counts, and for an update with drift, `drift_diff`, the unified
+//! diff the text and Markdown show.
 
 use serde::Serialize;
 
-use crate::plan::{Action, Plan, StateBinding, Summary};
+use super::drift_diff;
+use crate::model::Address;
+use crate::plan::{Action, Plan, StateBinding, Summary, UnmanagedGroup};
 
 /// The JSON output format version; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -12,18 +18,49 @@ struct PlanDocument<'a> {
     format_version: u32,
     kind: &'static str,
     state: Option<&'a StateBinding>,
+    refreshed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_skipped_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    targets: &'a [Address],
     summary: Summary,
-    actions: &'a [Action],
+    actions: Vec<ActionDocument<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    unmanaged: &'a [UnmanagedGroup],
+}
+
+/// An action as the plan serialises it, with `drift_diff` after its fields when it drifted.
+#[derive(Serialize)]
+struct ActionDocument<'a> {
+    #[serde(flatten)]
+    action: &'a Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift_diff: Option<String>,
 }
 
 /// Renders a plan as pretty-printed JSON followed by a newline.
 pub fn render_plan(plan: &Plan) -> Result<String, serde_json::Error> {
+    let actions = plan
+        .actions
+        .iter()
+        .map(|action| ActionDocument {
+            action,
+            drift_diff: match action {
+                Action::Update { drift, .. } if !drift.is_empty() => Some(drift_diff(drift)),
+                _ => None,
+            },
+        })
+        .collect();
     let document = PlanDocument {
         format_version: FORMAT_VERSION,
         kind: "plan",
         state: plan.state.as_ref(),
+        refreshed: plan.refreshed,
+        refresh_skipped_reason: plan.refresh_skipped_reason.as_deref(),
+        targets: &plan.targets,
         summary: plan.summary(),
-        actions: &plan.actions,
+        actions,
+        unmanaged: &plan.unmanaged,
     };
     let mut text = serde_json::to_string_pretty(&document)?;
     text.push('\n');

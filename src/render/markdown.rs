@@ -1,26 +1,56 @@
 //! The plan as Markdown, ready to paste (or post) as a pull-request comment.
 //!
-//! A table gives the overview; the attribute-level details sit in a collapsed `diff` block.
-//! GitHub refuses comments over 65,536 characters, so past [`MAX_LENGTH`] the details are
-//! cut with a note that says how many actions were left out.
+//! Notes come first (a targeted plan, a plan that did not read the live groups), then the
+//! summary and a table for the overview; the attribute-level details, drift included, sit in
+//! a collapsed `diff` block, and unmanaged groups in a list at the end. GitHub refuses
+//! comments over 65,536 characters, so past [`MAX_LENGTH`] the details are cut with a note
+//! that says how many actions were left out.
 
 use std::fmt::Write as _;
 
-use super::{display_value, summary_line};
-use crate::plan::{Action, Plan};
+use super::{
+    display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
+    unmanaged_sentence,
+};
+use crate::model::Status;
+use crate::plan::{Action, Plan, UnmanagedGroup};
 
 /// The longest comment this renderer produces.
 pub const MAX_LENGTH: usize = 60_000;
 
+/// How many unmanaged groups a comment lists; the rest are counted.
+const MAX_UNMANAGED: usize = 50;
+
 /// Renders a plan as Markdown.
 pub fn render_plan(plan: &Plan) -> String {
     let mut out = String::from("### cityform plan\n\n");
+    for note in [targeted_note(plan), refresh_note(plan)]
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(out, "> {note}\n");
+    }
+    let drifted = plan
+        .actions
+        .iter()
+        .filter(|action| matches!(action, Action::Update { drift, .. } if !drift.is_empty()))
+        .count();
+    if drifted > 0 {
+        let _ = writeln!(
+            out,
+            "> **Changed outside cityform:** {} drifted since the last apply (see the details); the updates below set {} back to what the manifests say.\n",
+            plural(drifted, "job group"),
+            if drifted == 1 { "it" } else { "them" }
+        );
+    }
+    let unmanaged = unmanaged(plan);
     if plan.is_empty() {
         let _ = writeln!(
             out,
             "**No changes.** The job groups match the manifests ({} unchanged).",
             plan.unchanged
         );
+        out.push_str(&unmanaged);
         return out;
     }
     let summary = plan.summary();
@@ -30,32 +60,24 @@ pub fn render_plan(plan: &Plan) -> String {
         summary_line(&summary),
         summary.unchanged
     );
+    if summary.blocked > 0 {
+        let _ = writeln!(
+            out,
+            "**This plan cannot be applied:** preventDestroy refuses {} (marked `!`).\n",
+            plural(summary.blocked, "deletion")
+        );
+    }
     out.push_str("| | Job group | Action |\n|---|---|---|\n");
     let mut table = String::new();
     for action in &plan.actions {
-        let (sign, what) = match action {
-            Action::Create { .. } => ("+", "create".to_owned()),
-            Action::Update { changes, .. } => (
-                "~",
-                format!("update ({})", plural(changes.len(), "attribute")),
-            ),
-            Action::Orphan { .. } => ("-", "orphaned, left alone".to_owned()),
-            Action::SetStatus { to, .. } => ("~", format!("set status to {to}")),
-            Action::Protect {
-                prevent_destroy, ..
-            } => ("~", format!("record preventDestroy = {prevent_destroy}")),
-            Action::Delete { .. } => ("-", "**delete**".to_owned()),
-            Action::BlockedDelete { .. } => (
-                "!",
-                "**cannot be deleted**: preventDestroy is recorded".to_owned(),
-            ),
-        };
+        let (sign, what) = table_row(action);
         let _ = writeln!(table, "| `{sign}` | `{}` | {what} |", action.address());
     }
     let details = details(plan);
     let closing = "```\n\n</details>\n";
     let opening = "\n<details><summary>Show attribute changes</summary>\n\n```diff\n";
-    let budget = MAX_LENGTH.saturating_sub(out.len() + opening.len() + closing.len() + 200);
+    let budget = MAX_LENGTH
+        .saturating_sub(out.len() + opening.len() + closing.len() + unmanaged.len() + 200);
     if table.len() > budget {
         let (kept, shown) = cut(&table, budget / 2);
         out.push_str(kept);
@@ -65,6 +87,7 @@ pub fn render_plan(plan: &Plan) -> String {
             shown,
             plan.actions.len()
         );
+        out.push_str(&unmanaged);
         return out;
     }
     out.push_str(&table);
@@ -82,15 +105,98 @@ pub fn render_plan(plan: &Plan) -> String {
         out.push_str(&details);
     }
     out.push_str(closing);
+    out.push_str(&unmanaged);
     out
 }
 
-fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
+/// The sign and the words of an action's row in the table.
+fn table_row(action: &Action) -> (&'static str, String) {
+    match action {
+        Action::Create {
+            replaces_id: Some(id),
+            ..
+        } => (
+            "+",
+            format!("create again: deleted outside cityform (id {id} no longer exists)"),
+        ),
+        Action::Create { .. } => ("+", "create".to_owned()),
+        Action::Update { changes, drift, .. } => {
+            let mut what = format!("update ({})", plural(changes.len(), "attribute"));
+            if changes.iter().any(|change| change.attribute == "name") {
+                what.push_str(", renamed");
+            }
+            if !drift.is_empty() {
+                what.push_str("; **drifted**: changed outside cityform");
+            }
+            ("~", what)
+        }
+        Action::Orphan { .. } => ("-", "orphaned, left alone".to_owned()),
+        Action::SetStatus {
+            job_group_id,
+            from,
+            to,
+            ..
+        } => {
+            let verb = match to {
+                Status::Running => "start",
+                Status::Stopped => "stop",
+            };
+            let after_create = if job_group_id.is_none() {
+                " once created"
+            } else {
+                ""
+            };
+            let from = from.map_or("unknown", |status| status.as_str());
+            ("~", format!("{verb}{after_create} ({from} → {to})"))
+        }
+        Action::Protect {
+            prevent_destroy: true,
+            ..
+        } => (
+            "~",
+            "record preventDestroy: deleting it will be refused".to_owned(),
+        ),
+        Action::Protect { .. } => (
+            "~",
+            "lift preventDestroy: `--prune` may delete it".to_owned(),
+        ),
+        Action::Delete { .. } => (
+            "-",
+            "**delete**: in no manifest, and `--prune` was given".to_owned(),
+        ),
+        Action::BlockedDelete { .. } => (
+            "!",
+            "**cannot be deleted**: in no manifest, but preventDestroy is recorded".to_owned(),
+        ),
     }
+}
+
+/// The unmanaged groups as a list after everything else; empty when there are none.
+fn unmanaged(plan: &Plan) -> String {
+    if plan.unmanaged.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n**{} in the refreshed instances that no state records:**\n\n",
+        plural(plan.unmanaged.len(), "job group")
+    );
+    for group in plan.unmanaged.iter().take(MAX_UNMANAGED) {
+        let _ = writeln!(out, "- {}", unmanaged_item(group));
+    }
+    if plan.unmanaged.len() > MAX_UNMANAGED {
+        let _ = writeln!(
+            out,
+            "- _and {} more; run `cityform plan --show-unmanaged` for all_",
+            plan.unmanaged.len() - MAX_UNMANAGED
+        );
+    }
+    out
+}
+
+/// The sentence about an unmanaged group, with its address in code style.
+fn unmanaged_item(group: &UnmanagedGroup) -> String {
+    let address = group.address.to_string();
+    unmanaged_sentence(group).replacen(&address, &format!("`{address}`"), 1)
 }
 
 /// The longest prefix of whole lines within `budget` bytes, and how many lines it holds.
@@ -107,22 +213,51 @@ fn cut(text: &str, budget: usize) -> (&str, usize) {
     (&text[..end], lines)
 }
 
+/// The body of the `diff` block: per action, a header line (`+` create, `-` delete, `!`
+/// change, `#` remark) and its attribute lines.
 fn details(plan: &Plan) -> String {
     let mut out = String::new();
     for action in &plan.actions {
         match action {
-            Action::Create { address, spec, .. } => {
-                let _ = writeln!(out, "+ {address} (create)");
+            Action::Create {
+                address,
+                spec,
+                replaces_id,
+                prevent_destroy,
+                ..
+            } => {
+                match replaces_id {
+                    Some(id) => {
+                        let _ = writeln!(
+                            out,
+                            "+ {address} (create again: id {id} was deleted outside cityform)"
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, "+ {address} (create)");
+                    }
+                }
                 for (name, value) in spec.attributes() {
                     let _ = writeln!(out, "+     {name} = {}", display_value(&name, &value));
+                }
+                if *prevent_destroy {
+                    let _ = writeln!(out, "#     preventDestroy: deleting it will be refused");
                 }
             }
             Action::Update {
                 address,
                 job_group_id,
                 changes,
+                drift,
                 ..
             } => {
+                if !drift.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "# {address} has drifted: changed outside cityform since the last apply"
+                    );
+                    out.push_str(&drift_diff(drift));
+                }
                 let _ = writeln!(out, "! {address} (update, id {job_group_id})");
                 for change in changes {
                     let name = &change.attribute;
@@ -139,32 +274,50 @@ fn details(plan: &Plan) -> String {
                 job_group_id,
                 ..
             } => {
-                let _ = writeln!(out, "# {address} (orphaned, id {job_group_id}): left alone");
+                let _ = writeln!(
+                    out,
+                    "# {address} (orphaned, id {job_group_id}): in no manifest, left alone"
+                );
             }
             Action::SetStatus {
-                address, from, to, ..
+                address,
+                job_group_id,
+                from,
+                to,
             } => {
+                let call = match to {
+                    Status::Running => "StartJobGroup",
+                    Status::Stopped => "StopJobGroup",
+                };
+                let id = job_group_id
+                    .as_ref()
+                    .map_or("known after create".to_owned(), |id| format!("id {id}"));
                 let from = from.map_or("(unknown)", |status| status.as_str());
-                let _ = writeln!(out, "! {address} (status)");
+                let _ = writeln!(out, "! {address} ({call}, {id})");
                 let _ = writeln!(out, "-     status = {from}");
                 let _ = writeln!(out, "+     status = {to}");
             }
             Action::Protect {
                 address,
+                job_group_id,
                 prevent_destroy,
-                ..
             } => {
                 let _ = writeln!(
                     out,
-                    "! {address} (record preventDestroy = {prevent_destroy})"
+                    "! {address} (id {job_group_id}: recorded in the state, nothing is sent)"
                 );
+                let _ = writeln!(out, "-     lifecycle.preventDestroy = {}", !prevent_destroy);
+                let _ = writeln!(out, "+     lifecycle.preventDestroy = {prevent_destroy}");
             }
             Action::Delete {
                 address,
                 job_group_id,
-                ..
+                spec,
             } => {
                 let _ = writeln!(out, "- {address} (delete, id {job_group_id})");
+                for (name, value) in spec.attributes() {
+                    let _ = writeln!(out, "-     {name} = {}", display_value(&name, &value));
+                }
             }
             Action::BlockedDelete {
                 address,
@@ -172,7 +325,7 @@ fn details(plan: &Plan) -> String {
             } => {
                 let _ = writeln!(
                     out,
-                    "# {address} (id {job_group_id}): cannot be deleted, preventDestroy is recorded"
+                    "! {address} (id {job_group_id}): cannot be deleted, preventDestroy is recorded"
                 );
             }
         }

@@ -4,6 +4,8 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 
+use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
+
 /// The output formats every command that prints a plan or a result accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Format {
@@ -30,8 +32,10 @@ fn display_value(attribute: &str, value: &str) -> String {
     }
 }
 
-/// `Plan: 1 to create, 2 to update, 0 orphaned.`: the summary line all formats share.
-fn summary_line(summary: &crate::plan::Summary) -> String {
+/// `Plan: 1 to create, 2 to update, 0 orphaned.`: the summary line all formats share. Kinds
+/// that are rare (deletes, starts and stops, protections, refused deletes) appear only when
+/// present; the line always ends with the orphans.
+fn summary_line(summary: &Summary) -> String {
     let mut line = format!(
         "Plan: {} to create, {} to update",
         summary.create, summary.update
@@ -42,8 +46,107 @@ fn summary_line(summary: &crate::plan::Summary) -> String {
     if summary.status > 0 {
         line.push_str(&format!(", {} to start or stop", summary.status));
     }
+    if summary.protect > 0 {
+        line.push_str(&format!(
+            ", {} to record",
+            plural(summary.protect, "protection")
+        ));
+    }
+    if summary.blocked > 0 {
+        line.push_str(&format!(
+            ", {} refused by preventDestroy",
+            plural(summary.blocked, "deletion")
+        ));
+    }
     line.push_str(&format!(", {} orphaned.", summary.orphan));
     line
+}
+
+/// `1 group`, `2 groups`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// The warning that `--target` limited the plan, when it did.
+fn targeted_note(plan: &Plan) -> Option<String> {
+    (!plan.targets.is_empty()).then(|| {
+        format!(
+            "Targeted plan: only {} considered; the rest of the manifests and state were not compared.",
+            plural(plan.targets.len(), "group")
+        )
+    })
+}
+
+/// The note that the plan did not read the live groups, or the reason the refresh was
+/// skipped, as given. `None` for a refreshed plan, and for one that is about no recorded
+/// group: reading the live groups could not have changed it.
+fn refresh_note(plan: &Plan) -> Option<String> {
+    if plan.refreshed {
+        return None;
+    }
+    match &plan.refresh_skipped_reason {
+        Some(reason) => Some(reason.clone()),
+        None if !is_about_recorded_groups(plan) => None,
+        None => Some(
+            "Note: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only."
+                .to_owned(),
+        ),
+    }
+}
+
+/// Whether the plan compares any group the state records: the only groups a refresh looks
+/// up. A plan that only creates groups (a first plan, or one without a state) is not.
+fn is_about_recorded_groups(plan: &Plan) -> bool {
+    plan.unchanged > 0
+        || plan.actions.iter().any(|action| match action {
+            Action::Create { replaces_id, .. } => replaces_id.is_some(),
+            Action::SetStatus { job_group_id, .. } => job_group_id.is_some(),
+            Action::Update { .. }
+            | Action::Protect { .. }
+            | Action::Delete { .. }
+            | Action::BlockedDelete { .. }
+            | Action::Orphan { .. } => true,
+        })
+}
+
+/// How the live group differs from what cityform recorded, as a unified diff of two
+/// `attribute = value` listings: the recorded values (`---`) and the live ones (`+++`).
+/// Only the drifted attributes are listed; an attribute set on one side only is a line on
+/// that side only.
+pub fn drift_diff(drift: &[AttributeChange]) -> String {
+    let listing = |value: fn(&AttributeChange) -> Option<&String>| -> String {
+        drift
+            .iter()
+            .filter_map(|change| {
+                value(change).map(|value| {
+                    format!(
+                        "{} = {}\n",
+                        change.attribute,
+                        display_value(&change.attribute, value)
+                    )
+                })
+            })
+            .collect()
+    };
+    let recorded = listing(|change| change.before.as_ref());
+    let live = listing(|change| change.after.as_ref());
+    similar::TextDiff::from_lines(&recorded, &live)
+        .unified_diff()
+        .header("recorded by cityform", "live")
+        .to_string()
+}
+
+/// The sentence about one live group that no state records.
+fn unmanaged_sentence(group: &UnmanagedGroup) -> String {
+    format!(
+        "{address} [id={id}] exists but no state records it; adopt it with `cityform import {address}` or delete it",
+        address = group.address,
+        id = group.job_group_id
+    )
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! Snapshot tests of every renderer on a plan that holds every kind of action.
+//! Snapshot tests of every renderer: a plan that holds every kind of action, a refreshed
+//! plan with drift and the lifecycle actions, a targeted plan that was not refreshed, and
+//! plans with nothing to do.
 
 use crate::manifest::SourceLocation;
-use crate::model::{Address, JobGroupSpec};
-use crate::plan::{Action, AttributeChange, Plan, StateBinding};
+use crate::model::{Address, JobGroupSpec, Status};
+use crate::plan::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
 
 use super::text::Color;
 
@@ -67,17 +69,159 @@ fn every_kind() -> Plan {
         refreshed: false,
         unmanaged: Vec::new(),
         targets: Vec::new(),
+        refresh_skipped_reason: None,
     }
 }
 
+/// Refreshed, and nothing to do.
 fn no_changes() -> Plan {
     Plan {
-        state: None,
+        state: binding(),
         actions: Vec::new(),
         unchanged: 6,
-        refreshed: false,
+        refreshed: true,
         unmanaged: Vec::new(),
         targets: Vec::new(),
+        refresh_skipped_reason: None,
+    }
+}
+
+fn binding() -> Option<StateBinding> {
+    Some(StateBinding {
+        lineage: "8c4d6f0e-5b7a-4f3e-9a51-2d0c7e1b9f42".into(),
+        serial: 12,
+    })
+}
+
+fn drift() -> Vec<AttributeChange> {
+    vec![
+        change("planedJobCount", Some("10"), Some("99")),
+        change("jobCount", None, Some("4")),
+        change("params.ES_ENABLE", Some("True"), Some("False")),
+        change("params.RDS_ENABLE", Some("True"), None),
+    ]
+}
+
+/// A refreshed plan with `--prune` and `--show-unmanaged`: drift, a rename, a group deleted
+/// outside cityform, starts and stops, protections, a delete and a refused delete.
+fn lifecycle() -> Plan {
+    let mut created = JobGroupSpec::example().with_param("ES_ENABLE", "True");
+    created.job_count = Some(2);
+    let drifted = JobGroupSpec::example().with_param("ES_ENABLE", "True");
+    Plan {
+        state: binding(),
+        actions: vec![
+            Action::Create {
+                address: address("parking-north"),
+                spec: created,
+                source: source(3),
+                replaces_id: Some("31".into()),
+                prevent_destroy: true,
+            },
+            Action::SetStatus {
+                address: address("parking-north"),
+                job_group_id: None,
+                from: Some(Status::Stopped),
+                to: Status::Running,
+            },
+            Action::Update {
+                address: address("parking-south"),
+                job_group_id: "32".into(),
+                changes: vec![change("name", Some("parking-s"), Some("parking-south"))],
+                drift: Vec::new(),
+                spec: JobGroupSpec::example(),
+                source: source(17),
+                prevent_destroy: false,
+            },
+            Action::Delete {
+                address: address("retired"),
+                job_group_id: "12".into(),
+                spec: JobGroupSpec::example().with_param("OUT_MQ_ENABLE", "True"),
+            },
+            Action::BlockedDelete {
+                address: address("retired-protected"),
+                job_group_id: "13".into(),
+            },
+            Action::Protect {
+                address: address("safety-stations"),
+                job_group_id: "40".into(),
+                prevent_destroy: true,
+            },
+            Action::SetStatus {
+                address: address("safety-stations"),
+                job_group_id: Some("40".into()),
+                from: Some(Status::Running),
+                to: Status::Stopped,
+            },
+            Action::Protect {
+                address: address("safety-tunnels"),
+                job_group_id: "41".into(),
+                prevent_destroy: false,
+            },
+            Action::Update {
+                address: address("traffic-west"),
+                job_group_id: "445".into(),
+                changes: vec![
+                    change("planedJobCount", Some("99"), Some("10")),
+                    change("params.ES_ENABLE", Some("False"), Some("True")),
+                ],
+                drift: drift(),
+                spec: drifted,
+                source: source(40),
+                prevent_destroy: false,
+            },
+        ],
+        unchanged: 3,
+        refreshed: true,
+        unmanaged: vec![
+            UnmanagedGroup {
+                address: address("by-hand"),
+                job_group_id: "7".into(),
+            },
+            UnmanagedGroup {
+                address: address("experiment"),
+                job_group_id: "8".into(),
+            },
+        ],
+        targets: Vec::new(),
+        refresh_skipped_reason: None,
+    }
+}
+
+/// `--target` one group and `--refresh=false`.
+fn targeted_without_refresh() -> Plan {
+    Plan {
+        state: binding(),
+        actions: vec![Action::Update {
+            address: address("traffic-west"),
+            job_group_id: "445".into(),
+            changes: vec![change("streamPerJob", Some("5"), Some("6"))],
+            drift: Vec::new(),
+            spec: JobGroupSpec::example(),
+            source: source(40),
+            prevent_destroy: false,
+        }],
+        unchanged: 0,
+        refreshed: false,
+        unmanaged: Vec::new(),
+        targets: vec![address("traffic-west")],
+        refresh_skipped_reason: None,
+    }
+}
+
+/// Refreshed, nothing to do, one group nobody manages.
+fn no_changes_but_unmanaged() -> Plan {
+    Plan {
+        state: binding(),
+        actions: Vec::new(),
+        unchanged: 5,
+        refreshed: true,
+        unmanaged: vec![UnmanagedGroup {
+            address: address("by-hand"),
+            job_group_id: "7".into(),
+        }],
+        targets: Vec::new(),
+        refresh_skipped_reason: None,
     }
 }
 
@@ -113,6 +257,168 @@ fn markdown_plan_with_every_action_kind() {
 #[test]
 fn markdown_no_changes() {
     insta::assert_snapshot!(super::markdown::render_plan(&no_changes()));
+}
+
+#[test]
+fn text_lifecycle_plan() {
+    insta::assert_snapshot!(super::text::render_plan(&lifecycle(), Color::Never));
+}
+
+#[test]
+fn markdown_lifecycle_plan() {
+    insta::assert_snapshot!(super::markdown::render_plan(&lifecycle()));
+}
+
+#[test]
+fn json_lifecycle_plan() -> Result<(), serde_json::Error> {
+    insta::assert_snapshot!(super::json::render_plan(&lifecycle())?);
+    Ok(())
+}
+
+#[test]
+fn text_targeted_plan_without_refresh() {
+    insta::assert_snapshot!(super::text::render_plan(
+        &targeted_without_refresh(),
+        Color::Never
+    ));
+}
+
+#[test]
+fn markdown_targeted_plan_without_refresh() {
+    insta::assert_snapshot!(super::markdown::render_plan(&targeted_without_refresh()));
+}
+
+#[test]
+fn json_targeted_plan_without_refresh() -> Result<(), serde_json::Error> {
+    insta::assert_snapshot!(super::json::render_plan(&targeted_without_refresh())?);
+    Ok(())
+}
+
+#[test]
+fn text_no_changes_but_unmanaged() {
+    insta::assert_snapshot!(super::text::render_plan(
+        &no_changes_but_unmanaged(),
+        Color::Never
+    ));
+}
+
+#[test]
+fn markdown_no_changes_but_unmanaged() {
+    insta::assert_snapshot!(super::markdown::render_plan(&no_changes_but_unmanaged()));
+}
+
+#[test]
+fn json_no_changes_but_unmanaged() -> Result<(), serde_json::Error> {
+    insta::assert_snapshot!(super::json::render_plan(&no_changes_but_unmanaged())?);
+    Ok(())
+}
+
+#[test]
+fn drift_is_a_unified_diff_of_recorded_and_live_listings() {
+    assert_eq!(
+        super::drift_diff(&drift()),
+        "\
+--- recorded by cityform
++++ live
+@@ -1,3 +1,3 @@
+-planedJobCount = 10
+-params.ES_ENABLE = \"True\"
+-params.RDS_ENABLE = \"True\"
++planedJobCount = 99
++jobCount = 4
++params.ES_ENABLE = \"False\"
+"
+    );
+}
+
+#[test]
+fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_json::Error> {
+    let plan = lifecycle();
+    let json: serde_json::Value = serde_json::from_str(&super::json::render_plan(&plan)?)?;
+    let with_diff: Vec<&serde_json::Value> = json["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|action| action.get("drift_diff").is_some())
+        .collect();
+    assert_eq!(with_diff.len(), 1);
+    let diff = with_diff[0]["drift_diff"].as_str().unwrap_or_default();
+    assert_eq!(diff, super::drift_diff(&drift()));
+    assert_eq!(with_diff[0]["drift"].as_array().map(Vec::len), Some(4));
+    assert!(super::markdown::render_plan(&plan).contains(diff));
+    let text = super::text::render_plan(&plan, Color::Never);
+    for line in diff.lines() {
+        assert!(text.contains(&format!("      {line}\n")), "{line}");
+    }
+    Ok(())
+}
+
+#[test]
+fn drift_is_coloured_on_a_terminal() {
+    let coloured = super::text::render_plan(&lifecycle(), Color::Always);
+    assert!(
+        coloured.contains("\u{1b}[31m-planedJobCount = 10\u{1b}[0m"),
+        "{coloured}"
+    );
+    assert!(coloured.contains("\u{1b}[32m+planedJobCount = 99\u{1b}[0m"));
+    assert!(coloured.contains("\u{1b}[36m@@ -1,3 +1,3 @@\u{1b}[0m"));
+}
+
+#[test]
+fn a_skipped_refresh_is_explained_in_its_own_words() {
+    let reason = "Note: the live job groups were not read: the state records no job group in these instances.";
+    let mut plan = targeted_without_refresh();
+    plan.targets.clear();
+    plan.refresh_skipped_reason = Some(reason.into());
+    let text = super::text::render_plan(&plan, Color::Never);
+    assert!(
+        text.ends_with(&format!(
+            "\n\n{reason}\n\nPlan: 0 to create, 1 to update, 0 orphaned. 0 unchanged.\n"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("--refresh=false"), "{text}");
+    let markdown = super::markdown::render_plan(&plan);
+    assert!(markdown.contains(&format!("> {reason}\n")), "{markdown}");
+    assert!(!markdown.contains("--refresh=false"), "{markdown}");
+}
+
+#[test]
+fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
+    let text = super::text::render_plan(&every_kind(), Color::Never);
+    assert!(text.contains("--refresh=false"), "{text}");
+    let mut plan = every_kind();
+    plan.actions
+        .retain(|action| matches!(action, Action::Create { .. }));
+    plan.unchanged = 0;
+    for state in [None, binding()] {
+        plan.state = state;
+        let text = super::text::render_plan(&plan, Color::Never);
+        assert!(!text.contains("Note:"), "{text}");
+        assert!(!super::markdown::render_plan(&plan).contains("Note:"));
+    }
+    plan.unchanged = 1;
+    let text = super::text::render_plan(&plan, Color::Never);
+    assert!(text.contains("--refresh=false"), "{text}");
+}
+
+#[test]
+fn no_changes_without_a_refresh_says_what_it_compared() {
+    let mut plan = no_changes();
+    plan.refreshed = false;
+    assert_eq!(
+        super::text::render_plan(&plan, Color::Never),
+        "No changes. The job groups match the manifests (6 unchanged).\n\nNote: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only.\n"
+    );
+}
+
+#[test]
+fn the_summary_names_refused_deletes_and_ends_with_the_orphans() {
+    let summary = super::summary_line(&lifecycle().summary());
+    assert_eq!(
+        summary,
+        "Plan: 1 to create, 2 to update, 1 to delete, 2 to start or stop, 2 protections to record, 1 deletion refused by preventDestroy, 0 orphaned."
+    );
 }
 
 #[test]

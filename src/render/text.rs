@@ -4,8 +4,12 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{display_value, summary_line};
-use crate::model::{JobGroupSpec, Status};
+use super::{
+    display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
+    unmanaged_sentence,
+};
+use crate::manifest::SourceLocation;
+use crate::model::{Address, JobGroupSpec, Status};
 use crate::plan::{Action, AttributeChange, Plan};
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
@@ -43,10 +47,18 @@ impl Painter {
     }
 }
 
-/// Renders a plan. The last line is the summary, or `No changes.` when there is nothing to do.
+/// Renders a plan: a targeted plan's warning, drift, the actions, unmanaged groups, whether
+/// the live groups were read, then the summary as the last line. With nothing to do, the
+/// plan starts with `No changes.` instead of the actions (after the warning and drift).
 pub fn render_plan(plan: &Plan, color: Color) -> String {
     let painter = Painter { color };
     let mut out = String::new();
+    if let Some(note) = targeted_note(plan) {
+        let _ = writeln!(out, "{}\n", painter.bold(&note));
+    }
+    render_drift(&mut out, plan, &painter);
+    // Not having read the live groups qualifies the conclusion, so it is said next to it.
+    let refresh_note = refresh_note(plan).map(|note| format!("\n{note}\n"));
     if plan.is_empty() {
         let _ = writeln!(
             out,
@@ -54,6 +66,8 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
             painter.bold("No changes."),
             plan.unchanged
         );
+        render_unmanaged(&mut out, plan, &painter);
+        out.push_str(refresh_note.as_deref().unwrap_or_default());
         return out;
     }
     out.push_str("cityform will perform the following actions:\n");
@@ -61,7 +75,17 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
         out.push('\n');
         render_action(&mut out, action, &painter);
     }
+    render_unmanaged(&mut out, plan, &painter);
+    out.push_str(refresh_note.as_deref().unwrap_or_default());
     let summary = plan.summary();
+    if summary.blocked > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} preventDestroy refuses {} (marked `!` above).",
+            painter.paint(AnsiColor::Red, "This plan cannot be applied:"),
+            plural(summary.blocked, "deletion")
+        );
+    }
     let _ = writeln!(
         out,
         "\n{} {} unchanged.",
@@ -71,61 +95,129 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     out
 }
 
+/// Changes made outside cityform, before the actions that undo them (as Terraform shows
+/// "Objects have changed outside of Terraform").
+fn render_drift(out: &mut String, plan: &Plan, painter: &Painter) {
+    let drifted: Vec<(&Address, &[AttributeChange])> = plan
+        .actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Update { address, drift, .. } if !drift.is_empty() => {
+                Some((address, drift.as_slice()))
+            }
+            _ => None,
+        })
+        .collect();
+    if drifted.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{} job groups changed outside cityform since the last apply:",
+        painter.bold("Note:")
+    );
+    for (address, drift) in drifted {
+        let _ = writeln!(
+            out,
+            "\n  # {} has drifted",
+            painter.bold(&address.to_string())
+        );
+        for line in drift_diff(drift).lines() {
+            let color = match line.as_bytes().first() {
+                _ if line.starts_with("---") || line.starts_with("+++") => None,
+                Some(b'-') => Some(AnsiColor::Red),
+                Some(b'+') => Some(AnsiColor::Green),
+                Some(b'@') => Some(AnsiColor::Cyan),
+                _ => None,
+            };
+            let line = match color {
+                Some(color) => painter.paint(color, line),
+                None => painter.bold(line),
+            };
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    out.push_str(
+        "\nThe updates below set these attributes back to what the manifests say. To keep a change\nmade outside cityform, write it into the manifest, or list the attribute in\n`lifecycle.ignoreChanges`.\n\n",
+    );
+}
+
+/// Live groups that no state records, when `--show-unmanaged` asked for them.
+fn render_unmanaged(out: &mut String, plan: &Plan, painter: &Painter) {
+    if plan.unmanaged.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{}\n",
+        painter.bold(&format!(
+            "{} in the refreshed instances that no state records (--show-unmanaged):",
+            plural(plan.unmanaged.len(), "job group")
+        ))
+    );
+    for group in &plan.unmanaged {
+        let _ = writeln!(out, "  # {}", unmanaged_sentence(group));
+    }
+}
+
 fn render_action(out: &mut String, action: &Action, painter: &Painter) {
+    let header = |out: &mut String, address: &Address, what: &str| {
+        let _ = writeln!(out, "  # {}{what}", painter.bold(&address.to_string()));
+    };
+    let opening = |out: &mut String, sign: &str, color: AnsiColor, address: &Address| {
+        let _ = writeln!(
+            out,
+            "  {} job_group \"{address}\" {{",
+            painter.paint(color, sign)
+        );
+    };
+    let located =
+        |source: &SourceLocation| painter.paint(AnsiColor::BrightBlack, &format!("({source})"));
     match action {
         Action::Create {
             address,
             spec,
             source,
             replaces_id,
-            ..
+            prevent_destroy,
         } => {
-            let why = replaces_id.as_ref().map_or(String::new(), |id| {
-                format!(": it was deleted outside cityform (id {id} no longer exists)")
-            });
-            let _ = writeln!(
-                out,
-                "  # {} will be created{why} {}",
-                painter.bold(&address.to_string()),
-                painter.paint(AnsiColor::BrightBlack, &format!("({source})"))
-            );
-            let _ = writeln!(
-                out,
-                "  {} job_group \"{address}\" {{",
-                painter.paint(AnsiColor::Green, "+")
-            );
+            let what = match replaces_id {
+                Some(id) => format!(
+                    " was deleted outside cityform (id {id} no longer exists) and will be created again"
+                ),
+                None => " will be created".to_owned(),
+            };
+            header(out, address, &format!("{what} {}", located(source)));
+            opening(out, "+", AnsiColor::Green, address);
             render_spec(out, spec, "+", AnsiColor::Green, painter);
+            if *prevent_destroy {
+                out.push_str("      # preventDestroy: deleting it will be refused\n");
+            }
             out.push_str("    }\n");
         }
         Action::Update {
             address,
             job_group_id,
             changes,
-            drift,
             source,
             ..
         } => {
-            if !drift.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "  # {} has drifted: changed outside cityform since the last apply",
-                    painter.bold(&address.to_string()),
-                );
-                render_changes(out, drift, painter);
-            }
-            let _ = writeln!(
+            let renamed = changes
+                .iter()
+                .find(|change| change.attribute == "name")
+                .and_then(|change| change.before.as_ref())
+                .map_or(String::new(), |old| format!(": renamed from {old:?}"));
+            header(
                 out,
-                "  # {} will be updated in place {}",
-                painter.bold(&address.to_string()),
-                painter.paint(AnsiColor::BrightBlack, &format!("({source})"))
+                address,
+                &format!(" will be updated in place{renamed} {}", located(source)),
             );
-            let _ = writeln!(
-                out,
-                "  {} job_group \"{address}\" {{",
-                painter.paint(AnsiColor::Yellow, "~")
+            opening(out, "~", AnsiColor::Yellow, address);
+            let width = padded_width(
+                std::iter::once("id").chain(changes.iter().map(|change| change.attribute.as_str())),
             );
-            let _ = writeln!(out, "        id = {job_group_id:?}");
-            render_changes(out, changes, painter);
+            let _ = writeln!(out, "        {:<width$} = {job_group_id:?}", "id");
+            render_changes(out, changes, width, painter);
             out.push_str("    }\n");
         }
         Action::Orphan {
@@ -133,79 +225,116 @@ fn render_action(out: &mut String, action: &Action, painter: &Painter) {
             job_group_id,
             ..
         } => {
-            let _ = writeln!(
+            header(
                 out,
-                "  # {} is orphaned: it is in the state but in no manifest, and is left alone",
-                painter.bold(&address.to_string()),
+                address,
+                " is orphaned: it is in the state but in no manifest, and is left alone",
             );
             let _ = writeln!(
                 out,
                 "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
                 painter.paint(AnsiColor::Red, "-")
             );
+            out.push_str("    # delete it with --prune, or forget it with `cityform state rm`\n");
         }
         Action::SetStatus {
-            address, from, to, ..
+            address,
+            job_group_id,
+            from,
+            to,
         } => {
-            let verb = match to {
-                Status::Running => "started",
-                Status::Stopped => "stopped",
+            let (verb, call) = match to {
+                Status::Running => ("started", "StartJobGroup"),
+                Status::Stopped => ("stopped", "StopJobGroup"),
             };
-            let _ = writeln!(
+            let after_create = if job_group_id.is_none() {
+                " once created"
+            } else {
+                ""
+            };
+            header(
                 out,
-                "  # {} will be {verb}",
-                painter.bold(&address.to_string())
+                address,
+                &format!(" will be {verb}{after_create} ({call})"),
             );
+            opening(out, "~", AnsiColor::Yellow, address);
+            let id = job_group_id
+                .as_ref()
+                .map_or("(known after create)".to_owned(), |id| format!("{id:?}"));
             let from = from.map_or("(unknown)".to_owned(), |status| {
                 format!("{:?}", status.as_str())
             });
+            let _ = writeln!(out, "        id     = {id}");
             let _ = writeln!(
                 out,
-                "  {} job_group \"{address}\" {{ status = {from} -> {:?} }}",
+                "      {} status = {from} -> {:?}",
                 painter.paint(AnsiColor::Yellow, "~"),
                 to.as_str()
             );
+            out.push_str("    }\n");
         }
         Action::Protect {
             address,
+            job_group_id,
             prevent_destroy,
-            ..
         } => {
+            let what = if *prevent_destroy {
+                ": its protection will be recorded in the state, so that deleting it is refused (nothing is sent)"
+            } else {
+                ": its protection will be lifted in the state, so that --prune may delete it (nothing is sent)"
+            };
+            header(out, address, what);
+            opening(out, "~", AnsiColor::Yellow, address);
+            let _ = writeln!(out, "        id                       = {job_group_id:?}");
             let _ = writeln!(
                 out,
-                "  # {}: preventDestroy = {prevent_destroy} will be recorded in the state (nothing is sent)",
-                painter.bold(&address.to_string())
+                "      {} lifecycle.preventDestroy = {} -> {prevent_destroy}",
+                painter.paint(AnsiColor::Yellow, "~"),
+                !prevent_destroy
             );
+            out.push_str("    }\n");
         }
         Action::Delete {
             address,
             job_group_id,
-            ..
+            spec,
         } => {
-            let _ = writeln!(
+            header(
                 out,
-                "  # {} will be deleted: it is in no manifest and --prune was given",
-                painter.bold(&address.to_string())
+                address,
+                &format!(
+                    " will be {}: it is in no manifest and --prune was given",
+                    painter.paint(AnsiColor::Red, "deleted")
+                ),
             );
-            let _ = writeln!(
-                out,
-                "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
-                painter.paint(AnsiColor::Red, "-")
-            );
+            opening(out, "-", AnsiColor::Red, address);
+            let mut attributes = vec![("id".to_owned(), format!("{job_group_id:?}"))];
+            attributes.extend(spec.attributes().into_iter().map(|(name, value)| {
+                let shown = display_value(&name, &value);
+                (name, shown)
+            }));
+            render_listing(out, &attributes, "-", AnsiColor::Red, painter);
+            out.push_str("    }\n");
         }
         Action::BlockedDelete {
             address,
             job_group_id,
         } => {
-            let _ = writeln!(
+            header(
                 out,
-                "  # {} cannot be deleted: the state records preventDestroy for it",
-                painter.bold(&address.to_string())
+                address,
+                &format!(
+                    " {}: it is in no manifest, but the state records preventDestroy for it",
+                    painter.paint(AnsiColor::Red, "cannot be deleted")
+                ),
             );
             let _ = writeln!(
                 out,
                 "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
                 painter.paint(AnsiColor::Red, "!")
+            );
+            out.push_str(
+                "    # to keep it, declare it again or plan without --prune; to delete it, declare it\n    # again with `lifecycle.preventDestroy: false`, apply, then remove it\n",
             );
         }
     }
@@ -222,20 +351,37 @@ fn render_spec(
     color: AnsiColor,
     painter: &Painter,
 ) {
-    let attributes = spec.attributes();
+    let attributes: Vec<(String, String)> = spec
+        .attributes()
+        .into_iter()
+        .map(|(name, value)| {
+            let shown = display_value(&name, &value);
+            (name, shown)
+        })
+        .collect();
+    render_listing(out, &attributes, sign, color, painter);
+}
+
+/// `name = value` lines, names padded to one width, values already as shown.
+fn render_listing(
+    out: &mut String,
+    attributes: &[(String, String)],
+    sign: &str,
+    color: AnsiColor,
+    painter: &Painter,
+) {
     let width = padded_width(attributes.iter().map(|(name, _)| name.as_str()));
-    for (name, value) in &attributes {
+    for (name, value) in attributes {
         let _ = writeln!(
             out,
-            "      {} {name:<width$} = {}",
-            painter.paint(color, sign),
-            display_value(name, value)
+            "      {} {name:<width$} = {value}",
+            painter.paint(color, sign)
         );
     }
 }
 
-fn render_changes(out: &mut String, changes: &[AttributeChange], painter: &Painter) {
-    let width = padded_width(changes.iter().map(|change| change.attribute.as_str()));
+/// The lines of attribute changes, names padded to `width`.
+fn render_changes(out: &mut String, changes: &[AttributeChange], width: usize, painter: &Painter) {
     for change in changes {
         let name = &change.attribute;
         let (sign, color, value) = match (&change.before, &change.after) {
