@@ -33,8 +33,11 @@ mod progress;
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `cityform plan --out FILE`: applied exactly as saved, without a
-    /// question and without reading the manifests.
-    #[arg(value_name = "PLANFILE", conflicts_with = "files")]
+    /// question, without reading the manifests and without another refresh.
+    #[arg(
+        value_name = "PLANFILE",
+        conflicts_with_all = ["files", "targets", "prune", "refresh"]
+    )]
     plan_file: Option<PathBuf>,
     #[command(flatten)]
     manifests: ManifestArgs,
