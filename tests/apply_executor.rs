@@ -399,7 +399,7 @@ async fn a_stop_lets_creates_in_flight_finish_and_starts_nothing_new() {
         let started: BTreeSet<_> = events
             .iter()
             .filter_map(|event| match event {
-                ApplyEvent::Starting { address } => Some(address.clone()),
+                ApplyEvent::Starting { address, .. } => Some(address.clone()),
                 _ => None,
             })
             .collect();
@@ -460,7 +460,7 @@ async fn a_dry_run_sends_nothing_and_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn updates_and_orphans_are_reported_and_do_not_block_creates() {
+async fn updates_run_beside_creates_and_orphans_are_left_alone() {
     within(async {
         let harness = Harness::new().await;
         plan_and_apply(&harness, &desired(&["changed", "dropped"]), &options(4)).await;
@@ -477,29 +477,31 @@ async fn updates_and_orphans_are_reported_and_do_not_block_creates() {
 
         let summary = plan.summary();
         assert_eq!((summary.create, summary.update, summary.orphan), (1, 1, 1));
+        assert!(report.is_complete(), "{report:#?}");
         assert_eq!(report.created.len(), 1);
         assert_eq!(report.created[0].address, address("new"));
+        assert_eq!(report.updated.len(), 1);
+        assert_eq!(report.updated[0].address, address("changed"));
+        assert_eq!(report.updated[0].attributes, ["planedJobCount"]);
         let not_applied: Vec<_> = report
             .not_applied
             .iter()
             .map(|item| (item.address.name.as_str(), item.kind))
             .collect();
-        assert_eq!(
-            not_applied,
-            [
-                ("changed", NotAppliedKind::Update),
-                ("dropped", NotAppliedKind::Orphan)
-            ]
-        );
-        assert_eq!(event_counts(&events)["not_applied"], 2);
+        assert_eq!(not_applied, [("dropped", NotAppliedKind::Orphan)]);
+        assert_eq!(event_counts(&events)["not_applied"], 1);
         let after = harness.emulator.state();
-        for name in ["changed", "dropped"] {
-            assert_eq!(
-                after.job_group_named(INSTANCE, name),
-                before.job_group_named(INSTANCE, name)
-            );
-        }
-        assert_eq!(harness.emulator.request_count("ModifyJobGroup"), 0);
+        assert_eq!(
+            after
+                .job_group_named(INSTANCE, "changed")
+                .map(|group| group.planed_job_count),
+            Some(9)
+        );
+        assert_eq!(
+            after.job_group_named(INSTANCE, "dropped"),
+            before.job_group_named(INSTANCE, "dropped")
+        );
+        assert_eq!(harness.emulator.request_count("ModifyJobGroup"), 1);
         assert_eq!(harness.emulator.request_count("DeleteJobGroup"), 0);
     })
     .await;

@@ -176,7 +176,7 @@ fn plan_shows_every_kind_of_action_and_changes_nothing() {
         .state(&state_with_every_kind_of_difference());
     let before = Tree::read(cityform.path());
 
-    let run = cityform.then().arg("plan").run();
+    let run = cityform.then().args(["plan", "--refresh=false"]).run();
 
     run.success();
     assert!(
@@ -187,7 +187,10 @@ fn plan_shows_every_kind_of_action_and_changes_nothing() {
     let changes = before.changes(&Tree::read(cityform.path()), &[LOCK_PATH]);
     assert!(changes.is_empty(), "plan changed files: {changes:?}");
 
-    let run = cityform.then().args(["plan", "--format", "json"]).run();
+    let run = cityform
+        .then()
+        .args(["plan", "--refresh=false", "--format", "json"])
+        .run();
     run.success();
     let plan = json(&run.stdout);
     assert_eq!(
@@ -213,11 +216,15 @@ fn detailed_exitcode_is_2_with_changes_and_0_without() {
     let changes = Cityform::new().manifests();
     changes
         .then()
-        .args(["plan", "--detailed-exitcode"])
+        .args(["plan", "--refresh=false", "--detailed-exitcode"])
         .run()
         .expect_code(2);
     // Without the flag, changes are a success like any other.
-    changes.then().arg("plan").run().success();
+    changes
+        .then()
+        .args(["plan", "--refresh=false"])
+        .run()
+        .success();
     // A plan with nothing but an orphan still asks for attention.
     let mut orphan_only = state_matching(&example_desired());
     let parking = address("parking-north");
@@ -230,14 +237,14 @@ fn detailed_exitcode_is_2_with_changes_and_0_without() {
     Cityform::new()
         .manifests()
         .state(&orphan_only)
-        .args(["plan", "--detailed-exitcode"])
+        .args(["plan", "--refresh=false", "--detailed-exitcode"])
         .run()
         .expect_code(2);
 
     let run = Cityform::new()
         .manifests()
         .state(&state_matching(&example_desired()))
-        .args(["plan", "--detailed-exitcode"])
+        .args(["plan", "--refresh=false", "--detailed-exitcode"])
         .run();
     run.success();
     assert!(
@@ -257,9 +264,16 @@ fn output_to_a_pipe_has_no_escape_codes_with_or_without_no_color() {
         .manifests()
         .state(&state_with_every_kind_of_difference());
     let runs = [
-        cityform.then().arg("plan").run(),
-        cityform.then().args(["plan", "--no-color"]).run(),
-        cityform.then().arg("plan").env("NO_COLOR", "1").run(),
+        cityform.then().args(["plan", "--refresh=false"]).run(),
+        cityform
+            .then()
+            .args(["plan", "--refresh=false", "--no-color"])
+            .run(),
+        cityform
+            .then()
+            .args(["plan", "--refresh=false"])
+            .env("NO_COLOR", "1")
+            .run(),
     ];
     for run in &runs {
         run.success();
@@ -284,7 +298,10 @@ fn on_a_terminal_colour_is_on_unless_no_color_or_the_flag_turns_it_off() {
         .manifests()
         .state(&state_with_every_kind_of_difference());
 
-    let coloured = cityform.then().arg("plan").run_on_terminal();
+    let coloured = cityform
+        .then()
+        .args(["plan", "--refresh=false"])
+        .run_on_terminal();
     coloured.success();
     assert!(
         coloured.stdout.contains(ESCAPE),
@@ -294,7 +311,7 @@ fn on_a_terminal_colour_is_on_unless_no_color_or_the_flag_turns_it_off() {
     // An empty NO_COLOR does not count (https://no-color.org).
     let empty = cityform
         .then()
-        .arg("plan")
+        .args(["plan", "--refresh=false"])
         .env("NO_COLOR", "")
         .run_on_terminal();
     empty.success();
@@ -303,11 +320,11 @@ fn on_a_terminal_colour_is_on_unless_no_color_or_the_flag_turns_it_off() {
     for run in [
         cityform
             .then()
-            .args(["plan", "--no-color"])
+            .args(["plan", "--refresh=false", "--no-color"])
             .run_on_terminal(),
         cityform
             .then()
-            .arg("plan")
+            .args(["plan", "--refresh=false"])
             .env("NO_COLOR", "1")
             .run_on_terminal(),
     ] {
@@ -324,7 +341,7 @@ fn on_a_terminal_colour_is_on_unless_no_color_or_the_flag_turns_it_off() {
             run.stdout
         );
         // The same text as through a pipe, apart from the terminal's line ends.
-        let piped = cityform.then().arg("plan").run();
+        let piped = cityform.then().args(["plan", "--refresh=false"]).run();
         assert_eq!(run.stdout.replace("\r\n", "\n"), piped.stdout);
     }
 }
@@ -341,7 +358,14 @@ fn plan_out_writes_a_private_saved_plan_with_the_printed_actions() {
     let cityform = Cityform::new().manifests().state(&state);
     let run = cityform
         .then()
-        .args(["plan", "--format", "json", "--out", "saved/plan.json"])
+        .args([
+            "plan",
+            "--refresh=false",
+            "--format",
+            "json",
+            "--out",
+            "saved/plan.json",
+        ])
         .run();
     run.success();
     let printed = json(&run.stdout);
@@ -366,7 +390,7 @@ fn plan_out_writes_a_private_saved_plan_with_the_printed_actions() {
     // In text, the plan says where it went and how to apply it.
     let run = cityform
         .then()
-        .args(["plan", "--out", "text-plan.json"])
+        .args(["plan", "--refresh=false", "--out", "text-plan.json"])
         .run();
     run.success();
     assert!(
@@ -753,7 +777,10 @@ fn lock_timeout_waits_for_the_holder_to_let_go() {
         drop(lock);
     });
 
-    let run = cityform.then().args(["plan", "--lock-timeout", "2s"]).run();
+    let run = cityform
+        .then()
+        .args(["plan", "--refresh=false", "--lock-timeout", "2s"])
+        .run();
     let finished = started.elapsed();
 
     release.join().unwrap();
@@ -799,18 +826,21 @@ fn a_closed_standard_output_is_not_an_error() {
         .state(&state_with_every_kind_of_difference());
     let runs = [
         cityform.then().arg("validate").run_into_closed_pipe(),
-        cityform.then().arg("plan").run_into_closed_pipe(),
         cityform
             .then()
-            .args(["plan", "--format", "json"])
+            .args(["plan", "--refresh=false"])
             .run_into_closed_pipe(),
         cityform
             .then()
-            .args(["plan", "--format", "markdown"])
+            .args(["plan", "--refresh=false", "--format", "json"])
             .run_into_closed_pipe(),
         cityform
             .then()
-            .args(["plan", "--out", "plan.json"])
+            .args(["plan", "--refresh=false", "--format", "markdown"])
+            .run_into_closed_pipe(),
+        cityform
+            .then()
+            .args(["plan", "--refresh=false", "--out", "plan.json"])
             .run_into_closed_pipe(),
     ];
     for run in &runs {
@@ -826,7 +856,7 @@ fn a_closed_standard_output_is_not_an_error() {
     // The exit code still reports changes.
     let run = cityform
         .then()
-        .args(["plan", "--detailed-exitcode"])
+        .args(["plan", "--refresh=false", "--detailed-exitcode"])
         .run_into_closed_pipe();
     assert_eq!((run.code(), run.stderr.as_str()), (Some(2), ""));
 }

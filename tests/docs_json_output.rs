@@ -12,7 +12,7 @@ mod generated_support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cityform::apply::{ActionFailure, ApplyEvent, FailureReason, RecoveryReason};
+use cityform::apply::{ActionFailure, ApplyEvent, ChangeKind, FailureReason, RecoveryReason};
 use cityform::cloud::ErrorClass;
 use cityform::manifest::{self, Input};
 use cityform::model::Address;
@@ -227,6 +227,7 @@ fn constructed_events() -> Vec<Value> {
         ApplyEvent::Failed {
             failure: ActionFailure {
                 address: group.clone(),
+                action: ChangeKind::Create,
                 reason: FailureReason::OutcomeUnknown,
                 class: ErrorClass::Ambiguous,
                 code: None,

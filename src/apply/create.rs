@@ -13,8 +13,9 @@ use super::report::{
     ActionFailure, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, RecoveredGroup, RecoveryReason,
 };
 use super::resolve::{found_entry, groups_by_name, now_rfc3339};
+use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, Status};
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -22,8 +23,8 @@ use crate::state::{Backend, StateEntry, StateError};
 /// answer whose group was then not found.
 pub const MAX_CREATE_ROUNDS: u32 = 3;
 
-/// What the creates of one run share.
-pub(crate) struct CreateContext<'a, B> {
+/// What the actions of one run share.
+pub(crate) struct RunContext<'a, B> {
     pub backend: &'a B,
     /// Paced by the run's shared pacer.
     pub client: CloudClient,
@@ -32,19 +33,12 @@ pub(crate) struct CreateContext<'a, B> {
     pub earlier_attempts: BTreeSet<Address>,
 }
 
-/// How one create ended. A state error instead ends the whole run.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    Created(CreatedGroup),
-    Recovered(RecoveredGroup),
-    Failed(ActionFailure),
-}
-
-/// Creates `address` with `spec`.
+/// Creates `address` with `spec`, and records it with `prevent_destroy`.
 pub(crate) async fn create<B: Backend>(
-    context: &CreateContext<'_, B>,
+    context: &RunContext<'_, B>,
     address: Address,
     spec: JobGroupSpec,
+    prevent_destroy: bool,
 ) -> Result<Outcome, StateError> {
     let started = Instant::now();
     let backend = context.backend;
@@ -78,12 +72,17 @@ pub(crate) async fn create<B: Backend>(
             .await
         {
             Ok(created) => {
-                let entry = StateEntry::new(
-                    created.job_group_id.clone(),
-                    spec,
-                    created.request_id.clone(),
-                    now_rfc3339(),
-                );
+                let entry = StateEntry {
+                    // The service creates groups stopped.
+                    status: Some(Status::Stopped),
+                    prevent_destroy,
+                    ..StateEntry::new(
+                        created.job_group_id.clone(),
+                        spec,
+                        created.request_id.clone(),
+                        now_rfc3339(),
+                    )
+                };
                 backend.append(&[put(&address, entry, intent_id)]).await?;
                 return Ok(Outcome::Created(CreatedGroup {
                     address,
@@ -122,7 +121,10 @@ pub(crate) async fn create<B: Backend>(
         };
         if let Some(found) = listed.get(&address.name) {
             let request_id = error.request_id().unwrap_or_default();
-            let entry = found_entry(Some(&spec), found, request_id, &now_rfc3339());
+            let entry = StateEntry {
+                prevent_destroy,
+                ..found_entry(Some(&spec), found, request_id, &now_rfc3339())
+            };
             backend.append(&[put(&address, entry, intent_id)]).await?;
             return Ok(Outcome::Recovered(RecoveredGroup {
                 address,

@@ -2,11 +2,26 @@
 //! reported in [`super::ApplyReport`] and does not stop the others).
 
 use crate::cloud::CloudError;
+use crate::model::Address;
 use crate::state::StateError;
 
 /// Why a run could not start or could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    /// The plan deletes groups the state protects with `preventDestroy` (`--prune`). Nothing
+    /// was sent.
+    #[error(
+        "`--prune` would delete {} job group(s) the state protects with `preventDestroy`: {}; \
+         nothing was changed. To keep them, leave out `--prune` (or \
+         `--target` other groups); to delete them, declare them again with `lifecycle: \
+         {{preventDestroy: false}}` and apply, then remove them and apply with `--prune`",
+        addresses.len(),
+        list(addresses)
+    )]
+    Blocked {
+        /// The protected groups.
+        addresses: Vec<Address>,
+    },
     /// The options cannot be carried out.
     #[error("invalid apply options: {reason}")]
     InvalidOptions {
@@ -43,4 +58,12 @@ pub enum ApplyError {
         /// The listing's error.
         source: Box<CloudError>,
     },
+}
+
+fn list(addresses: &[Address]) -> String {
+    addresses
+        .iter()
+        .map(|address| format!("`{address}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

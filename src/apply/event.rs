@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::report::{ActionFailure, NotAppliedKind, RecoveryReason, milliseconds};
-use crate::model::Address;
+use super::report::{ActionFailure, ChangeKind, NotAppliedKind, RecoveryReason, milliseconds};
+use crate::model::{Address, Status};
 use crate::state::journal::Operation;
 
 /// Something that happened during a run. Serializes with an `"event"` tag in snake case,
@@ -34,10 +34,12 @@ pub enum ApplyEvent {
         /// What the call was.
         operation: Operation,
     },
-    /// A create starts ("creating...").
+    /// An action that calls the service starts ("creating...", "updating...").
     Starting {
         /// The group.
         address: Address,
+        /// What the action does.
+        action: ChangeKind,
     },
     /// A group was created and recorded.
     Created {
@@ -50,6 +52,49 @@ pub enum ApplyEvent {
         elapsed: Duration,
         /// The create's `RequestId`.
         request_id: String,
+    },
+    /// A group was updated in place and recorded.
+    Updated {
+        /// The group.
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// The attributes sent (`name` for a rename).
+        attributes: Vec<String>,
+        /// From the start of the action to its result being durable.
+        #[serde(rename = "elapsed_ms", serialize_with = "milliseconds")]
+        elapsed: Duration,
+        /// The `RequestId` of the `ModifyJobGroup`.
+        request_id: String,
+    },
+    /// A group was started or stopped, and its status recorded.
+    StatusChanged {
+        /// The group.
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// The status it has now.
+        status: Status,
+        /// The `RequestId` of the call.
+        request_id: String,
+    },
+    /// A group's protection was recorded; nothing was sent.
+    Protected {
+        /// The group.
+        address: Address,
+        /// The protection now recorded.
+        prevent_destroy: bool,
+    },
+    /// A group was deleted (or found already gone) and removed from the state.
+    Deleted {
+        /// The group.
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// The `RequestId` of the `DeleteJobGroup`.
+        request_id: String,
+        /// The service no longer knew the group: it was only forgotten.
+        already_gone: bool,
     },
     /// A group was found to exist already because of an earlier attempt, and recorded.
     Recovered {
@@ -67,11 +112,11 @@ pub enum ApplyEvent {
         #[serde(flatten)]
         failure: ActionFailure,
     },
-    /// A planned update or orphan that this version reports but does not carry out.
+    /// A planned action that apply reports and leaves alone: an orphan.
     NotApplied {
         /// The group.
         address: Address,
-        /// Update or orphan.
+        /// Why it is left alone.
         kind: NotAppliedKind,
     },
     /// The service throttled an attempt; the whole run now waits `delay` between request
@@ -85,6 +130,13 @@ pub enum ApplyEvent {
     WouldCreate {
         /// The group.
         address: Address,
+    },
+    /// Dry run: this group would be updated, started, stopped, protected or deleted.
+    WouldChange {
+        /// The group.
+        address: Address,
+        /// What would happen to it.
+        action: ChangeKind,
     },
     /// The stop signal arrived: no further action starts; those in flight finish and are
     /// recorded.
@@ -138,12 +190,38 @@ mod tests {
                 address: address(),
                 operation: Operation::Create,
             },
-            ApplyEvent::Starting { address: address() },
+            ApplyEvent::Starting {
+                address: address(),
+                action: ChangeKind::Create,
+            },
             ApplyEvent::Created {
                 address: address(),
                 job_group_id: "4".into(),
                 elapsed: Duration::from_millis(1234),
                 request_id: "R-1".into(),
+            },
+            ApplyEvent::Updated {
+                address: address(),
+                job_group_id: "4".into(),
+                attributes: vec!["name".into(), "planedJobCount".into()],
+                elapsed: Duration::from_millis(56),
+                request_id: "R-3".into(),
+            },
+            ApplyEvent::StatusChanged {
+                address: address(),
+                job_group_id: "4".into(),
+                status: Status::Running,
+                request_id: "R-4".into(),
+            },
+            ApplyEvent::Protected {
+                address: address(),
+                prevent_destroy: false,
+            },
+            ApplyEvent::Deleted {
+                address: address(),
+                job_group_id: "4".into(),
+                request_id: String::new(),
+                already_gone: true,
             },
             ApplyEvent::Recovered {
                 address: address(),
@@ -153,6 +231,7 @@ mod tests {
             ApplyEvent::Failed {
                 failure: ActionFailure {
                     address: address(),
+                    action: ChangeKind::Create,
                     reason: FailureReason::Conflict,
                     class: ErrorClass::Terminal,
                     code: Some("InvalidName.Duplicate".into()),
@@ -169,6 +248,10 @@ mod tests {
                 delay: Duration::from_millis(100),
             },
             ApplyEvent::WouldCreate { address: address() },
+            ApplyEvent::WouldChange {
+                address: address(),
+                action: ChangeKind::Stop,
+            },
             ApplyEvent::Stopping { in_flight: 3 },
         ];
         let lines: Vec<String> = events

@@ -1,50 +1,61 @@
-//! The run: prepare the state, start creates up to the parallelism limit, collect their
-//! outcomes, stop starting on request, and compact at the end.
+//! The run: prepare the state, run the plan's actions phase by phase up to the parallelism
+//! limit, collect their outcomes, stop starting on request, and compact at the end.
 //!
-//! Creates run as futures polled by the calling task (not spawned), so they may borrow the
+//! Actions run as futures polled by the calling task (not spawned), so they may borrow the
 //! backend; their waiting (HTTP, the journal's fsync) happens elsewhere, so one task keeps
 //! any number of them moving.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 
-use futures_util::future::FutureExt;
+use futures_util::future::{Fuse, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use super::create::{CreateContext, Outcome, create};
+use super::create::{RunContext, create};
+use super::delete::delete;
 use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
 use super::options::ApplyOptions;
 use super::pacer::Pacer;
-use super::report::{ApplyReport, NotApplied, RecoveredGroup, RecoveryReason};
+use super::report::{ApplyReport, ChangeKind, NotApplied, PlannedChange, RecoveredGroup};
 use super::resolve::resolve_intents;
+use super::status::set_status;
+use super::update::{protect, update};
+use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
 use crate::cloud::CloudClient;
-use crate::model::{Address, JobGroupSpec};
+use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::state::{Backend, State, StateError};
 
-/// Carries out `plan`: every create, exactly once, recorded durably before it is reported.
+/// Carries out `plan`: every action recorded durably before it is reported, every create
+/// exactly once.
 ///
 /// In order:
-/// 1. Updates and orphans are reported as not applied (events `not_applied`).
+/// 1. A plan with a blocked delete is refused ([`ApplyError::Blocked`]): nothing is sent.
+///    Orphans are reported as not applied (events `not_applied`).
 /// 2. The state is compacted; when there is none and something is to be created, it is
 ///    created (its lineage is born then). Intents still unresolved are resolved first
-///    (see [`super::resolve_unresolved`]), before any create is sent.
-/// 3. A create whose address the state already records becomes `recovered`.
-/// 4. The other creates run, `options.parallelism` at a time, paced by one run-wide pacer.
-///    A failed create does not stop the others. Once `stop` resolves, no further create
-///    starts; those in flight finish and are recorded, and the report says `interrupted`.
-/// 5. The state is compacted.
+///    (see [`super::resolve_unresolved`]), before anything is sent.
+/// 3. Phase by phase ([`Action::phase`]): creates, updates and protections; then starts and
+///    stops; then deletes. Each action is checked against the state as the phase starts: a
+///    create whose address the state already records (with an id other than the one the
+///    plan saw deleted outside) becomes `recovered`; an action on a group the state no
+///    longer records as planned fails as stale; a start of a group whose create failed is
+///    not started. The actions of a phase run `options.parallelism` at a time, paced by one
+///    run-wide pacer. A failed action does not stop the others. Once `stop` resolves, no
+///    further action starts; those in flight finish and are recorded, and the report says
+///    `interrupted`.
+/// 4. The state is compacted.
 ///
 /// No run-level retry: the client already retries retryable failures with backoff, and the
 /// pacer slows the whole run while the service throttles; what still fails is reported, and
 /// running apply again retries it.
 ///
 /// With `options.dry_run` nothing is sent and nothing is read or written: events say what
-/// would be created.
+/// would be done.
 ///
 /// The caller must keep receiving `events` while this runs (a full channel holds the run).
 pub async fn execute<B: Backend>(
@@ -56,35 +67,34 @@ pub async fn execute<B: Backend>(
     stop: impl Future<Output = ()> + Send,
 ) -> Result<ApplyReport, ApplyError> {
     options.validate()?;
+    let blocked: Vec<Address> = plan.blocked_deletes().cloned().collect();
+    if !blocked.is_empty() {
+        return Err(ApplyError::Blocked { addresses: blocked });
+    }
     let events = EventSink::new(events);
     let mut report = ApplyReport {
         dry_run: options.dry_run,
         ..ApplyReport::default()
     };
-    let mut creates: Vec<(Address, JobGroupSpec)> = Vec::new();
+    let mut phases: [Vec<&Action>; PHASES] = Default::default();
     for action in &plan.actions {
-        if let Action::Create { address, spec, .. } = action {
-            creates.push((address.clone(), spec.clone()));
-        } else if let Some(not_applied) = NotApplied::from_action(action) {
-            report.not_applied.push(not_applied);
-        }
-    }
-    for not_applied in &report.not_applied {
-        events
-            .emit(ApplyEvent::NotApplied {
-                address: not_applied.address.clone(),
-                kind: not_applied.kind,
-            })
-            .await;
-    }
-    if options.dry_run {
-        for (address, _) in creates {
+        if let Some(not_applied) = NotApplied::from_action(action) {
             events
-                .emit(ApplyEvent::WouldCreate {
-                    address: address.clone(),
+                .emit(ApplyEvent::NotApplied {
+                    address: not_applied.address.clone(),
+                    kind: not_applied.kind,
                 })
                 .await;
-            report.would_create.push(address);
+            report.not_applied.push(not_applied);
+        } else if change_kind(action).is_some()
+            && let Some(phase) = phases.get_mut(usize::from(action.phase()))
+        {
+            phase.push(action);
+        }
+    }
+    if options.dry_run {
+        for action in phases.iter().flatten() {
+            dry_run(action, &events, &mut report).await;
         }
         report.sort();
         return Ok(report);
@@ -96,63 +106,110 @@ pub async fn execute<B: Backend>(
         Some(events.clone()),
     ));
     let client = client.clone().with_throttle(Arc::clone(&pacer) as _);
-    let prepared = prepare_state(backend, &client, !creates.is_empty(), &events).await?;
+    let will_create = phases[0]
+        .iter()
+        .any(|action| matches!(action, Action::Create { .. }));
+    let prepared = prepare_state(backend, &client, will_create, &events).await?;
     report.recovered.extend(prepared.recovered.iter().cloned());
-    let resolved_now: BTreeSet<&Address> = prepared
+    let resolved_now: BTreeSet<Address> = prepared
         .recovered
         .iter()
-        .map(|recovered| &recovered.address)
+        .map(|recovered| recovered.address.clone())
         .collect();
 
-    let mut queue = VecDeque::new();
-    for (address, spec) in creates {
-        let recorded = prepared
-            .state
-            .as_ref()
-            .and_then(|state| state.job_groups.get(&address));
-        match recorded {
-            // Resolution just recorded it and said so.
-            Some(_) if resolved_now.contains(&address) => {}
-            Some(entry) => {
-                let recovered = RecoveredGroup {
-                    address,
-                    job_group_id: entry.job_group_id.clone(),
-                    reason: RecoveryReason::AlreadyRecorded,
-                };
-                events.emit(recovered_event(&recovered)).await;
-                report.recovered.push(recovered);
-            }
-            None => queue.push_back((address, spec)),
-        }
-    }
-
-    let context = CreateContext {
+    let context = RunContext {
         backend,
         client,
         earlier_attempts: prepared.settled_creates,
     };
-    let fatal = run_creates(
-        &context,
-        queue,
-        options.parallelism,
-        &events,
-        stop,
-        &mut report,
-    )
-    .await;
+    let mut runner = Runner {
+        context: &context,
+        parallelism: options.parallelism,
+        events: &events,
+        stop: pin!(stop.fuse()),
+        stopping: false,
+        fatal: None,
+    };
+    let mut state = prepared.state;
+    for (index, actions) in phases.iter().enumerate() {
+        if actions.is_empty() {
+            continue;
+        }
+        if runner.halted() {
+            report
+                .not_started
+                .extend(actions.iter().map(|action| action.address().clone()));
+            continue;
+        }
+        if index > 0 {
+            // The earlier phases changed entries (a new spec, a new group): act on them.
+            state = backend.load().await?.state;
+        }
+        let recorded_by_run: BTreeSet<Address> = report
+            .created
+            .iter()
+            .map(|created| created.address.clone())
+            .chain(report.recovered.iter().map(|found| found.address.clone()))
+            .collect();
+        let mut queue = VecDeque::new();
+        for action in actions {
+            match prepare(action, state.as_ref(), &recorded_by_run) {
+                Some(Prepared::Run(work)) => queue.push_back(work),
+                // Resolution just recorded it and said so.
+                Some(Prepared::AlreadyRecorded(found)) if resolved_now.contains(&found.address) => {
+                }
+                Some(Prepared::AlreadyRecorded(found)) => {
+                    record_outcome(Outcome::Recovered(found), &events, &mut report).await;
+                }
+                Some(Prepared::Refused(failure)) => {
+                    record_outcome(Outcome::Failed(failure), &events, &mut report).await;
+                }
+                Some(Prepared::Waiting) => report.not_started.push(action.address().clone()),
+                None => {}
+            }
+        }
+        runner.run(queue, &mut report).await;
+    }
     report.throttled = pacer.throttled();
-    if let Some(source) = fatal {
+    if let Some(source) = runner.fatal {
         return Err(ApplyError::Record { source });
     }
-    if prepared.state.is_some() {
+    if state.is_some() {
         backend.compact().await?;
     }
     report.sort();
     Ok(report)
 }
 
+async fn dry_run(action: &Action, events: &EventSink, report: &mut ApplyReport) {
+    let address = action.address().clone();
+    match change_kind(action) {
+        Some(ChangeKind::Create) => {
+            events
+                .emit(ApplyEvent::WouldCreate {
+                    address: address.clone(),
+                })
+                .await;
+            report.would_create.push(address);
+        }
+        Some(kind) => {
+            events
+                .emit(ApplyEvent::WouldChange {
+                    address: address.clone(),
+                    action: kind,
+                })
+                .await;
+            report.would_change.push(PlannedChange {
+                address,
+                action: kind,
+            });
+        }
+        None => {}
+    }
+}
+
 /// The state the run starts from.
-struct Prepared {
+struct StartingPoint {
     /// `None` only when there was no state and nothing is to be created.
     state: Option<State>,
     recovered: Vec<RecoveredGroup>,
@@ -164,7 +221,7 @@ async fn prepare_state<B: Backend>(
     client: &CloudClient,
     will_create: bool,
     events: &EventSink,
-) -> Result<Prepared, ApplyError> {
+) -> Result<StartingPoint, ApplyError> {
     let recovered = backend.compact().await?;
     let Some(state) = recovered.state else {
         let state = if will_create {
@@ -173,14 +230,14 @@ async fn prepare_state<B: Backend>(
         } else {
             None
         };
-        return Ok(Prepared {
+        return Ok(StartingPoint {
             state,
             recovered: Vec::new(),
             settled_creates: BTreeSet::new(),
         });
     };
     if recovered.unresolved.is_empty() {
-        return Ok(Prepared {
+        return Ok(StartingPoint {
             state: Some(state),
             recovered: Vec::new(),
             settled_creates: BTreeSet::new(),
@@ -189,7 +246,7 @@ async fn prepare_state<B: Backend>(
     let resolved =
         resolve_intents(backend, client, Some(&state), recovered.unresolved, events).await?;
     let state = backend.load().await?.state;
-    Ok(Prepared {
+    Ok(StartingPoint {
         state,
         recovered: resolved.recovered,
         settled_creates: resolved.settled_creates,
@@ -204,64 +261,101 @@ fn recovered_event(recovered: &RecoveredGroup) -> ApplyEvent {
     }
 }
 
-/// Runs the queued creates; returns the first state error, after which nothing new starts.
-async fn run_creates<B: Backend>(
-    context: &CreateContext<'_, B>,
-    mut queue: VecDeque<(Address, JobGroupSpec)>,
+/// Runs the work of each phase; remembers across phases whether to stop.
+struct Runner<'a, B, S: Future> {
+    context: &'a RunContext<'a, B>,
     parallelism: usize,
-    events: &EventSink,
-    stop: impl Future<Output = ()> + Send,
-    report: &mut ApplyReport,
-) -> Option<StateError> {
-    let mut stop = pin!(stop.fuse());
-    let mut stopping = false;
-    let mut fatal: Option<StateError> = None;
-    let mut in_flight = FuturesUnordered::new();
-    loop {
-        if !stopping && stop.as_mut().now_or_never().is_some() {
-            stopping = true;
-            report.interrupted = true;
-            events
-                .emit(ApplyEvent::Stopping {
-                    in_flight: in_flight.len(),
-                })
-                .await;
-        }
-        while !stopping && fatal.is_none() && in_flight.len() < parallelism {
-            let Some((address, spec)) = queue.pop_front() else {
-                break;
-            };
-            events
-                .emit(ApplyEvent::Starting {
-                    address: address.clone(),
-                })
-                .await;
-            in_flight.push(create(context, address, spec));
-        }
-        if in_flight.is_empty() {
-            break;
-        }
-        tokio::select! {
-            biased;
-            () = stop.as_mut(), if !stopping => {
-                stopping = true;
-                report.interrupted = true;
-                events.emit(ApplyEvent::Stopping { in_flight: in_flight.len() }).await;
-            }
-            Some(result) = in_flight.next() => match result {
-                Ok(outcome) => record_outcome(outcome, events, report).await,
-                Err(error) => {
-                    // Appends after a failed one fail too; keep the first, the cause.
-                    fatal.get_or_insert(error);
-                }
-            },
-            else => break,
-        }
+    events: &'a EventSink,
+    stop: Pin<&'a mut Fuse<S>>,
+    stopping: bool,
+    /// The first state error, after which nothing new starts.
+    fatal: Option<StateError>,
+}
+
+impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
+    /// Whether no further action may start.
+    fn halted(&self) -> bool {
+        self.stopping || self.fatal.is_some()
     }
-    report
-        .not_started
-        .extend(queue.into_iter().map(|(address, _)| address));
-    fatal
+
+    async fn stopping(&mut self, in_flight: usize, report: &mut ApplyReport) {
+        self.stopping = true;
+        report.interrupted = true;
+        self.events.emit(ApplyEvent::Stopping { in_flight }).await;
+    }
+
+    /// Runs `queue`, `parallelism` at a time; what never starts is reported `not_started`.
+    async fn run(&mut self, mut queue: VecDeque<Work>, report: &mut ApplyReport) {
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            if !self.stopping && self.stop.as_mut().now_or_never().is_some() {
+                self.stopping(in_flight.len(), report).await;
+            }
+            while !self.halted() && in_flight.len() < self.parallelism {
+                let Some(work) = queue.pop_front() else {
+                    break;
+                };
+                if !matches!(work, Work::Protect { .. }) {
+                    self.events
+                        .emit(ApplyEvent::Starting {
+                            address: work.address().clone(),
+                            action: work.kind(),
+                        })
+                        .await;
+                }
+                in_flight.push(perform(self.context, work));
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let stopping = self.stopping;
+            tokio::select! {
+                biased;
+                () = self.stop.as_mut(), if !stopping => {
+                    self.stopping(in_flight.len(), report).await;
+                }
+                Some(result) = in_flight.next() => match result {
+                    Ok(outcome) => record_outcome(outcome, self.events, report).await,
+                    Err(error) => {
+                        // Appends after a failed one fail too; keep the first, the cause.
+                        self.fatal.get_or_insert(error);
+                    }
+                },
+                else => break,
+            }
+        }
+        report
+            .not_started
+            .extend(queue.into_iter().map(|work| work.address().clone()));
+    }
+}
+
+/// Carries out one piece of work.
+async fn perform<B: Backend>(
+    context: &RunContext<'_, B>,
+    work: Work,
+) -> Result<Outcome, StateError> {
+    match work {
+        Work::Create {
+            address,
+            spec,
+            prevent_destroy,
+        } => create(context, address, spec, prevent_destroy).await,
+        Work::Update {
+            address,
+            entry,
+            attributes,
+            spec,
+            prevent_destroy,
+        } => update(context, address, entry, attributes, spec, prevent_destroy).await,
+        Work::Protect {
+            address,
+            entry,
+            prevent_destroy,
+        } => protect(context, address, entry, prevent_destroy).await,
+        Work::SetStatus { address, entry, to } => set_status(context, address, entry, to).await,
+        Work::Delete { address, entry } => delete(context, address, entry).await,
+    }
 }
 
 async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut ApplyReport) {
@@ -280,6 +374,49 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
         Outcome::Recovered(recovered) => {
             events.emit(recovered_event(&recovered)).await;
             report.recovered.push(recovered);
+        }
+        Outcome::Updated(updated) => {
+            events
+                .emit(ApplyEvent::Updated {
+                    address: updated.address.clone(),
+                    job_group_id: updated.job_group_id.clone(),
+                    attributes: updated.attributes.clone(),
+                    elapsed: updated.elapsed,
+                    request_id: updated.request_id.clone(),
+                })
+                .await;
+            report.updated.push(updated);
+        }
+        Outcome::StatusChanged(changed) => {
+            events
+                .emit(ApplyEvent::StatusChanged {
+                    address: changed.address.clone(),
+                    job_group_id: changed.job_group_id.clone(),
+                    status: changed.status,
+                    request_id: changed.request_id.clone(),
+                })
+                .await;
+            report.status_changed.push(changed);
+        }
+        Outcome::Protected(protected) => {
+            events
+                .emit(ApplyEvent::Protected {
+                    address: protected.address.clone(),
+                    prevent_destroy: protected.prevent_destroy,
+                })
+                .await;
+            report.protected.push(protected);
+        }
+        Outcome::Deleted(deleted) => {
+            events
+                .emit(ApplyEvent::Deleted {
+                    address: deleted.address.clone(),
+                    job_group_id: deleted.job_group_id.clone(),
+                    request_id: deleted.request_id.clone(),
+                    already_gone: deleted.already_gone,
+                })
+                .await;
+            report.deleted.push(deleted);
         }
         Outcome::Failed(failure) => {
             events

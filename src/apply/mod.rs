@@ -1,23 +1,33 @@
-//! The executor: carries out a plan against the cloud, exactly once per create, recording
-//! every intent and result durably (see `docs/apply.md`).
+//! Reading the live job groups and changing them: the refresh before a plan, the executor
+//! that carries a plan out (exactly once per create, every intent and result recorded
+//! durably, see `docs/apply.md`), and adopting an existing group (`import`).
 //!
 //! The command line calls, in order: open the backend, [`Backend::load`](crate::state::Backend::load),
 //! check a saved plan's binding, [`resolve_unresolved`] (calls an earlier run left unfinished),
-//! compute and confirm a fresh plan from the state it returns, then [`execute`].
+//! [`refresh::observe`] the instances the plan touches, compute and confirm a fresh plan from
+//! the state and the observation, then [`execute`].
 //!
 //! Inside: `options` (parallelism, rate limit, dry run, pacing), `pacer` (the run-wide
 //! adaptive slow-down shared by every call), `resolve` (looking groups up by name when an
-//! outcome is unknown), `create` (one create: intent → call → result), `executor` (the run
-//! around them), and `event` and `report` (what the run tells its caller).
+//! outcome is unknown), `work` (a plan's actions in phases, checked against the state), one
+//! module per kind of action (`create`, `update`, `status`, `delete`: intent → call →
+//! result), `executor` (the run around them), and `event` and `report` (what the run tells
+//! its caller).
 
 mod create;
+mod delete;
 mod error;
 mod event;
 mod executor;
+pub mod import;
 mod options;
 mod pacer;
+pub mod refresh;
 mod report;
 mod resolve;
+mod status;
+mod update;
+mod work;
 
 pub use create::MAX_CREATE_ROUNDS;
 pub use error::ApplyError;
@@ -25,7 +35,8 @@ pub use event::ApplyEvent;
 pub use executor::execute;
 pub use options::{ApplyOptions, Pacing};
 pub use report::{
-    ActionFailure, ApplyReport, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, NotApplied,
-    NotAppliedKind, RecoveredGroup, RecoveryReason,
+    ActionFailure, ApplyReport, ChangeKind, CreatedGroup, DUPLICATE_NAME_CODE, DeletedGroup,
+    FailureReason, NOT_FOUND_CODE, NotApplied, NotAppliedKind, PlannedChange, ProtectionChange,
+    RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
 pub use resolve::resolve_unresolved;

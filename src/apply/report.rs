@@ -7,26 +7,40 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 
 use crate::cloud::{CloudError, ErrorClass};
-use crate::model::Address;
+use crate::model::{Address, Status};
 
 /// The `Code` the service answers when a name is taken in the instance.
 pub const DUPLICATE_NAME_CODE: &str = "InvalidName.Duplicate";
+
+/// The `Code` the service answers for a `JobGroupId` it does not know.
+pub const NOT_FOUND_CODE: &str = "InvalidJobGroupId.NotFound";
 
 /// Everything a run did, each list in address order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApplyReport {
     /// Groups created by this run, and recorded.
     pub created: Vec<CreatedGroup>,
+    /// Groups updated in place (`ModifyJobGroup`), and recorded.
+    pub updated: Vec<UpdatedGroup>,
+    /// Groups started or stopped, and recorded.
+    pub status_changed: Vec<StatusChange>,
+    /// Groups whose recorded `preventDestroy` changed (nothing was sent).
+    pub protected: Vec<ProtectionChange>,
+    /// Groups deleted (`--prune`), and removed from the state.
+    pub deleted: Vec<DeletedGroup>,
     /// Groups found to exist already because of an earlier attempt, and recorded.
     pub recovered: Vec<RecoveredGroup>,
     /// Actions that failed; the others went on.
     pub failed: Vec<ActionFailure>,
-    /// Updates and orphans: shown by the plan, not carried out by this version.
+    /// Orphans: shown by the plan and left alone, since deleting is never implicit.
     pub not_applied: Vec<NotApplied>,
-    /// Creates never started because the run was stopped or could not record progress.
+    /// Groups with an action never started: the run was stopped, could not record progress,
+    /// or the create a start depends on failed.
     pub not_started: Vec<Address>,
     /// Creates a dry run would have sent.
     pub would_create: Vec<Address>,
+    /// Other actions a dry run would have carried out.
+    pub would_change: Vec<PlannedChange>,
     /// Attempts the service answered with a throttling error, over the whole run.
     pub throttled: u64,
     /// The run was stopped before every action had started.
@@ -36,19 +50,130 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// Whether every action that this version carries out was carried out.
+    /// Whether every planned action (orphans aside) was carried out.
     pub fn is_complete(&self) -> bool {
         self.failed.is_empty() && self.not_started.is_empty() && !self.interrupted
     }
 
     pub(crate) fn sort(&mut self) {
         self.created.sort_by(|a, b| a.address.cmp(&b.address));
+        self.updated.sort_by(|a, b| a.address.cmp(&b.address));
+        self.status_changed
+            .sort_by(|a, b| a.address.cmp(&b.address));
+        self.protected.sort_by(|a, b| a.address.cmp(&b.address));
+        self.deleted.sort_by(|a, b| a.address.cmp(&b.address));
         self.recovered.sort_by(|a, b| a.address.cmp(&b.address));
+        // Stable: a group's failed create and its start stay in that order.
         self.failed.sort_by(|a, b| a.address.cmp(&b.address));
         self.not_applied.sort_by(|a, b| a.address.cmp(&b.address));
         self.not_started.sort();
+        self.not_started.dedup();
         self.would_create.sort();
+        self.would_change.sort_by(|a, b| a.address.cmp(&b.address));
     }
+}
+
+/// What an action does to a group, as events and failures name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// `CreateJobGroup`.
+    Create,
+    /// `ModifyJobGroup`.
+    Update,
+    /// `StartJobGroup`.
+    Start,
+    /// `StopJobGroup`.
+    Stop,
+    /// Only the recorded `preventDestroy` changes; nothing is sent.
+    Protect,
+    /// `DeleteJobGroup`.
+    Delete,
+}
+
+impl ChangeKind {
+    /// The start or stop that sets `status`.
+    pub fn for_status(status: Status) -> Self {
+        match status {
+            Status::Running => ChangeKind::Start,
+            Status::Stopped => ChangeKind::Stop,
+        }
+    }
+
+    /// The verb for messages: `create`, `update`, `start`, ...
+    pub fn verb(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Start => "start",
+            ChangeKind::Stop => "stop",
+            ChangeKind::Protect => "record the protection of",
+            ChangeKind::Delete => "delete",
+        }
+    }
+}
+
+/// A group this run updated in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpdatedGroup {
+    /// The group.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// The attributes sent, as the plan names them (`name`, `planedJobCount`, `params.ES_ENABLE`).
+    pub attributes: Vec<String>,
+    /// The `RequestId` of the `ModifyJobGroup`.
+    pub request_id: String,
+    /// From the start of the action (intent written) to its result being durable.
+    #[serde(rename = "elapsed_ms", serialize_with = "milliseconds")]
+    pub elapsed: Duration,
+}
+
+/// A group this run started or stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusChange {
+    /// The group.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// The status it has now.
+    pub status: Status,
+    /// The `RequestId` of the `StartJobGroup` or `StopJobGroup`.
+    pub request_id: String,
+}
+
+/// A group whose recorded protection this run changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectionChange {
+    /// The group.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// The protection now recorded.
+    pub prevent_destroy: bool,
+}
+
+/// A group this run deleted, or found already gone, and removed from the state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletedGroup {
+    /// The group.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// The `RequestId` of the `DeleteJobGroup`.
+    pub request_id: String,
+    /// The service said the group did not exist (`InvalidJobGroupId.NotFound`): it was
+    /// deleted outside cityform, and is only forgotten.
+    pub already_gone: bool,
+}
+
+/// An action a dry run would carry out, other than a create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedChange {
+    /// The group.
+    pub address: Address,
+    /// What would happen to it.
+    pub action: ChangeKind,
 }
 
 /// A group this run created.
@@ -104,6 +229,8 @@ impl fmt::Display for RecoveryReason {
 pub struct ActionFailure {
     /// The group.
     pub address: Address,
+    /// What the action was.
+    pub action: ChangeKind,
     /// What kind of failure, for the caller to act on.
     pub reason: FailureReason,
     /// The class of the last error: retryable, ambiguous or terminal.
@@ -134,13 +261,29 @@ pub enum FailureReason {
     /// The answer was lost in every round and the group was never found: nothing was
     /// created.
     NotCreated,
+    /// The group no longer exists (`InvalidJobGroupId.NotFound`): deleted outside cityform
+    /// since the plan was made.
+    Gone,
+    /// The state no longer records the group as the plan saw it.
+    Stale,
 }
 
 impl ActionFailure {
-    /// A failure of `address` described by the cloud error `error`.
+    /// A failure of a create of `address` described by the cloud error `error`.
     pub(crate) fn from_cloud(address: &Address, reason: FailureReason, error: &CloudError) -> Self {
+        Self::of(ChangeKind::Create, address, reason, error)
+    }
+
+    /// A failure of `action` on `address` described by the cloud error `error`.
+    pub(crate) fn of(
+        action: ChangeKind,
+        address: &Address,
+        reason: FailureReason,
+        error: &CloudError,
+    ) -> Self {
         Self {
             address: address.clone(),
+            action,
             reason,
             class: error.class(),
             code: error.code().map(str::to_owned),
@@ -164,6 +307,25 @@ impl ActionFailure {
         }
     }
 
+    /// A failure of `action` on `address` found without asking the service.
+    pub(crate) fn local(
+        action: ChangeKind,
+        address: &Address,
+        reason: FailureReason,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            address: address.clone(),
+            action,
+            reason,
+            class: ErrorClass::Terminal,
+            code: None,
+            message: message.into(),
+            request_id: None,
+            hint: None,
+        }
+    }
+
     /// The same failure with `hint`.
     pub(crate) fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -173,18 +335,24 @@ impl ActionFailure {
 
 impl fmt::Display for ActionFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot create `{}`: {}", self.address, self.message)
+        write!(
+            f,
+            "cannot {} `{}`: {}",
+            self.action.verb(),
+            self.address,
+            self.message
+        )
     }
 }
 
-/// A planned action this version does not carry out.
+/// A planned action that apply reports and leaves alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotApplied {
     /// The group.
     pub address: Address,
     /// Its id, from the state.
     pub job_group_id: String,
-    /// What the plan wanted.
+    /// What the plan said.
     pub kind: NotAppliedKind,
 }
 
@@ -192,41 +360,25 @@ pub struct NotApplied {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotAppliedKind {
-    /// An update in place.
-    Update,
-    /// A group in the state that no manifest declares; deleting is never implicit.
+    /// A group in the state that no manifest declares; deleting it takes `--prune`.
     Orphan,
-    /// A start or stop.
-    Status,
-    /// A change of the recorded protection.
-    Protect,
-    /// A deletion.
-    Delete,
 }
 
 impl NotApplied {
-    /// The report entry for a planned action other than a create, which this version of
-    /// the executor does not carry out.
+    /// The report entry for a planned action that apply leaves alone: an orphan.
     pub fn from_action(action: &crate::plan::Action) -> Option<Self> {
-        use crate::plan::Action;
-        let (kind, job_group_id) = match action {
-            Action::Create { .. } => return None,
-            Action::Update { job_group_id, .. } => (NotAppliedKind::Update, job_group_id.clone()),
-            Action::Orphan { job_group_id, .. } => (NotAppliedKind::Orphan, job_group_id.clone()),
-            Action::SetStatus { job_group_id, .. } => (
-                NotAppliedKind::Status,
-                job_group_id.clone().unwrap_or_default(),
-            ),
-            Action::Protect { job_group_id, .. } => (NotAppliedKind::Protect, job_group_id.clone()),
-            Action::Delete { job_group_id, .. } | Action::BlockedDelete { job_group_id, .. } => {
-                (NotAppliedKind::Delete, job_group_id.clone())
-            }
-        };
-        Some(Self {
-            address: action.address().clone(),
-            job_group_id,
-            kind,
-        })
+        match action {
+            crate::plan::Action::Orphan {
+                address,
+                job_group_id,
+                ..
+            } => Some(Self {
+                address: address.clone(),
+                job_group_id: job_group_id.clone(),
+                kind: NotAppliedKind::Orphan,
+            }),
+            _ => None,
+        }
     }
 }
 

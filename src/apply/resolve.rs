@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
-use super::report::{RecoveredGroup, RecoveryReason};
-use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
+use super::report::{NOT_FOUND_CODE, RecoveredGroup, RecoveryReason};
+use crate::cloud::{CloudClient, CloudError, DescribeJobGroupsRequest, ObservedJobGroup};
 use crate::model::{Address, JobGroupSpec};
 use crate::state::journal::{Intent, JournalRecord, Operation, Put, Remove, Settle};
 use crate::state::{Backend, Recovered, State, StateEntry};
@@ -198,20 +198,46 @@ fn resolve_intent(
 }
 
 /// The state entry for a group found by name after its create's answer was lost: the spec
-/// that was sent (the listing's, when the intent has none), and the create's `RequestId`
-/// when it is known.
+/// that was sent (the listing's, when the intent has none), the status listed, and the
+/// create's `RequestId` when it is known.
 pub(crate) fn found_entry(
     sent: Option<&JobGroupSpec>,
     found: &ObservedJobGroup,
     request_id: &str,
     applied_at: &str,
 ) -> StateEntry {
-    StateEntry::new(
-        found.job_group_id.clone(),
-        sent.cloned().unwrap_or_else(|| found.to_spec()),
-        request_id,
-        applied_at,
-    )
+    StateEntry {
+        status: found.status.parse().ok(),
+        ..StateEntry::new(
+            found.job_group_id.clone(),
+            sent.cloned().unwrap_or_else(|| found.to_spec()),
+            request_id,
+            applied_at,
+        )
+    }
+}
+
+/// The group `job_group_id` of an instance, read with `DescribeJobGroups` filtered by its
+/// id; `None` when the service does not have it.
+pub(crate) async fn group_by_id(
+    client: &CloudClient,
+    region_id: &str,
+    instance_id: &str,
+    job_group_id: &str,
+) -> Result<Option<ObservedJobGroup>, CloudError> {
+    let request = DescribeJobGroupsRequest {
+        job_group_id: Some(job_group_id.to_owned()),
+        ..DescribeJobGroupsRequest::first_page(region_id, instance_id)
+    };
+    match client.describe_job_groups(&request).await {
+        // A filter the service does not honour would list others too: pick by id.
+        Ok(page) => Ok(page
+            .job_groups
+            .into_iter()
+            .find(|group| group.job_group_id == job_group_id)),
+        Err(error) if error.code() == Some(NOT_FOUND_CODE) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 /// Every job group of an instance, by name.
@@ -290,7 +316,10 @@ mod tests {
             record,
             JournalRecord::Put(Put {
                 address: address("east"),
-                entry: StateEntry::new("7", spec(), String::new(), "2026-11-27T08:00:00Z"),
+                entry: StateEntry {
+                    status: Some(crate::model::Status::Stopped),
+                    ..StateEntry::new("7", spec(), String::new(), "2026-11-27T08:00:00Z")
+                },
                 intent: Some(IntentId("i-1".into())),
             })
         );

@@ -3,12 +3,16 @@
 
 mod apply;
 mod completions;
+mod connect;
 mod duration;
+mod import;
 pub mod logging;
 mod output;
 mod plan;
+mod refresh;
 mod schema;
 pub mod settings;
+mod state;
 pub mod step_summary;
 mod validate;
 
@@ -34,8 +38,15 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Show what apply would change, without changing anything.
     Plan(plan::PlanArgs),
-    /// Create the job groups the manifests declare and the state lacks.
+    /// Make the job groups what the manifests declare: create, update, start or stop, and
+    /// with `--prune` delete.
     Apply(apply::ApplyArgs),
+    /// Record the live job groups in the state, changing nothing in the service.
+    Refresh(refresh::RefreshArgs),
+    /// Adopt an existing job group into the state.
+    Import(import::ImportArgs),
+    /// List, show, forget or move what the state records.
+    State(state::StateCommandArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// Print the JSON Schema of the manifests, of `plan --format json` or of apply's events.
@@ -77,6 +88,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Validate(args) => validate::run(args),
             Command::Plan(args) => plan::run(args).await,
             Command::Apply(args) => apply::run(args).await,
+            Command::Refresh(args) => refresh::run(args).await,
+            Command::Import(args) => import::run(args).await,
+            Command::State(args) => state::run(args).await,
             Command::Emulator(args) => {
                 crate::emulator::cli::run(args).await?;
                 Ok(Outcome::Success)

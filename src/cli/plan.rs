@@ -6,8 +6,12 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::settings::{ManifestArgs, OutputArgs, StateArgs, process_environment};
+use super::connect::{Connection, refresh_for_plan};
+use super::settings::{
+    CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
+};
 use super::{Outcome, output};
+use crate::apply::ApplyError;
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format};
@@ -23,6 +27,14 @@ pub struct PlanArgs {
     state: StateArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    #[command(flatten)]
+    cloud: CloudArgs,
+    /// Also list the live job groups that no state records (refreshing every instance the
+    /// manifests use).
+    #[arg(long)]
+    show_unmanaged: bool,
     /// Write the plan to FILE, for `cityform apply FILE` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -41,12 +53,31 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
-    let plan = plan::compute(&desired, recovered.state.as_ref());
+    let state = recovered.state.as_ref();
+    args.planning
+        .check_targets(&desired, state.map(|state| &state.job_groups))?;
+    let connection = Connection::open(&args.cloud, &process_environment())?;
+    let observed = refresh_for_plan(
+        &connection,
+        &args.planning,
+        args.show_unmanaged,
+        &desired,
+        state,
+        false,
+    )
+    .await?;
+    let plan = plan::compute_with(
+        &desired,
+        state,
+        observed.as_ref(),
+        &args.planning.options(args.show_unmanaged),
+    );
     print_plan(&plan, &args.output)?;
     super::step_summary::publish(
         &process_environment(),
         &render::markdown::render_plan(&plan),
     );
+    refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;
         replace_file(out, &bytes)
@@ -63,6 +94,16 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::ChangesPresent);
     }
     Ok(Outcome::Success)
+}
+
+/// The error for a plan that would delete protected groups: it cannot be applied.
+pub(super) fn refuse_blocked(plan: &Plan) -> Result<(), ApplyError> {
+    let addresses: Vec<_> = plan.blocked_deletes().cloned().collect();
+    if addresses.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Blocked { addresses })
+    }
 }
 
 /// Prints a plan to standard output in the requested format.

@@ -4,13 +4,15 @@
 //! settings value through a pure function over the parsed flags and an environment map, so
 //! the rules are unit-tested without a process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{ArgAction, Args};
 
-use crate::manifest::Input;
+use crate::manifest::{Desired, Input};
+use crate::model::Address;
+use crate::plan::PlanOptions;
 use crate::render::Format;
 use crate::render::text::Color;
 
@@ -71,6 +73,73 @@ pub struct CloudArgs {
     pub profile: Option<String>,
 }
 
+/// How a plan is made: after a refresh or not, with deletions or not, for which groups.
+#[derive(Debug, Clone, Args)]
+pub struct PlanningArgs {
+    /// Read the live job groups before planning, to see changes made outside cityform;
+    /// `--refresh=false` plans from the state alone.
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        action = ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub refresh: bool,
+    /// Delete the job groups the state records and no manifest declares (never those with
+    /// `preventDestroy`).
+    #[arg(long)]
+    pub prune: bool,
+    /// Limit the plan to this job group, `regionId/instanceId/name`. Repeatable.
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<Address>,
+}
+
+/// `--target` names a group that neither the manifests nor the state know.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`--target {address}` names no job group: the manifests do not declare it and the state does not record it; targets are `regionId/instanceId/name`"
+)]
+pub struct UnknownTarget {
+    /// The target.
+    pub address: Address,
+}
+
+impl PlanningArgs {
+    /// The targets as a set; empty means every group.
+    pub fn target_set(&self) -> BTreeSet<Address> {
+        self.targets.iter().cloned().collect()
+    }
+
+    /// The planner's options.
+    pub fn options(&self, show_unmanaged: bool) -> PlanOptions {
+        PlanOptions {
+            prune: self.prune,
+            show_unmanaged,
+            targets: self.target_set(),
+        }
+    }
+
+    /// Refuses a target that names nothing, most likely a typo that would plan nothing.
+    pub fn check_targets(
+        &self,
+        desired: &Desired,
+        recorded: Option<&BTreeMap<Address, crate::state::StateEntry>>,
+    ) -> Result<(), UnknownTarget> {
+        match self.targets.iter().find(|target| {
+            !desired.groups.contains_key(*target)
+                && !recorded.is_some_and(|recorded| recorded.contains_key(*target))
+        }) {
+            Some(address) => Err(UnknownTarget {
+                address: address.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 /// How to print results.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
@@ -123,6 +192,74 @@ mod tests {
         assert_eq!(output(false).color(false, &empty), Color::Never);
         assert_eq!(output(false).color(true, &no_color), Color::Never);
         assert_eq!(output(true).color(true, &empty), Color::Never);
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Planning {
+        #[command(flatten)]
+        planning: PlanningArgs,
+    }
+
+    fn planning(arguments: &[&str]) -> Result<PlanningArgs, clap::Error> {
+        use clap::Parser as _;
+        Planning::try_parse_from(std::iter::once("plan").chain(arguments.iter().copied()))
+            .map(|parsed| parsed.planning)
+    }
+
+    #[test]
+    fn refresh_is_on_unless_turned_off_explicitly() {
+        assert!(planning(&[]).unwrap().refresh);
+        assert!(planning(&["--refresh"]).unwrap().refresh);
+        assert!(planning(&["--refresh=true"]).unwrap().refresh);
+        assert!(!planning(&["--refresh=false"]).unwrap().refresh);
+        assert!(planning(&["--refresh=maybe"]).is_err());
+    }
+
+    #[test]
+    fn targets_are_addresses_and_become_the_plan_options() {
+        let parsed = planning(&[
+            "--prune",
+            "--target",
+            "cn-shanghai/i/a",
+            "--target=cn-shanghai/i/b",
+        ])
+        .unwrap();
+        let options = parsed.options(true);
+        assert!(options.prune && options.show_unmanaged);
+        assert_eq!(
+            options.targets.into_iter().collect::<Vec<_>>(),
+            [
+                Address::new("cn-shanghai", "i", "a"),
+                Address::new("cn-shanghai", "i", "b")
+            ]
+        );
+        let error = planning(&["--target", "not-an-address"]).unwrap_err();
+        assert!(error.to_string().contains("not an address"), "{error}");
+    }
+
+    #[test]
+    fn a_target_must_name_a_declared_or_recorded_group() {
+        let parsed = planning(&["--target", "cn-shanghai/i/a"]).unwrap();
+        let error = parsed.check_targets(&Desired::default(), None).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("`--target cn-shanghai/i/a` names no job group"),
+            "{error}"
+        );
+        let mut recorded = BTreeMap::new();
+        recorded.insert(
+            Address::new("cn-shanghai", "i", "a"),
+            crate::state::StateEntry::new(
+                "1",
+                crate::model::JobGroupSpec::example(),
+                "",
+                "2026-11-27T08:00:00Z",
+            ),
+        );
+        parsed
+            .check_targets(&Desired::default(), Some(&recorded))
+            .unwrap();
     }
 
     #[test]

@@ -116,15 +116,40 @@ pub fn apply_markdown(report: &ApplyReport) -> String {
             failure_cell(failure),
         )
     });
+    let updated = report.updated.iter().map(|group| {
+        (
+            "~".to_owned(),
+            group.address.to_string(),
+            format!("updated ({})", group.attributes.join(", ")),
+        )
+    });
+    let status_changed = report.status_changed.iter().map(|change| {
+        (
+            "~".to_owned(),
+            change.address.to_string(),
+            format!("status set to {}", change.status),
+        )
+    });
+    let protected = report.protected.iter().map(|change| {
+        (
+            "~".to_owned(),
+            change.address.to_string(),
+            format!("preventDestroy recorded as {}", change.prevent_destroy),
+        )
+    });
+    let deleted = report.deleted.iter().map(|group| {
+        let what = if group.already_gone {
+            "forgotten (already deleted)"
+        } else {
+            "deleted"
+        };
+        ("-".to_owned(), group.address.to_string(), what.to_owned())
+    });
     let not_applied = report.not_applied.iter().map(|group| {
         let what = match group.kind {
-            NotAppliedKind::Update => "update not applied by this version",
             NotAppliedKind::Orphan => "orphaned, left alone",
-            NotAppliedKind::Status => "start/stop not applied by this version",
-            NotAppliedKind::Protect => "protection change not recorded by this version",
-            NotAppliedKind::Delete => "delete not applied by this version",
         };
-        ("~".to_owned(), group.address.to_string(), what.to_owned())
+        ("-".to_owned(), group.address.to_string(), what.to_owned())
     });
     let not_started = report.not_started.iter().map(|address| {
         (
@@ -136,6 +161,10 @@ pub fn apply_markdown(report: &ApplyReport) -> String {
     table(
         &mut out,
         created
+            .chain(updated)
+            .chain(status_changed)
+            .chain(protected)
+            .chain(deleted)
             .chain(recovered)
             .chain(failed)
             .chain(not_applied)
@@ -203,7 +232,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::apply::{CreatedGroup, FailureReason};
+    use crate::apply::{ChangeKind, CreatedGroup, FailureReason};
     use crate::cloud::ErrorClass;
     use crate::model::Address;
 
@@ -244,6 +273,7 @@ mod tests {
             }],
             failed: vec![ActionFailure {
                 address: address("traffic-west"),
+                action: ChangeKind::Create,
                 reason: FailureReason::Refused,
                 class: ErrorClass::Terminal,
                 code: Some("InvalidAlgoLibId.NotFound".into()),

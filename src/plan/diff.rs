@@ -111,7 +111,7 @@ fn plan_managed(
                     status: live.status,
                 },
                 None => {
-                    plan_create(actions, address, group, Some(&entry.job_group_id));
+                    plan_create(actions, address, group, Some(entry));
                     return;
                 }
             }
@@ -179,18 +179,25 @@ fn plan_managed(
 
 /// A create, and the start that follows when the manifests want the new group running
 /// (the service creates groups stopped).
+///
+/// A group that replaces one deleted outside cityform keeps the protection recorded for
+/// it unless the manifests say otherwise.
 fn plan_create(
     actions: &mut Vec<Action>,
     address: &Address,
     group: &DesiredGroup,
-    replaces_id: Option<&String>,
+    replaces: Option<&StateEntry>,
 ) {
+    let recorded_protection = replaces.is_some_and(|entry| entry.prevent_destroy);
     actions.push(Action::Create {
         address: address.clone(),
         spec: group.spec.clone(),
         source: group.source.clone(),
-        replaces_id: replaces_id.cloned(),
-        prevent_destroy: group.lifecycle.prevent_destroy.unwrap_or(false),
+        replaces_id: replaces.map(|entry| entry.job_group_id.clone()),
+        prevent_destroy: group
+            .lifecycle
+            .prevent_destroy
+            .unwrap_or(recorded_protection),
     });
     if group.status == Some(Status::Running) {
         actions.push(Action::SetStatus {
@@ -537,16 +544,16 @@ mod tests {
     }
 
     #[test]
-    fn a_group_deleted_outside_is_created_again() {
+    fn a_group_deleted_outside_is_created_again_keeping_its_protection() {
         let spec = JobGroupSpec::example();
-        let plan = refreshed_plan(
-            &desired(&[("g", spec.clone())]),
-            &state(&[("g", "1", spec)]),
-            &observed(vec![]),
-        );
+        let mut recorded = state(&[("g", "1", spec.clone())]);
+        if let Some(entry) = recorded.job_groups.values_mut().next() {
+            entry.prevent_destroy = true;
+        }
+        let plan = refreshed_plan(&desired(&[("g", spec)]), &recorded, &observed(vec![]));
         assert!(matches!(
             plan.actions.as_slice(),
-            [Action::Create { replaces_id: Some(id), .. }] if id == "1"
+            [Action::Create { replaces_id: Some(id), prevent_destroy: true, .. }] if id == "1"
         ));
     }
 

@@ -6,5 +6,6 @@ mod observed;
 pub mod saved;
 
 pub use action::{Action, AttributeChange, Plan, StateBinding, Summary, UnmanagedGroup};
+pub(crate) use diff::full_changes;
 pub use diff::{PlanOptions, compute, compute_with};
 pub use observed::{LiveGroup, Observed};

@@ -1,11 +1,11 @@
-//! `cityform apply`: plan, confirm, then create the missing job groups and record their ids.
+//! `cityform apply`: refresh, plan, confirm, then create, update, start or stop, and (with
+//! `--prune`) delete job groups, recording every result.
 //!
 //! The order matters and is the executor's contract: open the state (lock) → load → check a
-//! saved plan's binding → resolve calls an earlier run left unfinished → plan and confirm →
-//! execute. Output: a progress bar on a terminal, one line per action otherwise, or JSON
+//! saved plan's binding → resolve calls an earlier run left unfinished → refresh → plan and
+//! confirm → execute. Output: a progress bar on a terminal, one line per action otherwise, or JSON
 //! lines with `--format json`.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
@@ -14,11 +14,14 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use super::Outcome;
-use super::plan::print_plan;
-use super::settings::{CloudArgs, ManifestArgs, OutputArgs, StateArgs, process_environment};
+use super::connect::{Connection, refresh_for_plan};
+use super::plan::{print_plan, refuse_blocked};
+use super::settings::{
+    CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
+};
 use super::step_summary;
 use crate::apply::{self, ApplyOptions, ApplyReport, NotApplied};
-use crate::cloud::{self, ClientOptions, CloudClient, Credentials, Endpoints, RetryPolicy};
+use crate::cloud::{ClientOptions, CloudClient, Credentials, Endpoints};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest;
 use crate::plan::{self, Plan};
@@ -31,8 +34,11 @@ mod progress;
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A plan saved by `cityform plan --out FILE`: applied exactly as saved, without a
-    /// question and without reading the manifests.
-    #[arg(value_name = "PLANFILE", conflicts_with = "files")]
+    /// question, without reading the manifests and without another refresh.
+    #[arg(
+        value_name = "PLANFILE",
+        conflicts_with_all = ["files", "targets", "prune", "refresh"]
+    )]
     plan_file: Option<PathBuf>,
     #[command(flatten)]
     manifests: ManifestArgs,
@@ -42,6 +48,8 @@ pub struct ApplyArgs {
     output: OutputArgs,
     #[command(flatten)]
     cloud: CloudArgs,
+    #[command(flatten)]
+    planning: PlanningArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     auto_approve: bool,
@@ -105,10 +113,14 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let state_path = demo
         .as_ref()
         .map_or_else(|| args.state.state.clone(), Demo::state_path);
-    let client = match &demo {
-        Some(demo) => demo.client()?,
-        None => build_client(&args.cloud, &environment, args.dry_run)?,
+    let connection = match &demo {
+        Some(demo) => Connection::with_client(demo.client()?),
+        None => Connection::open(&args.cloud, &environment)?,
     };
+    if !args.dry_run {
+        // A dry run sends nothing, so it needs no credentials: a pull-request job can run it.
+        connection.client()?;
+    }
 
     let json = args.output.format == Format::Json;
     if args.dry_run && !json {
@@ -139,28 +151,43 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
         recovered.state
     } else {
-        apply::resolve_unresolved(&backend, &client, recovered, &sender).await?
+        apply::resolve_unresolved(&backend, connection.client()?, recovered, &sender).await?
     };
 
     let plan = match source {
         PlanSource::Saved { plan, .. } => plan,
         PlanSource::Manifests(desired) => {
-            let plan = plan::compute(&desired, state.as_ref());
+            args.planning
+                .check_targets(&desired, state.as_ref().map(|state| &state.job_groups))?;
+            let observed = refresh_for_plan(
+                &connection,
+                &args.planning,
+                false,
+                &desired,
+                state.as_ref(),
+                args.dry_run,
+            )
+            .await?;
+            let plan = plan::compute_with(
+                &desired,
+                state.as_ref(),
+                observed.as_ref(),
+                &args.planning.options(false),
+            );
             if !json {
                 print_plan(&plan, &args.output)?;
             }
-            if !plan.actions.iter().any(is_create) {
+            refuse_blocked(&plan)?;
+            if !plan.actions.iter().any(changes_something) {
                 if !plan.is_empty() && !json {
-                    println!(
-                        "\nNothing to create. Updates and orphans are shown above but not applied: this version of cityform only creates job groups."
-                    );
+                    println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
                 }
                 drop(sender);
                 let _ = printer.await;
                 if json {
                     // A JSON reader always gets its `summary` line, even for a run with
                     // nothing to do.
-                    renderer.finish(&nothing_to_create(&plan))?;
+                    renderer.finish(&nothing_to_apply(&plan))?;
                 }
                 step_summary::publish(&environment, &render::markdown::render_plan(&plan));
                 return Ok(Outcome::Success);
@@ -173,14 +200,20 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
     };
 
+    refuse_blocked(&plan)?;
     renderer.start(
         plan.actions
             .iter()
-            .filter(|action| is_create(action))
+            .filter(|action| changes_something(action))
             .count(),
     );
+    let client = if args.dry_run {
+        connection.offline_client()
+    } else {
+        connection.client()?
+    };
     let stop = stop_signal();
-    let report = apply::execute(&backend, &client, &plan, &options, sender, stop).await;
+    let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
     let _ = printer.await;
     let report = report?;
     renderer.finish(&report)?;
@@ -191,12 +224,17 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     outcome(&report)
 }
 
-fn is_create(action: &plan::Action) -> bool {
-    matches!(action, plan::Action::Create { .. })
+/// Whether applying `action` changes anything: everything but orphans (left alone) and
+/// blocked deletes (refused).
+fn changes_something(action: &plan::Action) -> bool {
+    !matches!(
+        action,
+        plan::Action::Orphan { .. } | plan::Action::BlockedDelete { .. }
+    )
 }
 
-/// The report of a run whose plan creates nothing: its updates and orphans, not applied.
-fn nothing_to_create(plan: &Plan) -> ApplyReport {
+/// The report of a run whose plan changes nothing: its orphans, left alone.
+fn nothing_to_apply(plan: &Plan) -> ApplyReport {
     let not_applied = plan
         .actions
         .iter()
@@ -323,33 +361,6 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-fn build_client(
-    cloud_args: &CloudArgs,
-    environment: &BTreeMap<String, String>,
-    dry_run: bool,
-) -> anyhow::Result<CloudClient> {
-    let endpoints = match &cloud_args.endpoint {
-        Some(url) => Endpoints::with_override(url)?,
-        None => Endpoints::regional(),
-    };
-    let home = environment.get("HOME").map(PathBuf::from);
-    let credentials = match cloud::resolve_credentials(
-        environment,
-        home.as_deref(),
-        cloud_args.profile.as_deref(),
-    ) {
-        Ok(resolved) => resolved.credentials,
-        // A dry run sends nothing, so it needs no credentials: a pull-request job can run it.
-        Err(_) if dry_run => Credentials::new("", ""),
-        Err(error) => return Err(error.into()),
-    };
-    let options = ClientOptions {
-        retry: RetryPolicy::default().with_environment(environment)?,
-        ..ClientOptions::default()
-    };
-    Ok(CloudClient::new(credentials, endpoints, options)?)
 }
 
 /// The `--emulator` demo: an in-process emulator and a throw-away state directory.

@@ -8,7 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::apply::{ActionFailure, ApplyEvent, ApplyReport, NotAppliedKind};
+use crate::apply::{ActionFailure, ApplyEvent, ApplyReport, ChangeKind, NotAppliedKind};
+use crate::model::Status;
 use crate::render::Format;
 
 /// The banner a dry run prints before and after, so nobody mistakes it for an apply.
@@ -53,14 +54,14 @@ impl Renderer {
         Self { mode, bar }
     }
 
-    /// Shows the bar for `total` creates.
+    /// Shows the bar for `total` actions.
     pub fn start(&self, total: usize) {
         if self.mode != Mode::Bar {
             return;
         }
         self.bar.set_length(total as u64);
         let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} created ({per_sec}) {msg}",
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} done ({per_sec}) {msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         self.bar.set_style(style);
@@ -98,9 +99,9 @@ impl Renderer {
             ApplyEvent::Settled { address, .. } => self.line(&format!(
                 "{address}: an unfinished call of an earlier run changed nothing"
             )),
-            ApplyEvent::Starting { address } => {
+            ApplyEvent::Starting { address, action } => {
                 if self.mode == Mode::Lines {
-                    self.line(&format!("{address}: creating..."));
+                    self.line(&format!("{address}: {}...", progressive(*action)));
                 }
             }
             ApplyEvent::Created {
@@ -117,6 +118,61 @@ impl Renderer {
                     ));
                 }
             }
+            ApplyEvent::Updated {
+                address,
+                job_group_id,
+                attributes,
+                elapsed,
+                ..
+            } => {
+                self.bar.inc(1);
+                if self.mode == Mode::Lines {
+                    self.line(&format!(
+                        "{address}: updated {} after {:.2}s [id={job_group_id}]",
+                        attributes.join(", "),
+                        elapsed.as_secs_f64()
+                    ));
+                }
+            }
+            ApplyEvent::StatusChanged {
+                address,
+                job_group_id,
+                status,
+                ..
+            } => {
+                self.bar.inc(1);
+                if self.mode == Mode::Lines {
+                    let verb = match status {
+                        Status::Running => "started",
+                        Status::Stopped => "stopped",
+                    };
+                    self.line(&format!("{address}: {verb} [id={job_group_id}]"));
+                }
+            }
+            ApplyEvent::Protected {
+                address,
+                prevent_destroy,
+            } => {
+                self.bar.inc(1);
+                self.line(&format!(
+                    "{address}: preventDestroy = {prevent_destroy} recorded (nothing was sent)"
+                ));
+            }
+            ApplyEvent::Deleted {
+                address,
+                job_group_id,
+                already_gone,
+                ..
+            } => {
+                self.bar.inc(1);
+                if *already_gone {
+                    self.line(&format!(
+                        "{address}: already deleted outside cityform; removed from the state [id={job_group_id}]"
+                    ));
+                } else if self.mode == Mode::Lines {
+                    self.line(&format!("{address}: deleted [id={job_group_id}]"));
+                }
+            }
             ApplyEvent::Recovered {
                 address,
                 job_group_id,
@@ -130,20 +186,8 @@ impl Renderer {
                 self.line(&failure_line(failure));
             }
             ApplyEvent::NotApplied { address, kind } => self.line(&match kind {
-                NotAppliedKind::Update => format!(
-                    "{address}: update not applied: this version of cityform creates job groups but does not modify them yet"
-                ),
-                NotAppliedKind::Orphan => {
-                    format!("{address}: orphaned (in the state, in no manifest): left alone")
-                }
-                NotAppliedKind::Status => format!(
-                    "{address}: start/stop not applied: this version of cityform does not start or stop job groups yet"
-                ),
-                NotAppliedKind::Protect => format!(
-                    "{address}: preventDestroy change not recorded: this version of cityform does not record it yet"
-                ),
-                NotAppliedKind::Delete => format!(
-                    "{address}: delete not applied: this version of cityform does not delete job groups yet"
+                NotAppliedKind::Orphan => format!(
+                    "{address}: orphaned (in the state, in no manifest): left alone; `--prune` deletes it"
                 ),
             }),
             ApplyEvent::Throttled { delay } => self.bar.set_message(format!(
@@ -152,6 +196,9 @@ impl Renderer {
             )),
             ApplyEvent::WouldCreate { address } => {
                 self.line(&format!("{address}: would be created (dry run)"));
+            }
+            ApplyEvent::WouldChange { address, action } => {
+                self.line(&format!("{address}: would be {} (dry run)", done(*action)));
             }
             ApplyEvent::Stopping { in_flight } => self.line(&format!(
                 "Stopping: no new actions start; waiting for {in_flight} in flight to be recorded"
@@ -181,20 +228,20 @@ impl Renderer {
         }
         writeln!(stdout)?;
         if report.dry_run {
+            let changed = if report.would_change.is_empty() {
+                String::new()
+            } else {
+                format!(", {} would be changed", report.would_change.len())
+            };
             writeln!(
                 stdout,
-                "Dry run complete: {} would be created. Nothing was sent and the state was not written.",
+                "Dry run complete: {} would be created{changed}. Nothing was sent and the state was not written.",
                 report.would_create.len()
             )?;
             writeln!(stdout, "{}", dry_run_banner())?;
             return stdout.flush();
         }
-        let counts = format!(
-            "{} created, {} recovered, {} failed",
-            report.created.len(),
-            report.recovered.len(),
-            report.failed.len()
-        );
+        let counts = counts(report);
         if report.interrupted {
             writeln!(
                 stdout,
@@ -207,7 +254,7 @@ impl Renderer {
         if !report.not_applied.is_empty() {
             writeln!(
                 stdout,
-                "{} planned update(s) or orphan(s) were not applied.",
+                "{} orphan(s) left alone: deleting takes `--prune`.",
                 report.not_applied.len()
             )?;
         }
@@ -215,8 +262,59 @@ impl Renderer {
     }
 }
 
+/// `5 created, 1 updated, 0 recovered, 0 failed`: kinds of change appear when there are any.
+fn counts(report: &ApplyReport) -> String {
+    let mut parts = vec![format!("{} created", report.created.len())];
+    let optional = [
+        (report.updated.len(), "updated"),
+        (report.status_changed.len(), "started or stopped"),
+        (report.protected.len(), "protection(s) recorded"),
+        (report.deleted.len(), "deleted"),
+    ];
+    for (count, what) in optional {
+        if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    }
+    parts.push(format!("{} recovered", report.recovered.len()));
+    parts.push(format!("{} failed", report.failed.len()));
+    parts.join(", ")
+}
+
+/// `creating`, `updating`, ...: an action under way.
+fn progressive(action: ChangeKind) -> &'static str {
+    match action {
+        ChangeKind::Create => "creating",
+        ChangeKind::Update => "updating",
+        ChangeKind::Start => "starting",
+        ChangeKind::Stop => "stopping",
+        ChangeKind::Protect => "recording its protection",
+        ChangeKind::Delete => "deleting",
+    }
+}
+
+/// `created`, `updated`, ...: an action done.
+fn done(action: ChangeKind) -> &'static str {
+    match action {
+        ChangeKind::Create => "created",
+        ChangeKind::Update => "updated in place",
+        ChangeKind::Start => "started",
+        ChangeKind::Stop => "stopped",
+        ChangeKind::Protect => "given a new recorded protection",
+        ChangeKind::Delete => "deleted",
+    }
+}
+
 fn failure_line(failure: &ActionFailure) -> String {
-    let mut line = format!("{}: failed: {}", failure.address, failure.message);
+    let what = match failure.action {
+        ChangeKind::Create => "failed",
+        ChangeKind::Update => "update failed",
+        ChangeKind::Start => "start failed",
+        ChangeKind::Stop => "stop failed",
+        ChangeKind::Protect => "recording the protection failed",
+        ChangeKind::Delete => "delete failed",
+    };
+    let mut line = format!("{}: {what}: {}", failure.address, failure.message);
     if let Some(hint) = &failure.hint {
         line.push_str("\n    hint: ");
         line.push_str(hint);

@@ -1,0 +1,119 @@
+//! The client every command that talks to the service uses, and the refresh before a plan:
+//! which instances to list, and whether there are credentials to list them with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::settings::{CloudArgs, PlanningArgs};
+use crate::apply::refresh::{self, Instance};
+use crate::cloud::{
+    self, ClientOptions, CloudClient, CredentialError, Credentials, Endpoints, RetryPolicy,
+};
+use crate::manifest::Desired;
+use crate::plan::Observed;
+use crate::state::State;
+
+/// A client, and whether it has credentials: a client without them can be built (a dry run
+/// needs one to hand to the executor) but never sends anything.
+pub struct Connection {
+    client: CloudClient,
+    missing: Option<CredentialError>,
+}
+
+impl Connection {
+    /// Builds the client `cloud_args` and `environment` describe. Missing credentials are not
+    /// an error yet: only a command that must send something fails, through [`Self::client`].
+    pub fn open(
+        cloud_args: &CloudArgs,
+        environment: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let endpoints = match &cloud_args.endpoint {
+            Some(url) => Endpoints::with_override(url)?,
+            None => Endpoints::regional(),
+        };
+        let home = environment.get("HOME").map(PathBuf::from);
+        let (credentials, missing) = match cloud::resolve_credentials(
+            environment,
+            home.as_deref(),
+            cloud_args.profile.as_deref(),
+        ) {
+            Ok(resolved) => (resolved.credentials, None),
+            Err(error) => (Credentials::new("", ""), Some(error)),
+        };
+        let options = ClientOptions {
+            retry: RetryPolicy::default().with_environment(environment)?,
+            ..ClientOptions::default()
+        };
+        Ok(Self {
+            client: CloudClient::new(credentials, endpoints, options)?,
+            missing,
+        })
+    }
+
+    /// A connection with a client of known credentials (the `--emulator` demo).
+    pub fn with_client(client: CloudClient) -> Self {
+        Self {
+            client,
+            missing: None,
+        }
+    }
+
+    /// The client, for a command about to send requests: an error when there are no
+    /// credentials.
+    pub fn client(&self) -> Result<&CloudClient, CredentialError> {
+        match &self.missing {
+            Some(error) => Err(error.clone()),
+            None => Ok(&self.client),
+        }
+    }
+
+    /// The client whether or not it has credentials, for a run that sends nothing.
+    pub fn offline_client(&self) -> &CloudClient {
+        &self.client
+    }
+}
+
+/// Reads the live groups a plan of `desired` against `state` needs, per `planning`:
+/// `None` when the refresh is turned off, or when nothing needs listing (no recorded group
+/// in any instance the plan touches, and no `--show-unmanaged`), which needs no credentials.
+///
+/// `offline_ok` (a dry run): without credentials, skip the refresh and say so instead of
+/// failing.
+pub async fn refresh_for_plan(
+    connection: &Connection,
+    planning: &PlanningArgs,
+    show_unmanaged: bool,
+    desired: &Desired,
+    state: Option<&State>,
+    offline_ok: bool,
+) -> anyhow::Result<Option<Observed>> {
+    if !planning.refresh {
+        return Ok(None);
+    }
+    let instances: BTreeSet<Instance> =
+        refresh::instances_to_list(desired, state, &planning.target_set(), show_unmanaged);
+    if instances.is_empty() {
+        return Ok(None);
+    }
+    let client = match connection.client() {
+        Ok(client) => client,
+        Err(error) if offline_ok => {
+            eprintln!(
+                "note: not refreshing: {error}; the dry run plans from the state alone, which may not match the live job groups"
+            );
+            return Ok(None);
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(
+                "cannot refresh: reading the live job groups needs credentials; to plan from the \
+                 state alone, pass `--refresh=false`",
+            ));
+        }
+    };
+    let observed = refresh::observe(client, &instances)
+        .await
+        .context("cannot refresh; to plan from the state alone, pass `--refresh=false`")?;
+    Ok(Some(observed))
+}

@@ -1,0 +1,61 @@
+//! `cityform import ADDRESS [--id JOB_GROUP_ID]`: adopt an existing job group into the state
+//! on purpose, after checking that the manifests declare it.
+
+use clap::Args;
+
+use super::connect::Connection;
+use super::settings::{CloudArgs, ManifestArgs, StateArgs, process_environment};
+use super::{Outcome, output};
+use crate::apply::import::import;
+use crate::manifest;
+use crate::model::Address;
+use crate::state::{LocalBackend, LockOptions};
+
+/// Arguments of `cityform import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where the manifests declare the group, `regionId/instanceId/name`.
+    #[arg(value_name = "ADDRESS")]
+    address: Address,
+    /// The id of the group to adopt; without it, the group named as in ADDRESS is looked
+    /// up in its instance.
+    #[arg(long = "id", value_name = "JOB_GROUP_ID")]
+    job_group_id: Option<String>,
+    #[command(flatten)]
+    manifests: ManifestArgs,
+    #[command(flatten)]
+    state: StateArgs,
+    #[command(flatten)]
+    cloud: CloudArgs,
+}
+
+pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
+    let desired = manifest::load(&args.manifests.inputs())?;
+    let connection = Connection::open(&args.cloud, &process_environment())?;
+    let client = connection.client()?;
+    let backend = LocalBackend::open(
+        &args.state.state,
+        &LockOptions::new("cityform import").with_timeout(args.state.lock_timeout),
+    )?;
+    let imported = import(
+        &backend,
+        client,
+        &desired,
+        &args.address,
+        args.job_group_id.as_deref(),
+    )
+    .await?;
+    let mut text = format!(
+        "Imported `{}` [id={}] into the state, as it lives; nothing was sent to it.\n",
+        imported.address, imported.job_group_id
+    );
+    if imported.live_name != imported.address.name {
+        text.push_str(&format!(
+            "It is named `{}` in the service: the next apply renames it to `{}`.\n",
+            imported.live_name, imported.address.name
+        ));
+    }
+    text.push_str("Run `cityform plan` to see how it differs from the manifests.\n");
+    output::print(&text)?;
+    Ok(Outcome::Success)
+}

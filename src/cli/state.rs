@@ -1,0 +1,492 @@
+//! `cityform state list|show|rm|mv`: read and edit what the state records, without calling
+//! the service. Every subcommand takes the state's lock; `rm` and `mv` write through the
+//! journal and then compact, which replaces `state.json` atomically and keeps the previous
+//! version as `state.json.backup`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use super::settings::StateArgs;
+use super::{Outcome, output};
+use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
+use crate::state::journal::{JournalRecord, Put, Remove};
+use crate::state::{Backend as _, LocalBackend, LockOptions, State, StateEntry};
+
+/// Arguments of `cityform state`.
+#[derive(Debug, Args)]
+pub struct StateCommandArgs {
+    #[command(subcommand)]
+    command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum StateCommand {
+    /// List the job groups the state records, with their ids.
+    List(ListArgs),
+    /// Show everything the state records about one job group.
+    Show(ShowArgs),
+    /// Forget job groups without deleting them: cityform no longer manages them.
+    Rm(RemoveArgs),
+    /// Record a job group under a new address in the same instance; the next apply renames
+    /// it to the new name.
+    Mv(MoveArgs),
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StateFormat::Text)]
+    format: StateFormat,
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// The job group, `regionId/instanceId/name`.
+    #[arg(value_name = "ADDRESS")]
+    address: Address,
+    #[command(flatten)]
+    state: StateArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StateFormat::Text)]
+    format: StateFormat,
+}
+
+#[derive(Debug, Args)]
+struct RemoveArgs {
+    /// The job groups to forget, `regionId/instanceId/name`.
+    #[arg(value_name = "ADDRESS", required = true)]
+    addresses: Vec<Address>,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+struct MoveArgs {
+    /// The address the state records the group under.
+    #[arg(value_name = "OLD")]
+    source: Address,
+    /// The new address, in the same region and instance.
+    #[arg(value_name = "NEW")]
+    destination: Address,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// How `state list` and `state show` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StateFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON (`docs/state.md`).
+    Json,
+}
+
+/// Why a state command refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateCommandError {
+    /// There is no state file.
+    #[error("there is no state at `{path}`: nothing is recorded yet")]
+    NoState {
+        /// The state file.
+        path: String,
+    },
+    /// The state does not record the address.
+    #[error("the state does not record `{address}`; `cityform state list` shows what it records")]
+    NotRecorded {
+        /// The address.
+        address: Address,
+    },
+    /// `mv` onto an address the state already records.
+    #[error(
+        "the state already records `{address}` (id `{job_group_id}`); forget that one first \
+         with `cityform state rm {address}`, or choose another address"
+    )]
+    DestinationTaken {
+        /// The address.
+        address: Address,
+        /// The id recorded there.
+        job_group_id: String,
+    },
+    /// `mv` to another region or instance.
+    #[error(
+        "cannot move `{source_address}` to `{destination}`: a job group cannot change region or \
+         instance, only its name"
+    )]
+    OtherInstance {
+        /// The recorded address.
+        source_address: Address,
+        /// The address asked for.
+        destination: Address,
+    },
+    /// `mv` to a name the service would refuse.
+    #[error("cannot move to `{destination}`: {reason}")]
+    InvalidName {
+        /// The address asked for.
+        destination: Address,
+        /// Why the name is refused.
+        reason: String,
+    },
+}
+
+pub(super) async fn run(args: StateCommandArgs) -> anyhow::Result<Outcome> {
+    match args.command {
+        StateCommand::List(args) => list(args).await,
+        StateCommand::Show(args) => show(args).await,
+        StateCommand::Rm(args) => remove(args).await,
+        StateCommand::Mv(args) => move_group(args).await,
+    }
+}
+
+fn open(state: &StateArgs, command: &str) -> anyhow::Result<LocalBackend> {
+    Ok(LocalBackend::open(
+        &state.state,
+        &LockOptions::new(command).with_timeout(state.lock_timeout),
+    )?)
+}
+
+async fn load(backend: &LocalBackend) -> anyhow::Result<Option<State>> {
+    let recovered = backend.load().await?;
+    for warning in &recovered.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Ok(recovered.state)
+}
+
+fn no_state(path: &Path) -> StateCommandError {
+    StateCommandError::NoState {
+        path: path.display().to_string(),
+    }
+}
+
+async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
+    let backend = open(&args.state, "cityform state list")?;
+    let state = load(&backend).await?;
+    let text = match args.format {
+        StateFormat::Text => render_list(state.as_ref()),
+        StateFormat::Json => render_list_json(state.as_ref())?,
+    };
+    output::print(&text)?;
+    Ok(Outcome::Success)
+}
+
+/// One line per group, `ADDRESS  ID`, the ids aligned; nothing for an empty state.
+fn render_list(state: Option<&State>) -> String {
+    let Some(state) = state else {
+        return String::new();
+    };
+    let width = state
+        .job_groups
+        .keys()
+        .map(|address| address.to_string().len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    for (address, entry) in &state.job_groups {
+        let _ = writeln!(
+            text,
+            "{:<width$}  {}",
+            address.to_string(),
+            entry.job_group_id
+        );
+    }
+    text
+}
+
+#[derive(Serialize)]
+struct ListDocument<'a> {
+    format_version: u32,
+    kind: &'static str,
+    lineage: Option<&'a str>,
+    serial: Option<u64>,
+    job_groups: Vec<Listed<'a>>,
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    address: &'a Address,
+    job_group_id: &'a str,
+}
+
+fn render_list_json(state: Option<&State>) -> anyhow::Result<String> {
+    let document = ListDocument {
+        format_version: 1,
+        kind: "state_list",
+        lineage: state.map(|state| state.lineage.as_str()),
+        serial: state.map(|state| state.serial),
+        job_groups: state
+            .into_iter()
+            .flat_map(|state| &state.job_groups)
+            .map(|(address, entry)| Listed {
+                address,
+                job_group_id: &entry.job_group_id,
+            })
+            .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&document)?;
+    text.push('\n');
+    Ok(text)
+}
+
+async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
+    let backend = open(&args.state, "cityform state show")?;
+    let state = load(&backend)
+        .await?
+        .ok_or_else(|| no_state(&args.state.state))?;
+    let entry =
+        state
+            .job_groups
+            .get(&args.address)
+            .ok_or_else(|| StateCommandError::NotRecorded {
+                address: args.address.clone(),
+            })?;
+    let text = match args.format {
+        StateFormat::Text => render_entry(&args.address, entry),
+        StateFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&Shown::new(&args.address, entry))?;
+            text.push('\n');
+            text
+        }
+    };
+    output::print(&text)?;
+    Ok(Outcome::Success)
+}
+
+/// One recorded group as `state show --format json` prints it: every field, always.
+#[derive(Serialize)]
+struct Shown<'a> {
+    format_version: u32,
+    kind: &'static str,
+    address: &'a Address,
+    job_group_id: &'a str,
+    spec: &'a JobGroupSpec,
+    status: Option<Status>,
+    prevent_destroy: bool,
+    request_id: &'a str,
+    applied_at: &'a str,
+}
+
+impl<'a> Shown<'a> {
+    fn new(address: &'a Address, entry: &'a StateEntry) -> Self {
+        Self {
+            format_version: 1,
+            kind: "state_entry",
+            address,
+            job_group_id: &entry.job_group_id,
+            spec: &entry.spec,
+            status: entry.status,
+            prevent_destroy: entry.prevent_destroy,
+            request_id: &entry.request_id,
+            applied_at: &entry.applied_at,
+        }
+    }
+}
+
+/// `name = value` lines: the address and id, every spec attribute, then what the state
+/// knows besides.
+fn render_entry(address: &Address, entry: &StateEntry) -> String {
+    let mut lines: Vec<(String, String)> = vec![
+        ("address".into(), address.to_string()),
+        ("id".into(), format!("{:?}", entry.job_group_id)),
+    ];
+    for (attribute, value) in entry.spec.attributes() {
+        let shown = if matches!(
+            attribute.as_str(),
+            "planedJobCount" | "streamPerJob" | "jobCount"
+        ) {
+            value
+        } else {
+            format!("{value:?}")
+        };
+        lines.push((attribute, shown));
+    }
+    lines.push((
+        "status".into(),
+        entry.status.map_or_else(
+            || "(unknown)".to_owned(),
+            |status| format!("{:?}", status.as_str()),
+        ),
+    ));
+    lines.push(("preventDestroy".into(), entry.prevent_destroy.to_string()));
+    lines.push(("requestId".into(), format!("{:?}", entry.request_id)));
+    lines.push(("appliedAt".into(), format!("{:?}", entry.applied_at)));
+    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for (name, value) in lines {
+        let _ = writeln!(text, "{name:<width$} = {value}");
+    }
+    text
+}
+
+async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
+    let backend = open(&args.state, "cityform state rm")?;
+    let state = load(&backend)
+        .await?
+        .ok_or_else(|| no_state(&args.state.state))?;
+    let mut records = Vec::new();
+    let mut removed = Vec::new();
+    for address in &args.addresses {
+        let entry =
+            state
+                .job_groups
+                .get(address)
+                .ok_or_else(|| StateCommandError::NotRecorded {
+                    address: address.clone(),
+                })?;
+        if removed.iter().any(|(seen, _)| seen == address) {
+            continue;
+        }
+        records.push(JournalRecord::Remove(Remove {
+            address: address.clone(),
+            intent: None,
+        }));
+        removed.push((address.clone(), entry.job_group_id.clone()));
+    }
+    backend.append(&records).await?;
+    backend.compact().await?;
+    let mut text = String::new();
+    for (address, job_group_id) in removed {
+        let _ = writeln!(
+            text,
+            "Removed `{address}` (id {job_group_id}) from the state. The job group itself was not deleted, and cityform no longer manages it."
+        );
+    }
+    output::print(&text)?;
+    Ok(Outcome::Success)
+}
+
+async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
+    let (source, destination) = (&args.source, &args.destination);
+    if (&source.region_id, &source.instance_id)
+        != (&destination.region_id, &destination.instance_id)
+    {
+        return Err(StateCommandError::OtherInstance {
+            source_address: source.clone(),
+            destination: destination.clone(),
+        }
+        .into());
+    }
+    if let Err(error) = validate_job_group_name(&destination.name) {
+        return Err(StateCommandError::InvalidName {
+            destination: destination.clone(),
+            reason: error.to_string(),
+        }
+        .into());
+    }
+    let backend = open(&args.state, "cityform state mv")?;
+    let state = load(&backend)
+        .await?
+        .ok_or_else(|| no_state(&args.state.state))?;
+    let entry = state
+        .job_groups
+        .get(source)
+        .ok_or_else(|| StateCommandError::NotRecorded {
+            address: source.clone(),
+        })?;
+    if let Some(taken) = state.job_groups.get(destination) {
+        return Err(StateCommandError::DestinationTaken {
+            address: destination.clone(),
+            job_group_id: taken.job_group_id.clone(),
+        }
+        .into());
+    }
+    backend
+        .append(&[
+            JournalRecord::Remove(Remove {
+                address: source.clone(),
+                intent: None,
+            }),
+            JournalRecord::Put(Put {
+                address: destination.clone(),
+                entry: entry.clone(),
+                intent: None,
+            }),
+        ])
+        .await?;
+    backend.compact().await?;
+    output::print(&format!(
+        "Moved `{source}` to `{destination}` (id {}). The job group is still named `{}` in the service: the next apply renames it to `{}`.\n",
+        entry.job_group_id, source.name, destination.name
+    ))?;
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut state = State::new("lineage-1");
+        let mut entry = StateEntry::new(
+            "7",
+            JobGroupSpec::example().with_param("ES_ENABLE", "True"),
+            "R-1",
+            "2026-11-27T08:00:00Z",
+        );
+        entry.status = Some(Status::Running);
+        state.job_groups.insert(
+            Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),
+            entry,
+        );
+        state.job_groups.insert(
+            Address::new("cn-shanghai", "cityvisual-Instance", "b"),
+            StateEntry::new("12", JobGroupSpec::example(), "R-2", "2026-11-27T08:00:00Z"),
+        );
+        state
+    }
+
+    #[test]
+    fn list_aligns_the_ids_and_is_empty_without_a_state() {
+        insta::assert_snapshot!(render_list(Some(&state())), @r"
+        cn-shanghai/cityvisual-Instance/b             12
+        cn-shanghai/cityvisual-Instance/traffic-east  7
+        ");
+        assert_eq!(render_list(None), "");
+    }
+
+    #[test]
+    fn list_as_json_names_every_group_and_the_state() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render_list_json(Some(&state())).unwrap()).unwrap();
+        assert_eq!(json["kind"], "state_list");
+        assert_eq!(json["lineage"], "lineage-1");
+        assert_eq!(
+            json["job_groups"][1],
+            serde_json::json!({
+                "address": "cn-shanghai/cityvisual-Instance/traffic-east",
+                "job_group_id": "7"
+            })
+        );
+        let empty: serde_json::Value =
+            serde_json::from_str(&render_list_json(None).unwrap()).unwrap();
+        assert_eq!(empty["job_groups"], serde_json::json!([]));
+        assert_eq!(empty["lineage"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn show_prints_every_recorded_field() {
+        let state = state();
+        let (address, entry) = state.job_groups.iter().nth(1).unwrap();
+        insta::assert_snapshot!(render_entry(address, entry), @r#"
+        address           = cn-shanghai/cityvisual-Instance/traffic-east
+        id                = "7"
+        algoLibId         = "3"
+        resourceProfileId = "6"
+        planedJobCount    = 10
+        streamPerJob      = 5
+        params.ES_ENABLE  = "True"
+        status            = "Running"
+        preventDestroy    = false
+        requestId         = "R-1"
+        appliedAt         = "2026-11-27T08:00:00Z"
+        "#);
+        let json = serde_json::to_value(Shown::new(address, entry)).unwrap();
+        assert_eq!(json["status"], "Running");
+        assert_eq!(json["prevent_destroy"], false);
+        assert_eq!(json["spec"]["params"]["ES_ENABLE"], "True");
+    }
+}
