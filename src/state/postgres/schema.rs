@@ -14,9 +14,9 @@ use crate::state::StateError;
 /// The version of the tables this build creates and reads.
 pub const SCHEMA_VERSION: i32 = 1;
 
-/// Key of the transaction-level advisory lock that serialises first-time set-up, so that
-/// two runs starting at once on an empty database do not both create the tables. (A
-/// single 64-bit key: a separate key space from the two-part workspace locks.)
+/// Key of the advisory lock that serialises first-time set-up, so that two runs starting
+/// at once on an empty database do not both create the tables. (A single 64-bit key: a
+/// separate key space from the two-part workspace locks.)
 const SETUP_LOCK_KEY: i64 = 0x6369_7479_666f_726d; // "cityform"
 
 /// Version 1.
@@ -66,27 +66,38 @@ pub(super) async fn ensure(client: &mut Client, location: &str) -> Result<(), St
     if let Some(version) = installed_version(client).await.map_err(failed)? {
         return check(version, location);
     }
-    let transaction = client.transaction().await.map_err(failed)?;
-    transaction
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&SETUP_LOCK_KEY])
+    // A session lock taken before the transaction starts: the check after it must see
+    // tables another run committed while this one waited (inside a transaction, the
+    // catalog lookup may not).
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&SETUP_LOCK_KEY])
         .await
         .map_err(failed)?;
-    // Another run may have created them while this one waited.
-    if let Some(version) = installed_version(transaction.client())
-        .await
-        .map_err(failed)?
-    {
-        return check(version, location);
+    let created = create_if_missing(client).await;
+    let unlocked = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&SETUP_LOCK_KEY])
+        .await;
+    if let Some(version) = created.map_err(failed)? {
+        check(version, location)?;
     }
+    unlocked.map(drop).map_err(failed)
+}
+
+/// Creates the tables unless they exist; returns the version found when they did.
+async fn create_if_missing(client: &mut Client) -> Result<Option<i32>, tokio_postgres::Error> {
+    if let Some(version) = installed_version(client).await? {
+        return Ok(Some(version));
+    }
+    let transaction = client.transaction().await?;
     transaction
         .batch_execute(&format!(
             "CREATE TABLE cityform_schema_version (version integer NOT NULL);
              INSERT INTO cityform_schema_version (version) VALUES ({SCHEMA_VERSION});
              {VERSION_1}"
         ))
-        .await
-        .map_err(failed)?;
-    transaction.commit().await.map_err(failed)
+        .await?;
+    transaction.commit().await?;
+    Ok(None)
 }
 
 /// The version recorded in the database, or `None` when there are no cityform tables.
