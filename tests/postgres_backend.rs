@@ -705,6 +705,7 @@ async fn a_password_never_appears_in_locations_or_errors() {
         "{error:?}"
     );
     assert!(shown.contains("password authentication failed"), "{shown}");
+    assert!(error.hint().unwrap().contains("`PGPASSWORD`"));
     assert!(
         !shown.contains("Wr0ng") && !shown.contains("Sup3r"),
         "{shown}"
@@ -741,6 +742,12 @@ async fn after_the_first_run_reading_and_writing_rights_are_enough() {
             .to_string()
             .contains("permission denied for schema public (SQLSTATE 42501)"),
         "{error}"
+    );
+    assert!(
+        error
+            .hint()
+            .unwrap()
+            .contains("needs `CREATE` on the schema")
     );
 
     // Once someone with CREATE has run it, the documented grants suffice.

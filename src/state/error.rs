@@ -450,6 +450,18 @@ impl StateError {
                     seconds(*waited)
                 )
             }),
+            Self::DatabaseConnect { .. } => Some(
+                "check the host, port, database and user; the password comes from the connection string, \
+                 `PGPASSWORD` or `~/.pgpass` (see `docs/backends.md`)"
+                    .to_owned(),
+            ),
+            Self::Database {
+                operation: "set up", ..
+            } => Some(
+                "the first run creates cityform's tables and needs `CREATE` on the schema; later runs need only \
+                 `SELECT`, `INSERT`, `UPDATE` and `DELETE` (see `docs/backends.md`)"
+                    .to_owned(),
+            ),
             Self::DatabaseCommitUnknown { .. } | Self::LockLost { .. } => Some(
                 "run apply again: it reloads the state, and a call whose result may not have been recorded \
                  is looked up by name before anything is sent again"

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
-use super::password_file;
+use super::{failure, password_file};
 use crate::state::StateError;
 
 /// Used when neither the connection string nor `PGPORT` names a port.
@@ -58,7 +58,7 @@ impl ConnectionSettings {
         };
         let mut config: Config = url
             .parse()
-            .map_err(|error: tokio_postgres::Error| invalid(describe_parse_error(&error)))?;
+            .map_err(|error: tokio_postgres::Error| invalid(failure::describe(&error)))?;
         if config.get_ssl_mode() == SslMode::Require {
             return Err(invalid(
                 "`sslmode=require` is not supported yet: this build connects without TLS; \
@@ -285,15 +285,6 @@ fn value_length(value: &str) -> usize {
         return value.len();
     }
     value.find(char::is_whitespace).unwrap_or(value.len())
-}
-
-/// The parser's complaint, with its cause (the library's `Display` leaves the cause out).
-fn describe_parse_error(error: &tokio_postgres::Error) -> String {
-    use std::error::Error as _;
-    match error.source() {
-        Some(cause) => format!("{error}: {cause}"),
-        None => error.to_string(),
-    }
 }
 
 #[cfg(test)]
