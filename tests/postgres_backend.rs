@@ -889,3 +889,91 @@ async fn an_unreadable_row_is_named_and_left_alone() {
         .get(0);
     assert_eq!(rows, 2, "compaction changed nothing");
 }
+
+/// Set for the child process of the password test: a connection string without password.
+const PASSWORD_CHILD_URL: &str = "CITYFORM_TEST_PASSWORD_CHILD_URL";
+
+/// The child of [`the_password_comes_from_pgpassword_or_the_password_file`]: opens the
+/// workspace with the environment its parent gave it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child process of the password test, which runs it"]
+async fn password_child_opens_the_workspace() {
+    let url = std::env::var(PASSWORD_CHILD_URL).expect("only the password test runs this");
+    let backend = PostgresBackend::open(&url, "default", &LockOptions::new("child"))
+        .await
+        .unwrap_or_else(|error| panic!("child: {error}"));
+    backend.load().await.unwrap();
+}
+
+#[test]
+fn the_password_comes_from_pgpassword_or_the_password_file() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(database) = runtime.block_on(support_postgres::database()) else {
+        return;
+    };
+    let Some(url) = database.tcp_url("env_deployer") else {
+        eprintln!("SKIP: the password test needs a cluster made by the test support");
+        return;
+    };
+    runtime.block_on(async {
+        database
+            .admin()
+            .await
+            .batch_execute(&format!(
+                "CREATE ROLE env_deployer LOGIN PASSWORD 'Fr0m-the-env';
+                 GRANT ALL ON DATABASE {} TO env_deployer;
+                 GRANT ALL ON SCHEMA public TO env_deployer;",
+                database.name
+            ))
+            .await
+            .unwrap();
+    });
+    let home = tempfile::tempdir().unwrap();
+    let child = |variables: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+        command
+            .args(["--ignored", "--exact", "password_child_opens_the_workspace"])
+            .env(PASSWORD_CHILD_URL, &url)
+            .env("HOME", home.path())
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE");
+        for (name, value) in variables {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(!text.contains("Fr0m-the-env"), "{text}");
+        (output.status.success(), text)
+    };
+
+    let (opened, text) = child(&[]);
+    assert!(!opened, "no password anywhere: {text}");
+    assert!(
+        text.contains("child: cannot connect to PostgreSQL state"),
+        "{text}"
+    );
+
+    let (opened, text) = child(&[("PGPASSWORD", "Fr0m-the-env")]);
+    assert!(opened, "{text}");
+
+    let port = url.rsplit_once(':').unwrap().1.split('/').next().unwrap();
+    let password_file = home.path().join(".pgpass");
+    std::fs::write(
+        &password_file,
+        format!(
+            "127.0.0.1:{port}:{}:env_deployer:Fr0m-the-env\n",
+            database.name
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (opened, text) = child(&[]);
+    assert!(opened, "~/.pgpass: {text}");
+
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::rename(&password_file, &elsewhere).unwrap();
+    let (opened, text) = child(&[("PGPASSFILE", elsewhere.to_str().unwrap())]);
+    assert!(opened, "PGPASSFILE: {text}");
+}

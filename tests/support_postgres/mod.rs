@@ -242,16 +242,21 @@ impl Cluster {
         self.directory.path().join("data").display().to_string()
     }
 
-    fn run(&self, program: &str, arguments: &[&str]) {
+    /// `program` of the server's, run as the `postgres` user when this process is root.
+    fn command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
-        let mut command = if self.as_postgres {
+        if self.as_postgres {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(&program);
             command
         } else {
             Command::new(&program)
-        };
-        let output = command
+        }
+    }
+
+    fn run(&self, program: &str, arguments: &[&str]) {
+        let output = self
+            .command(program)
             .args(arguments)
             .current_dir(self.directory.path())
             .output()
@@ -260,8 +265,7 @@ impl Cluster {
             let log = std::fs::read_to_string(self.directory.path().join("server.log"))
                 .unwrap_or_default();
             panic!(
-                "`{} {}` failed: {}\n{}\n{}\nserver log:\n{log}",
-                program.display(),
+                "`{program} {}` failed: {}\n{}\n{}\nserver log:\n{log}",
                 arguments.join(" "),
                 output.status,
                 String::from_utf8_lossy(&output.stdout),
@@ -274,15 +278,8 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let program = self.bin.join("pg_ctl");
-        let mut command = if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
-            command
-        } else {
-            Command::new(&program)
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "stop"])
             .output();
     }

@@ -48,6 +48,47 @@ pub(super) fn is_connection_lost(error: &tokio_postgres::Error) -> bool {
             .is_some_and(|cause| cause.downcast_ref::<std::io::Error>().is_some())
 }
 
+/// Why an operation failed: the database (the caller decides what that means for the
+/// write), or the rows themselves.
+#[derive(Debug)]
+pub(in crate::state) enum Failure {
+    /// A statement failed.
+    Database(tokio_postgres::Error),
+    /// The rows say no: another holder, no state, a row that cannot be read.
+    State(StateError),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(error: tokio_postgres::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+impl From<StateError> for Failure {
+    fn from(error: StateError) -> Self {
+        Self::State(error)
+    }
+}
+
+impl Failure {
+    /// The error to report when the failed work wrote nothing for sure (a read, or a
+    /// transaction whose `COMMIT` was not sent).
+    pub(super) fn not_written(self, location: &str, operation: &'static str) -> StateError {
+        match self {
+            Self::State(error) => error,
+            Self::Database(error) => failed(location, operation, &error),
+        }
+    }
+
+    /// The error to report when the failed work was a write in flight.
+    pub(super) fn writing(self, location: &str, operation: &'static str) -> StateError {
+        match self {
+            Self::State(error) => error,
+            Self::Database(error) => failed_write(location, operation, &error),
+        }
+    }
+}
+
 /// The error for a failed read or a write that surely did not commit.
 pub(super) fn failed(
     location: &str,

@@ -29,10 +29,10 @@ use tokio::sync::RwLock;
 use tokio_postgres::IsolationLevel;
 
 use self::connection::{ConnectionSettings, process_environment};
-use self::failure::{describe, failed, failed_write, is_connection_lost};
+use self::failure::{Failure, describe, failed, failed_write, is_connection_lost};
 use self::lock::WorkspaceLock;
 use self::pool::Pool;
-use self::store::{Failure, Stored, Target};
+use self::store::{Stored, Target};
 use super::backend::{Backend, Recovered};
 use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
@@ -188,10 +188,7 @@ impl Backend for PostgresBackend {
     async fn create(&self, state: State) -> Result<State, StateError> {
         let _exclusive = self.exclusive.write().await;
         let mut client = self.connection("create").await?;
-        let not_written = |failure: Failure| match failure {
-            Failure::State(error) => error,
-            Failure::Database(error) => failed(&self.location, "create", &error),
-        };
+        let not_written = |failure: Failure| failure.not_written(&self.location, "create");
         let transaction = client
             .transaction()
             .await
@@ -220,19 +217,13 @@ impl Backend for PostgresBackend {
         let client = self.connection("append to").await?;
         store::append(&client, self.target(), &encoded)
             .await
-            .map_err(|failure| match failure {
-                Failure::State(error) => error,
-                Failure::Database(error) => failed_write(&self.location, "append to", &error),
-            })
+            .map_err(|failure| failure.writing(&self.location, "append to"))
     }
 
     async fn compact(&self) -> Result<Recovered, StateError> {
         let _exclusive = self.exclusive.write().await;
         let mut client = self.connection("compact").await?;
-        let not_written = |failure: Failure| match failure {
-            Failure::State(error) => error,
-            Failure::Database(error) => failed(&self.location, "compact", &error),
-        };
+        let not_written = |failure: Failure| failure.not_written(&self.location, "compact");
         let transaction = client
             .transaction()
             .await

@@ -9,31 +9,10 @@ use std::collections::BTreeSet;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Transaction};
 
+use super::failure::Failure;
 use crate::model::Address;
 use crate::state::journal::{Intent, JournalRecord};
 use crate::state::{FORMAT_VERSION, State, StateEntry, StateError};
-
-/// Why an operation failed: the database (the caller decides what that means for the
-/// write), or the rows themselves.
-#[derive(Debug)]
-pub(super) enum Failure {
-    /// A statement failed.
-    Database(tokio_postgres::Error),
-    /// The rows say no: another holder, no state, a row that cannot be read.
-    State(StateError),
-}
-
-impl From<tokio_postgres::Error> for Failure {
-    fn from(error: tokio_postgres::Error) -> Self {
-        Self::Database(error)
-    }
-}
-
-impl From<StateError> for Failure {
-    fn from(error: StateError) -> Self {
-        Self::State(error)
-    }
-}
 
 /// Names what a statement works on, for messages.
 #[derive(Debug, Clone, Copy)]
