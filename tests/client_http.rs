@@ -949,6 +949,11 @@ async fn log_lines_at_every_level_carry_no_secret() {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
+    // tracing caches each callsite's interest when the callsite is first hit. While one
+    // dispatcher is registered, a callsite first hit on another test's thread is judged by
+    // that thread's default (none) alone and cached as "never" for every thread; with two
+    // registered, every registered dispatcher is asked. So keep a second one alive.
+    let _second_dispatcher = tracing::Dispatch::new(tracing_subscriber::registry());
     // A current-thread test runtime: the guard covers the client and the server alike.
     let _guard = tracing::subscriber::set_default(subscriber);
     within(async {

@@ -262,6 +262,138 @@ pub enum StateError {
         /// The encoder's description.
         source: serde_json::Error,
     },
+    /// A PostgreSQL connection string cannot be used. `url` never shows a password.
+    #[error("cannot use the PostgreSQL connection string `{url}`: {reason}")]
+    DatabaseUrl {
+        /// The connection string with any password removed.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A workspace name is not one cityform accepts.
+    #[error("invalid workspace name `{workspace}`: {reason}")]
+    InvalidWorkspace {
+        /// The name as given.
+        workspace: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The PostgreSQL server could not be reached or refused the connection.
+    #[error("cannot connect to PostgreSQL state `{location}`: {reason}")]
+    DatabaseConnect {
+        /// The database and workspace, without secrets.
+        location: String,
+        /// What the client library or the server said.
+        reason: String,
+    },
+    /// A statement that only reads, or whose transaction surely did not commit, failed.
+    /// Nothing was changed by it.
+    #[error("cannot {operation} PostgreSQL state `{location}`: {reason}")]
+    Database {
+        /// The database and workspace, without secrets.
+        location: String,
+        /// What was being done: `read`, `create`, `append to`, `compact`, ...
+        operation: &'static str,
+        /// What the server or the client library said.
+        reason: String,
+    },
+    /// The connection was lost while a write was being committed: the server may or may
+    /// not have committed it.
+    #[error(
+        "lost the connection to PostgreSQL state `{location}` while writing ({operation}); \
+         the write may or may not have been committed: {reason}"
+    )]
+    DatabaseCommitUnknown {
+        /// The database and workspace, without secrets.
+        location: String,
+        /// What was being written.
+        operation: &'static str,
+        /// What the client library said.
+        reason: String,
+    },
+    /// Another run holds the workspace's advisory lock.
+    #[error("state `{location}` is locked by {}", holder_text(holder.as_deref()))]
+    WorkspaceLocked {
+        /// The database and workspace, without secrets.
+        location: String,
+        /// Who holds it, when its holder row matches the lock's holder (boxed: the error
+        /// stays small).
+        holder: Option<Box<LockHolder>>,
+        /// How long this process waited before giving up.
+        waited: Duration,
+    },
+    /// Another run took the workspace's lock after this run's lock connection was lost;
+    /// nothing more may be written by this run.
+    #[error(
+        "lost the lock on state `{location}`: its connection closed and another run holds the lock now; \
+         nothing more was written"
+    )]
+    LockLost {
+        /// The database and workspace, without secrets.
+        location: String,
+    },
+    /// The database's cityform tables were made by a newer cityform.
+    #[error(
+        "PostgreSQL state `{location}` uses schema version {found}, but this build knows up to {supported}; upgrade cityform"
+    )]
+    NewerSchema {
+        /// The database and workspace, without secrets.
+        location: String,
+        /// The schema version in the database.
+        found: i32,
+        /// The newest schema version this build knows.
+        supported: i32,
+    },
+    /// `create` was asked to write a first state into a workspace that has one.
+    #[error("PostgreSQL state `{location}` already exists")]
+    WorkspaceExists {
+        /// The database and workspace, without secrets.
+        location: String,
+    },
+    /// Records were appended before the workspace had a state.
+    #[error("PostgreSQL state `{location}` does not exist yet, so there is nothing to append to")]
+    NoWorkspaceState {
+        /// The database and workspace, without secrets.
+        location: String,
+    },
+    /// A row of the state in the database cannot be understood.
+    #[error("PostgreSQL state `{location}` holds an unreadable {what}: {reason}")]
+    StoredStateUnreadable {
+        /// The database and workspace, without secrets.
+        location: String,
+        /// Which row: `job group `a/b/c``, `journal record 12`, `workspace row`.
+        what: String,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// A migration would overwrite a state of another lineage.
+    #[error(
+        "cannot copy state `{from}` (lineage `{from_lineage}`) into `{to}`: it holds another state (lineage `{to_lineage}`)"
+    )]
+    LineageMismatch {
+        /// Where the state comes from.
+        from: String,
+        /// Its lineage.
+        from_lineage: String,
+        /// Where it was to be copied.
+        to: String,
+        /// The lineage already there.
+        to_lineage: String,
+    },
+    /// A migration would overwrite changes the destination has and the source lacks.
+    #[error(
+        "cannot copy state `{from}` (serial {from_serial}) into `{to}`: the destination is a later version of the same state (serial {to_serial}) and differs from it"
+    )]
+    MigrateWouldLoseChanges {
+        /// Where the state comes from.
+        from: String,
+        /// The source's serial.
+        from_serial: u64,
+        /// Where it was to be copied.
+        to: String,
+        /// The destination's serial.
+        to_serial: u64,
+    },
 }
 
 impl StateError {
@@ -306,6 +438,47 @@ impl StateError {
             Self::JournalLineage { path, .. } | Self::OrphanJournal { path, .. } => Some(format!(
                 "the journal was left as it is; restore the state file it belongs to, or move `{}` aside",
                 path.display()
+            )),
+            Self::WorkspaceLocked { waited, .. } => Some(if waited.is_zero() {
+                "another cityform is using this workspace: wait for it to finish, or pass `--lock-timeout 60s` to wait for the lock; \
+                 the lock is a PostgreSQL advisory lock that the server releases when its holder's connection closes, so there is nothing to delete"
+                    .to_owned()
+            } else {
+                format!(
+                    "waited {}; another cityform is still using this workspace: wait for it to finish or raise `--lock-timeout`; \
+                     the lock is a PostgreSQL advisory lock that the server releases when its holder's connection closes, so there is nothing to delete",
+                    seconds(*waited)
+                )
+            }),
+            Self::DatabaseConnect { .. } => Some(
+                "check the host, port, database and user; the password comes from the connection string, \
+                 `PGPASSWORD` or `~/.pgpass` (see `docs/backends.md`)"
+                    .to_owned(),
+            ),
+            Self::Database {
+                operation: "set up", ..
+            } => Some(
+                "the first run creates cityform's tables and needs `CREATE` on the schema; later runs need only \
+                 `SELECT`, `INSERT`, `UPDATE` and `DELETE` (see `docs/backends.md`)"
+                    .to_owned(),
+            ),
+            Self::DatabaseCommitUnknown { .. } | Self::LockLost { .. } => Some(
+                "run apply again: it reloads the state, and a call whose result may not have been recorded \
+                 is looked up by name before anything is sent again"
+                    .to_owned(),
+            ),
+            Self::NewerSchema { .. } => Some(
+                "the database was left as it is; an older cityform cannot use it safely".to_owned(),
+            ),
+            Self::StoredStateUnreadable { .. } => Some(
+                "the database was left as it is; inspect the row, or restore the database from a backup".to_owned(),
+            ),
+            Self::MigrateWouldLoseChanges { from, to, .. } => Some(format!(
+                "nothing was copied; to keep what `{to}` has, copy it the other way (from `{to}` into `{from}`)"
+            )),
+            Self::LineageMismatch { to, .. } => Some(format!(
+                "nothing was copied; `{to}` belongs to another state: choose another destination (another workspace or file), \
+                 or remove the state there first if it is truly unwanted"
             )),
             _ => None,
         }

@@ -64,7 +64,7 @@ pub struct LockHolder {
 
 impl LockHolder {
     /// This process, now, running `command`.
-    fn current(command: &str) -> Self {
+    pub(crate) fn current(command: &str) -> Self {
         let now = OffsetDateTime::now_utc();
         let now = now.replace_nanosecond(0).unwrap_or(now);
         Self {

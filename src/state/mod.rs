@@ -16,6 +16,7 @@ mod local;
 mod lock;
 mod model;
 mod paths;
+mod postgres;
 
 pub use backend::{Backend, Recovered, StateWarning};
 pub use error::StateError;
@@ -24,3 +25,6 @@ pub use local::LocalBackend;
 pub use lock::{LockHolder, LockOptions, StateLock};
 pub use model::{FORMAT_VERSION, State, StateEntry};
 pub use paths::StatePaths;
+pub use postgres::{
+    DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION, migrate,
+};

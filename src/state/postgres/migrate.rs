@@ -1,0 +1,217 @@
+//! Copying a state from one backend to another without loss: every group, and every
+//! unresolved intent (a call whose outcome is still unknown must stay known as such).
+//!
+//! Only [`Backend`] operations are used, so any two backends work: file to PostgreSQL,
+//! PostgreSQL to file, one workspace to another. Both backends are locked while they exist,
+//! so nothing changes either state during the copy.
+
+use std::collections::BTreeSet;
+
+use crate::state::journal::{JournalRecord, Put, Remove, Settle};
+use crate::state::{Backend, State, StateError};
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrateReport {
+    /// What happened to the destination.
+    pub outcome: MigrateOutcome,
+    /// The state's lineage (the same on both sides afterwards); `None` when there was
+    /// nothing to copy.
+    pub lineage: Option<String>,
+    /// Groups the destination records now.
+    pub job_groups: usize,
+    /// Unresolved intents the destination holds now.
+    pub unresolved: usize,
+    /// The destination's serial now (higher than the source's: the copy is a write).
+    pub serial: Option<u64>,
+}
+
+/// What happened to the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrateOutcome {
+    /// The source has no state; nothing was written.
+    NothingToCopy,
+    /// The destination had no state; it now has the source's, lineage included.
+    Created,
+    /// The destination had an older version of the same state (same lineage, lower or
+    /// equal serial); it was brought up to the source's with this many records (0 when
+    /// both were equal already).
+    Updated {
+        /// Records appended to the destination.
+        records: usize,
+    },
+}
+
+/// Copies the state in `from` to `to`.
+///
+/// - `to` has no state: it gets the source's, lineage included.
+/// - `to` has the same lineage: it is brought to the source's groups and unresolved intents,
+///   unless it has changes the source lacks (differences while its serial is higher),
+///   which is refused with [`StateError::MigrateWouldLoseChanges`].
+/// - `to` has another lineage: refused with [`StateError::LineageMismatch`]; nothing is
+///   written.
+///
+/// The source is only read. The destination ends compacted, and its serial is higher than
+/// the source's, so a plan saved against the source must be made again.
+pub async fn migrate(from: &impl Backend, to: &impl Backend) -> Result<MigrateReport, StateError> {
+    let source = from.load().await?;
+    let Some(state) = source.state else {
+        return Ok(MigrateReport {
+            outcome: MigrateOutcome::NothingToCopy,
+            lineage: None,
+            job_groups: 0,
+            unresolved: 0,
+            serial: None,
+        });
+    };
+    let destination = to.load().await?;
+    let outcome = match destination.state {
+        None => {
+            to.create(state.clone()).await?;
+            let intents: Vec<JournalRecord> = source
+                .unresolved
+                .iter()
+                .cloned()
+                .map(JournalRecord::Intent)
+                .collect();
+            to.append(&intents).await?;
+            MigrateOutcome::Created
+        }
+        Some(existing) if existing.lineage == state.lineage => {
+            let records = differences(
+                &existing,
+                &destination.unresolved,
+                &state,
+                &source.unresolved,
+            );
+            if !records.is_empty() && existing.serial > state.serial {
+                return Err(StateError::MigrateWouldLoseChanges {
+                    from: from.location(),
+                    from_serial: state.serial,
+                    to: to.location(),
+                    to_serial: existing.serial,
+                });
+            }
+            to.append(&records).await?;
+            MigrateOutcome::Updated {
+                records: records.len(),
+            }
+        }
+        Some(existing) => {
+            return Err(StateError::LineageMismatch {
+                from: from.location(),
+                from_lineage: state.lineage,
+                to: to.location(),
+                to_lineage: existing.lineage,
+            });
+        }
+    };
+    let copied = to.compact().await?;
+    let copied_state = copied.state.as_ref();
+    Ok(MigrateReport {
+        outcome,
+        lineage: copied_state.map(|state| state.lineage.clone()),
+        job_groups: copied_state.map_or(0, |state| state.job_groups.len()),
+        unresolved: copied.unresolved.len(),
+        serial: copied_state.map(|state| state.serial),
+    })
+}
+
+/// The records that turn `existing` (with its unresolved intents) into `wanted` (with its).
+fn differences(
+    existing: &State,
+    existing_unresolved: &[crate::state::journal::Intent],
+    wanted: &State,
+    wanted_unresolved: &[crate::state::journal::Intent],
+) -> Vec<JournalRecord> {
+    let mut records = Vec::new();
+    for (address, entry) in &wanted.job_groups {
+        if existing.job_groups.get(address) != Some(entry) {
+            records.push(JournalRecord::Put(Put {
+                address: address.clone(),
+                entry: entry.clone(),
+                intent: None,
+            }));
+        }
+    }
+    for address in existing.job_groups.keys() {
+        if !wanted.job_groups.contains_key(address) {
+            records.push(JournalRecord::Remove(Remove {
+                address: address.clone(),
+                intent: None,
+            }));
+        }
+    }
+    let wanted_ids: BTreeSet<_> = wanted_unresolved.iter().map(|intent| &intent.id).collect();
+    let existing_ids: BTreeSet<_> = existing_unresolved
+        .iter()
+        .map(|intent| &intent.id)
+        .collect();
+    for intent in existing_unresolved {
+        if !wanted_ids.contains(&intent.id) {
+            records.push(JournalRecord::Settle(Settle {
+                id: intent.id.clone(),
+            }));
+        }
+    }
+    for intent in wanted_unresolved {
+        if !existing_ids.contains(&intent.id) {
+            records.push(JournalRecord::Intent(intent.clone()));
+        }
+    }
+    records
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::state::fixtures::{address, entry, intent};
+    use crate::state::journal::Intent;
+
+    fn intent_of(record: JournalRecord) -> Intent {
+        match record {
+            JournalRecord::Intent(intent) => intent,
+            other => panic!("not an intent: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn differences_put_remove_settle_and_intend_only_what_differs() {
+        let mut existing = State::new("l");
+        existing
+            .job_groups
+            .insert(address("same"), entry("jg-same"));
+        existing
+            .job_groups
+            .insert(address("changed"), entry("jg-old"));
+        existing
+            .job_groups
+            .insert(address("gone"), entry("jg-gone"));
+        let mut wanted = State::new("l");
+        wanted.job_groups.insert(address("same"), entry("jg-same"));
+        wanted
+            .job_groups
+            .insert(address("changed"), entry("jg-new"));
+        wanted
+            .job_groups
+            .insert(address("added"), entry("jg-added"));
+        let kept = intent_of(intent("i-kept", "x"));
+        let resolved = intent_of(intent("i-resolved", "y"));
+        let new = intent_of(intent("i-new", "z"));
+
+        let records = differences(
+            &existing,
+            &[kept.clone(), resolved.clone()],
+            &wanted,
+            &[kept, new.clone()],
+        );
+
+        let (mut state, open) = crate::state::journal::replay(existing, &records);
+        state.serial = wanted.serial;
+        assert_eq!(state, wanted);
+        assert_eq!(records.len(), 5, "{records:#?}");
+        assert!(records.contains(&JournalRecord::Settle(Settle { id: resolved.id })));
+        assert_eq!(open, [new]);
+    }
+}

@@ -1,0 +1,336 @@
+//! The statements behind each operation on a workspace's rows, and the conversion between
+//! rows and the state model.
+//!
+//! Every write checks the workspace row's lock token under a row lock in the same
+//! statement or transaction (see `lock`), so a run that has lost its lock writes nothing.
+
+use std::collections::BTreeSet;
+
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Transaction};
+
+use super::failure::Failure;
+use crate::model::Address;
+use crate::state::journal::{Intent, JournalRecord};
+use crate::state::{FORMAT_VERSION, State, StateEntry, StateError};
+
+/// Names what a statement works on, for messages.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Target<'a> {
+    /// The workspace's name.
+    pub workspace: &'a str,
+    /// The lock token this holder's writes must find.
+    pub token: &'a str,
+    /// The database and workspace as messages show them.
+    pub location: &'a str,
+}
+
+impl Target<'_> {
+    fn unreadable(&self, what: String, reason: impl ToString) -> StateError {
+        StateError::StoredStateUnreadable {
+            location: self.location.to_owned(),
+            what,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn lock_lost(&self) -> StateError {
+        StateError::LockLost {
+            location: self.location.to_owned(),
+        }
+    }
+}
+
+/// A workspace's rows: the state as of the last compaction, and what was appended since.
+#[derive(Debug, Clone)]
+pub(super) struct Stored {
+    /// The compacted state, with the serial stored in the workspace row.
+    pub base: State,
+    /// The records appended since, in order.
+    pub records: Vec<JournalRecord>,
+}
+
+/// Reads the workspace's rows; `None` when it has no state yet. With `for_update`, the
+/// workspace row stays locked until `transaction` ends, so no append can slip in.
+pub(super) async fn read(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    for_update: bool,
+) -> Result<Option<Stored>, Failure> {
+    let header = format!(
+        "SELECT format_version, lineage, serial, lock_token FROM cityform_workspaces WHERE name = $1{}",
+        if for_update { " FOR UPDATE" } else { "" }
+    );
+    let Some(row) = transaction.query_opt(&header, &[&target.workspace]).await? else {
+        return Err(target.lock_lost().into());
+    };
+    if row.get::<_, Option<String>>(3).as_deref() != Some(target.token) {
+        return Err(target.lock_lost().into());
+    }
+    let Some(lineage) = row.get::<_, Option<String>>(1) else {
+        return Ok(None);
+    };
+    let format_version = row.get::<_, Option<i32>>(0).unwrap_or(0);
+    let format_version = u32::try_from(format_version)
+        .ok()
+        .filter(|version| *version == FORMAT_VERSION)
+        .ok_or_else(|| {
+            let reason = if i64::from(format_version) > i64::from(FORMAT_VERSION) {
+                format!(
+                    "state format {format_version} was written by a newer cityform (this build reads {FORMAT_VERSION}); upgrade cityform"
+                )
+            } else {
+                format!("state format {format_version} is not one any cityform writes")
+            };
+            target.unreadable("workspace row".to_owned(), reason)
+        })?;
+    let serial = row
+        .get::<_, Option<i64>>(2)
+        .and_then(|serial| u64::try_from(serial).ok())
+        .ok_or_else(|| {
+            target.unreadable(
+                "workspace row".to_owned(),
+                "its serial is missing or negative",
+            )
+        })?;
+
+    let mut base = State::new(lineage);
+    base.format_version = format_version;
+    base.serial = serial;
+    for row in transaction
+        .query(
+            "SELECT address, entry::text FROM cityform_job_groups WHERE workspace = $1",
+            &[&target.workspace],
+        )
+        .await?
+    {
+        let address_text: String = row.get(0);
+        let what = || format!("job group row `{address_text}`");
+        let address: Address = address_text
+            .parse()
+            .map_err(|error| target.unreadable(what(), error))?;
+        let entry: StateEntry = serde_json::from_str(row.get::<_, &str>(1))
+            .map_err(|error| target.unreadable(what(), error))?;
+        base.job_groups.insert(address, entry);
+    }
+
+    let mut records = Vec::new();
+    for row in transaction
+        .query(
+            "SELECT batch, position, record::text FROM cityform_journal
+             WHERE workspace = $1 ORDER BY batch, position",
+            &[&target.workspace],
+        )
+        .await?
+    {
+        let record = serde_json::from_str(row.get::<_, &str>(2)).map_err(|error| {
+            target.unreadable(
+                format!(
+                    "journal record (batch {}, position {})",
+                    row.get::<_, i64>(0),
+                    row.get::<_, i32>(1)
+                ),
+                error,
+            )
+        })?;
+        records.push(record);
+    }
+    Ok(Some(Stored { base, records }))
+}
+
+/// Writes `state` as the workspace's first state, serial bumped; refuses when it has one.
+pub(super) async fn create(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    state: &State,
+) -> Result<State, Failure> {
+    let row = transaction
+        .query_opt(
+            "SELECT lineage IS NOT NULL, lock_token FROM cityform_workspaces WHERE name = $1 FOR UPDATE",
+            &[&target.workspace],
+        )
+        .await?
+        .ok_or_else(|| target.lock_lost())?;
+    if row.get::<_, Option<String>>(1).as_deref() != Some(target.token) {
+        return Err(target.lock_lost().into());
+    }
+    if row.get::<_, bool>(0) {
+        return Err(StateError::WorkspaceExists {
+            location: target.location.to_owned(),
+        }
+        .into());
+    }
+    let mut written = state.clone();
+    written.serial += 1;
+    transaction
+        .execute(
+            "UPDATE cityform_workspaces
+             SET format_version = $2, lineage = $3, serial = $4, updated_at = now()
+             WHERE name = $1",
+            &[
+                &target.workspace,
+                &i32::try_from(written.format_version).unwrap_or(i32::MAX),
+                &written.lineage,
+                &serial_column(written.serial, target)?,
+            ],
+        )
+        .await?;
+    let groups: Vec<(String, StateEntry)> = written
+        .job_groups
+        .iter()
+        .map(|(address, entry)| (address.to_string(), entry.clone()))
+        .collect();
+    upsert_groups(transaction, target, &groups).await?;
+    Ok(written)
+}
+
+/// Appends `records` (each already encoded as JSON) as one batch, in one statement: they
+/// are committed together or not at all.
+pub(super) async fn append(
+    client: &Client,
+    target: Target<'_>,
+    records: &[String],
+) -> Result<(), Failure> {
+    let inserted = client
+        .execute_typed(
+            "WITH workspace AS MATERIALIZED (
+                 SELECT name FROM cityform_workspaces
+                 WHERE name = $1 AND lock_token = $2 AND lineage IS NOT NULL
+                 FOR SHARE
+             ), batch AS MATERIALIZED (
+                 SELECT nextval('cityform_journal_batch') AS number
+             )
+             INSERT INTO cityform_journal (workspace, batch, position, record)
+             SELECT workspace.name, batch.number, record.position::integer, record.value::jsonb
+             FROM workspace, batch, unnest($3::text[]) WITH ORDINALITY AS record (value, position)",
+            &[
+                (&target.workspace, Type::TEXT),
+                (&target.token, Type::TEXT),
+                (&records, Type::TEXT_ARRAY),
+            ],
+        )
+        .await?;
+    if inserted == records.len() as u64 {
+        return Ok(());
+    }
+    // Nothing was inserted: say why.
+    let row = client
+        .query_opt(
+            "SELECT lineage IS NOT NULL, lock_token IS NOT DISTINCT FROM $2
+             FROM cityform_workspaces WHERE name = $1",
+            &[&target.workspace, &target.token],
+        )
+        .await?;
+    Err(match row {
+        Some(row) if row.get::<_, bool>(1) && !row.get::<_, bool>(0) => {
+            StateError::NoWorkspaceState {
+                location: target.location.to_owned(),
+            }
+        }
+        _ => target.lock_lost(),
+    }
+    .into())
+}
+
+/// Replaces the journal by its fold: writes the groups the records touched as `folded` has
+/// them, keeps only `unresolved` in the journal, and stores the serial `folded` has plus
+/// one. `transaction` must hold the workspace row (see [`read`]).
+pub(super) async fn write_compacted(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    records: &[JournalRecord],
+    folded: &State,
+    unresolved: &[Intent],
+) -> Result<(), Failure> {
+    let touched: BTreeSet<&Address> = records
+        .iter()
+        .filter_map(|record| match record {
+            JournalRecord::Put(put) => Some(&put.address),
+            JournalRecord::Remove(remove) => Some(&remove.address),
+            JournalRecord::Intent(_) | JournalRecord::Settle(_) => None,
+        })
+        .collect();
+    let mut kept = Vec::new();
+    let mut removed = Vec::new();
+    for address in touched {
+        match folded.job_groups.get(address) {
+            Some(entry) => kept.push((address.to_string(), entry.clone())),
+            None => removed.push(address.to_string()),
+        }
+    }
+    upsert_groups(transaction, target, &kept).await?;
+    if !removed.is_empty() {
+        transaction
+            .execute(
+                "DELETE FROM cityform_job_groups WHERE workspace = $1 AND address = ANY($2)",
+                &[&target.workspace, &removed],
+            )
+            .await?;
+    }
+    transaction
+        .execute(
+            "DELETE FROM cityform_journal WHERE workspace = $1",
+            &[&target.workspace],
+        )
+        .await?;
+    if !unresolved.is_empty() {
+        let intents = unresolved
+            .iter()
+            .map(|intent| serde_json::to_string(&JournalRecord::Intent(intent.clone())))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| StateError::Encode { source })?;
+        transaction
+            .execute(
+                "WITH batch AS MATERIALIZED (SELECT nextval('cityform_journal_batch') AS number)
+                 INSERT INTO cityform_journal (workspace, batch, position, record)
+                 SELECT $1, batch.number, record.position::integer, record.value::jsonb
+                 FROM batch, unnest($2::text[]) WITH ORDINALITY AS record (value, position)",
+                &[&target.workspace, &intents],
+            )
+            .await?;
+    }
+    transaction
+        .execute(
+            "UPDATE cityform_workspaces SET serial = $2, updated_at = now() WHERE name = $1",
+            &[
+                &target.workspace,
+                &serial_column(folded.serial + 1, target)?,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn upsert_groups(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    groups: &[(String, StateEntry)],
+) -> Result<(), Failure> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let addresses: Vec<&str> = groups.iter().map(|(address, _)| address.as_str()).collect();
+    let entries = groups
+        .iter()
+        .map(|(_, entry)| serde_json::to_string(entry))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| StateError::Encode { source })?;
+    transaction
+        .execute(
+            "INSERT INTO cityform_job_groups (workspace, address, entry)
+             SELECT $1, address, entry::jsonb FROM unnest($2::text[], $3::text[]) AS g (address, entry)
+             ON CONFLICT (workspace, address) DO UPDATE SET entry = EXCLUDED.entry",
+            &[&target.workspace, &addresses, &entries],
+        )
+        .await?;
+    Ok(())
+}
+
+fn serial_column(serial: u64, target: Target<'_>) -> Result<i64, StateError> {
+    i64::try_from(serial).map_err(|_| {
+        target.unreadable(
+            "workspace row".to_owned(),
+            format!("serial {serial} does not fit a PostgreSQL bigint"),
+        )
+    })
+}

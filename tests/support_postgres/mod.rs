@@ -1,0 +1,346 @@
+//! A throw-away PostgreSQL for tests: finds the server's programs, makes a cluster in a
+//! temporary directory, starts it on a Unix socket there (and on a loopback port, for the
+//! password tests), gives each test a database of its own, and stops the cluster when the
+//! last test using it lets go.
+//!
+//! - `CITYFORM_TEST_POSTGRES_URL` set: that server is used instead (its role must be able
+//!   to create databases); each test's database is dropped afterwards.
+//! - No PostgreSQL installed: outside CI, each test prints a loud `SKIP` line and passes;
+//!   with `CI` set, it fails, so that CI cannot skip silently. `.ci/postgres` installs it.
+//! - Running as root (PostgreSQL refuses to run as root): the cluster's directory is given
+//!   to the `postgres` user and the server's programs run as that user through `runuser`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, Weak};
+
+use tempfile::TempDir;
+
+/// The superuser of a cluster made here.
+const SUPERUSER: &str = "cityform_admin";
+
+/// A database for one test, on a server that lives at least as long.
+pub struct TestDatabase {
+    /// Its name.
+    pub name: String,
+    /// The connection string that reaches it as the superuser (no password needed).
+    pub url: String,
+    server: Arc<Server>,
+}
+
+enum Server {
+    Cluster(Cluster),
+    External { url: String },
+}
+
+/// A cluster made and started here; stopped when dropped.
+struct Cluster {
+    directory: TempDir,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+static SHARED: Mutex<Weak<Server>> = Mutex::new(Weak::new());
+
+/// A fresh, empty database; `None` (after printing why) when PostgreSQL is not installed
+/// and `CI` is not set.
+pub async fn database() -> Option<TestDatabase> {
+    let server = server()?;
+    let name = format!("cityform_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = connect(&server.admin_url("postgres")).await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = server.admin_url(&name);
+    Some(TestDatabase { name, url, server })
+}
+
+impl TestDatabase {
+    /// A connection to this database as the superuser, for inspecting and tampering.
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        connect(&self.url).await
+    }
+
+    /// A connection string over loopback TCP as `user`, with no password in it; `None`
+    /// when the server is not one made here (the password tests need its `pg_hba.conf`).
+    pub fn tcp_url(&self, user: &str) -> Option<String> {
+        match &*self.server {
+            Server::Cluster(cluster) => Some(format!(
+                "postgres://{user}@127.0.0.1:{}/{}",
+                cluster.port, self.name
+            )),
+            Server::External { .. } => None,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // A cluster made here goes as a whole; on someone else's server, tidy up.
+        if let Server::External { .. } = &*self.server {
+            let admin_url = self.server.admin_url("postgres");
+            let name = self.name.clone();
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let admin = connect(&admin_url).await;
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                });
+            })
+            .join();
+        }
+    }
+}
+
+impl Server {
+    fn admin_url(&self, database: &str) -> String {
+        match self {
+            Server::Cluster(cluster) => format!(
+                "postgres://{SUPERUSER}@/{database}?host={}&port={}",
+                cluster.directory.path().display(),
+                cluster.port
+            ),
+            Server::External { url } => with_database(url, database),
+        }
+    }
+}
+
+/// The shared server, started when no test holds one.
+fn server() -> Option<Arc<Server>> {
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(server) = shared.upgrade() {
+        return Some(server);
+    }
+    let server = Arc::new(match std::env::var("CITYFORM_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Server::External { url },
+        _ => Server::Cluster(Cluster::start(&find_bin()?)),
+    });
+    *shared = Arc::downgrade(&server);
+    Some(server)
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// The directory of `initdb` and `pg_ctl`: the newest `/usr/lib/postgresql/*/bin`, else
+/// `pg_config --bindir`, else `PATH`.
+pub fn find_bin() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Some(bin);
+    }
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    let from_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let found = from_pg_config
+        .into_iter()
+        .chain(from_path)
+        .find(|directory| directory.join("initdb").exists() && directory.join("pg_ctl").exists());
+    if found.is_none() {
+        if in_ci() {
+            panic!(
+                "CI is set but PostgreSQL is not installed (no initdb in /usr/lib/postgresql/*/bin, \
+                 pg_config --bindir or PATH): run `.ci/postgres` first, or set CITYFORM_TEST_POSTGRES_URL"
+            );
+        }
+        eprintln!(
+            "\n**********************************************************************\n\
+             SKIP: PostgreSQL is not installed, so the PostgreSQL state tests did not run.\n\
+             Install it (`.ci/postgres`) or set CITYFORM_TEST_POSTGRES_URL.\n\
+             **********************************************************************\n"
+        );
+    }
+    found
+}
+
+impl Cluster {
+    fn start(bin: &Path) -> Self {
+        let directory = tempfile::Builder::new()
+            .prefix("cityform-pg-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let as_postgres = is_root();
+        if as_postgres {
+            let (uid, gid) = postgres_ids();
+            std::os::unix::fs::chown(directory.path(), Some(uid), Some(gid)).unwrap();
+        }
+        let cluster = Self {
+            port: free_port(),
+            bin: bin.to_path_buf(),
+            directory,
+            as_postgres,
+        };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                SUPERUSER,
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} \
+             -c max_connections=400 -c shared_buffers=32MB",
+            cluster.port,
+            cluster.directory.path().display()
+        );
+        let log = cluster.directory.path().join("server.log");
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &data,
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                &log.display().to_string(),
+                "-o",
+                &options,
+                "start",
+            ],
+        );
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.directory.path().join("data").display().to_string()
+    }
+
+    /// `program` of the server's, run as the `postgres` user when this process is root.
+    fn command(&self, program: &str) -> Command {
+        let program = self.bin.join(program);
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            Command::new(&program)
+        }
+    }
+
+    fn run(&self, program: &str, arguments: &[&str]) {
+        let output = self
+            .command(program)
+            .args(arguments)
+            .current_dir(self.directory.path())
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            let log = std::fs::read_to_string(self.directory.path().join("server.log"))
+                .unwrap_or_default();
+            panic!(
+                "`{program} {}` failed: {}\n{}\n{}\nserver log:\n{log}",
+                arguments.join(" "),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn postgres_ids() -> (u32, u32) {
+    let id = |flag: &str| -> u32 {
+        let output = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "running as root needs a `postgres` user to run the server as (Debian's postgresql package makes one)"
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `url` pointed at `database` instead.
+fn with_database(url: &str, database: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(authority_end);
+        let query = tail.split_once('?').map(|(_, query)| query);
+        return match query {
+            Some(query) => format!("{scheme}://{authority}/{database}?{query}"),
+            None => format!("{scheme}://{authority}/{database}"),
+        };
+    }
+    format!("{url} dbname={database}")
+}
+
+/// A connection driven on the current runtime.
+pub async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to the test server: {error:?}"));
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
