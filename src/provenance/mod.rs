@@ -14,6 +14,7 @@
 mod context;
 pub mod environment;
 mod git;
+mod history;
 mod record;
 mod web;
 
@@ -21,5 +22,9 @@ pub use context::{
     CleanlinessUnknown, DirtyTree, InvalidCommit, RequireCleanError, RunContext, parse_commit,
 };
 pub use environment::CommitSource;
+pub use history::{
+    DEFAULT_RETAIN_PER_GROUP, History, HistoryAction, HistoryEntry, InvalidSince, NewestFirst,
+    UnknownAction, parse_since,
+};
 pub use record::{Actor, Forge, Provenance, SHORT_COMMIT_LENGTH, short_commit};
 pub use web::{repository_web_url, sanitize_web_url};
