@@ -16,6 +16,7 @@ pub mod environment;
 mod git;
 mod history;
 mod record;
+pub mod render;
 mod web;
 
 pub use context::{
