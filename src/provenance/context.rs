@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::environment::{self, CommitSource};
@@ -23,7 +24,12 @@ use crate::manifest::{Input, SourceLocation};
 const LISTED_FILES: usize = 20;
 
 /// What is known about a run's origin, collected once per run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It serializes (without credentials, like everything here), so that a saved plan can
+/// carry the context of the run that made it to the run that applies it, which then
+/// records its own actor with [`RunContext::with_actor`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunContext {
     commit: Option<String>,
     commit_source: Option<CommitSource>,
@@ -37,7 +43,8 @@ pub struct RunContext {
 }
 
 /// One manifest input inside the repository.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Scope {
     /// The path as the user named it, which is how manifest locations name its files.
     named: PathBuf,
@@ -63,7 +70,8 @@ struct RepositoryFacts {
 }
 
 /// Why cityform cannot tell whether the manifests have uncommitted changes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CleanlinessUnknown {
     /// git found no working tree (or is not installed).
     #[error(
@@ -235,6 +243,12 @@ impl RunContext {
             directory: PathBuf::from("."),
         });
         context
+    }
+
+    /// The same context with another actor: the one who applies a plan that another run
+    /// made and saved.
+    pub fn with_actor(self, actor: Actor) -> RunContext {
+        RunContext { actor, ..self }
     }
 
     /// The provenance of an action on the group declared at `source` (`None` for actions no
@@ -806,6 +820,44 @@ mod tests {
         let provenance = context.for_group_at(Some(&elsewhere), None, at);
         assert_eq!(provenance.source, Some(elsewhere), "kept as it is");
         assert_eq!(context.for_group_at(None, None, at).source, None);
+    }
+
+    #[test]
+    fn a_context_travels_in_a_saved_plan_and_takes_the_applier() {
+        let context = assemble(
+            Some(facts(&["deploy/manifests/traffic.yaml"])),
+            None,
+            &environment(&[("USER", "alice")]),
+            "laptop",
+        );
+        let text = serde_json::to_string(&context).unwrap();
+        let read: RunContext = serde_json::from_str(&text).unwrap();
+        assert_eq!(read, context);
+        let ci = Actor::Ci {
+            url: "https://github.com/acme/city/actions/runs/8812".to_owned(),
+            system: Forge::Github,
+        };
+        let applied = read.with_actor(ci.clone());
+        assert_eq!(applied.actor(), &ci);
+        assert_eq!(applied.commit(), context.commit());
+        assert_eq!(
+            applied.changed_manifest_files(),
+            context.changed_manifest_files()
+        );
+        let source = SourceLocation {
+            file: "manifests/traffic.yaml".to_owned(),
+            line: 2,
+            column: 1,
+        };
+        let at = datetime!(2026-11-27 08:00 UTC);
+        assert_eq!(
+            applied
+                .for_group_at(Some(&source), None, at)
+                .source
+                .unwrap()
+                .file,
+            "deploy/manifests/traffic.yaml"
+        );
     }
 
     #[test]

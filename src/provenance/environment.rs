@@ -39,7 +39,7 @@ const USER: &str = "USER";
 const LOGNAME: &str = "LOGNAME";
 
 /// Where a run's commit id came from, most trusted first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommitSource {
     /// `--commit`.
