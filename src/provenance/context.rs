@@ -14,14 +14,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, UtcOffset};
 
+use super::clean::{CleanlinessUnknown, DirtyTree, RequireCleanError};
 use super::environment::{self, CommitSource};
 use super::git::Git;
 use super::record::{Actor, Forge, Provenance};
 use super::web::repository_web_url;
 use crate::manifest::{Input, SourceLocation};
-
-/// How many changed files a [`DirtyTree`] message names before it says how many more.
-const LISTED_FILES: usize = 20;
 
 /// What is known about a run's origin, collected once per run.
 ///
@@ -67,82 +65,6 @@ struct RepositoryFacts {
     changed: Option<Vec<PathBuf>>,
     /// Why some manifest input could not be checked, if one could not.
     unknown: Option<CleanlinessUnknown>,
-}
-
-/// Why cityform cannot tell whether the manifests have uncommitted changes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "reason", rename_all = "snake_case", deny_unknown_fields)]
-pub enum CleanlinessUnknown {
-    /// git found no working tree (or is not installed).
-    #[error(
-        "`{}` is not in a git working tree (or `git` is not installed)",
-        directory.display()
-    )]
-    NoRepository {
-        /// The directory git was asked about.
-        directory: PathBuf,
-    },
-    /// Manifests read from standard input are in no repository.
-    #[error("manifests read from standard input are in no git repository")]
-    StandardInput,
-    /// A manifest input is outside the working tree of the others, or does not exist.
-    #[error("`{}` is not inside the git working tree `{}`", path.display(), toplevel.display())]
-    OutsideRepository {
-        /// The input as named.
-        path: PathBuf,
-        /// The root of the working tree.
-        toplevel: PathBuf,
-    },
-    /// `git status` failed.
-    #[error("`git status` failed in `{}`", toplevel.display())]
-    StatusFailed {
-        /// The root of the working tree.
-        toplevel: PathBuf,
-    },
-}
-
-/// The manifests have uncommitted changes and the run asked for a clean working tree.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}", dirty_message(files))]
-pub struct DirtyTree {
-    /// The changed manifest files, as the manifest inputs name them, in path order.
-    pub files: Vec<PathBuf>,
-}
-
-fn dirty_message(files: &[PathBuf]) -> String {
-    let noun = if files.len() == 1 {
-        "file has"
-    } else {
-        "files have"
-    };
-    let mut listed: Vec<String> = files
-        .iter()
-        .take(LISTED_FILES)
-        .map(|file| format!("`{}`", file.display()))
-        .collect();
-    if files.len() > LISTED_FILES {
-        listed.push(format!("and {} more", files.len() - LISTED_FILES));
-    }
-    format!(
-        "{} manifest {noun} uncommitted changes, and `--require-clean` refuses to apply them: {}; \
-         commit or stash the changes, then run again",
-        files.len(),
-        listed.join(", ")
-    )
-}
-
-/// `--require-clean` cannot let the run go on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RequireCleanError {
-    /// Manifest files have uncommitted changes.
-    #[error(transparent)]
-    Dirty(#[from] DirtyTree),
-    /// Whether they have cannot be told.
-    #[error(
-        "`--require-clean` cannot tell whether the manifests are committed: {0}; \
-         run from a git working tree, or without `--require-clean`"
-    )]
-    Unknown(CleanlinessUnknown),
 }
 
 /// A `--commit` value that is not a commit id.
@@ -479,14 +401,8 @@ fn assemble(
         Some(false)
     };
     let actor = environment::ci_actor(environment).unwrap_or_else(|| Actor::User {
-        user: environment::user_name(environment)
-            .unwrap_or("unknown")
-            .to_owned(),
-        host: if host.trim().is_empty() {
-            "unknown".to_owned()
-        } else {
-            host.trim().to_owned()
-        },
+        user: name_or_unknown(environment::user_name(environment).unwrap_or_default()),
+        host: name_or_unknown(host),
     });
     let (repository_url, forge) = environment::ci_repository(environment)
         .or_else(|| repository.origin.as_deref().and_then(repository_web_url))
@@ -501,6 +417,21 @@ fn assemble(
         repository_url,
         forge,
         scopes: repository.scopes,
+    }
+}
+
+/// A user or host name as recorded: without control characters (which could reach a
+/// terminal from a record), `unknown` when nothing is left.
+fn name_or_unknown(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .filter(|character| !character.is_control())
+        .collect();
+    let name = name.trim();
+    if name.is_empty() {
+        "unknown".to_owned()
+    } else {
+        name.to_owned()
     }
 }
 
@@ -871,6 +802,25 @@ mod tests {
     }
 
     #[test]
+    fn names_lose_control_characters() {
+        let context = assemble(
+            None,
+            None,
+            &environment(&[("USER", "eve\u{1b}[2J\n")]),
+            " \u{7}laptop\t",
+        );
+        assert_eq!(
+            context.actor(),
+            &Actor::User {
+                user: "eve[2J".to_owned(),
+                host: "laptop".to_owned()
+            }
+        );
+        let blank = assemble(None, None, &environment(&[("USER", "\u{1b}")]), "\n");
+        assert_eq!(blank.actor().short(), "unknown@unknown");
+    }
+
+    #[test]
     fn nothing_but_the_named_variables_is_read() {
         let named = environment(&[
             ("USER", "alice"),
@@ -891,27 +841,6 @@ mod tests {
             assemble(Some(facts(&[])), None, &named, "h"),
             assemble(Some(facts(&[])), None, &noisy, "h")
         );
-    }
-
-    #[test]
-    fn the_dirty_tree_message_lists_the_files_and_says_what_to_do() {
-        let one = DirtyTree {
-            files: paths(&["manifests/a.yaml"]),
-        };
-        assert_eq!(
-            one.to_string(),
-            "1 manifest file has uncommitted changes, and `--require-clean` refuses to apply them: \
-             `manifests/a.yaml`; commit or stash the changes, then run again"
-        );
-        let many = DirtyTree {
-            files: (0..25)
-                .map(|index| PathBuf::from(format!("m/{index:02}.yaml")))
-                .collect(),
-        };
-        let message = many.to_string();
-        assert!(message.starts_with("25 manifest files have"), "{message}");
-        assert!(message.contains("`m/19.yaml`, and 5 more;"), "{message}");
-        assert!(!message.contains("m/20.yaml"), "{message}");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! Only the environment variables of [`environment::VARIABLES`] are read, and every URL is
 //! rebuilt without credentials, so nothing secret can reach a record.
 
+mod clean;
 mod context;
 pub mod environment;
 mod git;
@@ -19,9 +20,8 @@ mod record;
 pub mod render;
 mod web;
 
-pub use context::{
-    CleanlinessUnknown, DirtyTree, InvalidCommit, RequireCleanError, RunContext, parse_commit,
-};
+pub use clean::{CleanlinessUnknown, DirtyTree, RequireCleanError};
+pub use context::{InvalidCommit, RunContext, parse_commit};
 pub use environment::CommitSource;
 pub use history::{
     DEFAULT_RETAIN_PER_GROUP, History, HistoryAction, HistoryEntry, InvalidSince, NewestFirst,
