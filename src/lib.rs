@@ -13,5 +13,6 @@ pub mod emulator;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod provenance;
 pub mod render;
 pub mod state;
