@@ -107,7 +107,7 @@ pub(crate) fn attribute_changes(
                 .iter()
                 .find(|(attribute, _)| *attribute == name)
                 .map(|(_, value)| value.clone());
-            (old.as_deref() != Some(value.as_str())).then(|| AttributeChange {
+            (old.as_deref() != Some(value.as_str())).then_some(AttributeChange {
                 attribute: name,
                 before: old,
                 after: Some(value),
