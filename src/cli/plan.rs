@@ -41,7 +41,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
-    let plan = plan::compute(&desired, recovered.state.as_ref());
+    let plan = plan::compute_owned(desired, recovered.state.as_ref());
     print_plan(&plan, &args.output)?;
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;

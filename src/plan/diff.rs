@@ -4,17 +4,64 @@
 //! actions come out in address order: same inputs, same plan, byte for byte.
 
 use std::cmp::Ordering;
-use std::collections::btree_map;
-use std::iter::Peekable;
+use std::collections::BTreeMap;
 
 use super::action::{Action, AttributeChange, Plan, StateBinding};
 use crate::manifest::{Desired, DesiredGroup};
 use crate::model::{Address, JobGroupSpec};
-use crate::state::{State, StateEntry};
+use crate::state::State;
 
 /// Compares the desired groups with the state and says what should happen to each.
 pub fn compute(desired: &Desired, state: Option<&State>) -> Plan {
-    let empty = std::collections::BTreeMap::new();
+    walk(desired.groups.iter(), state)
+}
+
+/// The same plan as [`compute`], made by moving the desired groups into the actions instead
+/// of copying them: for a caller that has no use for `desired` afterwards, this halves the
+/// memory a large plan needs.
+pub fn compute_owned(desired: Desired, state: Option<&State>) -> Plan {
+    walk(desired.groups.into_iter(), state)
+}
+
+/// A desired group as the walk meets it: borrowed (copied into an action that needs it) or
+/// owned (moved there).
+trait Wanted {
+    fn address(&self) -> &Address;
+    fn group(&self) -> &DesiredGroup;
+    fn into_parts(self) -> (Address, DesiredGroup);
+}
+
+impl Wanted for (&Address, &DesiredGroup) {
+    fn address(&self) -> &Address {
+        self.0
+    }
+
+    fn group(&self) -> &DesiredGroup {
+        self.1
+    }
+
+    fn into_parts(self) -> (Address, DesiredGroup) {
+        (self.0.clone(), self.1.clone())
+    }
+}
+
+impl Wanted for (Address, DesiredGroup) {
+    fn address(&self) -> &Address {
+        &self.0
+    }
+
+    fn group(&self) -> &DesiredGroup {
+        &self.1
+    }
+
+    fn into_parts(self) -> (Address, DesiredGroup) {
+        self
+    }
+}
+
+/// One merge walk over the desired groups and the state, both in address order.
+fn walk<W: Wanted>(wanted: impl Iterator<Item = W>, state: Option<&State>) -> Plan {
+    let empty = BTreeMap::new();
     let recorded = state.map_or(&empty, |state| &state.job_groups);
     let mut plan = Plan {
         state: state.map(|state| StateBinding {
@@ -24,67 +71,60 @@ pub fn compute(desired: &Desired, state: Option<&State>) -> Plan {
         actions: Vec::new(),
         unchanged: 0,
     };
-    let mut wanted = desired.groups.iter().peekable();
+    let mut wanted = wanted.peekable();
     let mut known = recorded.iter().peekable();
     loop {
-        match next_pair(&mut wanted, &mut known) {
-            Pair::Both(address, group, entry) => {
-                let changes = attribute_changes(&entry.spec, &group.spec);
-                if changes.is_empty() {
-                    plan.unchanged += 1;
-                } else {
-                    plan.actions.push(Action::Update {
-                        address: address.clone(),
-                        job_group_id: entry.job_group_id.clone(),
-                        changes,
-                        spec: group.spec.clone(),
-                        source: group.source.clone(),
+        let order = match (wanted.peek(), known.peek()) {
+            (None, None) => return plan,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(left), Some((right, _))) => left.address().cmp(right),
+        };
+        match order {
+            Ordering::Less => {
+                if let Some(wanted) = wanted.next() {
+                    let (address, group) = wanted.into_parts();
+                    plan.actions.push(Action::Create {
+                        address,
+                        spec: group.spec,
+                        source: group.source,
                     });
                 }
             }
-            Pair::DesiredOnly(address, group) => plan.actions.push(Action::Create {
-                address: address.clone(),
-                spec: group.spec.clone(),
-                source: group.source.clone(),
-            }),
-            Pair::StateOnly(address, entry) => plan.actions.push(Action::Orphan {
-                address: address.clone(),
-                job_group_id: entry.job_group_id.clone(),
-                spec: entry.spec.clone(),
-            }),
-            Pair::Done => return plan,
+            Ordering::Greater => {
+                if let Some((address, entry)) = known.next() {
+                    plan.actions.push(Action::Orphan {
+                        address: address.clone(),
+                        job_group_id: entry.job_group_id.clone(),
+                        spec: entry.spec.clone(),
+                    });
+                }
+            }
+            Ordering::Equal => {
+                let (Some(wanted), Some((_, entry))) = (wanted.next(), known.next()) else {
+                    continue;
+                };
+                // Most groups match; equal specs have no changes, and need no allocation to
+                // find that out.
+                if entry.spec == wanted.group().spec {
+                    plan.unchanged += 1;
+                    continue;
+                }
+                let changes = attribute_changes(&entry.spec, &wanted.group().spec);
+                if changes.is_empty() {
+                    plan.unchanged += 1;
+                    continue;
+                }
+                let (address, group) = wanted.into_parts();
+                plan.actions.push(Action::Update {
+                    address,
+                    job_group_id: entry.job_group_id.clone(),
+                    changes,
+                    spec: group.spec,
+                    source: group.source,
+                });
+            }
         }
-    }
-}
-
-enum Pair<'a> {
-    Both(&'a Address, &'a DesiredGroup, &'a StateEntry),
-    DesiredOnly(&'a Address, &'a DesiredGroup),
-    StateOnly(&'a Address, &'a StateEntry),
-    Done,
-}
-
-fn next_pair<'a>(
-    wanted: &mut Peekable<btree_map::Iter<'a, Address, DesiredGroup>>,
-    known: &mut Peekable<btree_map::Iter<'a, Address, StateEntry>>,
-) -> Pair<'a> {
-    let order = match (wanted.peek(), known.peek()) {
-        (None, None) => return Pair::Done,
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (Some((left, _)), Some((right, _))) => left.cmp(right),
-    };
-    match order {
-        Ordering::Less => wanted.next().map_or(Pair::Done, |(address, group)| {
-            Pair::DesiredOnly(address, group)
-        }),
-        Ordering::Greater => known.next().map_or(Pair::Done, |(address, entry)| {
-            Pair::StateOnly(address, entry)
-        }),
-        Ordering::Equal => match (wanted.next(), known.next()) {
-            (Some((address, group)), Some((_, entry))) => Pair::Both(address, group, entry),
-            _ => Pair::Done,
-        },
     }
 }
 
@@ -120,6 +160,7 @@ pub(crate) fn attribute_changes(
 mod tests {
     use super::*;
     use crate::manifest::SourceLocation;
+    use crate::state::StateEntry;
 
     fn address(name: &str) -> Address {
         Address::new("cn-shanghai", "cityvisual-Instance", name)
@@ -229,6 +270,34 @@ mod tests {
                 summary.unchanged
             ),
             (1, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn moving_the_desired_groups_makes_the_same_plan_as_copying_them() {
+        let desired = desired(&[
+            ("create-me", JobGroupSpec::example()),
+            ("keep-me", JobGroupSpec::example()),
+            (
+                "update-me",
+                JobGroupSpec::example().with_param("ES_ENABLE", "False"),
+            ),
+        ]);
+        let state = state(&[
+            ("keep-me", "1", JobGroupSpec::example()),
+            ("orphan-me", "2", JobGroupSpec::example()),
+            (
+                "update-me",
+                "3",
+                JobGroupSpec::example().with_param("ES_ENABLE", "True"),
+            ),
+        ]);
+        let copied = compute(&desired, Some(&state));
+        assert_eq!(copied.actions.len(), 3);
+        assert_eq!(compute_owned(desired.clone(), Some(&state)), copied);
+        assert_eq!(
+            compute_owned(desired.clone(), None),
+            compute(&desired, None)
         );
     }
 

@@ -5,4 +5,4 @@ mod diff;
 pub mod saved;
 
 pub use action::{Action, AttributeChange, Plan, StateBinding, Summary};
-pub use diff::compute;
+pub use diff::{compute, compute_owned};
