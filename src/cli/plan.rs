@@ -1,6 +1,6 @@
 //! `cityform plan`: compare the manifests with the state and show what apply would do.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::{BufWriter, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -69,7 +69,13 @@ pub(super) fn print_plan(plan: &Plan, output: &OutputArgs) -> anyhow::Result<()>
             let color = output.color(stdout.is_terminal(), &process_environment());
             render::text::render_plan(plan, color)
         }
-        Format::Json => render::json::render_plan(plan)?,
+        Format::Json => {
+            // Streamed: a plan of 100,000 groups is tens of megabytes of JSON.
+            let mut writer = BufWriter::new(stdout.lock());
+            render::json::write_plan(plan, &mut writer)?;
+            writer.flush()?;
+            return Ok(());
+        }
         Format::Markdown => render::markdown::render_plan(plan),
     };
     let mut lock = stdout.lock();

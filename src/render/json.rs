@@ -1,5 +1,7 @@
 //! The plan as JSON: a stable, versioned document for programs (`docs/json-output.md`).
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::plan::{Action, Plan, StateBinding, Summary};
@@ -18,6 +20,15 @@ struct PlanDocument<'a> {
 
 /// Renders a plan as pretty-printed JSON followed by a newline.
 pub fn render_plan(plan: &Plan) -> Result<String, serde_json::Error> {
+    let mut bytes = Vec::new();
+    write_plan(plan, &mut bytes)?;
+    // serde_json writes only valid UTF-8.
+    String::from_utf8(bytes).map_err(|error| serde::ser::Error::custom(error.to_string()))
+}
+
+/// Writes what [`render_plan`] returns to `writer` as it is produced, so that a large plan
+/// is never held twice in memory. Give it a buffered writer.
+pub fn write_plan(plan: &Plan, mut writer: impl Write) -> Result<(), serde_json::Error> {
     let document = PlanDocument {
         format_version: FORMAT_VERSION,
         kind: "plan",
@@ -25,7 +36,6 @@ pub fn render_plan(plan: &Plan) -> Result<String, serde_json::Error> {
         summary: plan.summary(),
         actions: &plan.actions,
     };
-    let mut text = serde_json::to_string_pretty(&document)?;
-    text.push('\n');
-    Ok(text)
+    serde_json::to_writer_pretty(&mut writer, &document)?;
+    writer.write_all(b"\n").map_err(serde_json::Error::io)
 }
