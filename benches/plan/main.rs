@@ -52,6 +52,10 @@ struct Arguments {
     /// The numbers of job groups to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000, TARGET_SIZE])]
     sizes: Vec<usize>,
+    /// Generate the inputs below DIR and keep them (to profile a run by hand), instead of
+    /// in a temporary directory that is removed at the end.
+    #[arg(long, value_name = "DIR")]
+    keep_inputs: Option<std::path::PathBuf>,
     /// Passed by `cargo bench`; without it, one quick run over a small set.
     #[arg(long, hide = true)]
     bench: bool,
@@ -68,14 +72,11 @@ struct Measured {
 
 impl Measured {
     fn median_wall(&self) -> Duration {
-        let mut walls: Vec<Duration> = self.samples.iter().map(|sample| sample.wall).collect();
-        walls.sort();
-        let middle = walls.len() / 2;
-        if walls.len().is_multiple_of(2) {
-            (walls[middle - 1] + walls[middle]) / 2
-        } else {
-            walls[middle]
-        }
+        median(self.samples.iter().map(|sample| sample.wall).collect())
+    }
+
+    fn median_cpu(&self) -> Duration {
+        median(self.samples.iter().map(|sample| sample.cpu).collect())
     }
 
     fn wall_range(&self) -> (Duration, Duration) {
@@ -92,6 +93,16 @@ impl Measured {
             .map(|sample| sample.peak_rss)
             .max()
             .unwrap_or(0)
+    }
+}
+
+fn median(mut durations: Vec<Duration>) -> Duration {
+    durations.sort();
+    let middle = durations.len() / 2;
+    match durations.len() {
+        0 => Duration::ZERO,
+        length if length.is_multiple_of(2) => (durations[middle - 1] + durations[middle]) / 2,
+        _ => durations[middle],
     }
 }
 
@@ -125,14 +136,18 @@ fn run(arguments: &Arguments) -> anyhow::Result<bool> {
         bail!("`--runs` must be at least 1");
     }
     let program = Path::new(env!("CARGO_BIN_EXE_cityform"));
-    let directory = tempfile::tempdir().context("could not create a temporary directory")?;
+    let temporary = tempfile::tempdir().context("could not create a temporary directory")?;
+    let directory = arguments
+        .keep_inputs
+        .as_deref()
+        .unwrap_or_else(|| temporary.path());
 
     println!("{}", machine_description());
     println!("binary: {}", program.display());
     let mut measured = Vec::new();
     for &size in &arguments.sizes {
         let started = Instant::now();
-        let inputs = generate(&directory.path().join(size.to_string()), size)
+        let inputs = generate(&directory.join(size.to_string()), size)
             .with_context(|| format!("could not generate the inputs for {size} groups"))?;
         println!(
             "generated {size} groups ({:.1} MB of manifests, {:.1} MB of state) in {:.2} s",
@@ -140,7 +155,7 @@ fn run(arguments: &Arguments) -> anyhow::Result<bool> {
             megabytes(inputs.state_bytes),
             started.elapsed().as_secs_f64()
         );
-        verify(program, &inputs, directory.path())?;
+        verify(program, &inputs, directory)?;
         measured.push(Measured {
             inputs,
             samples: Vec::new(),
@@ -261,14 +276,14 @@ fn verify(program: &Path, inputs: &Inputs, directory: &Path) -> anyhow::Result<(
 
 fn print_table(measured: &[Measured]) {
     println!(
-        "| job groups | creates | updates | unchanged | manifests | state | median wall | min–max wall | peak RSS |"
+        "| job groups | creates | updates | unchanged | manifests | state | median wall | min–max wall | median CPU | peak RSS |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for entry in measured {
         let inputs = &entry.inputs;
         let (fastest, slowest) = entry.wall_range();
         println!(
-            "| {} | {} | {} | {} | {:.1} MB | {:.1} MB | {} | {}–{} | {:.0} MB |",
+            "| {} | {} | {} | {} | {:.1} MB | {:.1} MB | {} | {}–{} | {} | {:.0} MB |",
             group_count(inputs.size),
             group_count(inputs.expected.create),
             group_count(inputs.expected.update),
@@ -278,6 +293,7 @@ fn print_table(measured: &[Measured]) {
             duration(entry.median_wall()),
             duration(fastest),
             duration(slowest),
+            duration(entry.median_cpu()),
             megabytes(entry.peak_rss()),
         );
     }

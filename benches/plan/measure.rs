@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use nix::sys::resource::{UsageWho, getrusage};
+use nix::sys::time::TimeVal;
 
 /// The first argument that makes this program measure the command after it and exit.
 pub const MEASURE_FLAG: &str = "--measure-one-run";
@@ -21,6 +22,9 @@ pub const MEASURE_FLAG: &str = "--measure-one-run";
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
     pub wall: Duration,
+    /// User and system CPU time of all its threads: unlike wall time, hardly affected by
+    /// other processes competing for the cores.
+    pub cpu: Duration,
     /// Peak resident set size in bytes.
     pub peak_rss: u64,
 }
@@ -45,17 +49,18 @@ pub fn measure(program: &Path, arguments: &[OsString]) -> anyhow::Result<Sample>
     }
     let report = String::from_utf8_lossy(&output.stdout);
     let mut fields = report.split_whitespace().map(str::parse::<u64>);
-    match (fields.next(), fields.next()) {
-        (Some(Ok(nanoseconds)), Some(Ok(peak_rss))) => Ok(Sample {
-            wall: Duration::from_nanos(nanoseconds),
+    match (fields.next(), fields.next(), fields.next()) {
+        (Some(Ok(wall)), Some(Ok(cpu)), Some(Ok(peak_rss))) => Ok(Sample {
+            wall: Duration::from_nanos(wall),
+            cpu: Duration::from_nanos(cpu),
             peak_rss,
         }),
-        _ => bail!("the measuring process reported `{report}`, expected two numbers"),
+        _ => bail!("the measuring process reported `{report}`, expected three numbers"),
     }
 }
 
-/// The measuring copy: runs the command in `arguments`, then prints its wall time in
-/// nanoseconds and its peak RSS in bytes. The command's stderr passes through.
+/// The measuring copy: runs the command in `arguments`, then prints its wall time and CPU
+/// time in nanoseconds and its peak RSS in bytes. The command's stderr passes through.
 pub fn measure_one_run(arguments: &[OsString]) -> anyhow::Result<()> {
     let Some((program, rest)) = arguments.split_first() else {
         bail!("{MEASURE_FLAG} needs a command to run");
@@ -72,9 +77,15 @@ pub fn measure_one_run(arguments: &[OsString]) -> anyhow::Result<()> {
         bail!("`{}` ended with {status}", Path::new(program).display());
     }
     let usage = getrusage(UsageWho::RUSAGE_CHILDREN).context("getrusage failed")?;
+    let cpu = duration_of(usage.user_time()) + duration_of(usage.system_time());
     // Linux reports ru_maxrss in KiB.
     let peak_rss = u64::try_from(usage.max_rss()).unwrap_or(0) * 1024;
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{} {peak_rss}", wall.as_nanos())?;
+    writeln!(stdout, "{} {} {peak_rss}", wall.as_nanos(), cpu.as_nanos())?;
     Ok(())
+}
+
+fn duration_of(time: TimeVal) -> Duration {
+    Duration::from_secs(u64::try_from(time.tv_sec()).unwrap_or(0))
+        + Duration::from_micros(u64::try_from(time.tv_usec()).unwrap_or(0))
 }
