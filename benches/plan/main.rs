@@ -161,6 +161,7 @@ fn run(arguments: &Arguments) -> anyhow::Result<bool> {
             samples: Vec::new(),
         });
     }
+    println!("{}", load_average("before the runs"));
     println!(
         "measuring {} runs per size, sizes interleaved…",
         arguments.runs
@@ -173,6 +174,7 @@ fn run(arguments: &Arguments) -> anyhow::Result<bool> {
         }
     }
 
+    println!("{}", load_average("after the runs"));
     println!();
     print_table(&measured);
     let ratio = ratio(&measured);
@@ -377,6 +379,15 @@ fn machine_description() -> String {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map_or_else(|_| "unknown".to_owned(), |text| text.trim().to_owned());
     format!("machine: {model}, {cores} cores, {memory}, Linux {kernel}")
+}
+
+/// The 1-minute load average: how many other processes wanted the cores meanwhile. On a
+/// machine that builds other things at the same time, wall times only mean something
+/// beside it.
+fn load_average(when: &str) -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let one_minute = text.split_whitespace().next().unwrap_or("unknown");
+    format!("load average {when}: {one_minute}")
 }
 
 fn megabytes(bytes: u64) -> f64 {
