@@ -88,12 +88,12 @@ async fn append_all(backend: &impl Backend, count: usize) -> Duration {
                 backend.append(&[intent]).await.unwrap();
                 let put = JournalRecord::Put(Put {
                     address,
-                    entry: StateEntry {
-                        job_group_id: format!("jg-{index}"),
-                        spec: spec.clone(),
-                        request_id: "request".into(),
-                        applied_at: "2026-11-27T08:00:00Z".into(),
-                    },
+                    entry: StateEntry::new(
+                        format!("jg-{index}"),
+                        spec.clone(),
+                        "request",
+                        "2026-11-27T08:00:00Z",
+                    ),
                     intent: Some(id),
                 });
                 backend.append(&[put]).await.unwrap();

@@ -224,12 +224,12 @@ async fn a_run_killed_between_intent_and_result_leaves_the_intent_and_frees_the_
 }
 
 fn entry(job_group_id: &str) -> StateEntry {
-    StateEntry {
-        job_group_id: job_group_id.into(),
-        spec: spec(),
-        request_id: format!("req-{job_group_id}"),
-        applied_at: "2026-11-27T08:00:00Z".into(),
-    }
+    StateEntry::new(
+        job_group_id,
+        spec(),
+        format!("req-{job_group_id}"),
+        "2026-11-27T08:00:00Z",
+    )
 }
 
 fn put(name: &str, job_group_id: &str) -> JournalRecord {

@@ -37,6 +37,8 @@ fn entry(job_group_id: &str) -> StateEntry {
         },
         request_id: format!("req-{job_group_id}"),
         applied_at: "2026-11-27T08:00:00Z".into(),
+        status: None,
+        prevent_destroy: false,
     }
 }
 

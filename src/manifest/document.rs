@@ -238,7 +238,8 @@ fn api_version_is_readable(
 
 /// The document's `kind`, when it is one cityform knows.
 fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Option<&'static str> {
-    let hint = format!("the kinds are {}", suggest::list(KINDS));
+    // Built only for a problem: this runs for every document of the set.
+    let hint = || format!("the kinds are {}", suggest::list(KINDS));
     let Some(entry) = root.get("kind") else {
         problems.push(
             Problem::new(position, "missing `kind`")
@@ -252,7 +253,7 @@ fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Opti
                 entry.position(),
                 format!("`kind` must be a string, not {}", describe(&entry.value)),
             )
-            .with_hint(hint),
+            .with_hint(hint()),
         );
         return None;
     };
@@ -263,7 +264,7 @@ fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Opti
     if let Some(suggestion) = suggest::closest(kind, KINDS) {
         message.push_str(&format!(", did you mean `{suggestion}`?"));
     }
-    problems.push(Problem::new(entry.position(), message).with_hint(hint));
+    problems.push(Problem::new(entry.position(), message).with_hint(hint()));
     None
 }
 

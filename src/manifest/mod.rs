@@ -15,6 +15,7 @@ mod diagnostic;
 mod discover;
 mod document;
 mod lifecycle;
+mod parallel;
 pub mod schema;
 mod set;
 mod source;
@@ -31,7 +32,7 @@ use std::io::Read;
 
 use diagnostic::Position;
 use discover::Found;
-use source::{OUTLINE, read_source};
+use source::{OUTLINE, SourceRead, read_source};
 use yaml::Detail;
 
 /// Loads the manifests `inputs` name, with the default [`LoadOptions`].
@@ -64,10 +65,34 @@ pub fn load_sources(sources: Vec<Source>) -> Result<Desired, Diagnostics> {
     load_found(sources.into_iter().map(Found::Source))
 }
 
+/// Reads one source's documents.
+///
+/// Positions of keys and values cost about as much as parsing, so a text is read in outline
+/// first (enough to locate whatever the set reports about it), and again in detail only
+/// when it has problems of its own.
+fn read_fully(source: &Source) -> SourceRead {
+    let read = read_source(source, OUTLINE);
+    if read.problems.is_empty() {
+        return read;
+    }
+    let problem_count = read.problems.len();
+    let read = read_source(source, Detail::Everything);
+    debug_assert_eq!(
+        problem_count,
+        read.problems.len(),
+        "reading in detail must find the same problems"
+    );
+    read
+}
+
 /// A diagnostic and where it sorts: the index of what it is about, then its position.
 type Sorted = (usize, Position, Diagnostic);
 
 fn load_found(found: impl IntoIterator<Item = Found>) -> Result<Desired, Diagnostics> {
+    let found = parallel::map_in_order(found, parallel::worker_count(), |found| match found {
+        Found::Source(source) => Ok((read_fully(&source), source.name)),
+        Found::Problem(diagnostic) => Err(diagnostic),
+    });
     let mut diagnostics: Vec<Sorted> = Vec::new();
     // For each source, its place among everything found, which is its place in the report.
     let mut order = Vec::new();
@@ -75,31 +100,18 @@ fn load_found(found: impl IntoIterator<Item = Found>) -> Result<Desired, Diagnos
     let mut documents = Vec::new();
     let mut problems = Vec::new();
     for (place, found) in found.into_iter().enumerate() {
-        let source = match found {
-            Found::Source(source) => source,
-            Found::Problem(diagnostic) => {
+        let (read, name) = match found {
+            Ok(read) => read,
+            Err(diagnostic) => {
                 diagnostics.push((place, Position::UNKNOWN, diagnostic));
                 continue;
             }
         };
         let index = names.len();
         order.push(place);
-        // Positions of keys and values cost about as much as parsing, so a text is read in
-        // outline first (enough to locate whatever the set reports about it), and again in
-        // detail only when it has problems of its own. Its bytes are dropped once read.
-        let mut read = read_source(&source, OUTLINE);
-        if !read.problems.is_empty() {
-            let problem_count = read.problems.len();
-            read = read_source(&source, Detail::Everything);
-            debug_assert_eq!(
-                problem_count,
-                read.problems.len(),
-                "reading in detail must find the same problems"
-            );
-        }
         problems.extend(read.problems.into_iter().map(|problem| (index, problem)));
         documents.push(read.documents);
-        names.push(source.name);
+        names.push(name);
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (desired, set_problems) = set::assemble(documents, &names);

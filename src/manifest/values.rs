@@ -2,6 +2,7 @@
 //! name, the run status and `params`. Each turns one YAML entry into a [`Field`] and reports what is wrong
 //! with it where it was written.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::diagnostic::Problem;
@@ -285,9 +286,9 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
             return params;
         }
     };
-    let names: Vec<&str> = ParamKey::ALL.iter().map(|key| key.as_str()).collect();
     for param in mapping.entries {
         let Ok(key) = param.key.parse::<ParamKey>() else {
+            let names: Vec<&str> = ParamKey::ALL.iter().map(|key| key.as_str()).collect();
             let mut message = format!("unsupported params key `{}`", param.key);
             if let Some(suggestion) = suggest::closest(&param.key, &names) {
                 message.push_str(&format!(", did you mean `{suggestion}`?"));
@@ -298,11 +299,12 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
             );
             continue;
         };
-        let written = match &param.value {
-            Node::Bool(value) => value.to_string(),
-            Node::String(text) => text.clone(),
-            Node::Integer(integer) => integer.to_string(),
-            Node::Float(number) => format!("{number:?}"),
+        let written: Cow<'_, str> = match &param.value {
+            Node::Bool(true) => "true".into(),
+            Node::Bool(false) => "false".into(),
+            Node::String(text) => text.as_str().into(),
+            Node::Integer(integer) => integer.to_string().into(),
+            Node::Float(number) => format!("{number:?}").into(),
             Node::Null => {
                 let path = format!("spec.params.{key}");
                 problems.push(no_value(&param, &path, param_expectation(key)));

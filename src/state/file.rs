@@ -50,6 +50,19 @@ pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
                 .count(),
         }
     })?;
+    // A state of this build's format parses in one pass. Only when it does not is the text
+    // read again as a generic document, to say what is wrong as precisely as possible: that
+    // second reading costs several times the state's size in memory.
+    match serde_json::from_str::<State>(text) {
+        Ok(state) => return check_version(path, u64::from(state.format_version)).map(|()| state),
+        Err(error) if error.classify() == serde_json::error::Category::Data => {}
+        Err(error) => return Err(json_error(path, &error)),
+    }
+    diagnose(path, text)
+}
+
+/// Explains why `text`, which is JSON but not a state of this build's format, was refused.
+fn diagnose(path: &Path, text: &str) -> Result<State, StateError> {
     // The version is checked before the shape: a newer format may well have fields this
     // build does not know, and "upgrade cityform" is the useful thing to say then.
     let document: serde_json::Value =
@@ -70,23 +83,29 @@ pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
         .get("format_version")
         .and_then(|value| value.as_u64())
     {
-        if found > u64::from(FORMAT_VERSION) {
-            return Err(StateError::NewerFormat {
-                path: path.to_path_buf(),
-                found,
-                supported: FORMAT_VERSION,
-            });
-        }
-        if found < u64::from(FORMAT_VERSION) {
-            return Err(StateError::UnknownFormat {
-                path: path.to_path_buf(),
-                found,
-                supported: FORMAT_VERSION,
-            });
-        }
+        check_version(path, found)?;
     }
     // Parsed again from the text (not from `document`) so that errors keep line and column.
     serde_json::from_str(text).map_err(|error| json_error(path, &error))
+}
+
+/// Refuses a state written in another format than this build's.
+fn check_version(path: &Path, found: u64) -> Result<(), StateError> {
+    if found > u64::from(FORMAT_VERSION) {
+        return Err(StateError::NewerFormat {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if found < u64::from(FORMAT_VERSION) {
+        return Err(StateError::UnknownFormat {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        });
+    }
+    Ok(())
 }
 
 /// Writes `state` to `path` atomically with its serial bumped, keeping the previous file as
@@ -231,6 +250,27 @@ mod tests {
             error.to_string(),
             "state file `s.json` was written by a newer cityform (format 2, this build reads 1); upgrade cityform"
         );
+    }
+
+    #[test]
+    fn a_state_of_another_format_is_refused_even_when_its_fields_are_known() {
+        let state = |version: u32| {
+            format!(
+                r#"{{"format_version": {version}, "lineage": "x", "serial": 1, "job_groups": {{}}}}"#
+            )
+        };
+        let newer = parse_state(Path::new("s.json"), state(2).as_bytes()).unwrap_err();
+        assert!(
+            matches!(newer, StateError::NewerFormat { found: 2, .. }),
+            "{newer}"
+        );
+        let older = parse_state(Path::new("s.json"), state(0).as_bytes()).unwrap_err();
+        assert!(
+            matches!(older, StateError::UnknownFormat { found: 0, .. }),
+            "{older}"
+        );
+        let current = parse_state(Path::new("s.json"), state(FORMAT_VERSION).as_bytes()).unwrap();
+        assert_eq!(current.serial, 1);
     }
 
     #[test]

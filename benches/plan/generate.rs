@@ -1,0 +1,196 @@
+//! The bench's inputs: a manifest set of `size` job groups and a state holding half of them.
+//!
+//! The manifests look like a real repository's: a `Defaults` document in its own file, the
+//! groups spread over several files, some groups overriding the region or instance, some
+//! writing ids as integers, some with `jobCount`, some with params of their own on top of
+//! the default ones. The state is written with the crate's own `write_state_file`, with
+//! every even-numbered group in it; every fifth of those records another `planedJobCount`,
+//! so the plan has creates, updates and unchanged groups, and the expected counts are known
+//! here without asking cityform.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use cityform::model::{Address, JobGroupSpec};
+use cityform::state::{State, StateEntry, write_state_file};
+
+/// How many files the job groups are spread over (besides the defaults file).
+const GROUP_FILES: usize = 10;
+
+/// What the plan over the generated inputs must say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub create: usize,
+    pub update: usize,
+    pub unchanged: usize,
+}
+
+/// The generated inputs of one size.
+#[derive(Debug)]
+pub struct Inputs {
+    pub size: usize,
+    pub manifests: PathBuf,
+    pub state: PathBuf,
+    pub manifest_bytes: u64,
+    pub state_bytes: u64,
+    pub expected: Expected,
+}
+
+/// One generated group: its address, the spec the manifests mean after defaults, and the
+/// YAML document that says so.
+struct Group {
+    address: Address,
+    spec: JobGroupSpec,
+    document: String,
+}
+
+/// Writes the manifests and the state for `size` groups below `directory`.
+pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
+    let manifests = directory.join("manifests");
+    fs::create_dir_all(&manifests)
+        .with_context(|| format!("could not create `{}`", manifests.display()))?;
+    let state_path = directory.join(".cityform").join("state.json");
+
+    let defaults_file = manifests.join("00-defaults.yaml");
+    fs::write(&defaults_file, DEFAULTS)
+        .with_context(|| format!("could not write `{}`", defaults_file.display()))?;
+    let mut manifest_bytes = DEFAULTS.len() as u64;
+
+    let mut state = State::new("5a3e0c8e-61a4-4f0c-9b8e-0d7c2f4b1a90");
+    let mut expected = Expected {
+        create: 0,
+        update: 0,
+        unchanged: 0,
+    };
+    let per_file = size.div_ceil(GROUP_FILES).max(1);
+    for file_index in 0..GROUP_FILES {
+        let first = file_index * per_file;
+        let last = size.min(first + per_file);
+        if first >= last {
+            break;
+        }
+        let mut text = format!(
+            "# Job groups {first} to {} of the generated city.\n",
+            last - 1
+        );
+        for index in first..last {
+            let group = group(index);
+            if index > first {
+                text.push_str("---\n");
+            }
+            text.push_str(&group.document);
+            if index.is_multiple_of(2) {
+                let mut recorded = group.spec.clone();
+                if index.is_multiple_of(10) {
+                    recorded.planed_job_count += 1;
+                    expected.update += 1;
+                } else {
+                    expected.unchanged += 1;
+                }
+                state.job_groups.insert(
+                    group.address,
+                    StateEntry::new(
+                        format!("jg-{index:08x}"),
+                        recorded,
+                        format!("7C1E6A0B-0000-4000-8000-{index:012X}"),
+                        "2026-11-27T08:00:00Z",
+                    ),
+                );
+            } else {
+                expected.create += 1;
+            }
+        }
+        let path = manifests.join(format!("groups-{file_index:02}.yaml"));
+        fs::write(&path, &text).with_context(|| format!("could not write `{}`", path.display()))?;
+        manifest_bytes += text.len() as u64;
+    }
+
+    write_state_file(&state_path, &state)
+        .with_context(|| format!("could not write `{}`", state_path.display()))?;
+    let state_bytes = fs::metadata(&state_path)
+        .with_context(|| format!("could not read `{}`", state_path.display()))?
+        .len();
+    Ok(Inputs {
+        size,
+        manifests,
+        state: state_path,
+        manifest_bytes,
+        state_bytes,
+        expected,
+    })
+}
+
+const DEFAULTS: &str = "\
+# Defaults for every generated job group.
+apiVersion: cityform/v1
+kind: Defaults
+spec:
+  regionId: cn-shanghai
+  instanceId: cityvisual-Instance
+  algoLibId: \"3\"
+  params:
+    ES_ENABLE: true
+";
+
+/// Group `index`, varied by small periods so that every kind of document occurs often.
+fn group(index: usize) -> Group {
+    let name = format!("camera-{index:06}");
+    let mut document =
+        format!("apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: {name}\nspec:\n");
+    let region = if index.is_multiple_of(7) {
+        document.push_str("  regionId: cn-beijing\n");
+        "cn-beijing"
+    } else {
+        "cn-shanghai"
+    };
+    let instance = if index.is_multiple_of(4) {
+        document.push_str("  instanceId: cityvisual-north\n");
+        "cityvisual-north"
+    } else {
+        "cityvisual-Instance"
+    };
+    let algo_lib_id = if index.is_multiple_of(5) {
+        document.push_str("  algoLibId: 12\n");
+        "12"
+    } else {
+        "3"
+    };
+    let resource_profile_id = (index % 8 + 1).to_string();
+    let planed_job_count = (index % 50 + 1) as u32;
+    let stream_per_job = (index % 16 + 1) as u32;
+    let _ = write!(
+        document,
+        "  resourceProfileId: \"{resource_profile_id}\"\n  planedJobCount: {planed_job_count}\n  streamPerJob: {stream_per_job}\n"
+    );
+    let job_count = index.is_multiple_of(3).then(|| {
+        let count = (index % 10 + 1) as u32;
+        let _ = writeln!(document, "  jobCount: {count}");
+        count
+    });
+    let mut params = BTreeMap::from([("ES_ENABLE".to_owned(), "True".to_owned())]);
+    if index % 3 == 1 {
+        document
+            .push_str("  params:\n    RDS_ENABLE: false\n    SCHEDULE_FLOW_START_TIME: oldest\n");
+        params.insert("RDS_ENABLE".to_owned(), "False".to_owned());
+        params.insert("SCHEDULE_FLOW_START_TIME".to_owned(), "Oldest".to_owned());
+    } else if index % 6 == 2 {
+        document.push_str("  params:\n    ES_ENABLE: \"False\"\n    OUT_MQ_ENABLE: true\n");
+        params.insert("ES_ENABLE".to_owned(), "False".to_owned());
+        params.insert("OUT_MQ_ENABLE".to_owned(), "True".to_owned());
+    }
+    Group {
+        address: Address::new(region, instance, name),
+        spec: JobGroupSpec {
+            algo_lib_id: algo_lib_id.to_owned(),
+            resource_profile_id,
+            planed_job_count,
+            stream_per_job,
+            job_count,
+            params,
+        },
+        document,
+    }
+}
