@@ -184,8 +184,9 @@ fn run(arguments: &Arguments) -> anyhow::Result<bool> {
     println!("{}", load_average("after the runs"));
     println!();
     print_table(&measured);
-    let ratio = ratio(&measured, Measured::median_wall);
-    if let (Some(wall), Some(cpu)) = (ratio, self::ratio(&measured, Measured::median_cpu)) {
+    let wall_ratio = ratio(&measured, Measured::median_wall);
+    let cpu_ratio = ratio(&measured, Measured::median_cpu);
+    if let (Some(wall), Some(cpu)) = (wall_ratio, cpu_ratio) {
         println!(
             "\n{} / {} groups, ratio of median wall times: {wall:.2}, of median CPU times: {cpu:.2} (linear would be {:.0})",
             group_count(TARGET_SIZE),
@@ -196,7 +197,7 @@ fn run(arguments: &Arguments) -> anyhow::Result<bool> {
     if !arguments.check {
         return Ok(true);
     }
-    let misses = misses(&measured, ratio);
+    let misses = misses(&measured, wall_ratio);
     println!();
     if misses.is_empty() {
         println!(
