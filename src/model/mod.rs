@@ -6,9 +6,11 @@
 mod address;
 mod name;
 mod params;
+mod printable;
 mod spec;
 
 pub use address::Address;
 pub use name::{NameError, validate_job_group_name};
 pub use params::{ParamError, ParamKey, normalize_param_value};
+pub use printable::printable;
 pub use spec::JobGroupSpec;

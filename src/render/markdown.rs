@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::{display_value, summary_line};
+use crate::model::printable;
 use crate::plan::{Action, Plan};
 
 /// The longest comment this renderer produces.
@@ -114,6 +115,7 @@ fn details(plan: &Plan) -> String {
                 changes,
                 ..
             } => {
+                let job_group_id = printable(job_group_id);
                 let _ = writeln!(out, "! {address} (update, id {job_group_id})");
                 for change in changes {
                     let name = &change.attribute;
@@ -130,6 +132,7 @@ fn details(plan: &Plan) -> String {
                 job_group_id,
                 ..
             } => {
+                let job_group_id = printable(job_group_id);
                 let _ = writeln!(out, "# {address} (orphaned, id {job_group_id}): left alone");
             }
         }
