@@ -348,7 +348,11 @@ pub fn error_from_answer(
         None => (
             CloudErrorKind::UnexpectedErrorBody {
                 status,
-                excerpt: redactor.redact(&excerpt(body)),
+                // Scrubbed before it is cut short, so that no secret survives in part, and
+                // after, in case removing tags and spaces put one back together.
+                excerpt: redactor.redact(&excerpt(
+                    redactor.redact(&String::from_utf8_lossy(body)).as_bytes(),
+                )),
             },
             classify_status(status),
         ),
@@ -532,6 +536,24 @@ mod tests {
         let text = kind.to_string();
         assert!(!text.contains(&twice), "{text}");
         assert!(text.contains("SecurityToken%3D***"), "{text}");
+    }
+
+    /// A proxy page that echoes the request URL, security token included, near the length
+    /// an excerpt is cut at: the cut left the first part of the token in the message.
+    #[test]
+    fn a_token_cut_short_by_the_excerpt_is_still_scrubbed() {
+        let token = "CAISsecurityTokenThatIsMuchLongerThanTheRestOfTheExcerpt0123456789";
+        let redactor =
+            Redactor::new(&Credentials::new("LTAIid", "secret-1").with_security_token(token));
+        for padding in 150..super::super::redact::EXCERPT_CHARACTERS {
+            let page = format!(
+                "<html><body><p>{} /?SecurityToken={token}&Signature=x</p></body></html>",
+                "x".repeat(padding)
+            );
+            let (kind, _) = error_from_answer(400, page.as_bytes(), &redactor);
+            let text = kind.to_string();
+            assert!(!text.contains(&token[..8]), "{text}");
+        }
     }
 
     proptest::proptest! {
