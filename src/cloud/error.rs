@@ -2,12 +2,13 @@
 //!
 //! Each failure is classified once, where it is understood:
 //! - [`ErrorClass::Retryable`]: the service did not act (throttled, unavailable, internal
-//!   error, any 5xx) or the request never left (connection refused, DNS, connect timeout).
-//!   Sending it again is safe.
+//!   error, any other 5xx of a read) or the request never left (connection refused, DNS,
+//!   connect timeout). Sending it again is safe.
 //! - [`ErrorClass::Ambiguous`]: the request may have reached the service and the answer was
 //!   lost (timeout or reset after sending, a body that could not be read, a success without the
-//!   id it should carry). A create in this state must be resolved by looking the name up,
-//!   never by sending it again.
+//!   id it should carry, and for a change a 5xx that is not the service's own error document:
+//!   a proxy in front of it may have passed the request on before failing). A create in this
+//!   state must be resolved by looking the name up, never by sending it again.
 //! - [`ErrorClass::Terminal`]: the service refused the request (other 4xx) or the client
 //!   cannot send it; trying again gives the same answer.
 
