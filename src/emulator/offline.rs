@@ -143,6 +143,24 @@ mod tests {
         );
     }
 
+    /// Every distinct `Action` a client sent was kept as a counter name for as long as the
+    /// emulator ran: a client could grow its memory without bound.
+    #[test]
+    fn unknown_action_names_are_counted_without_growing_without_bound() {
+        let emulator = OfflineEmulator::new(&EmulatorConfig::default()).unwrap();
+        for index in 0..1_000 {
+            let query = format!("Action={index}{}", "x".repeat(1024));
+            emulator.answer(&post(&query), now());
+        }
+        emulator.answer(&post("Action=Short"), now());
+        emulator.answer(&post(&signed_query("cityform-dev-secret", "n-1")), now());
+        let counts = server::lock(&emulator.shared.request_counts).clone();
+        assert_eq!(counts.values().sum::<u64>(), 1_002);
+        assert_eq!(counts[server::OTHER_ACTIONS], 1_000);
+        assert_eq!(counts["Short"], 1);
+        assert_eq!(counts["DescribeJobGroups"], 1);
+    }
+
     #[test]
     fn oversized_bodies_and_other_methods_are_refused_as_the_server_does() {
         let config = EmulatorConfig {

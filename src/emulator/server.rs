@@ -31,6 +31,7 @@ use super::document::{Document, Format, Value};
 use super::faults::FaultInjector;
 use super::parameters::Parameters;
 use super::store::Store;
+use crate::model::printable;
 
 /// Everything the requests share.
 #[derive(Debug)]
@@ -315,9 +316,7 @@ pub(crate) fn decide(
         };
     if let Some(action) = parameters.optional("Action") {
         verdict.action = Some(action.to_owned());
-        *lock(&shared.request_counts)
-            .entry(action.to_owned())
-            .or_default() += 1;
+        count_request(shared, action);
     }
     match Format::from_parameter(parameters.optional("Format")) {
         Some(format) => verdict.format = format,
@@ -337,6 +336,26 @@ pub(crate) fn decide(
         Err(error) => verdict.result = Err(error),
     }
     verdict
+}
+
+/// Unknown actions counted under their own name, at most; later ones count as
+/// [`OTHER_ACTIONS`].
+const MAX_COUNTED_NAMES: usize = 100;
+/// The longest unknown action name counted under its own name.
+const MAX_COUNTED_NAME_LENGTH: usize = 64;
+/// Where requests with an unknown action are counted once there are too many such names.
+pub(crate) const OTHER_ACTIONS: &str = "(other actions)";
+
+/// Counts a request under its `Action`. Anyone who can reach the emulator chooses that name,
+/// so unknown names are counted one by one only while they are few and short: the counts
+/// must not grow without bound.
+fn count_request(shared: &Shared, action: &str) {
+    let mut counts = lock(&shared.request_counts);
+    let own_name = Action::from_name(action).is_some()
+        || counts.contains_key(action)
+        || (action.len() <= MAX_COUNTED_NAME_LENGTH && counts.len() < MAX_COUNTED_NAMES);
+    let name = if own_name { action } else { OTHER_ACTIONS };
+    *counts.entry(name.to_owned()).or_default() += 1;
 }
 
 /// The checks after decoding, in the order the real gateway makes them.
@@ -431,8 +450,16 @@ fn sniff_format(query: &str) -> Format {
 
 fn log(shared: &Shared, method: &Method, action: &str, outcome: &str, started: Instant) {
     if shared.log_requests {
+        // The action is whatever the client sent: shown short, and escaped.
+        let shown: String = action.chars().take(MAX_COUNTED_NAME_LENGTH).collect();
+        let cut = if shown.len() < action.len() {
+            "…"
+        } else {
+            ""
+        };
         eprintln!(
-            "cityform emulator: {method} {action} -> {outcome} in {:.1} ms",
+            "cityform emulator: {method} {}{cut} -> {outcome} in {:.1} ms",
+            printable(&shown),
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
