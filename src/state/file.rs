@@ -93,7 +93,7 @@ pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
 /// `path.backup`; returns the state as written.
 pub fn write_state_file(path: &Path, state: &State) -> Result<State, StateError> {
     let mut written = state.clone();
-    written.serial += 1;
+    written.serial = written.serial.saturating_add(1);
     let mut text =
         serde_json::to_vec_pretty(&written).map_err(|source| StateError::Encode { source })?;
     text.push(b'\n');
@@ -240,6 +240,24 @@ mod tests {
             error.to_string(),
             "state file `s.json` does not match the state format at line 2 column 3: expected a JSON object, found an array"
         );
+    }
+
+    /// A serial at the top of `u64` overflowed at the next write (a panic in a debug build,
+    /// a serial back at 0 that a stale saved plan could match in a release build).
+    #[test]
+    fn a_serial_too_large_to_move_on_is_refused_where_it_is() {
+        let text = b"{\n  \"format_version\": 1,\n  \"lineage\": \"x\",\n  \"serial\": 18446744073709551615,\n  \"job_groups\": {}\n}\n";
+        let error = parse_state(Path::new("s.json"), text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` does not match the state format at line 4 column 32: the serial must be at most 9007199254740991, not 18446744073709551615"
+        );
+        let largest =
+            String::from_utf8_lossy(text).replace("18446744073709551615", "9007199254740991");
+        let state = parse_state(Path::new("s.json"), largest.as_bytes()).unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let written = write_state_file(&directory.path().join("s.json"), &state).unwrap();
+        assert_eq!(written.serial, 9_007_199_254_740_992);
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn split_lines(bytes: &[u8]) -> Vec<Line<'_>> {
 /// nothing.
 pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent>) {
     let mut open: Vec<Intent> = Vec::new();
-    state.serial += records.len() as u64;
+    state.serial = state.serial.saturating_add(records.len() as u64);
     for record in records {
         let resolves = match record {
             JournalRecord::Intent(intent) => {
