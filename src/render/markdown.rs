@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::{display_value, summary_line};
+use super::{display_attribute, display_value, summary_line};
 use crate::model::printable;
 use crate::plan::{Action, Plan};
 
@@ -106,7 +106,8 @@ fn details(plan: &Plan) -> String {
             Action::Create { address, spec, .. } => {
                 let _ = writeln!(out, "+ {address} (create)");
                 for (name, value) in spec.attributes() {
-                    let _ = writeln!(out, "+     {name} = {}", display_value(&name, &value));
+                    let shown = display_attribute(&name);
+                    let _ = writeln!(out, "+     {shown} = {}", display_value(&name, &value));
                 }
             }
             Action::Update {
@@ -119,11 +120,12 @@ fn details(plan: &Plan) -> String {
                 let _ = writeln!(out, "! {address} (update, id {job_group_id})");
                 for change in changes {
                     let name = &change.attribute;
+                    let shown = display_attribute(name);
                     if let Some(before) = &change.before {
-                        let _ = writeln!(out, "-     {name} = {}", display_value(name, before));
+                        let _ = writeln!(out, "-     {shown} = {}", display_value(name, before));
                     }
                     if let Some(after) = &change.after {
-                        let _ = writeln!(out, "+     {name} = {}", display_value(name, after));
+                        let _ = writeln!(out, "+     {shown} = {}", display_value(name, after));
                     }
                 }
             }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{display_value, summary_line};
+use super::{display_attribute, display_value, summary_line};
 use crate::model::JobGroupSpec;
 use crate::plan::{Action, AttributeChange, Plan};
 
@@ -145,11 +145,15 @@ fn render_spec(
     painter: &Painter,
 ) {
     let attributes = spec.attributes();
-    let width = padded_width(attributes.iter().map(|(name, _)| name.as_str()));
-    for (name, value) in &attributes {
+    let names: Vec<_> = attributes
+        .iter()
+        .map(|(name, _)| display_attribute(name))
+        .collect();
+    let width = padded_width(names.iter().map(AsRef::as_ref));
+    for ((name, value), shown) in attributes.iter().zip(&names) {
         let _ = writeln!(
             out,
-            "      {} {name:<width$} = {}",
+            "      {} {shown:<width$} = {}",
             painter.paint(color, sign),
             display_value(name, value)
         );
@@ -157,8 +161,12 @@ fn render_spec(
 }
 
 fn render_changes(out: &mut String, changes: &[AttributeChange], painter: &Painter) {
-    let width = padded_width(changes.iter().map(|change| change.attribute.as_str()));
-    for change in changes {
+    let names: Vec<_> = changes
+        .iter()
+        .map(|change| display_attribute(&change.attribute))
+        .collect();
+    let width = padded_width(names.iter().map(AsRef::as_ref));
+    for (change, shown) in changes.iter().zip(&names) {
         let name = &change.attribute;
         let (sign, color, value) = match (&change.before, &change.after) {
             (Some(before), Some(after)) => (
@@ -180,7 +188,7 @@ fn render_changes(out: &mut String, changes: &[AttributeChange], painter: &Paint
         };
         let _ = writeln!(
             out,
-            "      {} {name:<width$} = {value}",
+            "      {} {shown:<width$} = {value}",
             painter.paint(color, sign)
         );
     }
