@@ -17,7 +17,6 @@ use super::{EmulatorError, seeded_store};
 #[derive(Debug)]
 pub struct OfflineEmulator {
     shared: Shared,
-    max_body_bytes: usize,
 }
 
 /// One request as the server sees it after reading it.
@@ -58,14 +57,14 @@ impl OfflineEmulator {
         let store = seeded_store(&config.seed)?;
         Ok(Self {
             shared: Shared::new(&config, store),
-            max_body_bytes: config.max_body_bytes,
         })
     }
 
     /// Answers `request` as the server would at `now`.
     pub fn answer(&self, request: &OfflineRequest<'_>, now: OffsetDateTime) -> OfflineAnswer {
-        let body = if request.body.len() > self.max_body_bytes {
-            Err(ApiError::body_too_large(self.max_body_bytes))
+        let limit = self.shared.max_body_bytes;
+        let body = if request.body.len() > limit {
+            Err(ApiError::body_too_large(limit))
         } else {
             Ok(request.body)
         };
@@ -80,7 +79,7 @@ impl OfflineEmulator {
         let answer = verdict.answer("cityvisual.emulator");
         OfflineAnswer {
             status: answer.status.as_u16(),
-            code: (answer.outcome != "OK").then_some(answer.outcome),
+            code: answer.code,
             content_type: answer.content_type,
             body: answer.body,
         }

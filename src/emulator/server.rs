@@ -181,7 +181,7 @@ async fn api(
         shared,
         &method,
         action,
-        &format!("{} {}", answer.status.as_u16(), answer.outcome),
+        &format!("{} {}", answer.status.as_u16(), answer.code.unwrap_or("OK")),
         started,
     );
     let mut response = (answer.status, answer.body).into_response();
@@ -201,8 +201,8 @@ async fn api(
 /// An answer, rendered.
 pub(crate) struct Answer {
     pub status: StatusCode,
-    /// `OK`, or the error code.
-    pub outcome: &'static str,
+    /// The error code; `None` for a success.
+    pub code: Option<&'static str>,
     pub content_type: &'static str,
     pub body: String,
     pub request_id: Option<String>,
@@ -212,9 +212,13 @@ impl Verdict {
     /// The answer in the format asked for; `host_id` is the `HostId` of an error answer.
     pub(crate) fn answer(self, host_id: &str) -> Answer {
         let action = self.action.as_deref().unwrap_or("-");
-        let (status, outcome, document) = match self.result {
-            Ok(members) => (StatusCode::OK, "OK", success_document(action, members)),
-            Err(error) => (error.status, error.code, error_document(&error, host_id)),
+        let (status, code, document) = match self.result {
+            Ok(members) => (StatusCode::OK, None, success_document(action, members)),
+            Err(error) => (
+                error.status,
+                Some(error.code),
+                error_document(&error, host_id),
+            ),
         };
         let request_id = match document.member("RequestId") {
             Some(Value::Text(request_id)) => Some(request_id.clone()),
@@ -222,7 +226,7 @@ impl Verdict {
         };
         Answer {
             status,
-            outcome,
+            code,
             content_type: self.format.content_type(),
             body: document.render(self.format),
             request_id,
