@@ -385,7 +385,8 @@ fn respond(
     actions::perform(action, parameters, &mut shared.store())
 }
 
-fn supported_method(method: &str) -> bool {
+/// Whether requests with `method` carry parameters (GET and POST); others are refused unread.
+pub(crate) fn supported_method(method: &str) -> bool {
     method == Method::GET.as_str() || method == Method::POST.as_str()
 }
 
