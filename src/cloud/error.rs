@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::endpoint::EndpointError;
 use super::redact::{Redactor, excerpt};
+use crate::model::printable;
 
 /// What a caller may do after a failure. Serialized in lower case, as it displays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -351,9 +352,10 @@ pub fn error_from_answer(
                 status,
                 // Scrubbed before it is cut short, so that no secret survives in part, and
                 // after, in case removing tags and spaces put one back together.
-                excerpt: redactor.redact(&excerpt(
-                    redactor.redact(&String::from_utf8_lossy(body)).as_bytes(),
-                )),
+                excerpt: shown(
+                    redactor,
+                    &excerpt(redactor.redact(&String::from_utf8_lossy(body)).as_bytes()),
+                ),
             },
             classify_status(status),
         ),
@@ -363,15 +365,21 @@ pub fn error_from_answer(
 fn parse_service_error(status: u16, body: &[u8], redactor: &Redactor) -> Option<ServiceError> {
     let document: Value = serde_json::from_slice(body).ok()?;
     let code = text_field(&document, "Code").filter(|code| !code.is_empty())?;
-    let scrubbed = |name: &str| text_field(&document, name).map(|text| redactor.redact(&text));
+    let scrubbed = |name: &str| text_field(&document, name).map(|text| shown(redactor, &text));
     Some(ServiceError {
         status,
-        code: redactor.redact(&code),
+        code: shown(redactor, &code),
         message: scrubbed("Message").unwrap_or_default(),
         request_id: scrubbed("RequestId"),
         recommend: scrubbed("Recommend"),
         host_id: scrubbed("HostId"),
     })
+}
+
+/// Text from an answer as an error may show it: without the credentials' secrets, and with
+/// control characters escaped, so that an answer cannot rewrite what a terminal shows.
+pub(crate) fn shown(redactor: &Redactor, text: &str) -> String {
+    printable(&redactor.redact(text)).into_owned()
 }
 
 /// A field that should be a string; some services send numbers, which are taken as written.
@@ -514,6 +522,19 @@ mod tests {
             kind.to_string(),
             "HTTP 500 with a body that is not an Alibaba Cloud error: the body is empty"
         );
+    }
+
+    /// An error answer's text reached the terminal with its escape sequences.
+    #[test]
+    fn control_characters_in_an_error_answer_are_shown_escaped() {
+        let body = "{\"Code\":\"Bad\\u001b[2K\",\"Message\":\"line\\rover\\u202ewritten\",\"RequestId\":\"R\\u0007\"}";
+        let (kind, _) = error_from_answer(400, body.as_bytes(), &no_secrets());
+        assert_eq!(
+            kind.to_string(),
+            "Bad\\u{1b}[2K (400): line\\rover\\u{202e}written [RequestId R\\u{7}]"
+        );
+        let (kind, _) = error_from_answer(502, "<p>a\u{202e}b</p>".as_bytes(), &no_secrets());
+        assert!(!kind.to_string().contains('\u{202e}'), "{kind}");
     }
 
     #[test]
