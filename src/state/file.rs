@@ -8,6 +8,7 @@ use std::path::Path;
 use super::atomic::replace_file_with;
 use super::paths::with_suffix;
 use super::{FORMAT_VERSION, State, StateError};
+use crate::model::printable;
 
 /// Reads the state at `path`: `None` when the file does not exist.
 ///
@@ -121,7 +122,8 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
 fn json_error(path: &Path, error: &serde_json::Error) -> StateError {
     let path = path.to_path_buf();
     let (line, column) = (error.line(), error.column());
-    let message = without_position(error);
+    // serde quotes an unknown field or variant as written, escape sequences included.
+    let message = printable(&without_position(error)).into_owned();
     match error.classify() {
         serde_json::error::Category::Eof => StateError::Truncated {
             path,
@@ -258,6 +260,17 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let written = write_state_file(&directory.path().join("s.json"), &state).unwrap();
         assert_eq!(written.serial, 9_007_199_254_740_992);
+    }
+
+    /// An unknown field's name reached the terminal with its escape sequence.
+    #[test]
+    fn an_unknown_field_is_named_with_its_control_characters_escaped() {
+        let text =
+            br#"{"format_version": 1, "lineage": "x", "serial": 1, "job_groups": {}, "a\u001b[2K": 1}"#;
+        let error = parse_state(Path::new("s.json"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `a\\u{1b}[2K`"), "{error}");
     }
 
     #[test]
