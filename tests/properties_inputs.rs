@@ -270,3 +270,32 @@ fn plans_showed_control_characters_in_attribute_names_and_numbers_raw() {
         ],"unchanged":0}"#,
     );
 }
+
+/// An error answer's code and message, and an unknown field of a state file or a saved plan,
+/// reached the terminal with their escape sequences.
+#[test]
+fn errors_quoted_control_characters_from_answers_and_files_raw() {
+    let mut answer = vec![1, 44]; // 400
+    answer.extend_from_slice(
+        br#"{"Code":"Bad\u001b[2K","Message":"over\rwritten","RequestId":"R\u0007"}"#,
+    );
+    fuzzing::client_response(&answer);
+    fuzzing::state_parse(
+        br#"{"format_version":1,"lineage":"l","serial":1,"job_groups":{},"x\u001b[31m":1}"#,
+    );
+    fuzzing::saved_plan(br#"{"state":null,"actions":[{"action":"x\u001b[2K"}],"unchanged":0}"#);
+}
+
+/// A job group id with an escape sequence, from a create's answer or a listing, would have
+/// been recorded in the state and shown as it is.
+#[test]
+fn job_group_ids_with_control_characters_were_taken_from_answers() {
+    let mut created = vec![0, 100]; // 200
+    created.extend_from_slice(br#"{"JobGroupId":"4\u001b[2K","RequestId":"R"}"#);
+    fuzzing::client_response(&created);
+    let mut page = vec![0, 100];
+    page.extend_from_slice(
+        br#"{"JobGroups":{"JobGroup":[{"JobGroupId":"1\r","JobGroupName":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1}]}}"#,
+    );
+    fuzzing::client_response(&page);
+}

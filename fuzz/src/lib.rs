@@ -94,9 +94,7 @@ pub fn state_parse(data: &[u8]) {
             check_state(&state);
             check_desired(&Desired::default(), Some(&state));
         }
-        Err(error) => {
-            let _ = error.to_string();
-        }
+        Err(error) => assert_printable(&error.to_string(), "state error"),
     }
 }
 
@@ -172,9 +170,7 @@ pub fn saved_plan(data: &[u8]) {
     );
     match plan::saved::from_bytes("plan.json", sealed.as_bytes()) {
         Ok(plan) => check_plan(&plan),
-        Err(error) => {
-            let _ = error.to_string();
-        }
+        Err(error) => assert_printable(&error.to_string(), "saved-plan error"),
     }
 }
 
@@ -202,6 +198,7 @@ pub fn client_response(data: &[u8]) {
     if let CloudErrorKind::Service(service) = &kind {
         assert!(!service.code.is_empty(), "a service error without a code");
     }
+    assert_printable(&kind.to_string(), "error answer");
     let shown = format!("{kind} {kind:?}");
     for secret in [CLIENT_SECRET, CLIENT_TOKEN] {
         let once = signer::percent_encode(secret);
@@ -216,10 +213,15 @@ pub fn client_response(data: &[u8]) {
             !created.job_group_id.is_empty(),
             "a create answer with an empty id"
         );
+        assert_printable(&created.job_group_id, "job group id");
+        assert_printable(&created.request_id, "request id");
     }
-    let _ = parse_acknowledged(body);
+    if let Ok(acknowledged) = parse_acknowledged(body) {
+        assert_printable(&acknowledged.request_id, "request id");
+    }
     if let Ok(page) = parse_page(body) {
         for group in &page.job_groups {
+            assert_printable(&group.job_group_id, "job group id");
             let _ = group.to_spec();
         }
     }
