@@ -329,11 +329,15 @@ impl CloudClient {
                 }
                 Err(failure) => failure,
             };
+            let (kind, mut class) = failure;
+            if call.safety == Safety::Mutation && may_have_been_passed_on(&kind) {
+                class = ErrorClass::Ambiguous;
+            }
             let error = CloudError {
                 action: call.request.action,
                 subject: call.subject.clone(),
-                kind: failure.0,
-                class: failure.1,
+                kind,
+                class,
                 attempts,
             };
             if error.is_throttling()
@@ -506,6 +510,20 @@ fn class_of_unread_answer(status: StatusCode) -> ErrorClass {
     } else {
         super::error::classify_status(status.as_u16())
     }
+}
+
+/// Whether a server error may have come from a proxy or gateway in front of the service after
+/// it passed the request on: a 5xx whose body is not the service's own error document (an
+/// HTML page, or one that could not be read). nginx answers 502 when the service closed the
+/// connection after reading the request, and 504 when it did not answer in time; either way
+/// the service may have acted. The service's own 5xx errors (`ServiceUnavailable`,
+/// `InternalError`) say it did not.
+fn may_have_been_passed_on(kind: &CloudErrorKind) -> bool {
+    matches!(
+        kind,
+        CloudErrorKind::UnexpectedErrorBody { status, .. }
+            | CloudErrorKind::BodyUnreadable { status, .. } if *status >= 500
+    )
 }
 
 /// A success answer that cannot be used: ambiguous for changes (the service acted, and the
@@ -699,6 +717,28 @@ mod tests {
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
         ));
         assert!(has_tls_error(&tls));
+    }
+
+    #[test]
+    fn only_server_errors_without_the_services_own_document_may_have_been_passed_on() {
+        let page = |status| CloudErrorKind::UnexpectedErrorBody {
+            status,
+            excerpt: "502 Bad Gateway".into(),
+        };
+        assert!(may_have_been_passed_on(&page(502)));
+        assert!(may_have_been_passed_on(&page(504)));
+        assert!(may_have_been_passed_on(&CloudErrorKind::BodyUnreadable {
+            status: 503,
+            detail: "reset".into(),
+        }));
+        assert!(!may_have_been_passed_on(&page(429)));
+        assert!(!may_have_been_passed_on(&page(404)));
+        let (service, _) = error_from_answer(
+            503,
+            br#"{"Code":"ServiceUnavailable","Message":"later"}"#,
+            &Redactor::default(),
+        );
+        assert!(!may_have_been_passed_on(&service));
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //!
 //! Each failure is classified once, where it is understood:
 //! - [`ErrorClass::Retryable`]: the service did not act (throttled, unavailable, internal
-//!   error, any 5xx) or the request never left (connection refused, DNS, connect timeout).
-//!   Sending it again is safe.
+//!   error, any other 5xx of a read) or the request never left (connection refused, DNS,
+//!   connect timeout). Sending it again is safe.
 //! - [`ErrorClass::Ambiguous`]: the request may have reached the service and the answer was
 //!   lost (timeout or reset after sending, a body that could not be read, a success without the
-//!   id it should carry). A create in this state must be resolved by looking the name up,
-//!   never by sending it again.
+//!   id it should carry, and for a change a 5xx that is not the service's own error document:
+//!   a proxy in front of it may have passed the request on before failing). A create in this
+//!   state must be resolved by looking the name up, never by sending it again.
 //! - [`ErrorClass::Terminal`]: the service refused the request (other 4xx) or the client
 //!   cannot send it; trying again gives the same answer.
 
@@ -18,6 +19,7 @@ use serde_json::Value;
 
 use super::endpoint::EndpointError;
 use super::redact::{Redactor, excerpt};
+use crate::model::printable;
 
 /// What a caller may do after a failure. Serialized in lower case, as it displays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -348,7 +350,12 @@ pub fn error_from_answer(
         None => (
             CloudErrorKind::UnexpectedErrorBody {
                 status,
-                excerpt: redactor.redact(&excerpt(body)),
+                // Scrubbed before it is cut short, so that no secret survives in part, and
+                // after, in case removing tags and spaces put one back together.
+                excerpt: shown(
+                    redactor,
+                    &excerpt(redactor.redact(&String::from_utf8_lossy(body)).as_bytes()),
+                ),
             },
             classify_status(status),
         ),
@@ -358,15 +365,21 @@ pub fn error_from_answer(
 fn parse_service_error(status: u16, body: &[u8], redactor: &Redactor) -> Option<ServiceError> {
     let document: Value = serde_json::from_slice(body).ok()?;
     let code = text_field(&document, "Code").filter(|code| !code.is_empty())?;
-    let scrubbed = |name: &str| text_field(&document, name).map(|text| redactor.redact(&text));
+    let scrubbed = |name: &str| text_field(&document, name).map(|text| shown(redactor, &text));
     Some(ServiceError {
         status,
-        code: redactor.redact(&code),
+        code: shown(redactor, &code),
         message: scrubbed("Message").unwrap_or_default(),
         request_id: scrubbed("RequestId"),
         recommend: scrubbed("Recommend"),
         host_id: scrubbed("HostId"),
     })
+}
+
+/// Text from an answer as an error may show it: without the credentials' secrets, and with
+/// control characters escaped, so that an answer cannot rewrite what a terminal shows.
+pub(crate) fn shown(redactor: &Redactor, text: &str) -> String {
+    printable(&redactor.redact(text)).into_owned()
 }
 
 /// A field that should be a string; some services send numbers, which are taken as written.
@@ -511,6 +524,19 @@ mod tests {
         );
     }
 
+    /// An error answer's text reached the terminal with its escape sequences.
+    #[test]
+    fn control_characters_in_an_error_answer_are_shown_escaped() {
+        let body = "{\"Code\":\"Bad\\u001b[2K\",\"Message\":\"line\\rover\\u202ewritten\",\"RequestId\":\"R\\u0007\"}";
+        let (kind, _) = error_from_answer(400, body.as_bytes(), &no_secrets());
+        assert_eq!(
+            kind.to_string(),
+            "Bad\\u{1b}[2K (400): line\\rover\\u{202e}written [RequestId R\\u{7}]"
+        );
+        let (kind, _) = error_from_answer(502, "<p>a\u{202e}b</p>".as_bytes(), &no_secrets());
+        assert!(!kind.to_string().contains('\u{202e}'), "{kind}");
+    }
+
     #[test]
     fn numeric_codes_are_taken_as_written() {
         let (kind, _) = error_from_answer(400, br#"{"Code":400,"Message":"x"}"#, &no_secrets());
@@ -532,6 +558,24 @@ mod tests {
         let text = kind.to_string();
         assert!(!text.contains(&twice), "{text}");
         assert!(text.contains("SecurityToken%3D***"), "{text}");
+    }
+
+    /// A proxy page that echoes the request URL, security token included, near the length
+    /// an excerpt is cut at: the cut left the first part of the token in the message.
+    #[test]
+    fn a_token_cut_short_by_the_excerpt_is_still_scrubbed() {
+        let token = "CAISsecurityTokenThatIsMuchLongerThanTheRestOfTheExcerpt0123456789";
+        let redactor =
+            Redactor::new(&Credentials::new("LTAIid", "secret-1").with_security_token(token));
+        for padding in 150..super::super::redact::EXCERPT_CHARACTERS {
+            let page = format!(
+                "<html><body><p>{} /?SecurityToken={token}&Signature=x</p></body></html>",
+                "x".repeat(padding)
+            );
+            let (kind, _) = error_from_answer(400, page.as_bytes(), &redactor);
+            let text = kind.to_string();
+            assert!(!text.contains(&token[..8]), "{text}");
+        }
     }
 
     proptest::proptest! {

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use super::error::text_field;
-use crate::model::{JobGroupSpec, ParamKey, normalize_param_value};
+use crate::model::{JobGroupSpec, ParamKey, normalize_param_value, printable};
 
 /// `CreateJobGroup`.
 pub const CREATE_JOB_GROUP: &str = "CreateJobGroup";
@@ -375,8 +375,12 @@ pub enum AnswerProblem {
 /// Parses `CreateJobGroup`'s answer.
 pub fn parse_created(body: &[u8]) -> Result<CreatedJobGroup, AnswerProblem> {
     let document = parse_object(body)?;
-    let request_id = text_field(&document, "RequestId");
+    let request_id = request_id_of(&document);
     match text_field(&document, "JobGroupId").filter(|id| !id.is_empty()) {
+        Some(job_group_id) if !is_plain(&job_group_id) => Err(AnswerProblem::Malformed {
+            reason: CONTROL_IN_ID.to_owned(),
+            request_id,
+        }),
         Some(job_group_id) => Ok(CreatedJobGroup {
             job_group_id,
             request_id: request_id.unwrap_or_default(),
@@ -392,14 +396,27 @@ pub fn parse_created(body: &[u8]) -> Result<CreatedJobGroup, AnswerProblem> {
 pub fn parse_acknowledged(body: &[u8]) -> Result<Acknowledged, AnswerProblem> {
     let document = parse_object(body)?;
     Ok(Acknowledged {
-        request_id: text_field(&document, "RequestId").unwrap_or_default(),
+        request_id: request_id_of(&document).unwrap_or_default(),
     })
+}
+
+/// Why an id is refused: it is recorded in the state and shown to people as it is.
+const CONTROL_IN_ID: &str = "`JobGroupId` holds a control character";
+
+/// Whether `text` has no control (or bidirectional formatting) character.
+fn is_plain(text: &str) -> bool {
+    matches!(printable(text), std::borrow::Cow::Borrowed(_))
+}
+
+/// `RequestId`, with any control character escaped: it is only recorded and shown.
+fn request_id_of(document: &Value) -> Option<String> {
+    text_field(document, "RequestId").map(|id| printable(&id).into_owned())
 }
 
 /// Parses `DescribeJobGroups`' answer.
 pub fn parse_page(body: &[u8]) -> Result<JobGroupPage, AnswerProblem> {
     let document = parse_object(body)?;
-    let request_id = text_field(&document, "RequestId");
+    let request_id = request_id_of(&document);
     let malformed = |reason: String| AnswerProblem::Malformed {
         reason,
         request_id: request_id.clone(),
@@ -449,8 +466,12 @@ fn parse_group(group: &Value) -> Result<ObservedJobGroup, String> {
         let value = text_field(param, "Value").unwrap_or_default();
         params.insert(key, value);
     }
+    let job_group_id = required_text("JobGroupId")?;
+    if !is_plain(&job_group_id) {
+        return Err(CONTROL_IN_ID.to_owned());
+    }
     Ok(ObservedJobGroup {
-        job_group_id: required_text("JobGroupId")?,
+        job_group_id,
         name: required_text("JobGroupName")?,
         status: text_field(group, "Status").unwrap_or_default(),
         algo_lib_id: required_text("AlgoLibId")?,
@@ -780,6 +801,25 @@ mod tests {
             );
             let _ = parse_page(body.as_bytes());
         }
+    }
+
+    /// An id with an escape sequence would have been recorded in the state and shown as it is.
+    #[test]
+    fn ids_with_control_characters_are_malformed_and_request_ids_are_escaped() {
+        let created = br#"{"JobGroupId":"4\u001b[2K","RequestId":"R\r"}"#;
+        assert_eq!(
+            parse_created(created),
+            Err(AnswerProblem::Malformed {
+                reason: CONTROL_IN_ID.into(),
+                request_id: Some("R\\r".into()),
+            })
+        );
+        let page = br#"{"JobGroups":{"JobGroup":[{"JobGroupId":"1\u202e","JobGroupName":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1}]}}"#;
+        assert!(
+            matches!(parse_page(page), Err(AnswerProblem::Malformed { reason, .. }) if reason.ends_with(CONTROL_IN_ID))
+        );
+        let acknowledged = parse_acknowledged(br#"{"RequestId":"R\u0007"}"#).unwrap();
+        assert_eq!(acknowledged.request_id, "R\\u{7}");
     }
 
     #[test]

@@ -2,12 +2,17 @@
 //! kept in arrival order for the signature, and read back with typed getters that produce
 //! the documented errors.
 
+use std::collections::HashSet;
+
 use super::api_error::ApiError;
 
 /// Every `name=value` pair a request carried, query first, then body.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Parameters {
     pairs: Vec<(String, String)>,
+    /// The names in `pairs`, so that a repeated one is found without a scan: a 1 MiB body
+    /// holds over 100,000 parameters.
+    names: HashSet<String>,
 }
 
 /// Java's `Integer`, which is what the API's `Integer` parameters are.
@@ -22,7 +27,7 @@ impl Parameters {
             let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
             let name = decode_component(name)?;
             let value = decode_component(value)?;
-            if self.get(&name).is_some() {
+            if !self.names.insert(name.clone()) {
                 return Err(ApiError::invalid_parameter(format!(
                     "The parameter \"{name}\" is given more than once."
                 )));
@@ -186,6 +191,23 @@ mod tests {
             assert_eq!(error.code, "InvalidParameter", "{bad}");
             assert_eq!(error.status, 400, "{bad}");
         }
+    }
+
+    /// Finding a repeated name scanned every earlier parameter: a body of 100,000 distinct
+    /// names, well inside the 1 MiB limit, took minutes to decode.
+    #[test]
+    fn a_body_of_many_parameters_decodes_in_linear_time() {
+        let body: String = (0..100_000).map(|index| format!("p{index}=&")).collect();
+        let started = std::time::Instant::now();
+        let parameters = parse(&body).unwrap();
+        assert_eq!(parameters.pairs().count(), 100_000);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "took {:?}",
+            started.elapsed()
+        );
+        let repeated = format!("{body}p99999=x");
+        assert_eq!(parse(&repeated).unwrap_err().code, "InvalidParameter");
     }
 
     #[test]

@@ -31,6 +31,7 @@ use super::document::{Document, Format, Value};
 use super::faults::FaultInjector;
 use super::parameters::Parameters;
 use super::store::Store;
+use crate::model::printable;
 
 /// Everything the requests share.
 #[derive(Debug)]
@@ -141,7 +142,7 @@ async fn state_dump(State(connection): State<Connection>) -> Response {
 }
 
 /// What became of one API request, for the answer and the log line.
-struct Verdict {
+pub(crate) struct Verdict {
     format: Format,
     action: Option<String>,
     result: Result<Vec<(&'static str, Value)>, ApiError>,
@@ -159,7 +160,8 @@ async fn api(
     let started = Instant::now();
     let shared = &connection.shared;
     let verdict = handle(shared, &method, &uri, &headers, body).await;
-    let action = verdict.action.as_deref().unwrap_or("-");
+    let action = verdict.action.clone().unwrap_or_else(|| "-".to_owned());
+    let action = action.as_str();
     if verdict.created && shared.faults.drop_after_this_commit() {
         log(shared, &method, action, "dropped after commit", started);
         connection.abort.notify_one();
@@ -174,29 +176,62 @@ async fn api(
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
         .unwrap_or("cityvisual.emulator");
-    let (status, outcome, document) = match verdict.result {
-        Ok(members) => (StatusCode::OK, "OK", success_document(action, members)),
-        Err(error) => (error.status, error.code, error_document(&error, host_id)),
-    };
+    let answer = verdict.answer(host_id);
     log(
         shared,
         &method,
         action,
-        &format!("{} {outcome}", status.as_u16()),
+        &format!("{} {}", answer.status.as_u16(), answer.code.unwrap_or("OK")),
         started,
     );
-    let mut response = (status, document.render(verdict.format)).into_response();
+    let mut response = (answer.status, answer.body).into_response();
     let response_headers = response.headers_mut();
     response_headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(verdict.format.content_type()),
+        HeaderValue::from_static(answer.content_type),
     );
-    if let Some(Value::Text(request_id)) = document.member("RequestId")
-        && let Ok(value) = HeaderValue::from_str(request_id)
+    if let Some(request_id) = answer.request_id
+        && let Ok(value) = HeaderValue::from_str(&request_id)
     {
         response_headers.insert("x-acs-request-id", value);
     }
     response
+}
+
+/// An answer, rendered.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    /// The error code; `None` for a success.
+    pub code: Option<&'static str>,
+    pub content_type: &'static str,
+    pub body: String,
+    pub request_id: Option<String>,
+}
+
+impl Verdict {
+    /// The answer in the format asked for; `host_id` is the `HostId` of an error answer.
+    pub(crate) fn answer(self, host_id: &str) -> Answer {
+        let action = self.action.as_deref().unwrap_or("-");
+        let (status, code, document) = match self.result {
+            Ok(members) => (StatusCode::OK, None, success_document(action, members)),
+            Err(error) => (
+                error.status,
+                Some(error.code),
+                error_document(&error, host_id),
+            ),
+        };
+        let request_id = match document.member("RequestId") {
+            Some(Value::Text(request_id)) => Some(request_id.clone()),
+            _ => None,
+        };
+        Answer {
+            status,
+            code,
+            content_type: self.format.content_type(),
+            body: document.render(self.format),
+            request_id,
+        }
+    }
 }
 
 fn new_request_id() -> Value {
@@ -240,24 +275,52 @@ async fn handle(
     body: Body,
 ) -> Verdict {
     let query = uri.query().unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    // A method that carries no parameters is refused before its body is read.
+    let bytes = if supported_method(method.as_str()) {
+        read_body(shared, headers, body).await
+    } else {
+        Ok(axum::body::Bytes::new())
+    };
+    decide(
+        shared,
+        method.as_str(),
+        query,
+        content_type,
+        bytes.as_deref().map_err(Clone::clone),
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// Everything the server decides about a request once its body is read (or could not be):
+/// decoding, the common checks, faults, authentication at `now`, and the action.
+pub(crate) fn decide(
+    shared: &Shared,
+    method: &str,
+    query: &str,
+    content_type: Option<&str>,
+    body: Result<&[u8], ApiError>,
+    now: OffsetDateTime,
+) -> Verdict {
     let mut verdict = Verdict {
         format: sniff_format(query),
         action: None,
         result: Ok(Vec::new()),
         created: false,
     };
-    let parameters = match read_parameters(shared, method, query, headers, body).await {
-        Ok(parameters) => parameters,
-        Err(error) => {
-            verdict.result = Err(error);
-            return verdict;
-        }
-    };
+    let parameters =
+        match body.and_then(|bytes| decode_parameters(method, query, content_type, bytes)) {
+            Ok(parameters) => parameters,
+            Err(error) => {
+                verdict.result = Err(error);
+                return verdict;
+            }
+        };
     if let Some(action) = parameters.optional("Action") {
         verdict.action = Some(action.to_owned());
-        *lock(&shared.request_counts)
-            .entry(action.to_owned())
-            .or_default() += 1;
+        count_request(shared, action);
     }
     match Format::from_parameter(parameters.optional("Format")) {
         Some(format) => verdict.format = format,
@@ -269,7 +332,7 @@ async fn handle(
             return verdict;
         }
     }
-    match respond(shared, method, &parameters) {
+    match respond(shared, method, &parameters, now) {
         Ok(outcome) => {
             verdict.created = outcome.created;
             verdict.result = Ok(outcome.members);
@@ -279,11 +342,32 @@ async fn handle(
     verdict
 }
 
+/// Unknown actions counted under their own name, at most; later ones count as
+/// [`OTHER_ACTIONS`].
+const MAX_COUNTED_NAMES: usize = 100;
+/// The longest unknown action name counted under its own name.
+const MAX_COUNTED_NAME_LENGTH: usize = 64;
+/// Where requests with an unknown action are counted once there are too many such names.
+pub(crate) const OTHER_ACTIONS: &str = "(other actions)";
+
+/// Counts a request under its `Action`. Anyone who can reach the emulator chooses that name,
+/// so unknown names are counted one by one only while they are few and short: the counts
+/// must not grow without bound.
+fn count_request(shared: &Shared, action: &str) {
+    let mut counts = lock(&shared.request_counts);
+    let own_name = Action::from_name(action).is_some()
+        || counts.contains_key(action)
+        || (action.len() <= MAX_COUNTED_NAME_LENGTH && counts.len() < MAX_COUNTED_NAMES);
+    let name = if own_name { action } else { OTHER_ACTIONS };
+    *counts.entry(name.to_owned()).or_default() += 1;
+}
+
 /// The checks after decoding, in the order the real gateway makes them.
 fn respond(
     shared: &Shared,
-    method: &Method,
+    method: &str,
     parameters: &Parameters,
+    now: OffsetDateTime,
 ) -> Result<actions::Outcome, ApiError> {
     auth::check_common_parameters(parameters)?;
     let name = parameters.get("Action").unwrap_or_default();
@@ -293,24 +377,25 @@ fn respond(
     }
     auth::authenticate(
         parameters,
-        method.as_str(),
+        method,
         &shared.credentials,
         &mut lock(&shared.nonces),
-        OffsetDateTime::now_utc(),
+        now,
     )?;
     actions::perform(action, parameters, &mut shared.store())
 }
 
-async fn read_parameters(
+/// Whether requests with `method` carry parameters (GET and POST); others are refused unread.
+pub(crate) fn supported_method(method: &str) -> bool {
+    method == Method::GET.as_str() || method == Method::POST.as_str()
+}
+
+/// Reads a body within the size limit.
+async fn read_body(
     shared: &Shared,
-    method: &Method,
-    query: &str,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Parameters, ApiError> {
-    if method != Method::GET && method != Method::POST {
-        return Err(ApiError::unsupported_method(method.as_str()));
-    }
+) -> Result<axum::body::Bytes, ApiError> {
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -318,7 +403,7 @@ async fn read_parameters(
     if declared_length.is_some_and(|length| length > shared.max_body_bytes as u64) {
         return Err(ApiError::body_too_large(shared.max_body_bytes));
     }
-    let bytes = axum::body::to_bytes(body, shared.max_body_bytes)
+    axum::body::to_bytes(body, shared.max_body_bytes)
         .await
         .map_err(|error| {
             if error.into_inner().is::<http_body_util::LengthLimitError>() {
@@ -326,16 +411,25 @@ async fn read_parameters(
             } else {
                 ApiError::invalid_parameter("The request body could not be read.")
             }
-        })?;
+        })
+}
+
+/// The parameters of a request: the query's, then the form body's.
+fn decode_parameters(
+    method: &str,
+    query: &str,
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<Parameters, ApiError> {
+    if !supported_method(method) {
+        return Err(ApiError::unsupported_method(method));
+    }
     let mut parameters = Parameters::default();
     parameters.append_encoded(query)?;
     if bytes.is_empty() {
         return Ok(parameters);
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("application/x-www-form-urlencoded");
+    let content_type = content_type.unwrap_or("application/x-www-form-urlencoded");
     if !content_type
         .to_ascii_lowercase()
         .starts_with("application/x-www-form-urlencoded")
@@ -344,7 +438,7 @@ async fn read_parameters(
             "The Content-Type \"{content_type}\" is not supported: send parameters in the query or as application/x-www-form-urlencoded."
         )));
     }
-    let text = std::str::from_utf8(&bytes)
+    let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::invalid_parameter("The request body is not valid UTF-8."))?;
     parameters.append_encoded(text)?;
     Ok(parameters)
@@ -361,8 +455,16 @@ fn sniff_format(query: &str) -> Format {
 
 fn log(shared: &Shared, method: &Method, action: &str, outcome: &str, started: Instant) {
     if shared.log_requests {
+        // The action is whatever the client sent: shown short, and escaped.
+        let shown: String = action.chars().take(MAX_COUNTED_NAME_LENGTH).collect();
+        let cut = if shown.len() < action.len() {
+            "…"
+        } else {
+            ""
+        };
         eprintln!(
-            "cityform emulator: {method} {action} -> {outcome} in {:.1} ms",
+            "cityform emulator: {method} {}{cut} -> {outcome} in {:.1} ms",
+            printable(&shown),
             started.elapsed().as_secs_f64() * 1000.0
         );
     }

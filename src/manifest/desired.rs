@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Address, JobGroupSpec, Lifecycle, Status};
+use crate::model::{Address, JobGroupSpec, Lifecycle, Status, printable};
 
 /// Where something was declared: a file (or `-` for stdin) and a 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -20,7 +20,8 @@ pub struct SourceLocation {
 
 impl fmt::Display for SourceLocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+        // A file's name is chosen by whoever added it.
+        write!(f, "{}:{}:{}", printable(&self.file), self.line, self.column)
     }
 }
 

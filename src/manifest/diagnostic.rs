@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::desired::SourceLocation;
+use crate::model::printable;
 
 /// One problem in the manifests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,9 +24,10 @@ impl fmt::Display for Diagnostic {
         if let Some(location) = &self.location {
             write!(formatter, "{location}: ")?;
         }
-        write!(formatter, "error: {}", self.message)?;
+        // Messages quote what the manifests say, which anyone may have written.
+        write!(formatter, "error: {}", printable(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(formatter, "\n  hint: {hint}")?;
+            write!(formatter, "\n  hint: {}", printable(hint))?;
         }
         Ok(())
     }

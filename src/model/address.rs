@@ -1,9 +1,12 @@
 //! The address of a job group: `regionId/instanceId/name`, unique across a manifest set.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::printable;
 
 /// Identifies one job group independent of the id the service gives it.
 ///
@@ -41,7 +44,7 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("`{0}` is not an address: expected `regionId/instanceId/name`")]
+#[error("`{}` is not an address: expected `regionId/instanceId/name`", printable(.0))]
 pub struct AddressParseError(pub String);
 
 impl FromStr for Address {
@@ -50,11 +53,14 @@ impl FromStr for Address {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut parts = text.splitn(3, '/');
         match (parts.next(), parts.next(), parts.next()) {
+            // No part a manifest can give holds a control character; one read from a file
+            // was put there by hand, and could rewrite what a terminal shows.
             (Some(region), Some(instance), Some(name))
                 if !region.is_empty()
                     && !instance.is_empty()
                     && !name.is_empty()
-                    && !name.contains('/') =>
+                    && !name.contains('/')
+                    && matches!(printable(text), Cow::Borrowed(_)) =>
             {
                 Ok(Self::new(region, instance, name))
             }
@@ -95,6 +101,18 @@ mod tests {
         for text in ["", "a/b", "a//c", "/b/c", "a/b/", "a/b/c/d"] {
             assert!(text.parse::<Address>().is_err(), "{text:?} parsed");
         }
+    }
+
+    #[test]
+    fn rejects_control_characters_and_shows_them_escaped() {
+        for text in ["a\u{1b}[2K/b/c", "a/b\r/c", "a/b/c\n", "a/\u{202e}b/c"] {
+            let error = text.parse::<Address>().unwrap_err();
+            assert!(!error.to_string().chars().any(char::is_control), "{error}");
+        }
+        assert_eq!(
+            "a\u{1b}/b/c".parse::<Address>().unwrap_err().to_string(),
+            "`a\\u{1b}/b/c` is not an address: expected `regionId/instanceId/name`"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod address;
 mod lifecycle;
 mod name;
 mod params;
+mod printable;
 mod spec;
 mod status;
 
@@ -14,5 +15,6 @@ pub use address::Address;
 pub use lifecycle::Lifecycle;
 pub use name::{NameError, validate_job_group_name};
 pub use params::{ParamError, ParamKey, normalize_param_value};
+pub use printable::printable;
 pub use spec::JobGroupSpec;
 pub use status::{Status, StatusParseError};

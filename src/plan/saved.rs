@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::Plan;
+use crate::model::printable;
 
 /// The saved-plan format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -95,7 +96,8 @@ pub fn to_bytes(plan: &Plan) -> Result<Vec<u8>, serde_json::Error> {
 pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Plan, SavedPlanError> {
     let malformed = |error: serde_json::Error| SavedPlanError::Malformed {
         file: file.to_owned(),
-        reason: error.to_string(),
+        // serde quotes an unknown field or variant as written, escape sequences included.
+        reason: printable(&error.to_string()).into_owned(),
     };
     let version: VersionOnly = serde_json::from_slice(bytes).map_err(malformed)?;
     if version.format_version > FORMAT_VERSION {
@@ -177,6 +179,19 @@ mod tests {
             "{error:?}"
         );
         Ok(())
+    }
+
+    /// An unknown action kind reached the terminal with its escape sequence.
+    #[test]
+    fn a_malformed_plan_is_described_with_its_control_characters_escaped() {
+        let body = r#"{"state":null,"actions":[{"action":"x\u001b[2K"}],"unchanged":0}"#;
+        let sealed = format!(
+            "{{\"format_version\": 1, \"cityform_version\": \"0\", \"checksum\": \"{}\", \"plan\": {body}}}",
+            checksum(body.as_bytes())
+        );
+        let error = from_bytes("plan.json", sealed.as_bytes()).err();
+        let message = error.map(|error| error.to_string()).unwrap_or_default();
+        assert!(message.contains("x\\u{1b}[2K"), "{message}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::Path;
 use super::atomic::replace_file_with;
 use super::paths::with_suffix;
 use super::{FORMAT_VERSION, State, StateError};
+use crate::model::printable;
 
 /// Reads the state at `path`: `None` when the file does not exist.
 ///
@@ -112,7 +113,7 @@ fn check_version(path: &Path, found: u64) -> Result<(), StateError> {
 /// `path.backup`; returns the state as written.
 pub fn write_state_file(path: &Path, state: &State) -> Result<State, StateError> {
     let mut written = state.clone();
-    written.serial += 1;
+    written.serial = written.serial.saturating_add(1);
     let mut text =
         serde_json::to_vec_pretty(&written).map_err(|source| StateError::Encode { source })?;
     text.push(b'\n');
@@ -140,7 +141,8 @@ fn kind_of(value: &serde_json::Value) -> &'static str {
 fn json_error(path: &Path, error: &serde_json::Error) -> StateError {
     let path = path.to_path_buf();
     let (line, column) = (error.line(), error.column());
-    let message = without_position(error);
+    // serde quotes an unknown field or variant as written, escape sequences included.
+    let message = printable(&without_position(error)).into_owned();
     match error.classify() {
         serde_json::error::Category::Eof => StateError::Truncated {
             path,
@@ -280,6 +282,35 @@ mod tests {
             error.to_string(),
             "state file `s.json` does not match the state format at line 2 column 3: expected a JSON object, found an array"
         );
+    }
+
+    /// A serial at the top of `u64` overflowed at the next write (a panic in a debug build,
+    /// a serial back at 0 that a stale saved plan could match in a release build).
+    #[test]
+    fn a_serial_too_large_to_move_on_is_refused_where_it_is() {
+        let text = b"{\n  \"format_version\": 1,\n  \"lineage\": \"x\",\n  \"serial\": 18446744073709551615,\n  \"job_groups\": {}\n}\n";
+        let error = parse_state(Path::new("s.json"), text).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "state file `s.json` does not match the state format at line 4 column 32: the serial must be at most 9007199254740991, not 18446744073709551615"
+        );
+        let largest =
+            String::from_utf8_lossy(text).replace("18446744073709551615", "9007199254740991");
+        let state = parse_state(Path::new("s.json"), largest.as_bytes()).unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let written = write_state_file(&directory.path().join("s.json"), &state).unwrap();
+        assert_eq!(written.serial, 9_007_199_254_740_992);
+    }
+
+    /// An unknown field's name reached the terminal with its escape sequence.
+    #[test]
+    fn an_unknown_field_is_named_with_its_control_characters_escaped() {
+        let text =
+            br#"{"format_version": 1, "lineage": "x", "serial": 1, "job_groups": {}, "a\u001b[2K": 1}"#;
+        let error = parse_state(Path::new("s.json"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `a\\u{1b}[2K`"), "{error}");
     }
 
     #[test]

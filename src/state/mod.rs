@@ -23,7 +23,7 @@ pub use error::StateError;
 pub use file::{parse_state, read_state_file, write_state_file};
 pub use local::LocalBackend;
 pub use lock::{LockHolder, LockOptions, StateLock};
-pub use model::{FORMAT_VERSION, State, StateEntry};
+pub use model::{FORMAT_VERSION, MAX_SERIAL, State, StateEntry};
 pub use paths::StatePaths;
 pub use postgres::{
     DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION, migrate,

@@ -9,6 +9,24 @@ use crate::model::{Address, JobGroupSpec, Status};
 /// The state format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The largest serial a state is read with: the largest integer every JSON reader keeps
+/// exactly (2^53 − 1). Far from it, a serial never reaches it by being bumped; near it, a
+/// serial was written by hand, and bumping it could overflow and come back to a value a
+/// stale saved plan matches.
+pub const MAX_SERIAL: u64 = (1 << 53) - 1;
+
+fn serial_within_bounds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<u64, D::Error> {
+    let serial = u64::deserialize(deserializer)?;
+    if serial > MAX_SERIAL {
+        return Err(serde::de::Error::custom(format!(
+            "the serial must be at most {MAX_SERIAL}, not {serial}"
+        )));
+    }
+    Ok(serial)
+}
+
 /// What cityform knows it manages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,7 +35,8 @@ pub struct State {
     pub format_version: u32,
     /// Made when the state is created; a saved plan binds to it.
     pub lineage: String,
-    /// Bumped at every write; a saved plan binds to it.
+    /// Bumped at every write; a saved plan binds to it. At most [`MAX_SERIAL`] when read.
+    #[serde(deserialize_with = "serial_within_bounds")]
     pub serial: u64,
     /// The managed job groups, by address.
     pub job_groups: BTreeMap<Address, StateEntry>,

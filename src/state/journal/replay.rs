@@ -90,7 +90,8 @@ pub fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, JournalParseError> {
         let unreadable = |error: serde_json::Error| JournalParseError::Unreadable {
             line: number,
             column: line.bytes.len() - json.len() + error.column(),
-            message: crate::state::file::without_position(&error),
+            message: crate::model::printable(&crate::state::file::without_position(&error))
+                .into_owned(),
         };
         if index == 0 {
             let probe: serde_json::Value = serde_json::from_slice(json).map_err(unreadable)?;
@@ -158,7 +159,7 @@ fn split_lines(bytes: &[u8]) -> Vec<Line<'_>> {
 /// nothing.
 pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent>) {
     let mut open: Vec<Intent> = Vec::new();
-    state.serial += records.len() as u64;
+    state.serial = state.serial.saturating_add(records.len() as u64);
     for record in records {
         let resolves = match record {
             JournalRecord::Intent(intent) => {
