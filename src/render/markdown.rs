@@ -12,7 +12,7 @@ use super::{
     display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
     unmanaged_sentence,
 };
-use crate::model::Status;
+use crate::model::{Status, printable};
 use crate::plan::{Action, Plan, UnmanagedGroup};
 
 /// The longest comment this renderer produces.
@@ -23,6 +23,8 @@ const MAX_UNMANAGED: usize = 50;
 
 /// Renders a plan as Markdown.
 pub fn render_plan(plan: &Plan) -> String {
+    let shown = super::printable_plan(plan);
+    let plan: &Plan = &shown;
     let mut out = String::from("### cityform plan\n\n");
     for note in [targeted_note(plan), refresh_note(plan)]
         .into_iter()
@@ -238,7 +240,12 @@ fn details(plan: &Plan) -> String {
                     }
                 }
                 for (name, value) in spec.attributes() {
-                    let _ = writeln!(out, "+     {name} = {}", display_value(&name, &value));
+                    let _ = writeln!(
+                        out,
+                        "+     {} = {}",
+                        printable(&name),
+                        display_value(&name, &value)
+                    );
                 }
                 if *prevent_destroy {
                     let _ = writeln!(out, "#     preventDestroy: deleting it will be refused");
@@ -262,10 +269,20 @@ fn details(plan: &Plan) -> String {
                 for change in changes {
                     let name = &change.attribute;
                     if let Some(before) = &change.before {
-                        let _ = writeln!(out, "-     {name} = {}", display_value(name, before));
+                        let _ = writeln!(
+                            out,
+                            "-     {} = {}",
+                            printable(name),
+                            display_value(name, before)
+                        );
                     }
                     if let Some(after) = &change.after {
-                        let _ = writeln!(out, "+     {name} = {}", display_value(name, after));
+                        let _ = writeln!(
+                            out,
+                            "+     {} = {}",
+                            printable(name),
+                            display_value(name, after)
+                        );
                     }
                 }
             }
@@ -316,7 +333,12 @@ fn details(plan: &Plan) -> String {
             } => {
                 let _ = writeln!(out, "- {address} (delete, id {job_group_id})");
                 for (name, value) in spec.attributes() {
-                    let _ = writeln!(out, "-     {name} = {}", display_value(&name, &value));
+                    let _ = writeln!(
+                        out,
+                        "-     {} = {}",
+                        printable(&name),
+                        display_value(&name, &value)
+                    );
                 }
             }
             Action::BlockedDelete {

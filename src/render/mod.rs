@@ -4,6 +4,7 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 
+use crate::model::printable;
 use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
 
 /// The output formats every command that prints a plan or a result accepts.
@@ -26,7 +27,7 @@ fn is_numeric_attribute(attribute: &str) -> bool {
 /// A value as the text and Markdown renderers show it: numbers bare, everything else quoted.
 fn display_value(attribute: &str, value: &str) -> String {
     if is_numeric_attribute(attribute) {
-        value.to_owned()
+        printable(value).into_owned()
     } else {
         format!("{value:?}")
     }
@@ -125,7 +126,7 @@ pub fn drift_diff(drift: &[AttributeChange]) -> String {
                 value(change).map(|value| {
                     format!(
                         "{} = {}\n",
-                        change.attribute,
+                        printable(&change.attribute),
                         display_value(&change.attribute, value)
                     )
                 })
@@ -151,3 +152,44 @@ fn unmanaged_sentence(group: &UnmanagedGroup) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// The plan with every text in it made printable, for the text and Markdown renderers: ids,
+/// names and values come from state files, saved plans and answers, and an escape sequence in
+/// one must not reach a terminal or a pull-request comment. Borrowed when nothing needs it.
+fn printable_plan(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
+    fn escape(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(text) => match printable(text) {
+                std::borrow::Cow::Borrowed(_) => false,
+                std::borrow::Cow::Owned(shown) => {
+                    *text = shown;
+                    true
+                }
+            },
+            serde_json::Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, item| escape(item) | changed),
+            serde_json::Value::Object(members) => {
+                let mut changed = false;
+                let keys: Vec<String> = members.keys().cloned().collect();
+                for key in keys {
+                    if let Some(mut member) = members.remove(&key) {
+                        changed |= escape(&mut member);
+                        let shown = printable(&key).into_owned();
+                        changed |= shown != key;
+                        members.insert(shown, member);
+                    }
+                }
+                changed
+            }
+            _ => false,
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(plan) else {
+        return std::borrow::Cow::Borrowed(plan);
+    };
+    if !escape(&mut value) {
+        return std::borrow::Cow::Borrowed(plan);
+    }
+    serde_json::from_value(value).map_or(std::borrow::Cow::Borrowed(plan), std::borrow::Cow::Owned)
+}

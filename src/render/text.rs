@@ -9,7 +9,7 @@ use super::{
     unmanaged_sentence,
 };
 use crate::manifest::SourceLocation;
-use crate::model::{Address, JobGroupSpec, Status};
+use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan};
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
@@ -51,6 +51,8 @@ impl Painter {
 /// the live groups were read, then the summary as the last line. With nothing to do, the
 /// plan starts with `No changes.` instead of the actions (after the warning and drift).
 pub fn render_plan(plan: &Plan, color: Color) -> String {
+    let shown = super::printable_plan(plan);
+    let plan: &Plan = &shown;
     let painter = Painter { color };
     let mut out = String::new();
     if let Some(note) = targeted_note(plan) {
@@ -372,6 +374,7 @@ fn render_listing(
 ) {
     let width = padded_width(attributes.iter().map(|(name, _)| name.as_str()));
     for (name, value) in attributes {
+        let name = printable(name);
         let _ = writeln!(
             out,
             "      {} {name:<width$} = {value}",
@@ -402,6 +405,7 @@ fn render_changes(out: &mut String, changes: &[AttributeChange], width: usize, p
             ),
             (None, None) => continue,
         };
+        let name = printable(name);
         let _ = writeln!(
             out,
             "      {} {name:<width$} = {value}",
