@@ -31,8 +31,10 @@ pub struct PlanArgs {
     planning: PlanningArgs,
     #[command(flatten)]
     cloud: CloudArgs,
-    /// Also list the live job groups that no state records (refreshing every instance the
-    /// manifests use).
+    /// Also list the live job groups that no state records.
+    ///
+    /// Every instance the manifests use is refreshed for it, even one the state records no
+    /// group in. The groups listed are never changed; `cityform import` adopts one.
     #[arg(long)]
     show_unmanaged: bool,
     /// Write the plan to FILE, for `cityform apply FILE` to carry out exactly.
