@@ -221,10 +221,11 @@ fn drift_and_a_deletion_behind_cityforms_back_are_planned_and_put_right() {
         planned.stdout.contains("planedJobCount = 42 -> 1"),
         "{planned}"
     );
-    assert!(
-        planned.stdout.contains("it was deleted outside cityform"),
-        "{planned}"
+    let recreated = format!(
+        "west-gate was deleted outside cityform (id {} no longer exists) and will be created again",
+        ids["west-gate"]
     );
+    assert!(planned.stdout.contains(&recreated), "{planned}");
 
     let applied = workspace.apply(&[]);
     applied.expect_code(0);
