@@ -59,7 +59,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     args.planning
         .check_targets(&desired, state.map(|state| &state.job_groups))?;
     let connection = Connection::open(&args.cloud, &process_environment())?;
-    let observed = refresh_for_plan(
+    let refresh = refresh_for_plan(
         &connection,
         &args.planning,
         args.show_unmanaged,
@@ -68,12 +68,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         false,
     )
     .await?;
-    let plan = plan::compute_with(
-        &desired,
-        state,
-        observed.as_ref(),
-        &args.planning.options(args.show_unmanaged),
-    );
+    let plan = refresh.plan(&desired, state, &args.planning.options(args.show_unmanaged));
     print_plan(&plan, &args.output)?;
     super::step_summary::publish(
         &process_environment(),

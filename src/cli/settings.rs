@@ -85,9 +85,10 @@ pub struct CloudArgs {
 pub struct PlanningArgs {
     /// Read the live job groups before planning (`--refresh=false`: the state alone).
     ///
-    /// The refresh lists each instance the manifests or the state mention
-    /// (`DescribeJobGroups`), to see groups changed or deleted outside cityform. It is skipped,
-    /// and needs no credentials, when the state records no group in those instances.
+    /// The refresh lists each instance that holds a group both recorded in the state and
+    /// declared in the manifests (`DescribeJobGroups`), to see groups changed or deleted
+    /// outside cityform. With no such group there is nothing to look up: it is skipped and
+    /// needs no credentials.
     /// `--refresh=false` plans from the state alone: the plan cannot see drift, deletions or
     /// renames made outside cityform, and says so.
     #[arg(
