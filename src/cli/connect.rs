@@ -108,10 +108,17 @@ impl Refresh {
 }
 
 /// Why a refresh with nothing to list was skipped: no group the plan compares is recorded.
-fn nothing_recorded_reason(targeted: bool) -> String {
+fn nothing_recorded_reason(state: Option<&State>, targeted: bool) -> String {
+    let why = if state.is_none() {
+        "there is no state yet".to_owned()
+    } else {
+        format!(
+            "the state records none of the {}job groups the manifests declare",
+            if targeted { "targeted " } else { "" }
+        )
+    };
     format!(
-        "Note: the live job groups were not read: the state records none of the {}job groups the manifests declare, so there was nothing to compare them with.",
-        if targeted { "targeted " } else { "" }
+        "Note: the live job groups were not read: {why}, so there was nothing to compare them with."
     )
 }
 
@@ -140,6 +147,7 @@ pub async fn refresh_for_plan(
         refresh::instances_to_list(desired, state, &targets, show_unmanaged);
     if instances.is_empty() {
         return Ok(Refresh::Skipped(nothing_recorded_reason(
+            state,
             !targets.is_empty(),
         )));
     }
