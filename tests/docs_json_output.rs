@@ -408,7 +408,7 @@ fn constructed_events() -> Vec<Value> {
         },
         ApplyEvent::Settled {
             address: group.clone(),
-            operation: Operation::Create,
+            operation: Operation::Delete,
         },
         ApplyEvent::Recovered {
             address: group.clone(),
