@@ -18,7 +18,7 @@ use cityform::apply::{
 use cityform::cloud::ErrorClass;
 use cityform::emulator::Faults;
 use cityform::plan::compute;
-use cityform::state::journal::{JournalRecord, Operation, parse_journal};
+use cityform::state::journal::{JournalRecord, parse_journal};
 use cityform::state::{Backend, read_state_file};
 use tokio::sync::{mpsc, oneshot};
 
@@ -193,6 +193,8 @@ async fn an_interrupted_run_is_resolved_before_anything_is_sent() {
         .unwrap();
         let events = collector.await.unwrap();
 
+        // The create not found stays open (it may still land): resolution says nothing about
+        // it, and apply looks it up once more before sending anything.
         assert_eq!(
             events[..3],
             [
@@ -205,11 +207,17 @@ async fn an_interrupted_run_is_resolved_before_anything_is_sent() {
                     job_group_id: landed.job_group_id.clone(),
                     reason: RecoveryReason::Unfinished,
                 },
-                ApplyEvent::Settled {
-                    address: address("lost"),
-                    operation: Operation::Create,
+                ApplyEvent::Resolving {
+                    count: 1,
+                    instances: 1
                 },
             ]
+        );
+        assert!(
+            !events
+                .iter()
+                .any(|event| matches!(event, ApplyEvent::Settled { .. })),
+            "{events:#?}"
         );
         let [recovered] = &report.recovered[..] else {
             panic!("{report:#?}");
@@ -226,6 +234,94 @@ async fn an_interrupted_run_is_resolved_before_anything_is_sent() {
         assert_eq!(unresolved, 0);
         assert_eq!(recorded_ids(&state), harness.emulator_ids());
         assert_eq!(state.lineage, "lineage-crashed");
+    })
+    .await;
+}
+
+/// The race a kill leaves behind: a create sent just before the kill reaches the service
+/// only after the next run has listed the instance and found nothing. That run must not
+/// settle the intent away: once the group exists, it is recovered, in the same run (which
+/// goes on to create the group it planned) and in any later one, and never reported as a
+/// conflict, since cityform itself created it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_runs_create_landing_after_the_next_run_resolved_it_is_recovered_not_a_conflict() {
+    within(async {
+        for same_run in [true, false] {
+            let harness = Harness::new().await;
+            crash_after_intents(&harness, &["late"]).await;
+            let backend = harness.backend();
+            let (sender, receiver) = mpsc::channel(64);
+            let collector = tokio::spawn(collect(receiver));
+            // The next run resolves while the killed run's create is still on its way.
+            let recovered = backend.load().await.unwrap();
+            let state = resolve_unresolved(&backend, &harness.client, recovered, &sender)
+                .await
+                .unwrap();
+            assert!(state.as_ref().unwrap().job_groups.is_empty());
+            assert_eq!(
+                backend.load().await.unwrap().unresolved.len(),
+                1,
+                "a create not found stays open"
+            );
+            // Now it lands.
+            let landed = harness
+                .client
+                .create_job_group(REGION, INSTANCE, "late", &spec())
+                .await
+                .unwrap();
+
+            let (report, events) = if same_run {
+                // The run goes on with the plan it made from the resolved state.
+                let plan = compute(&desired(&["late"]), state.as_ref());
+                assert_eq!(plan.summary().create, 1);
+                let report = execute(
+                    &backend,
+                    &harness.client,
+                    &plan,
+                    &options(4),
+                    sender,
+                    std::future::pending(),
+                )
+                .await
+                .unwrap();
+                drop(backend);
+                (report, collector.await.unwrap())
+            } else {
+                // That run ends before creating anything; the next one starts afresh.
+                drop(sender);
+                drop(backend);
+                collector.await.unwrap();
+                let (plan, report, events) =
+                    plan_and_apply(&harness, &desired(&["late"]), &options(4)).await;
+                assert!(plan.is_empty(), "{plan:#?}");
+                (report, events)
+            };
+
+            assert!(report.failed.is_empty(), "same run {same_run}: {report:#?}");
+            let recoveries: Vec<&ApplyEvent> = events
+                .iter()
+                .filter(|event| matches!(event, ApplyEvent::Recovered { .. }))
+                .collect();
+            assert_eq!(
+                recoveries,
+                [&ApplyEvent::Recovered {
+                    address: address("late"),
+                    job_group_id: landed.job_group_id.clone(),
+                    reason: RecoveryReason::Unfinished,
+                }],
+                "same run {same_run}"
+            );
+            assert!(
+                !events
+                    .iter()
+                    .any(|event| matches!(event, ApplyEvent::Failed { .. })),
+                "{events:#?}"
+            );
+            assert_eq!(harness.creates_sent(), 1, "only the one that landed");
+            let (state, unresolved) = load_state(&harness).await;
+            assert_eq!(unresolved, 0);
+            assert_eq!(recorded_ids(&state), harness.emulator_ids());
+        }
     })
     .await;
 }

@@ -1,9 +1,10 @@
 //! The CI recipes in `docs/ci/` do what they say: this test reads the workflow files and
 //! runs their jobs' own `run:`/`script:` lines, in order, against a `cityform emulator`
-//! process, the way a runner would: a pull request plans (exit 2: changes) and posts the
-//! plan; the merge saves the plan, applies exactly it (exit 0) and commits the state back
-//! to the repository; the nightly drift check passes (exit 0) while nothing changed and
-//! fails once the manifests and the state differ.
+//! process, the way a runner would: a pull request plans against the state alone, without
+//! a key (exit 2: changes) and posts the plan; the merge refreshes, saves the plan, applies
+//! exactly it (exit 0) and commits the state back to the repository; the nightly drift
+//! check refreshes for real: it passes (exit 0) while nothing changed and fails once a group
+//! is changed behind cityform's back or the manifests and the state differ.
 //!
 //! The runner is simulated just enough: a bare git repository is `origin`; checkout is a
 //! clone, artefacts are copies; `gh` and `curl` are stand-ins that record what they were
@@ -285,6 +286,53 @@ enum JobResult {
     Failed { step: String, code: i32 },
 }
 
+/// The group the tests change behind cityform's back.
+const DRIFTING: &str = "traffic-east";
+
+/// Sets `planedJobCount` of the example group [`DRIFTING`] to 99 with the library's own
+/// client, as someone in the console would.
+fn change_behind_cityforms_back(lab: &Lab) {
+    use cityform::cloud::{
+        ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest,
+    };
+    let group = lab
+        .emulator
+        .job_groups()
+        .into_iter()
+        .find(|group| group["name"] == DRIFTING)
+        .unwrap();
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let client = CloudClient::new(
+        Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+        Endpoints::with_override(&lab.emulator.endpoint).unwrap(),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let mut change = ModifyJobGroupRequest::new(
+        group["regionId"].as_str().unwrap(),
+        group["instanceId"].as_str().unwrap(),
+        group["jobGroupId"].as_str().unwrap(),
+    );
+    change.planed_job_count = Some(99);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.modify_job_group(&change))
+        .unwrap();
+}
+
+/// `planedJobCount` of [`DRIFTING`] as the emulator holds it.
+fn drifting_count(lab: &Lab) -> u64 {
+    lab.emulator
+        .job_groups()
+        .into_iter()
+        .find(|group| group["name"] == DRIFTING)
+        .unwrap()["planedJobCount"]
+        .as_u64()
+        .unwrap()
+}
+
 /// A new manifest file that declares one more job group.
 const PARKING: &str = "apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: parking-north\nspec:\n  algoLibId: \"3\"\n  planedJobCount: 2\n  streamPerJob: 2\n";
 
@@ -511,9 +559,27 @@ fn skipped_except(results: &BTreeMap<String, JobResult>, ran: &[&str]) {
     }
 }
 
+/// The jobs of the workflow whose text mentions `secrets.`.
+fn github_jobs_with_secrets() -> Vec<String> {
+    let workflow = read_recipe(GITHUB_RECIPE);
+    workflow["jobs"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, job)| serde_yaml::to_string(job).unwrap().contains("secrets."))
+        .map(|(name, _)| name.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The pull-request plan: no key, so no refresh.
+const PULL_REQUEST_PLAN: &str =
+    "plan --refresh=false --detailed-exitcode --out plan.bin --format markdown";
+
 #[test]
 fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     let lab = Lab::new();
+    // Pull requests run code nobody reviewed yet: they get no key.
+    assert_eq!(github_jobs_with_secrets(), ["plan-merge", "apply", "drift"]);
 
     // A pull request: the plan has changes (exit 2), which is a successful plan step, and
     // its Markdown is posted on the pull request and in the job summary.
@@ -525,10 +591,7 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         calls,
         [
             ("validate".to_owned(), 0),
-            (
-                "plan --detailed-exitcode --out plan.bin --format markdown".to_owned(),
-                2
-            ),
+            (PULL_REQUEST_PLAN.to_owned(), 2),
         ]
     );
     let (gh, comment) = lab.take_posted("gh");
@@ -581,6 +644,52 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     assert_eq!(results["apply"], JobResult::Skipped);
     lab.take_calls();
 
+    // A pull request once groups are recorded: still no key, and the comment says the live
+    // groups were not read.
+    let results = run_github(&lab, "pull_request");
+    succeeded(&results, "plan-pull-request");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("validate".to_owned(), 0),
+            (PULL_REQUEST_PLAN.to_owned(), 0),
+        ]
+    );
+    let (_, comment) = lab.take_posted("gh");
+    assert!(comment.contains("No changes."), "{comment}");
+    assert!(comment.contains("(--refresh=false)"), "{comment}");
+
+    // Someone changes a group in the console: only a real refresh sees it, and the nightly
+    // check fails on it.
+    change_behind_cityforms_back(&lab);
+    let results = run_github(&lab, "schedule");
+    assert_eq!(
+        results["drift"],
+        JobResult::Failed {
+            step: "Check for drift".to_owned(),
+            code: 2
+        }
+    );
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 2)]
+    );
+    // The next merge's plan refreshes too, and its apply puts the group back.
+    let results = run_github(&lab, "push");
+    assert_eq!(succeeded(&results, "plan-merge")["exitcode"], "2");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("plan --detailed-exitcode --out plan.bin".to_owned(), 2),
+            ("apply plan.bin".to_owned(), 0),
+        ]
+    );
+    assert_ne!(drifting_count(&lab), 99);
+    let results = run_github(&lab, "schedule");
+    succeeded(&results, "drift");
+    lab.take_calls();
+
     // The manifests change without an apply: the nightly check fails on the drift.
     lab.push_change("manifests/parking.yaml", PARKING);
     let results = run_github(&lab, "schedule");
@@ -619,10 +728,18 @@ fn gitlab_predefined(source: &str) -> Vec<(String, String)> {
         ("CI_MERGE_REQUEST_IID", "7"),
         // The project's CI/CD variables.
         ("CITYFORM_GITLAB_TOKEN", "token-for-tests"),
-        ("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID),
-        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET),
     ]
     .into_iter()
+    // Protected variables reach only pipelines of the protected default branch, not those
+    // of a merge request's branch.
+    .chain(
+        [
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET),
+        ]
+        .into_iter()
+        .filter(|_| source != "merge_request_event"),
+    )
     .map(|(name, value)| (name.to_owned(), value.to_owned()))
     .collect()
 }
@@ -794,10 +911,7 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         lab.take_calls(),
         [
             ("validate".to_owned(), 0),
-            (
-                "plan --detailed-exitcode --out plan.bin --format markdown".to_owned(),
-                2
-            ),
+            (PULL_REQUEST_PLAN.to_owned(), 2),
         ]
     );
     let (curl, note) = lab.take_posted("curl");
@@ -842,6 +956,46 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         lab.take_calls(),
         [("plan --detailed-exitcode --out plan.bin".to_owned(), 0)]
     );
+
+    // A merge request once groups are recorded: without the protected key, it plans from
+    // the state and says so.
+    let results = run_gitlab(&lab, "merge_request_event");
+    succeeded(&results, "plan-merge-request");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("validate".to_owned(), 0),
+            (PULL_REQUEST_PLAN.to_owned(), 0),
+        ]
+    );
+    let (_, note) = lab.take_posted("curl");
+    assert!(note.contains("(--refresh=false)"), "{note}");
+
+    // A change in the console fails the scheduled check; the next push's plan and apply put
+    // the group back.
+    change_behind_cityforms_back(&lab);
+    let results = run_gitlab(&lab, "schedule");
+    assert_eq!(
+        results["drift"],
+        JobResult::Failed {
+            step: "script".to_owned(),
+            code: 2
+        }
+    );
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 2)]
+    );
+    let results = run_gitlab(&lab, "push");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("plan --detailed-exitcode --out plan.bin".to_owned(), 2),
+            ("apply plan.bin".to_owned(), 0),
+        ]
+    );
+    assert_ne!(drifting_count(&lab), 99);
 
     lab.push_change("manifests/parking.yaml", PARKING);
     let results = run_gitlab(&lab, "schedule");

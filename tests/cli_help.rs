@@ -103,6 +103,46 @@ fn short_help_is_a_summary_of_the_long_one() {
     assert!(short.stdout.contains("--detailed-exitcode"));
 }
 
+/// Every command's `-h` is no longer than its `--help`, and an option with more to say
+/// than its summary says the summary first, then the rest.
+#[test]
+fn every_short_help_is_a_summary_of_the_long_one() {
+    let mut root = definition();
+    let mut summarised = 0;
+    for path in all_paths() {
+        let short = Cityform::new().args(&path).arg("-h").run().stdout;
+        let long = Cityform::new().args(&path).arg("--help").run().stdout;
+        let command = find(&mut root, &path);
+        assert!(
+            short.len() <= long.len(),
+            "{}: -h is longer than --help:\n{short}\n---\n{long}",
+            title(&path)
+        );
+        for argument in command.get_arguments() {
+            // clap's own `--help` says how it differs from `-h` in each.
+            if argument.get_id() == "help" {
+                continue;
+            }
+            let (Some(help), Some(long_help)) = (argument.get_help(), argument.get_long_help())
+            else {
+                continue;
+            };
+            let (help, long_help) = (help.to_string(), long_help.to_string());
+            assert!(
+                long_help.starts_with(help.trim_end_matches('.')),
+                "{} --{}: the long help does not start with the summary `{help}`",
+                title(&path),
+                argument.get_id()
+            );
+            summarised += 1;
+        }
+    }
+    assert!(
+        summarised >= 5,
+        "only {summarised} options have a long help"
+    );
+}
+
 /// `docs/cli.md`: each command's long help, in the order of the command tree.
 fn cli_reference() -> String {
     let mut root = definition();

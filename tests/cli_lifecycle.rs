@@ -192,6 +192,75 @@ fn a_first_plan_needs_no_credentials_but_a_plan_of_recorded_groups_does() {
     );
 }
 
+#[test]
+fn a_refresh_skipped_by_cityform_says_why_instead_of_blaming_refresh_false() {
+    let emulator = Emulator::start(&[]);
+    let workspace = with_groups(&emulator, &["east-gate"]);
+    workspace.apply(&[]).expect_code(0);
+    let listings = sent(&emulator, "DescribeJobGroups");
+
+    // The state records only a group no manifest declares: nothing to list, so no
+    // credentials are needed, and the plan says why it did not read the live groups.
+    workspace.write("manifests/groups.yaml", &job_group("north-gate", "3", 1));
+    let orphaned = spawn(workspace.bare_command(&["plan"])).finish();
+    orphaned.expect_code(0);
+    assert!(
+        orphaned.stdout.contains(
+            "Note: the live job groups were not read: the state records none of the job groups the manifests declare"
+        ),
+        "{orphaned}"
+    );
+    assert!(!orphaned.stdout.contains("--refresh=false"), "{orphaned}");
+    let targeted =
+        spawn(workspace.bare_command(&["plan", "--target", &address("east-gate")])).finish();
+    targeted.expect_code(0);
+    assert!(
+        targeted
+            .stdout
+            .contains("the state records none of the targeted job groups"),
+        "{targeted}"
+    );
+    let json = spawn(workspace.bare_command(&["plan", "--format", "json"])).finish();
+    json.expect_code(0);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["refreshed"], false, "{json}");
+    assert!(
+        document["refresh_skipped_reason"]
+            .as_str()
+            .unwrap()
+            .contains("the state records none of the job groups"),
+        "{json}"
+    );
+    // Turned off on purpose, the plan says that instead, and JSON has no reason.
+    let turned_off = spawn(workspace.bare_command(&["plan", "--refresh=false"])).finish();
+    turned_off.expect_code(0);
+    assert!(
+        turned_off.stdout.contains("(--refresh=false)"),
+        "{turned_off}"
+    );
+    let json =
+        spawn(workspace.bare_command(&["plan", "--refresh=false", "--format", "json"])).finish();
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["refreshed"], false, "{json}");
+    assert!(document.get("refresh_skipped_reason").is_none(), "{json}");
+
+    // A dry run without credentials of a recorded group says that it had none.
+    workspace.write("manifests/groups.yaml", &job_group("east-gate", "3", 5));
+    let dry = spawn(workspace.bare_command(&["apply", "--dry-run"])).finish();
+    dry.expect_code(0);
+    assert!(
+        dry.stdout
+            .contains("Note: the live job groups were not read: there are no credentials"),
+        "{dry}"
+    );
+    assert!(!dry.stdout.contains("--refresh=false"), "{dry}");
+    assert_eq!(
+        sent(&emulator, "DescribeJobGroups"),
+        listings,
+        "none of these plans listed anything"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Drift, deletions and updates
 
@@ -221,10 +290,11 @@ fn drift_and_a_deletion_behind_cityforms_back_are_planned_and_put_right() {
         planned.stdout.contains("planedJobCount = 42 -> 1"),
         "{planned}"
     );
-    assert!(
-        planned.stdout.contains("it was deleted outside cityform"),
-        "{planned}"
+    let recreated = format!(
+        "west-gate was deleted outside cityform (id {} no longer exists) and will be created again",
+        ids["west-gate"]
     );
+    assert!(planned.stdout.contains(&recreated), "{planned}");
 
     let applied = workspace.apply(&[]);
     applied.expect_code(0);

@@ -1,21 +1,23 @@
 //! The JSON Schemas of `docs/json-output.md`: `docs/schema/plan-v1.json` and
 //! `docs/schema/apply-events-v1.json` accept what the binary really prints (plans with each
-//! kind of action; apply runs that create, recover, fail, throttle, dry-run and leave
-//! actions alone), every kind of event is seen at least once, and `cityform schema plan`
-//! and `cityform schema apply-events` print the committed files.
+//! kind of action, refreshed or not, targeted, with unmanaged groups; apply runs that
+//! create, update, start, protect, delete, recover, fail, throttle, dry-run and leave
+//! orphans alone), every field and action the plan schema describes and every kind of event
+//! is seen at least once, and `cityform schema plan` and `cityform schema apply-events`
+//! print the committed files.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli_support;
 mod emulator_process;
 mod generated_support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use cityform::apply::{ActionFailure, ApplyEvent, ChangeKind, FailureReason, RecoveryReason};
 use cityform::cloud::ErrorClass;
 use cityform::manifest::{self, Input};
-use cityform::model::Address;
+use cityform::model::{Address, JobGroupSpec, Status};
 use cityform::state::journal::Operation;
 use cityform::state::{State, StateEntry};
 use cli_support::{Cityform, example_manifests};
@@ -67,32 +69,185 @@ fn state_with_every_kind_of_difference() -> State {
     state
 }
 
+/// The lifecycle scenario: live groups in the emulator (seeded, ids 1 to 7 in this order),
+/// manifests, and a state recording some of them.
+const LIFECYCLE_SEED: &str = "\
+jobGroups:
+  - {instanceId: cityvisual-Instance, name: drifted, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 9, streamPerJob: 2}
+  - {instanceId: cityvisual-Instance, name: old-name, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}
+  - {instanceId: cityvisual-Instance, name: started, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}
+  - {instanceId: cityvisual-Instance, name: guarded, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}
+  - {instanceId: cityvisual-Instance, name: pruned, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}
+  - {instanceId: cityvisual-Instance, name: kept, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}
+  - {instanceId: cityvisual-Instance, name: by-hand, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}
+";
+
+/// One job group document of the lifecycle scenario, with `extra` lines at its end.
+fn lifecycle_document(name: &str, extra: &str) -> String {
+    format!(
+        "---\napiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: {name}\nspec:\n  regionId: cn-shanghai\n  instanceId: cityvisual-Instance\n  algoLibId: \"3\"\n  resourceProfileId: \"6\"\n  planedJobCount: 2\n  streamPerJob: 2\n{extra}"
+    )
+}
+
+/// The lifecycle manifests: `drifted` was changed behind cityform's back and is protected,
+/// `renamed` lives as `old-name`, `started` is to run, `guarded` to be protected,
+/// `recreated` was deleted behind cityform's back and is to run and be protected.
+fn lifecycle_manifests() -> String {
+    [
+        lifecycle_document("drifted", "lifecycle:\n  preventDestroy: true\n"),
+        lifecycle_document("renamed", ""),
+        lifecycle_document("started", "  status: Running\n"),
+        lifecycle_document("guarded", "lifecycle:\n  preventDestroy: true\n"),
+        lifecycle_document(
+            "recreated",
+            "  status: Running\nlifecycle:\n  preventDestroy: true\n",
+        ),
+    ]
+    .concat()
+}
+
+/// The state of the lifecycle scenario: `pruned` and `kept` are in no manifest, and `kept`
+/// is protected when `protect_kept`.
+fn lifecycle_state(protect_kept: bool) -> State {
+    let mut state = State::new(uuid::Uuid::new_v4().to_string());
+    let spec = JobGroupSpec {
+        algo_lib_id: "3".into(),
+        resource_profile_id: "6".into(),
+        planed_job_count: 2,
+        stream_per_job: 2,
+        job_count: None,
+        params: std::collections::BTreeMap::new(),
+    };
+    for (name, id) in [
+        ("drifted", "1"),
+        ("renamed", "2"),
+        ("started", "3"),
+        ("guarded", "4"),
+        ("pruned", "5"),
+        ("kept", "6"),
+        ("recreated", "99"),
+    ] {
+        let mut entry = StateEntry::new(id, spec.clone(), "R", "2026-11-20T08:00:00Z");
+        entry.status = Some(Status::Stopped);
+        entry.prevent_destroy = name == "kept" && protect_kept;
+        state.job_groups.insert(address(name), entry);
+    }
+    state
+}
+
+/// A workspace with the lifecycle manifests and state, pointed at a fresh emulator seeded
+/// with the lifecycle groups (returned too: it stops when dropped).
+fn lifecycle_workspace(protect_kept: bool) -> (Cityform, EmulatorProcess) {
+    let seeded = Cityform::new().file("seed.yaml", LIFECYCLE_SEED);
+    let emulator = EmulatorProcess::start(&["--seed", seeded.join("seed.yaml").to_str().unwrap()]);
+    let workspace = Cityform::new()
+        .file("manifests/groups.yaml", lifecycle_manifests())
+        .state(&lifecycle_state(protect_kept))
+        .env("CITYFORM_ENDPOINT", &emulator.endpoint)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
+        .env("CITYFORM_RETRY_BASE_MS", "1");
+    (workspace, emulator)
+}
+
+/// The names of the properties a schema object (or a definition of it) describes.
+fn described_properties(schema: &Value) -> BTreeSet<String> {
+    schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn real_plans_validate_against_the_plan_schema() {
     let validator = validator("docs/schema/plan-v1.json");
+    let mut runs = Vec::new();
+    // No state: nothing recorded to look up, so the refresh is skipped and says why.
     let without_state = Cityform::new()
         .manifests()
         .args(["plan", "--format", "json"])
         .run();
     without_state.success();
+    runs.push(without_state);
+    // Compared with the state alone: a create, an update and an orphan.
     let with_state = Cityform::new()
         .manifests()
         .state(&state_with_every_kind_of_difference())
-        .args(["plan", "--format", "json"])
+        .args(["plan", "--format", "json", "--refresh=false"])
         .run();
     with_state.success();
-    let mut kinds = BTreeSet::new();
-    for run in [&without_state, &with_state] {
-        let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    runs.push(with_state);
+    // Refreshed: drift, a rename, a group deleted outside cityform, starts, protections,
+    // orphans and a group nobody manages; with --prune, a delete and a refused one (which
+    // fails the plan after printing it); and a targeted plan.
+    let (workspace, _emulator) = lifecycle_workspace(true);
+    let refreshed = workspace
+        .then()
+        .args(["plan", "--format", "json", "--show-unmanaged"])
+        .run();
+    refreshed.success();
+    runs.push(refreshed);
+    let pruned = workspace
+        .then()
+        .args(["plan", "--format", "json", "--prune"])
+        .run();
+    pruned.failure();
+    runs.push(pruned);
+    let targeted = workspace
+        .then()
+        .args(["plan", "--format", "json", "--target"])
+        .arg(address("drifted").to_string())
+        .run();
+    targeted.success();
+    runs.push(targeted);
+
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repository().join("docs/schema/plan-v1.json")).unwrap(),
+    )
+    .unwrap();
+    let mut fields = BTreeSet::new();
+    let mut action_fields: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for run in &runs {
+        let plan: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|error| panic!("{}: {error}\n{}", run.command_line, run.report()));
         assert_valid(&validator, &plan, &run.command_line);
+        fields.extend(plan.as_object().unwrap().keys().cloned());
         for action in plan["actions"].as_array().unwrap() {
-            kinds.insert(action["action"].as_str().unwrap().to_owned());
+            action_fields
+                .entry(action["action"].as_str().unwrap().to_owned())
+                .or_default()
+                .extend(action.as_object().unwrap().keys().cloned());
         }
     }
+    // Every field and every action the schema describes was printed by a real plan.
+    assert_eq!(fields, described_properties(&schema));
+    let described_actions: BTreeSet<String> = schema["properties"]["actions"]["items"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reference| {
+            reference["$ref"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     assert_eq!(
-        kinds,
-        BTreeSet::from(["create".into(), "orphan".into(), "update".into()])
+        action_fields.keys().cloned().collect::<BTreeSet<_>>(),
+        described_actions
     );
+    for (action, seen) in &action_fields {
+        assert_eq!(
+            seen,
+            &described_properties(&schema["definitions"][action]),
+            "the fields of `{action}`"
+        );
+    }
 }
 
 #[test]
@@ -109,13 +264,36 @@ fn the_plan_schema_refuses_what_the_format_does_not_allow() {
     unknown_action["actions"][0]["action"] = "destroy".into();
     let mut count_as_text = plan.clone();
     count_as_text["actions"][0]["spec"]["planedJobCount"] = "10".into();
-    let mut lowercase_param = plan;
+    let mut lowercase_param = plan.clone();
     lowercase_param["actions"][0]["spec"]["params"]["ES_ENABLE"] = "true".into();
+    let mut not_protected = plan.clone();
+    not_protected["actions"][0]["prevent_destroy"] = false.into();
+    let mut no_refreshed = plan.clone();
+    no_refreshed.as_object_mut().unwrap().remove("refreshed");
+    let mut summary_without_deletes = plan.clone();
+    summary_without_deletes["summary"]
+        .as_object_mut()
+        .unwrap()
+        .remove("delete");
+    let mut unknown_status = plan;
+    unknown_status["actions"][0] = serde_json::json!({
+        "action": "set_status", "address": "a/b/c", "job_group_id": "4", "to": "Paused"
+    });
     for (what, document) in [
         ("format_version 2", wrong_version),
         ("an unknown action", unknown_action),
         ("a count as text", count_as_text),
         ("a param value not in canonical form", lowercase_param),
+        ("`prevent_destroy: false` on a create", not_protected),
+        (
+            "a plan that does not say whether it refreshed",
+            no_refreshed,
+        ),
+        (
+            "a summary without its delete count",
+            summary_without_deletes,
+        ),
+        ("a status that is not one", unknown_status),
     ] {
         assert!(!validator.is_valid(&document), "accepted {what}");
     }
@@ -195,7 +373,7 @@ fn real_apply_events() -> Vec<(String, Value)> {
     let throttled = workspace(&emulator).args(APPLY).run();
     collect(&throttled);
 
-    // Updates and orphans are reported as not applied.
+    // Recorded groups the refresh finds gone are created again; an orphan is left alone.
     let emulator = EmulatorProcess::start(&[]);
     let not_applied = workspace(&emulator)
         .state(&state_with_every_kind_of_difference())
@@ -203,6 +381,19 @@ fn real_apply_events() -> Vec<(String, Value)> {
         .run();
     not_applied.success();
     collect(&not_applied);
+
+    // The lifecycle: a dry run, then updates (drift, a rename), a create of a group deleted
+    // outside cityform, starts, protections and, with --prune, deletes.
+    let (lifecycle, _emulator) = lifecycle_workspace(false);
+    let dry_run = lifecycle
+        .then()
+        .args(["apply", "--dry-run", "--prune", "--format", "json"])
+        .run();
+    dry_run.success();
+    collect(&dry_run);
+    let applied = lifecycle.then().args(APPLY).arg("--prune").run();
+    applied.success();
+    collect(&applied);
     collected
 }
 
@@ -217,7 +408,7 @@ fn constructed_events() -> Vec<Value> {
         },
         ApplyEvent::Settled {
             address: group.clone(),
-            operation: Operation::Create,
+            operation: Operation::Delete,
         },
         ApplyEvent::Recovered {
             address: group.clone(),
@@ -234,6 +425,30 @@ fn constructed_events() -> Vec<Value> {
                 message: "CreateJobGroup traffic-east: timed out".into(),
                 request_id: None,
                 hint: None,
+            },
+        },
+        ApplyEvent::Failed {
+            failure: ActionFailure {
+                address: group.clone(),
+                action: ChangeKind::Update,
+                reason: FailureReason::Gone,
+                class: ErrorClass::Terminal,
+                code: Some("InvalidJobGroupId.NotFound".into()),
+                message: "ModifyJobGroup traffic-east: InvalidJobGroupId.NotFound (404)".into(),
+                request_id: Some("R-7".into()),
+                hint: None,
+            },
+        },
+        ApplyEvent::Failed {
+            failure: ActionFailure {
+                address: group.clone(),
+                action: ChangeKind::Protect,
+                reason: FailureReason::Stale,
+                class: ErrorClass::Terminal,
+                code: None,
+                message: "the state no longer records the group the plan saw".into(),
+                request_id: None,
+                hint: Some("run plan again".into()),
             },
         },
         ApplyEvent::Throttled {
@@ -257,10 +472,15 @@ fn real_apply_events_validate_against_the_event_schema() {
     for expected in [
         "starting",
         "created",
+        "updated",
+        "status_changed",
+        "protected",
+        "deleted",
         "recovered",
         "failed",
         "not_applied",
         "would_create",
+        "would_change",
         "summary",
     ] {
         assert!(seen.contains(expected), "no `{expected}` event in {seen:?}");
@@ -297,7 +517,31 @@ fn the_event_schema_refuses_what_the_format_does_not_allow() {
     for (what, event) in [
         (
             "an unknown event",
-            serde_json::json!({"event": "deleted", "address": "a/b/c"}),
+            serde_json::json!({"event": "destroyed", "address": "a/b/c"}),
+        ),
+        (
+            "a deleted event without its id",
+            serde_json::json!({"event": "deleted", "address": "a/b/c", "request_id": "R", "already_gone": false}),
+        ),
+        (
+            "a starting event without its action",
+            serde_json::json!({"event": "starting", "address": "a/b/c"}),
+        ),
+        (
+            "a protection announced as a call",
+            serde_json::json!({"event": "starting", "address": "a/b/c", "action": "protect"}),
+        ),
+        (
+            "an update that sent nothing",
+            serde_json::json!({"event": "updated", "address": "a/b/c", "job_group_id": "4", "attributes": [], "elapsed_ms": 1, "request_id": "R"}),
+        ),
+        (
+            "a failure without its action",
+            serde_json::json!({"event": "failed", "address": "a/b/c", "reason": "gone", "class": "terminal", "code": null, "message": "m", "request_id": null, "hint": null}),
+        ),
+        (
+            "an unknown status",
+            serde_json::json!({"event": "status_changed", "address": "a/b/c", "job_group_id": "4", "status": "Paused", "request_id": "R"}),
         ),
         (
             "a created event without its id",

@@ -293,12 +293,54 @@ fn cases() -> Vec<Case> {
         ),
         // JSON Schema counts a number with a zero fraction as an integer (draft 6 onwards).
         only_schema("a decimal count", edited("jobCount", "jobCount: 3.0")),
-        // Ahead of the loader: the lifecycle work reads these.
-        only_schema(
+        case(
             "a lifecycle block",
-            format!("{JOB_GROUP}lifecycle:\n  preventDestroy: true\n"),
+            format!(
+                "{JOB_GROUP}lifecycle:\n  preventDestroy: true\n  ignoreChanges: [jobCount, params, params.ES_ENABLE, status]\n"
+            ),
+            true,
         ),
-        only_schema("a status", format!("{JOB_GROUP}  status: Running\n")),
+        case("a status", format!("{JOB_GROUP}  status: Running\n"), true),
+        case(
+            "a status in a defaults document",
+            "apiVersion: cityform/v1\nkind: Defaults\nspec: {status: Stopped}\n",
+            true,
+        ),
+        case(
+            "a status in lower case",
+            format!("{JOB_GROUP}  status: running\n"),
+            false,
+        ),
+        case(
+            "a quoted preventDestroy",
+            format!("{JOB_GROUP}lifecycle:\n  preventDestroy: \"true\"\n"),
+            false,
+        ),
+        case(
+            "a misspelt attribute in ignoreChanges",
+            format!("{JOB_GROUP}lifecycle:\n  ignoreChanges: [planedJobCnt]\n"),
+            false,
+        ),
+        case(
+            "an unknown param in ignoreChanges",
+            format!("{JOB_GROUP}lifecycle:\n  ignoreChanges: [params.ES_ENABLED]\n"),
+            false,
+        ),
+        case(
+            "ignoreChanges written as one name",
+            format!("{JOB_GROUP}lifecycle:\n  ignoreChanges: jobCount\n"),
+            false,
+        ),
+        case(
+            "an unknown lifecycle field",
+            format!("{JOB_GROUP}lifecycle:\n  createBeforeDestroy: true\n"),
+            false,
+        ),
+        case(
+            "a lifecycle block in a defaults document",
+            "apiVersion: cityform/v1\nkind: Defaults\nspec: {}\nlifecycle: {preventDestroy: true}\n",
+            false,
+        ),
     ]
 }
 

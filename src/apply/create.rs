@@ -1,18 +1,21 @@
 //! One create, exactly once: intent on disk, then the call, then the result on disk.
 //!
 //! When the answer is lost the call is never sent again blindly: the name is looked up
-//! first. Found, the group is recorded; not found, nothing was created and the create is
-//! tried again, at most [`MAX_CREATE_ROUNDS`] times in all. If even the look-up fails, the
-//! intent stays unresolved in the state and the next run resolves it before sending
-//! anything.
+//! first. Found, the group is recorded; not found, the create is tried again, at most
+//! [`MAX_CREATE_ROUNDS`] times in all. An intent whose outcome is not known stays open until
+//! the address is recorded: the create it stands for may still land, so a later create of
+//! the same name that the service refuses as a duplicate is looked up and the group
+//! adopted, never reported as a conflict. Only a duplicate with no create of that address
+//! ever recorded is a conflict. If even the look-up fails, the intents stay unresolved in
+//! the state and the next run resolves them before sending anything.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::report::{
     ActionFailure, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, RecoveredGroup, RecoveryReason,
 };
-use super::resolve::{found_entry, groups_by_name, now_rfc3339};
+use super::resolve::{common_spec, found_entry, groups_by_name, now_rfc3339};
 use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
@@ -28,9 +31,9 @@ pub(crate) struct RunContext<'a, B> {
     pub backend: &'a B,
     /// Paced by the run's shared pacer.
     pub client: CloudClient,
-    /// Groups whose create by an earlier run was resolved as "nothing created" at the start
-    /// of this run.
-    pub earlier_attempts: BTreeSet<Address>,
+    /// Creates of earlier runs still open at the start of this one (their names were not
+    /// listed), by address: they may land late.
+    pub open_creates: BTreeMap<Address, Vec<Intent>>,
 }
 
 /// Creates `address` with `spec`, and records it with `prevent_destroy`.
@@ -42,11 +45,14 @@ pub(crate) async fn create<B: Backend>(
 ) -> Result<Outcome, StateError> {
     let started = Instant::now();
     let backend = context.backend;
-    // The earlier run's create may have landed after all, if the listing lagged behind it.
-    let mut attempted_before = context.earlier_attempts.contains(&address);
+    // The creates of this address whose outcome is not known, oldest first: earlier runs',
+    // then this run's lost answers. They stay open until the address is recorded.
+    let mut earlier: Vec<Intent> = context
+        .open_creates
+        .get(&address)
+        .cloned()
+        .unwrap_or_default();
     let mut lost_answer_here = false;
-    // Records to write together with the next intent (the previous round's settle).
-    let mut carried: Vec<JournalRecord> = Vec::new();
     let mut round = 0;
     loop {
         round += 1;
@@ -56,10 +62,9 @@ pub(crate) async fn create<B: Backend>(
             operation: Operation::Create,
             spec: Some(spec.clone()),
         };
-        let intent_id = intent.id.clone();
-        carried.push(JournalRecord::Intent(intent));
-        backend.append(&carried).await?;
-        carried.clear();
+        backend
+            .append(&[JournalRecord::Intent(intent.clone())])
+            .await?;
 
         let error = match context
             .client
@@ -83,7 +88,9 @@ pub(crate) async fn create<B: Backend>(
                         now_rfc3339(),
                     )
                 };
-                backend.append(&[put(&address, entry, intent_id)]).await?;
+                backend
+                    .append(&recorded(&earlier, &address, entry, intent.id))
+                    .await?;
                 return Ok(Outcome::Created(CreatedGroup {
                     address,
                     job_group_id: created.job_group_id,
@@ -95,9 +102,10 @@ pub(crate) async fn create<B: Backend>(
         };
 
         let duplicate = error.code() == Some(DUPLICATE_NAME_CODE);
-        if !(error.is_ambiguous() || (duplicate && attempted_before)) {
-            // The service answered with an error: it created nothing.
-            backend.append(&[settle(intent_id)]).await?;
+        if !(error.is_ambiguous() || (duplicate && !earlier.is_empty())) {
+            // The service answered with an error: this create created nothing. Earlier
+            // creates of the address stay open: they may still land.
+            backend.append(&[settle(intent.id)]).await?;
             let failure = if duplicate {
                 ActionFailure::conflict(&address, &error)
             } else if error.is_retryable() {
@@ -111,8 +119,8 @@ pub(crate) async fn create<B: Backend>(
             return Ok(Outcome::Failed(failure));
         }
 
+        // A lost answer, or a name taken while a create of it is open: look it up.
         lost_answer_here |= error.is_ambiguous();
-        attempted_before = true;
         let listed = match groups_by_name(&context.client, &address.region_id, &address.instance_id)
             .await
         {
@@ -120,12 +128,25 @@ pub(crate) async fn create<B: Backend>(
             Err(lookup) => return Ok(Outcome::Failed(unknown_outcome(&address, &error, &lookup))),
         };
         if let Some(found) = listed.get(&address.name) {
-            let request_id = error.request_id().unwrap_or_default();
+            // A duplicate's RequestId is not the one of the create that made the group.
+            let request_id = if duplicate {
+                ""
+            } else {
+                error.request_id().unwrap_or_default()
+            };
+            let sent = common_spec(
+                earlier
+                    .iter()
+                    .chain([&intent])
+                    .map(|attempt| attempt.spec.as_ref()),
+            );
             let entry = StateEntry {
                 prevent_destroy,
-                ..found_entry(Some(&spec), found, request_id, &now_rfc3339())
+                ..found_entry(sent, found, request_id, &now_rfc3339())
             };
-            backend.append(&[put(&address, entry, intent_id)]).await?;
+            backend
+                .append(&recorded(&earlier, &address, entry, intent.id))
+                .await?;
             return Ok(Outcome::Recovered(RecoveredGroup {
                 address,
                 job_group_id: found.job_group_id.clone(),
@@ -137,24 +158,50 @@ pub(crate) async fn create<B: Backend>(
             }));
         }
         if duplicate {
-            // Taken, yet not listed: nothing here to adopt safely.
-            backend.append(&[settle(intent_id)]).await?;
-            return Ok(Outcome::Failed(ActionFailure::conflict(&address, &error)));
+            // Taken, most likely by an earlier create of this state, yet not listed: the
+            // listing lags behind it. The intents stay open; the next apply looks again.
+            return Ok(Outcome::Failed(
+                ActionFailure::from_cloud(&address, FailureReason::OutcomeUnknown, &error)
+                    .with_hint(
+                        "the name is taken, most likely by an earlier create of this state \
+                         that the service does not list yet; the create stays in the state, \
+                         and the next apply looks the name up again and records the group",
+                    ),
+            ));
         }
         if round >= MAX_CREATE_ROUNDS {
-            backend.append(&[settle(intent_id)]).await?;
             return Ok(Outcome::Failed(
                 ActionFailure::from_cloud(&address, FailureReason::NotCreated, &error).with_hint(
                     format!(
                         "the answer was lost {round} times and the group was never found by \
-                         name, so nothing was created; run apply again"
+                         name, so most likely nothing was created; the creates stay in the \
+                         state: the next apply records the group should one land late, or \
+                         creates it"
                     ),
                 ),
             ));
         }
-        // Not found: the lost create created nothing, so creating again is safe.
-        carried.push(settle(intent_id));
+        // Not found: most likely nothing was created, so creating again is safe. Should the
+        // lost create land after all, the next one is refused as a duplicate and looked up.
+        earlier.push(intent);
     }
+}
+
+/// The records that put `entry` at `address` under `intent` and settle the `earlier` open
+/// creates of the address, settles first: a crash between them leaves `intent` open, and
+/// the next resolution finds the group again.
+fn recorded(
+    earlier: &[Intent],
+    address: &Address,
+    entry: StateEntry,
+    intent: IntentId,
+) -> Vec<JournalRecord> {
+    let mut records: Vec<JournalRecord> = earlier
+        .iter()
+        .map(|earlier| settle(earlier.id.clone()))
+        .collect();
+    records.push(put(address, entry, intent));
+    records
 }
 
 fn put(address: &Address, entry: StateEntry, intent: IntentId) -> JournalRecord {
@@ -180,4 +227,194 @@ fn unknown_outcome(address: &Address, error: &CloudError, lookup: &CloudError) -
          the intent stays in the state, and the next apply looks the name up before sending \
          anything"
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cloud::{ClientOptions, Credentials, Endpoints};
+    use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
+    use crate::state::{LocalBackend, LockOptions, State};
+
+    fn address() -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", "late")
+    }
+
+    /// An emulator, a client of it, and an empty state in a temporary directory.
+    async fn setup() -> (EmulatorHandle, CloudClient, tempfile::TempDir, LocalBackend) {
+        let emulator = emulator::start(EmulatorConfig::default()).await.unwrap();
+        let accepted = emulator.credentials();
+        let client = CloudClient::new(
+            Credentials::new(accepted.access_key_id.clone(), accepted.access_key_secret()),
+            Endpoints::with_override(&emulator.endpoint()).unwrap(),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::open(
+            directory.path().join("state.json"),
+            &LockOptions::new("cityform apply"),
+        )
+        .unwrap();
+        backend.create(State::new("lineage-1")).await.unwrap();
+        (emulator, client, directory, backend)
+    }
+
+    /// The create of an earlier run, recorded but never resolved.
+    fn earlier_create() -> Intent {
+        Intent {
+            id: IntentId::random(),
+            address: address(),
+            operation: Operation::Create,
+            spec: Some(JobGroupSpec::example()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_while_an_earlier_create_is_open_adopts_the_group_it_made() {
+        let (emulator, client, _directory, backend) = setup().await;
+        let earlier = earlier_create();
+        backend
+            .append(&[JournalRecord::Intent(earlier.clone())])
+            .await
+            .unwrap();
+        // The earlier create lands only now, after the listing that resolved it found nothing.
+        let landed = client
+            .create_job_group(
+                "cn-shanghai",
+                "cityvisual-Instance",
+                "late",
+                &JobGroupSpec::example(),
+            )
+            .await
+            .unwrap();
+        let context = RunContext {
+            backend: &backend,
+            client,
+            open_creates: BTreeMap::from([(address(), vec![earlier])]),
+        };
+
+        let outcome = create(&context, address(), JobGroupSpec::example(), true)
+            .await
+            .unwrap();
+
+        let Outcome::Recovered(recovered) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(recovered.job_group_id, landed.job_group_id);
+        assert_eq!(recovered.reason, RecoveryReason::Unfinished);
+        assert_eq!(
+            emulator.request_count("CreateJobGroup"),
+            2,
+            "the refused one"
+        );
+        let loaded = backend.load().await.unwrap();
+        assert!(loaded.unresolved.is_empty(), "{:?}", loaded.unresolved);
+        let entry = &loaded.state.unwrap().job_groups[&address()];
+        assert_eq!(entry.job_group_id, landed.job_group_id);
+        assert_eq!(entry.spec, JobGroupSpec::example());
+        assert!(entry.prevent_destroy);
+        assert_eq!(
+            entry.request_id, "",
+            "the duplicate's RequestId is not the create's"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_with_no_create_of_the_address_ever_recorded_is_a_conflict() {
+        let (_emulator, client, _directory, backend) = setup().await;
+        client
+            .create_job_group(
+                "cn-shanghai",
+                "cityvisual-Instance",
+                "late",
+                &JobGroupSpec::example(),
+            )
+            .await
+            .unwrap();
+        let context = RunContext {
+            backend: &backend,
+            client,
+            open_creates: BTreeMap::new(),
+        };
+
+        let outcome = create(&context, address(), JobGroupSpec::example(), false)
+            .await
+            .unwrap();
+
+        let Outcome::Failed(failure) = outcome else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(failure.reason, FailureReason::Conflict);
+        assert!(
+            failure
+                .hint
+                .as_deref()
+                .unwrap()
+                .contains("cityform import cn-shanghai/cityvisual-Instance/late"),
+            "{failure:?}"
+        );
+        let loaded = backend.load().await.unwrap();
+        assert!(
+            loaded.unresolved.is_empty(),
+            "the refused create is settled"
+        );
+        assert!(loaded.state.unwrap().job_groups.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_create_leaves_an_earlier_open_create_open() {
+        let (_emulator, client, _directory, backend) = setup().await;
+        let earlier = earlier_create();
+        backend
+            .append(&[JournalRecord::Intent(earlier.clone())])
+            .await
+            .unwrap();
+        let context = RunContext {
+            backend: &backend,
+            client,
+            open_creates: BTreeMap::from([(address(), vec![earlier.clone()])]),
+        };
+        let unknown_library = JobGroupSpec {
+            algo_lib_id: "404".into(),
+            ..JobGroupSpec::example()
+        };
+
+        let outcome = create(&context, address(), unknown_library, false)
+            .await
+            .unwrap();
+
+        assert!(
+            matches!(&outcome, Outcome::Failed(failure) if failure.reason == FailureReason::Refused),
+            "{outcome:?}"
+        );
+        let loaded = backend.load().await.unwrap();
+        assert_eq!(loaded.unresolved, [earlier], "it may still land");
+    }
+
+    #[tokio::test]
+    async fn a_create_that_succeeds_settles_the_earlier_open_creates_of_its_address() {
+        let (_emulator, client, _directory, backend) = setup().await;
+        let earlier = earlier_create();
+        backend
+            .append(&[JournalRecord::Intent(earlier.clone())])
+            .await
+            .unwrap();
+        let context = RunContext {
+            backend: &backend,
+            client,
+            open_creates: BTreeMap::from([(address(), vec![earlier])]),
+        };
+
+        let outcome = create(&context, address(), JobGroupSpec::example(), false)
+            .await
+            .unwrap();
+
+        assert!(matches!(outcome, Outcome::Created(_)), "{outcome:?}");
+        let loaded = backend.load().await.unwrap();
+        assert!(loaded.unresolved.is_empty(), "{:?}", loaded.unresolved);
+    }
 }

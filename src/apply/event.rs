@@ -25,9 +25,10 @@ pub enum ApplyEvent {
         /// How many instances are listed to find them (each one once).
         instances: usize,
     },
-    /// An unfinished call of an earlier run is resolved without recording a group: a create
-    /// that created nothing, an update (proposed again by the next plan), or a delete (the
-    /// group is forgotten when it is gone, kept when it is still listed).
+    /// An unfinished call of an earlier run is resolved without recording a group: an update
+    /// (proposed again by the next plan), or a delete (the group is forgotten when it is gone,
+    /// kept when it is still listed). A create is never settled this way: it stays open until
+    /// its group is found (`recovered`) or a later create of its address is recorded.
     Settled {
         /// The group.
         address: Address,
@@ -188,7 +189,7 @@ mod tests {
             },
             ApplyEvent::Settled {
                 address: address(),
-                operation: Operation::Create,
+                operation: Operation::Delete,
             },
             ApplyEvent::Starting {
                 address: address(),

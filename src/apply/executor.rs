@@ -5,7 +5,7 @@
 //! backend; their waiting (HTTP, the journal's fsync) happens elsewhere, so one task keeps
 //! any number of them moving.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
 use crate::cloud::CloudClient;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
+use crate::state::journal::Intent;
 use crate::state::{Backend, State, StateError};
 
 /// Carries out `plan`: every action recorded durably before it is reported, every create
@@ -120,7 +121,7 @@ pub async fn execute<B: Backend>(
     let context = RunContext {
         backend,
         client,
-        earlier_attempts: prepared.settled_creates,
+        open_creates: prepared.open_creates,
     };
     let mut runner = Runner {
         context: &context,
@@ -213,7 +214,8 @@ struct StartingPoint {
     /// `None` only when there was no state and nothing is to be created.
     state: Option<State>,
     recovered: Vec<RecoveredGroup>,
-    settled_creates: BTreeSet<Address>,
+    /// Creates of earlier runs whose groups were not found: still open.
+    open_creates: BTreeMap<Address, Vec<Intent>>,
 }
 
 async fn prepare_state<B: Backend>(
@@ -233,14 +235,14 @@ async fn prepare_state<B: Backend>(
         return Ok(StartingPoint {
             state,
             recovered: Vec::new(),
-            settled_creates: BTreeSet::new(),
+            open_creates: BTreeMap::new(),
         });
     };
     if recovered.unresolved.is_empty() {
         return Ok(StartingPoint {
             state: Some(state),
             recovered: Vec::new(),
-            settled_creates: BTreeSet::new(),
+            open_creates: BTreeMap::new(),
         });
     }
     let resolved =
@@ -249,7 +251,7 @@ async fn prepare_state<B: Backend>(
     Ok(StartingPoint {
         state,
         recovered: resolved.recovered,
-        settled_creates: resolved.settled_creates,
+        open_creates: resolved.open_creates,
     })
 }
 

@@ -255,11 +255,12 @@ pub enum FailureReason {
     Refused,
     /// The service kept failing or throttling until the client's retries ran out.
     GaveUp,
-    /// The answer was lost and the group could not be looked up; the intent stays in the
-    /// state and the next run resolves it before sending anything.
+    /// The answer was lost and the group could not be looked up, or the name is taken by an
+    /// earlier create of this state that the service does not list yet; the intent stays in
+    /// the state and the next run resolves it before sending anything.
     OutcomeUnknown,
-    /// The answer was lost in every round and the group was never found: nothing was
-    /// created.
+    /// The answer was lost in every round and the group was never found: most likely nothing
+    /// was created. The intents stay open, so a group that lands late is still recorded.
     NotCreated,
     /// The group no longer exists (`InvalidJobGroupId.NotFound`): deleted outside cityform
     /// since the plan was made.

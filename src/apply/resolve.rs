@@ -4,8 +4,14 @@
 //! `CreateJobGroup` has no client token, so the only safe way to learn whether a create
 //! happened is to look for its name. `DescribeJobGroups` has no name filter, so resolution
 //! lists whole instances, each instance once however many intents it has.
+//!
+//! A create whose name is not listed is not settled: the request may still be on its way
+//! to the service, or the listing may lag behind it. Its intent stays open until its group
+//! is found, or a later create of the same address succeeds; meanwhile a create of that
+//! address that the service refuses as a duplicate is looked up, never reported as a
+//! conflict.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -24,8 +30,11 @@ use crate::state::{Backend, Recovered, State, StateEntry};
 /// resolution. Call it after checking a saved plan's binding and before computing a fresh
 /// plan; [`super::execute`] also resolves whatever is still unresolved when it starts.
 ///
-/// - A create whose name is found is recorded with the id found (event `recovered`).
-/// - A create whose name is not found created nothing and is settled (event `settled`).
+/// - A create whose name is found is recorded with the id found (event `recovered`); other
+///   open creates of the same address are settled with it.
+/// - A create whose name is not found stays open (no record, no event): it may still land.
+///   The next create of that address looks the name up when the service calls it a
+///   duplicate, and settles it once the address is recorded.
 /// - A delete is recorded as done when its id is no longer listed, settled otherwise.
 /// - An update is settled: the state keeps the spec it had, and the next plan proposes the
 ///   update again, which is safe to send twice.
@@ -58,10 +67,10 @@ pub async fn resolve_unresolved<B: Backend>(
 pub(crate) struct Resolved {
     /// Creates found by name, now recorded.
     pub recovered: Vec<RecoveredGroup>,
-    /// Addresses of creates that were found to have created nothing. A later create of the
-    /// same name that the service refuses as a duplicate is looked up again, not reported
-    /// as a conflict: the earlier create may have landed after all.
-    pub settled_creates: BTreeSet<Address>,
+    /// Creates whose name was not listed, by address: still open, since they may land
+    /// late. A later create of the same name that the service refuses as a duplicate is
+    /// looked up, not reported as a conflict, and a later create that succeeds settles them.
+    pub open_creates: BTreeMap<Address, Vec<Intent>>,
 }
 
 /// Resolves `intents` against the cloud, instance by instance, recording each instance's
@@ -102,34 +111,51 @@ pub(crate) async fn resolve_intents<B: Backend>(
             }
         };
         let applied_at = now_rfc3339();
-        let outcomes: Vec<(JournalRecord, ApplyEvent)> = intents
-            .into_iter()
-            .map(|intent| resolve_intent(intent, &listed, state, &applied_at))
-            .collect();
-        let records: Vec<JournalRecord> =
-            outcomes.iter().map(|(record, _)| record.clone()).collect();
-        backend
-            .append(&records)
-            .await
-            .map_err(|source| ApplyError::Record { source })?;
-        for (_, event) in outcomes {
-            match &event {
-                ApplyEvent::Recovered {
-                    address,
-                    job_group_id,
-                    reason,
-                } => resolved.recovered.push(RecoveredGroup {
+        let mut records: Vec<JournalRecord> = Vec::new();
+        let mut outcomes: Vec<ApplyEvent> = Vec::new();
+        let mut creates: BTreeMap<Address, Vec<Intent>> = BTreeMap::new();
+        for intent in intents {
+            match intent.operation {
+                Operation::Create => creates
+                    .entry(intent.address.clone())
+                    .or_default()
+                    .push(intent),
+                Operation::Update | Operation::Delete => {
+                    let (record, event) = resolve_change(intent, &listed, state);
+                    records.push(record);
+                    outcomes.push(event);
+                }
+            }
+        }
+        for (address, intents) in creates {
+            match resolve_creates(&address, &intents, &listed, &applied_at) {
+                Some((found, event)) => {
+                    records.extend(found);
+                    outcomes.push(event);
+                }
+                None => {
+                    resolved.open_creates.insert(address, intents);
+                }
+            }
+        }
+        if !records.is_empty() {
+            backend
+                .append(&records)
+                .await
+                .map_err(|source| ApplyError::Record { source })?;
+        }
+        for event in outcomes {
+            if let ApplyEvent::Recovered {
+                address,
+                job_group_id,
+                reason,
+            } = &event
+            {
+                resolved.recovered.push(RecoveredGroup {
                     address: address.clone(),
                     job_group_id: job_group_id.clone(),
                     reason: *reason,
-                }),
-                ApplyEvent::Settled {
-                    address,
-                    operation: Operation::Create,
-                } => {
-                    resolved.settled_creates.insert(address.clone());
-                }
-                _ => {}
+                });
             }
             events.emit(event).await;
         }
@@ -137,64 +163,81 @@ pub(crate) async fn resolve_intents<B: Backend>(
     Ok(resolved)
 }
 
-/// The record that resolves `intent`, given the groups `listed` in its instance, and the
-/// event that reports it.
-fn resolve_intent(
+/// The records that resolve the open creates of `address` (of one or more earlier runs, in
+/// the order they were recorded) when the instance's listing shows the name, and the event
+/// that reports it; `None` when the name is not listed and the intents stay open.
+///
+/// The group is recorded under the latest intent, which the `put` resolves; the others are
+/// settled first, so that a crash between the records leaves the latest one open, and the
+/// next resolution finds the group again.
+pub(crate) fn resolve_creates(
+    address: &Address,
+    intents: &[Intent],
+    listed: &HashMap<String, ObservedJobGroup>,
+    applied_at: &str,
+) -> Option<(Vec<JournalRecord>, ApplyEvent)> {
+    let found = listed.get(&address.name)?;
+    let (latest, earlier) = intents.split_last()?;
+    let mut records: Vec<JournalRecord> = earlier
+        .iter()
+        .map(|intent| {
+            JournalRecord::Settle(Settle {
+                id: intent.id.clone(),
+            })
+        })
+        .collect();
+    let sent = common_spec(intents.iter().map(|intent| intent.spec.as_ref()));
+    records.push(JournalRecord::Put(Put {
+        address: address.clone(),
+        entry: found_entry(sent, found, "", applied_at),
+        intent: Some(latest.id.clone()),
+    }));
+    let event = ApplyEvent::Recovered {
+        address: address.clone(),
+        job_group_id: found.job_group_id.clone(),
+        reason: RecoveryReason::Unfinished,
+    };
+    Some((records, event))
+}
+
+/// The spec every create of a group sent, when they all sent the same one: the spec to
+/// record for the group found by name. `None` when they differ (the manifest changed
+/// between attempts), since which of them created the group is not known: the group is
+/// then recorded as listed.
+pub(crate) fn common_spec<'a>(
+    mut sent: impl Iterator<Item = Option<&'a JobGroupSpec>>,
+) -> Option<&'a JobGroupSpec> {
+    let first = sent.next()??;
+    sent.all(|spec| spec == Some(first)).then_some(first)
+}
+
+/// The record that resolves an update or delete `intent`, given the groups `listed` in its
+/// instance, and the event that reports it: a delete whose recorded id is no longer listed
+/// is done; anything else is settled. Creates are resolved by [`resolve_creates`].
+fn resolve_change(
     intent: Intent,
     listed: &HashMap<String, ObservedJobGroup>,
     state: Option<&State>,
-    applied_at: &str,
 ) -> (JournalRecord, ApplyEvent) {
-    let settle = |intent: Intent| {
-        (
-            JournalRecord::Settle(Settle { id: intent.id }),
-            ApplyEvent::Settled {
-                address: intent.address,
-                operation: intent.operation,
-            },
-        )
+    let deleted = intent.operation == Operation::Delete && {
+        let recorded_id = state
+            .and_then(|state| state.job_groups.get(&intent.address))
+            .map(|entry| entry.job_group_id.as_str());
+        recorded_id.is_some_and(|id| !listed.values().any(|group| group.job_group_id == id))
     };
-    match intent.operation {
-        Operation::Create => match listed.get(&intent.address.name) {
-            Some(found) => {
-                let entry = found_entry(intent.spec.as_ref(), found, "", applied_at);
-                let event = ApplyEvent::Recovered {
-                    address: intent.address.clone(),
-                    job_group_id: found.job_group_id.clone(),
-                    reason: RecoveryReason::Unfinished,
-                };
-                let record = JournalRecord::Put(Put {
-                    address: intent.address,
-                    entry,
-                    intent: Some(intent.id),
-                });
-                (record, event)
-            }
-            None => settle(intent),
-        },
-        Operation::Delete => {
-            let recorded_id = state
-                .and_then(|state| state.job_groups.get(&intent.address))
-                .map(|entry| entry.job_group_id.as_str());
-            let still_there =
-                recorded_id.is_none_or(|id| listed.values().any(|group| group.job_group_id == id));
-            if still_there {
-                settle(intent)
-            } else {
-                (
-                    JournalRecord::Remove(Remove {
-                        address: intent.address.clone(),
-                        intent: Some(intent.id),
-                    }),
-                    ApplyEvent::Settled {
-                        address: intent.address,
-                        operation: Operation::Delete,
-                    },
-                )
-            }
-        }
-        Operation::Update => settle(intent),
-    }
+    let event = ApplyEvent::Settled {
+        address: intent.address.clone(),
+        operation: intent.operation,
+    };
+    let record = if deleted {
+        JournalRecord::Remove(Remove {
+            address: intent.address,
+            intent: Some(intent.id),
+        })
+    } else {
+        JournalRecord::Settle(Settle { id: intent.id })
+    };
+    (record, event)
 }
 
 /// The state entry for a group found by name after its create's answer was lost: the spec
@@ -306,22 +349,23 @@ mod tests {
 
     #[test]
     fn a_create_found_by_name_is_recorded_with_the_id_found_and_the_spec_sent() {
-        let (record, event) = resolve_intent(
-            intent("i-1", "east", Operation::Create),
+        let (records, event) = resolve_creates(
+            &address("east"),
+            &[intent("i-1", "east", Operation::Create)],
             &listing(&[("7", "east"), ("8", "west")]),
-            None,
             "2026-11-27T08:00:00Z",
-        );
+        )
+        .unwrap();
         assert_eq!(
-            record,
-            JournalRecord::Put(Put {
+            records,
+            [JournalRecord::Put(Put {
                 address: address("east"),
                 entry: StateEntry {
                     status: Some(crate::model::Status::Stopped),
                     ..StateEntry::new("7", spec(), String::new(), "2026-11-27T08:00:00Z")
                 },
                 intent: Some(IntentId("i-1".into())),
-            })
+            })]
         );
         assert_eq!(
             event,
@@ -334,26 +378,63 @@ mod tests {
     }
 
     #[test]
-    fn a_create_not_found_is_settled() {
-        let (record, event) = resolve_intent(
-            intent("i-1", "east", Operation::Create),
-            &listing(&[("8", "west")]),
-            None,
-            "now",
-        );
+    fn a_create_not_found_stays_open() {
         assert_eq!(
-            record,
+            resolve_creates(
+                &address("east"),
+                &[intent("i-1", "east", Operation::Create)],
+                &listing(&[("8", "west")]),
+                "now",
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn several_open_creates_of_one_address_are_settled_but_the_latest_which_the_put_resolves() {
+        let (records, _) = resolve_creates(
+            &address("east"),
+            &[
+                intent("i-1", "east", Operation::Create),
+                intent("i-2", "east", Operation::Create),
+            ],
+            &listing(&[("7", "east")]),
+            "now",
+        )
+        .unwrap();
+        assert_eq!(
+            records[0],
             JournalRecord::Settle(Settle {
                 id: IntentId("i-1".into())
             })
         );
-        assert_eq!(
-            event,
-            ApplyEvent::Settled {
-                address: address("east"),
-                operation: Operation::Create
-            }
-        );
+        let JournalRecord::Put(put) = &records[1] else {
+            panic!("{records:?}");
+        };
+        assert_eq!(put.intent, Some(IntentId("i-2".into())));
+        assert_eq!(put.entry.job_group_id, "7");
+        assert_eq!(put.entry.spec, spec(), "both sent the same spec");
+        assert_eq!(records.len(), 2);
+    }
+
+    #[test]
+    fn creates_that_sent_different_specs_record_the_group_as_listed() {
+        let mut changed = intent("i-2", "east", Operation::Create);
+        changed.spec = Some(JobGroupSpec {
+            planed_job_count: 9,
+            ..spec()
+        });
+        let (records, _) = resolve_creates(
+            &address("east"),
+            &[intent("i-1", "east", Operation::Create), changed],
+            &listing(&[("7", "east")]),
+            "now",
+        )
+        .unwrap();
+        let JournalRecord::Put(put) = &records[1] else {
+            panic!("{records:?}");
+        };
+        assert_eq!(put.entry.spec, observed("7", "east").to_spec());
     }
 
     #[test]
@@ -363,30 +444,27 @@ mod tests {
             address("east"),
             found_entry(Some(&spec()), &observed("7", "east"), "R", "now"),
         );
-        let (gone, _) = resolve_intent(
+        let (gone, _) = resolve_change(
             intent("i-1", "east", Operation::Delete),
             &listing(&[("8", "west")]),
             Some(&state),
-            "now",
         );
         assert!(matches!(gone, JournalRecord::Remove(_)), "{gone:?}");
         // Renamed but still there: not deleted.
-        let (kept, _) = resolve_intent(
+        let (kept, _) = resolve_change(
             intent("i-2", "east", Operation::Delete),
             &listing(&[("7", "renamed")]),
             Some(&state),
-            "now",
         );
         assert!(matches!(kept, JournalRecord::Settle(_)), "{kept:?}");
     }
 
     #[test]
     fn an_update_is_settled() {
-        let (record, _) = resolve_intent(
+        let (record, _) = resolve_change(
             intent("i-1", "east", Operation::Update),
             &listing(&[("7", "east")]),
             None,
-            "now",
         );
         assert!(matches!(record, JournalRecord::Settle(_)), "{record:?}");
     }

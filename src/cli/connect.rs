@@ -12,7 +12,7 @@ use crate::cloud::{
     self, ClientOptions, CloudClient, CredentialError, Credentials, Endpoints, RetryPolicy,
 };
 use crate::manifest::Desired;
-use crate::plan::Observed;
+use crate::plan::{self, Observed, Plan, PlanOptions};
 use crate::state::State;
 
 /// A client, and whether it has credentials: a client without them can be built (a dry run
@@ -75,8 +75,58 @@ impl Connection {
     }
 }
 
-/// Reads the live groups a plan of `desired` against `state` needs, per `planning`:
-/// `None` when the refresh is turned off, or when nothing needs listing (no recorded group
+/// What the refresh before a plan found: the live groups, or why they were not read.
+#[derive(Debug)]
+pub enum Refresh {
+    /// The live groups of every instance the plan needs.
+    Observed(Observed),
+    /// `--refresh=false`: the plan compares the manifests with the state, and says so.
+    TurnedOff,
+    /// The refresh was asked for but skipped: why, as the sentence the plan prints
+    /// ([`Plan::refresh_skipped_reason`]).
+    Skipped(String),
+}
+
+impl Refresh {
+    /// The live groups, when they were read.
+    pub fn observed(&self) -> Option<&Observed> {
+        match self {
+            Refresh::Observed(observed) => Some(observed),
+            Refresh::TurnedOff | Refresh::Skipped(_) => None,
+        }
+    }
+
+    /// The plan of `desired` against `state` and what was read, saying why the live groups
+    /// were not read when the refresh was skipped.
+    pub fn plan(&self, desired: &Desired, state: Option<&State>, options: &PlanOptions) -> Plan {
+        let mut plan = plan::compute_with(desired, state, self.observed(), options);
+        if let Refresh::Skipped(reason) = self {
+            plan.refresh_skipped_reason = Some(reason.clone());
+        }
+        plan
+    }
+}
+
+/// Why a refresh with nothing to list was skipped: no group the plan compares is recorded.
+fn nothing_recorded_reason(state: Option<&State>, targeted: bool) -> String {
+    let why = if state.is_none() {
+        "there is no state yet".to_owned()
+    } else {
+        format!(
+            "the state records none of the {}job groups the manifests declare",
+            if targeted { "targeted " } else { "" }
+        )
+    };
+    format!(
+        "Note: the live job groups were not read: {why}, so there was nothing to compare them with."
+    )
+}
+
+/// Why a dry run without credentials did not refresh.
+const NO_CREDENTIALS_REASON: &str = "Note: the live job groups were not read: there are no credentials, so this dry run compares the manifests with the state only.";
+
+/// Reads the live groups a plan of `desired` against `state` needs, per `planning`. Nothing
+/// is read when the refresh is turned off, or when nothing needs listing (no recorded group
 /// in any instance the plan touches, and no `--show-unmanaged`), which needs no credentials.
 ///
 /// `offline_ok` (a dry run): without credentials, skip the refresh and say so instead of
@@ -88,14 +138,18 @@ pub async fn refresh_for_plan(
     desired: &Desired,
     state: Option<&State>,
     offline_ok: bool,
-) -> anyhow::Result<Option<Observed>> {
+) -> anyhow::Result<Refresh> {
     if !planning.refresh {
-        return Ok(None);
+        return Ok(Refresh::TurnedOff);
     }
+    let targets = planning.target_set();
     let instances: BTreeSet<Instance> =
-        refresh::instances_to_list(desired, state, &planning.target_set(), show_unmanaged);
+        refresh::instances_to_list(desired, state, &targets, show_unmanaged);
     if instances.is_empty() {
-        return Ok(None);
+        return Ok(Refresh::Skipped(nothing_recorded_reason(
+            state,
+            !targets.is_empty(),
+        )));
     }
     let client = match connection.client() {
         Ok(client) => client,
@@ -103,7 +157,7 @@ pub async fn refresh_for_plan(
             eprintln!(
                 "note: not refreshing: {error}; the dry run plans from the state alone, which may not match the live job groups"
             );
-            return Ok(None);
+            return Ok(Refresh::Skipped(NO_CREDENTIALS_REASON.to_owned()));
         }
         Err(error) => {
             return Err(anyhow::Error::new(error).context(
@@ -115,5 +169,5 @@ pub async fn refresh_for_plan(
     let observed = refresh::observe(client, &instances)
         .await
         .context("cannot refresh; to plan from the state alone, pass `--refresh=false`")?;
-    Ok(Some(observed))
+    Ok(Refresh::Observed(observed))
 }

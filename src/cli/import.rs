@@ -17,8 +17,10 @@ pub struct ImportArgs {
     /// Where the manifests declare the group, `regionId/instanceId/name`.
     #[arg(value_name = "ADDRESS")]
     address: Address,
-    /// The id of the group to adopt; without it, the group named as in ADDRESS is looked
-    /// up in its instance.
+    /// The id of the group to adopt.
+    ///
+    /// Without it, the group named as in ADDRESS is looked up in its instance. With it, the
+    /// group may have another name: the next plan renames it to the one in ADDRESS.
     #[arg(long = "id", value_name = "JOB_GROUP_ID")]
     job_group_id: Option<String>,
     #[command(flatten)]

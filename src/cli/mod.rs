@@ -42,10 +42,21 @@ enum Command {
     /// with `--prune` delete.
     Apply(apply::ApplyArgs),
     /// Record the live job groups in the state, changing nothing in the service.
+    ///
+    /// Lists every instance the state records a group in, records the live spec, name and
+    /// status of each recorded group, and reports the groups that no longer exist. Plans then
+    /// show no drift for those changes, but still the updates the manifests ask for.
     Refresh(refresh::RefreshArgs),
     /// Adopt an existing job group into the state.
+    ///
+    /// The manifests must declare ADDRESS, and the state must record neither the address nor
+    /// the group. The group is recorded as it lives and nothing is sent to it: the next plan
+    /// shows how it differs from its manifest.
     Import(import::ImportArgs),
     /// List, show, forget or move what the state records.
+    ///
+    /// These commands never call the service. `rm` and `mv` take the state's lock, record
+    /// their change durably and keep the previous state file as `state.json.backup`.
     State(state::StateCommandArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     Emulator(crate::emulator::cli::EmulatorArgs),

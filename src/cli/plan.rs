@@ -31,8 +31,10 @@ pub struct PlanArgs {
     planning: PlanningArgs,
     #[command(flatten)]
     cloud: CloudArgs,
-    /// Also list the live job groups that no state records (refreshing every instance the
-    /// manifests use).
+    /// Also list the live job groups that no state records.
+    ///
+    /// Every instance the manifests use is refreshed for it, even one the state records no
+    /// group in. The groups listed are never changed; `cityform import` adopts one.
     #[arg(long)]
     show_unmanaged: bool,
     /// Write the plan to FILE, for `cityform apply FILE` to carry out exactly.
@@ -57,7 +59,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     args.planning
         .check_targets(&desired, state.map(|state| &state.job_groups))?;
     let connection = Connection::open(&args.cloud, &process_environment())?;
-    let observed = refresh_for_plan(
+    let refresh = refresh_for_plan(
         &connection,
         &args.planning,
         args.show_unmanaged,
@@ -66,12 +68,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         false,
     )
     .await?;
-    let plan = plan::compute_with(
-        &desired,
-        state,
-        observed.as_ref(),
-        &args.planning.options(args.show_unmanaged),
-    );
+    let plan = refresh.plan(&desired, state, &args.planning.options(args.show_unmanaged));
     print_plan(&plan, &args.output)?;
     super::step_summary::publish(
         &process_environment(),

@@ -64,11 +64,18 @@ pub struct StateArgs {
 /// Where the CityVisual API is and whose credentials to use.
 #[derive(Debug, Clone, Args)]
 pub struct CloudArgs {
-    /// Send every request to this URL instead of `https://cityvisual.<region>.aliyuncs.com/`
-    /// (plain `http://` only for loopback addresses).
+    /// Send every request to this URL instead of the region's CityVisual endpoint.
+    ///
+    /// The default is `https://cityvisual.<region>.aliyuncs.com/`. Plain `http://` is accepted
+    /// only for loopback addresses, such as a local `cityform emulator`.
     #[arg(long, value_name = "URL", env = "CITYFORM_ENDPOINT")]
     pub endpoint: Option<String>,
     /// The aliyun CLI profile to read credentials from (`~/.aliyun/config.json`).
+    ///
+    /// Without it, the access key comes from `ALIBABA_CLOUD_ACCESS_KEY_ID` and
+    /// `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, then `ALICLOUD_ACCESS_KEY` and `ALICLOUD_SECRET_KEY`,
+    /// then the profile `ALIBABA_CLOUD_PROFILE` names, the file's current one, or `default`.
+    /// Naming a profile here reads the file only (`docs/credentials.md`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 }
@@ -76,8 +83,14 @@ pub struct CloudArgs {
 /// How a plan is made: after a refresh or not, with deletions or not, for which groups.
 #[derive(Debug, Clone, Args)]
 pub struct PlanningArgs {
-    /// Read the live job groups before planning, to see changes made outside cityform;
-    /// `--refresh=false` plans from the state alone.
+    /// Read the live job groups before planning (`--refresh=false`: the state alone).
+    ///
+    /// The refresh lists each instance that holds a group both recorded in the state and
+    /// declared in the manifests (`DescribeJobGroups`), to see groups changed or deleted
+    /// outside cityform. With no such group there is nothing to look up: it is skipped and
+    /// needs no credentials.
+    /// `--refresh=false` plans from the state alone: the plan cannot see drift, deletions or
+    /// renames made outside cityform, and says so.
     #[arg(
         long,
         value_name = "BOOL",
@@ -88,11 +101,17 @@ pub struct PlanningArgs {
         default_missing_value = "true"
     )]
     pub refresh: bool,
-    /// Delete the job groups the state records and no manifest declares (never those with
-    /// `preventDestroy`).
+    /// Delete the job groups the state records and no manifest declares.
+    ///
+    /// Without it such groups are orphans, listed and left alone. Give it with the whole
+    /// manifest set, not one file of it. A group whose state records `preventDestroy` is never
+    /// deleted: a plan that would delete one cannot be applied.
     #[arg(long)]
     pub prune: bool,
     /// Limit the plan to this job group, `regionId/instanceId/name`. Repeatable.
+    ///
+    /// Only the groups named are compared; the rest of the manifests and the state are not
+    /// looked at. A target may be a group only the state records, to prune just that one.
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
 }

@@ -29,9 +29,16 @@ enum StateCommand {
     /// Show everything the state records about one job group.
     Show(ShowArgs),
     /// Forget job groups without deleting them: cityform no longer manages them.
+    ///
+    /// The groups stay in the service as they are. Remove their documents from the manifests
+    /// too: a group the manifests still declare is planned as a create again.
+    /// `cityform import` adopts a forgotten group back.
     Rm(RemoveArgs),
-    /// Record a job group under a new address in the same instance; the next apply renames
-    /// it to the new name.
+    /// Record a job group under a new address in the same instance.
+    ///
+    /// The next apply renames the group to the new name (`ModifyJobGroup`) instead of
+    /// deleting and creating it. Refused when NEW is already recorded, or in another region or
+    /// instance. Move first, then rename the manifest entry.
     Mv(MoveArgs),
 }
 

@@ -6,14 +6,12 @@
 //! Schema cannot follow a rule (a field that a `Defaults` document may supply, a duplicate
 //! address), the schema is the more permissive of the two: it never refuses a manifest the
 //! loader accepts. The loader stays the authority.
-//!
-//! Two parts are ahead of the loader: `lifecycle` and `spec.status` are in the schema so
-//! that editors know them, while this build's loader still refuses them as unknown fields.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::IGNORABLE_ATTRIBUTES;
 use crate::model::ParamKey;
 
 /// The largest count the API takes: its integers are 32-bit (Java `Integer`).
@@ -230,7 +228,7 @@ pub struct Lifecycle {
     pub prevent_destroy: Option<bool>,
     /// Attributes whose differences plans ignore, e.g. `jobCount` or `params.ES_ENABLE`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Vec<String>")]
+    #[schemars(schema_with = "ignore_changes_schema")]
     pub ignore_changes: Option<Vec<String>>,
 }
 
@@ -276,6 +274,24 @@ fn count_schema(_: &mut SchemaGenerator) -> Schema {
         "type": "integer",
         "minimum": 1,
         "maximum": MAX_COUNT,
+    })
+}
+
+/// The attribute names `lifecycle.ignoreChanges` takes: exactly the ones the loader accepts,
+/// so that editors offer them and a misspelt one is flagged before a plan refuses it.
+fn ignore_changes_schema(_: &mut SchemaGenerator) -> Schema {
+    let names: Vec<String> = IGNORABLE_ATTRIBUTES
+        .iter()
+        .map(|name| (*name).to_owned())
+        .chain(
+            ParamKey::ALL
+                .iter()
+                .map(|key| format!("params.{}", key.as_str())),
+        )
+        .collect();
+    json_schema!({
+        "type": "array",
+        "items": { "type": "string", "enum": names },
     })
 }
 

@@ -84,14 +84,14 @@ fn targeted_note(plan: &Plan) -> Option<String> {
 
 /// The note that the plan did not read the live groups, or the reason the refresh was
 /// skipped, as given. `None` for a refreshed plan, and for one that is about no recorded
-/// group: reading the live groups could not have changed it.
+/// group (a first plan): reading the live groups could not have changed it, and the JSON
+/// plan still tells programs why it was not refreshed.
 fn refresh_note(plan: &Plan) -> Option<String> {
-    if plan.refreshed {
+    if plan.refreshed || !is_about_recorded_groups(plan) {
         return None;
     }
     match &plan.refresh_skipped_reason {
         Some(reason) => Some(reason.clone()),
-        None if !is_about_recorded_groups(plan) => None,
         None => Some(
             "Note: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only."
                 .to_owned(),

@@ -393,10 +393,17 @@ fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
     plan.unchanged = 0;
     for state in [None, binding()] {
         plan.state = state;
-        let text = super::text::render_plan(&plan, Color::Never);
-        assert!(!text.contains("Note:"), "{text}");
-        assert!(!super::markdown::render_plan(&plan).contains("Note:"));
+        for reason in [
+            None,
+            Some("Note: the live job groups were not read: no reason."),
+        ] {
+            plan.refresh_skipped_reason = reason.map(str::to_owned);
+            let text = super::text::render_plan(&plan, Color::Never);
+            assert!(!text.contains("Note:"), "{text}");
+            assert!(!super::markdown::render_plan(&plan).contains("Note:"));
+        }
     }
+    plan.refresh_skipped_reason = None;
     plan.unchanged = 1;
     let text = super::text::render_plan(&plan, Color::Never);
     assert!(text.contains("--refresh=false"), "{text}");

@@ -159,7 +159,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         PlanSource::Manifests(desired) => {
             args.planning
                 .check_targets(&desired, state.as_ref().map(|state| &state.job_groups))?;
-            let observed = refresh_for_plan(
+            let refresh = refresh_for_plan(
                 &connection,
                 &args.planning,
                 false,
@@ -168,12 +168,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 args.dry_run,
             )
             .await?;
-            let plan = plan::compute_with(
-                &desired,
-                state.as_ref(),
-                observed.as_ref(),
-                &args.planning.options(false),
-            );
+            let plan = refresh.plan(&desired, state.as_ref(), &args.planning.options(false));
             if !json {
                 print_plan(&plan, &args.output)?;
             }

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::apply::{ActionFailure, ApplyEvent, ApplyReport, ChangeKind, NotAppliedKind};
 use crate::model::Status;
 use crate::render::Format;
+use crate::state::journal::Operation;
 
 /// The banner a dry run prints before and after, so nobody mistakes it for an apply.
 pub fn dry_run_banner() -> &'static str {
@@ -96,8 +97,13 @@ impl Renderer {
             ApplyEvent::Resolving { count, instances } => self.line(&format!(
                 "Resolving {count} call(s) an earlier run left unfinished, by listing {instances} instance(s)..."
             )),
-            ApplyEvent::Settled { address, .. } => self.line(&format!(
-                "{address}: an unfinished call of an earlier run changed nothing"
+            ApplyEvent::Settled { address, operation } => self.line(&format!(
+                "{address}: the unfinished {} of an earlier run is settled",
+                match operation {
+                    Operation::Create => "create",
+                    Operation::Update => "update",
+                    Operation::Delete => "delete",
+                }
             )),
             ApplyEvent::Starting { address, action } => {
                 if self.mode == Mode::Lines {
