@@ -299,3 +299,16 @@ fn job_group_ids_with_control_characters_were_taken_from_answers() {
     );
     fuzzing::client_response(&page);
 }
+
+/// A document given up for its alias expansions, with an unknown anchor further on, made the
+/// YAML parser panic on what it handed over as the next document: `cityform validate`
+/// crashed (found by this file's `manifest_load` at 60,000 cases).
+#[test]
+fn a_given_up_document_with_an_unknown_anchor_crashed_the_parser() {
+    fuzzing::manifest_load(
+        b"a: &a\nb: &b [*a,*a]\nc: &c [*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*d,*l]",
+    );
+    fuzzing::manifest_load(
+        b"apiVersion: cityform/v1\nkind: JobGroup\n---\na: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [1, {k: *nowhere}, 2]\n---\nf: 1\n",
+    );
+}

@@ -199,7 +199,11 @@ pub(crate) fn parse_stream(text: &str, detail: Detail, mut each: impl FnMut(Item
         first_position: None,
         buffer: String::new(),
     };
-    for document in serde_yaml::Deserializer::from_str(text) {
+    let mut end_check = EndCheck {
+        documents: serde_yaml::Deserializer::from_str(text),
+        next: 0,
+    };
+    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         builder.start_document();
         let result = RootSeed {
             builder: &mut builder,
@@ -217,19 +221,60 @@ pub(crate) fn parse_stream(text: &str, detail: Detail, mut each: impl FnMut(Item
                 let position = location_of(&error).unwrap_or(Position::START);
                 each(Item::Document(Document { root, position }, problems));
             }
-            Signal::Abandoned(problem) => each(Item::Abandoned(problem, problems)),
+            Signal::Abandoned(problem) => {
+                each(Item::Abandoned(problem, problems));
+                if let Err(error) = end_check.read_to_its_end(index) {
+                    each(Item::SyntaxError(syntax_problem(&error, text), Vec::new()));
+                    return;
+                }
+            }
             Signal::None => match error.location() {
                 // Only the parser's own limits fail without a position (the alias repetition
                 // limit); the document is lost but the stream goes on.
                 None => {
                     let problem = parser_limit_problem(&error, builder.document_position());
                     each(Item::Abandoned(problem, problems));
+                    if let Err(error) = end_check.read_to_its_end(index) {
+                        each(Item::SyntaxError(syntax_problem(&error, text), Vec::new()));
+                        return;
+                    }
                 }
                 Some(_) => {
                     each(Item::SyntaxError(syntax_problem(&error, text), problems));
                     return;
                 }
             },
+        }
+    }
+}
+
+/// Whether a document that was given up can be read past.
+///
+/// A document is given up (too many values, too many alias expansions) while it is being
+/// read, possibly before the parser reaches a syntax error further on in it, such as an
+/// unknown anchor. The parser then stopped inside the document, and what `yaml_serde` hands
+/// over as the next document is the rest of this one, which makes it panic ("unexpected end
+/// of sequence"). So a given-up document is read again to its end, without following
+/// aliases, by a second reader of the same text, which moves on only when a document is
+/// given up: at most one more reading of the text, and only then.
+struct EndCheck<'t> {
+    documents: serde_yaml::Deserializer<'t>,
+    /// The index of the document `documents` yields next.
+    next: usize,
+}
+
+impl EndCheck<'_> {
+    /// The syntax error that ends document `index`, if it has one.
+    fn read_to_its_end(&mut self, index: usize) -> Result<(), serde_yaml::Error> {
+        while self.next < index {
+            // Loaded, not deserialized: the documents before were read whole already.
+            self.documents.next();
+            self.next += 1;
+        }
+        self.next += 1;
+        match self.documents.next() {
+            Some(document) => <IgnoredAny as de::Deserialize>::deserialize(document).map(|_| ()),
+            None => Ok(()),
         }
     }
 }
@@ -1005,6 +1050,35 @@ mod tests {
         };
         assert_eq!(problem.message, "document expands aliases too many times");
         assert_eq!(problem.position, at(1, 1));
+    }
+
+    /// Found by the fuzzing fallback (`tests/properties_inputs.rs`): a document given up for
+    /// its size, or for its alias expansions, with an unknown anchor further on made the YAML
+    /// parser panic on the next document.
+    #[test]
+    fn a_given_up_document_with_a_syntax_error_further_on_ends_the_stream() {
+        let ten = |value: &str| format!("[{}]", [value; 10].join(", "));
+        let too_many_values = format!(
+            "a: &a {}\nb: &b {}\nc: &c {}\nd: &d {}\ne: [1, {{k: *nowhere}}, 2]\n---\nf: 1\n",
+            ten("x"),
+            ten("*a"),
+            ten("*b"),
+            ten("*c")
+        );
+        let too_many_jumps =
+            "a: &a\nb: &b [*a,*a]\nc: &c [*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*d,*l]";
+        for text in [too_many_values.as_str(), too_many_jumps] {
+            let items = documents(text);
+            assert_eq!(items.len(), 2, "{items:?}");
+            assert!(matches!(items[0], Item::Abandoned(..)), "{items:?}");
+            let Item::SyntaxError(problem, _) = &items[1] else {
+                panic!("{items:?}");
+            };
+            assert_eq!(
+                problem.message, "invalid YAML: unknown anchor",
+                "{problem:?}"
+            );
+        }
     }
 
     #[test]
