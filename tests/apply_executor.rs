@@ -181,6 +181,10 @@ async fn an_interrupted_run_is_resolved_before_anything_is_sent() {
             [("landed".to_owned(), landed.job_group_id.clone())].into()
         );
         assert_eq!(harness.emulator.request_count("DescribeJobGroups"), 1);
+        // Already in the state file, not only in the journal: a run with nothing else to
+        // do ends here.
+        let file = read_state_file(&backend.paths().state).unwrap().unwrap();
+        assert_eq!(recorded_ids(&file), recorded_ids(&state));
         let report = execute(
             &backend,
             &harness.client,

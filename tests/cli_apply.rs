@@ -617,3 +617,70 @@ fn ctrl_c_stops_starting_records_what_was_created_and_a_rerun_finishes() {
     assert_converged(&emulator, &workspace, &declared);
     apply_until_no_changes(&workspace, 1);
 }
+
+/// A run killed after its results were durable but before it folded them into the state
+/// file leaves them in the journal; the next apply, even with nothing to do, ends with them
+/// in `state.json`, as every apply ends compacted.
+#[test]
+fn an_apply_with_nothing_to_do_folds_an_earlier_runs_journal_into_the_state_file() {
+    use cityform::state::journal::{JournalRecord, Put};
+    use cityform::state::{Backend as _, LocalBackend, LockOptions};
+
+    let emulator = Emulator::start(&[]);
+    let declared = names("fold", 1);
+    let workspace = Workspace::with_groups(&emulator, &declared);
+    workspace.apply(&[]).expect_code(0);
+    let (address, mut entry) = workspace
+        .state()
+        .unwrap()
+        .job_groups
+        .into_iter()
+        .next()
+        .unwrap();
+    entry.request_id = "only-in-the-journal".to_owned();
+    let backend =
+        LocalBackend::open(workspace.state_path(), &LockOptions::new("cityform apply")).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(backend.append(&[JournalRecord::Put(Put {
+            address: address.clone(),
+            entry,
+            intent: None,
+        })]))
+        .unwrap();
+    let journal = backend.paths().journal.clone();
+    drop(backend);
+    assert!(journal.exists());
+
+    let run = workspace.apply(&[]);
+    run.expect_code(0);
+    assert!(run.stdout.starts_with("No changes."), "{run}");
+    assert_eq!(
+        workspace.state().unwrap().job_groups[&address].request_id,
+        "only-in-the-journal"
+    );
+    assert!(
+        !journal.exists(),
+        "the journal was folded into the state file"
+    );
+    assert_converged(&emulator, &workspace, &declared);
+
+    // A dry run writes nothing, not even a compaction.
+    let backend =
+        LocalBackend::open(workspace.state_path(), &LockOptions::new("cityform apply")).unwrap();
+    let mut entry = workspace.state().unwrap().job_groups[&address].clone();
+    entry.request_id = "still-in-the-journal".to_owned();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(backend.append(&[JournalRecord::Put(Put {
+            address: address.clone(),
+            entry,
+            intent: None,
+        })]))
+        .unwrap();
+    drop(backend);
+    workspace.apply(&["--dry-run"]).expect_code(0);
+    assert!(journal.exists());
+}

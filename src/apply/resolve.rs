@@ -39,8 +39,9 @@ use crate::state::{Backend, Recovered, State, StateEntry};
 /// - An update is settled: the state keeps the spec it had, and the next plan proposes the
 ///   update again, which is safe to send twice.
 ///
-/// With nothing unresolved this sends nothing and writes nothing. When an instance cannot
-/// be listed, its intents stay unresolved and [`ApplyError::Resolve`] says which.
+/// The journal is then compacted into the state file (creates still open stay in it). With
+/// nothing unresolved this sends nothing and writes nothing. When an instance cannot be
+/// listed, its intents stay unresolved and [`ApplyError::Resolve`] says which.
 pub async fn resolve_unresolved<B: Backend>(
     backend: &B,
     client: &CloudClient,
@@ -59,7 +60,9 @@ pub async fn resolve_unresolved<B: Backend>(
         &sink,
     )
     .await?;
-    Ok(backend.load().await?.state)
+    // Folded into the state file now: a run that finds nothing else to do after resolving
+    // sends nothing and so never reaches the compaction at the end of `execute`.
+    Ok(backend.compact().await?.state)
 }
 
 /// What resolving a set of intents found.

@@ -174,6 +174,11 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             }
             refuse_blocked(&plan)?;
             if !plan.actions.iter().any(changes_something) {
+                if !args.dry_run && state.is_some() {
+                    // Records an earlier run made durable but was killed before folding
+                    // into the state file are folded now, as every apply ends compacted.
+                    backend.compact().await?;
+                }
                 if !plan.is_empty() && !json {
                     println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
                 }
