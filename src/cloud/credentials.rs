@@ -200,14 +200,6 @@ fn list_or_none(names: &[String]) -> String {
     }
 }
 
-/// The process environment as a map, for [`resolve_credentials`] (variables that are not
-/// valid UTF-8 are left out).
-pub fn process_environment() -> BTreeMap<String, String> {
-    std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-        .collect()
-}
-
 /// Resolves credentials from `environment`, then `home/.aliyun/config.json`.
 ///
 /// `profile` is the profile the user named explicitly (a `--profile` flag); naming one reads
