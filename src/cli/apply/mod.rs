@@ -128,7 +128,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     }
     let backend = LocalBackend::open(
         &state_path,
-        &LockOptions::new(command_line()).with_timeout(args.state.lock_timeout),
+        &LockOptions::new("cityform apply").with_timeout(args.state.lock_timeout),
     )?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
@@ -315,11 +315,6 @@ fn confirm() -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == "yes")
-}
-
-fn command_line() -> String {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
-    format!("cityform {}", arguments.join(" "))
 }
 
 /// Resolves when the run should stop starting new actions: the first Ctrl-C or SIGTERM. A
