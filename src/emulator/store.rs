@@ -2,7 +2,7 @@
 //! and the job groups, with every rule a change must obey. No I/O and no HTTP here: the
 //! actions call these methods and render what they return.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -141,6 +141,9 @@ pub(crate) struct Store {
     resource_profiles: BTreeSet<String>,
     /// Keyed by id, so iteration is the stable numeric order `DescribeJobGroups` pages in.
     job_groups: BTreeMap<u64, JobGroup>,
+    /// The id of each name in its scope: names are checked for uniqueness at every create
+    /// and rename, and a scan of every group there made a bulk run quadratic.
+    ids_by_name: HashMap<(Scope, String), u64>,
     last_job_group_id: u64,
 }
 
@@ -212,6 +215,8 @@ impl Store {
         self.check_unique_name(&new.scope, &new.name, None)?;
         self.last_job_group_id += 1;
         let job_group_id = self.last_job_group_id;
+        self.ids_by_name
+            .insert((new.scope.clone(), new.name.clone()), job_group_id);
         self.job_groups.insert(
             job_group_id,
             JobGroup {
@@ -258,6 +263,10 @@ impl Store {
             .get_mut(&id)
             .ok_or_else(|| ApiError::internal("a group vanished while it was being modified"))?;
         if let Some(name) = changes.name {
+            self.ids_by_name
+                .remove(&(group.scope.clone(), std::mem::take(&mut group.name)));
+            self.ids_by_name
+                .insert((group.scope.clone(), name.clone()), id);
             group.name = name;
         }
         if let Some(status) = changes.status {
@@ -304,7 +313,7 @@ impl Store {
     /// Deletes a group, whatever its status.
     pub fn delete(&mut self, scope: &Scope, job_group_id: &str) -> Result<(), ApiError> {
         let id = self.find(scope, job_group_id)?;
-        self.job_groups.remove(&id);
+        self.remove(id);
         Ok(())
     }
 
@@ -347,7 +356,11 @@ impl Store {
     ) -> bool {
         match self.job_groups.get_mut(&job_group_id) {
             Some(group) => {
+                self.ids_by_name
+                    .remove(&(group.scope.clone(), group.name.clone()));
                 change(group);
+                self.ids_by_name
+                    .insert((group.scope.clone(), group.name.clone()), job_group_id);
                 true
             }
             None => false,
@@ -356,7 +369,17 @@ impl Store {
 
     /// Removes a group behind the callers' back; false if there is none.
     pub fn delete_directly(&mut self, job_group_id: u64) -> bool {
-        self.job_groups.remove(&job_group_id).is_some()
+        self.remove(job_group_id)
+    }
+
+    fn remove(&mut self, job_group_id: u64) -> bool {
+        match self.job_groups.remove(&job_group_id) {
+            Some(group) => {
+                self.ids_by_name.remove(&(group.scope, group.name));
+                true
+            }
+            None => false,
+        }
     }
 
     fn find(&self, scope: &Scope, job_group_id: &str) -> Result<u64, ApiError> {
@@ -393,10 +416,8 @@ impl Store {
         name: &str,
         except: Option<u64>,
     ) -> Result<(), ApiError> {
-        let taken = self.job_groups.values().any(|group| {
-            group.scope == *scope && group.name == name && Some(group.job_group_id) != except
-        });
-        if taken {
+        let holder = self.ids_by_name.get(&(scope.clone(), name.to_owned()));
+        if holder.is_some_and(|id| Some(*id) != except) {
             Err(ApiError::duplicate_name(name, &scope.instance_id))
         } else {
             Ok(())
