@@ -70,10 +70,9 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     .await?;
     let plan = refresh.plan(&desired, state, &args.planning.options(args.show_unmanaged));
     print_plan(&plan, &args.output)?;
-    super::step_summary::publish(
-        &process_environment(),
-        &render::markdown::render_plan(&plan),
-    );
+    super::step_summary::publish(&process_environment(), || {
+        render::markdown::render_plan(&plan)
+    });
     refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;

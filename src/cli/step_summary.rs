@@ -27,13 +27,14 @@ pub fn target(environment: &BTreeMap<String, String>) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Appends `markdown` to the summary file the environment names, followed by a blank line
-/// so that the next step's summary starts a new block. Failures are printed as a warning.
-pub fn publish(environment: &BTreeMap<String, String>, markdown: &str) {
+/// Appends the Markdown `render` makes to the summary file the environment names, followed
+/// by a blank line so that the next step's summary starts a new block. Nothing is rendered
+/// when no file is named. Failures are printed as a warning.
+pub fn publish(environment: &BTreeMap<String, String>, render: impl FnOnce() -> String) {
     let Some(path) = target(environment) else {
         return;
     };
-    if let Err(error) = append(&path, markdown) {
+    if let Err(error) = append(&path, &render()) {
         eprintln!(
             "warning: could not append the summary to `{}` (`{VARIABLE}`): {error}",
             path.display()

@@ -189,7 +189,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                     // nothing to do.
                     renderer.finish(&nothing_to_apply(&plan))?;
                 }
-                step_summary::publish(&environment, &render::markdown::render_plan(&plan));
+                step_summary::publish(&environment, || render::markdown::render_plan(&plan));
                 return Ok(Outcome::Success);
             }
             if !args.auto_approve && !args.dry_run && !confirm()? {
@@ -217,7 +217,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let _ = printer.await;
     let report = report?;
     renderer.finish(&report)?;
-    step_summary::publish(&environment, &step_summary::apply_markdown(&report));
+    step_summary::publish(&environment, || step_summary::apply_markdown(&report));
     if let Some(demo) = demo {
         demo.finish(&report);
     }
