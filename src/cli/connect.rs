@@ -98,8 +98,8 @@ impl Refresh {
 
     /// The plan of `desired` against `state` and what was read, saying why the live groups
     /// were not read when the refresh was skipped.
-    pub fn plan(&self, desired: &Desired, state: Option<&State>, options: &PlanOptions) -> Plan {
-        let mut plan = plan::compute_with(desired, state, self.observed(), options);
+    pub fn plan(&self, desired: Desired, state: Option<&State>, options: &PlanOptions) -> Plan {
+        let mut plan = plan::compute_owned(desired, state, self.observed(), options);
         if let Refresh::Skipped(reason) = self {
             plan.refresh_skipped_reason = Some(reason.clone());
         }

@@ -16,6 +16,19 @@ pub fn print(text: &str) -> io::Result<()> {
     write_unless_closed(&mut io::stdout().lock(), text)
 }
 
+/// Streams a plan's JSON to standard output, as [`print`] does text: a reader that stopped
+/// reading is not an error.
+pub fn print_json_plan(plan: &crate::plan::Plan) -> anyhow::Result<()> {
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    let written = crate::render::json::write_plan(plan, &mut stdout)
+        .map_err(io::Error::from)
+        .and_then(|()| stdout.flush());
+    match written {
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn write_unless_closed(writer: &mut impl Write, text: &str) -> io::Result<()> {
     match writer
         .write_all(text.as_bytes())

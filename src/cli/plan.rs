@@ -68,7 +68,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         false,
     )
     .await?;
-    let plan = refresh.plan(&desired, state, &args.planning.options(args.show_unmanaged));
+    let plan = refresh.plan(desired, state, &args.planning.options(args.show_unmanaged));
     print_plan(&plan, &args.output)?;
     super::step_summary::publish(&process_environment(), || {
         render::markdown::render_plan(&plan)
@@ -110,7 +110,7 @@ pub(super) fn print_plan(plan: &Plan, output: &OutputArgs) -> anyhow::Result<()>
             let color = output.color(stdout.is_terminal(), &process_environment());
             render::text::render_plan(plan, color)
         }
-        Format::Json => render::json::render_plan(plan)?,
+        Format::Json => return output::print_json_plan(plan),
         Format::Markdown => render::markdown::render_plan(plan),
     };
     output::print(&text)?;

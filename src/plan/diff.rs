@@ -42,6 +42,17 @@ pub fn compute_with(
     observed: Option<&Observed>,
     options: &PlanOptions,
 ) -> Plan {
+    compute_owned(desired.clone(), state, observed, options)
+}
+
+/// [`compute_with`] for a caller that has no further use for `desired`: the groups that need
+/// an action are moved into the plan instead of copied, which matters at 100,000 groups.
+pub fn compute_owned(
+    desired: Desired,
+    state: Option<&State>,
+    observed: Option<&Observed>,
+    options: &PlanOptions,
+) -> Plan {
     let empty = std::collections::BTreeMap::new();
     let recorded = state.map_or(&empty, |state| &state.job_groups);
     let mut plan = Plan::empty(state.map(|state| StateBinding {
@@ -52,18 +63,18 @@ pub fn compute_with(
     plan.targets = options.targets.iter().cloned().collect();
     let targeted =
         |address: &Address| options.targets.is_empty() || options.targets.contains(address);
-    let mut wanted = desired.groups.iter().peekable();
+    let mut wanted = desired.groups.into_iter().peekable();
     let mut known = recorded.iter().peekable();
     loop {
         match next_pair(&mut wanted, &mut known) {
-            Pair::Both(address, group, entry) if targeted(address) => {
+            Pair::Both(address, group, entry) if targeted(&address) => {
                 let before = plan.actions.len();
                 plan_managed(&mut plan.actions, address, group, entry, observed);
                 if plan.actions.len() == before {
                     plan.unchanged += 1;
                 }
             }
-            Pair::DesiredOnly(address, group) if targeted(address) => {
+            Pair::DesiredOnly(address, group) if targeted(&address) => {
                 plan_create(&mut plan.actions, address, group, None);
             }
             Pair::StateOnly(address, entry) if targeted(address) => {
@@ -91,8 +102,8 @@ struct Current<'a> {
 
 fn plan_managed(
     actions: &mut Vec<Action>,
-    address: &Address,
-    group: &DesiredGroup,
+    address: Address,
+    group: DesiredGroup,
     entry: &StateEntry,
     observed: Option<&Observed>,
 ) {
@@ -131,6 +142,15 @@ fn plan_managed(
             after: Some(address.name.clone()),
         });
     }
+    let status_change = group
+        .status
+        .filter(|wanted| !group.lifecycle.ignores("status") && current.status != Some(*wanted))
+        .map(|wanted| Action::SetStatus {
+            address: address.clone(),
+            job_group_id: Some(entry.job_group_id.clone()),
+            from: current.status,
+            to: wanted,
+        });
     if *current.spec != group.spec {
         changes.extend(
             attribute_changes(current.spec, &group.spec)
@@ -149,32 +169,22 @@ fn plan_managed(
             Vec::new()
         };
         actions.push(Action::Update {
-            address: address.clone(),
+            address,
             job_group_id: entry.job_group_id.clone(),
             changes,
             drift,
-            spec: group.spec.clone(),
-            source: group.source.clone(),
+            spec: group.spec,
+            source: group.source,
             prevent_destroy,
         });
     } else if prevent_destroy != entry.prevent_destroy {
         actions.push(Action::Protect {
-            address: address.clone(),
+            address,
             job_group_id: entry.job_group_id.clone(),
             prevent_destroy,
         });
     }
-    if let Some(wanted) = group.status
-        && !lifecycle.ignores("status")
-        && current.status != Some(wanted)
-    {
-        actions.push(Action::SetStatus {
-            address: address.clone(),
-            job_group_id: Some(entry.job_group_id.clone()),
-            from: current.status,
-            to: wanted,
-        });
-    }
+    actions.extend(status_change);
 }
 
 /// A create, and the start that follows when the manifests want the new group running
@@ -184,29 +194,28 @@ fn plan_managed(
 /// it unless the manifests say otherwise.
 fn plan_create(
     actions: &mut Vec<Action>,
-    address: &Address,
-    group: &DesiredGroup,
+    address: Address,
+    group: DesiredGroup,
     replaces: Option<&StateEntry>,
 ) {
     let recorded_protection = replaces.is_some_and(|entry| entry.prevent_destroy);
-    actions.push(Action::Create {
+    let start = (group.status == Some(Status::Running)).then(|| Action::SetStatus {
         address: address.clone(),
-        spec: group.spec.clone(),
-        source: group.source.clone(),
+        job_group_id: None,
+        from: Some(Status::Stopped),
+        to: Status::Running,
+    });
+    actions.push(Action::Create {
+        address,
+        spec: group.spec,
+        source: group.source,
         replaces_id: replaces.map(|entry| entry.job_group_id.clone()),
         prevent_destroy: group
             .lifecycle
             .prevent_destroy
             .unwrap_or(recorded_protection),
     });
-    if group.status == Some(Status::Running) {
-        actions.push(Action::SetStatus {
-            address: address.clone(),
-            job_group_id: None,
-            from: Some(Status::Stopped),
-            to: Status::Running,
-        });
-    }
+    actions.extend(start);
 }
 
 fn plan_orphan(address: &Address, entry: &StateEntry, prune: bool) -> Action {
@@ -260,14 +269,14 @@ fn unmanaged(
 }
 
 enum Pair<'a> {
-    Both(&'a Address, &'a DesiredGroup, &'a StateEntry),
-    DesiredOnly(&'a Address, &'a DesiredGroup),
+    Both(Address, DesiredGroup, &'a StateEntry),
+    DesiredOnly(Address, DesiredGroup),
     StateOnly(&'a Address, &'a StateEntry),
     Done,
 }
 
 fn next_pair<'a>(
-    wanted: &mut Peekable<btree_map::Iter<'a, Address, DesiredGroup>>,
+    wanted: &mut Peekable<btree_map::IntoIter<Address, DesiredGroup>>,
     known: &mut Peekable<btree_map::Iter<'a, Address, StateEntry>>,
 ) -> Pair<'a> {
     let order = match (wanted.peek(), known.peek()) {

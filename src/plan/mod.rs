@@ -7,5 +7,5 @@ pub mod saved;
 
 pub use action::{Action, AttributeChange, Plan, StateBinding, Summary, UnmanagedGroup};
 pub(crate) use diff::full_changes;
-pub use diff::{PlanOptions, compute, compute_with};
+pub use diff::{PlanOptions, compute, compute_owned, compute_with};
 pub use observed::{LiveGroup, Observed};

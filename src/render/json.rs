@@ -4,6 +4,8 @@
 //! compute: the `summary` counts, and for an update with drift, `drift_diff`, the unified
 //! diff the text and Markdown show.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use super::drift_diff;
@@ -40,6 +42,15 @@ struct ActionDocument<'a> {
 
 /// Renders a plan as pretty-printed JSON followed by a newline.
 pub fn render_plan(plan: &Plan) -> Result<String, serde_json::Error> {
+    let mut bytes = Vec::new();
+    write_plan(plan, &mut bytes)?;
+    // serde_json writes only valid UTF-8.
+    String::from_utf8(bytes).map_err(|error| serde::ser::Error::custom(error.to_string()))
+}
+
+/// Writes what [`render_plan`] returns to `writer` as it is produced, so that a large plan is
+/// never held in memory a second time as text. Give it a buffered writer.
+pub fn write_plan(plan: &Plan, mut writer: impl Write) -> Result<(), serde_json::Error> {
     let actions = plan
         .actions
         .iter()
@@ -62,7 +73,6 @@ pub fn render_plan(plan: &Plan) -> Result<String, serde_json::Error> {
         actions,
         unmanaged: &plan.unmanaged,
     };
-    let mut text = serde_json::to_string_pretty(&document)?;
-    text.push('\n');
-    Ok(text)
+    serde_json::to_writer_pretty(&mut writer, &document)?;
+    writer.write_all(b"\n").map_err(serde_json::Error::io)
 }

@@ -168,7 +168,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 args.dry_run,
             )
             .await?;
-            let plan = refresh.plan(&desired, state.as_ref(), &args.planning.options(false));
+            let plan = refresh.plan(desired, state.as_ref(), &args.planning.options(false));
             if !json {
                 print_plan(&plan, &args.output)?;
             }
