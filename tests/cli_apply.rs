@@ -57,7 +57,8 @@ fn bundled_manifests_are_created_recorded_and_then_unchanged() {
     let emulator = Emulator::start(&[]);
     let workspace = Workspace::with_bundled_manifests(&emulator);
 
-    // One at a time, so that the lines come in a stable order for the snapshot.
+    // One call at a time. The next call may start while the last result is being
+    // recorded, so the snapshot takes the progress lines sorted.
     let first = workspace.apply(&["--parallelism", "1"]);
     first.expect_code(0);
     assert_eq!(
@@ -81,7 +82,10 @@ fn bundled_manifests_are_created_recorded_and_then_unchanged() {
         (r"\[id=\d+\]", "[id=ID]"),
         (r"created after \d+\.\d\ds", "created after [ELAPSED]"),
     ]}, {
-        insta::assert_snapshot!("first_apply_of_the_bundled_manifests", first.stdout);
+        insta::assert_snapshot!(
+            "first_apply_of_the_bundled_manifests",
+            progress_lines_sorted(&first.stdout)
+        );
     });
     let ids = emulator.ids();
     assert_eq!(creates_sent(&emulator), 5);
@@ -179,7 +183,8 @@ fn json_output_is_one_event_per_line_ending_with_the_summary() {
 #[test]
 fn killed_at_varying_moments_then_rerun_creates_each_group_exactly_once() {
     let started = Instant::now();
-    let emulator = Emulator::start(&["--latency-ms", "5", "--quiet"]);
+    // About half a second of creates per run, so that a kill finds the run still going.
+    let emulator = Emulator::start(&["--latency-ms", "10", "--quiet"]);
     let declared = names("crash", 200);
     let workspace = Workspace::with_groups(&emulator, &declared);
 
@@ -190,7 +195,7 @@ fn killed_at_varying_moments_then_rerun_creates_each_group_exactly_once() {
     let mut finished_unkilled = 0;
     for round in 0..24_u64 {
         let before = emulator.groups().len();
-        let mut running = workspace.spawn_apply(&["--parallelism", "8", "--format", "json"]);
+        let mut running = workspace.spawn_apply(&["--parallelism", "4", "--format", "json"]);
         if round % 3 == 2 {
             // After 0..=22 lines of any kind: while resolving what the last kill left, or
             // between intents and results.
@@ -581,6 +586,38 @@ fn a_group_made_elsewhere_is_a_conflict_never_adopted() {
 }
 
 #[test]
+fn ctrl_c_while_waiting_for_the_lock_exits_130_and_leaves_the_holder_alone() {
+    // 40 creates of 100 ms one at a time: the holder keeps the lock for about 4 s.
+    let emulator = Emulator::start(&["--latency-ms", "100"]);
+    let declared = names("waiting", 40);
+    let workspace = Workspace::with_groups(&emulator, &declared);
+
+    let mut holder = workspace.spawn_apply(&["--parallelism", "1"]);
+    assert!(
+        holder.read_until(|line| line.contains(": creating...")),
+        "the first apply never started:\n{}",
+        holder.lines.join("\n")
+    );
+    let waiting = workspace.spawn_apply(&["--lock-timeout", "60s"]);
+    // Long enough for the second run to be inside its wait for the lock.
+    std::thread::sleep(Duration::from_millis(1500));
+    waiting.signal("INT");
+    let interrupted = waiting.finish();
+    interrupted.expect_code(130);
+    assert!(
+        interrupted
+            .stderr
+            .contains("Interrupted before any action started"),
+        "{interrupted}"
+    );
+
+    let finished = holder.finish();
+    finished.expect_code(0);
+    assert_converged(&emulator, &workspace, &declared);
+    assert_eq!(creates_sent(&emulator), declared.len());
+}
+
+#[test]
 fn ctrl_c_stops_starting_records_what_was_created_and_a_rerun_finishes() {
     let emulator = Emulator::start(&["--latency-ms", "200"]);
     let declared = names("interrupted", 12);
@@ -683,4 +720,28 @@ fn an_apply_with_nothing_to_do_folds_an_earlier_runs_journal_into_the_state_file
     drop(backend);
     workspace.apply(&["--dry-run"]).expect_code(0);
     assert!(journal.exists());
+}
+
+/// `stdout` with each run of progress lines (`…: creating...`, `…: created after …`) sorted.
+fn progress_lines_sorted(stdout: &str) -> String {
+    let is_progress =
+        |line: &str| line.ends_with(": creating...") || line.contains(": created after ");
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    let mut start = 0;
+    while start < lines.len() {
+        if !is_progress(lines[start]) {
+            start += 1;
+            continue;
+        }
+        let end = (start..lines.len())
+            .find(|&index| !is_progress(lines[index]))
+            .unwrap_or(lines.len());
+        lines[start..end].sort_unstable();
+        start = end;
+    }
+    let mut sorted = lines.join("\n");
+    if stdout.ends_with('\n') {
+        sorted.push('\n');
+    }
+    sorted
 }

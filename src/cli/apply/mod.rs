@@ -8,6 +8,8 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -75,6 +77,8 @@ enum PlanSource {
 }
 
 pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
+    // Installed first, so that Ctrl-C at any moment ends the run with 130, not a bare signal.
+    let interruption = Interruption::install();
     let environment = process_environment();
     if args.output.format == Format::Markdown {
         bail!("`--format markdown` is for plans; apply prints `text` or `json`");
@@ -212,7 +216,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     } else {
         connection.client()?
     };
-    let stop = stop_signal();
+    let stop = interruption.actions_started();
     let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
     let _ = printer.await;
     let report = report?;
@@ -319,20 +323,46 @@ fn confirm() -> anyhow::Result<bool> {
 
 /// Resolves when the run should stop starting new actions: the first Ctrl-C or SIGTERM. A
 /// second one exits at once; the journal tolerates that at any instant.
-fn stop_signal() -> impl std::future::Future<Output = ()> + Send {
-    let (first, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        eprintln!(
-            "\nInterrupted: no new actions start; waiting for those in flight to be recorded. Press Ctrl-C again to exit at once."
-        );
-        let _ = first.send(());
-        wait_for_signal().await;
-        eprintln!("Interrupted again: exiting now.");
-        std::process::exit(130);
-    });
-    async move {
-        let _ = stopped.await;
+/// Ctrl-C and SIGTERM during an apply.
+///
+/// Before any action starts (loading, resolving, planning, the question), the first signal
+/// ends the run at once: every record written so far is durable, a record cut short is
+/// recovered at the next start, and the lock is released by the operating system. Once
+/// actions run, the first signal stops new ones from starting and lets those in flight be
+/// recorded; a second one exits at once.
+struct Interruption {
+    acting: Arc<AtomicBool>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Interruption {
+    fn install() -> Self {
+        let acting = Arc::new(AtomicBool::new(false));
+        let (first, stopped) = tokio::sync::oneshot::channel::<()>();
+        let watched = Arc::clone(&acting);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            if !watched.load(Ordering::SeqCst) {
+                eprintln!("\nInterrupted before any action started: exiting.");
+                std::process::exit(130);
+            }
+            eprintln!(
+                "\nInterrupted: no new actions start; waiting for those in flight to be recorded. Press Ctrl-C again to exit at once."
+            );
+            let _ = first.send(());
+            wait_for_signal().await;
+            eprintln!("Interrupted again: exiting now.");
+            std::process::exit(130);
+        });
+        Self { acting, stopped }
+    }
+
+    /// Marks the start of the actions and returns what resolves when they are to stop.
+    fn actions_started(self) -> impl std::future::Future<Output = ()> + Send {
+        self.acting.store(true, Ordering::SeqCst);
+        async move {
+            let _ = self.stopped.await;
+        }
     }
 }
 
