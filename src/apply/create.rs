@@ -13,9 +13,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::report::{
-    ActionFailure, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, RecoveredGroup, RecoveryReason,
+    ActionFailure, ChangeKind, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, RecoveredGroup,
+    RecoveryReason,
 };
 use super::resolve::{common_spec, found_entry, groups_by_name, now_rfc3339};
+use super::slots::RequestSlots;
 use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
@@ -31,6 +33,8 @@ pub(crate) struct RunContext<'a, B> {
     pub backend: &'a B,
     /// Paced by the run's shared pacer.
     pub client: CloudClient,
+    /// The calls in hand at once, and the moment each action starts.
+    pub slots: RequestSlots,
     /// Creates of earlier runs still open at the start of this one (their names were not
     /// listed), by address: they may land late.
     pub open_creates: BTreeMap<Address, Vec<Intent>>,
@@ -54,6 +58,7 @@ pub(crate) async fn create<B: Backend>(
         .unwrap_or_default();
     let mut lost_answer_here = false;
     let mut round = 0;
+    let mut slot = None;
     loop {
         round += 1;
         let intent = Intent {
@@ -65,6 +70,13 @@ pub(crate) async fn create<B: Backend>(
         backend
             .append(&[JournalRecord::Intent(intent.clone())])
             .await?;
+        if slot.is_none() {
+            slot = context.slots.start(&address, ChangeKind::Create).await;
+            if slot.is_none() {
+                backend.append(&[settle(intent.id)]).await?;
+                return Ok(Outcome::NotStarted(address));
+            }
+        }
 
         let error = match context
             .client
@@ -88,6 +100,7 @@ pub(crate) async fn create<B: Backend>(
                         now_rfc3339(),
                     )
                 };
+                drop(slot);
                 backend
                     .append(&recorded(&earlier, &address, entry, intent.id))
                     .await?;
@@ -105,6 +118,7 @@ pub(crate) async fn create<B: Backend>(
         if !(error.is_ambiguous() || (duplicate && !earlier.is_empty())) {
             // The service answered with an error: this create created nothing. Earlier
             // creates of the address stay open: they may still land.
+            drop(slot);
             backend.append(&[settle(intent.id)]).await?;
             let failure = if duplicate {
                 ActionFailure::conflict(&address, &error)
@@ -294,6 +308,7 @@ mod tests {
         let context = RunContext {
             backend: &backend,
             client,
+            slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::from([(address(), vec![earlier])]),
         };
 
@@ -338,6 +353,7 @@ mod tests {
         let context = RunContext {
             backend: &backend,
             client,
+            slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::new(),
         };
 
@@ -376,6 +392,7 @@ mod tests {
         let context = RunContext {
             backend: &backend,
             client,
+            slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::from([(address(), vec![earlier.clone()])]),
         };
         let unknown_library = JobGroupSpec {
@@ -406,6 +423,7 @@ mod tests {
         let context = RunContext {
             backend: &backend,
             client,
+            slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::from([(address(), vec![earlier])]),
         };
 

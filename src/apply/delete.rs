@@ -30,6 +30,13 @@ pub(crate) async fn delete<B: Backend>(
         .backend
         .append(&[JournalRecord::Intent(intent)])
         .await?;
+    let Some(slot) = context.slots.start(&address, ChangeKind::Delete).await else {
+        context
+            .backend
+            .append(&[JournalRecord::Settle(Settle { id: intent_id })])
+            .await?;
+        return Ok(Outcome::NotStarted(address));
+    };
     let answer = context
         .client
         .delete_job_group(
@@ -38,6 +45,7 @@ pub(crate) async fn delete<B: Backend>(
             &entry.job_group_id,
         )
         .await;
+    drop(slot);
     let (request_id, already_gone) = match answer {
         Ok(answer) => (answer.request_id, false),
         Err(error) if error.code() == Some(NOT_FOUND_CODE) => (String::new(), true),

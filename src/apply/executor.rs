@@ -22,6 +22,7 @@ use super::options::ApplyOptions;
 use super::pacer::Pacer;
 use super::report::{ApplyReport, ChangeKind, NotApplied, PlannedChange, RecoveredGroup};
 use super::resolve::resolve_intents;
+use super::slots::RequestSlots;
 use super::status::set_status;
 use super::update::{protect, update};
 use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
@@ -30,6 +31,13 @@ use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::state::journal::Intent;
 use crate::state::{Backend, State, StateError};
+
+/// Actions under way at once, per request slot. `parallelism` bounds the calls in hand
+/// ([`RequestSlots`]); the actions beyond them record their intents ahead, or their
+/// results after the call, while other calls are in hand, so that a journal sync never
+/// keeps a slot idle. A crash leaves at most this many times `parallelism` intents to
+/// resolve at the next start.
+const ACTIONS_AHEAD: usize = 4;
 
 /// Carries out `plan`: every action recorded durably before it is reported, every create
 /// exactly once.
@@ -45,8 +53,8 @@ use crate::state::{Backend, State, StateError};
 ///    create whose address the state already records (with an id other than the one the
 ///    plan saw deleted outside) becomes `recovered`; an action on a group the state no
 ///    longer records as planned fails as stale; a start of a group whose create failed is
-///    not started. The actions of a phase run `options.parallelism` at a time, paced by one
-///    run-wide pacer. A failed action does not stop the others. Once `stop` resolves, no
+///    not started. The calls of a phase are sent `options.parallelism` at a time, paced by
+///    one run-wide pacer. A failed action does not stop the others. Once `stop` resolves, no
 ///    further action starts; those in flight finish and are recorded, and the report says
 ///    `interrupted`.
 /// 4. The state is compacted.
@@ -121,6 +129,7 @@ pub async fn execute<B: Backend>(
     let context = RunContext {
         backend,
         client,
+        slots: RequestSlots::new(options.parallelism, Some(events.clone())),
         open_creates: prepared.open_creates,
     };
     let mut runner = Runner {
@@ -280,8 +289,12 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
         self.stopping || self.fatal.is_some()
     }
 
-    async fn stopping(&mut self, in_flight: usize, report: &mut ApplyReport) {
+    async fn stopping(&mut self, report: &mut ApplyReport) {
+        let in_flight = self.context.slots.in_hand();
         self.stopping = true;
+        // Actions whose intents are written ahead and still wait for a request slot end
+        // without sending; those with a call in hand finish.
+        self.context.slots.close();
         report.interrupted = true;
         self.events.emit(ApplyEvent::Stopping { in_flight }).await;
     }
@@ -291,20 +304,12 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
         let mut in_flight = FuturesUnordered::new();
         loop {
             if !self.stopping && self.stop.as_mut().now_or_never().is_some() {
-                self.stopping(in_flight.len(), report).await;
+                self.stopping(report).await;
             }
-            while !self.halted() && in_flight.len() < self.parallelism {
+            while !self.halted() && in_flight.len() < self.parallelism * ACTIONS_AHEAD {
                 let Some(work) = queue.pop_front() else {
                     break;
                 };
-                if !matches!(work, Work::Protect { .. }) {
-                    self.events
-                        .emit(ApplyEvent::Starting {
-                            address: work.address().clone(),
-                            action: work.kind(),
-                        })
-                        .await;
-                }
                 in_flight.push(perform(self.context, work));
             }
             if in_flight.is_empty() {
@@ -314,7 +319,7 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
             tokio::select! {
                 biased;
                 () = self.stop.as_mut(), if !stopping => {
-                    self.stopping(in_flight.len(), report).await;
+                    self.stopping(report).await;
                 }
                 Some(result) = in_flight.next() => match result {
                     Ok(outcome) => record_outcome(outcome, self.events, report).await,
@@ -428,6 +433,7 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.failed.push(failure);
         }
+        Outcome::NotStarted(address) => report.not_started.push(address),
     }
 }
 

@@ -25,6 +25,7 @@ mod pacer;
 pub mod refresh;
 mod report;
 mod resolve;
+mod slots;
 mod status;
 mod update;
 mod work;

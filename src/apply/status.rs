@@ -27,6 +27,9 @@ pub(crate) async fn set_status<B: Backend>(
         address.instance_id.as_str(),
         entry.job_group_id.as_str(),
     );
+    let Some(slot) = context.slots.start(&address, kind).await else {
+        return Ok(Outcome::NotStarted(address));
+    };
     let answer = match to {
         Status::Running => {
             context
@@ -41,6 +44,7 @@ pub(crate) async fn set_status<B: Backend>(
                 .await
         }
     };
+    drop(slot);
     let answer = match answer {
         Ok(answer) => answer,
         Err(error) if error.code() == Some(NOT_FOUND_CODE) => {

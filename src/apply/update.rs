@@ -122,6 +122,9 @@ pub(crate) async fn update<B: Backend>(
 ) -> Result<Outcome, StateError> {
     let started = Instant::now();
     let kind = ChangeKind::Update;
+    let Some(slot) = context.slots.start(&address, kind).await else {
+        return Ok(Outcome::NotStarted(address));
+    };
     let changes_params = attributes
         .iter()
         .any(|attribute| attribute.starts_with("params."));
@@ -160,7 +163,9 @@ pub(crate) async fn update<B: Backend>(
         .backend
         .append(&[JournalRecord::Intent(intent)])
         .await?;
-    match context.client.modify_job_group(&modification.request).await {
+    let answer = context.client.modify_job_group(&modification.request).await;
+    drop(slot);
+    match answer {
         Ok(answer) => {
             let recorded = StateEntry {
                 job_group_id: entry.job_group_id.clone(),

@@ -62,17 +62,6 @@ impl Work {
             | Work::Delete { address, .. } => address,
         }
     }
-
-    /// What it does.
-    pub fn kind(&self) -> ChangeKind {
-        match self {
-            Work::Create { .. } => ChangeKind::Create,
-            Work::Update { .. } => ChangeKind::Update,
-            Work::Protect { .. } => ChangeKind::Protect,
-            Work::SetStatus { to, .. } => ChangeKind::for_status(*to),
-            Work::Delete { .. } => ChangeKind::Delete,
-        }
-    }
 }
 
 /// How one action ended. A state error instead ends the whole run.
@@ -85,6 +74,8 @@ pub(crate) enum Outcome {
     Protected(ProtectionChange),
     Deleted(DeletedGroup),
     Failed(ActionFailure),
+    /// The run stopped before its call was sent: nothing changed, any intent is settled.
+    NotStarted(Address),
 }
 
 /// What the executor does with one planned action at the start of its phase.
