@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::history::HistoryRecorder;
 use super::report::{
     ActionFailure, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, RecoveredGroup, RecoveryReason,
 };
@@ -19,6 +20,7 @@ use super::resolve::{common_spec, found_entry, groups_by_name, now_rfc3339};
 use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
+use crate::provenance::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -34,6 +36,8 @@ pub(crate) struct RunContext<'a, B> {
     /// Creates of earlier runs still open at the start of this one (their names were not
     /// listed), by address: they may land late.
     pub open_creates: BTreeMap<Address, Vec<Intent>>,
+    /// Makes the `history` record of each recorded action.
+    pub history: HistoryRecorder,
 }
 
 /// Creates `address` with `spec`, and records it with `prevent_destroy`.
@@ -77,6 +81,12 @@ pub(crate) async fn create<B: Backend>(
             .await
         {
             Ok(created) => {
+                let history = context.history.record(
+                    HistoryAction::Create,
+                    &address,
+                    &created.job_group_id,
+                    &created.request_id,
+                );
                 let entry = StateEntry {
                     // The service creates groups stopped.
                     status: Some(Status::Stopped),
@@ -88,9 +98,9 @@ pub(crate) async fn create<B: Backend>(
                         now_rfc3339(),
                     )
                 };
-                backend
-                    .append(&recorded(&earlier, &address, entry, intent.id))
-                    .await?;
+                let mut records = recorded(&earlier, &address, entry, intent.id);
+                records.extend(history);
+                backend.append(&records).await?;
                 return Ok(Outcome::Created(CreatedGroup {
                     address,
                     job_group_id: created.job_group_id,
@@ -144,9 +154,14 @@ pub(crate) async fn create<B: Backend>(
                 prevent_destroy,
                 ..found_entry(sent, found, request_id, &now_rfc3339())
             };
-            backend
-                .append(&recorded(&earlier, &address, entry, intent.id))
-                .await?;
+            let records = context.history.with(
+                recorded(&earlier, &address, entry, intent.id),
+                HistoryAction::Recover,
+                &address,
+                &found.job_group_id,
+                request_id,
+            );
+            backend.append(&records).await?;
             return Ok(Outcome::Recovered(RecoveredGroup {
                 address,
                 job_group_id: found.job_group_id.clone(),
@@ -295,6 +310,7 @@ mod tests {
             backend: &backend,
             client,
             open_creates: BTreeMap::from([(address(), vec![earlier])]),
+            history: HistoryRecorder::default(),
         };
 
         let outcome = create(&context, address(), JobGroupSpec::example(), true)
@@ -339,6 +355,7 @@ mod tests {
             backend: &backend,
             client,
             open_creates: BTreeMap::new(),
+            history: HistoryRecorder::default(),
         };
 
         let outcome = create(&context, address(), JobGroupSpec::example(), false)
@@ -377,6 +394,7 @@ mod tests {
             backend: &backend,
             client,
             open_creates: BTreeMap::from([(address(), vec![earlier.clone()])]),
+            history: HistoryRecorder::default(),
         };
         let unknown_library = JobGroupSpec {
             algo_lib_id: "404".into(),
@@ -407,6 +425,7 @@ mod tests {
             backend: &backend,
             client,
             open_creates: BTreeMap::from([(address(), vec![earlier])]),
+            history: HistoryRecorder::default(),
         };
 
         let outcome = create(&context, address(), JobGroupSpec::example(), false)

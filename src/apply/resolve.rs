@@ -19,9 +19,11 @@ use tokio::sync::mpsc;
 
 use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
+use super::history::HistoryRecorder;
 use super::report::{NOT_FOUND_CODE, RecoveredGroup, RecoveryReason};
 use crate::cloud::{CloudClient, CloudError, DescribeJobGroupsRequest, ObservedJobGroup};
 use crate::model::{Address, JobGroupSpec};
+use crate::provenance::{HistoryAction, RunContext};
 use crate::state::journal::{Intent, JournalRecord, Operation, Put, Remove, Settle};
 use crate::state::{Backend, Recovered, State, StateEntry};
 
@@ -48,6 +50,18 @@ pub async fn resolve_unresolved<B: Backend>(
     recovered: Recovered,
     events: &mpsc::Sender<ApplyEvent>,
 ) -> Result<Option<State>, ApplyError> {
+    resolve_unresolved_with_provenance(backend, client, recovered, events, None).await
+}
+
+/// [`resolve_unresolved`], each recorded resolution with a `history` record carrying
+/// `provenance` (`recover` for a create found, `delete` for a delete found done).
+pub async fn resolve_unresolved_with_provenance<B: Backend>(
+    backend: &B,
+    client: &CloudClient,
+    recovered: Recovered,
+    events: &mpsc::Sender<ApplyEvent>,
+    provenance: Option<&RunContext>,
+) -> Result<Option<State>, ApplyError> {
     if recovered.unresolved.is_empty() {
         return Ok(recovered.state);
     }
@@ -58,11 +72,42 @@ pub async fn resolve_unresolved<B: Backend>(
         recovered.state.as_ref(),
         recovered.unresolved,
         &sink,
+        &HistoryRecorder::new(provenance, None),
     )
     .await?;
     // Folded into the state file now: a run that finds nothing else to do after resolving
     // sends nothing and so never reaches the compaction at the end of `execute`.
     Ok(backend.compact().await?.state)
+}
+
+/// `records` with a `history` record after each `put` (a create found: `recover`) and
+/// each `remove` (a delete found done: `delete`).
+fn with_history(
+    records: Vec<JournalRecord>,
+    state: Option<&State>,
+    history: &HistoryRecorder,
+) -> Vec<JournalRecord> {
+    let mut annotated = Vec::with_capacity(records.len() * 2);
+    for record in records {
+        let entry = match &record {
+            JournalRecord::Put(put) => history.record(
+                HistoryAction::Recover,
+                &put.address,
+                &put.entry.job_group_id,
+                &put.entry.request_id,
+            ),
+            JournalRecord::Remove(remove) => {
+                let job_group_id = state
+                    .and_then(|state| state.job_groups.get(&remove.address))
+                    .map_or("", |entry| entry.job_group_id.as_str());
+                history.record(HistoryAction::Delete, &remove.address, job_group_id, "")
+            }
+            _ => None,
+        };
+        annotated.push(record);
+        annotated.extend(entry);
+    }
+    annotated
 }
 
 /// What resolving a set of intents found.
@@ -84,6 +129,7 @@ pub(crate) async fn resolve_intents<B: Backend>(
     state: Option<&State>,
     intents: Vec<Intent>,
     events: &EventSink,
+    history: &HistoryRecorder,
 ) -> Result<Resolved, ApplyError> {
     let mut by_instance: BTreeMap<(String, String), Vec<Intent>> = BTreeMap::new();
     let count = intents.len();
@@ -142,6 +188,7 @@ pub(crate) async fn resolve_intents<B: Backend>(
             }
         }
         if !records.is_empty() {
+            let records = with_history(records, state, history);
             backend
                 .append(&records)
                 .await

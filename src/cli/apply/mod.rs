@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use super::connect::{Connection, refresh_for_plan};
 use super::plan::{print_plan, refuse_blocked};
+use super::provenance_args::{ProvenanceArgs, RetentionArgs};
 use super::settings::{
     CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
 };
@@ -50,6 +51,10 @@ pub struct ApplyArgs {
     cloud: CloudArgs,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    provenance: ProvenanceArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     auto_approve: bool,
@@ -97,10 +102,20 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             PlanSource::Manifests(manifest::load(&args.manifests.inputs())?)
         }
     };
+    // Collected once, before anything is locked, sent or written: `--require-clean`
+    // stops here. A saved plan's apply is from the current directory's commit.
+    let provenance = match &source {
+        PlanSource::Saved { .. } => args.provenance.collect_here(&environment)?,
+        PlanSource::Manifests(_) => args
+            .provenance
+            .collect(&args.manifests.inputs(), &environment)?,
+    };
     let options = ApplyOptions {
         parallelism: args.parallelism,
         max_rps: args.max_rps,
         dry_run: args.dry_run,
+        provenance: Some(provenance.clone()),
+        history_retention: args.retention.history_retention,
         ..ApplyOptions::default()
     };
     options.validate()?;
@@ -151,7 +166,14 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
         recovered.state
     } else {
-        apply::resolve_unresolved(&backend, connection.client()?, recovered, &sender).await?
+        apply::resolve_unresolved_with_provenance(
+            &backend,
+            connection.client()?,
+            recovered,
+            &sender,
+            Some(&provenance),
+        )
+        .await?
     };
 
     let plan = match source {
@@ -169,8 +191,11 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             )
             .await?;
             let plan = refresh.plan(desired, state.as_ref(), &args.planning.options(false));
+            let last_applied = state.as_ref().map_or_else(Default::default, |state| {
+                render::LastApplied::from_history(&state.history, &plan)
+            });
             if !json {
-                print_plan(&plan, &args.output)?;
+                print_plan(&plan, &args.output, &last_applied)?;
             }
             refuse_blocked(&plan)?;
             if !plan.actions.iter().any(changes_something) {
@@ -189,7 +214,9 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                     // nothing to do.
                     renderer.finish(&nothing_to_apply(&plan))?;
                 }
-                step_summary::publish(&environment, || render::markdown::render_plan(&plan));
+                step_summary::publish(&environment, || {
+                    render::markdown::render_plan_with(&plan, &last_applied)
+                });
                 return Ok(Outcome::Success);
             }
             if !args.auto_approve && !args.dry_run && !confirm()? {

@@ -177,6 +177,22 @@ pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent
                 remove.intent.as_ref()
             }
             JournalRecord::Settle(settle) => Some(&settle.id),
+            JournalRecord::History(entry) => {
+                // A journal replayed again after a crash between writing the compacted
+                // state and rewriting the journal must not record its actions twice.
+                if !state
+                    .history
+                    .for_address(&entry.address)
+                    .any(|recorded| recorded == entry)
+                {
+                    state.history.push(entry.clone());
+                }
+                None
+            }
+            JournalRecord::Retention(retention) => {
+                state.history.compact(retention.retain_per_group);
+                None
+            }
         };
         if let Some(id) = resolves {
             open.retain(|intent| &intent.id != id);
@@ -326,11 +342,11 @@ mod tests {
     #[test]
     fn a_newer_journal_format_is_named() {
         let header =
-            serde_json::json!({"kind": "journal", "format_version": 2, "lineage": "l", "x": 1});
+            serde_json::json!({"kind": "journal", "format_version": 3, "lineage": "l", "x": 1});
         let bytes = encode_line(&header).unwrap();
         assert_eq!(
             parse_journal(&bytes),
-            Err(JournalParseError::NewerFormat { found: 2 })
+            Err(JournalParseError::NewerFormat { found: 3 })
         );
     }
 
