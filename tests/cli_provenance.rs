@@ -371,6 +371,26 @@ fn ci_variables_name_the_commit_and_the_job_and_plans_quote_them() {
         .collect();
     assert_eq!(quoted.len(), 2, "{plan:#}");
     assert!(quoted.iter().all(|last| last["commit"] == ci_commit));
+    // The committed schema accepts the plan with its `last_applied` objects.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/plan-v1.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|error| format!("{error} at `{}`", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut broken = plan.clone();
+    broken["actions"][0]["last_applied"]["actor"]["kind"] = "robot".into();
+    assert!(
+        !validator.is_valid(&broken),
+        "the schema checks `last_applied`"
+    );
     insta::with_settings!({filters => filters()}, {
         insta::assert_snapshot!("plan_text_last_applied", text.stdout);
         insta::assert_snapshot!("plan_markdown_last_applied", markdown.stdout);
