@@ -467,3 +467,39 @@ fn import_is_recorded_with_its_manifest_line() {
         declaring_line(&text, "alpha")
     );
 }
+
+#[test]
+fn a_saved_plan_is_recorded_with_the_commit_checked_out_where_it_is_applied() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let first = repository.commit(&manifest(0, 2), "first");
+    repository.apply(&[], &[]).expect_code(0);
+    let text = manifest(2, 3);
+    let second = repository.commit(&text, "three jobs");
+    let endpoint = repository.workspace.endpoint.clone();
+    repository
+        .run(
+            &["plan", "--endpoint", &endpoint, "--out", "reviewed.plan"],
+            &[],
+        )
+        .expect_code(0);
+    repository
+        .run(&["apply", "--endpoint", &endpoint, "reviewed.plan"], &[])
+        .expect_code(0);
+
+    let json = repository.history_json(&[&address("traffic-east")]);
+    let newest = &json["entries"][0];
+    assert_eq!(newest["action"], "update", "{json:#}");
+    assert_eq!(newest["provenance"]["commit"], second.as_str());
+    assert_ne!(newest["provenance"]["commit"], first.as_str());
+    assert_eq!(
+        newest["provenance"]["source"]["file"], MANIFEST,
+        "the plan's manifest line, relative to the repository"
+    );
+    assert_eq!(
+        newest["provenance"]["source"]["line"],
+        declaring_line(&text, "traffic-east")
+    );
+    // The plan file is not a manifest: the tree stays clean.
+    assert_eq!(newest["provenance"]["dirty"], false, "{json:#}");
+}

@@ -533,4 +533,57 @@ mod tests {
         assert!(now.ends_with('Z'), "{now}");
         OffsetDateTime::parse(&now, &Rfc3339).unwrap();
     }
+
+    #[test]
+    fn resolutions_are_recorded_in_the_history_as_recover_and_delete() {
+        use crate::provenance::HistoryEntry;
+        let context = RunContext::without_git(None, &BTreeMap::new(), "host");
+        let recorder = HistoryRecorder::new(Some(&context), None);
+        let mut state = State::new("lineage");
+        state.job_groups.insert(
+            address_of("gone"),
+            StateEntry::new("jg-9", JobGroupSpec::example(), "", "2026-11-27T08:00:00Z"),
+        );
+        let records = vec![
+            JournalRecord::Settle(Settle {
+                id: crate::state::journal::IntentId("i-0".into()),
+            }),
+            JournalRecord::Put(Put {
+                address: address_of("found"),
+                entry: StateEntry::new("jg-1", JobGroupSpec::example(), "R-1", "now"),
+                intent: None,
+            }),
+            JournalRecord::Remove(Remove {
+                address: address_of("gone"),
+                intent: None,
+            }),
+        ];
+        let annotated = with_history(records.clone(), Some(&state), &recorder);
+        assert_eq!(annotated.len(), 5);
+        let entries: Vec<&HistoryEntry> = annotated
+            .iter()
+            .filter_map(|record| match record {
+                JournalRecord::History(entry) => Some(entry),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(annotated[2], JournalRecord::History(_)),
+            "after its put"
+        );
+        assert_eq!(entries[0].action, HistoryAction::Recover);
+        assert_eq!(entries[0].job_group_id, "jg-1");
+        assert_eq!(entries[0].provenance.request_id.as_deref(), Some("R-1"));
+        assert_eq!(entries[1].action, HistoryAction::Delete);
+        assert_eq!(entries[1].job_group_id, "jg-9");
+        assert_eq!(
+            with_history(records.clone(), Some(&state), &HistoryRecorder::default()),
+            records,
+            "no context, no history"
+        );
+    }
+
+    fn address_of(name: &str) -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", name)
+    }
 }
