@@ -66,6 +66,20 @@ fn state_with_every_kind_of_difference() -> State {
     west.spec.params.remove("OUT_MQ_ENABLE");
     let orphan = state.job_groups[&address("traffic-east")].clone();
     state.job_groups.insert(address("parking-north"), orphan);
+    // The update and the orphan quote the commit that last applied them (`last_applied`).
+    for name in ["traffic-west", "parking-north"] {
+        state.history.push(cityform::provenance::HistoryEntry {
+            address: address(name),
+            action: cityform::provenance::HistoryAction::Create,
+            job_group_id: format!("jg-{name}"),
+            provenance: cityform::provenance::RunContext::without_git(
+                Some("3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
+                &BTreeMap::new(),
+                "ci",
+            )
+            .for_group(None, Some("R")),
+        });
+    }
     state
 }
 

@@ -663,8 +663,9 @@ async fn the_schema_is_made_once_and_a_newer_one_is_refused() {
     assert_eq!(
         error.to_string(),
         format!(
-            "PostgreSQL state `{}#default` uses schema version 99, but this build knows up to 1; upgrade cityform",
-            database.url
+            "PostgreSQL state `{}#default` uses schema version 99, but this build knows up to {}; upgrade cityform",
+            database.url,
+            cityform::state::SCHEMA_VERSION
         )
     );
 }

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::history::HistoryRecorder;
 use super::report::{
     ActionFailure, ChangeKind, CreatedGroup, DUPLICATE_NAME_CODE, FailureReason, RecoveredGroup,
     RecoveryReason,
@@ -21,6 +22,7 @@ use super::slots::RequestSlots;
 use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
+use crate::provenance::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -38,6 +40,8 @@ pub(crate) struct RunContext<'a, B> {
     /// Creates of earlier runs still open at the start of this one (their names were not
     /// listed), by address: they may land late.
     pub open_creates: BTreeMap<Address, Vec<Intent>>,
+    /// Makes the `history` record of each recorded action.
+    pub history: HistoryRecorder,
 }
 
 /// Creates `address` with `spec`, and records it with `prevent_destroy`.
@@ -89,6 +93,12 @@ pub(crate) async fn create<B: Backend>(
             .await
         {
             Ok(created) => {
+                let history = context.history.record(
+                    HistoryAction::Create,
+                    &address,
+                    &created.job_group_id,
+                    &created.request_id,
+                );
                 let entry = StateEntry {
                     // The service creates groups stopped.
                     status: Some(Status::Stopped),
@@ -101,9 +111,9 @@ pub(crate) async fn create<B: Backend>(
                     )
                 };
                 drop(slot);
-                backend
-                    .append(&recorded(&earlier, &address, entry, intent.id))
-                    .await?;
+                let mut records = recorded(&earlier, &address, entry, intent.id);
+                records.extend(history);
+                backend.append(&records).await?;
                 return Ok(Outcome::Created(CreatedGroup {
                     address,
                     job_group_id: created.job_group_id,
@@ -158,9 +168,14 @@ pub(crate) async fn create<B: Backend>(
                 prevent_destroy,
                 ..found_entry(sent, found, request_id, &now_rfc3339())
             };
-            backend
-                .append(&recorded(&earlier, &address, entry, intent.id))
-                .await?;
+            let records = context.history.with(
+                recorded(&earlier, &address, entry, intent.id),
+                HistoryAction::Recover,
+                &address,
+                &found.job_group_id,
+                request_id,
+            );
+            backend.append(&records).await?;
             return Ok(Outcome::Recovered(RecoveredGroup {
                 address,
                 job_group_id: found.job_group_id.clone(),
@@ -310,6 +325,7 @@ mod tests {
             client,
             slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::from([(address(), vec![earlier])]),
+            history: HistoryRecorder::default(),
         };
 
         let outcome = create(&context, address(), JobGroupSpec::example(), true)
@@ -355,6 +371,7 @@ mod tests {
             client,
             slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::new(),
+            history: HistoryRecorder::default(),
         };
 
         let outcome = create(&context, address(), JobGroupSpec::example(), false)
@@ -394,6 +411,7 @@ mod tests {
             client,
             slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::from([(address(), vec![earlier.clone()])]),
+            history: HistoryRecorder::default(),
         };
         let unknown_library = JobGroupSpec {
             algo_lib_id: "404".into(),
@@ -425,6 +443,7 @@ mod tests {
             client,
             slots: RequestSlots::new(1, None),
             open_creates: BTreeMap::from([(address(), vec![earlier])]),
+            history: HistoryRecorder::default(),
         };
 
         let outcome = create(&context, address(), JobGroupSpec::example(), false)

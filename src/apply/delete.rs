@@ -10,6 +10,7 @@ use super::report::{ChangeKind, DeletedGroup, NOT_FOUND_CODE};
 use super::status::failure_from;
 use super::work::Outcome;
 use crate::model::Address;
+use crate::provenance::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Remove, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -69,13 +70,17 @@ pub(crate) async fn delete<B: Backend>(
             )));
         }
     };
-    context
-        .backend
-        .append(&[JournalRecord::Remove(Remove {
+    let records = context.history.with(
+        vec![JournalRecord::Remove(Remove {
             address: address.clone(),
             intent: Some(intent_id),
-        })])
-        .await?;
+        })],
+        HistoryAction::Delete,
+        &address,
+        &entry.job_group_id,
+        &request_id,
+    );
+    context.backend.append(&records).await?;
     Ok(Outcome::Deleted(DeletedGroup {
         address,
         job_group_id: entry.job_group_id,

@@ -18,6 +18,7 @@ use super::create::{RunContext, create};
 use super::delete::delete;
 use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
+use super::history::HistoryRecorder;
 use super::options::ApplyOptions;
 use super::pacer::Pacer;
 use super::report::{ApplyReport, ChangeKind, NotApplied, PlannedChange, RecoveredGroup};
@@ -29,7 +30,7 @@ use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
 use crate::cloud::CloudClient;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
-use crate::state::journal::Intent;
+use crate::state::journal::{Intent, JournalRecord, Retention};
 use crate::state::{Backend, State, StateError};
 
 /// Actions under way at once, per request slot. `parallelism` bounds the calls in hand
@@ -118,7 +119,16 @@ pub async fn execute<B: Backend>(
     let will_create = phases[0]
         .iter()
         .any(|action| matches!(action, Action::Create { .. }));
-    let prepared = prepare_state(backend, &client, will_create, &events).await?;
+    let history = HistoryRecorder::new(options.provenance.as_ref(), Some(plan));
+    let prepared = prepare_state(backend, &client, will_create, &events, &history).await?;
+    if let Some(retain_per_group) = options.history_retention
+        && let Some(state) = &prepared.state
+        && state.history.retain_per_group() != retain_per_group
+    {
+        backend
+            .append(&[JournalRecord::Retention(Retention { retain_per_group })])
+            .await?;
+    }
     report.recovered.extend(prepared.recovered.iter().cloned());
     let resolved_now: BTreeSet<Address> = prepared
         .recovered
@@ -131,6 +141,7 @@ pub async fn execute<B: Backend>(
         client,
         slots: RequestSlots::new(options.parallelism, Some(events.clone())),
         open_creates: prepared.open_creates,
+        history,
     };
     let mut runner = Runner {
         context: &context,
@@ -232,6 +243,7 @@ async fn prepare_state<B: Backend>(
     client: &CloudClient,
     will_create: bool,
     events: &EventSink,
+    history: &HistoryRecorder,
 ) -> Result<StartingPoint, ApplyError> {
     let recovered = backend.compact().await?;
     let Some(state) = recovered.state else {
@@ -254,8 +266,15 @@ async fn prepare_state<B: Backend>(
             open_creates: BTreeMap::new(),
         });
     }
-    let resolved =
-        resolve_intents(backend, client, Some(&state), recovered.unresolved, events).await?;
+    let resolved = resolve_intents(
+        backend,
+        client,
+        Some(&state),
+        recovered.unresolved,
+        events,
+        history,
+    )
+    .await?;
     let state = backend.load().await?.state;
     Ok(StartingPoint {
         state,

@@ -10,6 +10,7 @@ use super::resolve::{group_by_id, now_rfc3339};
 use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
 use crate::manifest::Desired;
 use crate::model::{Address, JobGroupSpec, Status};
+use crate::provenance::{HistoryAction, HistoryEntry, RunContext};
 use crate::state::journal::{JournalRecord, Put};
 use crate::state::{Backend, State, StateEntry, StateError};
 
@@ -117,11 +118,24 @@ pub async fn import<B: Backend>(
     address: &Address,
     job_group_id: Option<&str>,
 ) -> Result<Imported, ImportError> {
-    if !desired.groups.contains_key(address) {
+    import_with_provenance(backend, client, desired, address, job_group_id, None).await
+}
+
+/// [`import`], recording the import in the history with `provenance` (its manifest line is
+/// the one that declares `address`) when there is one.
+pub async fn import_with_provenance<B: Backend>(
+    backend: &B,
+    client: &CloudClient,
+    desired: &Desired,
+    address: &Address,
+    job_group_id: Option<&str>,
+    provenance: Option<&RunContext>,
+) -> Result<Imported, ImportError> {
+    let Some(declared) = desired.groups.get(address) else {
         return Err(ImportError::NotDeclared {
             address: address.clone(),
         });
-    }
+    };
     let recovered = backend.load().await?;
     if let Some(entry) = recovered
         .state
@@ -176,13 +190,20 @@ pub async fn import<B: Backend>(
             now_rfc3339(),
         )
     };
-    backend
-        .append(&[JournalRecord::Put(Put {
+    let mut records = vec![JournalRecord::Put(Put {
+        address: address.clone(),
+        entry,
+        intent: None,
+    })];
+    if let Some(context) = provenance {
+        records.push(JournalRecord::History(HistoryEntry {
             address: address.clone(),
-            entry,
-            intent: None,
-        })])
-        .await?;
+            action: HistoryAction::Import,
+            job_group_id: imported.job_group_id.clone(),
+            provenance: context.for_group(Some(&declared.source), None),
+        }));
+    }
+    backend.append(&records).await?;
     backend.compact().await?;
     Ok(imported)
 }

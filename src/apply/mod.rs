@@ -11,7 +11,7 @@
 //! adaptive slow-down shared by every call), `resolve` (looking groups up by name when an
 //! outcome is unknown), `work` (a plan's actions in phases, checked against the state), one
 //! module per kind of action (`create`, `update`, `status`, `delete`: intent → call →
-//! result), `executor` (the run around them), and `event` and `report` (what the run tells
+//! result), `history` (the provenance recorded with each result), `executor` (the run around them), and `event` and `report` (what the run tells
 //! its caller).
 
 mod create;
@@ -19,6 +19,7 @@ mod delete;
 mod error;
 mod event;
 mod executor;
+mod history;
 pub mod import;
 mod options;
 mod pacer;
@@ -40,4 +41,4 @@ pub use report::{
     FailureReason, NOT_FOUND_CODE, NotApplied, NotAppliedKind, PlannedChange, ProtectionChange,
     RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
-pub use resolve::resolve_unresolved;
+pub use resolve::{resolve_unresolved, resolve_unresolved_with_provenance};

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::error::ApplyError;
+use crate::provenance::RunContext;
 
 /// Settings of one apply run.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +17,12 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     /// How the run slows down when the service throttles.
     pub pacing: Pacing,
+    /// Where the run comes from: with it, every recorded action gets a `history` record
+    /// (`docs/provenance.md`); without it, none.
+    pub provenance: Option<RunContext>,
+    /// Actions the history keeps per group from this run on (`--history-retention`);
+    /// `None` keeps the state's retention.
+    pub history_retention: Option<usize>,
 }
 
 impl Default for ApplyOptions {
@@ -25,6 +32,8 @@ impl Default for ApplyOptions {
             max_rps: None,
             dry_run: false,
             pacing: Pacing::default(),
+            provenance: None,
+            history_retention: None,
         }
     }
 }

@@ -19,9 +19,11 @@ use tokio::sync::mpsc;
 
 use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
+use super::history::HistoryRecorder;
 use super::report::{NOT_FOUND_CODE, RecoveredGroup, RecoveryReason};
 use crate::cloud::{CloudClient, CloudError, DescribeJobGroupsRequest, ObservedJobGroup};
 use crate::model::{Address, JobGroupSpec};
+use crate::provenance::{HistoryAction, RunContext};
 use crate::state::journal::{Intent, JournalRecord, Operation, Put, Remove, Settle};
 use crate::state::{Backend, Recovered, State, StateEntry};
 
@@ -48,6 +50,18 @@ pub async fn resolve_unresolved<B: Backend>(
     recovered: Recovered,
     events: &mpsc::Sender<ApplyEvent>,
 ) -> Result<Option<State>, ApplyError> {
+    resolve_unresolved_with_provenance(backend, client, recovered, events, None).await
+}
+
+/// [`resolve_unresolved`], each recorded resolution with a `history` record carrying
+/// `provenance` (`recover` for a create found, `delete` for a delete found done).
+pub async fn resolve_unresolved_with_provenance<B: Backend>(
+    backend: &B,
+    client: &CloudClient,
+    recovered: Recovered,
+    events: &mpsc::Sender<ApplyEvent>,
+    provenance: Option<&RunContext>,
+) -> Result<Option<State>, ApplyError> {
     if recovered.unresolved.is_empty() {
         return Ok(recovered.state);
     }
@@ -58,11 +72,42 @@ pub async fn resolve_unresolved<B: Backend>(
         recovered.state.as_ref(),
         recovered.unresolved,
         &sink,
+        &HistoryRecorder::new(provenance, None),
     )
     .await?;
     // Folded into the state file now: a run that finds nothing else to do after resolving
     // sends nothing and so never reaches the compaction at the end of `execute`.
     Ok(backend.compact().await?.state)
+}
+
+/// `records` with a `history` record after each `put` (a create found: `recover`) and
+/// each `remove` (a delete found done: `delete`).
+fn with_history(
+    records: Vec<JournalRecord>,
+    state: Option<&State>,
+    history: &HistoryRecorder,
+) -> Vec<JournalRecord> {
+    let mut annotated = Vec::with_capacity(records.len() * 2);
+    for record in records {
+        let entry = match &record {
+            JournalRecord::Put(put) => history.record(
+                HistoryAction::Recover,
+                &put.address,
+                &put.entry.job_group_id,
+                &put.entry.request_id,
+            ),
+            JournalRecord::Remove(remove) => {
+                let job_group_id = state
+                    .and_then(|state| state.job_groups.get(&remove.address))
+                    .map_or("", |entry| entry.job_group_id.as_str());
+                history.record(HistoryAction::Delete, &remove.address, job_group_id, "")
+            }
+            _ => None,
+        };
+        annotated.push(record);
+        annotated.extend(entry);
+    }
+    annotated
 }
 
 /// What resolving a set of intents found.
@@ -84,6 +129,7 @@ pub(crate) async fn resolve_intents<B: Backend>(
     state: Option<&State>,
     intents: Vec<Intent>,
     events: &EventSink,
+    history: &HistoryRecorder,
 ) -> Result<Resolved, ApplyError> {
     let mut by_instance: BTreeMap<(String, String), Vec<Intent>> = BTreeMap::new();
     let count = intents.len();
@@ -142,6 +188,7 @@ pub(crate) async fn resolve_intents<B: Backend>(
             }
         }
         if !records.is_empty() {
+            let records = with_history(records, state, history);
             backend
                 .append(&records)
                 .await
@@ -485,5 +532,58 @@ mod tests {
         assert_eq!(now.len(), "2026-11-27T08:00:00Z".len(), "{now}");
         assert!(now.ends_with('Z'), "{now}");
         OffsetDateTime::parse(&now, &Rfc3339).unwrap();
+    }
+
+    #[test]
+    fn resolutions_are_recorded_in_the_history_as_recover_and_delete() {
+        use crate::provenance::HistoryEntry;
+        let context = RunContext::without_git(None, &BTreeMap::new(), "host");
+        let recorder = HistoryRecorder::new(Some(&context), None);
+        let mut state = State::new("lineage");
+        state.job_groups.insert(
+            address_of("gone"),
+            StateEntry::new("jg-9", JobGroupSpec::example(), "", "2026-11-27T08:00:00Z"),
+        );
+        let records = vec![
+            JournalRecord::Settle(Settle {
+                id: crate::state::journal::IntentId("i-0".into()),
+            }),
+            JournalRecord::Put(Put {
+                address: address_of("found"),
+                entry: StateEntry::new("jg-1", JobGroupSpec::example(), "R-1", "now"),
+                intent: None,
+            }),
+            JournalRecord::Remove(Remove {
+                address: address_of("gone"),
+                intent: None,
+            }),
+        ];
+        let annotated = with_history(records.clone(), Some(&state), &recorder);
+        assert_eq!(annotated.len(), 5);
+        let entries: Vec<&HistoryEntry> = annotated
+            .iter()
+            .filter_map(|record| match record {
+                JournalRecord::History(entry) => Some(entry),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(annotated[2], JournalRecord::History(_)),
+            "after its put"
+        );
+        assert_eq!(entries[0].action, HistoryAction::Recover);
+        assert_eq!(entries[0].job_group_id, "jg-1");
+        assert_eq!(entries[0].provenance.request_id.as_deref(), Some("R-1"));
+        assert_eq!(entries[1].action, HistoryAction::Delete);
+        assert_eq!(entries[1].job_group_id, "jg-9");
+        assert_eq!(
+            with_history(records.clone(), Some(&state), &HistoryRecorder::default()),
+            records,
+            "no context, no history"
+        );
+    }
+
+    fn address_of(name: &str) -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", name)
     }
 }

@@ -11,6 +11,7 @@ use super::update::gone;
 use super::work::Outcome;
 use crate::cloud::CloudError;
 use crate::model::{Address, Status};
+use crate::provenance::HistoryAction;
 use crate::state::journal::{JournalRecord, Put};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -53,9 +54,12 @@ pub(crate) async fn set_status<B: Backend>(
         Err(error) => return Ok(Outcome::Failed(failure_from(kind, &address, &error))),
     };
     let job_group_id = entry.job_group_id.clone();
-    context
-        .backend
-        .append(&[JournalRecord::Put(Put {
+    let action = match to {
+        Status::Running => HistoryAction::Start,
+        Status::Stopped => HistoryAction::Stop,
+    };
+    let records = context.history.with(
+        vec![JournalRecord::Put(Put {
             address: address.clone(),
             entry: StateEntry {
                 request_id: answer.request_id.clone(),
@@ -64,8 +68,13 @@ pub(crate) async fn set_status<B: Backend>(
                 ..entry
             },
             intent: None,
-        })])
-        .await?;
+        })],
+        action,
+        &address,
+        &job_group_id,
+        &answer.request_id,
+    );
+    context.backend.append(&records).await?;
     Ok(Outcome::StatusChanged(StatusChange {
         address,
         job_group_id,

@@ -20,6 +20,7 @@ use super::status::failure_from;
 use super::work::Outcome;
 use crate::cloud::ModifyJobGroupRequest;
 use crate::model::{Address, JobGroupSpec};
+use crate::provenance::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -175,14 +176,18 @@ pub(crate) async fn update<B: Backend>(
                 status: entry.status,
                 prevent_destroy,
             };
-            context
-                .backend
-                .append(&[JournalRecord::Put(Put {
+            let records = context.history.with(
+                vec![JournalRecord::Put(Put {
                     address: address.clone(),
                     entry: recorded,
                     intent: Some(intent_id),
-                })])
-                .await?;
+                })],
+                HistoryAction::Update,
+                &address,
+                &entry.job_group_id,
+                &answer.request_id,
+            );
+            context.backend.append(&records).await?;
             Ok(Outcome::Updated(UpdatedGroup {
                 address,
                 job_group_id: entry.job_group_id,
@@ -229,17 +234,21 @@ pub(crate) async fn protect<B: Backend>(
     prevent_destroy: bool,
 ) -> Result<Outcome, StateError> {
     let job_group_id = entry.job_group_id.clone();
-    context
-        .backend
-        .append(&[JournalRecord::Put(Put {
+    let records = context.history.with(
+        vec![JournalRecord::Put(Put {
             address: address.clone(),
             entry: StateEntry {
                 prevent_destroy,
                 ..entry
             },
             intent: None,
-        })])
-        .await?;
+        })],
+        HistoryAction::Protect,
+        &address,
+        &job_group_id,
+        "",
+    );
+    context.backend.append(&records).await?;
     Ok(Outcome::Protected(ProtectionChange {
         address,
         job_group_id,

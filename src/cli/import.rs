@@ -4,9 +4,10 @@
 use clap::Args;
 
 use super::connect::Connection;
+use super::provenance_args::ProvenanceArgs;
 use super::settings::{CloudArgs, ManifestArgs, StateArgs, process_environment};
 use super::{Outcome, output};
-use crate::apply::import::import;
+use crate::apply::import::import_with_provenance;
 use crate::manifest;
 use crate::model::Address;
 use crate::state::{LocalBackend, LockOptions};
@@ -29,22 +30,29 @@ pub struct ImportArgs {
     state: StateArgs,
     #[command(flatten)]
     cloud: CloudArgs,
+    #[command(flatten)]
+    provenance: ProvenanceArgs,
 }
 
 pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
+    let environment = process_environment();
+    let provenance = args
+        .provenance
+        .collect(&args.manifests.inputs(), &environment)?;
     let desired = manifest::load(&args.manifests.inputs())?;
-    let connection = Connection::open(&args.cloud, &process_environment())?;
+    let connection = Connection::open(&args.cloud, &environment)?;
     let client = connection.client()?;
     let backend = LocalBackend::open(
         &args.state.state,
         &LockOptions::new("cityform import").with_timeout(args.state.lock_timeout),
     )?;
-    let imported = import(
+    let imported = import_with_provenance(
         &backend,
         client,
         &desired,
         &args.address,
         args.job_group_id.as_deref(),
+        Some(&provenance),
     )
     .await?;
     let mut text = format!(

@@ -5,10 +5,12 @@ mod apply;
 mod completions;
 mod connect;
 mod duration;
+mod history;
 mod import;
 pub mod logging;
 mod output;
 mod plan;
+mod provenance_args;
 mod refresh;
 mod schema;
 pub mod settings;
@@ -58,6 +60,12 @@ enum Command {
     /// These commands never call the service. `rm` and `mv` take the state's lock, record
     /// their change durably and keep the previous state file as `state.json.backup`.
     State(state::StateCommandArgs),
+    /// List the actions recorded in the state, newest first, and where each came from.
+    ///
+    /// Reads the state store only, never the service: which commit, manifest line, person
+    /// or CI job, time and RequestId each create, update, start, stop, delete, import or
+    /// recovery had (`docs/provenance.md`).
+    History(history::HistoryArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// Print the JSON Schema of the manifests, of `plan --format json` or of apply's events.
@@ -102,6 +110,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Refresh(args) => refresh::run(args).await,
             Command::Import(args) => import::run(args).await,
             Command::State(args) => state::run(args).await,
+            Command::History(args) => history::run(args).await,
             Command::Emulator(args) => {
                 crate::emulator::cli::run(args).await?;
                 Ok(Outcome::Success)

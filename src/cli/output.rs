@@ -18,9 +18,12 @@ pub fn print(text: &str) -> io::Result<()> {
 
 /// Streams a plan's JSON to standard output, as [`print`] does text: a reader that stopped
 /// reading is not an error.
-pub fn print_json_plan(plan: &crate::plan::Plan) -> anyhow::Result<()> {
+pub fn print_json_plan(
+    plan: &crate::plan::Plan,
+    last_applied: &crate::render::LastApplied,
+) -> anyhow::Result<()> {
     let mut stdout = io::BufWriter::new(io::stdout().lock());
-    let written = crate::render::json::write_plan(plan, &mut stdout)
+    let written = crate::render::json::write_plan_with(plan, last_applied, &mut stdout)
         .map_err(io::Error::from)
         .and_then(|()| stdout.flush());
     match written {

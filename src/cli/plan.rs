@@ -14,7 +14,7 @@ use super::{Outcome, output};
 use crate::apply::ApplyError;
 use crate::manifest;
 use crate::plan::{self, Plan};
-use crate::render::{self, Format};
+use crate::render::{self, Format, LastApplied};
 use crate::state::atomic::replace_file;
 use crate::state::{Backend as _, LocalBackend, LockOptions};
 
@@ -69,9 +69,12 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     let plan = refresh.plan(desired, state, &args.planning.options(args.show_unmanaged));
-    print_plan(&plan, &args.output)?;
+    let last_applied = state.map_or_else(LastApplied::default, |state| {
+        LastApplied::from_history(&state.history, &plan)
+    });
+    print_plan(&plan, &args.output, &last_applied)?;
     super::step_summary::publish(&process_environment(), || {
-        render::markdown::render_plan(&plan)
+        render::markdown::render_plan_with(&plan, &last_applied)
     });
     refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
@@ -103,15 +106,20 @@ pub(super) fn refuse_blocked(plan: &Plan) -> Result<(), ApplyError> {
 }
 
 /// Prints a plan to standard output in the requested format.
-pub(super) fn print_plan(plan: &Plan, output: &OutputArgs) -> anyhow::Result<()> {
+/// `last_applied` says where each update and orphan was last applied from.
+pub(super) fn print_plan(
+    plan: &Plan,
+    output: &OutputArgs,
+    last_applied: &LastApplied,
+) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let text = match output.format {
         Format::Text => {
             let color = output.color(stdout.is_terminal(), &process_environment());
-            render::text::render_plan(plan, color)
+            render::text::render_plan_with(plan, color, last_applied)
         }
-        Format::Json => return output::print_json_plan(plan),
-        Format::Markdown => render::markdown::render_plan(plan),
+        Format::Json => return output::print_json_plan(plan, last_applied),
+        Format::Markdown => render::markdown::render_plan_with(plan, last_applied),
     };
     output::print(&text)?;
     Ok(())

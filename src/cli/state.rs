@@ -251,10 +251,22 @@ async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
             .ok_or_else(|| StateCommandError::NotRecorded {
                 address: args.address.clone(),
             })?;
+    // The last recorded change and where it came from (`docs/provenance.md`).
+    let last_change = state.history.latest(&args.address);
     let text = match args.format {
-        StateFormat::Text => render_entry(&args.address, entry),
+        StateFormat::Text => {
+            let mut text = render_entry(&args.address, entry);
+            if let Some(change) = last_change {
+                text.push_str(&crate::provenance::render::last_change_text(change));
+            }
+            text
+        }
         StateFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&Shown::new(&args.address, entry))?;
+            let mut shown = serde_json::to_value(Shown::new(&args.address, entry))?;
+            if let (Some(change), Some(object)) = (last_change, shown.as_object_mut()) {
+                object.insert("last_change".to_owned(), serde_json::to_value(change)?);
+            }
+            let mut text = serde_json::to_string_pretty(&shown)?;
             text.push('\n');
             text
         }

@@ -35,13 +35,23 @@ pub fn render_json(entries: &[&HistoryEntry]) -> Result<String, serde_json::Erro
 }
 
 /// `history` as a text table, one action per line in the order given (newest first):
-/// time (UTC, to the second), action, address, commit, who, and the `RequestId`.
+/// time (UTC, to the second), action, address, commit, who, the manifest line that declared
+/// the group, and the `RequestId`.
 pub fn render_text(entries: &[&HistoryEntry]) -> String {
     if entries.is_empty() {
         return "No recorded actions.\n".to_owned();
     }
-    let header = ["TIME", "ACTION", "ADDRESS", "COMMIT", "BY", "REQUEST ID"].map(str::to_owned);
-    let rows: Vec<[String; 6]> = entries
+    let header = [
+        "TIME",
+        "ACTION",
+        "ADDRESS",
+        "COMMIT",
+        "BY",
+        "SOURCE",
+        "REQUEST ID",
+    ]
+    .map(str::to_owned);
+    let rows: Vec<[String; 7]> = entries
         .iter()
         .map(|entry| {
             let provenance = &entry.provenance;
@@ -51,6 +61,7 @@ pub fn render_text(entries: &[&HistoryEntry]) -> String {
                 printable(&entry.address.to_string()),
                 printable(&provenance.commit_label()),
                 printable(&provenance.actor.short()),
+                source_text(provenance),
                 provenance
                     .request_id
                     .as_deref()
@@ -78,6 +89,46 @@ pub fn render_text(entries: &[&HistoryEntry]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `manifests/traffic.yaml:12`, or `-` when no manifest line asked for the action.
+fn source_text(provenance: &Provenance) -> String {
+    provenance.source.as_ref().map_or_else(
+        || "-".to_owned(),
+        |source| printable(&format!("{}:{}", source.file, source.line)),
+    )
+}
+
+/// What `state show` adds about a group's last recorded change, as `name = value` lines:
+/// `lastChange = "update 2026-11-27T08:00:00Z"`, `lastCommit`, `lastBy`, `lastSource`.
+pub fn last_change_text(entry: &HistoryEntry) -> String {
+    let provenance = &entry.provenance;
+    let lines = [
+        (
+            "lastChange",
+            format!("{} {}", entry.action, time_text(provenance)),
+        ),
+        (
+            "lastCommit",
+            provenance.commit.as_deref().map_or_else(
+                || provenance.commit_label(),
+                |commit| {
+                    if provenance.dirty == Some(true) {
+                        format!("{commit} (dirty)")
+                    } else {
+                        commit.to_owned()
+                    }
+                },
+            ),
+        ),
+        ("lastBy", provenance.actor.short()),
+        ("lastSource", source_text(provenance)),
+    ];
+    let mut text = String::new();
+    for (name, value) in lines {
+        let _ = writeln!(text, "{name:<17} = {:?}", printable(&value));
+    }
+    text
 }
 
 /// `2026-11-27T08:00:00Z`.

@@ -8,9 +8,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::drift_diff;
+use super::{LastApplied, drift_diff};
 use crate::model::Address;
 use crate::plan::{Action, Plan, StateBinding, Summary, UnmanagedGroup};
+use crate::provenance::Provenance;
 
 /// The JSON output format version; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -38,6 +39,10 @@ struct ActionDocument<'a> {
     action: &'a Action,
     #[serde(skip_serializing_if = "Option::is_none")]
     drift_diff: Option<String>,
+    /// For an update or orphan: where the group was last applied from, when the state's
+    /// history knows (`docs/provenance.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_applied: Option<&'a Provenance>,
 }
 
 /// Renders a plan as pretty-printed JSON followed by a newline.
@@ -50,7 +55,17 @@ pub fn render_plan(plan: &Plan) -> Result<String, serde_json::Error> {
 
 /// Writes what [`render_plan`] returns to `writer` as it is produced, so that a large plan is
 /// never held in memory a second time as text. Give it a buffered writer.
-pub fn write_plan(plan: &Plan, mut writer: impl Write) -> Result<(), serde_json::Error> {
+pub fn write_plan(plan: &Plan, writer: impl Write) -> Result<(), serde_json::Error> {
+    write_plan_with(plan, &LastApplied::default(), writer)
+}
+
+/// [`write_plan`], with a `last_applied` object in each update and orphan that
+/// `last_applied` knows.
+pub fn write_plan_with(
+    plan: &Plan,
+    last_applied: &LastApplied,
+    mut writer: impl Write,
+) -> Result<(), serde_json::Error> {
     let actions = plan
         .actions
         .iter()
@@ -60,6 +75,7 @@ pub fn write_plan(plan: &Plan, mut writer: impl Write) -> Result<(), serde_json:
                 Action::Update { drift, .. } if !drift.is_empty() => Some(drift_diff(drift)),
                 _ => None,
             },
+            last_applied: last_applied.for_action(action),
         })
         .collect();
     let document = PlanDocument {

@@ -9,11 +9,12 @@
 use std::fmt::Write as _;
 
 use super::{
-    display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
+    LastApplied, display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
     unmanaged_sentence,
 };
 use crate::model::{Status, printable};
 use crate::plan::{Action, Plan, UnmanagedGroup};
+use crate::provenance::render::last_applied_markdown;
 
 /// The longest comment this renderer produces.
 pub const MAX_LENGTH: usize = 60_000;
@@ -23,6 +24,12 @@ const MAX_UNMANAGED: usize = 50;
 
 /// Renders a plan as Markdown.
 pub fn render_plan(plan: &Plan) -> String {
+    render_plan_with(plan, &LastApplied::default())
+}
+
+/// [`render_plan`], each update and orphan saying which commit last applied it (linked
+/// when the repository is known), as far as `last_applied` knows.
+pub fn render_plan_with(plan: &Plan, last_applied: &LastApplied) -> String {
     let shown = super::printable_plan(plan);
     let plan: &Plan = &shown;
     let mut out = String::from("### cityform plan\n\n");
@@ -72,7 +79,11 @@ pub fn render_plan(plan: &Plan) -> String {
     out.push_str("| | Job group | Action |\n|---|---|---|\n");
     let mut table = String::new();
     for action in &plan.actions {
-        let (sign, what) = table_row(action);
+        let (sign, mut what) = table_row(action);
+        if let Some(provenance) = last_applied.for_action(action) {
+            what.push_str("; ");
+            what.push_str(&last_applied_markdown(provenance));
+        }
         let _ = writeln!(table, "| `{sign}` | `{}` | {what} |", action.address());
     }
     let details = details(plan);

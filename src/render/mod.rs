@@ -4,8 +4,45 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 
-use crate::model::printable;
+use std::collections::BTreeMap;
+
+use crate::model::{Address, printable};
 use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
+use crate::provenance::{History, Provenance};
+
+/// Where each group a plan updates or orphans was last applied from: what the renderers
+/// quote as "last applied from 3f2a9c1 by ci/run 8812". Taken from the state's history by
+/// the caller, so that rendering stays pure; empty when nothing is known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastApplied {
+    by_address: BTreeMap<Address, Provenance>,
+}
+
+impl LastApplied {
+    /// The provenance of the last action that applied a spec
+    /// ([`History::last_applied`]) to each group `plan` updates or orphans.
+    pub fn from_history(history: &History, plan: &Plan) -> Self {
+        let by_address = plan
+            .actions
+            .iter()
+            .filter(|action| matches!(action, Action::Update { .. } | Action::Orphan { .. }))
+            .filter_map(|action| {
+                let address = action.address();
+                let entry = history.last_applied(address)?;
+                Some((address.clone(), entry.provenance.clone()))
+            })
+            .collect();
+        Self { by_address }
+    }
+
+    /// What is known about `action`'s group, when it is an update or an orphan.
+    pub fn for_action(&self, action: &Action) -> Option<&Provenance> {
+        match action {
+            Action::Update { .. } | Action::Orphan { .. } => self.by_address.get(action.address()),
+            _ => None,
+        }
+    }
+}
 
 /// The output formats every command that prints a plan or a result accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -5,12 +5,14 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
+    LastApplied, display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
     unmanaged_sentence,
 };
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan};
+use crate::provenance::Provenance;
+use crate::provenance::render::last_applied_text;
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,12 @@ impl Painter {
 /// the live groups were read, then the summary as the last line. With nothing to do, the
 /// plan starts with `No changes.` instead of the actions (after the warning and drift).
 pub fn render_plan(plan: &Plan, color: Color) -> String {
+    render_plan_with(plan, color, &LastApplied::default())
+}
+
+/// [`render_plan`], with a `# last applied from …` line under each update and orphan whose
+/// last applied commit `last_applied` knows.
+pub fn render_plan_with(plan: &Plan, color: Color, last_applied: &LastApplied) -> String {
     let shown = super::printable_plan(plan);
     let plan: &Plan = &shown;
     let painter = Painter { color };
@@ -75,7 +83,7 @@ pub fn render_plan(plan: &Plan, color: Color) -> String {
     out.push_str("cityform will perform the following actions:\n");
     for action in &plan.actions {
         out.push('\n');
-        render_action(&mut out, action, &painter);
+        render_action(&mut out, action, &painter, last_applied.for_action(action));
     }
     render_unmanaged(&mut out, plan, &painter);
     out.push_str(refresh_note.as_deref().unwrap_or_default());
@@ -162,9 +170,18 @@ fn render_unmanaged(out: &mut String, plan: &Plan, painter: &Painter) {
     }
 }
 
-fn render_action(out: &mut String, action: &Action, painter: &Painter) {
+fn render_action(
+    out: &mut String,
+    action: &Action,
+    painter: &Painter,
+    last_applied: Option<&Provenance>,
+) {
     let header = |out: &mut String, address: &Address, what: &str| {
         let _ = writeln!(out, "  # {}{what}", painter.bold(&address.to_string()));
+        if let Some(provenance) = last_applied {
+            let note = format!("# {}", last_applied_text(provenance));
+            let _ = writeln!(out, "  {}", painter.paint(AnsiColor::BrightBlack, &note));
+        }
     };
     let opening = |out: &mut String, sign: &str, color: AnsiColor, address: &Address| {
         let _ = writeln!(

@@ -166,7 +166,12 @@ impl Backend for LocalBackend {
         if !self.paths.journal.exists() {
             return Ok(recovered);
         }
-        let written = write_state_file(&self.paths.state, state)?;
+        // Each group's history is trimmed to the retention at every compaction: a state
+        // read with more (written by hand, or before the retention was lowered) shrinks here.
+        let mut folded = state.clone();
+        let retain_per_group = folded.history.retain_per_group();
+        folded.history.compact(retain_per_group);
+        let written = write_state_file(&self.paths.state, &folded)?;
         // A crash here leaves the old journal beside the new state; replaying it again
         // gives the same groups and intents (replay is idempotent), so nothing is lost or
         // doubled.

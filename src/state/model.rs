@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Address, JobGroupSpec, Status};
+use crate::provenance::{DEFAULT_RETAIN_PER_GROUP, History};
 
 /// The state format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -40,6 +41,16 @@ pub struct State {
     pub serial: u64,
     /// The managed job groups, by address.
     pub job_groups: BTreeMap<Address, StateEntry>,
+    /// The recorded actions and their provenance, per group up to its retention
+    /// (`docs/provenance.md`). Optional in the file: a state without it has an empty
+    /// history, and an empty history with the default retention is not written, so states
+    /// that never recorded provenance stay byte for byte as they were.
+    #[serde(default, skip_serializing_if = "history_is_unused")]
+    pub history: History,
+}
+
+fn history_is_unused(history: &History) -> bool {
+    history.is_empty() && history.retain_per_group() == DEFAULT_RETAIN_PER_GROUP
 }
 
 /// One managed job group.
@@ -89,6 +100,7 @@ impl State {
             lineage: lineage.into(),
             serial: 0,
             job_groups: BTreeMap::new(),
+            history: History::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use super::connect::{Connection, refresh_for_plan};
 use super::plan::{print_plan, refuse_blocked};
+use super::provenance_args::{ProvenanceArgs, RetentionArgs};
 use super::settings::{
     CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
 };
@@ -52,6 +53,10 @@ pub struct ApplyArgs {
     cloud: CloudArgs,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    provenance: ProvenanceArgs,
+    #[command(flatten)]
+    retention: RetentionArgs,
     /// Apply without asking for confirmation.
     #[arg(long)]
     auto_approve: bool,
@@ -101,10 +106,20 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             PlanSource::Manifests(manifest::load(&args.manifests.inputs())?)
         }
     };
+    // Collected once, before anything is locked, sent or written: `--require-clean`
+    // stops here. A saved plan's apply is from the current directory's commit.
+    let provenance = match &source {
+        PlanSource::Saved { .. } => args.provenance.collect_here(&environment)?,
+        PlanSource::Manifests(_) => args
+            .provenance
+            .collect(&args.manifests.inputs(), &environment)?,
+    };
     let options = ApplyOptions {
         parallelism: args.parallelism,
         max_rps: args.max_rps,
         dry_run: args.dry_run,
+        provenance: Some(provenance.clone()),
+        history_retention: args.retention.history_retention,
         ..ApplyOptions::default()
     };
     options.validate()?;
@@ -155,7 +170,14 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
         recovered.state
     } else {
-        apply::resolve_unresolved(&backend, connection.client()?, recovered, &sender).await?
+        apply::resolve_unresolved_with_provenance(
+            &backend,
+            connection.client()?,
+            recovered,
+            &sender,
+            Some(&provenance),
+        )
+        .await?
     };
 
     let plan = match source {
@@ -173,8 +195,11 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             )
             .await?;
             let plan = refresh.plan(desired, state.as_ref(), &args.planning.options(false));
+            let last_applied = state.as_ref().map_or_else(Default::default, |state| {
+                render::LastApplied::from_history(&state.history, &plan)
+            });
             if !json {
-                print_plan(&plan, &args.output)?;
+                print_plan(&plan, &args.output, &last_applied)?;
             }
             refuse_blocked(&plan)?;
             if !plan.actions.iter().any(changes_something) {
@@ -193,7 +218,9 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                     // nothing to do.
                     renderer.finish(&nothing_to_apply(&plan))?;
                 }
-                step_summary::publish(&environment, || render::markdown::render_plan(&plan));
+                step_summary::publish(&environment, || {
+                    render::markdown::render_plan_with(&plan, &last_applied)
+                });
                 return Ok(Outcome::Success);
             }
             if !args.auto_approve && !args.dry_run && !confirm()? {

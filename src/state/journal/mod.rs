@@ -11,7 +11,7 @@ mod writer;
 
 pub use record::{
     HeaderKind, Intent, IntentId, JOURNAL_FORMAT_VERSION, JournalHeader, JournalRecord, Operation,
-    Put, Remove, Settle,
+    Put, Remove, Retention, Settle,
 };
 pub use replay::{DamagedTail, JournalParseError, ParsedJournal, parse_journal, replay};
 pub use writer::JournalWriter;

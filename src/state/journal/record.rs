@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Address, JobGroupSpec};
+use crate::provenance::HistoryEntry;
 use crate::state::StateEntry;
 
-/// The journal format this build reads and writes.
-pub const JOURNAL_FORMAT_VERSION: u32 = 1;
+/// The journal format this build writes, and the newest it reads. Version 2 added the
+/// `history` and `retention` records; version 1 journals are read as they are.
+pub const JOURNAL_FORMAT_VERSION: u32 = 2;
 
 /// Length of the hex checksum that starts each line.
 const CHECKSUM_LENGTH: usize = 16;
@@ -130,6 +132,15 @@ pub struct Settle {
     pub id: IntentId,
 }
 
+/// The history keeps the last `retain_per_group` actions of each group from now on
+/// (`--history-retention`); older ones are dropped when this record is replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Actions kept per group.
+    pub retain_per_group: usize,
+}
+
 /// One line of the journal after the header.
 ///
 /// New kinds and new optional fields can be added; a journal using them gets a new
@@ -145,6 +156,12 @@ pub enum JournalRecord {
     Remove(Remove),
     /// An intent is resolved with no change.
     Settle(Settle),
+    /// An action on a group, and where it came from: appended in the same batch as the
+    /// `put` or `remove` that records the action's result, after it. Replaying it adds the
+    /// entry to the state's history (`docs/provenance.md`).
+    History(HistoryEntry),
+    /// The history's retention changed.
+    Retention(Retention),
 }
 
 /// Encodes `value` as one journal line, newline included.

@@ -177,6 +177,22 @@ pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent
                 remove.intent.as_ref()
             }
             JournalRecord::Settle(settle) => Some(&settle.id),
+            JournalRecord::History(entry) => {
+                // A journal replayed again after a crash between writing the compacted
+                // state and rewriting the journal must not record its actions twice.
+                if !state
+                    .history
+                    .for_address(&entry.address)
+                    .any(|recorded| recorded == entry)
+                {
+                    state.history.push(entry.clone());
+                }
+                None
+            }
+            JournalRecord::Retention(retention) => {
+                state.history.compact(retention.retain_per_group);
+                None
+            }
         };
         if let Some(id) = resolves {
             open.retain(|intent| &intent.id != id);
@@ -227,6 +243,53 @@ mod tests {
         let open: Vec<&str> = open.iter().map(|intent| intent.id.0.as_str()).collect();
         assert_eq!(open, ["i-2"]);
         assert_eq!(state.serial, base.serial + 7, "one write per record");
+    }
+
+    #[test]
+    fn history_records_fold_into_the_state_once_and_retention_trims_them() {
+        use crate::provenance::{HistoryAction, HistoryEntry, RunContext};
+        let context = RunContext::without_git(
+            Some("3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
+            &std::collections::BTreeMap::new(),
+            "host",
+        );
+        let history = |index: u32| {
+            JournalRecord::History(HistoryEntry {
+                address: address("a"),
+                action: HistoryAction::Update,
+                job_group_id: "jg-1".into(),
+                provenance: context.for_group_at(
+                    None,
+                    Some(&format!("req-{index}")),
+                    time::macros::datetime!(2026-11-27 08:00 UTC)
+                        + time::Duration::seconds(index.into()),
+                ),
+            })
+        };
+        let records = [put("a", "jg-1", None), history(1), history(2), history(3)];
+        let (state, _) = replay(State::new("lineage-1"), &records);
+        let requests = |state: &State| -> Vec<String> {
+            state
+                .history
+                .for_address(&address("a"))
+                .map(|entry| entry.provenance.request_id.clone().unwrap())
+                .collect()
+        };
+        assert_eq!(requests(&state), ["req-3", "req-2", "req-1"]);
+        assert_eq!(state.serial, 4, "every record is a write");
+
+        // Replayed again (a crash between writing the state and rewriting the journal).
+        let (again, _) = replay(state.clone(), &records);
+        assert_eq!(requests(&again), ["req-3", "req-2", "req-1"]);
+
+        let (trimmed, _) = replay(
+            state,
+            &[JournalRecord::Retention(super::super::record::Retention {
+                retain_per_group: 1,
+            })],
+        );
+        assert_eq!(requests(&trimmed), ["req-3"]);
+        assert_eq!(trimmed.history.retain_per_group(), 1);
     }
 
     #[test]
@@ -326,11 +389,11 @@ mod tests {
     #[test]
     fn a_newer_journal_format_is_named() {
         let header =
-            serde_json::json!({"kind": "journal", "format_version": 2, "lineage": "l", "x": 1});
+            serde_json::json!({"kind": "journal", "format_version": 3, "lineage": "l", "x": 1});
         let bytes = encode_line(&header).unwrap();
         assert_eq!(
             parse_journal(&bytes),
-            Err(JournalParseError::NewerFormat { found: 2 })
+            Err(JournalParseError::NewerFormat { found: 3 })
         );
     }
 

@@ -11,6 +11,7 @@ use tokio_postgres::{Client, Transaction};
 
 use super::failure::Failure;
 use crate::model::Address;
+use crate::provenance::{DEFAULT_RETAIN_PER_GROUP, History, HistoryEntry};
 use crate::state::journal::{Intent, JournalRecord};
 use crate::state::{FORMAT_VERSION, State, StateEntry, StateError};
 
@@ -58,7 +59,7 @@ pub(super) async fn read(
     for_update: bool,
 ) -> Result<Option<Stored>, Failure> {
     let header = format!(
-        "SELECT format_version, lineage, serial, lock_token FROM cityform_workspaces WHERE name = $1{}",
+        "SELECT format_version, lineage, serial, lock_token, history_retention FROM cityform_workspaces WHERE name = $1{}",
         if for_update { " FOR UPDATE" } else { "" }
     );
     let Some(row) = transaction.query_opt(&header, &[&target.workspace]).await? else {
@@ -94,9 +95,27 @@ pub(super) async fn read(
             )
         })?;
 
+    let retain_per_group = row
+        .get::<_, Option<i32>>(4)
+        .and_then(|retain| usize::try_from(retain).ok())
+        .unwrap_or(DEFAULT_RETAIN_PER_GROUP);
+
     let mut base = State::new(lineage);
     base.format_version = format_version;
     base.serial = serial;
+    base.history = History::new(retain_per_group);
+    for row in transaction
+        .query(
+            "SELECT seq, entry::text FROM cityform_history WHERE workspace = $1 ORDER BY seq",
+            &[&target.workspace],
+        )
+        .await?
+    {
+        let entry: HistoryEntry = serde_json::from_str(row.get::<_, &str>(1)).map_err(|error| {
+            target.unreadable(format!("history row {}", row.get::<_, i64>(0)), error)
+        })?;
+        base.history.push(entry);
+    }
     for row in transaction
         .query(
             "SELECT address, entry::text FROM cityform_job_groups WHERE workspace = $1",
@@ -181,7 +200,71 @@ pub(super) async fn create(
         .map(|(address, entry)| (address.to_string(), entry.clone()))
         .collect();
     upsert_groups(transaction, target, &groups).await?;
+    let entries: Vec<&HistoryEntry> = written.history.newest_first().collect();
+    insert_history(transaction, target, entries.into_iter().rev()).await?;
+    store_retention(transaction, target, written.history.retain_per_group()).await?;
     Ok(written)
+}
+
+/// Adds `entries` after the workspace's recorded history, in the order given.
+async fn insert_history<'e>(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    entries: impl Iterator<Item = &'e HistoryEntry>,
+) -> Result<(), Failure> {
+    let mut addresses = Vec::new();
+    let mut encoded = Vec::new();
+    for entry in entries {
+        addresses.push(entry.address.to_string());
+        encoded.push(serde_json::to_string(entry).map_err(|source| StateError::Encode { source })?);
+    }
+    if encoded.is_empty() {
+        return Ok(());
+    }
+    let last: i64 = transaction
+        .query_one(
+            "SELECT coalesce(max(seq), 0) FROM cityform_history WHERE workspace = $1",
+            &[&target.workspace],
+        )
+        .await?
+        .get(0);
+    transaction
+        .execute(
+            "INSERT INTO cityform_history (workspace, seq, address, entry)
+             SELECT $1, $2 + h.position, h.address, h.entry::jsonb
+             FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS h (address, entry, position)",
+            &[&target.workspace, &last, &addresses, &encoded],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Stores the history's retention, and drops each group's actions beyond it.
+async fn store_retention(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    retain_per_group: usize,
+) -> Result<(), Failure> {
+    let stored = (retain_per_group != DEFAULT_RETAIN_PER_GROUP)
+        .then(|| i32::try_from(retain_per_group).unwrap_or(i32::MAX));
+    transaction
+        .execute(
+            "UPDATE cityform_workspaces SET history_retention = $2 WHERE name = $1",
+            &[&target.workspace, &stored],
+        )
+        .await?;
+    let kept = i64::try_from(retain_per_group).unwrap_or(i64::MAX);
+    transaction
+        .execute(
+            "DELETE FROM cityform_history AS h USING (
+                 SELECT seq, row_number() OVER (PARTITION BY address ORDER BY seq DESC) AS rank
+                 FROM cityform_history WHERE workspace = $1
+             ) AS ranked
+             WHERE h.workspace = $1 AND h.seq = ranked.seq AND ranked.rank > $2",
+            &[&target.workspace, &kept],
+        )
+        .await?;
+    Ok(())
 }
 
 /// Appends `records` (each already encoded as JSON) as one batch, in one statement: they
@@ -247,7 +330,10 @@ pub(super) async fn write_compacted(
         .filter_map(|record| match record {
             JournalRecord::Put(put) => Some(&put.address),
             JournalRecord::Remove(remove) => Some(&remove.address),
-            JournalRecord::Intent(_) | JournalRecord::Settle(_) => None,
+            JournalRecord::Intent(_)
+            | JournalRecord::Settle(_)
+            | JournalRecord::History(_)
+            | JournalRecord::Retention(_) => None,
         })
         .collect();
     let mut kept = Vec::new();
@@ -267,6 +353,12 @@ pub(super) async fn write_compacted(
             )
             .await?;
     }
+    let recorded = records.iter().filter_map(|record| match record {
+        JournalRecord::History(entry) => Some(entry),
+        _ => None,
+    });
+    insert_history(transaction, target, recorded).await?;
+    store_retention(transaction, target, folded.history.retain_per_group()).await?;
     transaction
         .execute(
             "DELETE FROM cityform_journal WHERE workspace = $1",

@@ -1,0 +1,74 @@
+//! `cityform history [ADDRESS] [--since TIME] [--limit N] [--format text|json]`: the actions
+//! recorded in the state store, newest first, with their provenance. Reads the state only;
+//! never calls the service.
+
+use clap::{Args, ValueEnum};
+use time::OffsetDateTime;
+
+use super::settings::StateArgs;
+use super::{Outcome, output};
+use crate::model::Address;
+use crate::provenance::{self, parse_since};
+use crate::state::{Backend as _, LocalBackend, LockOptions};
+
+/// Arguments of `cityform history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only the actions on this job group, `regionId/instanceId/name`.
+    #[arg(value_name = "ADDRESS")]
+    address: Option<Address>,
+    /// Only the actions recorded at or after this time: an RFC 3339 time
+    /// (`2026-11-27T08:00:00Z`), a date (`2026-11-01`, midnight UTC) or a duration ago
+    /// (`90m`, `24h`, `7d`, `2w`).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// At most this many actions, the newest.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Text)]
+    format: HistoryFormat,
+    #[command(flatten)]
+    state: StateArgs,
+}
+
+/// How `history` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum HistoryFormat {
+    /// A table, one action per line.
+    Text,
+    /// JSON (`docs/provenance.md`).
+    Json,
+}
+
+pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
+    // Checked before the state is locked, so that a typo costs no wait.
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| parse_since(text, OffsetDateTime::now_utc()))
+        .transpose()?;
+    let backend = LocalBackend::open(
+        &args.state.state,
+        &LockOptions::new("cityform history").with_timeout(args.state.lock_timeout),
+    )?;
+    let recovered = backend.load().await?;
+    for warning in &recovered.warnings {
+        eprintln!("warning: {warning}");
+    }
+    drop(backend);
+    let history = recovered
+        .state
+        .map(|state| state.history)
+        .unwrap_or_default();
+    let mut entries = history.select(args.address.as_ref(), since);
+    if let Some(limit) = args.limit {
+        entries.truncate(limit);
+    }
+    let text = match args.format {
+        HistoryFormat::Text => provenance::render::render_text(&entries),
+        HistoryFormat::Json => provenance::render::render_json(&entries)?,
+    };
+    output::print(&text)?;
+    Ok(Outcome::Success)
+}
