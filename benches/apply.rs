@@ -40,6 +40,7 @@ use cityform::emulator::{BUILT_IN_INSTANCE_ID, EmulatorConfig, EmulatorHandle, F
 use cityform::manifest::{Desired, DesiredGroup, SourceLocation};
 use cityform::model::{Address, JobGroupSpec};
 use cityform::plan::{Plan, compute};
+use cityform::provenance::RunContext;
 use cityform::state::journal::JournalRecord;
 use cityform::state::{
     Backend, LocalBackend, LockOptions, Recovered, State, StateError, read_state_file,
@@ -335,8 +336,15 @@ impl Library {
         .context("cannot start the emulator")?;
         let client = client_for(&emulator)?;
         let plan = compute(&desired(self.creates), None);
+        // As `cityform apply` runs: every result recorded with its provenance.
+        let provenance = RunContext::without_git(
+            Some("3f2a9c1e0b7d4a5f6c8e9d0a1b2c3d4e5f6a7b8c"),
+            &BTreeMap::from([("USER".to_owned(), "bench".to_owned())]),
+            "bench-host",
+        );
         let options = ApplyOptions {
             parallelism: PARALLELISM,
+            provenance: Some(provenance),
             ..ApplyOptions::default()
         };
         let directory = scratch.tempdir()?;
