@@ -457,7 +457,7 @@ fn without_a_terminal_or_auto_approve_nothing_happens() {
     assert!(run.stderr.contains("--auto-approve"), "{run}");
     assert!(emulator.groups().is_empty());
     assert!(emulator.requests().is_empty(), "requests were sent");
-    assert!(!workspace.state_path().exists(), "a state was written");
+    assert!(workspace.state().is_none(), "a state was written");
 }
 
 #[test]
@@ -483,7 +483,7 @@ fn a_dry_run_sends_nothing_writes_nothing_and_needs_no_credentials() {
     );
     assert!(emulator.groups().is_empty());
     assert!(emulator.requests().is_empty(), "requests were sent");
-    assert!(!workspace.state_path().exists(), "a state was written");
+    assert!(workspace.state().is_none(), "a state was written");
 }
 
 #[test]
@@ -629,6 +629,9 @@ fn an_apply_with_nothing_to_do_folds_an_earlier_runs_journal_into_the_state_file
     let emulator = Emulator::start(&[]);
     let declared = names("fold", 1);
     let workspace = Workspace::with_groups(&emulator, &declared);
+    if workspace.skip_on_postgres("it writes and inspects the file backend's journal") {
+        return;
+    }
     workspace.apply(&[]).expect_code(0);
     let (address, mut entry) = workspace
         .state()

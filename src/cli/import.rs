@@ -9,7 +9,6 @@ use super::{Outcome, output};
 use crate::apply::import::import;
 use crate::manifest;
 use crate::model::Address;
-use crate::state::{LocalBackend, LockOptions};
 
 /// Arguments of `cityform import`.
 #[derive(Debug, Args)]
@@ -35,10 +34,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
     let connection = Connection::open(&args.cloud, &process_environment())?;
     let client = connection.client()?;
-    let backend = LocalBackend::open(
-        &args.state.state,
-        &LockOptions::new("cityform import").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = super::backend::open_state(&args.state, "cityform import").await?;
     let imported = import(
         &backend,
         client,

@@ -15,8 +15,8 @@ use crate::apply::ApplyError;
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format};
+use crate::state::Backend as _;
 use crate::state::atomic::replace_file;
-use crate::state::{Backend as _, LocalBackend, LockOptions};
 
 /// Arguments of `cityform plan`.
 #[derive(Debug, Args)]
@@ -47,10 +47,7 @@ pub struct PlanArgs {
 
 pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
-    let backend = LocalBackend::open(
-        &args.state.state,
-        &LockOptions::new("cityform plan").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = super::backend::open_state(&args.state, "cityform plan").await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
