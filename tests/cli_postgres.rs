@@ -36,7 +36,7 @@ struct Interval {
 /// from its first to its last line must not overlap.
 #[test]
 fn eight_concurrent_applies_take_turns_and_create_each_group_once() {
-    let emulator = Emulator::start(&["--latency-ms", "20", "--quiet"]);
+    let emulator = Emulator::start(&["--latency-ms", "20"]);
     let Some(workspace) = Workspace::on_postgres(&emulator) else {
         return;
     };
@@ -117,17 +117,17 @@ fn eight_concurrent_applies_take_turns_and_create_each_group_once() {
 /// unfinished, and creates nothing twice.
 #[test]
 fn a_killed_apply_leaves_no_lock_and_a_rerun_creates_each_group_once() {
-    let emulator = Emulator::start(&["--latency-ms", "5", "--quiet"]);
+    let emulator = Emulator::start(&["--latency-ms", "5"]);
     let Some(workspace) = Workspace::on_postgres(&emulator) else {
         return;
     };
-    let declared = names("killed", 60);
+    let declared = names("killed", 120);
     workspace.write("manifests/groups.yaml", &job_groups(&declared));
 
     for round in 0..3 {
         let mut running = workspace.spawn_apply(&["--parallelism", "8", "--format", "json"]);
         let mut created = 0;
-        while created < 5 + round * 10 {
+        while created < 5 + round * 5 {
             if !running.read_until(|line| line.contains(r#""event":"created""#)) {
                 break;
             }
@@ -145,12 +145,11 @@ fn a_killed_apply_leaves_no_lock_and_a_rerun_creates_each_group_once() {
     // At once, without waiting for a lock: the server released it.
     let again = workspace.apply(&["--lock-timeout", "0"]);
     again.expect_code(0);
+    // Each name exactly once in the emulator (a second create would add a second group of
+    // that name, which `assert_converged` refuses), each recorded with its id. (The
+    // emulator's request log misses calls whose client was killed, so it is not counted.)
     assert_converged(&emulator, &workspace, &declared);
-    assert_eq!(
-        creates_sent(&emulator),
-        declared.len(),
-        "a group was created twice"
-    );
+    assert_eq!(emulator.groups().len(), declared.len());
     let last = workspace.apply(&[]);
     last.expect_code(0);
     assert!(last.stdout.starts_with("No changes."), "{last}");

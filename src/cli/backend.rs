@@ -111,6 +111,17 @@ pub enum Origin {
     },
 }
 
+impl Origin {
+    /// Precedence: lower wins.
+    fn rank(&self) -> usize {
+        match self {
+            Self::Flag(_) => 0,
+            Self::Environment(_) => 1,
+            Self::File { .. } => 2,
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -311,9 +322,15 @@ pub fn resolve(
         environment,
         file.map(|(path, file)| (path, "workspace", file.workspace.as_ref())),
     );
-    let Some((value, origin)) = backend.filter(|(value, _)| value.trim() != "local") else {
+    let Some((value, origin)) = backend.clone().filter(|(value, _)| value.trim() != "local") else {
+        // A workspace is for PostgreSQL: with `local` it is a mistake, unless `local` was
+        // chosen where it overrides the workspace's source (`--backend local` for a run,
+        // with `CITYFORM_WORKSPACE` set for PostgreSQL runs).
+        let local_rank = backend.map_or(usize::MAX, |(_, origin)| origin.rank());
         return match workspace {
-            Some((workspace, origin)) if workspace != DEFAULT_WORKSPACE => {
+            Some((workspace, origin))
+                if workspace != DEFAULT_WORKSPACE && origin.rank() <= local_rank =>
+            {
                 Err(BackendSettingsError::WorkspaceWithLocal { origin, workspace })
             }
             _ => Ok(BackendChoice::Local {
@@ -437,11 +454,13 @@ pub fn choose(
     state: &StateArgs,
     environment: &BTreeMap<String, String>,
 ) -> Result<BackendChoice, BackendSettingsError> {
-    let file = read_config_file(Path::new("."))?;
-    let file = file
-        .as_ref()
-        .map(|(path, file)| (path.strip_prefix(".").unwrap_or(path), file));
-    resolve(state, environment, file)
+    // An empty directory joins to the bare file name, shown as such in messages.
+    let file = read_config_file(Path::new(""))?;
+    resolve(
+        state,
+        environment,
+        file.as_ref().map(|(path, file)| (path.as_path(), file)),
+    )
 }
 
 /// Locks the chosen state, waiting up to `options.timeout` for another holder.
@@ -669,6 +688,17 @@ mod tests {
         )
         .unwrap_err();
         insta::assert_snapshot!(error, @"`CITYFORM_WORKSPACE` names the workspace `staging`, but the state backend is `local`, which has no workspaces: choose a PostgreSQL backend with `--backend`, or keep separate local states with `--state .cityform/staging.json`");
+        // `local` given explicitly where it overrides the workspace's source: no mistake.
+        let staging = environment(&[(WORKSPACE_VARIABLE, "staging")]);
+        let choice = resolve(&flags(Some("local"), None), &staging, None).unwrap();
+        assert!(matches!(choice, BackendChoice::Local { .. }));
+        let both = environment(&[(WORKSPACE_VARIABLE, "staging"), (BACKEND_VARIABLE, "local")]);
+        assert!(resolve(&flags(None, None), &both, None).is_err());
+        let yaml = file(None, Some("staging"));
+        let local = environment(&[(BACKEND_VARIABLE, "local")]);
+        let path = Path::new(YAML);
+        assert!(resolve(&flags(None, None), &local, Some((path, &yaml))).is_ok());
+        assert!(resolve(&flags(None, None), &BTreeMap::new(), Some((path, &yaml))).is_err());
         let error = resolve(
             &flags(Some("postgres://db/x"), Some(&"w".repeat(64))),
             &BTreeMap::new(),

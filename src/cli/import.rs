@@ -43,6 +43,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
         args.job_group_id.as_deref(),
     )
     .await?;
+    backend.close().await?;
     let mut text = format!(
         "Imported `{}` [id={}] into the state, as it lives; nothing was sent to it.\n",
         imported.address, imported.job_group_id

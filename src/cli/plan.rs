@@ -66,6 +66,8 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     let plan = refresh.plan(desired, state, &args.planning.options(args.show_unmanaged));
+    // Released at once, so that a command run right after does not find it held.
+    backend.close().await?;
     print_plan(&plan, &args.output)?;
     super::step_summary::publish(&process_environment(), || {
         render::markdown::render_plan(&plan)

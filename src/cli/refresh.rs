@@ -51,6 +51,7 @@ pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
         eprintln!("warning: {warning}");
     }
     let Some(state) = recovered.state else {
+        backend.close().await?;
         return print(&args, 0, 0, &[]);
     };
     let instances = recorded_instances(&state);
@@ -66,6 +67,7 @@ pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
         backend.append(&refresh.records).await?;
         backend.compact().await?;
     }
+    backend.close().await?;
     print(&args, instances.len(), refresh.unchanged, &refresh.findings)
 }
 

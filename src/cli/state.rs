@@ -206,6 +206,7 @@ fn no_state(backend: &AnyBackend) -> StateCommandError {
 async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
     let backend = open(&args.state, "cityform state list").await?;
     let state = load(&backend).await?;
+    backend.close().await?;
     let text = match args.format {
         StateFormat::Text => render_list(state.as_ref()),
         StateFormat::Json => render_list_json(state.as_ref())?,
@@ -275,6 +276,7 @@ fn render_list_json(state: Option<&State>) -> anyhow::Result<String> {
 async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
     let backend = open(&args.state, "cityform state show").await?;
     let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
+    backend.close().await?;
     let entry =
         state
             .job_groups
@@ -384,6 +386,7 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
     }
     backend.append(&records).await?;
     backend.compact().await?;
+    backend.close().await?;
     let mut text = String::new();
     for (address, job_group_id) in removed {
         let _ = writeln!(
@@ -442,6 +445,7 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         ])
         .await?;
     backend.compact().await?;
+    backend.close().await?;
     output::print(&format!(
         "Moved `{source}` to `{destination}` (id {}). The job group is still named `{}` in the service: the next apply renames it to `{}`.\n",
         entry.job_group_id, source.name, destination.name
@@ -480,11 +484,10 @@ async fn migrate_state(args: MigrateArgs) -> anyhow::Result<Outcome> {
     let from = backend::open(&source, &options).await?;
     let to = backend::open(&target, &options).await?;
     let report = migrate(&from, &to).await?;
-    output::print(&describe_migration(
-        &report,
-        &from.location(),
-        &to.location(),
-    ))?;
+    let (from_location, to_location) = (from.location(), to.location());
+    to.close().await?;
+    from.close().await?;
+    output::print(&describe_migration(&report, &from_location, &to_location))?;
     Ok(Outcome::Success)
 }
 

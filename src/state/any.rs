@@ -18,6 +18,19 @@ pub enum AnyBackend {
 }
 
 impl AnyBackend {
+    /// Releases the lock now. PostgreSQL's is otherwise released once the server notices the
+    /// closed connection, which may be a moment after this process has gone: a command that
+    /// follows at once with `--lock-timeout 0` could still find it held.
+    pub async fn close(self) -> Result<(), StateError> {
+        match self {
+            Self::Local(backend) => {
+                drop(backend);
+                Ok(())
+            }
+            Self::Postgres(backend) => backend.close().await,
+        }
+    }
+
     /// Whether this is the PostgreSQL backend.
     pub fn is_postgres(&self) -> bool {
         matches!(self, Self::Postgres(_))
@@ -105,5 +118,7 @@ mod tests {
         assert!(compacted.serial > created.serial);
         assert_eq!(compacted.job_groups[&address("a")].job_group_id, "jg-a");
         assert_eq!(backend.load().await.unwrap().state.unwrap(), compacted);
+        backend.close().await.unwrap();
+        LocalBackend::open(&path, &LockOptions::new("cityform test")).unwrap();
     }
 }

@@ -513,7 +513,7 @@ impl Workspace {
     /// just killed may hold it until the server notices).
     fn with_postgres<T: Send + 'static, F>(
         &self,
-        operation: impl FnOnce(PostgresBackend) -> F + Send + 'static,
+        operation: impl FnOnce(Arc<PostgresBackend>) -> F + Send + 'static,
     ) -> T
     where
         F: std::future::Future<Output = T> + Send,
@@ -522,10 +522,19 @@ impl Workspace {
         block_on(async move {
             let options =
                 LockOptions::new("cli test harness").with_timeout(Duration::from_secs(30));
-            let backend = PostgresBackend::open(&url, &workspace, &options)
-                .await
-                .unwrap();
-            operation(backend).await
+            let backend = Arc::new(
+                PostgresBackend::open(&url, &workspace, &options)
+                    .await
+                    .unwrap(),
+            );
+            let result = operation(Arc::clone(&backend)).await;
+            // Released now, not when the server notices the closed connection: the next
+            // command may not wait for the lock.
+            let Ok(backend) = Arc::try_unwrap(backend) else {
+                panic!("the operation kept the backend");
+            };
+            backend.close().await.unwrap();
+            result
         })
     }
 

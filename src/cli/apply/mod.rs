@@ -187,6 +187,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 if !plan.is_empty() && !json {
                     println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
                 }
+                backend.close().await?;
                 drop(sender);
                 let _ = printer.await;
                 if json {
@@ -219,6 +220,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
     let stop = stop_signal();
     let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
+    backend.close().await?;
     let _ = printer.await;
     let report = report?;
     renderer.finish(&report)?;
