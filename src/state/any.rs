@@ -10,6 +10,7 @@ use super::{LocalBackend, PostgresBackend, State, StateError};
 
 /// A locked state in either backend. The lock is held until this value is dropped.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per command: its size does not matter
 pub enum AnyBackend {
     /// The local files (`state.json`, its journal and lock).
     Local(LocalBackend),
