@@ -347,11 +347,15 @@ fn two_applies_at_once_one_holds_the_lock_the_other_is_refused() {
         runs[0],
         runs[1]
     );
-    assert!(
-        losers[0].stderr.contains("is locked by pid"),
-        "{}",
-        losers[0]
-    );
+    // PostgreSQL writes its holder's row just after taking the lock, so a run started at the
+    // same instant may find the lock before the row (`tests/cli_postgres.rs` checks the
+    // holder of a lock held for a while).
+    let holder = if workspace.is_postgres() {
+        "is locked by"
+    } else {
+        "is locked by pid"
+    };
+    assert!(losers[0].stderr.contains(holder), "{}", losers[0]);
     assert_eq!(
         winners[0].last_line(),
         "Apply complete: 20 created, 0 recovered, 0 failed."
@@ -462,7 +466,7 @@ fn without_a_terminal_or_auto_approve_nothing_happens() {
     assert!(run.stderr.contains("--auto-approve"), "{run}");
     assert!(emulator.groups().is_empty());
     assert!(emulator.requests().is_empty(), "requests were sent");
-    assert!(!workspace.state_path().exists(), "a state was written");
+    assert!(workspace.state().is_none(), "a state was written");
 }
 
 #[test]
@@ -488,7 +492,7 @@ fn a_dry_run_sends_nothing_writes_nothing_and_needs_no_credentials() {
     );
     assert!(emulator.groups().is_empty());
     assert!(emulator.requests().is_empty(), "requests were sent");
-    assert!(!workspace.state_path().exists(), "a state was written");
+    assert!(workspace.state().is_none(), "a state was written");
 }
 
 #[test]
@@ -666,6 +670,9 @@ fn an_apply_with_nothing_to_do_folds_an_earlier_runs_journal_into_the_state_file
     let emulator = Emulator::start(&[]);
     let declared = names("fold", 1);
     let workspace = Workspace::with_groups(&emulator, &declared);
+    if workspace.skip_on_postgres("it writes and inspects the file backend's journal") {
+        return;
+    }
     workspace.apply(&[]).expect_code(0);
     let (address, mut entry) = workspace
         .state()

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use cityform::cloud::{ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest};
-use cityform::state::write_state_file;
 use cli_apply_support::{
     ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, INSTANCE, REGION, Run, Workspace, job_group, names,
     spawn,
@@ -140,8 +139,7 @@ fn a_plan_over_500_groups_in_2_instances_lists_each_instance_in_pages_and_says_n
     let emulator = Emulator::start(&["--seed", seed_path.to_str().unwrap()]);
     let workspace = Workspace::new(&emulator);
     workspace.write("manifests/cameras.yaml", &manifests);
-    std::fs::create_dir_all(workspace.state_path().parent().unwrap()).unwrap();
-    write_state_file(&workspace.state_path(), &state).unwrap();
+    workspace.replace_state(state);
 
     let pages = 2 * PER_INSTANCE.div_ceil(PAGE_SIZE);
     for round in 1..=2 {
@@ -369,11 +367,13 @@ fn state_mv_then_apply_renames_the_group_in_place() {
         moved.stdout.contains("the next apply renames it"),
         "{moved}"
     );
+    // The file backend keeps the state before the change; PostgreSQL keeps no copies.
     assert!(
-        workspace
-            .path()
-            .join(".cityform/state.json.backup")
-            .exists()
+        workspace.is_postgres()
+            || workspace
+                .path()
+                .join(".cityform/state.json.backup")
+                .exists()
     );
     assert_eq!(workspace.state_ids()["new-name"], ids["old-name"]);
 
@@ -406,7 +406,7 @@ fn set_protection(workspace: &Workspace, name: &str, prevent_destroy: bool) {
         .get_mut(&address(name).parse().unwrap())
         .unwrap()
         .prevent_destroy = prevent_destroy;
-    write_state_file(&workspace.state_path(), &state).unwrap();
+    workspace.replace_state(state);
 }
 
 #[test]
@@ -604,11 +604,13 @@ fn state_list_show_and_rm() {
         ["east-gate"]
     );
     assert_eq!(emulator.ids(), ids, "`state rm` deleted a group");
+    // The file backend keeps the state before the change; PostgreSQL keeps no copies.
     assert!(
-        workspace
-            .path()
-            .join(".cityform/state.json.backup")
-            .exists()
+        workspace.is_postgres()
+            || workspace
+                .path()
+                .join(".cityform/state.json.backup")
+                .exists()
     );
     // The manifest still declares it, so the plan proposes to create it (and apply would
     // meet the existing group as a conflict, to be imported on purpose).

@@ -9,7 +9,7 @@ use super::settings::StateArgs;
 use super::{Outcome, output};
 use crate::model::Address;
 use crate::provenance::{self, parse_since};
-use crate::state::{Backend as _, LocalBackend, LockOptions};
+use crate::state::Backend as _;
 
 /// Arguments of `cityform history`.
 #[derive(Debug, Args)]
@@ -48,15 +48,12 @@ pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(|text| parse_since(text, OffsetDateTime::now_utc()))
         .transpose()?;
-    let backend = LocalBackend::open(
-        &args.state.state,
-        &LockOptions::new("cityform history").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = super::backend::open_state(&args.state, "cityform history").await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
-    drop(backend);
+    backend.close().await?;
     let history = recovered
         .state
         .map(|state| state.history)

@@ -10,7 +10,6 @@ use super::{Outcome, output};
 use crate::apply::import::import_with_provenance;
 use crate::manifest;
 use crate::model::Address;
-use crate::state::{LocalBackend, LockOptions};
 
 /// Arguments of `cityform import`.
 #[derive(Debug, Args)]
@@ -42,10 +41,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
     let connection = Connection::open(&args.cloud, &environment)?;
     let client = connection.client()?;
-    let backend = LocalBackend::open(
-        &args.state.state,
-        &LockOptions::new("cityform import").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = super::backend::open_state(&args.state, "cityform import").await?;
     let imported = import_with_provenance(
         &backend,
         client,
@@ -55,6 +51,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
         Some(&provenance),
     )
     .await?;
+    backend.close().await?;
     let mut text = format!(
         "Imported `{}` [id={}] into the state, as it lives; nothing was sent to it.\n",
         imported.address, imported.job_group_id

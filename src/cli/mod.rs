@@ -2,6 +2,7 @@
 //! mapping from results to exit codes. Nothing past [`settings`] sees clap types.
 
 mod apply;
+pub mod backend;
 mod completions;
 mod connect;
 mod duration;

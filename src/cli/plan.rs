@@ -15,8 +15,8 @@ use crate::apply::ApplyError;
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format, LastApplied};
+use crate::state::Backend as _;
 use crate::state::atomic::replace_file;
-use crate::state::{Backend as _, LocalBackend, LockOptions};
 
 /// Arguments of `cityform plan`.
 #[derive(Debug, Args)]
@@ -47,10 +47,7 @@ pub struct PlanArgs {
 
 pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
-    let backend = LocalBackend::open(
-        &args.state.state,
-        &LockOptions::new("cityform plan").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = super::backend::open_state(&args.state, "cityform plan").await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
@@ -69,6 +66,8 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     let plan = refresh.plan(desired, state, &args.planning.options(args.show_unmanaged));
+    // Released at once, so that a command run right after does not find it held.
+    backend.close().await?;
     let last_applied = state.map_or_else(LastApplied::default, |state| {
         LastApplied::from_history(&state.history, &plan)
     });

@@ -11,7 +11,7 @@ use super::connect::Connection;
 use super::settings::{CloudArgs, StateArgs, process_environment};
 use super::{Outcome, output};
 use crate::apply::refresh::{Finding, observe, recorded_instances, refresh_state};
-use crate::state::{Backend as _, LocalBackend, LockOptions};
+use crate::state::Backend as _;
 
 /// Arguments of `cityform refresh`.
 #[derive(Debug, Args)]
@@ -45,15 +45,13 @@ struct RefreshDocument<'a> {
 
 pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
     let connection = Connection::open(&args.cloud, &process_environment())?;
-    let backend = LocalBackend::open(
-        &args.state.state,
-        &LockOptions::new("cityform refresh").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = super::backend::open_state(&args.state, "cityform refresh").await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
     let Some(state) = recovered.state else {
+        backend.close().await?;
         return print(&args, 0, 0, &[]);
     };
     let instances = recorded_instances(&state);
@@ -69,6 +67,7 @@ pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
         backend.append(&refresh.records).await?;
         backend.compact().await?;
     }
+    backend.close().await?;
     print(&args, instances.len(), refresh.unchanged, &refresh.findings)
 }
 

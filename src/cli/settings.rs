@@ -49,7 +49,8 @@ impl ManifestArgs {
     }
 }
 
-/// Where the state is and how long to wait for its lock.
+/// Where the state is (the file, or the backend `--backend` chooses) and how long to wait for
+/// its lock.
 #[derive(Debug, Clone, Args)]
 pub struct StateArgs {
     /// The state file.
@@ -59,6 +60,9 @@ pub struct StateArgs {
     /// otherwise e.g. `30s`, `5m`.
     #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0", value_parser = super::duration::parse_duration)]
     pub lock_timeout: Duration,
+    /// Which backend holds the state.
+    #[command(flatten)]
+    pub backend: super::backend::BackendArgs,
 }
 
 /// Where the CityVisual API is and whose credentials to use.

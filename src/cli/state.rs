@@ -1,19 +1,24 @@
-//! `cityform state list|show|rm|mv`: read and edit what the state records, without calling
-//! the service. Every subcommand takes the state's lock; `rm` and `mv` write through the
-//! journal and then compact, which replaces `state.json` atomically and keeps the previous
-//! version as `state.json.backup`.
+//! `cityform state list|show|rm|mv|migrate`: read and edit what the state records, and copy
+//! it to another backend, without calling the service. Every subcommand takes the state's
+//! lock; `rm` and `mv` write through the journal and then compact, which (on the local
+//! backend) replaces `state.json` atomically and keeps the previous version as
+//! `state.json.backup`.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use super::settings::StateArgs;
+use super::backend::{self, BackendArgs, BackendChoice};
+use super::settings::{DEFAULT_STATE_PATH, StateArgs, process_environment};
 use super::{Outcome, output};
 use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
 use crate::state::journal::{JournalRecord, Put, Remove};
-use crate::state::{Backend as _, LocalBackend, LockOptions, State, StateEntry};
+use crate::state::{
+    AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, State, StateEntry,
+    migrate,
+};
 
 /// Arguments of `cityform state`.
 #[derive(Debug, Args)]
@@ -40,6 +45,14 @@ enum StateCommand {
     /// deleting and creating it. Refused when NEW is already recorded, or in another region or
     /// instance. Move first, then rename the manifest entry.
     Mv(MoveArgs),
+    /// Copy the state to another backend, every group and unfinished call included.
+    ///
+    /// The source is the state the usual settings choose (`--backend`, `--state`,
+    /// `--workspace`); the destination is `--to`. Both are locked during the copy, and the
+    /// source is left as it was. A destination without a state gets the source's, lineage
+    /// included; one with an older version of the same lineage is brought up to it; one
+    /// with another lineage, or with changes the source lacks, is refused and left as it was.
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,6 +97,22 @@ struct MoveArgs {
     state: StateArgs,
 }
 
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// The destination: `local` (the file `--to-state` names) or a PostgreSQL connection
+    /// string.
+    #[arg(long = "to", value_name = "BACKEND")]
+    to: String,
+    /// The destination file when `--to local`.
+    #[arg(long = "to-state", value_name = "PATH", default_value = DEFAULT_STATE_PATH)]
+    to_state: PathBuf,
+    /// The destination workspace when `--to` is PostgreSQL (default `default`).
+    #[arg(long = "to-workspace", value_name = "NAME")]
+    to_workspace: Option<String>,
+}
+
 /// How `state list` and `state show` print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum StateFormat {
@@ -96,11 +125,17 @@ enum StateFormat {
 /// Why a state command refused; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum StateCommandError {
-    /// There is no state file.
+    /// There is no state.
     #[error("there is no state at `{path}`: nothing is recorded yet")]
     NoState {
-        /// The state file.
+        /// The state file, or the PostgreSQL state without a password.
         path: String,
+    },
+    /// `migrate` with the same state on both sides.
+    #[error("`--to` names the state being copied, `{location}`: name another backend or workspace")]
+    SameState {
+        /// The state.
+        location: String,
     },
     /// The state does not record the address.
     #[error("the state does not record `{address}`; `cityform state list` shows what it records")]
@@ -146,17 +181,15 @@ pub(super) async fn run(args: StateCommandArgs) -> anyhow::Result<Outcome> {
         StateCommand::Show(args) => show(args).await,
         StateCommand::Rm(args) => remove(args).await,
         StateCommand::Mv(args) => move_group(args).await,
+        StateCommand::Migrate(args) => migrate_state(args).await,
     }
 }
 
-fn open(state: &StateArgs, command: &str) -> anyhow::Result<LocalBackend> {
-    Ok(LocalBackend::open(
-        &state.state,
-        &LockOptions::new(command).with_timeout(state.lock_timeout),
-    )?)
+async fn open(state: &StateArgs, command: &str) -> anyhow::Result<AnyBackend> {
+    backend::open_state(state, command).await
 }
 
-async fn load(backend: &LocalBackend) -> anyhow::Result<Option<State>> {
+async fn load(backend: &AnyBackend) -> anyhow::Result<Option<State>> {
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
@@ -164,15 +197,16 @@ async fn load(backend: &LocalBackend) -> anyhow::Result<Option<State>> {
     Ok(recovered.state)
 }
 
-fn no_state(path: &Path) -> StateCommandError {
+fn no_state(backend: &AnyBackend) -> StateCommandError {
     StateCommandError::NoState {
-        path: path.display().to_string(),
+        path: backend.location(),
     }
 }
 
 async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
-    let backend = open(&args.state, "cityform state list")?;
+    let backend = open(&args.state, "cityform state list").await?;
     let state = load(&backend).await?;
+    backend.close().await?;
     let text = match args.format {
         StateFormat::Text => render_list(state.as_ref()),
         StateFormat::Json => render_list_json(state.as_ref())?,
@@ -240,10 +274,9 @@ fn render_list_json(state: Option<&State>) -> anyhow::Result<String> {
 }
 
 async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
-    let backend = open(&args.state, "cityform state show")?;
-    let state = load(&backend)
-        .await?
-        .ok_or_else(|| no_state(&args.state.state))?;
+    let backend = open(&args.state, "cityform state show").await?;
+    let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
+    backend.close().await?;
     let entry =
         state
             .job_groups
@@ -342,10 +375,8 @@ fn render_entry(address: &Address, entry: &StateEntry) -> String {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
-    let backend = open(&args.state, "cityform state rm")?;
-    let state = load(&backend)
-        .await?
-        .ok_or_else(|| no_state(&args.state.state))?;
+    let backend = open(&args.state, "cityform state rm").await?;
+    let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
     let mut records = Vec::new();
     let mut removed = Vec::new();
     for address in &args.addresses {
@@ -367,6 +398,7 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
     }
     backend.append(&records).await?;
     backend.compact().await?;
+    backend.close().await?;
     let mut text = String::new();
     for (address, job_group_id) in removed {
         let _ = writeln!(
@@ -396,10 +428,8 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let backend = open(&args.state, "cityform state mv")?;
-    let state = load(&backend)
-        .await?
-        .ok_or_else(|| no_state(&args.state.state))?;
+    let backend = open(&args.state, "cityform state mv").await?;
+    let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
     let entry = state
         .job_groups
         .get(source)
@@ -427,11 +457,77 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         ])
         .await?;
     backend.compact().await?;
+    backend.close().await?;
     output::print(&format!(
         "Moved `{source}` to `{destination}` (id {}). The job group is still named `{}` in the service: the next apply renames it to `{}`.\n",
         entry.job_group_id, source.name, destination.name
     ))?;
     Ok(Outcome::Success)
+}
+
+/// The destination of `state migrate`, chosen as `--backend` would be but from `--to`.
+fn destination(args: &MigrateArgs) -> anyhow::Result<BackendChoice> {
+    let destination = StateArgs {
+        state: args.to_state.clone(),
+        lock_timeout: args.state.lock_timeout,
+        backend: BackendArgs {
+            backend: Some(args.to.clone()),
+            workspace: args.to_workspace.clone(),
+        },
+    };
+    // Only `--to*` count: the environment and `cityform.yaml` describe the source.
+    Ok(backend::resolve(
+        &destination,
+        &std::collections::BTreeMap::new(),
+        None,
+    )?)
+}
+
+async fn migrate_state(args: MigrateArgs) -> anyhow::Result<Outcome> {
+    let source = backend::choose(&args.state, &process_environment())?;
+    let target = destination(&args)?;
+    if source == target {
+        return Err(StateCommandError::SameState {
+            location: target.shown(),
+        }
+        .into());
+    }
+    let options = LockOptions::new("cityform state migrate").with_timeout(args.state.lock_timeout);
+    let from = backend::open(&source, &options).await?;
+    let to = backend::open(&target, &options).await?;
+    let report = migrate(&from, &to).await?;
+    let (from_location, to_location) = (from.location(), to.location());
+    to.close().await?;
+    from.close().await?;
+    output::print(&describe_migration(&report, &from_location, &to_location))?;
+    Ok(Outcome::Success)
+}
+
+/// What `state migrate` did, in one sentence.
+fn describe_migration(report: &MigrateReport, from: &str, to: &str) -> String {
+    let lineage = report.lineage.as_deref().unwrap_or_default();
+    let serial = report.serial.unwrap_or_default();
+    let unresolved = match report.unresolved {
+        0 => String::new(),
+        count => format!(", {count} call(s) of unknown outcome"),
+    };
+    match report.outcome {
+        MigrateOutcome::NothingToCopy => {
+            format!("`{from}` holds no state: nothing was copied to `{to}`.\n")
+        }
+        MigrateOutcome::Created => format!(
+            "Copied state lineage `{lineage}` ({} job group(s){unresolved}) from `{from}` to `{to}`, where it is at serial {serial}.\n",
+            report.job_groups
+        ),
+        MigrateOutcome::Updated { records: 0 } => format!(
+            "`{to}` already holds what `{from}` holds: state lineage `{lineage}`, {} job group(s){unresolved}, serial {serial}; nothing was changed.\n",
+            report.job_groups
+        ),
+        MigrateOutcome::Updated { records } => format!(
+            "Brought `{to}` up to `{from}` with {records} change(s): state lineage `{lineage}`, {} job group(s){unresolved}, serial {serial}.\n",
+            report.job_groups
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -507,5 +603,50 @@ mod tests {
         assert_eq!(json["status"], "Running");
         assert_eq!(json["prevent_destroy"], false);
         assert_eq!(json["spec"]["params"]["ES_ENABLE"], "True");
+    }
+
+    #[test]
+    fn a_migration_says_what_it_did() {
+        let report = |outcome, job_groups, unresolved| MigrateReport {
+            outcome,
+            lineage: Some("3f1c".to_owned()),
+            job_groups,
+            unresolved,
+            serial: Some(12),
+        };
+        let (from, to) = (".cityform/state.json", "postgres://app@db/cityform#default");
+        let text = [
+            describe_migration(&report(MigrateOutcome::Created, 57, 0), from, to),
+            describe_migration(&report(MigrateOutcome::Created, 3, 1), from, to),
+            describe_migration(
+                &report(MigrateOutcome::Updated { records: 0 }, 57, 0),
+                from,
+                to,
+            ),
+            describe_migration(
+                &report(MigrateOutcome::Updated { records: 4 }, 55, 0),
+                to,
+                from,
+            ),
+            describe_migration(
+                &MigrateReport {
+                    outcome: MigrateOutcome::NothingToCopy,
+                    lineage: None,
+                    job_groups: 0,
+                    unresolved: 0,
+                    serial: None,
+                },
+                from,
+                to,
+            ),
+        ]
+        .concat();
+        insta::assert_snapshot!(text, @r"
+        Copied state lineage `3f1c` (57 job group(s)) from `.cityform/state.json` to `postgres://app@db/cityform#default`, where it is at serial 12.
+        Copied state lineage `3f1c` (3 job group(s), 1 call(s) of unknown outcome) from `.cityform/state.json` to `postgres://app@db/cityform#default`, where it is at serial 12.
+        `postgres://app@db/cityform#default` already holds what `.cityform/state.json` holds: state lineage `3f1c`, 57 job group(s), serial 12; nothing was changed.
+        Brought `.cityform/state.json` up to `postgres://app@db/cityform#default` with 4 change(s): state lineage `3f1c`, 55 job group(s), serial 12.
+        `.cityform/state.json` holds no state: nothing was copied to `postgres://app@db/cityform#default`.
+        ");
     }
 }

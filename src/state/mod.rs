@@ -5,6 +5,7 @@
 //! append-only journal of changes since the last compaction (`.journal`), and an OS file
 //! lock (`.lock`). `docs/state.md` describes the files.
 
+mod any;
 pub mod atomic;
 mod backend;
 mod error;
@@ -18,6 +19,7 @@ mod model;
 mod paths;
 mod postgres;
 
+pub use any::AnyBackend;
 pub use backend::{Backend, Recovered, StateWarning};
 pub use error::StateError;
 pub use file::{parse_state, read_state_file, write_state_file};
@@ -28,3 +30,4 @@ pub use paths::StatePaths;
 pub use postgres::{
     DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION, migrate,
 };
+pub use postgres::{redact_connection_string, validate_workspace};

@@ -1,18 +1,33 @@
-//! Shared by `tests/cli_apply.rs`: a `cityform emulator` process, a workspace directory with
-//! manifests in which the real `cityform` binary runs, and what both say afterwards.
+//! Shared by `tests/cli_apply.rs`, `tests/cli_lifecycle.rs` and `tests/cli_postgres.rs`: a
+//! `cityform emulator` process, a workspace directory with manifests in which the real
+//! `cityform` binary runs, and what both say afterwards.
+//!
+//! The state backend is a parameter: with `CITYFORM_TEST_BACKEND=postgres`, every
+//! [`Workspace`] keeps its state in a PostgreSQL workspace of its own (named after the test),
+//! in one database of a throw-away cluster that `support_postgres` starts when the first
+//! workspace needs it and stops when the last one is dropped. Commands get the backend through
+//! `CITYFORM_BACKEND` and `CITYFORM_WORKSPACE`, and [`Workspace::state`] reads it through the
+//! library. Tests that look at artefacts only the file backend has call
+//! [`Workspace::skip_on_postgres`].
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failed unwrap is a failed test
+
+#[path = "../support_postgres/mod.rs"]
+pub mod support_postgres;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use cityform::state::{State, read_state_file};
+use cityform::state::journal::{JournalRecord, Put, Remove};
+use cityform::state::{
+    Backend as _, LockOptions, PostgresBackend, State, read_state_file, write_state_file,
+};
 use tempfile::TempDir;
 
 /// The binary under test.
@@ -30,7 +45,7 @@ pub const PROCESS_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Every variable that could hand a `cityform` process credentials, an endpoint or a state
 /// other than the ones a test gives it.
-const INHERITED_SETTINGS: [&str; 11] = [
+const INHERITED_SETTINGS: [&str; 13] = [
     "ALIBABA_CLOUD_ACCESS_KEY_ID",
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
     "ALIBABA_CLOUD_SECURITY_TOKEN",
@@ -40,6 +55,8 @@ const INHERITED_SETTINGS: [&str; 11] = [
     "ALICLOUD_SECURITY_TOKEN",
     "CITYFORM_ENDPOINT",
     "CITYFORM_STATE",
+    "CITYFORM_BACKEND",
+    "CITYFORM_WORKSPACE",
     "CITYFORM_EMULATOR_ACCESS_KEY_ID",
     "CITYFORM_EMULATOR_ACCESS_KEY_SECRET",
 ];
@@ -357,21 +374,168 @@ impl Drop for Running {
     }
 }
 
-/// A directory in which `cityform` runs: its manifests, its `.cityform/` state, and a home
-/// directory without any `~/.aliyun`.
+/// Where a [`Workspace`] keeps its state.
+enum StateBackend {
+    /// `.cityform/state.json` in the workspace directory.
+    File,
+    /// A PostgreSQL workspace of its own in the shared test database.
+    Postgres {
+        database: Arc<support_postgres::TestDatabase>,
+        workspace: String,
+    },
+}
+
+/// The database every workspace of this test binary shares while any of them lives.
+static SHARED_DATABASE: Mutex<Weak<support_postgres::TestDatabase>> = Mutex::new(Weak::new());
+/// Makes each PostgreSQL workspace name unique within the binary.
+static WORKSPACES: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `CITYFORM_TEST_BACKEND` asks for PostgreSQL.
+pub fn postgres_requested() -> bool {
+    std::env::var("CITYFORM_TEST_BACKEND").is_ok_and(|value| value == "postgres")
+}
+
+/// Runs `future` to its end on a runtime of its own, on a thread of its own (so that it
+/// works from tests that run inside a runtime too).
+pub fn block_on<T: Send + 'static>(
+    future: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
+    })
+    .join()
+    .unwrap()
+}
+
+/// The shared test database, made when no workspace holds it; `None` when PostgreSQL is not
+/// installed and `CI` is not set (`support_postgres` has said so loudly).
+pub fn shared_database() -> Option<Arc<support_postgres::TestDatabase>> {
+    let mut shared = SHARED_DATABASE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(database) = shared.upgrade() {
+        return Some(database);
+    }
+    let database = Arc::new(block_on(support_postgres::database())?);
+    *shared = Arc::downgrade(&database);
+    Some(database)
+}
+
+/// A workspace name for the current test: its name made safe, and a counter.
+fn workspace_name() -> String {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("test")
+        .rsplit("::")
+        .next()
+        .unwrap_or("test")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(48)
+        .collect::<String>();
+    format!("{test}-{}", WORKSPACES.fetch_add(1, Ordering::SeqCst))
+}
+
+/// A directory in which `cityform` runs: its manifests, its state (`.cityform/`, or a
+/// PostgreSQL workspace), and a home directory without any `~/.aliyun`.
 pub struct Workspace {
     directory: TempDir,
+    backend: StateBackend,
     /// The endpoint every command is pointed at.
     pub endpoint: String,
 }
 
 impl Workspace {
-    /// An empty workspace talking to `emulator`.
+    /// An empty workspace talking to `emulator`, on the backend `CITYFORM_TEST_BACKEND` asks for.
     pub fn new(emulator: &Emulator) -> Self {
+        let backend = if postgres_requested() {
+            match shared_database() {
+                Some(database) => StateBackend::Postgres {
+                    database,
+                    workspace: workspace_name(),
+                },
+                None => StateBackend::File,
+            }
+        } else {
+            StateBackend::File
+        };
         Self {
             directory: tempfile::tempdir().unwrap(),
+            backend,
             endpoint: emulator.endpoint.clone(),
         }
+    }
+
+    /// An empty workspace on PostgreSQL whatever `CITYFORM_TEST_BACKEND` says; `None` when
+    /// PostgreSQL is not installed and `CI` is not set.
+    pub fn on_postgres(emulator: &Emulator) -> Option<Self> {
+        let database = shared_database()?;
+        Some(Self {
+            directory: tempfile::tempdir().unwrap(),
+            backend: StateBackend::Postgres {
+                database,
+                workspace: workspace_name(),
+            },
+            endpoint: emulator.endpoint.clone(),
+        })
+    }
+
+    /// Whether the state is in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, StateBackend::Postgres { .. })
+    }
+
+    /// True (after saying so on stderr) when the state is in PostgreSQL and the test looks at
+    /// something only the file backend has: the caller returns early.
+    pub fn skip_on_postgres(&self, reason: &str) -> bool {
+        if self.is_postgres() {
+            eprintln!("SKIP on PostgreSQL: {reason}");
+        }
+        self.is_postgres()
+    }
+
+    /// The PostgreSQL connection string (no password) and workspace; `None` on the file.
+    pub fn postgres(&self) -> Option<(String, String)> {
+        match &self.backend {
+            StateBackend::Postgres {
+                database,
+                workspace,
+            } => Some((database.url.clone(), workspace.clone())),
+            StateBackend::File => None,
+        }
+    }
+
+    /// Runs `operation` on this workspace's PostgreSQL state, waiting for its lock (a run
+    /// just killed may hold it until the server notices).
+    fn with_postgres<T: Send + 'static, F>(
+        &self,
+        operation: impl FnOnce(Arc<PostgresBackend>) -> F + Send + 'static,
+    ) -> T
+    where
+        F: std::future::Future<Output = T> + Send,
+    {
+        let (url, workspace) = self.postgres().unwrap();
+        block_on(async move {
+            let options =
+                LockOptions::new("cli test harness").with_timeout(Duration::from_secs(30));
+            let backend = Arc::new(
+                PostgresBackend::open(&url, &workspace, &options)
+                    .await
+                    .unwrap(),
+            );
+            let result = operation(Arc::clone(&backend)).await;
+            // Released now, not when the server notices the closed connection: the next
+            // command may not wait for the lock.
+            let Ok(backend) = Arc::try_unwrap(backend) else {
+                panic!("the operation kept the backend");
+            };
+            backend.close().await.unwrap();
+            result
+        })
     }
 
     /// A workspace with a copy of the bundled `manifests/` directory.
@@ -407,13 +571,61 @@ impl Workspace {
         std::fs::write(path, contents).unwrap();
     }
 
+    /// The state file of the file backend.
     pub fn state_path(&self) -> PathBuf {
         self.path().join(".cityform/state.json")
     }
 
-    /// The state file as the last compaction wrote it.
+    /// The state: the file as the last compaction wrote it, or the PostgreSQL workspace's
+    /// state as a load returns it (after a finished run, both are the compacted state).
     pub fn state(&self) -> Option<State> {
-        read_state_file(&self.state_path()).unwrap()
+        match self.backend {
+            StateBackend::File => read_state_file(&self.state_path()).unwrap(),
+            StateBackend::Postgres { .. } => {
+                self.with_postgres(|backend| async move { backend.load().await.unwrap().state })
+            }
+        }
+    }
+
+    /// Makes the state `state`: the file written as is, or the PostgreSQL workspace created
+    /// with it or brought to its groups by recorded changes (its serial then moves on).
+    pub fn replace_state(&self, state: State) {
+        match self.backend {
+            StateBackend::File => {
+                std::fs::create_dir_all(self.state_path().parent().unwrap()).unwrap();
+                write_state_file(&self.state_path(), &state).unwrap();
+            }
+            StateBackend::Postgres { .. } => self.with_postgres(|backend| async move {
+                let Some(existing) = backend.load().await.unwrap().state else {
+                    backend.create(state).await.unwrap();
+                    return;
+                };
+                assert_eq!(
+                    existing.lineage, state.lineage,
+                    "replace_state keeps the lineage"
+                );
+                let mut records = Vec::new();
+                for (address, entry) in &state.job_groups {
+                    if existing.job_groups.get(address) != Some(entry) {
+                        records.push(JournalRecord::Put(Put {
+                            address: address.clone(),
+                            entry: entry.clone(),
+                            intent: None,
+                        }));
+                    }
+                }
+                for address in existing.job_groups.keys() {
+                    if !state.job_groups.contains_key(address) {
+                        records.push(JournalRecord::Remove(Remove {
+                            address: address.clone(),
+                            intent: None,
+                        }));
+                    }
+                }
+                backend.append(&records).await.unwrap();
+                backend.compact().await.unwrap();
+            }),
+        }
     }
 
     /// The id the state records for every group, by name.
@@ -458,6 +670,11 @@ impl Workspace {
             .stderr(Stdio::piped());
         for name in INHERITED_SETTINGS {
             command.env_remove(name);
+        }
+        if let Some((url, workspace)) = self.postgres() {
+            command
+                .env("CITYFORM_BACKEND", url)
+                .env("CITYFORM_WORKSPACE", workspace);
         }
         command
     }

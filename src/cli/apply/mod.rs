@@ -16,6 +16,7 @@ use clap::Args;
 use tokio::sync::mpsc;
 
 use super::Outcome;
+use super::backend::{self, BackendChoice};
 use super::connect::{Connection, refresh_for_plan};
 use super::plan::{print_plan, refuse_blocked};
 use super::provenance_args::{ProvenanceArgs, RetentionArgs};
@@ -29,7 +30,7 @@ use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format};
-use crate::state::{Backend as _, LocalBackend, LockOptions, State};
+use crate::state::{Backend as _, LockOptions, State};
 
 mod progress;
 
@@ -71,7 +72,7 @@ pub struct ApplyArgs {
     max_rps: Option<f64>,
     /// Run against a CityVisual emulator started for this run only, with a state in a
     /// temporary directory, so that a demo can never touch a real state or account.
-    #[arg(long, conflicts_with_all = ["endpoint", "profile", "state"])]
+    #[arg(long, conflicts_with_all = ["endpoint", "profile", "state", "backend", "workspace"])]
     emulator: bool,
 }
 
@@ -129,9 +130,6 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     } else {
         None
     };
-    let state_path = demo
-        .as_ref()
-        .map_or_else(|| args.state.state.clone(), Demo::state_path);
     let connection = match &demo {
         Some(demo) => Connection::with_client(demo.client()?),
         None => Connection::open(&args.cloud, &environment)?,
@@ -145,10 +143,17 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     if args.dry_run && !json {
         eprintln!("{}", progress::dry_run_banner());
     }
-    let backend = LocalBackend::open(
-        &state_path,
-        &LockOptions::new("cityform apply").with_timeout(args.state.lock_timeout),
-    )?;
+    let backend = match &demo {
+        // A demo never touches a real state, whatever the settings say.
+        Some(demo) => {
+            let choice = BackendChoice::Local {
+                path: demo.state_path(),
+            };
+            let options = LockOptions::new("cityform apply").with_timeout(args.state.lock_timeout);
+            backend::open(&choice, &options).await?
+        }
+        None => backend::open_state(&args.state, "cityform apply").await?,
+    };
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
@@ -211,6 +216,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 if !plan.is_empty() && !json {
                     println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
                 }
+                backend.close().await?;
                 drop(sender);
                 let _ = printer.await;
                 if json {
@@ -245,6 +251,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
     let stop = interruption.actions_started();
     let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
+    backend.close().await?;
     let _ = printer.await;
     let report = report?;
     renderer.finish(&report)?;

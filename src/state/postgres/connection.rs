@@ -211,8 +211,8 @@ fn show(config: &Config) -> String {
 }
 
 /// The connection string with any password taken out, for messages about a string that
-/// could not be parsed.
-pub(super) fn redact(url: &str) -> String {
+/// could not be parsed (or not be opened yet).
+pub fn redact(url: &str) -> String {
     let trimmed = url.trim();
     if let Some((scheme, rest)) = trimmed.split_once("://") {
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());

@@ -38,6 +38,7 @@ use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
 use super::{State, StateError};
 
+pub use self::connection::redact as redact_connection_string;
 pub use self::migrate::{MigrateOutcome, MigrateReport, migrate};
 pub use self::schema::SCHEMA_VERSION;
 
@@ -280,9 +281,9 @@ fn recovered(stored: Option<Stored>) -> Recovered {
     }
 }
 
-/// 1 to 63 ASCII letters, digits, `-`, `_` and `.`, starting with a letter or digit: a name
-/// that reads the same in a URL, a shell and a log line.
-fn validate_workspace(workspace: &str) -> Result<(), StateError> {
+/// Checks a workspace name: 1 to 63 ASCII letters, digits, `-`, `_` and `.`, starting with a
+/// letter or digit: a name that reads the same in a URL, a shell and a log line.
+pub fn validate_workspace(workspace: &str) -> Result<(), StateError> {
     let invalid = |reason: &str| StateError::InvalidWorkspace {
         workspace: workspace.to_owned(),
         reason: reason.to_owned(),
