@@ -123,7 +123,7 @@ impl StateLock {
                     if waited >= options.timeout {
                         return Err(StateError::Locked {
                             path: paths.state.clone(),
-                            holder: read_holder(&mut file),
+                            holder: read_settled_holder(&mut file),
                             waited: options.timeout,
                         });
                     }
@@ -159,6 +159,23 @@ fn write_holder(file: &mut File, holder: &LockHolder) -> io::Result<()> {
     file.write_all(text.as_bytes())?;
     file.write_all(b"\n")
 }
+
+/// The holder's description, read again for a short while when it is missing: a holder
+/// writes it just after taking the lock, so a run that lost the race by a moment could
+/// otherwise find the file still empty.
+fn read_settled_holder(file: &mut File) -> Option<LockHolder> {
+    for _ in 0..HOLDER_READS {
+        if let Some(holder) = read_holder(file) {
+            return Some(holder);
+        }
+        std::thread::sleep(HOLDER_READ_INTERVAL);
+    }
+    read_holder(file)
+}
+
+/// How often, and how far apart, a missing holder description is read again.
+const HOLDER_READS: u32 = 20;
+const HOLDER_READ_INTERVAL: Duration = Duration::from_millis(25);
 
 fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();

@@ -59,12 +59,19 @@ impl WorkspaceLock {
             }
             let waited = started.elapsed();
             if waited >= options.timeout {
+                // The holder writes its row just after taking the lock: read it again for
+                // a short while before saying it cannot be told.
+                let mut found = None;
+                for _ in 0..HOLDER_READS {
+                    found = holder(&client, workspace).await.unwrap_or(None);
+                    if found.is_some() {
+                        break;
+                    }
+                    tokio::time::sleep(HOLDER_READ_INTERVAL).await;
+                }
                 return Err(StateError::WorkspaceLocked {
                     location: location.to_owned(),
-                    holder: holder(&client, workspace)
-                        .await
-                        .unwrap_or(None)
-                        .map(Box::new),
+                    holder: found.map(Box::new),
                     waited: options.timeout,
                 });
             }
@@ -129,6 +136,10 @@ impl WorkspaceLock {
         Ok(())
     }
 }
+
+/// How often, and how far apart, a missing holder row is read again.
+const HOLDER_READS: u32 = 20;
+const HOLDER_READ_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Who holds the lock of `workspace`, when the holder columns were written by the session
 /// that holds it; `None` when no holder row matches (a holder that has not written its row
