@@ -28,6 +28,7 @@ pub use lock::{LockHolder, LockOptions, StateLock};
 pub use model::{FORMAT_VERSION, MAX_SERIAL, State, StateEntry};
 pub use paths::StatePaths;
 pub use postgres::{
-    DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION, migrate,
+    DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION,
+    group_changes, migrate,
 };
 pub use postgres::{redact_connection_string, validate_workspace};

@@ -24,9 +24,9 @@ use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use cityform::state::journal::{JournalRecord, Put, Remove};
 use cityform::state::{
-    Backend as _, LockOptions, PostgresBackend, State, read_state_file, write_state_file,
+    Backend as _, LockOptions, PostgresBackend, State, group_changes, read_state_file,
+    write_state_file,
 };
 use tempfile::TempDir;
 
@@ -604,25 +604,10 @@ impl Workspace {
                     existing.lineage, state.lineage,
                     "replace_state keeps the lineage"
                 );
-                let mut records = Vec::new();
-                for (address, entry) in &state.job_groups {
-                    if existing.job_groups.get(address) != Some(entry) {
-                        records.push(JournalRecord::Put(Put {
-                            address: address.clone(),
-                            entry: entry.clone(),
-                            intent: None,
-                        }));
-                    }
-                }
-                for address in existing.job_groups.keys() {
-                    if !state.job_groups.contains_key(address) {
-                        records.push(JournalRecord::Remove(Remove {
-                            address: address.clone(),
-                            intent: None,
-                        }));
-                    }
-                }
-                backend.append(&records).await.unwrap();
+                backend
+                    .append(&group_changes(&existing, &state))
+                    .await
+                    .unwrap();
                 backend.compact().await.unwrap();
             }),
         }

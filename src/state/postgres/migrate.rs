@@ -117,13 +117,9 @@ pub async fn migrate(from: &impl Backend, to: &impl Backend) -> Result<MigrateRe
     })
 }
 
-/// The records that turn `existing` (with its unresolved intents) into `wanted` (with its).
-fn differences(
-    existing: &State,
-    existing_unresolved: &[crate::state::journal::Intent],
-    wanted: &State,
-    wanted_unresolved: &[crate::state::journal::Intent],
-) -> Vec<JournalRecord> {
+/// The records that give the groups of `existing` those of `wanted`: a `put` of every
+/// group that is new or differs, a `remove` of every group `wanted` lacks.
+pub fn group_changes(existing: &State, wanted: &State) -> Vec<JournalRecord> {
     let mut records = Vec::new();
     for (address, entry) in &wanted.job_groups {
         if existing.job_groups.get(address) != Some(entry) {
@@ -142,6 +138,17 @@ fn differences(
             }));
         }
     }
+    records
+}
+
+/// The records that turn `existing` (with its unresolved intents) into `wanted` (with its).
+fn differences(
+    existing: &State,
+    existing_unresolved: &[crate::state::journal::Intent],
+    wanted: &State,
+    wanted_unresolved: &[crate::state::journal::Intent],
+) -> Vec<JournalRecord> {
+    let mut records = group_changes(existing, wanted);
     let wanted_ids: BTreeSet<_> = wanted_unresolved.iter().map(|intent| &intent.id).collect();
     let existing_ids: BTreeSet<_> = existing_unresolved
         .iter()

@@ -39,7 +39,7 @@ use super::lock::LockOptions;
 use super::{State, StateError};
 
 pub use self::connection::redact as redact_connection_string;
-pub use self::migrate::{MigrateOutcome, MigrateReport, migrate};
+pub use self::migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
 pub use self::schema::SCHEMA_VERSION;
 
 /// Connections for reads and appends; apply runs up to this many appends at once on
