@@ -6,7 +6,9 @@
 //! the default ones. The state is written with the crate's own `write_state_file`, with
 //! every even-numbered group in it; every fifth of those records another `planedJobCount`,
 //! so the plan has creates, updates and unchanged groups, and the expected counts are known
-//! here without asking cityform.
+//! here without asking cityform. Each recorded group has the history an apply from CI leaves
+//! (its create, with the commit, manifest line, CI job and RequestId), so that the state is
+//! as large as a real one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,7 +16,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use cityform::manifest::SourceLocation;
 use cityform::model::{Address, JobGroupSpec};
+use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
 use cityform::state::{State, StateEntry, write_state_file};
 
 /// How many files the job groups are spread over (besides the defaults file).
@@ -60,6 +64,19 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
     let mut manifest_bytes = DEFAULTS.len() as u64;
 
     let mut state = State::new("5a3e0c8e-61a4-4f0c-9b8e-0d7c2f4b1a90");
+    let applied_from_ci = RunContext::without_git(
+        Some("3f2a9c1e0b7d4a5f6c8e9d0a1b2c3d4e5f6a7b8c"),
+        &BTreeMap::from(
+            [
+                ("GITHUB_SERVER_URL", "https://github.com"),
+                ("GITHUB_REPOSITORY", "city/traffic-deployments"),
+                ("GITHUB_RUN_ID", "8812"),
+            ]
+            .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        ),
+        "ci-runner",
+    );
+    let applied_at = time::macros::datetime!(2026-11-27 08:00 UTC);
     let mut expected = Expected {
         create: 0,
         update: 0,
@@ -90,12 +107,28 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
                 } else {
                     expected.unchanged += 1;
                 }
+                let request_id = format!("7C1E6A0B-0000-4000-8000-{index:012X}");
+                let source = SourceLocation {
+                    file: format!("manifests/groups-{file_index:02}.yaml"),
+                    line: 2 + 10 * (index - first),
+                    column: 1,
+                };
+                state.history.push(HistoryEntry {
+                    address: group.address.clone(),
+                    action: HistoryAction::Create,
+                    job_group_id: format!("jg-{index:08x}"),
+                    provenance: applied_from_ci.for_group_at(
+                        Some(&source),
+                        Some(&request_id),
+                        applied_at,
+                    ),
+                });
                 state.job_groups.insert(
                     group.address,
                     StateEntry::new(
                         format!("jg-{index:08x}"),
                         recorded,
-                        format!("7C1E6A0B-0000-4000-8000-{index:012X}"),
+                        request_id,
                         "2026-11-27T08:00:00Z",
                     ),
                 );

@@ -129,7 +129,7 @@ pub struct HistoryEntry {
 /// keeps every stored entry, even beyond the retention; the next [`History::push`] on a
 /// group or [`History::compact`] trims it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(into = "StoredHistory", from = "StoredHistory")]
+#[serde(into = "StoredHistory", from = "ReadHistory")]
 pub struct History {
     retain_per_group: usize,
     groups: BTreeMap<Address, VecDeque<Recorded>>,
@@ -168,14 +168,46 @@ impl From<History> for StoredHistory {
     }
 }
 
-impl From<StoredHistory> for History {
-    fn from(stored: StoredHistory) -> Self {
-        let mut history = History::new(stored.retain_per_group);
-        for entry in stored.entries {
+/// The stored form as it is read: entries go straight into a [`History`] as they are
+/// parsed, with no list of them all in between (a large state holds hundreds of thousands).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadHistory {
+    retain_per_group: usize,
+    #[serde(deserialize_with = "read_entries")]
+    entries: History,
+}
+
+impl From<ReadHistory> for History {
+    fn from(read: ReadHistory) -> Self {
+        History {
+            retain_per_group: read.retain_per_group,
+            ..read.entries
+        }
+    }
+}
+
+/// Reads a JSON list of entries, oldest first, into a history without a retention.
+struct EntriesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for EntriesVisitor {
+    type Value = History;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a list of history entries")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut entries: A) -> Result<History, A::Error> {
+        let mut history = History::new(usize::MAX);
+        while let Some(entry) = entries.next_element::<HistoryEntry>()? {
             history.insert(entry);
         }
-        history
+        Ok(history)
     }
+}
+
+fn read_entries<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<History, D::Error> {
+    deserializer.deserialize_seq(EntriesVisitor)
 }
 
 /// Two histories are equal when they keep the same entries in the same order, with the same
@@ -236,9 +268,11 @@ impl History {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
         self.len += 1;
+        // Most groups have one or a few actions: room for one to start with, not the
+        // four a new `VecDeque` takes at its first push.
         self.groups
             .entry(entry.address.clone())
-            .or_default()
+            .or_insert_with(|| VecDeque::with_capacity(1))
             .push_back(Recorded { sequence, entry });
     }
 

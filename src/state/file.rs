@@ -15,9 +15,24 @@ use crate::model::printable;
 /// Anything else that is not a state of this build's format is an error naming the file
 /// and, where there is one, the line and column. The file is only read, never changed.
 pub fn read_state_file(path: &Path) -> Result<Option<State>, StateError> {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        // Read whole below, which says what is wrong.
+        Err(_) => return read_whole(path).map(Some),
+    };
+    // Parsed as it is read: the state file of a large deployment is tens of megabytes,
+    // and only the parsed state is kept. Anything wrong with it is diagnosed by reading
+    // it whole, which says precisely what and where.
+    match serde_json::from_reader::<_, State>(io::BufReader::with_capacity(1 << 16, file)) {
+        Ok(state) if state.format_version == FORMAT_VERSION => Ok(Some(state)),
+        _ => read_whole(path).map(Some),
+    }
+}
+
+fn read_whole(path: &Path) -> Result<State, StateError> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(_) if path.is_dir() => {
             return Err(StateError::IsDirectory {
                 path: path.to_path_buf(),
@@ -30,7 +45,7 @@ pub fn read_state_file(path: &Path) -> Result<Option<State>, StateError> {
             });
         }
     };
-    parse_state(path, &bytes).map(Some)
+    parse_state(path, &bytes)
 }
 
 /// Parses state file contents; `path` is only used in errors.
