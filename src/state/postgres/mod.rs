@@ -10,7 +10,8 @@
 //! intents, and stores the loaded serial plus one.
 //!
 //! Inside: `connection` (connection strings, the `PG*` environment, redaction),
-//! `password_file`, `pool`, `schema` (creation and versioning), `lock` (the advisory lock
+//! `password_file`, `tls` (libpq's `sslmode` and `sslrootcert`, the certificate checks),
+//! `tls_connector` (the handshake over rustls), `pool`, `schema` (creation and versioning), `lock` (the advisory lock
 //! and the holder row), `store` (the statements), `failure` (client errors to
 //! `StateError`s), `migrate` (copying a state between any two backends).
 
@@ -22,6 +23,8 @@ mod password_file;
 mod pool;
 mod schema;
 mod store;
+mod tls;
+mod tls_connector;
 
 use std::fmt;
 
