@@ -11,9 +11,10 @@
 //!
 //! Inside: `connection` (connection strings, the `PG*` environment, redaction),
 //! `password_file`, `tls` (libpq's `sslmode` and `sslrootcert`, the certificate checks),
-//! `tls_connector` (the handshake over rustls), `pool`, `schema` (creation and versioning), `lock` (the advisory lock
-//! and the holder row), `store` (the statements), `failure` (client errors to
-//! `StateError`s), `migrate` (copying a state between any two backends).
+//! `tls_connector` (the handshake over rustls), `pool`, `schema` (creation and
+//! versioning), `lock` (the advisory lock and the holder row), `store` (the statements),
+//! `failure` (client errors to `StateError`s), `migrate` (copying a state between any two
+//! backends).
 
 mod connection;
 mod failure;
@@ -85,7 +86,8 @@ impl PostgresBackend {
     /// `url` is anything libpq accepts (`postgres://user:password@host:port/database?sslmode=disable`,
     /// `?host=/socket/directory`, or `host=... dbname=...`); what it leaves out comes from
     /// `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD` and `~/.pgpass` (or
-    /// `PGPASSFILE`). No message ever shows the password.
+    /// `PGPASSFILE`). `sslmode` (`disable` to `verify-full`) and `sslrootcert` work as in
+    /// libpq, see `docs/backends.md`. No message ever shows the password.
     pub async fn open(
         url: &str,
         workspace: &str,
