@@ -159,16 +159,15 @@ pub enum BackendSettingsError {
         /// The value, any password removed.
         shown: String,
     },
-    /// `sslmode` asks for TLS, which this build cannot speak to PostgreSQL.
+    /// `sslmode` names no TLS mode libpq knows.
     #[error(
-        "{origin} asks for `sslmode={mode}`, but this build connects to PostgreSQL without TLS; \
-         use `sslmode=disable`, `allow` or `prefer` over a Unix socket, a private network or a \
-         local TLS tunnel"
+        "{origin} asks for `sslmode={mode}`, which is not a TLS mode: use `disable`, `allow`, \
+         `prefer`, `require`, `verify-ca` or `verify-full` (see `docs/backends.md`)"
     )]
-    TlsRequired {
+    UnknownSslMode {
         /// Where the value came from.
         origin: Origin,
-        /// The mode asked for.
+        /// The value given.
         mode: String,
     },
     /// A password written in `cityform.yaml`, a file that ends up in version control.
@@ -365,9 +364,17 @@ pub fn resolve(
     Ok(choice)
 }
 
-/// The connection string to hand the library: checked to be one, with `sslmode=allow`
-/// turned into `disable` (what `allow` does without TLS), and TLS modes refused.
+/// The connection string to hand the library, checked to be one with a known `sslmode`
+/// (the library does the rest of TLS, `sslrootcert` included).
 fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsError> {
+    const SSL_MODES: [&str; 6] = [
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ];
     let trimmed = value.trim();
     let is_url = ["postgres://", "postgresql://"]
         .iter()
@@ -379,20 +386,17 @@ fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsE
         });
     }
     match ssl_mode(trimmed, is_url) {
-        Some("allow") => Ok(replace_ssl_mode(trimmed, is_url, "allow", "disable")),
-        Some(mode @ ("require" | "verify-ca" | "verify-full")) => {
-            Err(BackendSettingsError::TlsRequired {
-                origin: origin.clone(),
-                mode: mode.to_owned(),
-            })
-        }
+        Some(mode) if !SSL_MODES.contains(&mode) => Err(BackendSettingsError::UnknownSslMode {
+            origin: origin.clone(),
+            mode: mode.to_owned(),
+        }),
         _ => Ok(trimmed.to_owned()),
     }
 }
 
 /// libpq's `keyword=value` form: the text starts with a known keyword and `=`.
 fn is_keyword_form(text: &str) -> bool {
-    const KEYWORDS: [&str; 9] = [
+    const KEYWORDS: [&str; 10] = [
         "host",
         "hostaddr",
         "port",
@@ -400,6 +404,7 @@ fn is_keyword_form(text: &str) -> bool {
         "user",
         "password",
         "sslmode",
+        "sslrootcert",
         "application_name",
         "options",
     ];
@@ -420,32 +425,6 @@ fn ssl_mode(text: &str, is_url: bool) -> Option<&str> {
         text.split_whitespace()
             .find_map(|pair| pair.strip_prefix("sslmode="))
             .map(|value| value.trim_matches('\''))
-    }
-}
-
-fn replace_ssl_mode(text: &str, is_url: bool, from: &str, to: &str) -> String {
-    let old = format!("sslmode={from}");
-    let new = format!("sslmode={to}");
-    if is_url {
-        let Some((base, query)) = text.split_once('?') else {
-            return text.to_owned();
-        };
-        let query: Vec<&str> = query
-            .split('&')
-            .map(|pair| if pair == old { new.as_str() } else { pair })
-            .collect();
-        format!("{base}?{}", query.join("&"))
-    } else {
-        text.split_whitespace()
-            .map(|pair| {
-                if pair == old || pair == format!("sslmode='{from}'") {
-                    new.as_str()
-                } else {
-                    pair
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 }
 
@@ -630,46 +609,39 @@ mod tests {
     }
 
     #[test]
-    fn tls_modes_are_refused_and_allow_means_plain() {
-        for mode in ["require", "verify-ca", "verify-full"] {
-            let url = format!("postgres://app:s3cret@db/x?sslmode={mode}");
-            let error = resolve(&flags(Some(&url), None), &BTreeMap::new(), None).unwrap_err();
-            assert!(
-                error
-                    .to_string()
-                    .starts_with(&format!("`--backend` asks for `sslmode={mode}`")),
-                "{error}"
-            );
-            let keywords = format!("host=db sslmode={mode}");
-            assert!(resolve(&flags(Some(&keywords), None), &BTreeMap::new(), None).is_err());
-        }
-        let choice = resolve(
-            &flags(Some("postgres://db/x?a=1&sslmode=allow"), None),
-            &BTreeMap::new(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            choice,
-            postgres("postgres://db/x?a=1&sslmode=disable", "default")
-        );
-        let choice = resolve(
-            &flags(Some("host=db sslmode=allow dbname=x"), None),
-            &BTreeMap::new(),
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            choice,
-            postgres("host=db sslmode=disable dbname=x", "default")
-        );
-        for mode in ["disable", "prefer"] {
-            let url = format!("postgres://db/x?sslmode={mode}");
+    fn every_libpq_tls_mode_is_passed_on_and_an_unknown_one_is_refused() {
+        for mode in [
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ] {
+            let url = format!("postgres://db/x?a=1&sslmode={mode}&sslrootcert=/etc/ca.pem");
             assert_eq!(
                 resolve(&flags(Some(&url), None), &BTreeMap::new(), None).unwrap(),
                 postgres(&url, "default")
             );
+            let keywords = format!("sslrootcert=/etc/ca.pem host=db sslmode={mode} dbname=x");
+            assert_eq!(
+                resolve(&flags(Some(&keywords), None), &BTreeMap::new(), None).unwrap(),
+                postgres(&keywords, "default")
+            );
         }
+        let error = resolve(
+            &flags(Some("postgres://app:s3cret@db/x?sslmode=verify_full"), None),
+            &BTreeMap::new(),
+            None,
+        )
+        .unwrap_err();
+        insta::assert_snapshot!(error, @"`--backend` asks for `sslmode=verify_full`, which is not a TLS mode: use `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full` (see `docs/backends.md`)");
+        let keywords = "host=db sslmode='on'";
+        let error = resolve(&flags(Some(keywords), None), &BTreeMap::new(), None).unwrap_err();
+        assert!(matches!(
+            error,
+            BackendSettingsError::UnknownSslMode { ref mode, .. } if mode == "on"
+        ));
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!   with `CI` set, it fails, so that CI cannot skip silently. `.ci/postgres` installs it.
 //! - Running as root (PostgreSQL refuses to run as root): the cluster's directory is given
 //!   to the `postgres` user and the server's programs run as that user through `runuser`.
+//! - [`tls_database`]: a second cluster, with `ssl = on` and a server certificate for
+//!   `localhost` signed by a certificate authority made here (`rcgen`), trusting loopback
+//!   TCP without a password; never an external server, whose TLS set-up is unknown.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
@@ -40,14 +43,55 @@ struct Cluster {
     bin: PathBuf,
     port: u16,
     as_postgres: bool,
+    tls: Option<TlsFiles>,
 }
 
+/// The certificates of a TLS cluster, PEM files in its directory.
+pub struct TlsFiles {
+    /// The certificate authority that signed the server's certificate.
+    pub ca: PathBuf,
+    /// A certificate authority that signed nothing the server shows.
+    pub other_ca: PathBuf,
+}
+
+/// The one name in the server certificate of a TLS cluster.
+pub const TLS_SERVER_NAME: &str = "localhost";
+
 static SHARED: Mutex<Weak<Server>> = Mutex::new(Weak::new());
+static SHARED_TLS: Mutex<Weak<Server>> = Mutex::new(Weak::new());
 
 /// A fresh, empty database; `None` (after printing why) when PostgreSQL is not installed
 /// and `CI` is not set.
 pub async fn database() -> Option<TestDatabase> {
     let server = server()?;
+    database_on(server).await
+}
+
+/// A fresh, empty database on the TLS cluster; `None` (after printing why) when PostgreSQL
+/// is not installed and `CI` is not set, or when `CITYFORM_TEST_POSTGRES_URL` names the
+/// server to use.
+pub async fn tls_database() -> Option<TestDatabase> {
+    if std::env::var("CITYFORM_TEST_POSTGRES_URL").is_ok_and(|url| !url.is_empty()) {
+        eprintln!("SKIP: the TLS tests need a cluster made here, not CITYFORM_TEST_POSTGRES_URL");
+        return None;
+    }
+    let server = {
+        let mut shared = SHARED_TLS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match shared.upgrade() {
+            Some(server) => server,
+            None => {
+                let server = Arc::new(Server::Cluster(Cluster::start(&find_bin()?, true)));
+                *shared = Arc::downgrade(&server);
+                server
+            }
+        }
+    };
+    database_on(server).await
+}
+
+async fn database_on(server: Arc<Server>) -> Option<TestDatabase> {
     let name = format!("cityform_test_{}", uuid::Uuid::new_v4().simple());
     let admin = connect(&server.admin_url("postgres")).await;
     admin
@@ -74,6 +118,39 @@ impl TestDatabase {
             )),
             Server::External { .. } => None,
         }
+    }
+
+    /// A connection string over TCP to `host` (which must reach 127.0.0.1) as `user`, with
+    /// no password in it; `None` when the server is not one made here.
+    pub fn tcp_url_via(&self, host: &str, user: &str) -> Option<String> {
+        match &*self.server {
+            Server::Cluster(cluster) => Some(format!(
+                "postgres://{user}@{host}:{}/{}",
+                cluster.port, self.name
+            )),
+            Server::External { .. } => None,
+        }
+    }
+
+    /// The cluster's TCP port; `None` when the server is not one made here.
+    pub fn port(&self) -> Option<u16> {
+        match &*self.server {
+            Server::Cluster(cluster) => Some(cluster.port),
+            Server::External { .. } => None,
+        }
+    }
+
+    /// The certificates, when this database is on the TLS cluster.
+    pub fn tls_files(&self) -> Option<&TlsFiles> {
+        match &*self.server {
+            Server::Cluster(cluster) => cluster.tls.as_ref(),
+            Server::External { .. } => None,
+        }
+    }
+
+    /// The superuser's name.
+    pub fn superuser(&self) -> &'static str {
+        SUPERUSER
     }
 }
 
@@ -123,7 +200,7 @@ fn server() -> Option<Arc<Server>> {
     }
     let server = Arc::new(match std::env::var("CITYFORM_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Server::External { url },
-        _ => Server::Cluster(Cluster::start(&find_bin()?)),
+        _ => Server::Cluster(Cluster::start(&find_bin()?, false)),
     });
     *shared = Arc::downgrade(&server);
     Some(server)
@@ -181,7 +258,8 @@ pub fn find_bin() -> Option<PathBuf> {
 }
 
 impl Cluster {
-    fn start(bin: &Path) -> Self {
+    /// `tls`: `ssl = on` with certificates made here, and loopback TCP trusted.
+    fn start(bin: &Path, tls: bool) -> Self {
         let directory = tempfile::Builder::new()
             .prefix("cityform-pg-")
             .tempdir_in("/tmp")
@@ -191,11 +269,13 @@ impl Cluster {
             let (uid, gid) = postgres_ids();
             std::os::unix::fs::chown(directory.path(), Some(uid), Some(gid)).unwrap();
         }
+        let tls_files = tls.then(|| make_certificates(directory.path(), as_postgres));
         let cluster = Self {
             port: free_port(),
             bin: bin.to_path_buf(),
             directory,
             as_postgres,
+            tls: tls_files,
         };
         let data = cluster.data();
         cluster.run(
@@ -206,19 +286,31 @@ impl Cluster {
                 "-U",
                 SUPERUSER,
                 "--auth-local=trust",
-                "--auth-host=scram-sha-256",
+                if tls {
+                    "--auth-host=trust"
+                } else {
+                    "--auth-host=scram-sha-256"
+                },
                 "-E",
                 "UTF8",
                 "--locale=C",
                 "--no-sync",
             ],
         );
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories={} \
              -c max_connections=400 -c shared_buffers=32MB",
             cluster.port,
             cluster.directory.path().display()
         );
+        if tls {
+            let certificates = cluster.directory.path().join("tls");
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                certificates.join("server.pem").display(),
+                certificates.join("server.key").display()
+            ));
+        }
         let log = cluster.directory.path().join("server.log");
         cluster.run(
             "pg_ctl",
@@ -283,6 +375,49 @@ impl Drop for Cluster {
             .args(["-D", &data, "-m", "immediate", "stop"])
             .output();
     }
+}
+
+/// A certificate authority, a server certificate for [`TLS_SERVER_NAME`] it signs, its key
+/// (mode 0600, owned by the server's user, as PostgreSQL insists), and a second authority,
+/// in `directory/tls`.
+fn make_certificates(directory: &Path, as_postgres: bool) -> TlsFiles {
+    use std::os::unix::fs::PermissionsExt;
+
+    fn authority(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().unwrap()).unwrap()
+    }
+
+    let tls = directory.join("tls");
+    std::fs::create_dir(&tls).unwrap();
+    let ca = authority("cityform test authority");
+    let other = authority("cityform other authority");
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec![TLS_SERVER_NAME.to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let files = TlsFiles {
+        ca: tls.join("ca.pem"),
+        other_ca: tls.join("other-ca.pem"),
+    };
+    std::fs::write(&files.ca, ca.as_ref().pem()).unwrap();
+    std::fs::write(&files.other_ca, other.as_ref().pem()).unwrap();
+    std::fs::write(tls.join("server.pem"), server.pem()).unwrap();
+    let key = tls.join("server.key");
+    std::fs::write(&key, server_key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    if as_postgres {
+        let (uid, gid) = postgres_ids();
+        for path in [tls.clone(), tls.join("server.pem"), key] {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid)).unwrap();
+        }
+    }
+    files
 }
 
 fn is_root() -> bool {

@@ -1,13 +1,15 @@
 //! Where the database is and how to log in: a libpq-style connection string, completed from
 //! the `PG*` environment variables and the password file as libpq completes it, and shown
-//! without its password.
+//! without its password; its TLS parameters go to [`super::tls`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio_postgres::config::{Host, SslMode};
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::config::Host;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::{Client, Config, NoTls, Socket};
 
+use super::tls::{self, Tls};
 use super::{failure, password_file};
 use crate::state::StateError;
 
@@ -27,6 +29,7 @@ const DEFAULT_SOCKET_DIRECTORIES: [&str; 2] = ["/var/run/postgresql", "/tmp"];
 /// `Debug` shows only the redacted form: the configuration may hold a password.
 pub(super) struct ConnectionSettings {
     config: Config,
+    tls: Tls,
     shown: String,
 }
 
@@ -50,22 +53,19 @@ impl ConnectionSettings {
     /// Parses `url` (`postgres://user:password@host:port/database?sslmode=...`, or libpq's
     /// `host=... dbname=...` form) and fills in what it leaves out as libpq would: host,
     /// port, user, database and password from `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE` and
-    /// `PGPASSWORD`, then the password from `PGPASSFILE` or `~/.pgpass`.
+    /// `PGPASSWORD`, then the password from `PGPASSFILE` or `~/.pgpass`; `sslmode` and
+    /// `sslrootcert` from `PGSSLMODE` and `PGSSLROOTCERT` (see [`super::tls`]).
     pub fn resolve(url: &str, environment: Environment<'_>) -> Result<Self, StateError> {
         let invalid = |reason: String| StateError::DatabaseUrl {
             url: redact(url),
             reason,
         };
-        let mut config: Config = url
+        let (without_tls, tls_parameters) = tls::take_parameters(url);
+        let mut config: Config = without_tls
             .parse()
             .map_err(|error: tokio_postgres::Error| invalid(failure::describe(&error)))?;
-        if config.get_ssl_mode() == SslMode::Require {
-            return Err(invalid(
-                "`sslmode=require` is not supported yet: this build connects without TLS; \
-                 use `sslmode=disable` or `prefer` over a trusted network or a Unix socket"
-                    .to_owned(),
-            ));
-        }
+        let tls = tls::resolve(tls_parameters, environment).map_err(invalid)?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_ports().is_empty()
             && let Some(port) = environment("PGPORT")
         {
@@ -117,7 +117,12 @@ impl ConnectionSettings {
             config.application_name("cityform");
         }
         let shown = show(&config);
-        Ok(Self { config, shown })
+        tracing::debug!(
+            "PostgreSQL state `{shown}`: `sslmode={}`, certificates checked as `{}`",
+            tls.mode().name(),
+            tls.checked_as().name()
+        );
+        Ok(Self { config, tls, shown })
     }
 
     /// The connection as `postgres://user@host:port/database`, never with a password.
@@ -128,14 +133,25 @@ impl ConnectionSettings {
     /// Opens a connection, driven by a task on the current Tokio runtime until the returned
     /// client is dropped or the server closes it.
     pub async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
-        let (client, connection) = self.config.connect(NoTls).await?;
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!("a PostgreSQL state connection ended: {error}");
-            }
-        });
-        Ok(client)
+        match self.tls.connector() {
+            Some(connector) => connect_with(&self.config, connector.clone()).await,
+            None => connect_with(&self.config, NoTls).await,
+        }
     }
+}
+
+async fn connect_with<T>(config: &Config, tls: T) -> Result<Client, tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!("a PostgreSQL state connection ended: {error}");
+        }
+    });
+    Ok(client)
 }
 
 /// The default socket directory that has a socket for `port`, else `localhost`.
@@ -248,7 +264,30 @@ pub fn redact(url: &str) -> String {
 /// Drops `password = value` from libpq's `key=value` form (values may be single-quoted
 /// with backslash escapes).
 fn redact_key_values(text: &str) -> String {
-    let mut kept = Vec::new();
+    let (pairs, remainder) = split_key_values(text);
+    let mut kept: Vec<&str> = pairs
+        .into_iter()
+        .filter(|pair| pair.key != "password")
+        .map(|pair| pair.text)
+        .collect();
+    kept.extend(remainder);
+    kept.join(" ")
+}
+
+/// One `key = value` of libpq's keyword form.
+pub(super) struct KeyValue<'a> {
+    /// The keyword.
+    pub key: &'a str,
+    /// The value as written, quotes included.
+    pub value: &'a str,
+    /// The whole pair as written.
+    pub text: &'a str,
+}
+
+/// The pairs of libpq's `key=value` form, and whatever follows the last one that is not a
+/// pair.
+pub(super) fn split_key_values(text: &str) -> (Vec<KeyValue<'_>>, Option<&str>) {
+    let mut pairs = Vec::new();
     let mut rest = text.trim_start();
     while !rest.is_empty() {
         let key_end = rest
@@ -257,18 +296,19 @@ fn redact_key_values(text: &str) -> String {
         let key = &rest[..key_end];
         let after_key = rest[key_end..].trim_start();
         let Some(after_equals) = after_key.strip_prefix('=') else {
-            kept.push(rest.to_owned());
-            break;
+            return (pairs, Some(rest));
         };
         let value_start = after_equals.trim_start();
         let value_length = value_length(value_start);
         let pair_length = rest.len() - value_start.len() + value_length;
-        if key != "password" {
-            kept.push(rest[..pair_length].to_owned());
-        }
+        pairs.push(KeyValue {
+            key,
+            value: &value_start[..value_length],
+            text: &rest[..pair_length],
+        });
         rest = rest[pair_length..].trim_start();
     }
-    kept.join(" ")
+    (pairs, None)
 }
 
 fn value_length(value: &str) -> usize {
@@ -291,6 +331,8 @@ fn value_length(value: &str) -> usize {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use std::collections::HashMap;
+
+    use tokio_postgres::config::SslMode;
 
     use super::*;
 
@@ -397,15 +439,36 @@ mod tests {
     }
 
     #[test]
-    fn require_is_refused_until_tls_is_supported() {
-        let error = resolve("postgres://app@db/cityform?sslmode=require", &[])
+    fn tls_parameters_are_taken_out_before_the_client_library_parses_the_rest() {
+        let settings = resolve(
+            "postgres://app:s3cret@db/cityform?sslmode=verify-ca&sslrootcert=/no/such/ca.pem",
+            &[],
+        )
+        .err()
+        .unwrap();
+        let message = settings.to_string();
+        assert!(!message.contains("s3cret"), "{message}");
+        assert!(
+            message.contains("cannot read the root certificate file `/no/such/ca.pem`"),
+            "{message}"
+        );
+
+        let settings = resolve("postgres://app@db/cityform?sslmode=require", &[]).unwrap();
+        assert_eq!(settings.config.get_ssl_mode(), SslMode::Require);
+        assert!(settings.tls.connector().is_some());
+        let settings = resolve("host=db user=app sslmode=allow", &[]).unwrap();
+        assert_eq!(settings.config.get_ssl_mode(), SslMode::Prefer);
+        let settings = resolve("host=db user=app", &[("PGSSLMODE", "disable")]).unwrap();
+        assert_eq!(settings.config.get_ssl_mode(), SslMode::Disable);
+        assert!(settings.tls.connector().is_none());
+    }
+
+    #[test]
+    fn an_unknown_tls_mode_is_refused() {
+        let error = resolve("postgres://app:s3cret@db/cityform?sslmode=on", &[])
             .err()
             .unwrap();
-        assert!(
-            error
-                .to_string()
-                .contains("`sslmode=require` is not supported yet")
-        );
+        insta::assert_snapshot!(error, @"cannot use the PostgreSQL connection string `postgres://app@db/cityform?sslmode=on`: `sslmode` is `on`, which is not a TLS mode: use `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`");
     }
 
     #[test]

@@ -10,9 +10,11 @@
 //! intents, and stores the loaded serial plus one.
 //!
 //! Inside: `connection` (connection strings, the `PG*` environment, redaction),
-//! `password_file`, `pool`, `schema` (creation and versioning), `lock` (the advisory lock
-//! and the holder row), `store` (the statements), `failure` (client errors to
-//! `StateError`s), `migrate` (copying a state between any two backends).
+//! `password_file`, `tls` (libpq's `sslmode` and `sslrootcert`, the certificate checks),
+//! `tls_connector` (the handshake over rustls), `pool`, `schema` (creation and
+//! versioning), `lock` (the advisory lock and the holder row), `store` (the statements),
+//! `failure` (client errors to `StateError`s), `migrate` (copying a state between any two
+//! backends).
 
 mod connection;
 mod failure;
@@ -22,6 +24,8 @@ mod password_file;
 mod pool;
 mod schema;
 mod store;
+mod tls;
+mod tls_connector;
 
 use std::fmt;
 
@@ -82,7 +86,8 @@ impl PostgresBackend {
     /// `url` is anything libpq accepts (`postgres://user:password@host:port/database?sslmode=disable`,
     /// `?host=/socket/directory`, or `host=... dbname=...`); what it leaves out comes from
     /// `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD` and `~/.pgpass` (or
-    /// `PGPASSFILE`). No message ever shows the password.
+    /// `PGPASSFILE`). `sslmode` (`disable` to `verify-full`) and `sslrootcert` work as in
+    /// libpq, see `docs/backends.md`. No message ever shows the password.
     pub async fn open(
         url: &str,
         workspace: &str,
