@@ -619,6 +619,70 @@ fn ctrl_c_while_waiting_for_the_lock_exits_130_and_leaves_the_holder_alone() {
 }
 
 #[test]
+fn force_unlock_stops_the_named_holder_and_a_rerun_finishes() {
+    let emulator = Emulator::start(&["--latency-ms", "100"]);
+    let declared = names("held", 40);
+    let workspace = Workspace::with_groups(&emulator, &declared);
+
+    let free = workspace.run(&["force-unlock", "4242"]);
+    if workspace.is_postgres() {
+        free.expect_code(1);
+        assert!(free.stderr.contains("needs no force-unlock"), "{free}");
+        return;
+    }
+    free.expect_code(0);
+    assert!(
+        free.stdout.contains("is not locked: nothing to do"),
+        "{free}"
+    );
+
+    let mut holder = workspace.spawn_apply(&["--parallelism", "1"]);
+    assert!(holder.read_until(|line| line.contains(": created after ")));
+    let pid = holder.pid().to_string();
+    let wrong = workspace.run(&["force-unlock", &(holder.pid() + 1).to_string()]);
+    wrong.expect_code(1);
+    assert!(
+        wrong.stderr.contains(&format!("is locked by pid {pid}")),
+        "{wrong}"
+    );
+
+    let unlocked = workspace.run(&["force-unlock", &pid]);
+    unlocked.expect_code(0);
+    assert!(
+        unlocked
+            .stdout
+            .contains(&format!("unlocked: pid {pid} stopped")),
+        "{unlocked}"
+    );
+    let stopped = holder.finish();
+    stopped.expect_code(130);
+    let recorded = workspace.state_ids();
+    assert!(
+        !recorded.is_empty() && recorded.len() < declared.len(),
+        "{stopped}"
+    );
+    assert_eq!(recorded, emulator.ids(), "a created group is not recorded");
+
+    // A holder that has not stopped when the wait is over is killed with `--kill`.
+    let mut holder = workspace.spawn_apply(&["--parallelism", "1"]);
+    assert!(holder.read_until(|line| line.contains(": created after ")));
+    let pid = holder.pid().to_string();
+    let killed = workspace.run(&["force-unlock", &pid, "--wait", "0s", "--kill"]);
+    killed.expect_code(0);
+    assert!(
+        killed
+            .stdout
+            .contains(&format!("unlocked: pid {pid} killed")),
+        "{killed}"
+    );
+    assert_eq!(holder.finish().code, None, "killed by a signal");
+
+    // Every group exactly once, in the service and in the state.
+    workspace.apply(&[]).expect_code(0);
+    assert_converged(&emulator, &workspace, &declared);
+}
+
+#[test]
 fn ctrl_c_stops_starting_records_what_was_created_and_a_rerun_finishes() {
     let emulator = Emulator::start(&["--latency-ms", "200"]);
     let declared = names("interrupted", 12);

@@ -6,6 +6,7 @@ pub mod backend;
 mod completions;
 mod connect;
 mod duration;
+mod force_unlock;
 mod history;
 mod import;
 pub mod logging;
@@ -67,6 +68,13 @@ enum Command {
     /// or CI job, time and RequestId each create, update, start, stop, delete, import or
     /// recovery had (`docs/provenance.md`).
     History(history::HistoryArgs),
+    /// Free a local state held by a cityform that does not finish: stop it (SIGTERM) as
+    /// Ctrl-C would, and with `--kill` kill it.
+    ///
+    /// PID is the holder the lock message names. A local lock is released whenever its
+    /// process ends, so there is never a lock to delete; a PostgreSQL lock is released by
+    /// the server when its holder's connection ends, so it needs no force-unlock.
+    ForceUnlock(force_unlock::ForceUnlockArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// Print the JSON Schema of the manifests, of `plan --format json` or of apply's events.
@@ -112,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Import(args) => import::run(args).await,
             Command::State(args) => state::run(args).await,
             Command::History(args) => history::run(args).await,
+            Command::ForceUnlock(args) => force_unlock::run(args).await,
             Command::Emulator(args) => {
                 crate::emulator::cli::run(args).await?;
                 Ok(Outcome::Success)
