@@ -464,9 +464,14 @@ pub async fn open(choice: &BackendChoice, options: &LockOptions) -> Result<AnyBa
     }
 }
 
-/// Chooses the backend for `command` (e.g. `cityform plan`) and locks it.
-pub async fn open_state(state: &StateArgs, command: &str) -> anyhow::Result<AnyBackend> {
-    let choice = choose(state, &super::settings::process_environment())?;
+/// Chooses the backend for `command` (e.g. `cityform plan`) with the process's
+/// `environment` and locks it.
+pub async fn open_state(
+    state: &StateArgs,
+    command: &str,
+    environment: &BTreeMap<String, String>,
+) -> anyhow::Result<AnyBackend> {
+    let choice = choose(state, environment)?;
     let options = LockOptions::new(command).with_timeout(state.lock_timeout);
     Ok(open(&choice, &options).await?)
 }

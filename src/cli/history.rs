@@ -48,7 +48,12 @@ pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
         .as_deref()
         .map(|text| parse_since(text, OffsetDateTime::now_utc()))
         .transpose()?;
-    let backend = super::backend::open_state(&args.state, "cityform history").await?;
+    let backend = super::backend::open_state(
+        &args.state,
+        "cityform history",
+        &super::settings::process_environment(),
+    )
+    .await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");

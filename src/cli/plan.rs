@@ -1,5 +1,6 @@
 //! `cityform plan`: compare the manifests with the state and show what apply would do.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
@@ -46,8 +47,9 @@ pub struct PlanArgs {
 }
 
 pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
+    let environment = process_environment();
     let desired = manifest::load(&args.manifests.inputs())?;
-    let backend = super::backend::open_state(&args.state, "cityform plan").await?;
+    let backend = super::backend::open_state(&args.state, "cityform plan", &environment).await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
@@ -55,7 +57,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let state = recovered.state.as_ref();
     args.planning
         .check_targets(&desired, state.map(|state| &state.job_groups))?;
-    let connection = Connection::open(&args.cloud, &process_environment())?;
+    let connection = Connection::open(&args.cloud, &environment)?;
     let refresh = refresh_for_plan(
         &connection,
         &args.planning,
@@ -71,8 +73,8 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let last_applied = state.map_or_else(LastApplied::default, |state| {
         LastApplied::from_history(&state.history, &plan)
     });
-    print_plan(&plan, &args.output, &last_applied)?;
-    super::step_summary::publish(&process_environment(), || {
+    print_plan(&plan, &args.output, &last_applied, &environment)?;
+    super::step_summary::publish(&environment, || {
         render::markdown::render_plan_with(&plan, &last_applied)
     });
     refuse_blocked(&plan)?;
@@ -105,16 +107,18 @@ pub(super) fn refuse_blocked(plan: &Plan) -> Result<(), ApplyError> {
 }
 
 /// Prints a plan to standard output in the requested format.
-/// `last_applied` says where each update and orphan was last applied from.
+/// `last_applied` says where each update and orphan was last applied from; `environment`
+/// decides colour (`NO_COLOR`).
 pub(super) fn print_plan(
     plan: &Plan,
     output: &OutputArgs,
     last_applied: &LastApplied,
+    environment: &BTreeMap<String, String>,
 ) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let text = match output.format {
         Format::Text => {
-            let color = output.color(stdout.is_terminal(), &process_environment());
+            let color = output.color(stdout.is_terminal(), environment);
             render::text::render_plan_with(plan, color, last_applied)
         }
         Format::Json => return output::print_json_plan(plan, last_applied),

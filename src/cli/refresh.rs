@@ -44,8 +44,9 @@ struct RefreshDocument<'a> {
 }
 
 pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
-    let connection = Connection::open(&args.cloud, &process_environment())?;
-    let backend = super::backend::open_state(&args.state, "cityform refresh").await?;
+    let environment = process_environment();
+    let connection = Connection::open(&args.cloud, &environment)?;
+    let backend = super::backend::open_state(&args.state, "cityform refresh", &environment).await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");

@@ -186,7 +186,7 @@ pub(super) async fn run(args: StateCommandArgs) -> anyhow::Result<Outcome> {
 }
 
 async fn open(state: &StateArgs, command: &str) -> anyhow::Result<AnyBackend> {
-    backend::open_state(state, command).await
+    backend::open_state(state, command, &process_environment()).await
 }
 
 async fn load(backend: &AnyBackend) -> anyhow::Result<Option<State>> {

@@ -152,7 +152,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             let options = LockOptions::new("cityform apply").with_timeout(args.state.lock_timeout);
             backend::open(&choice, &options).await?
         }
-        None => backend::open_state(&args.state, "cityform apply").await?,
+        None => backend::open_state(&args.state, "cityform apply", &environment).await?,
     };
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
@@ -204,7 +204,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 render::LastApplied::from_history(&state.history, &plan)
             });
             if !json {
-                print_plan(&plan, &args.output, &last_applied)?;
+                print_plan(&plan, &args.output, &last_applied, &environment)?;
             }
             refuse_blocked(&plan)?;
             if !plan.actions.iter().any(changes_something) {
