@@ -21,6 +21,7 @@ use clap::Args;
 use super::backend::{BackendChoice, choose};
 use super::settings::{StateArgs, process_environment};
 use super::{Outcome, duration};
+use crate::cloud::error::human_duration;
 use crate::state::{LockHolder, LockOptions, StateError, StateLock, StatePaths};
 
 /// How long a killed holder has to be gone before the command gives up.
@@ -78,7 +79,7 @@ pub(super) async fn run(args: ForceUnlockArgs) -> anyhow::Result<Outcome> {
     eprintln!(
         "Asked pid {} to stop (SIGTERM); waiting up to {} for it to record what it has in flight…",
         holder.pid,
-        seconds(args.wait)
+        human_duration(args.wait)
     );
     if try_lock(&paths, args.wait).await?.is_none() {
         println!(
@@ -94,7 +95,7 @@ pub(super) async fn run(args: ForceUnlockArgs) -> anyhow::Result<Outcome> {
              had in flight is resolved by the next run)",
             holder.pid,
             paths.state.display(),
-            seconds(args.wait)
+            human_duration(args.wait)
         );
     }
     signal(holder.pid, Signal::Kill)?;
@@ -145,15 +146,6 @@ fn check_holder(holder: &LockHolder, named: u32) -> anyhow::Result<()> {
         bail!("the lock holder is this very process: nothing was done");
     }
     Ok(())
-}
-
-/// `30s`, `2.5s`.
-fn seconds(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{:.1}s", duration.as_secs_f64())
-    }
 }
 
 enum Signal {
