@@ -292,6 +292,27 @@ mod tests {
         (emulator, client, directory, backend)
     }
 
+    /// What one create needs, one call at a time, with `earlier` creates of [`address`]
+    /// still open.
+    fn context(
+        backend: &LocalBackend,
+        client: CloudClient,
+        earlier: Vec<Intent>,
+    ) -> RunContext<'_, LocalBackend> {
+        let open_creates = if earlier.is_empty() {
+            BTreeMap::new()
+        } else {
+            BTreeMap::from([(address(), earlier)])
+        };
+        RunContext {
+            backend,
+            client,
+            slots: RequestSlots::new(1, None),
+            open_creates,
+            history: HistoryRecorder::default(),
+        }
+    }
+
     /// The create of an earlier run, recorded but never resolved.
     fn earlier_create() -> Intent {
         Intent {
@@ -320,13 +341,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let context = RunContext {
-            backend: &backend,
-            client,
-            slots: RequestSlots::new(1, None),
-            open_creates: BTreeMap::from([(address(), vec![earlier])]),
-            history: HistoryRecorder::default(),
-        };
+        let context = context(&backend, client, vec![earlier]);
 
         let outcome = create(&context, address(), JobGroupSpec::example(), true)
             .await
@@ -366,13 +381,7 @@ mod tests {
             )
             .await
             .unwrap();
-        let context = RunContext {
-            backend: &backend,
-            client,
-            slots: RequestSlots::new(1, None),
-            open_creates: BTreeMap::new(),
-            history: HistoryRecorder::default(),
-        };
+        let context = context(&backend, client, Vec::new());
 
         let outcome = create(&context, address(), JobGroupSpec::example(), false)
             .await
@@ -406,13 +415,7 @@ mod tests {
             .append(&[JournalRecord::Intent(earlier.clone())])
             .await
             .unwrap();
-        let context = RunContext {
-            backend: &backend,
-            client,
-            slots: RequestSlots::new(1, None),
-            open_creates: BTreeMap::from([(address(), vec![earlier.clone()])]),
-            history: HistoryRecorder::default(),
-        };
+        let context = context(&backend, client, vec![earlier.clone()]);
         let unknown_library = JobGroupSpec {
             algo_lib_id: "404".into(),
             ..JobGroupSpec::example()
@@ -438,13 +441,7 @@ mod tests {
             .append(&[JournalRecord::Intent(earlier.clone())])
             .await
             .unwrap();
-        let context = RunContext {
-            backend: &backend,
-            client,
-            slots: RequestSlots::new(1, None),
-            open_creates: BTreeMap::from([(address(), vec![earlier])]),
-            history: HistoryRecorder::default(),
-        };
+        let context = context(&backend, client, vec![earlier]);
 
         let outcome = create(&context, address(), JobGroupSpec::example(), false)
             .await
