@@ -173,9 +173,10 @@ fn read_settled_holder(file: &mut File) -> Option<LockHolder> {
     read_holder(file)
 }
 
-/// How often, and how far apart, a missing holder description is read again.
-const HOLDER_READS: u32 = 20;
-const HOLDER_READ_INTERVAL: Duration = Duration::from_millis(25);
+/// How often, and how far apart, a missing holder description is read again (by both
+/// backends: each writes its holder just after taking its lock).
+pub(crate) const HOLDER_READS: u32 = 20;
+pub(crate) const HOLDER_READ_INTERVAL: Duration = Duration::from_millis(25);
 
 fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
 use super::failure;
+use crate::state::lock::{HOLDER_READ_INTERVAL, HOLDER_READS};
 use crate::state::{LockHolder, LockOptions, StateError};
 
 /// The first half of the two-part advisory lock key of every workspace lock ("city"); the
@@ -136,10 +137,6 @@ impl WorkspaceLock {
         Ok(())
     }
 }
-
-/// How often, and how far apart, a missing holder row is read again.
-const HOLDER_READS: u32 = 20;
-const HOLDER_READ_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Who holds the lock of `workspace`, when the holder columns were written by the session
 /// that holds it; `None` when no holder row matches (a holder that has not written its row
