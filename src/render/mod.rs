@@ -222,6 +222,9 @@ fn printable_plan(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
             _ => false,
         }
     }
+    if !has_unprintable_text(plan) {
+        return std::borrow::Cow::Borrowed(plan);
+    }
     let Ok(mut value) = serde_json::to_value(plan) else {
         return std::borrow::Cow::Borrowed(plan);
     };
@@ -229,4 +232,44 @@ fn printable_plan(plan: &Plan) -> std::borrow::Cow<'_, Plan> {
         return std::borrow::Cow::Borrowed(plan);
     }
     serde_json::from_value(value).map_or(std::borrow::Cow::Borrowed(plan), std::borrow::Cow::Owned)
+}
+
+/// Whether any text in `plan` (a value or a key) needs escaping: one pass over its strings
+/// through serde, building nothing, so that a plan without such text (nearly every plan) is
+/// not copied into a JSON tree and back.
+fn has_unprintable_text<T: serde::Serialize>(plan: &T) -> bool {
+    /// Sees every string fragment and escape serde_json would write, and writes nothing.
+    struct Detector<'a> {
+        found: &'a mut bool,
+    }
+    impl serde_json::ser::Formatter for Detector<'_> {
+        fn write_string_fragment<W: ?Sized + std::io::Write>(
+            &mut self,
+            _writer: &mut W,
+            fragment: &str,
+        ) -> std::io::Result<()> {
+            *self.found |= matches!(printable(fragment), std::borrow::Cow::Owned(_));
+            Ok(())
+        }
+        fn write_char_escape<W: ?Sized + std::io::Write>(
+            &mut self,
+            _writer: &mut W,
+            escape: serde_json::ser::CharEscape,
+        ) -> std::io::Result<()> {
+            // JSON escapes quotes and backslashes, which are printable, and control
+            // characters, which are not.
+            use serde_json::ser::CharEscape;
+            *self.found |= !matches!(
+                escape,
+                CharEscape::Quote | CharEscape::ReverseSolidus | CharEscape::Solidus
+            );
+            Ok(())
+        }
+    }
+    let mut found = false;
+    let mut serializer =
+        serde_json::Serializer::with_formatter(std::io::sink(), Detector { found: &mut found });
+    // A value that does not serialize is rendered as it is, as before.
+    let serialized = plan.serialize(&mut serializer).is_ok();
+    serialized && found
 }

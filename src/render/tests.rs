@@ -2,8 +2,10 @@
 //! plan with drift and the lifecycle actions, a targeted plan that was not refreshed, and
 //! plans with nothing to do.
 
+use std::collections::BTreeMap;
+
 use crate::manifest::SourceLocation;
-use crate::model::{Address, JobGroupSpec, Status};
+use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
 
 use super::text::Color;
@@ -462,4 +464,35 @@ fn markdown_of_a_huge_plan_fits_one_comment() {
     assert!(markdown.contains("| `+` | `cn-shanghai/cityvisual-Instance/group-00299` |"));
     assert!(markdown.contains("truncated: details of"), "{markdown}");
     assert!(markdown.ends_with("</details>\n"));
+}
+
+#[test]
+fn the_printable_check_finds_exactly_the_text_printable_escapes() {
+    let samples = [
+        "traffic-east",
+        "交通-东",
+        "a \"quoted\" \\ `value` / slash",
+        "",
+        "bell\u{7}",
+        "line\nbreak",
+        "tab\there",
+        "escape\u{1b}[31m",
+        "delete\u{7f}",
+        "c1\u{85}",
+        "arabic mark\u{61c}",
+        "lrm\u{200e}",
+        "override\u{202e}",
+        "isolate\u{2066}",
+    ];
+    for text in samples {
+        let needs = matches!(printable(text), std::borrow::Cow::Owned(_));
+        let as_value = BTreeMap::from([("key", text)]);
+        assert_eq!(
+            super::has_unprintable_text(&as_value),
+            needs,
+            "value {text:?}"
+        );
+        let as_key = BTreeMap::from([(text, "value")]);
+        assert_eq!(super::has_unprintable_text(&as_key), needs, "key {text:?}");
+    }
 }
