@@ -5,7 +5,7 @@ use super::api_error::ApiError;
 use super::config::DEFAULT_REGION_ID;
 use super::document::Value;
 use super::parameters::Parameters;
-use super::store::{JobGroup, JobGroupChanges, NewJobGroup, Scope, Status, Store};
+use super::store::{JobGroup, JobGroupChanges, NewJobGroup, Scope, Status, Store, parse_status};
 
 /// `PageSize` when a request has none.
 pub(crate) const DEFAULT_PAGE_SIZE: u32 = 10;
@@ -230,7 +230,7 @@ fn modify(parameters: &Parameters, scope: &Scope, store: &mut Store) -> Result<O
         name: parameters.optional("JobGroupName").map(str::to_owned),
         status: parameters
             .optional("Status")
-            .map(Status::parse)
+            .map(parse_status)
             .transpose()?,
         algo_lib_id: parameters.optional("AlgoLibId").map(str::to_owned),
         resource_profile_id: parameters.optional("ResourceProfileId").map(str::to_owned),

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::api_error::ApiError;
 use super::seed::{BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID};
+pub use crate::model::Status;
 use crate::model::{ParamKey, normalize_param_value, validate_job_group_name};
 
 /// Where a job group lives: a region and an instance in it. Every instance the emulator knows
@@ -21,32 +22,10 @@ pub struct Scope {
     pub instance_id: String,
 }
 
-/// `Running` or `Stopped`; a new group starts `Stopped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub enum Status {
-    /// The group's jobs run.
-    Running,
-    /// The group's jobs do not run.
-    Stopped,
-}
-
-impl Status {
-    /// The API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Running => "Running",
-            Status::Stopped => "Stopped",
-        }
-    }
-
-    /// Parses the API spelling exactly; anything else is `InvalidStatus.ValueNotSupported`.
-    pub(crate) fn parse(text: &str) -> Result<Status, ApiError> {
-        match text {
-            "Running" => Ok(Status::Running),
-            "Stopped" => Ok(Status::Stopped),
-            other => Err(ApiError::unsupported_status(other)),
-        }
-    }
+/// The API spelling exactly; anything else is `InvalidStatus.ValueNotSupported`.
+pub(crate) fn parse_status(text: &str) -> Result<Status, ApiError> {
+    text.parse()
+        .map_err(|_unsupported| ApiError::unsupported_status(text))
 }
 
 /// One job group as the emulator holds it.
