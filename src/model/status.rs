@@ -22,6 +22,14 @@ impl Status {
             Status::Stopped => "Stopped",
         }
     }
+
+    /// The API action that brings a group to this status.
+    pub fn setting_action(self) -> &'static str {
+        match self {
+            Status::Running => "StartJobGroup",
+            Status::Stopped => "StopJobGroup",
+        }
+    }
 }
 
 impl fmt::Display for Status {

@@ -313,10 +313,7 @@ fn details(plan: &Plan) -> String {
                 from,
                 to,
             } => {
-                let call = match to {
-                    Status::Running => "StartJobGroup",
-                    Status::Stopped => "StopJobGroup",
-                };
+                let call = to.setting_action();
                 let id = job_group_id
                     .as_ref()
                     .map_or("known after create".to_owned(), |id| format!("id {id}"));

@@ -262,10 +262,11 @@ fn render_action(
             from,
             to,
         } => {
-            let (verb, call) = match to {
-                Status::Running => ("started", "StartJobGroup"),
-                Status::Stopped => ("stopped", "StopJobGroup"),
+            let verb = match to {
+                Status::Running => "started",
+                Status::Stopped => "stopped",
             };
+            let call = to.setting_action();
             let after_create = if job_group_id.is_none() {
                 " once created"
             } else {
