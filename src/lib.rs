@@ -16,3 +16,5 @@ pub mod plan;
 pub mod provenance;
 pub mod render;
 pub mod state;
+#[cfg(test)]
+mod test_support;

@@ -481,6 +481,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::test_support::environment;
 
     fn state_args(state: &str, backend: Option<&str>, workspace: Option<&str>) -> StateArgs {
         StateArgs {
@@ -495,13 +496,6 @@ mod tests {
 
     fn flags(backend: Option<&str>, workspace: Option<&str>) -> StateArgs {
         state_args(DEFAULT_STATE_PATH, backend, workspace)
-    }
-
-    fn environment(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
     }
 
     fn file(backend: Option<&str>, workspace: Option<&str>) -> ConfigFile {

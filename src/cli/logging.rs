@@ -105,13 +105,7 @@ pub fn init(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn environment(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
+    use crate::test_support::environment;
 
     fn verbose(count: u8) -> LoggingArgs {
         LoggingArgs { verbose: count }

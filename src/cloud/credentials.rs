@@ -430,13 +430,7 @@ fn from_config(
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
-
-    fn environment(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
+    use crate::test_support::environment;
 
     fn config(text: &str) -> ConfigFile {
         ConfigFile::Present {

@@ -482,17 +482,11 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::test_support::environment;
 
     const HEAD: &str = "1111111111111111111111111111111111111111";
     const GITHUB: &str = "2222222222222222222222222222222222222222";
     const GITLAB: &str = "3333333333333333333333333333333333333333";
-
-    fn environment(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
 
     fn directory_scope(named: &str, in_repository: &str) -> Scope {
         Scope {

@@ -128,16 +128,10 @@ pub(crate) fn user_name(environment: &BTreeMap<String, String>) -> Option<&str> 
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::test_support::environment;
 
     const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
     const OTHER_SHA: &str = "89abcdef0123456789abcdef0123456789abcdef";
-
-    fn environment(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
 
     fn github() -> Vec<(&'static str, &'static str)> {
         vec![
