@@ -2,7 +2,8 @@
 //! crash cuts the journal at, the state loads, equal to the state file with every complete
 //! record replayed onto it (the journal's own tests check the same for `parse_journal`
 //! alone); loading changes no file; and compaction, then further appends, carry on from
-//! there without losing a record.
+//! there without losing a record. And what a backend keeps in memory across its loads,
+//! appends and compactions is what a backend reading the files at every step finds.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
 use std::path::Path;
@@ -65,6 +66,22 @@ fn record() -> impl Strategy<Value = JournalRecord> {
         id.prop_map(|id| JournalRecord::Settle(Settle {
             id: IntentId(id.into())
         })),
+    ]
+}
+
+/// One operation on a backend.
+#[derive(Debug, Clone)]
+enum Step {
+    Append(Vec<JournalRecord>),
+    Load,
+    Compact,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => prop::collection::vec(record(), 1..4).prop_map(Step::Append),
+        1 => Just(Step::Load),
+        1 => Just(Step::Compact),
     ]
 }
 
@@ -161,5 +178,41 @@ proptest! {
         prop_assert_eq!(&last.state.unwrap().job_groups, &after_later.job_groups);
         prop_assert_eq!(&last.unresolved, &open_after_later);
         prop_assert!(last.warnings.is_empty(), "{:?}", last.warnings);
+    }
+
+    #[test]
+    fn what_a_backend_keeps_in_memory_is_what_the_files_replay_to(
+        steps in prop::collection::vec(step(), 1..8),
+    ) {
+        let kept_directory = tempfile::tempdir().unwrap();
+        let reread_directory = tempfile::tempdir().unwrap();
+        let kept_path = kept_directory.path().join("state.json");
+        let reread_path = reread_directory.path().join("state.json");
+        let runtime = runtime();
+        // One backend for every step, against a new backend (reading the files) for each.
+        let kept = open(&kept_path);
+        runtime.block_on(kept.create(State::new("lineage-1"))).unwrap();
+        runtime.block_on(open(&reread_path).create(State::new("lineage-1"))).unwrap();
+        for step in steps.iter().chain([&Step::Compact]) {
+            let reread = open(&reread_path);
+            match step {
+                Step::Append(records) => {
+                    runtime.block_on(kept.append(records)).unwrap();
+                    runtime.block_on(reread.append(records)).unwrap();
+                }
+                Step::Load => prop_assert_eq!(
+                    runtime.block_on(kept.load()).unwrap(),
+                    runtime.block_on(reread.load()).unwrap()
+                ),
+                Step::Compact => prop_assert_eq!(
+                    runtime.block_on(kept.compact()).unwrap(),
+                    runtime.block_on(reread.compact()).unwrap()
+                ),
+            }
+        }
+        for name in ["state.json", "state.json.journal", "state.json.backup"] {
+            let read = |directory: &tempfile::TempDir| std::fs::read(directory.path().join(name)).ok();
+            prop_assert_eq!(read(&kept_directory), read(&reread_directory), "{}", name);
+        }
     }
 }

@@ -141,7 +141,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
         manifest_bytes += text.len() as u64;
     }
 
-    write_state_file(&state_path, &state)
+    write_state_file(&state_path, state)
         .with_context(|| format!("could not write `{}`", state_path.display()))?;
     let state_bytes = fs::metadata(&state_path)
         .with_context(|| format!("could not read `{}`", state_path.display()))?

@@ -126,21 +126,36 @@ fn check_version(path: &Path, found: u64) -> Result<(), StateError> {
 
 /// Writes `state` to `path` atomically with its serial bumped, keeping the previous file as
 /// `path.backup`; returns the state as written.
-pub fn write_state_file(path: &Path, state: &State) -> Result<State, StateError> {
-    let mut written = state.clone();
-    written.serial = written.serial.saturating_add(1);
-    let mut text =
-        serde_json::to_vec_pretty(&written).map_err(|source| StateError::Encode { source })?;
-    text.push(b'\n');
+pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateError> {
+    state.serial = state.serial.saturating_add(1);
     let backup = with_suffix(path, ".backup");
-    replace_file_with(path, Some(&backup), |file| file.write_all(&text)).map_err(|source| {
-        StateError::Write {
+    // Encoded straight into the file: a large state is never held twice in memory.
+    let mut encoding_failed = None;
+    let written = replace_file_with(path, Some(&backup), |file| {
+        let mut writer = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        if let Err(error) = serde_json::to_writer_pretty(&mut writer, &state) {
+            if error.is_io() {
+                return Err(error.into());
+            }
+            let message = error.to_string();
+            encoding_failed = Some(error);
+            return Err(io::Error::other(message));
+        }
+        writer.write_all(b"\n")?;
+        writer.flush()
+    });
+    match (written, encoding_failed) {
+        (Ok(()), _) => Ok(state),
+        (Err(_), Some(source)) => Err(StateError::Encode { source }),
+        (Err(source), None) => Err(StateError::Write {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
-    Ok(written)
+        }),
+    }
 }
+
+/// Large enough that writing a big state takes few system calls.
+const WRITE_BUFFER: usize = 256 * 1024;
 
 fn kind_of(value: &serde_json::Value) -> &'static str {
     match value {
@@ -229,8 +244,8 @@ mod tests {
         let path = directory.path().join(".cityform/state.json");
         let state = example_state();
 
-        let first = write_state_file(&path, &state).unwrap();
-        let second = write_state_file(&path, &first).unwrap();
+        let first = write_state_file(&path, state.clone()).unwrap();
+        let second = write_state_file(&path, first.clone()).unwrap();
 
         assert_eq!(first.serial, state.serial + 1);
         assert_eq!(second.serial, state.serial + 2);
@@ -243,7 +258,7 @@ mod tests {
     fn the_file_is_pretty_json_ending_in_a_newline() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("state.json");
-        write_state_file(&path, &example_state()).unwrap();
+        write_state_file(&path, example_state()).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("{\n  \"format_version\": 1,\n"), "{text}");
         assert!(text.ends_with("}\n"));
@@ -313,7 +328,7 @@ mod tests {
             String::from_utf8_lossy(text).replace("18446744073709551615", "9007199254740991");
         let state = parse_state(Path::new("s.json"), largest.as_bytes()).unwrap();
         let directory = tempfile::tempdir().unwrap();
-        let written = write_state_file(&directory.path().join("s.json"), &state).unwrap();
+        let written = write_state_file(&directory.path().join("s.json"), state.clone()).unwrap();
         assert_eq!(written.serial, 9_007_199_254_740_992);
     }
 

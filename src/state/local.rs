@@ -3,6 +3,11 @@
 //! The file operations here are blocking. They run once at the start and once at the end
 //! of a run (load, create, compact), so they run on the calling task; the frequent
 //! operation, append, goes through the journal's writer thread.
+//!
+//! While it appends, the writer thread keeps the state replayed (the state file with every
+//! journal record applied). Holding the lock, this backend is the only writer of the
+//! files, so that replayed state is what reading them back would give: loads and the
+//! compaction after appends use it instead of reading and parsing the files again.
 
 use std::fs;
 use std::io::{self, Write};
@@ -15,7 +20,7 @@ use super::atomic::{private_options, remove_if_present, replace_file, sync_direc
 use super::backend::{Backend, Recovered, StateWarning};
 use super::file::{read_state_file, write_state_file};
 use super::journal::{
-    Intent, JournalHeader, JournalParseError, JournalRecord, JournalWriter, encode_line,
+    Intent, JournalHeader, JournalParseError, JournalRecord, JournalWriter, Replayed, encode_line,
     parse_journal, replay,
 };
 use super::lock::{LockOptions, StateLock};
@@ -33,12 +38,16 @@ pub struct LocalBackend {
     _lock: StateLock,
 }
 
-/// The journal's writer, and what the last read of the files found.
+/// The journal's writer, and what this backend knows of the files.
 #[derive(Debug, Default)]
 struct JournalSlot {
     writer: Option<JournalWriter>,
     /// Set by load, create and compact; `None` while no state exists.
     known: Option<KnownJournal>,
+    /// What the files replay to, when known without reading them: after create, after
+    /// compact, and after appends (handed back by the closed writer). Taken by the writer
+    /// while it runs.
+    replayed: Option<Replayed>,
 }
 
 /// What appending needs to know about a journal that is not open.
@@ -93,10 +102,39 @@ impl LocalBackend {
         if let Some(writer) = slot.writer.take() {
             self.closed_writer_flushes
                 .fetch_add(writer.flushes(), Ordering::Relaxed);
+            let replayed = writer.finish();
+            // Everything the writer wrote is valid; a failed writer leaves nothing known.
+            let length = fs::metadata(&self.paths.journal).map(|metadata| metadata.len());
+            match (slot.known.take(), replayed, length) {
+                (Some(known), Some(replayed), Ok(length)) => {
+                    slot.known = Some(KnownJournal {
+                        valid_length: length,
+                        ..known
+                    });
+                    slot.replayed = Some(replayed);
+                }
+                _ => slot.replayed = None,
+            }
         }
-        // Whatever the caller reads next replaces this; if that fails, nothing stale is left.
-        slot.known = None;
         slot
+    }
+
+    /// Keeps `recovered` as what the files replay to, and returns it.
+    fn remember(slot: &mut JournalSlot, recovered: Recovered) -> Recovered {
+        slot.replayed = recovered
+            .state
+            .clone()
+            .map(|state| Replayed::new(state, recovered.unresolved.clone()));
+        recovered
+    }
+}
+
+/// The state as a load returns it, from what the files replay to.
+fn recovered_from(replayed: &Replayed) -> Recovered {
+    Recovered {
+        state: Some(replayed.state.clone()),
+        unresolved: replayed.unresolved.clone(),
+        warnings: Vec::new(),
     }
 }
 
@@ -107,6 +145,10 @@ impl Backend for LocalBackend {
 
     async fn load(&self) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
+        if let Some(replayed) = &slot.replayed {
+            return Ok(recovered_from(replayed));
+        }
+        // Not kept: a plan reads the state once and needs no second copy of it.
         let (recovered, known) = recover(&self.paths)?;
         slot.known = known;
         Ok(recovered)
@@ -114,17 +156,23 @@ impl Backend for LocalBackend {
 
     async fn create(&self, state: State) -> Result<State, StateError> {
         let mut slot = self.exclusive().await;
+        if slot.replayed.is_some() {
+            return Err(StateError::AlreadyExists {
+                path: self.paths.state.clone(),
+            });
+        }
         let (recovered, _) = recover(&self.paths)?;
         if recovered.state.is_some() {
             return Err(StateError::AlreadyExists {
                 path: self.paths.state.clone(),
             });
         }
-        let written = write_state_file(&self.paths.state, &state)?;
+        let written = write_state_file(&self.paths.state, state)?;
         slot.known = Some(KnownJournal {
             lineage: written.lineage.clone(),
             valid_length: 0,
         });
+        slot.replayed = Some(Replayed::new(written.clone(), Vec::new()));
         Ok(written)
     }
 
@@ -140,11 +188,12 @@ impl Backend for LocalBackend {
         }
         let mut slot = self.journal.write().await;
         if slot.writer.is_none() {
-            let known = match &slot.known {
-                Some(known) => known.clone(),
-                None => self.recover_before_first_append()?,
+            let kept = slot.replayed.take();
+            let (known, replayed) = match (&slot.known, kept) {
+                (Some(known), Some(replayed)) => (known.clone(), replayed),
+                (known, _) => self.recover_before_first_append(known.is_none())?,
             };
-            slot.writer = Some(open_writer(&self.paths, &known)?);
+            slot.writer = Some(open_writer(&self.paths, &known, replayed)?);
             slot.known = Some(known);
         }
         let slot = slot.downgrade();
@@ -158,47 +207,84 @@ impl Backend for LocalBackend {
 
     async fn compact(&self) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
-        let (recovered, known) = recover(&self.paths)?;
-        slot.known = known;
-        let Some(state) = &recovered.state else {
-            return Ok(recovered);
+        let (replayed, warnings) = match slot.replayed.take() {
+            Some(replayed) => (replayed, Vec::new()),
+            None => {
+                let (recovered, known) = recover(&self.paths)?;
+                slot.known = known;
+                let Some(state) = recovered.state else {
+                    return Ok(recovered);
+                };
+                (
+                    Replayed::new(state, recovered.unresolved),
+                    recovered.warnings,
+                )
+            }
         };
         if !self.paths.journal.exists() {
+            let recovered = Recovered {
+                warnings,
+                ..recovered_from(&replayed)
+            };
+            slot.replayed = Some(replayed);
             return Ok(recovered);
         }
+        // Whatever fails from here leaves the files to be read again.
+        slot.known = None;
+        let Replayed {
+            state: mut folded,
+            unresolved,
+        } = replayed;
         // Each group's history is trimmed to the retention at every compaction: a state
         // read with more (written by hand, or before the retention was lowered) shrinks here.
-        let mut folded = state.clone();
         let retain_per_group = folded.history.retain_per_group();
         folded.history.compact(retain_per_group);
-        let written = write_state_file(&self.paths.state, &folded)?;
+        let mut written = write_state_file(&self.paths.state, folded)?;
         // A crash here leaves the old journal beside the new state; replaying it again
         // gives the same groups and intents (replay is idempotent), so nothing is lost or
         // doubled.
-        rewrite_journal(&self.paths.journal, &written.lineage, &recovered.unresolved)?;
-        // Read back rather than predicted: the kept intents count in the serial a load
-        // reports, and reading checks what was just written.
-        let (compacted, known) = recover(&self.paths)?;
-        slot.known = known;
+        let valid_length = rewrite_journal(&self.paths.journal, &written.lineage, &unresolved)?;
+        slot.known = Some(KnownJournal {
+            lineage: written.lineage.clone(),
+            valid_length,
+        });
+        // Each kept intent is a record a load replays, and counts in the serial it reports.
+        written.serial = written.serial.saturating_add(unresolved.len() as u64);
+        let recovered = Self::remember(
+            &mut slot,
+            Recovered {
+                state: Some(written),
+                unresolved,
+                warnings: Vec::new(),
+            },
+        );
         Ok(Recovered {
-            warnings: recovered.warnings,
-            ..compacted
+            warnings,
+            ..recovered
         })
     }
 }
 
 impl LocalBackend {
-    /// Appending without a load first: learn the journal's shape from the files. A damaged
-    /// tail found now has not been shown to anyone, so it goes to the log before the next
-    /// append cuts it off.
-    fn recover_before_first_append(&self) -> Result<KnownJournal, StateError> {
+    /// The first append with nothing kept from earlier: learn the journal's shape and what
+    /// it replays to from the files. A damaged tail found without a load first has not been
+    /// shown to anyone, so it goes to the log before the next append cuts it off.
+    fn recover_before_first_append(
+        &self,
+        unannounced: bool,
+    ) -> Result<(KnownJournal, Replayed), StateError> {
         let (recovered, known) = recover(&self.paths)?;
-        for warning in &recovered.warnings {
-            tracing::warn!("{warning}");
+        if unannounced {
+            for warning in &recovered.warnings {
+                tracing::warn!("{warning}");
+            }
         }
-        known.ok_or_else(|| StateError::NoState {
-            path: self.paths.state.clone(),
-        })
+        match (known, recovered.state) {
+            (Some(known), Some(state)) => Ok((known, Replayed::new(state, recovered.unresolved))),
+            _ => Err(StateError::NoState {
+                path: self.paths.state.clone(),
+            }),
+        }
     }
 }
 
@@ -301,7 +387,11 @@ fn journal_error(path: &Path, error: JournalParseError) -> StateError {
 
 /// Opens the journal for appending: cuts off a damaged tail that recovery reported, and
 /// starts a new journal with its header.
-fn open_writer(paths: &StatePaths, known: &KnownJournal) -> Result<JournalWriter, StateError> {
+fn open_writer(
+    paths: &StatePaths,
+    known: &KnownJournal,
+    replayed: Replayed,
+) -> Result<JournalWriter, StateError> {
     let write_error = |source| StateError::Write {
         path: paths.journal.clone(),
         source,
@@ -330,12 +420,16 @@ fn open_writer(paths: &StatePaths, known: &KnownJournal) -> Result<JournalWriter
     if !existed {
         sync_directory(paths.directory()).map_err(write_error)?;
     }
-    Ok(JournalWriter::start(file, paths.journal.clone()))
+    Ok(JournalWriter::start_replaying(
+        file,
+        paths.journal.clone(),
+        replayed,
+    ))
 }
 
 /// Replaces the journal with one that holds only `unresolved`, or removes it when there is
-/// nothing to keep.
-fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<(), StateError> {
+/// nothing to keep; returns its new length.
+fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<u64, StateError> {
     let write_error = |source| StateError::Write {
         path: path.to_path_buf(),
         source,
@@ -343,13 +437,15 @@ fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<
     let encode_error = |source| StateError::Encode { source };
     if unresolved.is_empty() {
         remove_if_present(path).map_err(write_error)?;
-        return sync_directory(super::paths::directory_of(path)).map_err(write_error);
+        sync_directory(super::paths::directory_of(path)).map_err(write_error)?;
+        return Ok(0);
     }
     let mut bytes = encode_line(&JournalHeader::new(lineage)).map_err(encode_error)?;
     for intent in unresolved {
         bytes.extend(encode_line(&JournalRecord::Intent(intent.clone())).map_err(encode_error)?);
     }
-    replace_file(path, &bytes).map_err(write_error)
+    replace_file(path, &bytes).map_err(write_error)?;
+    Ok(bytes.len() as u64)
 }
 
 #[cfg(test)]
@@ -559,7 +655,7 @@ mod tests {
         let paths = crashed_with(&directory, &records);
         let expected = block_on(open(&directory).load()).unwrap();
         // The first half of a compaction: the folded state is written, the journal stays.
-        write_state_file(&paths.state, expected.state.as_ref().unwrap()).unwrap();
+        write_state_file(&paths.state, expected.state.clone().unwrap()).unwrap();
 
         let recovered = block_on(open(&directory).load()).unwrap();
 
@@ -653,7 +749,7 @@ mod tests {
     fn a_journal_of_another_lineage_is_refused() {
         let directory = tempfile::tempdir().unwrap();
         let paths = crashed_with(&directory, &[intent("i-1", "a")]);
-        write_state_file(&paths.state, &State::new("lineage-2")).unwrap();
+        write_state_file(&paths.state, State::new("lineage-2")).unwrap();
         let error = block_on(open(&directory).load()).unwrap_err();
         assert_eq!(
             error.to_string(),

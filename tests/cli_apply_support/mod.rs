@@ -593,7 +593,7 @@ impl Workspace {
         match self.backend {
             StateBackend::File => {
                 std::fs::create_dir_all(self.state_path().parent().unwrap()).unwrap();
-                write_state_file(&self.state_path(), &state).unwrap();
+                write_state_file(&self.state_path(), state).unwrap();
             }
             StateBackend::Postgres { .. } => self.with_postgres(|backend| async move {
                 let Some(existing) = backend.load().await.unwrap().state else {

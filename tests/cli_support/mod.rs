@@ -111,7 +111,7 @@ impl Cityform {
     /// Writes `state` where the binary reads it by default, as cityform writes it (the
     /// serial goes up by one; no backup, since there was no file before).
     pub fn state(self, state: &State) -> Self {
-        write_state_file(&self.join(STATE_PATH), state).unwrap();
+        write_state_file(&self.join(STATE_PATH), state.clone()).unwrap();
         self
     }
 

@@ -13,7 +13,7 @@ pub use record::{
     HeaderKind, Intent, IntentId, JOURNAL_FORMAT_VERSION, JournalHeader, JournalRecord, Operation,
     Put, Remove, Retention, Settle,
 };
-pub use replay::{DamagedTail, JournalParseError, ParsedJournal, parse_journal, replay};
+pub use replay::{DamagedTail, JournalParseError, ParsedJournal, Replayed, parse_journal, replay};
 pub use writer::JournalWriter;
 
 pub(crate) use record::encode_line;

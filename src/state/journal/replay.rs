@@ -157,48 +157,71 @@ fn split_lines(bytes: &[u8]) -> Vec<Line<'_>> {
 /// between writing the compacted state and rewriting the journal harmless. A resolution of
 /// an intent that is not in `records` (it was resolved in an earlier journal) changes
 /// nothing.
-pub fn replay(mut state: State, records: &[JournalRecord]) -> (State, Vec<Intent>) {
-    let mut open: Vec<Intent> = Vec::new();
-    state.serial = state.serial.saturating_add(records.len() as u64);
-    for record in records {
-        let resolves = match record {
-            JournalRecord::Intent(intent) => {
-                open.push(intent.clone());
-                None
-            }
-            JournalRecord::Put(put) => {
-                state
-                    .job_groups
-                    .insert(put.address.clone(), put.entry.clone());
-                put.intent.as_ref()
-            }
-            JournalRecord::Remove(remove) => {
-                state.job_groups.remove(&remove.address);
-                remove.intent.as_ref()
-            }
-            JournalRecord::Settle(settle) => Some(&settle.id),
-            JournalRecord::History(entry) => {
-                // A journal replayed again after a crash between writing the compacted
-                // state and rewriting the journal must not record its actions twice.
-                if !state
-                    .history
-                    .for_address(&entry.address)
-                    .any(|recorded| recorded == entry)
-                {
-                    state.history.push(entry.clone());
+pub fn replay(state: State, records: &[JournalRecord]) -> (State, Vec<Intent>) {
+    let mut replayed = Replayed::new(state, Vec::new());
+    replayed.apply(records);
+    (replayed.state, replayed.unresolved)
+}
+
+/// A state with a journal replayed onto it, kept current as records are appended: what
+/// reading the state file and its whole journal back would give, without reading them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    /// The state with every record so far applied.
+    pub state: State,
+    /// Intents that no record resolves yet, in the order they were recorded.
+    pub unresolved: Vec<Intent>,
+}
+
+impl Replayed {
+    /// `state` with `unresolved` still open, as a load returns them.
+    pub fn new(state: State, unresolved: Vec<Intent>) -> Self {
+        Self { state, unresolved }
+    }
+
+    /// Applies `records` in order, as [`replay`] does.
+    pub fn apply(&mut self, records: &[JournalRecord]) {
+        let state = &mut self.state;
+        state.serial = state.serial.saturating_add(records.len() as u64);
+        for record in records {
+            let resolves = match record {
+                JournalRecord::Intent(intent) => {
+                    self.unresolved.push(intent.clone());
+                    None
                 }
-                None
+                JournalRecord::Put(put) => {
+                    state
+                        .job_groups
+                        .insert(put.address.clone(), put.entry.clone());
+                    put.intent.as_ref()
+                }
+                JournalRecord::Remove(remove) => {
+                    state.job_groups.remove(&remove.address);
+                    remove.intent.as_ref()
+                }
+                JournalRecord::Settle(settle) => Some(&settle.id),
+                JournalRecord::History(entry) => {
+                    // A journal replayed again after a crash between writing the compacted
+                    // state and rewriting the journal must not record its actions twice.
+                    if !state
+                        .history
+                        .for_address(&entry.address)
+                        .any(|recorded| recorded == entry)
+                    {
+                        state.history.push(entry.clone());
+                    }
+                    None
+                }
+                JournalRecord::Retention(retention) => {
+                    state.history.compact(retention.retain_per_group);
+                    None
+                }
+            };
+            if let Some(id) = resolves {
+                self.unresolved.retain(|intent| &intent.id != id);
             }
-            JournalRecord::Retention(retention) => {
-                state.history.compact(retention.retain_per_group);
-                None
-            }
-        };
-        if let Some(id) = resolves {
-            open.retain(|intent| &intent.id != id);
         }
     }
-    (state, open)
 }
 
 #[cfg(test)]

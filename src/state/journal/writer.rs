@@ -8,6 +8,10 @@
 //! and only then releases every caller of that batch. While it syncs, the next batch
 //! gathers. A failed write or sync fails its whole batch and every later append: after a
 //! failure nobody can know how much of the batch reached the disk.
+//!
+//! The thread can also keep a [`Replayed`] state current: each batch, once synced, is
+//! applied to it in the order it went to the file. Closing the writer hands it back, so
+//! that compaction does not have to read and parse the journal it just wrote.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -19,14 +23,17 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
 use super::record::{JournalRecord, encode_line};
+use super::replay::Replayed;
 use crate::state::StateError;
 
 /// How many appends may wait for the writer before callers wait to hand theirs over.
 const CHANNEL_CAPACITY: usize = 1024;
 
-/// One caller's lines and the way to tell it they are durable.
+/// One caller's records, encoded, and the way to tell it they are durable.
 struct Submission {
     lines: Vec<u8>,
+    /// The records themselves, when the writer keeps a replayed state.
+    records: Vec<JournalRecord>,
     done: oneshot::Sender<Result<(), Arc<io::Error>>>,
 }
 
@@ -37,8 +44,10 @@ struct Submission {
 pub struct JournalWriter {
     path: PathBuf,
     sender: Option<mpsc::Sender<Submission>>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Option<Replayed>>>,
     flushes: Arc<AtomicU64>,
+    /// Whether the thread keeps a replayed state (and so needs the records).
+    replaying: bool,
 }
 
 /// How the writer thread makes a batch durable; tests measure the cost of the sync.
@@ -55,7 +64,13 @@ impl JournalWriter {
     /// Starts a writer appending to `file` (opened for appending, positioned at its end).
     /// `path` names the journal in errors.
     pub fn start(file: File, path: PathBuf) -> Self {
-        Self::start_with(file, path, Durability::Sync, None)
+        Self::start_with(file, path, Durability::Sync, None, None)
+    }
+
+    /// Starts a writer that also keeps `replayed` (what the journal so far replays to)
+    /// current with every batch it syncs; [`JournalWriter::finish`] returns it.
+    pub fn start_replaying(file: File, path: PathBuf, replayed: Replayed) -> Self {
+        Self::start_with(file, path, Durability::Sync, None, Some(replayed))
     }
 
     pub(crate) fn start_with(
@@ -63,7 +78,9 @@ impl JournalWriter {
         path: PathBuf,
         durability: Durability,
         gate: Option<std::sync::mpsc::Receiver<()>>,
+        replayed: Option<Replayed>,
     ) -> Self {
+        let replaying = replayed.is_some();
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let flushes = Arc::new(AtomicU64::new(0));
         let thread_flushes = Arc::clone(&flushes);
@@ -74,7 +91,7 @@ impl JournalWriter {
                     // Tests hold the writer here until every append is queued.
                     let _ = gate.recv();
                 }
-                write_batches(file, receiver, durability, &thread_flushes);
+                write_batches(file, receiver, durability, &thread_flushes, replayed)
             });
         // Without a thread the sender is dropped with the receiver and every append reports
         // a stopped writer.
@@ -87,6 +104,7 @@ impl JournalWriter {
             sender,
             thread,
             flushes,
+            replaying,
         }
     }
 
@@ -105,8 +123,17 @@ impl JournalWriter {
         };
         let sender = self.sender.as_ref().ok_or_else(stopped)?;
         let (done, finished) = oneshot::channel();
+        let records = if self.replaying {
+            records.to_vec()
+        } else {
+            Vec::new()
+        };
         sender
-            .send(Submission { lines, done })
+            .send(Submission {
+                lines,
+                records,
+                done,
+            })
             .await
             .map_err(|_| stopped())?;
         match finished.await {
@@ -123,15 +150,26 @@ impl JournalWriter {
     pub fn flushes(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
     }
+
+    /// Lets the thread write what it holds, waits for it, and returns the replayed state
+    /// it kept: `None` when it kept none, or when a write failed (then only reading the
+    /// files can tell what they hold).
+    pub fn finish(mut self) -> Option<Replayed> {
+        self.close()
+    }
+
+    fn close(&mut self) -> Option<Replayed> {
+        // Closing the channel ends the thread once it has written what it holds.
+        drop(self.sender.take());
+        self.thread
+            .take()
+            .and_then(|thread| thread.join().ok().flatten())
+    }
 }
 
 impl Drop for JournalWriter {
     fn drop(&mut self) {
-        // Closing the channel ends the thread once it has written what it holds.
-        drop(self.sender.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.close();
     }
 }
 
@@ -140,10 +178,12 @@ fn write_batches(
     mut receiver: mpsc::Receiver<Submission>,
     durability: Durability,
     flushes: &AtomicU64,
-) {
+    mut replayed: Option<Replayed>,
+) -> Option<Replayed> {
     let mut failure: Option<Arc<io::Error>> = None;
     let mut batch = Vec::new();
     let mut buffer = Vec::new();
+    let mut synced: Vec<Vec<JournalRecord>> = Vec::new();
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < CHANNEL_CAPACITY {
@@ -172,12 +212,21 @@ fn write_batches(
         };
         if let Err(error) = &result {
             failure = Some(Arc::clone(error));
+            replayed = None;
         }
         for submission in batch.drain(..) {
             // A caller that stopped waiting does not need to hear back.
             let _ = submission.done.send(result.clone());
+            synced.push(submission.records);
+        }
+        // Applied after every caller of the batch is released: nobody waits for this.
+        for records in synced.drain(..) {
+            if let Some(replayed) = &mut replayed {
+                replayed.apply(&records);
+            }
         }
     }
+    replayed
 }
 
 #[cfg(test)]
@@ -263,6 +312,7 @@ mod tests {
             path.clone(),
             Durability::Sync,
             Some(gate),
+            None,
         ));
         let runtime = runtime();
 
@@ -352,6 +402,38 @@ mod tests {
     }
 
     #[test]
+    fn a_replaying_writer_hands_back_what_its_journal_replays_to_unless_a_write_failed() {
+        use crate::state::State;
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.journal");
+        let base = Replayed::new(State::new("lineage-1"), Vec::new());
+        let writer =
+            JournalWriter::start_replaying(open_journal(&path), path.clone(), base.clone());
+        let runtime = runtime();
+        let records = [
+            fixtures::intent("i-1", "a"),
+            put(1),
+            fixtures::put("a", "jg-a", Some("i-1")),
+        ];
+        for record in &records {
+            runtime
+                .block_on(writer.append(std::slice::from_ref(record)))
+                .unwrap();
+        }
+
+        let replayed = writer.finish().unwrap();
+
+        let (state, unresolved) = super::super::replay::replay(base.state.clone(), &records);
+        assert_eq!(replayed, Replayed::new(state, unresolved));
+        assert_eq!(replayed.state.job_groups.len(), 2);
+
+        // Opened read-only: the write fails, and what the file holds is unknown.
+        let writer = JournalWriter::start_replaying(File::open(&path).unwrap(), path, base);
+        runtime.block_on(writer.append(&[put(2)])).unwrap_err();
+        assert_eq!(writer.finish(), None);
+    }
+
+    #[test]
     fn an_empty_append_writes_nothing() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("state.json.journal");
@@ -376,6 +458,7 @@ mod tests {
                     open_journal(&path),
                     path.clone(),
                     durability,
+                    None,
                     None,
                 ));
                 let runtime = runtime();
