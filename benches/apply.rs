@@ -45,6 +45,7 @@ use cityform::state::journal::JournalRecord;
 use cityform::state::{
     Backend, LocalBackend, LockOptions, Recovered, State, StateError, read_state_file,
 };
+use nix::sys::resource::{UsageWho, getrusage};
 use tokio::sync::mpsc;
 
 const REGION: &str = "cn-shanghai";
@@ -307,6 +308,9 @@ struct Library {
 #[derive(Debug, Clone)]
 struct Sample {
     wall: Duration,
+    /// CPU time (user and system, every thread of this process: apply, client, emulator
+    /// and journal writer alike) spent while the run was timed.
+    cpu: Duration,
     /// Per create: from its start (intent durable) to its result durable; for `Client`,
     /// the call.
     create_p50: Duration,
@@ -348,13 +352,13 @@ impl Library {
             ..ApplyOptions::default()
         };
         let directory = scratch.tempdir()?;
-        let (wall, mut elapsed, flushes, whole_state, append_p50_p99) = match self.mode {
+        let ((wall, cpu), mut elapsed, flushes, whole_state, append_p50_p99) = match self.mode {
             Mode::Journal => {
                 let backend = Timed::new(LocalBackend::open(
                     directory.path().join(".cityform/state.json"),
                     &LockOptions::new("cityform bench"),
                 )?);
-                let (report, wall) = timed_execute(&backend, &client, &plan, &options).await?;
+                let (report, timed) = timed_execute(&backend, &client, &plan, &options).await?;
                 let flushes = backend.inner.journal_flushes().await;
                 let whole_state = backend.whole_state();
                 let appends = backend.append_times();
@@ -363,7 +367,7 @@ impl Library {
                 check_report(&report, self.creates)?;
                 check_recorded(directory.path(), self.creates)?;
                 (
-                    wall,
+                    timed,
                     create_times(&report),
                     Some(flushes),
                     Some(whole_state),
@@ -372,7 +376,7 @@ impl Library {
             }
             Mode::Memory => {
                 let backend = Timed::new(MemoryBackend::default());
-                let (report, wall) = timed_execute(&backend, &client, &plan, &options).await?;
+                let (report, timed) = timed_execute(&backend, &client, &plan, &options).await?;
                 let whole_state = backend.whole_state();
                 let backend = backend.inner;
                 let appends = backend.appends.load(Ordering::Relaxed);
@@ -383,11 +387,11 @@ impl Library {
                     self.creates
                 );
                 check_report(&report, self.creates)?;
-                (wall, create_times(&report), None, Some(whole_state), None)
+                (timed, create_times(&report), None, Some(whole_state), None)
             }
             Mode::Client => {
-                let (wall, elapsed) = timed_client(&client, self.creates).await?;
-                (wall, elapsed, None, None, None)
+                let (timed, elapsed) = timed_client(&client, self.creates).await?;
+                (timed, elapsed, None, None, None)
             }
         };
         check_emulator(&emulator, self.creates)?;
@@ -398,6 +402,7 @@ impl Library {
         elapsed.sort_unstable();
         Ok(Sample {
             wall,
+            cpu,
             create_p50: percentile(&elapsed, 0.50),
             create_p99: percentile(&elapsed, 0.99),
             flushes,
@@ -417,12 +422,13 @@ fn create_times(report: &ApplyReport) -> Vec<Duration> {
 }
 
 /// Sends `creates` creates from [`PARALLELISM`] tasks calling the client directly; returns
-/// the wall time and each call's time.
+/// the wall and CPU time, and each call's time.
 async fn timed_client(
     client: &CloudClient,
     creates: usize,
-) -> anyhow::Result<(Duration, Vec<Duration>)> {
+) -> anyhow::Result<((Duration, Duration), Vec<Duration>)> {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu = process_cpu()?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..PARALLELISM {
@@ -448,7 +454,20 @@ async fn timed_client(
     while let Some(joined) = tasks.join_next().await {
         elapsed.extend(joined.context("a client task panicked")??);
     }
-    Ok((started.elapsed(), elapsed))
+    let wall = started.elapsed();
+    Ok(((wall, process_cpu()?.saturating_sub(cpu)), elapsed))
+}
+
+/// CPU time this process has used so far, every thread together.
+fn process_cpu() -> anyhow::Result<Duration> {
+    let usage = getrusage(UsageWho::RUSAGE_SELF).context("getrusage failed")?;
+    let duration = |time: nix::sys::time::TimeVal| {
+        Duration::new(
+            u64::try_from(time.tv_sec()).unwrap_or(0),
+            u32::try_from(time.tv_usec()).unwrap_or(0) * 1_000,
+        )
+    };
+    Ok(duration(usage.user_time()) + duration(usage.system_time()))
 }
 
 /// Runs `execute`, draining its events, and times it.
@@ -457,7 +476,7 @@ async fn timed_execute<B: Backend>(
     client: &CloudClient,
     plan: &Plan,
     options: &ApplyOptions,
-) -> anyhow::Result<(ApplyReport, Duration)> {
+) -> anyhow::Result<(ApplyReport, (Duration, Duration))> {
     let (sender, mut receiver) = mpsc::channel(1024);
     let drain = tokio::spawn(async move {
         let mut events = 0_u64;
@@ -466,6 +485,7 @@ async fn timed_execute<B: Backend>(
         }
         events
     });
+    let cpu = process_cpu()?;
     let started = Instant::now();
     let report = execute(
         backend,
@@ -477,8 +497,9 @@ async fn timed_execute<B: Backend>(
     )
     .await?;
     let wall = started.elapsed();
+    let cpu = process_cpu()?.saturating_sub(cpu);
     drain.await.context("the event drain panicked")?;
-    Ok((report, wall))
+    Ok((report, (wall, cpu)))
 }
 
 /// Every create succeeded once, unthrottled.
@@ -880,6 +901,8 @@ struct Row {
     creates: usize,
     walls: Vec<Duration>,
     wall: Duration,
+    /// Median CPU time of the process while timed (library-level runs only).
+    cpu: Option<Duration>,
     create_p50: Option<Duration>,
     create_p99: Option<Duration>,
     flushes: Option<u64>,
@@ -891,6 +914,7 @@ struct Row {
 impl Row {
     fn library(name: &str, creates: usize, samples: &[Sample]) -> Self {
         let walls: Vec<Duration> = samples.iter().map(|sample| sample.wall).collect();
+        let cpus: Vec<Duration> = samples.iter().map(|sample| sample.cpu).collect();
         let p50: Vec<Duration> = samples.iter().map(|sample| sample.create_p50).collect();
         let p99: Vec<Duration> = samples.iter().map(|sample| sample.create_p99).collect();
         let flushes = samples
@@ -918,6 +942,7 @@ impl Row {
             creates,
             wall: median(&walls),
             walls,
+            cpu: Some(median(&cpus)),
             create_p50: Some(median(&p50)),
             create_p99: Some(median(&p99)),
             flushes,
@@ -939,6 +964,8 @@ struct Summary {
     latency: Option<(Duration, Duration)>,
     /// Median walls with the journal and without.
     bulk: Option<(Duration, Duration)>,
+    /// Median CPU times with the journal and without.
+    bulk_cpu: Option<(Duration, Duration)>,
     /// Median walls of apply with the journal and of the bare client, per workload.
     against_client: Vec<(&'static str, Duration, Duration)>,
     /// The median of the rounds' own journal / memory ratios: each round runs both one
@@ -967,6 +994,7 @@ impl Summary {
                 creates: BULK_CREATES,
                 walls: binary.to_vec(),
                 wall: median(binary),
+                cpu: None,
                 create_p50: None,
                 create_p99: None,
                 flushes: None,
@@ -976,6 +1004,11 @@ impl Summary {
             });
         }
         let wall_of = |name: &str| rows.iter().find(|row| row.name == name).map(|row| row.wall);
+        let cpu_of = |name: &str| {
+            rows.iter()
+                .find(|row| row.name == name)
+                .and_then(|row| row.cpu)
+        };
         let ideal = LATENCY * LATENCY_CREATES as u32 / PARALLELISM as u32;
         let against_client = ["latency", "bulk"]
             .into_iter()
@@ -1001,6 +1034,7 @@ impl Summary {
             bulk_paired,
             latency: wall_of("latency/journal").map(|wall| (wall, ideal)),
             bulk: wall_of("bulk/journal").zip(wall_of("bulk/memory")),
+            bulk_cpu: cpu_of("bulk/journal").zip(cpu_of("bulk/memory")),
             against_client,
             rows,
         }
@@ -1069,11 +1103,11 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "\n| configuration | creates | median wall | creates/s | per create p50 / p99 | fsyncs | append p50 / p99 | load + create + compact | connections open / TIME_WAIT | every wall |"
+            "\n| configuration | creates | median wall | creates/s | CPU (cores) | per create p50 / p99 | fsyncs | append p50 / p99 | load + create + compact | connections open / TIME_WAIT | every wall |"
         )?;
         writeln!(
             f,
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
         )?;
         for row in &self.rows {
             let per_create = match (row.create_p50, row.create_p99) {
@@ -1088,6 +1122,16 @@ impl fmt::Display for Summary {
                 |(p50, p99)| format!("{} / {}", millis(p50), millis(p99)),
             );
             let whole_state = row.whole_state.map_or_else(|| "–".to_owned(), millis);
+            let cpu = row.cpu.map_or_else(
+                || "–".to_owned(),
+                |cpu| {
+                    format!(
+                        "{} ({:.2})",
+                        seconds(cpu),
+                        cpu.as_secs_f64() / row.wall.as_secs_f64()
+                    )
+                },
+            );
             let connections = row.connections.map_or_else(
                 || "–".to_owned(),
                 |connections| format!("{} / {}", connections.established, connections.time_wait),
@@ -1099,7 +1143,7 @@ impl fmt::Display for Summary {
                 .collect();
             writeln!(
                 f,
-                "| {} | {} | {} | {:.0} | {per_create} | {flushes} | {appends} | {whole_state} | {connections} | {} |",
+                "| {} | {} | {} | {:.0} | {cpu} | {per_create} | {flushes} | {appends} | {whole_state} | {connections} | {} |",
                 row.name,
                 row.creates,
                 seconds(row.wall),
@@ -1127,6 +1171,16 @@ impl fmt::Display for Summary {
                 recording_share(journal, memory) * 100.0,
                 RECORDING_TARGET_SHARE * 100.0,
                 journal.as_secs_f64() / memory.as_secs_f64()
+            )?;
+        }
+        if let Some((journal, memory)) = self.bulk_cpu {
+            writeln!(
+                f,
+                "recording CPU: {} − {} = {} for {BULK_CREATES} creates ({:.1} µs each)",
+                seconds(journal),
+                seconds(memory),
+                seconds(journal.saturating_sub(memory)),
+                journal.saturating_sub(memory).as_secs_f64() * 1e6 / BULK_CREATES as f64
             )?;
         }
         if let Some(ratio) = self.bulk_paired {
