@@ -308,9 +308,9 @@ struct Library {
 #[derive(Debug, Clone)]
 struct Sample {
     wall: Duration,
-    /// CPU time (user and system, every thread of this process: apply, client, emulator
-    /// and journal writer alike) spent while the run was timed.
-    cpu: Duration,
+    /// What the whole process (apply, client, emulator and journal writer alike) used while
+    /// the run was timed.
+    usage: Usage,
     /// Per create: from its start (intent durable) to its result durable; for `Client`,
     /// the call.
     create_p50: Duration,
@@ -352,7 +352,7 @@ impl Library {
             ..ApplyOptions::default()
         };
         let directory = scratch.tempdir()?;
-        let ((wall, cpu), mut elapsed, flushes, whole_state, append_p50_p99) = match self.mode {
+        let ((wall, usage), mut elapsed, flushes, whole_state, append_p50_p99) = match self.mode {
             Mode::Journal => {
                 let backend = Timed::new(LocalBackend::open(
                     directory.path().join(".cityform/state.json"),
@@ -402,7 +402,7 @@ impl Library {
         elapsed.sort_unstable();
         Ok(Sample {
             wall,
-            cpu,
+            usage,
             create_p50: percentile(&elapsed, 0.50),
             create_p99: percentile(&elapsed, 0.99),
             flushes,
@@ -422,13 +422,13 @@ fn create_times(report: &ApplyReport) -> Vec<Duration> {
 }
 
 /// Sends `creates` creates from [`PARALLELISM`] tasks calling the client directly; returns
-/// the wall and CPU time, and each call's time.
+/// the wall time and the process's usage, and each call's time.
 async fn timed_client(
     client: &CloudClient,
     creates: usize,
-) -> anyhow::Result<((Duration, Duration), Vec<Duration>)> {
+) -> anyhow::Result<((Duration, Usage), Vec<Duration>)> {
     let next = Arc::new(AtomicUsize::new(0));
-    let cpu = process_cpu()?;
+    let usage = Usage::now()?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..PARALLELISM {
@@ -455,19 +455,41 @@ async fn timed_client(
         elapsed.extend(joined.context("a client task panicked")??);
     }
     let wall = started.elapsed();
-    Ok(((wall, process_cpu()?.saturating_sub(cpu)), elapsed))
+    Ok(((wall, Usage::now()?.since(usage)), elapsed))
 }
 
-/// CPU time this process has used so far, every thread together.
-fn process_cpu() -> anyhow::Result<Duration> {
-    let usage = getrusage(UsageWho::RUSAGE_SELF).context("getrusage failed")?;
-    let duration = |time: nix::sys::time::TimeVal| {
-        Duration::new(
-            u64::try_from(time.tv_sec()).unwrap_or(0),
-            u32::try_from(time.tv_usec()).unwrap_or(0) * 1_000,
-        )
-    };
-    Ok(duration(usage.user_time()) + duration(usage.system_time()))
+/// What this process has used so far, every thread together.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    /// User and system CPU time.
+    cpu: Duration,
+    /// Context switches, voluntary (a thread waited) and involuntary (it was preempted).
+    switches: u64,
+}
+
+impl Usage {
+    fn now() -> anyhow::Result<Self> {
+        let usage = getrusage(UsageWho::RUSAGE_SELF).context("getrusage failed")?;
+        let duration = |time: nix::sys::time::TimeVal| {
+            Duration::new(
+                u64::try_from(time.tv_sec()).unwrap_or(0),
+                u32::try_from(time.tv_usec()).unwrap_or(0) * 1_000,
+            )
+        };
+        let count = |count: i64| u64::try_from(count).unwrap_or(0);
+        Ok(Self {
+            cpu: duration(usage.user_time()) + duration(usage.system_time()),
+            switches: count(usage.voluntary_context_switches())
+                + count(usage.involuntary_context_switches()),
+        })
+    }
+
+    fn since(self, earlier: Self) -> Self {
+        Self {
+            cpu: self.cpu.saturating_sub(earlier.cpu),
+            switches: self.switches.saturating_sub(earlier.switches),
+        }
+    }
 }
 
 /// Runs `execute`, draining its events, and times it.
@@ -476,7 +498,7 @@ async fn timed_execute<B: Backend>(
     client: &CloudClient,
     plan: &Plan,
     options: &ApplyOptions,
-) -> anyhow::Result<(ApplyReport, (Duration, Duration))> {
+) -> anyhow::Result<(ApplyReport, (Duration, Usage))> {
     let (sender, mut receiver) = mpsc::channel(1024);
     let drain = tokio::spawn(async move {
         let mut events = 0_u64;
@@ -485,7 +507,7 @@ async fn timed_execute<B: Backend>(
         }
         events
     });
-    let cpu = process_cpu()?;
+    let usage = Usage::now()?;
     let started = Instant::now();
     let report = execute(
         backend,
@@ -497,9 +519,9 @@ async fn timed_execute<B: Backend>(
     )
     .await?;
     let wall = started.elapsed();
-    let cpu = process_cpu()?.saturating_sub(cpu);
+    let usage = Usage::now()?.since(usage);
     drain.await.context("the event drain panicked")?;
-    Ok((report, (wall, cpu)))
+    Ok((report, (wall, usage)))
 }
 
 /// Every create succeeded once, unthrottled.
@@ -903,6 +925,8 @@ struct Row {
     wall: Duration,
     /// Median CPU time of the process while timed (library-level runs only).
     cpu: Option<Duration>,
+    /// Median context switches of the process while timed (library-level runs only).
+    switches: Option<u64>,
     create_p50: Option<Duration>,
     create_p99: Option<Duration>,
     flushes: Option<u64>,
@@ -914,7 +938,7 @@ struct Row {
 impl Row {
     fn library(name: &str, creates: usize, samples: &[Sample]) -> Self {
         let walls: Vec<Duration> = samples.iter().map(|sample| sample.wall).collect();
-        let cpus: Vec<Duration> = samples.iter().map(|sample| sample.cpu).collect();
+        let cpus: Vec<Duration> = samples.iter().map(|sample| sample.usage.cpu).collect();
         let p50: Vec<Duration> = samples.iter().map(|sample| sample.create_p50).collect();
         let p99: Vec<Duration> = samples.iter().map(|sample| sample.create_p99).collect();
         let flushes = samples
@@ -943,6 +967,9 @@ impl Row {
             wall: median(&walls),
             walls,
             cpu: Some(median(&cpus)),
+            switches: Some(median_u64(
+                samples.iter().map(|sample| sample.usage.switches),
+            )),
             create_p50: Some(median(&p50)),
             create_p99: Some(median(&p99)),
             flushes,
@@ -966,6 +993,8 @@ struct Summary {
     bulk: Option<(Duration, Duration)>,
     /// Median CPU times with the journal and without.
     bulk_cpu: Option<(Duration, Duration)>,
+    /// Median context switches with the journal and without.
+    bulk_switches: Option<(u64, u64)>,
     /// Median walls of apply with the journal and of the bare client, per workload.
     against_client: Vec<(&'static str, Duration, Duration)>,
     /// The median of the rounds' own journal / memory ratios: each round runs both one
@@ -995,6 +1024,7 @@ impl Summary {
                 walls: binary.to_vec(),
                 wall: median(binary),
                 cpu: None,
+                switches: None,
                 create_p50: None,
                 create_p99: None,
                 flushes: None,
@@ -1004,6 +1034,11 @@ impl Summary {
             });
         }
         let wall_of = |name: &str| rows.iter().find(|row| row.name == name).map(|row| row.wall);
+        let switches_of = |name: &str| {
+            rows.iter()
+                .find(|row| row.name == name)
+                .and_then(|row| row.switches)
+        };
         let cpu_of = |name: &str| {
             rows.iter()
                 .find(|row| row.name == name)
@@ -1035,6 +1070,7 @@ impl Summary {
             latency: wall_of("latency/journal").map(|wall| (wall, ideal)),
             bulk: wall_of("bulk/journal").zip(wall_of("bulk/memory")),
             bulk_cpu: cpu_of("bulk/journal").zip(cpu_of("bulk/memory")),
+            bulk_switches: switches_of("bulk/journal").zip(switches_of("bulk/memory")),
             against_client,
             rows,
         }
@@ -1103,11 +1139,11 @@ impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "\n| configuration | creates | median wall | creates/s | CPU (cores) | per create p50 / p99 | fsyncs | append p50 / p99 | load + create + compact | connections open / TIME_WAIT | every wall |"
+            "\n| configuration | creates | median wall | creates/s | CPU (cores) | context switches | per create p50 / p99 | fsyncs | append p50 / p99 | load + create + compact | connections open / TIME_WAIT | every wall |"
         )?;
         writeln!(
             f,
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
         )?;
         for row in &self.rows {
             let per_create = match (row.create_p50, row.create_p99) {
@@ -1122,6 +1158,9 @@ impl fmt::Display for Summary {
                 |(p50, p99)| format!("{} / {}", millis(p50), millis(p99)),
             );
             let whole_state = row.whole_state.map_or_else(|| "–".to_owned(), millis);
+            let switches = row
+                .switches
+                .map_or_else(|| "–".to_owned(), |switches| switches.to_string());
             let cpu = row.cpu.map_or_else(
                 || "–".to_owned(),
                 |cpu| {
@@ -1143,7 +1182,7 @@ impl fmt::Display for Summary {
                 .collect();
             writeln!(
                 f,
-                "| {} | {} | {} | {:.0} | {cpu} | {per_create} | {flushes} | {appends} | {whole_state} | {connections} | {} |",
+                "| {} | {} | {} | {:.0} | {cpu} | {switches} | {per_create} | {flushes} | {appends} | {whole_state} | {connections} | {} |",
                 row.name,
                 row.creates,
                 seconds(row.wall),
@@ -1181,6 +1220,13 @@ impl fmt::Display for Summary {
                 seconds(memory),
                 seconds(journal.saturating_sub(memory)),
                 journal.saturating_sub(memory).as_secs_f64() * 1e6 / BULK_CREATES as f64
+            )?;
+        }
+        if let Some((journal, memory)) = self.bulk_switches {
+            writeln!(
+                f,
+                "context switches: {journal} with the journal, {memory} without ({:.2} more per create)",
+                (journal as f64 - memory as f64) / BULK_CREATES as f64
             )?;
         }
         if let Some(ratio) = self.bulk_paired {
