@@ -166,13 +166,28 @@ pub enum JournalRecord {
 
 /// Encodes `value` as one journal line, newline included.
 pub(crate) fn encode_line<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
-    let json = serde_json::to_vec(value)?;
-    let mut line = Vec::with_capacity(CHECKSUM_LENGTH + 2 + json.len());
-    line.extend_from_slice(checksum(&json).as_bytes());
-    line.push(b' ');
-    line.extend_from_slice(&json);
-    line.push(b'\n');
+    let mut line = Vec::new();
+    encode_line_into(&mut line, value)?;
     Ok(line)
+}
+
+/// Appends `value` to `buffer` as one journal line, newline included. On an error `buffer`
+/// is left as it was.
+pub(crate) fn encode_line_into<T: Serialize>(
+    buffer: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    let start = buffer.len();
+    // The checksum covers the JSON that follows it: room for it first, filled in after.
+    buffer.extend_from_slice(&[b' '; CHECKSUM_LENGTH + 1]);
+    if let Err(error) = serde_json::to_writer(&mut *buffer, value) {
+        buffer.truncate(start);
+        return Err(error);
+    }
+    let digest = checksum(&buffer[start + CHECKSUM_LENGTH + 1..]);
+    buffer[start..start + CHECKSUM_LENGTH].copy_from_slice(&digest);
+    buffer.push(b'\n');
+    Ok(())
 }
 
 /// The JSON of a line (without its newline) whose checksum matches, or why it does not.
@@ -181,18 +196,22 @@ pub(crate) fn verify_line(line: &[u8]) -> Result<&[u8], &'static str> {
         return Err("not a checksummed record");
     }
     let (stated, json) = (&line[..CHECKSUM_LENGTH], &line[CHECKSUM_LENGTH + 1..]);
-    if stated != checksum(json).as_bytes() {
+    if stated != checksum(json) {
         return Err("checksum mismatch");
     }
     Ok(json)
 }
 
-fn checksum(bytes: &[u8]) -> String {
+/// The first [`CHECKSUM_LENGTH`] hex digits of the SHA-256 of `bytes`.
+fn checksum(bytes: &[u8]) -> [u8; CHECKSUM_LENGTH] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
-    digest[..CHECKSUM_LENGTH / 2]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    let mut text = [0; CHECKSUM_LENGTH];
+    for (pair, byte) in text.chunks_exact_mut(2).zip(digest.iter()) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0x0f)];
+    }
+    text
 }
 
 #[cfg(test)]

@@ -181,34 +181,37 @@ impl Replayed {
 
     /// Applies `records` in order, as [`replay`] does.
     pub fn apply(&mut self, records: &[JournalRecord]) {
-        let state = &mut self.state;
-        state.serial = state.serial.saturating_add(records.len() as u64);
+        self.apply_owned(records.iter().cloned());
+    }
+
+    /// Applies `records` in order, taking them over rather than copying what they hold.
+    pub fn apply_owned(&mut self, records: impl IntoIterator<Item = JournalRecord>) {
         for record in records {
+            self.state.serial = self.state.serial.saturating_add(1);
+            let state = &mut self.state;
             let resolves = match record {
                 JournalRecord::Intent(intent) => {
-                    self.unresolved.push(intent.clone());
+                    self.unresolved.push(intent);
                     None
                 }
                 JournalRecord::Put(put) => {
-                    state
-                        .job_groups
-                        .insert(put.address.clone(), put.entry.clone());
-                    put.intent.as_ref()
+                    state.job_groups.insert(put.address, put.entry);
+                    put.intent
                 }
                 JournalRecord::Remove(remove) => {
                     state.job_groups.remove(&remove.address);
-                    remove.intent.as_ref()
+                    remove.intent
                 }
-                JournalRecord::Settle(settle) => Some(&settle.id),
+                JournalRecord::Settle(settle) => Some(settle.id),
                 JournalRecord::History(entry) => {
                     // A journal replayed again after a crash between writing the compacted
                     // state and rewriting the journal must not record its actions twice.
                     if !state
                         .history
                         .for_address(&entry.address)
-                        .any(|recorded| recorded == entry)
+                        .any(|recorded| *recorded == entry)
                     {
-                        state.history.push(entry.clone());
+                        state.history.push(entry);
                     }
                     None
                 }
@@ -218,7 +221,7 @@ impl Replayed {
                 }
             };
             if let Some(id) = resolves {
-                self.unresolved.retain(|intent| &intent.id != id);
+                self.unresolved.retain(|intent| intent.id != id);
             }
         }
     }

@@ -3,9 +3,10 @@
 //!
 //! An fsync costs about as much as a whole API round trip on a slow disk, so at 32 calls in
 //! flight one fsync per record would be the bottleneck. Instead every caller hands its
-//! encoded lines to a single writer thread over a bounded channel and waits. The thread
-//! takes everything that is waiting, writes it in one `write_all`, calls `sync_data` once,
-//! and only then releases every caller of that batch. While it syncs, the next batch
+//! records to a single writer thread over a bounded channel and waits. The thread takes
+//! everything that is waiting, encodes it into one buffer, writes it in one `write_all`,
+//! calls `sync_data` once, and only then releases every caller of that batch. Encoding
+//! there rather than in the callers keeps that work off the tasks that drive the calls. While it syncs, the next batch
 //! gathers. A failed write or sync fails its whole batch and every later append: after a
 //! failure nobody can know how much of the batch reached the disk.
 //!
@@ -22,19 +23,26 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::record::{JournalRecord, encode_line};
+use super::record::{JournalRecord, encode_line_into};
 use super::replay::Replayed;
 use crate::state::StateError;
 
 /// How many appends may wait for the writer before callers wait to hand theirs over.
 const CHANNEL_CAPACITY: usize = 1024;
 
-/// One caller's records, encoded, and the way to tell it they are durable.
+/// One caller's records and the way to tell it they are durable.
 struct Submission {
-    lines: Vec<u8>,
-    /// The records themselves, when the writer keeps a replayed state.
     records: Vec<JournalRecord>,
-    done: oneshot::Sender<Result<(), Arc<io::Error>>>,
+    done: oneshot::Sender<Result<(), Failure>>,
+}
+
+/// Why a submission did not reach the disk.
+#[derive(Debug)]
+enum Failure {
+    /// A record could not be encoded; nothing of this submission was written.
+    Encode(serde_json::Error),
+    /// Writing or syncing its batch failed.
+    Write(Arc<io::Error>),
 }
 
 /// Appends journal records from any number of tasks, durably, sharing fsyncs.
@@ -46,8 +54,6 @@ pub struct JournalWriter {
     sender: Option<mpsc::Sender<Submission>>,
     thread: Option<JoinHandle<Option<Replayed>>>,
     flushes: Arc<AtomicU64>,
-    /// Whether the thread keeps a replayed state (and so needs the records).
-    replaying: bool,
 }
 
 /// How the writer thread makes a batch durable; tests measure the cost of the sync.
@@ -80,7 +86,6 @@ impl JournalWriter {
         gate: Option<std::sync::mpsc::Receiver<()>>,
         replayed: Option<Replayed>,
     ) -> Self {
-        let replaying = replayed.is_some();
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let flushes = Arc::new(AtomicU64::new(0));
         let thread_flushes = Arc::clone(&flushes);
@@ -104,7 +109,6 @@ impl JournalWriter {
             sender,
             thread,
             flushes,
-            replaying,
         }
     }
 
@@ -114,31 +118,22 @@ impl JournalWriter {
         if records.is_empty() {
             return Ok(());
         }
-        let mut lines = Vec::new();
-        for record in records {
-            lines.extend(encode_line(record).map_err(|source| StateError::Encode { source })?);
-        }
         let stopped = || StateError::JournalStopped {
             path: self.path.clone(),
         };
         let sender = self.sender.as_ref().ok_or_else(stopped)?;
         let (done, finished) = oneshot::channel();
-        let records = if self.replaying {
-            records.to_vec()
-        } else {
-            Vec::new()
-        };
         sender
             .send(Submission {
-                lines,
-                records,
+                records: records.to_vec(),
                 done,
             })
             .await
             .map_err(|_| stopped())?;
         match finished.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(source)) => Err(StateError::JournalWrite {
+            Ok(Err(Failure::Encode(source))) => Err(StateError::Encode { source }),
+            Ok(Err(Failure::Write(source))) => Err(StateError::JournalWrite {
                 path: self.path.clone(),
                 source,
             }),
@@ -183,7 +178,7 @@ fn write_batches(
     let mut failure: Option<Arc<io::Error>> = None;
     let mut batch = Vec::new();
     let mut buffer = Vec::new();
-    let mut synced: Vec<Vec<JournalRecord>> = Vec::new();
+    let mut synced = Vec::new();
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < CHANNEL_CAPACITY {
@@ -192,41 +187,58 @@ fn write_batches(
                 Err(_) => break,
             }
         }
+        buffer.clear();
+        let mut written = Vec::with_capacity(batch.len());
+        for submission in batch.drain(..) {
+            match encode_all(&mut buffer, &submission.records) {
+                Ok(()) => written.push(submission),
+                Err(error) => {
+                    let _ = submission.done.send(Err(Failure::Encode(error)));
+                }
+            }
+        }
         let result = match &failure {
             Some(error) => Err(Arc::clone(error)),
             None => {
-                buffer.clear();
-                for submission in &batch {
-                    buffer.extend_from_slice(&submission.lines);
-                }
-                let written = file.write_all(&buffer).and_then(|()| match durability {
+                let outcome = file.write_all(&buffer).and_then(|()| match durability {
                     Durability::Sync => file.sync_data(),
                     #[cfg(test)]
                     Durability::NoSync => Ok(()),
                 });
-                if written.is_ok() {
+                if outcome.is_ok() {
                     flushes.fetch_add(1, Ordering::Relaxed);
                 }
-                written.map_err(Arc::new)
+                outcome.map_err(Arc::new)
             }
         };
         if let Err(error) = &result {
             failure = Some(Arc::clone(error));
             replayed = None;
         }
-        for submission in batch.drain(..) {
+        for submission in written {
             // A caller that stopped waiting does not need to hear back.
-            let _ = submission.done.send(result.clone());
+            let _ = submission.done.send(result.clone().map_err(Failure::Write));
             synced.push(submission.records);
         }
         // Applied after every caller of the batch is released: nobody waits for this.
-        for records in synced.drain(..) {
-            if let Some(replayed) = &mut replayed {
-                replayed.apply(&records);
-            }
+        if let Some(replayed) = &mut replayed {
+            replayed.apply_owned(synced.drain(..).flatten());
         }
+        synced.clear();
     }
     replayed
+}
+
+/// Appends every record of one submission to `buffer`, or none of them.
+fn encode_all(buffer: &mut Vec<u8>, records: &[JournalRecord]) -> Result<(), serde_json::Error> {
+    let start = buffer.len();
+    for record in records {
+        if let Err(error) = encode_line_into(buffer, record) {
+            buffer.truncate(start);
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -236,7 +248,7 @@ mod tests {
     use std::path::Path;
     use std::time::Instant;
 
-    use super::super::record::{IntentId, JournalHeader, Settle};
+    use super::super::record::{IntentId, JournalHeader, Settle, encode_line};
     use super::super::replay::parse_journal;
     use super::*;
     use crate::state::fixtures;
