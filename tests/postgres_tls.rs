@@ -1,7 +1,8 @@
 //! TLS to the PostgreSQL state, against a throw-away cluster with `ssl = on` and a server
 //! certificate for `localhost` made by the test (`support_postgres::tls_database`): each
 //! libpq mode connects encrypted or plain as libpq would, `verify-full` checks the
-//! certificate authority and the host name, and a refused server gets nothing written.
+//! certificate authority and the host name, a client certificate gets in where the server
+//! asks for one, and a refused connection gets nothing written.
 //!
 //! Without PostgreSQL these print `SKIP` and pass, unless `CI` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -12,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use cityform::state::{LockOptions, PostgresBackend, StateError};
-use support_postgres::{TLS_SERVER_NAME, TestDatabase};
+use support_postgres::{CERTIFICATE_USER, TLS_SERVER_NAME, TestDatabase};
 
 const WORKSPACE: &str = "tls";
 
@@ -179,6 +180,44 @@ async fn verify_full_refuses_a_host_the_certificate_does_not_name() {
 
     let query = format!("sslmode=verify-ca&sslrootcert={}", ca(&database));
     assert!(open_and_check(&database, &url(&database, "127.0.0.1", &query)).await);
+}
+
+/// `pg_hba.conf` asks `cityform_cert` for a client certificate: without `sslcert` and
+/// `sslkey` the server refuses and nothing is written; with them the backend gets in.
+#[tokio::test]
+async fn a_client_certificate_gets_in_where_the_server_asks_for_one() {
+    let Some(database) = support_postgres::tls_database().await else {
+        return;
+    };
+    database
+        .admin()
+        .await
+        .batch_execute(&format!("CREATE ROLE {CERTIFICATE_USER} LOGIN SUPERUSER"))
+        .await
+        .unwrap();
+    let files = database.tls_files().unwrap();
+    let base = database
+        .tcp_url_via(TLS_SERVER_NAME, CERTIFICATE_USER)
+        .unwrap();
+    let verified = format!("{base}?sslmode=verify-full&sslrootcert={}", ca(&database));
+
+    let error = PostgresBackend::open(&verified, WORKSPACE, &options())
+        .await
+        .expect_err("the server asks for a certificate");
+    let message = error.to_string();
+    assert!(
+        matches!(error, StateError::DatabaseConnect { .. }),
+        "{message}"
+    );
+    assert!(message.contains("certificate"), "{message}");
+    assert!(!anything_written(&database).await);
+
+    let with_certificate = format!(
+        "{verified}&sslcert={}&sslkey={}",
+        files.client_certificate.display(),
+        files.client_key.display()
+    );
+    assert!(open_and_check(&database, &with_certificate).await);
 }
 
 /// The binary, end to end: `state list` over `verify-full`, and its refusal of another

@@ -365,7 +365,7 @@ pub fn resolve(
 }
 
 /// The connection string to hand the library, checked to be one with a known `sslmode`
-/// (the library does the rest of TLS, `sslrootcert` included).
+/// (the library does the rest of TLS, certificates included).
 fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsError> {
     const SSL_MODES: [&str; 6] = [
         "disable",
@@ -396,7 +396,7 @@ fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsE
 
 /// libpq's `keyword=value` form: the text starts with a known keyword and `=`.
 fn is_keyword_form(text: &str) -> bool {
-    const KEYWORDS: [&str; 10] = [
+    const KEYWORDS: [&str; 12] = [
         "host",
         "hostaddr",
         "port",
@@ -405,6 +405,8 @@ fn is_keyword_form(text: &str) -> bool {
         "password",
         "sslmode",
         "sslrootcert",
+        "sslcert",
+        "sslkey",
         "application_name",
         "options",
     ];
@@ -628,6 +630,11 @@ mod tests {
                 postgres(&keywords, "default")
             );
         }
+        let keywords = "sslcert=/etc/client.crt sslkey=/etc/client.key host=db dbname=x";
+        assert_eq!(
+            resolve(&flags(Some(keywords), None), &BTreeMap::new(), None).unwrap(),
+            postgres(keywords, "default")
+        );
         let error = resolve(
             &flags(Some("postgres://app:s3cret@db/x?sslmode=verify_full"), None),
             &BTreeMap::new(),

@@ -11,7 +11,9 @@
 //!   to the `postgres` user and the server's programs run as that user through `runuser`.
 //! - [`tls_database`]: a second cluster, with `ssl = on` and a server certificate for
 //!   `localhost` signed by a certificate authority made here (`rcgen`), trusting loopback
-//!   TCP without a password; never an external server, whose TLS set-up is unknown.
+//!   TCP without a password, except for [`CERTIFICATE_USER`], who must present a client
+//!   certificate that authority signed; never an external server, whose TLS set-up is
+//!   unknown.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
@@ -52,7 +54,15 @@ pub struct TlsFiles {
     pub ca: PathBuf,
     /// A certificate authority that signed nothing the server shows.
     pub other_ca: PathBuf,
+    /// A client certificate for [`CERTIFICATE_USER`], signed by `ca`.
+    pub client_certificate: PathBuf,
+    /// Its private key (mode 0600).
+    pub client_key: PathBuf,
 }
+
+/// The user a TLS cluster lets in over TCP only with a client certificate (`cert` in
+/// `pg_hba.conf`). The role is not made: a test that uses it creates it.
+pub const CERTIFICATE_USER: &str = "cityform_cert";
 
 /// The one name in the server certificate of a TLS cluster.
 pub const TLS_SERVER_NAME: &str = "localhost";
@@ -306,10 +316,20 @@ impl Cluster {
         if tls {
             let certificates = cluster.directory.path().join("tls");
             options.push_str(&format!(
-                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={} -c ssl_ca_file={}",
                 certificates.join("server.pem").display(),
-                certificates.join("server.key").display()
+                certificates.join("server.key").display(),
+                certificates.join("ca.pem").display()
             ));
+            // The first matching line wins: this user needs a certificate, everyone else
+            // is trusted as before.
+            let hba = Path::new(&data).join("pg_hba.conf");
+            let rest = std::fs::read_to_string(&hba).unwrap();
+            std::fs::write(
+                &hba,
+                format!("hostssl all {CERTIFICATE_USER} 127.0.0.1/32 cert\n{rest}"),
+            )
+            .unwrap();
         }
         let log = cluster.directory.path().join("server.log");
         cluster.run(
@@ -401,10 +421,21 @@ fn make_certificates(directory: &Path, as_postgres: bool) -> TlsFiles {
         .unwrap()
         .signed_by(&server_key, &ca)
         .unwrap();
+    let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    client
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, CERTIFICATE_USER);
+    let client_key = rcgen::KeyPair::generate().unwrap();
+    let client = client.signed_by(&client_key, &ca).unwrap();
     let files = TlsFiles {
         ca: tls.join("ca.pem"),
         other_ca: tls.join("other-ca.pem"),
+        client_certificate: directory.join("client.crt"),
+        client_key: directory.join("client.key"),
     };
+    std::fs::write(&files.client_certificate, client.pem()).unwrap();
+    std::fs::write(&files.client_key, client_key.serialize_pem()).unwrap();
+    std::fs::set_permissions(&files.client_key, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(&files.ca, ca.as_ref().pem()).unwrap();
     std::fs::write(&files.other_ca, other.as_ref().pem()).unwrap();
     std::fs::write(tls.join("server.pem"), server.pem()).unwrap();

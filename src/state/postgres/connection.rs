@@ -54,7 +54,8 @@ impl ConnectionSettings {
     /// `host=... dbname=...` form) and fills in what it leaves out as libpq would: host,
     /// port, user, database and password from `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE` and
     /// `PGPASSWORD`, then the password from `PGPASSFILE` or `~/.pgpass`; `sslmode` and
-    /// `sslrootcert` from `PGSSLMODE` and `PGSSLROOTCERT` (see [`super::tls`]).
+    /// `sslrootcert` from `PGSSLMODE` and `PGSSLROOTCERT`, `sslcert` and `sslkey` from
+    /// `PGSSLCERT` and `PGSSLKEY` (see [`super::tls`]).
     pub fn resolve(url: &str, environment: Environment<'_>) -> Result<Self, StateError> {
         let invalid = |reason: String| StateError::DatabaseUrl {
             url: redact(url),

@@ -16,6 +16,7 @@
 //! `failure` (client errors to `StateError`s), `migrate` (copying a state between any two
 //! backends).
 
+mod client_certificate;
 mod connection;
 mod failure;
 mod lock;

@@ -13,7 +13,9 @@
 //!
 //! The root certificates come from `sslrootcert` (or `PGSSLROOTCERT`), a PEM file, else from
 //! `~/.postgresql/root.crt` as libpq looks for them; `sslrootcert=system` means the
-//! well-known public roots and, as in libpq, asks for `verify-full`.
+//! well-known public roots and, as in libpq, asks for `verify-full`. A client certificate
+//! (`sslcert`, `sslkey`) is presented when the server asks for one
+//! ([`super::client_certificate`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use rustls::{
 };
 use tokio_postgres::config::SslMode;
 
+use super::client_certificate;
 use super::connection::Environment;
 use super::tls_connector::RustlsMakeConnect;
 
@@ -89,17 +92,23 @@ pub(super) struct Parameters {
     pub mode: Option<String>,
     /// `sslrootcert`.
     pub root_certificate: Option<String>,
+    /// `sslcert`.
+    pub client_certificate: Option<String>,
+    /// `sslkey`.
+    pub client_key: Option<String>,
 }
 
-const TAKEN_KEYS: [&str; 2] = ["sslmode", "sslrootcert"];
+const TAKEN_KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
 
-/// `url` without its `sslmode` and `sslrootcert`, and their values.
+/// `url` without its TLS parameters, and their values.
 pub(super) fn take_parameters(url: &str) -> (String, Parameters) {
     let mut parameters = Parameters::default();
     let mut keep = |key: &str, value: String| {
         match key {
             "sslmode" => parameters.mode = Some(value),
             "sslrootcert" => parameters.root_certificate = Some(value),
+            "sslcert" => parameters.client_certificate = Some(value),
+            "sslkey" => parameters.client_key = Some(value),
             _ => return true,
         }
         false
@@ -278,12 +287,22 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
             }
         }
     };
-    let config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| format!("cannot set up TLS: {error}"))?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let identity = client_certificate::load(
+        parameters.client_certificate,
+        parameters.client_key,
+        environment,
+    )?;
+    let config = match identity {
+        None => builder.with_no_client_auth(),
+        Some(identity) => builder
+            .with_client_auth_cert(identity.chain, identity.key)
+            .map_err(|error| format!("cannot use the client certificate: {error}"))?,
+    };
     Ok(Tls {
         mode,
         checked_as,
@@ -490,6 +509,7 @@ mod tests {
         Parameters {
             mode: mode.map(str::to_owned),
             root_certificate: root.map(str::to_owned),
+            ..Parameters::default()
         }
     }
 
@@ -502,6 +522,17 @@ mod tests {
         assert_eq!(
             taken,
             parameters(Some("verify-full"), Some("/etc/ca file.pem"))
+        );
+        let (rest, taken) =
+            take_parameters("postgres://db/x?sslcert=%2Fk%2Fc.crt&application_name=a&sslkey=k.key");
+        assert_eq!(rest, "postgres://db/x?application_name=a");
+        assert_eq!(
+            taken,
+            Parameters {
+                client_certificate: Some("/k/c.crt".to_owned()),
+                client_key: Some("k.key".to_owned()),
+                ..Parameters::default()
+            }
         );
         let (rest, taken) = take_parameters("postgresql://db/x?sslmode=require");
         assert_eq!(rest, "postgresql://db/x");
