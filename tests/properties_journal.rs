@@ -74,6 +74,8 @@ fn record() -> impl Strategy<Value = JournalRecord> {
 enum Step {
     Append(Vec<JournalRecord>),
     Load,
+    /// A load that keeps what it read (`apply` and `refresh` start so).
+    LoadToChange,
     Compact,
 }
 
@@ -81,6 +83,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => prop::collection::vec(record(), 1..4).prop_map(Step::Append),
         1 => Just(Step::Load),
+        1 => Just(Step::LoadToChange),
         1 => Just(Step::Compact),
     ]
 }
@@ -189,10 +192,11 @@ proptest! {
         let kept_path = kept_directory.path().join("state.json");
         let reread_path = reread_directory.path().join("state.json");
         let runtime = runtime();
-        // One backend for every step, against a new backend (reading the files) for each.
-        let kept = open(&kept_path);
-        runtime.block_on(kept.create(State::new("lineage-1"))).unwrap();
+        // One backend for every step, against a new backend (reading the files) for each;
+        // both start from files they did not write.
+        runtime.block_on(open(&kept_path).create(State::new("lineage-1"))).unwrap();
         runtime.block_on(open(&reread_path).create(State::new("lineage-1"))).unwrap();
+        let kept = open(&kept_path);
         for step in steps.iter().chain([&Step::Compact]) {
             let reread = open(&reread_path);
             match step {
@@ -202,6 +206,10 @@ proptest! {
                 }
                 Step::Load => prop_assert_eq!(
                     runtime.block_on(kept.load()).unwrap(),
+                    runtime.block_on(reread.load()).unwrap()
+                ),
+                Step::LoadToChange => prop_assert_eq!(
+                    runtime.block_on(kept.load_to_change()).unwrap(),
                     runtime.block_on(reread.load()).unwrap()
                 ),
                 Step::Compact => prop_assert_eq!(

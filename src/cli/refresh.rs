@@ -47,7 +47,7 @@ pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
     let environment = process_environment();
     let connection = Connection::open(&args.cloud, &environment)?;
     let backend = super::backend::open_state(&args.state, "cityform refresh", &environment).await?;
-    let recovered = backend.load().await?;
+    let recovered = backend.load_to_change().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }

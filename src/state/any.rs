@@ -65,6 +65,13 @@ impl Backend for AnyBackend {
         }
     }
 
+    async fn load_to_change(&self) -> Result<Recovered, StateError> {
+        match self {
+            Self::Local(backend) => backend.load_to_change().await,
+            Self::Postgres(backend) => backend.load_to_change().await,
+        }
+    }
+
     async fn create(&self, state: State) -> Result<State, StateError> {
         match self {
             Self::Local(backend) => backend.create(state).await,

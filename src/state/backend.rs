@@ -24,6 +24,13 @@ pub trait Backend: Send + Sync {
     /// Reads the state and replays the journal onto it.
     fn load(&self) -> impl Future<Output = Result<Recovered, StateError>> + Send;
 
+    /// [`Backend::load`] for a command that goes on to change the state: a backend may keep
+    /// what it read, so that appending and compacting do not read it again. A command that
+    /// only reads calls `load`, which keeps nothing.
+    fn load_to_change(&self) -> impl Future<Output = Result<Recovered, StateError>> + Send {
+        self.load()
+    }
+
     /// Writes `state` as the first state (its serial bumped) and returns it as written.
     /// Refuses when a state already exists.
     fn create(&self, state: State) -> impl Future<Output = Result<State, StateError>> + Send;

@@ -154,6 +154,16 @@ impl Backend for LocalBackend {
         Ok(recovered)
     }
 
+    async fn load_to_change(&self) -> Result<Recovered, StateError> {
+        let mut slot = self.exclusive().await;
+        if let Some(replayed) = &slot.replayed {
+            return Ok(recovered_from(replayed));
+        }
+        let (recovered, known) = recover(&self.paths)?;
+        slot.known = known;
+        Ok(Self::remember(&mut slot, recovered))
+    }
+
     async fn create(&self, state: State) -> Result<State, StateError> {
         let mut slot = self.exclusive().await;
         if slot.replayed.is_some() {
@@ -632,6 +642,41 @@ mod tests {
         });
         // Unchanged between the compaction and the load after it; higher after each change.
         assert_eq!(serials, [1, 2, 4, 4, 5, 6]);
+    }
+
+    #[test]
+    fn a_load_to_change_is_kept_and_a_plain_load_is_not() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[put("a", "jg-a", None)]);
+        // Files changed under the lock (which nothing but this backend may do) show what
+        // each kind of load leaves for the compaction: a kept state, or a reading.
+        let unreadable = |paths: &StatePaths| fs::write(&paths.state, "{").unwrap();
+        let state_before = fs::read(&paths.state).unwrap();
+
+        let backend = open(&directory);
+        let loaded = block_on(backend.load_to_change()).unwrap();
+        unreadable(&paths);
+        let compacted = block_on(backend.compact()).unwrap();
+        assert_eq!(
+            compacted.state.as_ref().unwrap().job_groups,
+            loaded.state.unwrap().job_groups
+        );
+        assert_eq!(
+            names(&read_state_file(&paths.state).unwrap().unwrap()),
+            ["a"]
+        );
+        drop(backend);
+
+        fs::write(&paths.state, &state_before).unwrap();
+        fs::write(
+            &paths.journal,
+            encode_line(&JournalHeader::new("lineage-1")).unwrap(),
+        )
+        .unwrap();
+        let backend = open(&directory);
+        block_on(backend.load()).unwrap();
+        unreadable(&paths);
+        block_on(backend.compact()).unwrap_err();
     }
 
     #[test]

@@ -154,7 +154,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
         None => backend::open_state(&args.state, "cityform apply", &environment).await?,
     };
-    let recovered = backend.load().await?;
+    let recovered = backend.load_to_change().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
