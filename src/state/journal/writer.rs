@@ -6,9 +6,10 @@
 //! records to a single writer thread over a bounded channel and waits. The thread takes
 //! everything that is waiting, encodes it into one buffer, writes it in one `write_all`,
 //! calls `sync_data` once, and only then releases every caller of that batch. Encoding
-//! there rather than in the callers keeps that work off the tasks that drive the calls. While it syncs, the next batch
-//! gathers. A failed write or sync fails its whole batch and every later append: after a
-//! failure nobody can know how much of the batch reached the disk.
+//! there rather than in the callers keeps that work off the tasks that drive the calls.
+//! While it syncs, the next batch gathers. A failed write or sync fails its whole batch and
+//! every later append: after a failure nobody can know how much of the batch reached the
+//! disk.
 //!
 //! The thread can also keep a [`Replayed`] state current: each batch, once synced, is
 //! applied to it in the order it went to the file. Closing the writer hands it back, so
@@ -196,6 +197,9 @@ fn write_batches(
                     let _ = submission.done.send(Err(Failure::Encode(error)));
                 }
             }
+        }
+        if written.is_empty() {
+            continue;
         }
         let result = match &failure {
             Some(error) => Err(Arc::clone(error)),
