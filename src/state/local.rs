@@ -144,24 +144,12 @@ impl Backend for LocalBackend {
     }
 
     async fn load(&self) -> Result<Recovered, StateError> {
-        let mut slot = self.exclusive().await;
-        if let Some(replayed) = &slot.replayed {
-            return Ok(recovered_from(replayed));
-        }
         // Not kept: a plan reads the state once and needs no second copy of it.
-        let (recovered, known) = recover(&self.paths)?;
-        slot.known = known;
-        Ok(recovered)
+        self.load_keeping(false).await
     }
 
     async fn load_to_change(&self) -> Result<Recovered, StateError> {
-        let mut slot = self.exclusive().await;
-        if let Some(replayed) = &slot.replayed {
-            return Ok(recovered_from(replayed));
-        }
-        let (recovered, known) = recover(&self.paths)?;
-        slot.known = known;
-        Ok(Self::remember(&mut slot, recovered))
+        self.load_keeping(true).await
     }
 
     async fn create(&self, state: State) -> Result<State, StateError> {
@@ -276,6 +264,22 @@ impl Backend for LocalBackend {
 }
 
 impl LocalBackend {
+    /// What the files replay to, from what is kept when something is, else read (and kept
+    /// when `keep`).
+    async fn load_keeping(&self, keep: bool) -> Result<Recovered, StateError> {
+        let mut slot = self.exclusive().await;
+        if let Some(replayed) = &slot.replayed {
+            return Ok(recovered_from(replayed));
+        }
+        let (recovered, known) = recover(&self.paths)?;
+        slot.known = known;
+        Ok(if keep {
+            Self::remember(&mut slot, recovered)
+        } else {
+            recovered
+        })
+    }
+
     /// The first append with nothing kept from earlier: learn the journal's shape and what
     /// it replays to from the files. A damaged tail found without a load first has not been
     /// shown to anyone, so it goes to the log before the next append cuts it off.
