@@ -154,7 +154,12 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
         None => backend::open_state(&args.state, "cityform apply", &environment).await?,
     };
-    let recovered = backend.load_to_change().await?;
+    // A dry run changes nothing: it need not keep a second copy of the state.
+    let recovered = if args.dry_run {
+        backend.load().await?
+    } else {
+        backend.load_to_change().await?
+    };
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
