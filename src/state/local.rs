@@ -42,21 +42,33 @@ pub struct LocalBackend {
 #[derive(Debug, Default)]
 struct JournalSlot {
     writer: Option<JournalWriter>,
-    /// Set by load, create and compact; `None` while no state exists.
-    known: Option<KnownJournal>,
-    /// What the files replay to, when known without reading them: after create, after
-    /// compact, and after appends (handed back by the closed writer). Taken by the writer
-    /// while it runs.
-    replayed: Option<Replayed>,
+    /// The files as known without reading them: after create, compact, a load to change,
+    /// and appends (handed back by the closed writer). Taken by the writer while it runs.
+    kept: Option<Kept>,
+    /// A load or compaction has returned the files' warnings to its caller, and nothing has
+    /// written the files since.
+    announced: bool,
 }
 
-/// What appending needs to know about a journal that is not open.
-#[derive(Debug, Clone)]
-struct KnownJournal {
-    /// The state's lineage, for a new journal's header.
-    lineage: String,
-    /// The length of its verified prefix: anything beyond is a reported damaged tail.
-    valid_length: u64,
+/// What the files hold, as this backend last wrote or read them.
+#[derive(Debug)]
+struct Kept {
+    /// What the state file and its journal replay to.
+    replayed: Replayed,
+    /// The length of the journal's verified prefix (0 without a journal): anything beyond
+    /// is a reported damaged tail, cut off before appending.
+    journal_length: u64,
+}
+
+impl Kept {
+    /// A copy of `recovered`, when it holds a state.
+    fn of(recovered: &Recovered, journal_length: u64) -> Option<Self> {
+        let state = recovered.state.clone()?;
+        Some(Self {
+            replayed: Replayed::new(state, recovered.unresolved.clone()),
+            journal_length,
+        })
+    }
 }
 
 impl LocalBackend {
@@ -102,30 +114,19 @@ impl LocalBackend {
         if let Some(writer) = slot.writer.take() {
             self.closed_writer_flushes
                 .fetch_add(writer.flushes(), Ordering::Relaxed);
-            let replayed = writer.finish();
+            slot.announced = false;
             // Everything the writer wrote is valid; a failed writer leaves nothing known.
+            let replayed = writer.finish();
             let length = fs::metadata(&self.paths.journal).map(|metadata| metadata.len());
-            match (slot.known.take(), replayed, length) {
-                (Some(known), Some(replayed), Ok(length)) => {
-                    slot.known = Some(KnownJournal {
-                        valid_length: length,
-                        ..known
-                    });
-                    slot.replayed = Some(replayed);
-                }
-                _ => slot.replayed = None,
-            }
+            slot.kept = match (replayed, length) {
+                (Some(replayed), Ok(journal_length)) => Some(Kept {
+                    replayed,
+                    journal_length,
+                }),
+                _ => None,
+            };
         }
         slot
-    }
-
-    /// Keeps `recovered` as what the files replay to, and returns it.
-    fn remember(slot: &mut JournalSlot, recovered: Recovered) -> Recovered {
-        slot.replayed = recovered
-            .state
-            .clone()
-            .map(|state| Replayed::new(state, recovered.unresolved.clone()));
-        recovered
     }
 }
 
@@ -154,7 +155,7 @@ impl Backend for LocalBackend {
 
     async fn create(&self, state: State) -> Result<State, StateError> {
         let mut slot = self.exclusive().await;
-        if slot.replayed.is_some() {
+        if slot.kept.is_some() {
             return Err(StateError::AlreadyExists {
                 path: self.paths.state.clone(),
             });
@@ -166,11 +167,10 @@ impl Backend for LocalBackend {
             });
         }
         let written = write_state_file(&self.paths.state, state)?;
-        slot.known = Some(KnownJournal {
-            lineage: written.lineage.clone(),
-            valid_length: 0,
+        slot.kept = Some(Kept {
+            replayed: Replayed::new(written.clone(), Vec::new()),
+            journal_length: 0,
         });
-        slot.replayed = Some(Replayed::new(written.clone(), Vec::new()));
         Ok(written)
     }
 
@@ -186,13 +186,11 @@ impl Backend for LocalBackend {
         }
         let mut slot = self.journal.write().await;
         if slot.writer.is_none() {
-            let kept = slot.replayed.take();
-            let (known, replayed) = match (&slot.known, kept) {
-                (Some(known), Some(replayed)) => (known.clone(), replayed),
-                (known, _) => self.recover_before_first_append(known.is_none())?,
+            let kept = match slot.kept.take() {
+                Some(kept) => kept,
+                None => self.recover_before_first_append(!slot.announced)?,
             };
-            slot.writer = Some(open_writer(&self.paths, &known, replayed)?);
-            slot.known = Some(known);
+            slot.writer = Some(open_writer(&self.paths, kept)?);
         }
         let slot = slot.downgrade();
         match &slot.writer {
@@ -205,34 +203,31 @@ impl Backend for LocalBackend {
 
     async fn compact(&self) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
-        let (replayed, warnings) = match slot.replayed.take() {
-            Some(replayed) => (replayed, Vec::new()),
+        // Whatever fails from here on leaves nothing kept: the files are read again.
+        let (kept, warnings) = match slot.kept.take() {
+            Some(kept) => (kept, Vec::new()),
             None => {
-                let (recovered, known) = recover(&self.paths)?;
-                slot.known = known;
-                let Some(state) = recovered.state else {
+                let (recovered, journal_length) = recover(&self.paths)?;
+                slot.announced = true;
+                let Some(kept) = Kept::of(&recovered, journal_length) else {
                     return Ok(recovered);
                 };
-                (
-                    Replayed::new(state, recovered.unresolved),
-                    recovered.warnings,
-                )
+                (kept, recovered.warnings)
             }
         };
         if !self.paths.journal.exists() {
             let recovered = Recovered {
                 warnings,
-                ..recovered_from(&replayed)
+                ..recovered_from(&kept.replayed)
             };
-            slot.replayed = Some(replayed);
+            slot.kept = Some(kept);
             return Ok(recovered);
         }
-        // Whatever fails from here leaves the files to be read again.
-        slot.known = None;
+        slot.announced = false;
         let Replayed {
             state: mut folded,
             unresolved,
-        } = replayed;
+        } = kept.replayed;
         // Each group's history is trimmed to the retention at every compaction: a state
         // read with more (written by hand, or before the retention was lowered) shrinks here.
         let retain_per_group = folded.history.retain_per_group();
@@ -241,21 +236,15 @@ impl Backend for LocalBackend {
         // A crash here leaves the old journal beside the new state; replaying it again
         // gives the same groups and intents (replay is idempotent), so nothing is lost or
         // doubled.
-        let valid_length = rewrite_journal(&self.paths.journal, &written.lineage, &unresolved)?;
-        slot.known = Some(KnownJournal {
-            lineage: written.lineage.clone(),
-            valid_length,
-        });
+        let journal_length = rewrite_journal(&self.paths.journal, &written.lineage, &unresolved)?;
         // Each kept intent is a record a load replays, and counts in the serial it reports.
         written.serial = written.serial.saturating_add(unresolved.len() as u64);
-        let recovered = Self::remember(
-            &mut slot,
-            Recovered {
-                state: Some(written),
-                unresolved,
-                warnings: Vec::new(),
-            },
-        );
+        let recovered = Recovered {
+            state: Some(written),
+            unresolved,
+            warnings: Vec::new(),
+        };
+        slot.kept = Kept::of(&recovered, journal_length);
         Ok(Recovered {
             warnings,
             ..recovered
@@ -268,42 +257,36 @@ impl LocalBackend {
     /// when `keep`).
     async fn load_keeping(&self, keep: bool) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
-        if let Some(replayed) = &slot.replayed {
-            return Ok(recovered_from(replayed));
+        if let Some(kept) = &slot.kept {
+            return Ok(recovered_from(&kept.replayed));
         }
-        let (recovered, known) = recover(&self.paths)?;
-        slot.known = known;
-        Ok(if keep {
-            Self::remember(&mut slot, recovered)
-        } else {
-            recovered
-        })
+        let (recovered, journal_length) = recover(&self.paths)?;
+        slot.announced = true;
+        if keep {
+            slot.kept = Kept::of(&recovered, journal_length);
+        }
+        Ok(recovered)
     }
 
     /// The first append with nothing kept from earlier: learn the journal's shape and what
     /// it replays to from the files. A damaged tail found without a load first has not been
     /// shown to anyone, so it goes to the log before the next append cuts it off.
-    fn recover_before_first_append(
-        &self,
-        unannounced: bool,
-    ) -> Result<(KnownJournal, Replayed), StateError> {
-        let (recovered, known) = recover(&self.paths)?;
+    fn recover_before_first_append(&self, unannounced: bool) -> Result<Kept, StateError> {
+        let (recovered, journal_length) = recover(&self.paths)?;
         if unannounced {
             for warning in &recovered.warnings {
                 tracing::warn!("{warning}");
             }
         }
-        match (known, recovered.state) {
-            (Some(known), Some(state)) => Ok((known, Replayed::new(state, recovered.unresolved))),
-            _ => Err(StateError::NoState {
-                path: self.paths.state.clone(),
-            }),
-        }
+        Kept::of(&recovered, journal_length).ok_or_else(|| StateError::NoState {
+            path: self.paths.state.clone(),
+        })
     }
 }
 
-/// The state file with the journal replayed onto it.
-fn recover(paths: &StatePaths) -> Result<(Recovered, Option<KnownJournal>), StateError> {
+/// The state file with the journal replayed onto it, and the length of the journal's
+/// verified prefix.
+fn recover(paths: &StatePaths) -> Result<(Recovered, u64), StateError> {
     let state = read_state_file(&paths.state)?;
     let journal = read_journal(&paths.journal)?;
     let Some(state) = state else {
@@ -319,7 +302,7 @@ fn recover(paths: &StatePaths) -> Result<(Recovered, Option<KnownJournal>), Stat
                 unresolved: Vec::new(),
                 warnings: Vec::new(),
             },
-            None,
+            0,
         ));
     };
     let parsed = parse_journal(journal.as_deref().unwrap_or_default())
@@ -334,10 +317,6 @@ fn recover(paths: &StatePaths) -> Result<(Recovered, Option<KnownJournal>), Stat
             state_lineage: state.lineage,
         });
     }
-    let known = KnownJournal {
-        lineage: state.lineage.clone(),
-        valid_length: parsed.valid_length,
-    };
     let (state, unresolved) = replay(state, &parsed.records);
     let warnings = parsed
         .damaged_tail
@@ -353,7 +332,7 @@ fn recover(paths: &StatePaths) -> Result<(Recovered, Option<KnownJournal>), Stat
             unresolved,
             warnings,
         },
-        Some(known),
+        parsed.valid_length,
     ))
 }
 
@@ -401,11 +380,7 @@ fn journal_error(path: &Path, error: JournalParseError) -> StateError {
 
 /// Opens the journal for appending: cuts off a damaged tail that recovery reported, and
 /// starts a new journal with its header.
-fn open_writer(
-    paths: &StatePaths,
-    known: &KnownJournal,
-    replayed: Replayed,
-) -> Result<JournalWriter, StateError> {
+fn open_writer(paths: &StatePaths, kept: Kept) -> Result<JournalWriter, StateError> {
     let write_error = |source| StateError::Write {
         path: paths.journal.clone(),
         source,
@@ -418,12 +393,12 @@ fn open_writer(
         .map_err(write_error)?;
     let length = file.metadata().map_err(write_error)?.len();
     let mut changed = !existed;
-    if length > known.valid_length {
-        file.set_len(known.valid_length).map_err(write_error)?;
+    if length > kept.journal_length {
+        file.set_len(kept.journal_length).map_err(write_error)?;
         changed = true;
     }
-    if length.min(known.valid_length) == 0 {
-        let header = encode_line(&JournalHeader::new(known.lineage.clone()))
+    if length.min(kept.journal_length) == 0 {
+        let header = encode_line(&JournalHeader::new(kept.replayed.state.lineage.clone()))
             .map_err(|source| StateError::Encode { source })?;
         file.write_all(&header).map_err(write_error)?;
         changed = true;
@@ -437,7 +412,7 @@ fn open_writer(
     Ok(JournalWriter::start_replaying(
         file,
         paths.journal.clone(),
-        replayed,
+        kept.replayed,
     ))
 }
 
