@@ -16,8 +16,8 @@ use super::{Outcome, output};
 use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{
-    AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, State, StateEntry,
-    migrate,
+    AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State,
+    StateEntry, migrate,
 };
 
 /// Arguments of `cityform state`.
@@ -189,12 +189,21 @@ async fn open(state: &StateArgs, command: &str) -> anyhow::Result<AnyBackend> {
     backend::open_state(state, command, &process_environment()).await
 }
 
+/// The state, for a command that only reads it.
 async fn load(backend: &AnyBackend) -> anyhow::Result<Option<State>> {
-    let recovered = backend.load().await?;
+    Ok(announced(backend.load().await?))
+}
+
+/// The state, for a command that changes it: the backend keeps what it read for the change.
+async fn load_to_change(backend: &AnyBackend) -> anyhow::Result<Option<State>> {
+    Ok(announced(backend.load_to_change().await?))
+}
+
+fn announced(recovered: Recovered) -> Option<State> {
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
-    Ok(recovered.state)
+    recovered.state
 }
 
 fn no_state(backend: &AnyBackend) -> StateCommandError {
@@ -376,7 +385,9 @@ fn render_entry(address: &Address, entry: &StateEntry) -> String {
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
     let backend = open(&args.state, "cityform state rm").await?;
-    let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
+    let state = load_to_change(&backend)
+        .await?
+        .ok_or_else(|| no_state(&backend))?;
     let mut records = Vec::new();
     let mut removed = Vec::new();
     for address in &args.addresses {
@@ -429,7 +440,9 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         .into());
     }
     let backend = open(&args.state, "cityform state mv").await?;
-    let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
+    let state = load_to_change(&backend)
+        .await?
+        .ok_or_else(|| no_state(&backend))?;
     let entry = state
         .job_groups
         .get(source)
