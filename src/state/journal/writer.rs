@@ -179,7 +179,6 @@ fn write_batches(
     let mut failure: Option<Arc<io::Error>> = None;
     let mut batch = Vec::new();
     let mut buffer = Vec::new();
-    let mut synced = Vec::new();
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < CHANNEL_CAPACITY {
@@ -219,16 +218,18 @@ fn write_batches(
             failure = Some(Arc::clone(error));
             replayed = None;
         }
-        for submission in written {
-            // A caller that stopped waiting does not need to hear back.
-            let _ = submission.done.send(result.clone().map_err(Failure::Write));
-            synced.push(submission.records);
-        }
+        let synced: Vec<Vec<JournalRecord>> = written
+            .into_iter()
+            .map(|Submission { records, done }| {
+                // A caller that stopped waiting does not need to hear back.
+                let _ = done.send(result.clone().map_err(Failure::Write));
+                records
+            })
+            .collect();
         // Applied after every caller of the batch is released: nobody waits for this.
         if let Some(replayed) = &mut replayed {
-            replayed.apply_owned(synced.drain(..).flatten());
+            replayed.apply_owned(synced.into_iter().flatten());
         }
-        synced.clear();
     }
     replayed
 }
