@@ -14,6 +14,7 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::connection::Environment;
+use super::tls::{libpq_file, pem_certificates};
 
 /// A certificate chain and the private key of its first certificate.
 pub(super) struct ClientIdentity {
@@ -40,25 +41,21 @@ pub(super) fn load(
 ) -> Result<Option<ClientIdentity>, String> {
     let certificate = certificate.or_else(|| environment("PGSSLCERT"));
     let key = key.or_else(|| environment("PGSSLKEY"));
-    let defaults = environment("HOME").map(|home| Path::new(&home).join(".postgresql"));
     let (certificate, origin) = match certificate {
         Some(path) => (PathBuf::from(path), Origin::Named),
-        None => match &defaults {
-            Some(directory) if directory.join("postgresql.crt").exists() => {
-                (directory.join("postgresql.crt"), Origin::Default)
-            }
+        None => match libpq_file(environment, "postgresql.crt") {
+            Some(default) if default.exists() => (default, Origin::Default),
             _ => return Ok(None),
         },
     };
-    let key = match (key, &defaults) {
-        (Some(path), _) => PathBuf::from(path),
-        (None, Some(directory)) => directory.join("postgresql.key"),
-        (None, None) => {
-            return Err(format!(
+    let key = match key {
+        Some(path) => PathBuf::from(path),
+        None => libpq_file(environment, "postgresql.key").ok_or_else(|| {
+            format!(
                 "the client certificate `{}` needs its private key: set `sslkey=PATH`",
                 certificate.display()
-            ));
-        }
+            )
+        })?,
     };
     let chain = read_chain(&certificate, origin)?;
     check_key_permissions(&key)?;
@@ -77,14 +74,7 @@ fn read_chain(path: &Path, origin: Origin) -> Result<Vec<CertificateDer<'static>
             path.display()
         )
     })?;
-    let chain = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| {
-            format!(
-                "the client certificate file `{}` is not PEM: {error}",
-                path.display()
-            )
-        })?;
+    let chain = pem_certificates(&bytes, path, "client certificate")?;
     if chain.is_empty() {
         return Err(format!(
             "the client certificate file `{}` holds no `BEGIN CERTIFICATE` block",

@@ -256,7 +256,7 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
             let source = match root {
                 Some(text) if text == SYSTEM_ROOTS => RootSource::System,
                 Some(path) => RootSource::File(PathBuf::from(path)),
-                None => default_root_file(environment).map_or(RootSource::Missing, |path| {
+                None => libpq_file(environment, "root.crt").map_or(RootSource::Missing, |path| {
                     if mode == Mode::Require && !path.exists() {
                         RootSource::Missing
                     } else {
@@ -321,9 +321,20 @@ enum RootSource {
     Missing,
 }
 
-/// `~/.postgresql/root.crt`, where libpq looks when no `sslrootcert` is given.
-fn default_root_file(environment: Environment<'_>) -> Option<PathBuf> {
-    environment("HOME").map(|home| Path::new(&home).join(".postgresql").join("root.crt"))
+/// `~/.postgresql/NAME`, where libpq looks for the files no parameter names.
+pub(super) fn libpq_file(environment: Environment<'_>, name: &str) -> Option<PathBuf> {
+    environment("HOME").map(|home| Path::new(&home).join(".postgresql").join(name))
+}
+
+/// The certificates in the PEM text `bytes` read from `path`, the `what` file.
+pub(super) fn pem_certificates(
+    bytes: &[u8],
+    path: &Path,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    CertificateDer::pem_slice_iter(bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|error| format!("the {what} file `{}` is not PEM: {error}", path.display()))
 }
 
 /// The root certificates; `None` for `require` without any.
@@ -360,14 +371,7 @@ fn read_roots(source: &RootSource, mode: Mode) -> Result<Option<RootCertStore>, 
             mode.name()
         )
     })?;
-    let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|error| {
-            format!(
-                "the root certificate file `{}` is not PEM: {error}",
-                path.display()
-            )
-        })?;
+    let certificates = pem_certificates(&bytes, path, "root certificate")?;
     let (added, ignored) = store.add_parsable_certificates(certificates);
     if added == 0 {
         return Err(format!(
