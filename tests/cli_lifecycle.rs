@@ -338,6 +338,14 @@ fn a_changed_manifest_is_applied_in_place_with_modify_job_group() {
     assert_no_changes_twice(&workspace);
 }
 
+/// The newest entry `cityform history` lists for the group `name`.
+fn newest_history_entry(workspace: &Workspace, name: &str) -> serde_json::Value {
+    let run = workspace.run(&["history", &address(name), "--format", "json"]);
+    run.expect_code(0);
+    let mut json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    json["entries"][0].take()
+}
+
 #[test]
 fn state_mv_then_apply_renames_the_group_in_place() {
     let emulator = Emulator::start(&[]);
@@ -376,6 +384,21 @@ fn state_mv_then_apply_renames_the_group_in_place() {
                 .exists()
     );
     assert_eq!(workspace.state_ids()["new-name"], ids["old-name"]);
+    // Recorded under both addresses, each entry naming both.
+    for (name, shown) in [
+        ("old-name", "move to new-name"),
+        ("new-name", "move from old-name"),
+    ] {
+        let newest = newest_history_entry(&workspace, name);
+        assert_eq!(newest["action"], "move", "{newest:#}");
+        assert_eq!(newest["job_group_id"], ids["old-name"].as_str());
+        assert_eq!(newest["moved"]["from"], address("old-name"));
+        assert_eq!(newest["moved"]["to"], address("new-name"));
+        assert_eq!(newest["provenance"]["request_id"], serde_json::Value::Null);
+        let text = workspace.run(&["history", &address(name)]);
+        text.expect_code(0);
+        assert!(text.stdout.contains(shown), "{text}");
+    }
 
     let planned = plan(&workspace, &[]);
     assert!(planned.stdout.contains("name"), "{planned}");
@@ -604,6 +627,10 @@ fn state_list_show_and_rm() {
         ["east-gate"]
     );
     assert_eq!(emulator.ids(), ids, "`state rm` deleted a group");
+    let newest = newest_history_entry(&workspace, "west-gate");
+    assert_eq!(newest["action"], "forget", "{newest:#}");
+    assert_eq!(newest["job_group_id"], ids["west-gate"].as_str());
+    assert!(newest.get("moved").is_none(), "{newest:#}");
     // The file backend keeps the state before the change; PostgreSQL keeps no copies.
     assert!(
         workspace.is_postgres()

@@ -445,7 +445,7 @@ fn the_commit_flag_wins_and_since_filters_by_time() {
 }
 
 #[test]
-fn import_is_recorded_with_its_manifest_line() {
+fn forget_and_import_are_recorded_with_their_provenance() {
     let emulator = Emulator::start(&[]);
     let repository = Repository::new(&emulator);
     let text = manifest(0, 2);
@@ -454,6 +454,14 @@ fn import_is_recorded_with_its_manifest_line() {
     repository
         .run(&["state", "rm", &address("alpha")], &[])
         .expect_code(0);
+    // Forgetting is recorded too: by whom, at which commit; no manifest line, no call.
+    let forgotten = repository.history_json(&[&address("alpha")]);
+    let newest = &forgotten["entries"][0];
+    assert_eq!(newest["action"], "forget", "{forgotten:#}");
+    assert_eq!(newest["provenance"]["commit"], head.as_str());
+    assert_eq!(newest["provenance"]["actor"]["user"], "tester");
+    assert_eq!(newest["provenance"]["source"], serde_json::Value::Null);
+    assert_eq!(newest["provenance"]["request_id"], serde_json::Value::Null);
     let endpoint = repository.workspace.endpoint.clone();
     repository
         .run(&["import", &address("alpha"), "--endpoint", &endpoint], &[])

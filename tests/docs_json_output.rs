@@ -78,6 +78,7 @@ fn state_with_every_kind_of_difference() -> State {
                 "ci",
             )
             .for_group(None, Some("R")),
+            moved: None,
         });
     }
     state

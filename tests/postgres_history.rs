@@ -86,6 +86,7 @@ fn action(index: usize) -> [JournalRecord; 2] {
                 repository_url: None,
                 forge: None,
             },
+            moved: None,
         }),
     ]
 }

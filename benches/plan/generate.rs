@@ -122,6 +122,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
                         Some(&request_id),
                         applied_at,
                     ),
+                    moved: None,
                 });
                 state.job_groups.insert(
                     group.address,

@@ -61,6 +61,7 @@ impl HistoryRecorder {
             action,
             job_group_id: job_group_id.to_owned(),
             provenance: context.for_group(self.sources.get(address), request_id),
+            moved: None,
         }))
     }
 

@@ -201,6 +201,7 @@ pub async fn import_with_provenance<B: Backend>(
             action: HistoryAction::Import,
             job_group_id: imported.job_group_id.clone(),
             provenance: context.for_group(Some(&declared.source), None),
+            moved: None,
         }));
     }
     backend.append(&records).await?;

@@ -65,8 +65,8 @@ enum Command {
     /// List the actions recorded in the state, newest first, and where each came from.
     ///
     /// Reads the state store only, never the service: which commit, manifest line, person
-    /// or CI job, time and RequestId each create, update, start, stop, delete, import or
-    /// recovery had (`docs/provenance.md`).
+    /// or CI job, time and RequestId each create, update, start, stop, delete, import,
+    /// recovery, `state rm` (forget) and `state mv` (move) had (`docs/provenance.md`).
     History(history::HistoryArgs),
     /// Free a local state held by a cityform that does not finish: stop it (SIGTERM) as
     /// Ctrl-C would, and with `--kill` kill it.

@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::backend::{self, BackendArgs, BackendChoice};
 use super::settings::{DEFAULT_STATE_PATH, StateArgs, process_environment};
 use super::{Outcome, output};
+use crate::manifest::Input;
 use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
+use crate::provenance::{HistoryAction, HistoryEntry, Moved, RunContext};
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{
     AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State,
@@ -37,13 +39,14 @@ enum StateCommand {
     ///
     /// The groups stay in the service as they are. Remove their documents from the manifests
     /// too: a group the manifests still declare is planned as a create again.
-    /// `cityform import` adopts a forgotten group back.
+    /// `cityform import` adopts a forgotten group back. The history records each as `forget`.
     Rm(RemoveArgs),
     /// Record a job group under a new address in the same instance.
     ///
     /// The next apply renames the group to the new name (`ModifyJobGroup`) instead of
     /// deleting and creating it. Refused when NEW is already recorded, or in another region or
-    /// instance. Move first, then rename the manifest entry.
+    /// instance. Move first, then rename the manifest entry. The history records the move
+    /// under both addresses.
     Mv(MoveArgs),
     /// Copy the state to another backend, every group and unfinished call included.
     ///
@@ -204,6 +207,33 @@ fn announced(recovered: Recovered) -> Option<State> {
         eprintln!("warning: {warning}");
     }
     recovered.state
+}
+
+/// Who edits the state, from where, and at which commit: git runs in the current directory,
+/// where the manifests usually are. Collected before the state is locked, as for apply.
+fn edit_context() -> RunContext {
+    RunContext::collect_inputs(
+        &[Input::Path(PathBuf::from("."))],
+        None,
+        &process_environment(),
+    )
+}
+
+/// The `history` record of a state edit: no manifest line and no call are behind it.
+fn edit_record(
+    context: &RunContext,
+    address: &Address,
+    action: HistoryAction,
+    job_group_id: &str,
+    moved: Option<Moved>,
+) -> JournalRecord {
+    JournalRecord::History(HistoryEntry {
+        address: address.clone(),
+        action,
+        job_group_id: job_group_id.to_owned(),
+        provenance: context.for_group(None, None),
+        moved,
+    })
 }
 
 fn no_state(backend: &AnyBackend) -> StateCommandError {
@@ -384,6 +414,7 @@ fn render_entry(address: &Address, entry: &StateEntry) -> String {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
+    let context = edit_context();
     let backend = open(&args.state, "cityform state rm").await?;
     let state = load_to_change(&backend)
         .await?
@@ -405,6 +436,13 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
             address: address.clone(),
             intent: None,
         }));
+        records.push(edit_record(
+            &context,
+            address,
+            HistoryAction::Forget,
+            &entry.job_group_id,
+            None,
+        ));
         removed.push((address.clone(), entry.job_group_id.clone()));
     }
     backend.append(&records).await?;
@@ -439,6 +477,7 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
+    let context = edit_context();
     let backend = open(&args.state, "cityform state mv").await?;
     let state = load_to_change(&backend)
         .await?
@@ -456,19 +495,33 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    backend
-        .append(&[
-            JournalRecord::Remove(Remove {
-                address: source.clone(),
-                intent: None,
-            }),
-            JournalRecord::Put(Put {
-                address: destination.clone(),
-                entry: entry.clone(),
-                intent: None,
-            }),
-        ])
-        .await?;
+    let moved = Moved {
+        from: source.clone(),
+        to: destination.clone(),
+    };
+    // Under both addresses, so that the history of either tells where the group went.
+    let history = [source, destination].map(|address| {
+        edit_record(
+            &context,
+            address,
+            HistoryAction::Move,
+            &entry.job_group_id,
+            Some(moved.clone()),
+        )
+    });
+    let mut records = vec![
+        JournalRecord::Remove(Remove {
+            address: source.clone(),
+            intent: None,
+        }),
+        JournalRecord::Put(Put {
+            address: destination.clone(),
+            entry: entry.clone(),
+            intent: None,
+        }),
+    ];
+    records.extend(history);
+    backend.append(&records).await?;
     backend.compact().await?;
     backend.close().await?;
     output::print(&format!(

@@ -38,11 +38,17 @@ pub enum HistoryAction {
     Recover,
     /// The group's protection against deletion (`preventDestroy`) was changed.
     Protect,
+    /// The group was removed from the state (`state rm`) and left as it was in the service:
+    /// cityform no longer manages it.
+    Forget,
+    /// The state records the group under another address (`state mv`); recorded under
+    /// both, each entry naming both ([`HistoryEntry::moved`]).
+    Move,
 }
 
 impl HistoryAction {
     /// Every action, in the order above.
-    pub const ALL: [HistoryAction; 8] = [
+    pub const ALL: [HistoryAction; 10] = [
         HistoryAction::Create,
         HistoryAction::Update,
         HistoryAction::Delete,
@@ -51,6 +57,8 @@ impl HistoryAction {
         HistoryAction::Import,
         HistoryAction::Recover,
         HistoryAction::Protect,
+        HistoryAction::Forget,
+        HistoryAction::Move,
     ];
 
     /// The action's name in records and output: `create`, `update`, ….
@@ -64,6 +72,8 @@ impl HistoryAction {
             HistoryAction::Import => "import",
             HistoryAction::Recover => "recover",
             HistoryAction::Protect => "protect",
+            HistoryAction::Forget => "forget",
+            HistoryAction::Move => "move",
         }
     }
 
@@ -89,7 +99,7 @@ impl fmt::Display for HistoryAction {
 /// A name that is not a [`HistoryAction`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{0}` is not a recorded action: expected one of create, update, delete, start, stop, import, recover, protect"
+    "`{0}` is not a recorded action: expected one of create, update, delete, start, stop, import, recover, protect, forget, move"
 )]
 pub struct UnknownAction(pub String);
 
@@ -116,6 +126,20 @@ pub struct HistoryEntry {
     pub job_group_id: String,
     /// Where the action came from.
     pub provenance: Provenance,
+    /// For a [`HistoryAction::Move`]: the address the group was recorded under before, and
+    /// the one after. Absent (and not written) for every other action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved: Option<Moved>,
+}
+
+/// The two addresses of a [`HistoryAction::Move`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moved {
+    /// Where the state recorded the group before.
+    pub from: Address,
+    /// Where it records it now.
+    pub to: Address,
 }
 
 /// Recorded actions, at most [`History::retain_per_group`] per job group, in the order they
@@ -457,6 +481,7 @@ mod tests {
                 repository_url: None,
                 forge: None,
             },
+            moved: None,
         }
     }
 
@@ -579,6 +604,37 @@ mod tests {
         assert!(serde_json::from_value::<History>(json).is_err());
         let json = serde_json::json!({"retain_per_group": 1, "entries": [], "extra": 1});
         assert!(serde_json::from_value::<History>(json).is_err());
+    }
+
+    #[test]
+    fn only_a_move_carries_its_addresses() {
+        let plain = serde_json::to_value(entry("east", HistoryAction::Forget, 1, 0)).unwrap();
+        assert!(plain.get("moved").is_none(), "{plain}");
+        assert!(!HistoryAction::Forget.applies_spec());
+        assert!(!HistoryAction::Move.applies_spec());
+
+        let moved = HistoryEntry {
+            moved: Some(Moved {
+                from: address("east"),
+                to: address("north"),
+            }),
+            ..entry("north", HistoryAction::Move, 1, 0)
+        };
+        let json = serde_json::to_value(&moved).unwrap();
+        assert_eq!(
+            json["moved"],
+            serde_json::json!({
+                "from": "cn-shanghai/cityvisual-Instance/east",
+                "to": "cn-shanghai/cityvisual-Instance/north",
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<HistoryEntry>(json.clone()).unwrap(),
+            moved
+        );
+        let mut extra = json;
+        extra["moved"]["by"] = "x".into();
+        assert!(serde_json::from_value::<HistoryEntry>(extra).is_err());
     }
 
     #[test]

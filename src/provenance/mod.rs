@@ -24,8 +24,8 @@ pub use clean::{CleanlinessUnknown, DirtyTree, RequireCleanError};
 pub use context::{InvalidCommit, RunContext, parse_commit};
 pub use environment::CommitSource;
 pub use history::{
-    DEFAULT_RETAIN_PER_GROUP, History, HistoryAction, HistoryEntry, InvalidSince, NewestFirst,
-    UnknownAction, parse_since,
+    DEFAULT_RETAIN_PER_GROUP, History, HistoryAction, HistoryEntry, InvalidSince, Moved,
+    NewestFirst, UnknownAction, parse_since,
 };
 pub use record::{Actor, Forge, Provenance, SHORT_COMMIT_LENGTH, short_commit};
 pub use web::{repository_web_url, sanitize_web_url};

@@ -57,7 +57,7 @@ pub fn render_text(entries: &[&HistoryEntry]) -> String {
             let provenance = &entry.provenance;
             [
                 time_text(provenance),
-                entry.action.to_string(),
+                printable(&action_text(entry)),
                 printable(&entry.address.to_string()),
                 printable(&provenance.commit_label()),
                 printable(&provenance.actor.short()),
@@ -89,6 +89,28 @@ pub fn render_text(entries: &[&HistoryEntry]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The action, and for a move the other address: `move to …` under the address the group
+/// left, `move from …` under the one it went to; just its name when it is in the same
+/// instance, as `state mv` requires.
+fn action_text(entry: &HistoryEntry) -> String {
+    let Some(moved) = &entry.moved else {
+        return entry.action.to_string();
+    };
+    let (direction, other) = if moved.from == entry.address {
+        ("to", &moved.to)
+    } else {
+        ("from", &moved.from)
+    };
+    let same_instance = (&other.region_id, &other.instance_id)
+        == (&entry.address.region_id, &entry.address.instance_id);
+    let other = if same_instance {
+        other.name.clone()
+    } else {
+        other.to_string()
+    };
+    format!("{} {direction} {other}", entry.action)
 }
 
 /// `manifests/traffic.yaml:12`, or `-` when no manifest line asked for the action.
@@ -206,7 +228,7 @@ mod tests {
     use super::*;
     use crate::manifest::SourceLocation;
     use crate::model::Address;
-    use crate::provenance::history::{History, HistoryAction};
+    use crate::provenance::history::{History, HistoryAction, Moved};
     use crate::provenance::record::{Actor, Forge};
 
     const COMMIT: &str = "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a";
@@ -293,6 +315,7 @@ mod tests {
                 action,
                 job_group_id: id.to_owned(),
                 provenance,
+                moved: None,
             });
         }
         history
@@ -318,6 +341,47 @@ mod tests {
                 .starts_with("2026-11-27T08:45:00Z  stop "),
             "{text}"
         );
+    }
+
+    /// `state mv` of traffic-east to traffic-north (an entry under each address), then
+    /// `state rm` of traffic-north.
+    fn edited_history() -> History {
+        let east = Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east");
+        let north = Address::new("cn-shanghai", "cityvisual-Instance", "traffic-north");
+        let edit = |minute| Provenance {
+            source: None,
+            request_id: None,
+            ..provenance(Some(COMMIT), Some(false), alice(), minute)
+        };
+        let moved = Moved {
+            from: east.clone(),
+            to: north.clone(),
+        };
+        let mut history = History::default();
+        for (address, action, moved, minute) in [
+            (&east, HistoryAction::Move, Some(moved.clone()), 10),
+            (&north, HistoryAction::Move, Some(moved), 10),
+            (&north, HistoryAction::Forget, None, 20),
+        ] {
+            history.push(HistoryEntry {
+                address: address.clone(),
+                action,
+                job_group_id: "jg-7f3a".to_owned(),
+                provenance: edit(minute),
+                moved,
+            });
+        }
+        history
+    }
+
+    #[test]
+    fn text_history_of_state_edits() {
+        insta::assert_snapshot!(render_text(&edited_history().select(None, None)));
+    }
+
+    #[test]
+    fn json_history_of_state_edits() {
+        insta::assert_snapshot!(render_json(&edited_history().select(None, None)).unwrap());
     }
 
     #[test]
@@ -408,6 +472,7 @@ mod tests {
             action: HistoryAction::Update,
             job_group_id: "jg-7f3a".to_owned(),
             provenance: odd,
+            moved: None,
         };
         let table = render_text(&[&entry]);
         assert_eq!(table.lines().count(), 2, "{table}");

@@ -290,6 +290,7 @@ mod tests {
                     time::macros::datetime!(2026-11-27 08:00 UTC)
                         + time::Duration::seconds(index.into()),
                 ),
+                moved: None,
             })
         };
         let records = [put("a", "jg-1", None), history(1), history(2), history(3)];
