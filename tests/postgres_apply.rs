@@ -16,10 +16,11 @@ use cityform::apply::{ApplyReport, execute, resolve_unresolved};
 use cityform::cloud::CloudClient;
 use cityform::emulator::{EmulatorConfig, Faults};
 use cityform::plan::compute;
+use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
 use cityform::state::journal::{Intent, IntentId, JournalRecord, Operation, Put};
 use cityform::state::{
-    Backend, LocalBackend, LockOptions, MigrateOutcome, PostgresBackend, State, StateEntry,
-    StateError, migrate,
+    Backend, LocalBackend, LockOptions, MigrateOutcome, PostgresBackend, Recovered, State,
+    StateEntry, StateError, migrate,
 };
 use tokio::sync::mpsc;
 
@@ -249,6 +250,22 @@ fn intent(id: &str, name: &str) -> JournalRecord {
     })
 }
 
+/// The `history` record of a create of `name`, recorded by `tester@host`.
+fn created(name: &str, job_group_id: &str) -> JournalRecord {
+    let context = RunContext::without_git(
+        None,
+        &std::collections::BTreeMap::from([("USER".to_owned(), "tester".to_owned())]),
+        "host",
+    );
+    JournalRecord::History(HistoryEntry {
+        address: address(name),
+        action: HistoryAction::Create,
+        job_group_id: job_group_id.to_owned(),
+        provenance: context.for_group(None, Some("R")),
+        moved: None,
+    })
+}
+
 fn local(directory: &tempfile::TempDir) -> LocalBackend {
     LocalBackend::open(
         directory.path().join("state.json"),
@@ -311,12 +328,19 @@ async fn a_state_goes_from_file_to_postgres_and_back_without_loss() {
     assert!(report.serial.unwrap() > file_serial, "{report:?}");
     assert_eq!(content(&postgres).await, content(&file).await);
 
-    // A change on PostgreSQL, copied back into the file.
-    postgres.append(&[put("d", "jg-d")]).await.unwrap();
+    // A change on PostgreSQL, copied back into the file with its history.
+    postgres
+        .append(&[put("d", "jg-d"), created("d", "jg-d")])
+        .await
+        .unwrap();
     postgres.compact().await.unwrap();
     let report = migrate(&postgres, &file).await.unwrap();
-    assert_eq!(report.outcome, MigrateOutcome::Updated { records: 1 });
+    assert_eq!(report.outcome, MigrateOutcome::Updated { records: 2 });
     assert_eq!(content(&file).await, content(&postgres).await);
+    let history = |recovered: Recovered| recovered.state.unwrap().history;
+    let copied = history(file.load().await.unwrap());
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied, history(postgres.load().await.unwrap()));
     let (lineage, groups, unresolved) = content(&file).await;
     assert_eq!(lineage, "lineage-file");
     assert_eq!(groups.len(), 3);

@@ -1,5 +1,6 @@
-//! Copying a state from one backend to another without loss: every group, and every
-//! unresolved intent (a call whose outcome is still unknown must stay known as such).
+//! Copying a state from one backend to another without loss: every group, every
+//! unresolved intent (a call whose outcome is still unknown must stay known as such), and
+//! the history of recorded actions.
 //!
 //! Only [`Backend`] operations are used, so any two backends work: file to PostgreSQL,
 //! PostgreSQL to file, one workspace to another. Both backends are locked while they exist,
@@ -7,7 +8,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::state::journal::{JournalRecord, Put, Remove, Settle};
+use crate::state::journal::{JournalRecord, Put, Remove, Retention, Settle};
 use crate::state::{Backend, State, StateError};
 
 /// What [`migrate`] did.
@@ -46,8 +47,9 @@ pub enum MigrateOutcome {
 ///
 /// - `to` has no state: it gets the source's, lineage included.
 /// - `to` has the same lineage: it is brought to the source's groups and unresolved intents,
-///   unless it has changes the source lacks (differences while its serial is higher),
-///   which is refused with [`StateError::MigrateWouldLoseChanges`].
+///   and gets the history entries it lacks and the source's retention, unless it has
+///   changes the source lacks (differences while its serial is higher), which is refused
+///   with [`StateError::MigrateWouldLoseChanges`].
 /// - `to` has another lineage: refused with [`StateError::LineageMismatch`]; nothing is
 ///   written.
 ///
@@ -141,6 +143,32 @@ pub fn group_changes(existing: &State, wanted: &State) -> Vec<JournalRecord> {
     records
 }
 
+/// The records that give `existing` the history of `wanted`: its retention when it differs
+/// (first, so that a larger one drops nothing as the entries go in), then every entry of
+/// `wanted` that `existing` does not hold, oldest first. Entries `existing` holds beyond
+/// `wanted` (older ones that `wanted` trimmed) stay until its retention drops them.
+fn history_changes(existing: &State, wanted: &State) -> Vec<JournalRecord> {
+    let mut records = Vec::new();
+    let retain_per_group = wanted.history.retain_per_group();
+    if existing.history.retain_per_group() != retain_per_group {
+        records.push(JournalRecord::Retention(Retention { retain_per_group }));
+    }
+    let mut missing: Vec<JournalRecord> = wanted
+        .history
+        .newest_first()
+        .filter(|entry| {
+            !existing
+                .history
+                .for_address(&entry.address)
+                .any(|held| held == *entry)
+        })
+        .map(|entry| JournalRecord::History(entry.clone()))
+        .collect();
+    missing.reverse();
+    records.extend(missing);
+    records
+}
+
 /// The records that turn `existing` (with its unresolved intents) into `wanted` (with its).
 fn differences(
     existing: &State,
@@ -149,6 +177,7 @@ fn differences(
     wanted_unresolved: &[crate::state::journal::Intent],
 ) -> Vec<JournalRecord> {
     let mut records = group_changes(existing, wanted);
+    records.extend(history_changes(existing, wanted));
     let wanted_ids: BTreeSet<_> = wanted_unresolved.iter().map(|intent| &intent.id).collect();
     let existing_ids: BTreeSet<_> = existing_unresolved
         .iter()
@@ -172,7 +201,10 @@ fn differences(
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::provenance::{History, HistoryAction, HistoryEntry, RunContext};
     use crate::state::fixtures::{address, entry, intent};
     use crate::state::journal::Intent;
 
@@ -220,5 +252,52 @@ mod tests {
         assert_eq!(records.len(), 5, "{records:#?}");
         assert!(records.contains(&JournalRecord::Settle(Settle { id: resolved.id })));
         assert_eq!(open, [new]);
+    }
+
+    fn history_entry(name: &str, action: HistoryAction, minute: i64) -> HistoryEntry {
+        let context = RunContext::without_git(None, &BTreeMap::new(), "host");
+        HistoryEntry {
+            address: address(name),
+            action,
+            job_group_id: format!("jg-{name}"),
+            provenance: context.for_group_at(
+                None,
+                None,
+                time::macros::datetime!(2026-11-27 08:00 UTC) + time::Duration::minutes(minute),
+            ),
+            moved: None,
+        }
+    }
+
+    #[test]
+    fn differences_bring_the_history_and_its_retention() {
+        let created = history_entry("a", HistoryAction::Create, 0);
+        let mut existing = State::new("l");
+        existing.history.push(created.clone());
+        let mut wanted = State::new("l");
+        wanted.history = History::new(5);
+        for entry in [
+            created,
+            history_entry("a", HistoryAction::Update, 1),
+            history_entry("b", HistoryAction::Create, 2),
+        ] {
+            wanted.history.push(entry);
+        }
+
+        let records = differences(&existing, &[], &wanted, &[]);
+
+        assert_eq!(records.len(), 3, "{records:#?}");
+        assert_eq!(
+            records[0],
+            JournalRecord::Retention(Retention {
+                retain_per_group: 5
+            })
+        );
+        let (state, _) = crate::state::journal::replay(existing, &records);
+        assert_eq!(state.history, wanted.history);
+        assert!(
+            differences(&state, &[], &wanted, &[]).is_empty(),
+            "equal histories need nothing"
+        );
     }
 }
