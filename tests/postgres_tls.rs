@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use cityform::state::{LockOptions, PostgresBackend, StateError};
-use support_postgres::{CERTIFICATE_USER, TLS_SERVER_NAME, TestDatabase};
+use support_postgres::{CERTIFICATE_USER, PASSWORD_USER, TLS_SERVER_NAME, TestDatabase};
 
 const WORKSPACE: &str = "tls";
 
@@ -218,6 +218,46 @@ async fn a_client_certificate_gets_in_where_the_server_asks_for_one() {
         files.client_key.display()
     );
     assert!(open_and_check(&database, &with_certificate).await);
+}
+
+#[tokio::test]
+async fn a_password_over_tls_is_bound_to_the_servers_certificate() {
+    let Some(database) = support_postgres::tls_database().await else {
+        return;
+    };
+    database
+        .admin()
+        .await
+        .batch_execute(&format!(
+            "SET password_encryption = 'scram-sha-256'; \
+             CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD 'scram-secret'"
+        ))
+        .await
+        .unwrap();
+    let base = format!(
+        "postgres://{PASSWORD_USER}:scram-secret@127.0.0.1:{}/{}?sslmode=require",
+        database.port().unwrap(),
+        database.name
+    );
+    // `require` connects only through SCRAM-SHA-256-PLUS, and the server checks the
+    // binding against its own certificate: a missing or wrong one is refused.
+    assert!(open_and_check(&database, &format!("{base}&channel_binding=require")).await);
+    assert!(open_and_check(&database, &format!("{base}&channel_binding=disable")).await);
+
+    let wrong = format!(
+        "postgres://{PASSWORD_USER}:not-it@127.0.0.1:{}/{}?sslmode=require&channel_binding=require",
+        database.port().unwrap(),
+        database.name
+    );
+    let error = PostgresBackend::open(&wrong, WORKSPACE, &options())
+        .await
+        .expect_err("a wrong password");
+    let message = error.to_string();
+    assert!(message.contains("password"), "{message}");
+    assert!(
+        !message.contains("not-it"),
+        "the password is shown: {message}"
+    );
 }
 
 /// The binary, end to end: `state list` over `verify-full`, and its refusal of another

@@ -396,7 +396,7 @@ fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsE
 
 /// libpq's `keyword=value` form: the text starts with a known keyword and `=`.
 fn is_keyword_form(text: &str) -> bool {
-    const KEYWORDS: [&str; 12] = [
+    const KEYWORDS: [&str; 13] = [
         "host",
         "hostaddr",
         "port",
@@ -407,6 +407,7 @@ fn is_keyword_form(text: &str) -> bool {
         "sslrootcert",
         "sslcert",
         "sslkey",
+        "channel_binding",
         "application_name",
         "options",
     ];
@@ -630,11 +631,15 @@ mod tests {
                 postgres(&keywords, "default")
             );
         }
-        let keywords = "sslcert=/etc/client.crt sslkey=/etc/client.key host=db dbname=x";
-        assert_eq!(
-            resolve(&flags(Some(keywords), None), &BTreeMap::new(), None).unwrap(),
-            postgres(keywords, "default")
-        );
+        for keywords in [
+            "sslcert=/etc/client.crt sslkey=/etc/client.key host=db dbname=x",
+            "channel_binding=require host=db dbname=x",
+        ] {
+            assert_eq!(
+                resolve(&flags(Some(keywords), None), &BTreeMap::new(), None).unwrap(),
+                postgres(keywords, "default")
+            );
+        }
         let error = resolve(
             &flags(Some("postgres://app:s3cret@db/x?sslmode=verify_full"), None),
             &BTreeMap::new(),

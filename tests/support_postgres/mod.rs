@@ -12,8 +12,8 @@
 //! - [`tls_database`]: a second cluster, with `ssl = on` and a server certificate for
 //!   `localhost` signed by a certificate authority made here (`rcgen`), trusting loopback
 //!   TCP without a password, except for [`CERTIFICATE_USER`], who must present a client
-//!   certificate that authority signed; never an external server, whose TLS set-up is
-//!   unknown.
+//!   certificate that authority signed, and [`PASSWORD_USER`], who must give a password over
+//!   TLS (SCRAM); never an external server, whose TLS set-up is unknown.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
@@ -63,6 +63,10 @@ pub struct TlsFiles {
 /// The user a TLS cluster lets in over TCP only with a client certificate (`cert` in
 /// `pg_hba.conf`). The role is not made: a test that uses it creates it.
 pub const CERTIFICATE_USER: &str = "cityform_cert";
+
+/// The user a TLS cluster lets in over TCP only over TLS and with a password
+/// (`scram-sha-256` in `pg_hba.conf`). The role is not made: a test that uses it creates it.
+pub const PASSWORD_USER: &str = "cityform_scram";
 
 /// The one name in the server certificate of a TLS cluster.
 pub const TLS_SERVER_NAME: &str = "localhost";
@@ -321,13 +325,17 @@ impl Cluster {
                 certificates.join("server.key").display(),
                 certificates.join("ca.pem").display()
             ));
-            // The first matching line wins: this user needs a certificate, everyone else
-            // is trusted as before.
+            // The first matching line wins: these users need a certificate or a password
+            // over TLS, everyone else is trusted as before.
             let hba = Path::new(&data).join("pg_hba.conf");
             let rest = std::fs::read_to_string(&hba).unwrap();
             std::fs::write(
                 &hba,
-                format!("hostssl all {CERTIFICATE_USER} 127.0.0.1/32 cert\n{rest}"),
+                format!(
+                    "hostssl all {CERTIFICATE_USER} 127.0.0.1/32 cert\n\
+                     hostssl all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n\
+                     host all {PASSWORD_USER} 127.0.0.1/32 reject\n{rest}"
+                ),
             )
             .unwrap();
         }

@@ -1,5 +1,6 @@
 //! The bridge between the PostgreSQL client and rustls: a `MakeTlsConnect` that runs the
-//! handshake with a prepared `rustls::ClientConfig`, and the stream it yields.
+//! handshake with a prepared `rustls::ClientConfig`, and the stream it yields, which offers
+//! SCRAM the `tls-server-end-point` channel binding of the server's certificate.
 
 use std::future::Future;
 use std::io;
@@ -9,8 +10,12 @@ use std::task::{Context, Poll};
 
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
+use x509_cert::Certificate;
+use x509_cert::der::Decode as _;
+use x509_cert::der::oid::ObjectIdentifier;
 
 /// Used as the TLS server name when the connection has no host name (a Unix socket) and the
 /// mode does not check names; PostgreSQL never offers TLS on a socket, so it is rarely sent.
@@ -147,9 +152,104 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
-    /// No channel binding: SCRAM authenticates without `-PLUS`, as it does for libpq with
-    /// `channel_binding=prefer` when the binding data is not at hand.
+    /// The server certificate's `tls-server-end-point` binding, so that SCRAM authenticates
+    /// with `SCRAM-SHA-256-PLUS` when the server offers it: a password exchange then fails
+    /// through anyone who relays the session with a certificate of their own. None when the
+    /// certificate's hash cannot be told; SCRAM then goes without `-PLUS`, as libpq does with
+    /// `channel_binding=prefer`, and `channel_binding=require` refuses to connect.
     fn channel_binding(&self) -> ChannelBinding {
-        ChannelBinding::none()
+        let (_, session) = self.inner.get_ref();
+        session
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .and_then(|certificate| server_end_point(certificate.as_ref()))
+            .map_or_else(ChannelBinding::none, ChannelBinding::tls_server_end_point)
+    }
+}
+
+/// The hash functions a certificate's signature algorithm can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndPointHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// Signature algorithms by the hash they use, with MD5 and SHA-1 already replaced by
+/// SHA-256 as RFC 5929 (section 4.1) asks: RSA (PKCS #1 v1.5) and ECDSA.
+const SIGNATURE_HASHES: [(ObjectIdentifier, EndPointHash); 9] = [
+    // md5WithRSAEncryption, sha1WithRSAEncryption
+    signed_with("1.2.840.113549.1.1.4", EndPointHash::Sha256),
+    signed_with("1.2.840.113549.1.1.5", EndPointHash::Sha256),
+    // sha256-, sha384-, sha512WithRSAEncryption
+    signed_with("1.2.840.113549.1.1.11", EndPointHash::Sha256),
+    signed_with("1.2.840.113549.1.1.12", EndPointHash::Sha384),
+    signed_with("1.2.840.113549.1.1.13", EndPointHash::Sha512),
+    // ecdsa-with-SHA1, -SHA256, -SHA384, -SHA512
+    signed_with("1.2.840.10045.4.1", EndPointHash::Sha256),
+    signed_with("1.2.840.10045.4.3.2", EndPointHash::Sha256),
+    signed_with("1.2.840.10045.4.3.3", EndPointHash::Sha384),
+    signed_with("1.2.840.10045.4.3.4", EndPointHash::Sha512),
+];
+
+/// One entry of [`SIGNATURE_HASHES`]: the signature algorithm `oid` and the hash it takes.
+const fn signed_with(oid: &str, hash: EndPointHash) -> (ObjectIdentifier, EndPointHash) {
+    (ObjectIdentifier::new_unwrap(oid), hash)
+}
+
+/// RFC 5929's `tls-server-end-point` of a DER certificate: the certificate hashed with the
+/// hash of its signature algorithm. `None` for a certificate that cannot be read or whose
+/// algorithm names no hash here (Ed25519, RSASSA-PSS, SHA-224): PostgreSQL 15 cannot compute
+/// a binding for the first two either.
+fn server_end_point(certificate: &[u8]) -> Option<Vec<u8>> {
+    let algorithm = Certificate::from_der(certificate)
+        .ok()?
+        .signature_algorithm()
+        .oid;
+    let (_, hash) = SIGNATURE_HASHES
+        .iter()
+        .find(|(known, _)| *known == algorithm)?;
+    Some(match hash {
+        EndPointHash::Sha256 => Sha256::digest(certificate).to_vec(),
+        EndPointHash::Sha384 => Sha384::digest(certificate).to_vec(),
+        EndPointHash::Sha512 => Sha512::digest(certificate).to_vec(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate for `localhost` signed with `algorithm`, as DER.
+    fn certificate(algorithm: &'static rcgen::SignatureAlgorithm) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(algorithm).unwrap();
+        rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+            .der()
+            .to_vec()
+    }
+
+    #[test]
+    fn the_end_point_is_hashed_with_the_signatures_hash() {
+        let p256 = certificate(&rcgen::PKCS_ECDSA_P256_SHA256);
+        assert_eq!(
+            server_end_point(&p256),
+            Some(Sha256::digest(&p256).to_vec())
+        );
+        let p384 = certificate(&rcgen::PKCS_ECDSA_P384_SHA384);
+        assert_eq!(
+            server_end_point(&p384),
+            Some(Sha384::digest(&p384).to_vec())
+        );
+    }
+
+    #[test]
+    fn no_end_point_without_a_known_hash_or_a_readable_certificate() {
+        assert_eq!(server_end_point(&certificate(&rcgen::PKCS_ED25519)), None);
+        assert_eq!(server_end_point(b"not a certificate"), None);
+        assert_eq!(server_end_point(&[]), None);
     }
 }
