@@ -1,8 +1,10 @@
 //! TLS to the PostgreSQL state, against a throw-away cluster with `ssl = on` and a server
 //! certificate for `localhost` made by the test (`support_postgres::tls_database`): each
 //! libpq mode connects encrypted or plain as libpq would, `verify-full` checks the
-//! certificate authority and the host name, a client certificate gets in where the server
-//! asks for one, and a refused connection gets nothing written.
+//! certificate authority and the host name (and, given a revocation list, that the server's
+//! certificate is not revoked), a client certificate gets in where the server asks for one,
+//! a password is bound to the server's certificate, and a refused connection gets nothing
+//! written.
 //!
 //! Without PostgreSQL these print `SKIP` and pass, unless `CI` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -218,6 +220,56 @@ async fn a_client_certificate_gets_in_where_the_server_asks_for_one() {
         files.client_key.display()
     );
     assert!(open_and_check(&database, &with_certificate).await);
+}
+
+#[tokio::test]
+async fn a_revoked_server_certificate_is_refused_and_nothing_is_written() {
+    let Some(database) = support_postgres::tls_database().await else {
+        return;
+    };
+    let files = database.tls_files().unwrap();
+    let verified = format!("sslmode=verify-full&sslrootcert={}", ca(&database));
+
+    let revoked = url(
+        &database,
+        TLS_SERVER_NAME,
+        &format!("{verified}&sslcrl={}", files.server_revoked.display()),
+    );
+    let error = PostgresBackend::open(&revoked, WORKSPACE, &options())
+        .await
+        .expect_err("the server's certificate is revoked");
+    let message = error.to_string();
+    assert!(
+        matches!(error, StateError::DatabaseConnect { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("invalid peer certificate: Revoked"),
+        "{message}"
+    );
+    assert!(!anything_written(&database).await);
+
+    // A list that revokes another certificate lets the server in.
+    let listed = url(
+        &database,
+        TLS_SERVER_NAME,
+        &format!("{verified}&sslcrl={}", files.other_revoked.display()),
+    );
+    assert!(open_and_check(&database, &listed).await);
+
+    // A list that was named but is not there is an error, not a check skipped.
+    let missing = url(
+        &database,
+        TLS_SERVER_NAME,
+        &format!("{verified}&sslcrl=/nonexistent/root.crl"),
+    );
+    let error = PostgresBackend::open(&missing, WORKSPACE, &options())
+        .await
+        .expect_err("the list is missing");
+    assert!(
+        error.to_string().contains("/nonexistent/root.crl"),
+        "{error}"
+    );
 }
 
 #[tokio::test]

@@ -22,8 +22,8 @@ use serde::Deserialize;
 
 use super::settings::{DEFAULT_STATE_PATH, StateArgs};
 use crate::state::{
-    AnyBackend, DEFAULT_WORKSPACE, LocalBackend, LockOptions, PostgresBackend, StateError,
-    redact_connection_string, validate_workspace,
+    AnyBackend, DEFAULT_WORKSPACE, LocalBackend, LockOptions, POSTGRES_TLS_PARAMETERS,
+    PostgresBackend, StateError, redact_connection_string, validate_workspace,
 };
 
 /// The file, in the current directory, that may name the backend and the workspace.
@@ -396,17 +396,13 @@ fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsE
 
 /// libpq's `keyword=value` form: the text starts with a known keyword and `=`.
 fn is_keyword_form(text: &str) -> bool {
-    const KEYWORDS: [&str; 13] = [
+    const KEYWORDS: [&str; 9] = [
         "host",
         "hostaddr",
         "port",
         "dbname",
         "user",
         "password",
-        "sslmode",
-        "sslrootcert",
-        "sslcert",
-        "sslkey",
         "channel_binding",
         "application_name",
         "options",
@@ -414,7 +410,8 @@ fn is_keyword_form(text: &str) -> bool {
     let Some((key, _)) = text.split_once('=') else {
         return false;
     };
-    KEYWORDS.contains(&key.trim())
+    let key = key.trim();
+    KEYWORDS.contains(&key) || POSTGRES_TLS_PARAMETERS.contains(&key)
 }
 
 /// The value of `sslmode` in a URL's query or in the keyword form.

@@ -58,6 +58,10 @@ pub struct TlsFiles {
     pub client_certificate: PathBuf,
     /// Its private key (mode 0600).
     pub client_key: PathBuf,
+    /// A certificate revocation list of `ca` that revokes the server's certificate.
+    pub server_revoked: PathBuf,
+    /// A certificate revocation list of `ca` that revokes another certificate only.
+    pub other_revoked: PathBuf,
 }
 
 /// The user a TLS cluster lets in over TCP only with a client certificate (`cert` in
@@ -405,9 +409,13 @@ impl Drop for Cluster {
     }
 }
 
+/// The serial number of a TLS cluster's server certificate.
+const SERVER_SERIAL: u64 = 0x5e_12e4;
+
 /// A certificate authority, a server certificate for [`TLS_SERVER_NAME`] it signs, its key
 /// (mode 0600, owned by the server's user, as PostgreSQL insists), and a second authority,
-/// in `directory/tls`.
+/// in `directory/tls`; a client certificate and two revocation lists of the first
+/// authority, in `directory`.
 fn make_certificates(directory: &Path, as_postgres: bool) -> TlsFiles {
     use std::os::unix::fs::PermissionsExt;
 
@@ -425,10 +433,29 @@ fn make_certificates(directory: &Path, as_postgres: bool) -> TlsFiles {
     let ca = authority("cityform test authority");
     let other = authority("cityform other authority");
     let server_key = rcgen::KeyPair::generate().unwrap();
-    let server = rcgen::CertificateParams::new(vec![TLS_SERVER_NAME.to_owned()])
+    let mut server = rcgen::CertificateParams::new(vec![TLS_SERVER_NAME.to_owned()]).unwrap();
+    server.serial_number = Some(rcgen::SerialNumber::from(SERVER_SERIAL));
+    let server = server.signed_by(&server_key, &ca).unwrap();
+    let revoking = |serial: u64| {
+        let now = time::OffsetDateTime::now_utc();
+        rcgen::CertificateRevocationListParams {
+            this_update: now - time::Duration::hours(1),
+            next_update: now + time::Duration::days(1),
+            crl_number: rcgen::SerialNumber::from(serial),
+            issuing_distribution_point: None,
+            revoked_certs: vec![rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(serial),
+                revocation_time: now - time::Duration::hours(1),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            }],
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        }
+        .signed_by(&ca)
         .unwrap()
-        .signed_by(&server_key, &ca)
-        .unwrap();
+        .pem()
+        .unwrap()
+    };
     let mut client = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     client
         .distinguished_name
@@ -440,7 +467,11 @@ fn make_certificates(directory: &Path, as_postgres: bool) -> TlsFiles {
         other_ca: tls.join("other-ca.pem"),
         client_certificate: directory.join("client.crt"),
         client_key: directory.join("client.key"),
+        server_revoked: directory.join("server-revoked.crl"),
+        other_revoked: directory.join("other-revoked.crl"),
     };
+    std::fs::write(&files.server_revoked, revoking(SERVER_SERIAL)).unwrap();
+    std::fs::write(&files.other_revoked, revoking(SERVER_SERIAL + 1)).unwrap();
     std::fs::write(&files.client_certificate, client.pem()).unwrap();
     std::fs::write(&files.client_key, client_key.serialize_pem()).unwrap();
     std::fs::set_permissions(&files.client_key, std::fs::Permissions::from_mode(0o600)).unwrap();

@@ -23,6 +23,7 @@ mod lock;
 mod migrate;
 mod password_file;
 mod pool;
+mod revocation;
 mod schema;
 mod store;
 mod tls;
@@ -46,6 +47,7 @@ use super::{State, StateError};
 pub use self::connection::redact as redact_connection_string;
 pub use self::migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
 pub use self::schema::SCHEMA_VERSION;
+pub(crate) use self::tls::TLS_PARAMETERS;
 
 /// Connections for reads and appends; apply runs up to this many appends at once on
 /// separate connections, so that their commits share the server's WAL flushes.

@@ -15,7 +15,8 @@
 //! `~/.postgresql/root.crt` as libpq looks for them; `sslrootcert=system` means the
 //! well-known public roots and, as in libpq, asks for `verify-full`. A client certificate
 //! (`sslcert`, `sslkey`) is presented when the server asks for one
-//! ([`super::client_certificate`]).
+//! ([`super::client_certificate`]). Certificate revocation lists (`sslcrl`) apply whenever
+//! the chain is checked ([`super::revocation`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,9 +31,9 @@ use rustls::{
 };
 use tokio_postgres::config::SslMode;
 
-use super::client_certificate;
 use super::connection::Environment;
 use super::tls_connector::RustlsMakeConnect;
+use super::{client_certificate, revocation};
 
 /// The `sslrootcert` value that names the well-known public roots instead of a file.
 const SYSTEM_ROOTS: &str = "system";
@@ -96,9 +97,22 @@ pub(super) struct Parameters {
     pub client_certificate: Option<String>,
     /// `sslkey`.
     pub client_key: Option<String>,
+    /// `sslcrl`.
+    pub revocation_list: Option<String>,
+    /// `sslcrldir`.
+    pub revocation_directory: Option<String>,
 }
 
-const TAKEN_KEYS: [&str; 4] = ["sslmode", "sslrootcert", "sslcert", "sslkey"];
+/// The connection-string parameters read here (and taken out before the client library
+/// parses the rest).
+pub(crate) const TLS_PARAMETERS: [&str; 6] = [
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "sslcrldir",
+];
 
 /// `url` without its TLS parameters, and their values.
 pub(super) fn take_parameters(url: &str) -> (String, Parameters) {
@@ -109,6 +123,8 @@ pub(super) fn take_parameters(url: &str) -> (String, Parameters) {
             "sslrootcert" => parameters.root_certificate = Some(value),
             "sslcert" => parameters.client_certificate = Some(value),
             "sslkey" => parameters.client_key = Some(value),
+            "sslcrl" => parameters.revocation_list = Some(value),
+            "sslcrldir" => parameters.revocation_directory = Some(value),
             _ => return true,
         }
         false
@@ -122,7 +138,7 @@ pub(super) fn take_parameters(url: &str) -> (String, Parameters) {
             .split('&')
             .filter(|pair| {
                 let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                !TAKEN_KEYS.contains(&key) || keep(key, percent_decode(value))
+                !TLS_PARAMETERS.contains(&key) || keep(key, percent_decode(value))
             })
             .collect();
         if kept.is_empty() {
@@ -267,6 +283,11 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
             read_roots(&source, mode)?
         }
     };
+    let revocation_lists = revocation::load(
+        parameters.revocation_list,
+        parameters.revocation_directory,
+        environment,
+    )?;
     let checked_as = match (mode, &roots) {
         (Mode::Require, Some(_)) => Mode::VerifyCa,
         _ => mode,
@@ -276,10 +297,18 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
             provider: Arc::clone(&provider),
         }),
         Some(roots) => {
-            let chain =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
-                    .build()
-                    .map_err(|error| format!("cannot check certificates: {error}"))?;
+            let mut chain =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
+            if !revocation_lists.is_empty() {
+                // As OpenSSL checks for libpq: every certificate of the chain against its
+                // issuer's list, an unknown status and an expired list refused.
+                chain = chain
+                    .with_crls(revocation_lists)
+                    .enforce_revocation_expiration();
+            }
+            let chain = chain
+                .build()
+                .map_err(|error| format!("cannot check certificates: {error}"))?;
             if checked_as == Mode::VerifyFull {
                 chain
             } else {
@@ -535,6 +564,16 @@ mod tests {
             Parameters {
                 client_certificate: Some("/k/c.crt".to_owned()),
                 client_key: Some("k.key".to_owned()),
+                ..Parameters::default()
+            }
+        );
+        let (rest, taken) = take_parameters("postgres://db/x?sslcrl=%2Fc.crl&sslcrldir=d");
+        assert_eq!(rest, "postgres://db/x");
+        assert_eq!(
+            taken,
+            Parameters {
+                revocation_list: Some("/c.crl".to_owned()),
+                revocation_directory: Some("d".to_owned()),
                 ..Parameters::default()
             }
         );
