@@ -283,11 +283,6 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
             read_roots(&source, mode)?
         }
     };
-    let revocation_lists = revocation::load(
-        parameters.revocation_list,
-        parameters.revocation_directory,
-        environment,
-    )?;
     let checked_as = match (mode, &roots) {
         (Mode::Require, Some(_)) => Mode::VerifyCa,
         _ => mode,
@@ -299,6 +294,12 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
         Some(roots) => {
             let mut chain =
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider));
+            // Read only where the chain is checked: libpq ignores them elsewhere.
+            let revocation_lists = revocation::load(
+                parameters.revocation_list,
+                parameters.revocation_directory,
+                environment,
+            )?;
             if !revocation_lists.is_empty() {
                 // As OpenSSL checks for libpq: every certificate of the chain against its
                 // issuer's list, an unknown status and an expired list refused.
@@ -650,6 +651,34 @@ mod tests {
         assert_eq!(tls.checked_as(), Mode::VerifyCa);
         let tls = resolve_with(parameters(Some("verify-full"), None), &[("HOME", home)]).unwrap();
         assert_eq!(tls.checked_as(), Mode::VerifyFull);
+    }
+
+    #[test]
+    fn revocation_lists_are_read_only_where_the_chain_is_checked() {
+        let directory = tempfile::tempdir().unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.example".to_owned()]).unwrap();
+        let file = directory.path().join("ca.pem");
+        std::fs::write(&file, ca.cert.pem()).unwrap();
+        let missing = directory.path().join("missing.crl");
+        let with_list = |mode: &str, root: Option<&str>| Parameters {
+            revocation_list: missing.to_str().map(str::to_owned),
+            ..parameters(Some(mode), root)
+        };
+
+        // As libpq: no chain is checked, so the list is not read.
+        for mode in ["allow", "prefer", "require"] {
+            assert!(resolve_with(with_list(mode, None), &[]).is_ok(), "{mode}");
+        }
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let error = resolve_with(with_list(mode, file.to_str()), &[])
+                .err()
+                .unwrap();
+            assert!(
+                error.starts_with("cannot read the certificate revocation list file")
+                    && error.contains("missing.crl"),
+                "{mode}: {error}"
+            );
+        }
     }
 
     #[test]
