@@ -619,12 +619,18 @@ mod tests {
         assert_eq!(tls.mode(), Mode::Prefer);
     }
 
+    /// A self-signed certificate authority, written to `directory/ca.pem`.
+    fn authority_file(directory: &Path) -> PathBuf {
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.example".to_owned()]).unwrap();
+        let file = directory.join("ca.pem");
+        std::fs::write(&file, ca.cert.pem()).unwrap();
+        file
+    }
+
     #[test]
     fn root_certificates_come_from_sslrootcert_or_libpq_default_file() {
         let directory = tempfile::tempdir().unwrap();
-        let ca = rcgen::generate_simple_self_signed(vec!["ca.example".to_owned()]).unwrap();
-        let file = directory.path().join("ca.pem");
-        std::fs::write(&file, ca.cert.pem()).unwrap();
+        let file = authority_file(directory.path());
         let path = file.to_str().unwrap();
 
         let tls = resolve_with(parameters(Some("verify-ca"), Some(path)), &[]).unwrap();
@@ -656,9 +662,7 @@ mod tests {
     #[test]
     fn revocation_lists_are_read_only_where_the_chain_is_checked() {
         let directory = tempfile::tempdir().unwrap();
-        let ca = rcgen::generate_simple_self_signed(vec!["ca.example".to_owned()]).unwrap();
-        let file = directory.path().join("ca.pem");
-        std::fs::write(&file, ca.cert.pem()).unwrap();
+        let file = authority_file(directory.path());
         let missing = directory.path().join("missing.crl");
         let with_list = |mode: &str, root: Option<&str>| Parameters {
             revocation_list: missing.to_str().map(str::to_owned),
