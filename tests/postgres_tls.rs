@@ -286,6 +286,23 @@ async fn a_password_over_tls_is_bound_to_the_servers_certificate() {
         ))
         .await
         .unwrap();
+    // A role the server lets in without a password cannot be bound: refused, and said why.
+    let unbound = url(
+        &database,
+        "127.0.0.1",
+        "sslmode=require&channel_binding=require",
+    );
+    let error = PostgresBackend::open(&unbound, WORKSPACE, &options())
+        .await
+        .expect_err("no SCRAM, no binding");
+    assert!(error.to_string().contains("channel binding"), "{error}");
+    let hint = error.hint().unwrap();
+    assert!(
+        hint.contains("`channel_binding=require` needs SCRAM authentication over TLS"),
+        "{hint}"
+    );
+    assert!(!anything_written(&database).await);
+
     let base = format!(
         "postgres://{PASSWORD_USER}:scram-secret@127.0.0.1:{}/{}?sslmode=require",
         database.port().unwrap(),

@@ -450,6 +450,13 @@ impl StateError {
                     seconds(*waited)
                 )
             }),
+            // The client library's words when `channel_binding=require` cannot be met.
+            Self::DatabaseConnect { reason, .. } if reason.contains("channel binding") => Some(
+                "`channel_binding=require` needs SCRAM authentication over TLS (`sslmode` other than \
+                 `disable`) and a server certificate signed with RSA or ECDSA (see `docs/backends.md`, \
+                 \"TLS\")"
+                    .to_owned(),
+            ),
             Self::DatabaseConnect { .. } => Some(
                 "check the host, port, database and user; the password comes from the connection string, \
                  `PGPASSWORD` or `~/.pgpass` (see `docs/backends.md`)"
