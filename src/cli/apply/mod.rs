@@ -221,14 +221,17 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 if !plan.is_empty() && !json {
                     println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
                 }
-                backend.close().await?;
                 drop(sender);
                 let _ = printer.await;
-                if json {
-                    // A JSON reader always gets its `summary` line, even for a run with
-                    // nothing to do.
-                    renderer.finish(&nothing_to_apply(&plan))?;
-                }
+                // A JSON reader always gets its `summary` line, even for a run with nothing
+                // to do; printed under the lock, like everything else the run prints.
+                let finished = if json {
+                    renderer.finish(&nothing_to_apply(&plan))
+                } else {
+                    Ok(())
+                };
+                backend.close().await?;
+                finished?;
                 step_summary::publish(&environment, || {
                     render::markdown::render_plan_with(&plan, &last_applied)
                 });
@@ -256,10 +259,16 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
     let stop = interruption.actions_started();
     let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
-    backend.close().await?;
     let _ = printer.await;
+    // The summary is printed before the lock is let go, so that the output of a run that
+    // was waiting for the lock never mixes with this one's.
+    let finished = match &report {
+        Ok(report) => renderer.finish(report),
+        Err(_) => Ok(()),
+    };
+    backend.close().await?;
     let report = report?;
-    renderer.finish(&report)?;
+    finished?;
     step_summary::publish(&environment, || step_summary::apply_markdown(&report));
     if let Some(demo) = demo {
         demo.finish(&report);
