@@ -590,7 +590,7 @@ fn spec() -> JobGroupSpec {
         planed_job_count: 2,
         stream_per_job: 1,
         job_count: None,
-        params: BTreeMap::new(),
+        params: Default::default(),
     }
 }
 

@@ -8,7 +8,7 @@
 
 mod apply_support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use apply_support::*;
 use cityform::apply::import::{ImportError, import};
@@ -270,10 +270,12 @@ async fn an_update_sends_only_what_changed_and_keeps_params_the_manifests_leave_
         assert_eq!(group.stream_per_job, 3);
         assert_eq!(
             group.params,
-            BTreeMap::from([
+            [
                 ("ES_ENABLE".to_owned(), "True".to_owned()),
                 ("RDS_ENABLE".to_owned(), "True".to_owned()),
-            ]),
+            ]
+            .into_iter()
+            .collect::<cityform::model::JobGroupParams>(),
             "the param set by hand was kept"
         );
         let recorded = state(&harness).await.job_groups[&address("east")].clone();
@@ -595,7 +597,7 @@ fn seeded(name: &str, planed_job_count: u32) -> SeedJobGroup {
         stream_per_job: 1,
         job_count: Some(4),
         status: Some(Live::Running),
-        params: BTreeMap::new(),
+        params: Default::default(),
     }
 }
 

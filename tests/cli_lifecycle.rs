@@ -121,7 +121,7 @@ fn a_plan_over_500_groups_in_2_instances_lists_each_instance_in_pages_and_says_n
                 planed_job_count: 2,
                 stream_per_job: 4,
                 job_count: None,
-                params: BTreeMap::new(),
+                params: Default::default(),
             };
             state.job_groups.insert(
                 cityform::model::Address::new(REGION, instance, name),

@@ -23,7 +23,7 @@ use cityform::emulator::{
     BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, EmulatorConfig,
     EmulatorHandle, Faults, Seed, SeedJobGroup, Status,
 };
-use cityform::model::JobGroupSpec;
+use cityform::model::{JobGroupParams, JobGroupSpec};
 
 const REGION: &str = "cn-shanghai";
 const INSTANCE: &str = BUILT_IN_INSTANCE_ID;
@@ -93,11 +93,11 @@ fn spec() -> JobGroupSpec {
         planed_job_count: 10,
         stream_per_job: 5,
         job_count: None,
-        params: BTreeMap::new(),
+        params: Default::default(),
     }
 }
 
-fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+fn params(pairs: &[(&str, &str)]) -> JobGroupParams {
     pairs
         .iter()
         .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
@@ -125,7 +125,7 @@ fn seeded_group(index: usize) -> SeedJobGroup {
         stream_per_job: 1,
         job_count: None,
         status: None,
-        params: BTreeMap::new(),
+        params: Default::default(),
     }
 }
 

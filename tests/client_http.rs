@@ -50,7 +50,8 @@ fn spec() -> JobGroupSpec {
             ("ES_ENABLE".to_owned(), "True".to_owned()),
             ("SCHEDULE_FLOW_START_TIME".to_owned(), "Latest".to_owned()),
         ]
-        .into(),
+        .into_iter()
+        .collect(),
     }
 }
 

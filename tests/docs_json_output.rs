@@ -131,7 +131,7 @@ fn lifecycle_state(protect_kept: bool) -> State {
         planed_job_count: 2,
         stream_per_job: 2,
         job_count: None,
-        params: std::collections::BTreeMap::new(),
+        params: Default::default(),
     };
     for (name, id) in [
         ("drifted", "1"),

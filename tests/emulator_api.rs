@@ -553,7 +553,9 @@ async fn seed_data_adds_instances_libraries_profiles_and_groups_made_by_hand() {
             stream_per_job: 1,
             job_count: None,
             status: Some(Status::Running),
-            params: [("OUT_MQ_ENABLE".to_owned(), "True".to_owned())].into(),
+            params: [("OUT_MQ_ENABLE".to_owned(), "True".to_owned())]
+                .into_iter()
+                .collect(),
         }],
     };
     let emulator = emulator_with(EmulatorConfig {

@@ -214,7 +214,7 @@ fn a_valid_10_mb_file_loads() {
         .max_by_key(|group| group.source.line)
         .unwrap();
     assert_eq!(last.source.line, text.lines().count() - 12);
-    assert_eq!(last.spec.params["ES_ENABLE"], "True");
+    assert_eq!(last.spec.params.get("ES_ENABLE").unwrap(), "True");
 }
 
 /// The corpus must stay small: it is committed. Only the generated cases are large.

@@ -6,7 +6,6 @@
 
 mod support_postgres;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -33,7 +32,9 @@ fn entry(job_group_id: &str) -> StateEntry {
             planed_job_count: 10,
             stream_per_job: 5,
             job_count: None,
-            params: BTreeMap::from([("ES_ENABLE".to_owned(), "True".to_owned())]),
+            params: [("ES_ENABLE".to_owned(), "True".to_owned())]
+                .into_iter()
+                .collect(),
         },
         request_id: format!("req-{job_group_id}"),
         applied_at: "2026-11-27T08:00:00Z".into(),

@@ -7,8 +7,6 @@
 
 mod support_postgres;
 
-use std::collections::BTreeMap;
-
 use cityform::model::{Address, JobGroupSpec};
 use cityform::provenance::{
     Actor, DEFAULT_RETAIN_PER_GROUP, HistoryAction, HistoryEntry, Provenance,
@@ -45,7 +43,7 @@ fn spec(count: usize) -> JobGroupSpec {
         planed_job_count: u32::try_from(count % 50 + 1).unwrap(),
         stream_per_job: 5,
         job_count: None,
-        params: BTreeMap::new(),
+        params: Default::default(),
     }
 }
 

@@ -10,7 +10,6 @@
 //! properties hold for what a user writes, defaults and spelling variants included.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use cityform::manifest::{Desired, Source, load_sources};
@@ -248,7 +247,7 @@ fn state_for(desired: &Desired) -> impl Strategy<Value = State> + use<> {
                     _ => JobGroupSpec {
                         planed_job_count: spec.planed_job_count + 1,
                         job_count: None,
-                        params: BTreeMap::new(),
+                        params: Default::default(),
                         ..spec.clone()
                     },
                 };
@@ -263,7 +262,7 @@ fn state_for(desired: &Desired) -> impl Strategy<Value = State> + use<> {
                     planed_job_count: planed,
                     stream_per_job: 1,
                     job_count,
-                    params: BTreeMap::new(),
+                    params: Default::default(),
                 };
                 // No manifest declares a group in this region.
                 let address = Address::new("cn-hangzhou", "cityvisual-Instance", name);

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use cityform::manifest::SourceLocation;
-use cityform::model::{Address, JobGroupSpec};
+use cityform::model::{Address, JobGroupParams, JobGroupSpec};
 use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
 use cityform::state::{State, StateEntry, write_state_file};
 
@@ -204,7 +204,7 @@ fn group(index: usize) -> Group {
         let _ = writeln!(document, "  jobCount: {count}");
         count
     });
-    let mut params = BTreeMap::from([("ES_ENABLE".to_owned(), "True".to_owned())]);
+    let mut params = JobGroupParams::from_iter([("ES_ENABLE".to_owned(), "True".to_owned())]);
     if index % 3 == 1 {
         document
             .push_str("  params:\n    RDS_ENABLE: false\n    SCHEDULE_FLOW_START_TIME: oldest\n");

@@ -344,7 +344,9 @@ mod tests {
             planed_job_count: 10,
             stream_per_job: 5,
             job_count: None,
-            params: [("ES_ENABLE".to_owned(), "true".to_owned())].into(),
+            params: [("ES_ENABLE".to_owned(), "true".to_owned())]
+                .into_iter()
+                .collect(),
         };
         let live = live_group(group);
         assert_eq!(

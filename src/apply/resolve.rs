@@ -377,7 +377,7 @@ mod tests {
             planed_job_count: 1,
             stream_per_job: 1,
             job_count: None,
-            params: BTreeMap::new(),
+            params: Default::default(),
         }
     }
 

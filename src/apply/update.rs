@@ -273,6 +273,7 @@ pub(crate) fn gone(kind: ChangeKind, address: &Address, entry: &StateEntry) -> A
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::JobGroupParams;
 
     fn address(name: &str) -> Address {
         Address::new("cn-shanghai", "cityvisual-Instance", name)
@@ -345,7 +346,7 @@ mod tests {
         let sent = modification.request.params.clone().unwrap_or_default();
         assert_eq!(
             sent,
-            BTreeMap::from([
+            JobGroupParams::from_iter([
                 ("ES_ENABLE".to_owned(), "True".to_owned()),
                 ("RDS_ENABLE".to_owned(), "True".to_owned()),
             ])

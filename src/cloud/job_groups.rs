@@ -5,14 +5,13 @@
 //! parsed leniently where the SDK models are (numbers may arrive as numbers or as strings,
 //! absent lists are empty) and strictly where the caller depends on a field (`JobGroupId`).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 use serde_json::Value;
 
 use super::error::text_field;
-use crate::model::{JobGroupSpec, ParamKey, normalize_param_value, printable};
+use crate::model::{JobGroupParams, JobGroupSpec, ParamKey, normalize_param_value, printable};
 
 /// `CreateJobGroup`.
 pub const CREATE_JOB_GROUP: &str = "CreateJobGroup";
@@ -136,7 +135,7 @@ pub struct ModifyJobGroupRequest {
     pub status: Option<JobGroupStatus>,
     /// New `JobGroupParams`. An empty map sends nothing, as the SDK does: the API has no way
     /// to remove params.
-    pub params: Option<BTreeMap<String, String>>,
+    pub params: Option<JobGroupParams>,
 }
 
 impl ModifyJobGroupRequest {
@@ -254,7 +253,7 @@ pub fn group_parameters(instance_id: &str, job_group_id: &str) -> Vec<(String, S
 }
 
 /// `JobGroupParams.N.Key` / `.Value`, N from 1, in the map's order.
-fn job_group_params(params: &BTreeMap<String, String>) -> Vec<(String, String)> {
+fn job_group_params(params: &JobGroupParams) -> Vec<(String, String)> {
     params
         .iter()
         .enumerate()
@@ -320,7 +319,7 @@ pub struct ObservedJobGroup {
     /// `JobCount`, when the service reports one.
     pub job_count: Option<u32>,
     /// `JobGroupParams.JobGroupParam[]`, by key, values as the service sent them.
-    pub params: BTreeMap<String, String>,
+    pub params: JobGroupParams,
 }
 
 impl ObservedJobGroup {
@@ -456,7 +455,7 @@ fn parse_group(group: &Value) -> Result<ObservedJobGroup, String> {
     };
     let required_number =
         |name: &str| small_number_field(group, name)?.ok_or_else(|| format!("`{name}` is missing"));
-    let mut params = BTreeMap::new();
+    let mut params = JobGroupParams::new();
     for (index, param) in nested_list(group, "JobGroupParams", "JobGroupParam")?
         .iter()
         .enumerate()
@@ -714,7 +713,8 @@ mod tests {
                     ("ES_ENABLE".to_owned(), "true".to_owned()),
                     ("SCHEDULE_FLOW_START_TIME".to_owned(), "Oldest".to_owned())
                 ]
-                .into(),
+                .into_iter()
+                .collect(),
             }
         );
         assert_eq!(page.job_groups[1].job_count, None);
@@ -777,8 +777,8 @@ mod tests {
         odd.params.insert("NEW_KEY".into(), "x".into());
         odd.params.insert("RDS_ENABLE".into(), "maybe".into());
         let spec = odd.to_spec();
-        assert_eq!(spec.params["NEW_KEY"], "x");
-        assert_eq!(spec.params["RDS_ENABLE"], "maybe");
+        assert_eq!(spec.params.get("NEW_KEY").unwrap(), "x");
+        assert_eq!(spec.params.get("RDS_ENABLE").unwrap(), "maybe");
     }
 
     proptest::proptest! {

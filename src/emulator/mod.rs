@@ -249,6 +249,7 @@ impl Drop for EmulatorHandle {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::model::JobGroupParams;
 
     #[test]
     fn seed_groups_obey_the_create_rules() {
@@ -262,7 +263,7 @@ mod tests {
             stream_per_job: 1,
             job_count: None,
             status: Some(Status::Running),
-            params: BTreeMap::new(),
+            params: JobGroupParams::new(),
         };
         let refused = seeded_store(&Seed {
             job_groups: vec![group.clone()],

@@ -2,12 +2,12 @@
 //! groups an emulator starts with, in addition to the built-in `cityvisual-Instance`, `3`
 //! and `6`. Read from a YAML file (`--seed FILE`) or built in code by tests.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::store::Status;
+use crate::model::JobGroupParams;
 
 /// The instance that exists without any seed file.
 pub const BUILT_IN_INSTANCE_ID: &str = "cityvisual-Instance";
@@ -61,8 +61,8 @@ pub struct SeedJobGroup {
     #[serde(default)]
     pub status: Option<Status>,
     /// `JobGroupParams`, e.g. `ES_ENABLE: "True"`.
-    #[serde(default)]
-    pub params: BTreeMap<String, String>,
+    #[serde(default, with = "crate::model::params_map")]
+    pub params: JobGroupParams,
 }
 
 /// Why a seed file cannot be used.
@@ -145,7 +145,7 @@ jobGroups:
         assert_eq!(seed.resource_profiles, ["8"]);
         assert_eq!(seed.job_groups.len(), 2);
         assert_eq!(seed.job_groups[0].status, Some(Status::Running));
-        assert_eq!(seed.job_groups[0].params["ES_ENABLE"], "True");
+        assert_eq!(seed.job_groups[0].params.get("ES_ENABLE").unwrap(), "True");
         assert_eq!(seed.job_groups[1].region_id.as_deref(), Some("cn-beijing"));
         assert_eq!(seed.job_groups[1].status, None);
     }

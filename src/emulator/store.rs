@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::api_error::ApiError;
 use super::seed::{BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID};
 pub use crate::model::Status;
-use crate::model::{ParamKey, normalize_param_value, validate_job_group_name};
+use crate::model::{JobGroupParams, ParamKey, normalize_param_value, validate_job_group_name};
 
 /// Where a job group lives: a region and an instance in it. Every instance the emulator knows
 /// exists in every region, but groups in different regions are different groups.
@@ -53,7 +53,8 @@ pub struct JobGroup {
     /// `JobCount`, when it was given.
     pub job_count: Option<u32>,
     /// `JobGroupParams`, keys and values in canonical API spelling.
-    pub params: BTreeMap<String, String>,
+    #[serde(with = "crate::model::params_map")]
+    pub params: JobGroupParams,
 }
 
 fn serialize_as_string<S: serde::Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -410,8 +411,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// Checks keys (403 when unsupported) and values (400), and returns the canonical spelling.
-fn normalize_params(params: &[(String, String)]) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut normalized = BTreeMap::new();
+fn normalize_params(params: &[(String, String)]) -> Result<JobGroupParams, ApiError> {
+    let mut normalized = JobGroupParams::new();
     for (key, value) in params {
         let parsed: ParamKey = key
             .parse()
@@ -472,7 +473,7 @@ mod tests {
         store.delete(&scope(), "2").unwrap();
         assert_eq!(store.create(new_group("third")), Ok(3));
         let group = store.job_groups().next().unwrap();
-        assert_eq!(group.params["ES_ENABLE"], "True");
+        assert_eq!(group.params.get("ES_ENABLE").unwrap(), "True");
         assert_eq!(group.status, Status::Stopped);
     }
 
@@ -587,7 +588,7 @@ mod tests {
         assert_eq!(group.planed_job_count, 3);
         assert_eq!(
             group.params,
-            BTreeMap::from([("RDS_ENABLE".to_owned(), "False".to_owned())])
+            JobGroupParams::from_iter([("RDS_ENABLE".to_owned(), "False".to_owned())])
         );
     }
 

@@ -267,7 +267,7 @@ mod tests {
         );
         let beta = &desired.groups[&"cn-shanghai/inst/beta".parse().unwrap()].spec;
         assert_eq!(beta.stream_per_job, 7);
-        assert_eq!(beta.params["RDS_ENABLE"], "False");
+        assert_eq!(beta.params.get("RDS_ENABLE").unwrap(), "False");
     }
 
     #[test]

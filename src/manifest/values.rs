@@ -3,12 +3,13 @@
 //! with it where it was written.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use super::diagnostic::Problem;
 use super::suggest;
 use super::yaml::{Entry, MAX_DEPTH, Mapping, Node};
-use crate::model::{ParamKey, Status, normalize_param_value, validate_job_group_name};
+use crate::model::{
+    JobGroupParams, ParamKey, Status, normalize_param_value, validate_job_group_name,
+};
 
 /// A field as one document gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -69,7 +70,7 @@ impl Params {
     }
 
     /// The params as the domain model holds them: API keys to canonical values.
-    pub fn into_map(self) -> BTreeMap<String, String> {
+    pub fn into_map(self) -> JobGroupParams {
         ParamKey::ALL
             .iter()
             .zip(self.0)
@@ -609,7 +610,7 @@ mod tests {
         );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(read.get(ParamKey::EsEnable), Some("True"));
-        let expected: BTreeMap<String, String> = [
+        let expected: JobGroupParams = [
             ("ES_ENABLE", "True"),
             ("RDS_ENABLE", "True"),
             ("OUT_MQ_ENABLE", "False"),

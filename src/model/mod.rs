@@ -16,5 +16,5 @@ pub use lifecycle::Lifecycle;
 pub use name::{NameError, validate_job_group_name};
 pub use params::{ParamError, ParamKey, normalize_param_value};
 pub use printable::printable;
-pub use spec::JobGroupSpec;
+pub use spec::{JobGroupParams, JobGroupSpec, params_map};
 pub use status::{Status, StatusParseError};

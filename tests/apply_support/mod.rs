@@ -131,7 +131,7 @@ pub fn spec() -> JobGroupSpec {
         planed_job_count: 2,
         stream_per_job: 1,
         job_count: None,
-        params: BTreeMap::new(),
+        params: Default::default(),
     }
 }
 
