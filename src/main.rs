@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+/// mimalloc instead of glibc's allocator: `plan` and `apply` allocate from several threads at
+/// once, and glibc's arenas made them markedly slower (`docs/performance.md`, "Allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match cityform::cli::Cli::try_parse() {
         Ok(cli) => cli,
