@@ -61,7 +61,7 @@ pub struct SeedJobGroup {
     #[serde(default)]
     pub status: Option<Status>,
     /// `JobGroupParams`, e.g. `ES_ENABLE: "True"`.
-    #[serde(default, with = "crate::model::params_map")]
+    #[serde(default)]
     pub params: JobGroupParams,
 }
 

@@ -53,7 +53,6 @@ pub struct JobGroup {
     /// `JobCount`, when it was given.
     pub job_count: Option<u32>,
     /// `JobGroupParams`, keys and values in canonical API spelling.
-    #[serde(with = "crate::model::params_map")]
     pub params: JobGroupParams,
 }
 

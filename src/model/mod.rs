@@ -4,6 +4,7 @@
 //! the planner compares them and the cloud client turns them into API parameters.
 
 mod address;
+mod job_group_params;
 mod lifecycle;
 mod name;
 mod params;
@@ -12,9 +13,10 @@ mod spec;
 mod status;
 
 pub use address::Address;
+pub use job_group_params::JobGroupParams;
 pub use lifecycle::Lifecycle;
 pub use name::{NameError, validate_job_group_name};
 pub use params::{ParamError, ParamKey, normalize_param_value};
 pub use printable::printable;
-pub use spec::{JobGroupParams, JobGroupSpec, params_map};
+pub use spec::JobGroupSpec;
 pub use status::{Status, StatusParseError};

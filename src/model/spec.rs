@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::JobGroupParams;
+
 /// What a job group should look like, with every value in canonical API form.
 ///
 /// Region, instance and name are not here: they are the group's [`super::Address`]. `params`
@@ -22,62 +24,8 @@ pub struct JobGroupSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_count: Option<u32>,
     /// `JobGroupParams`, canonical keys and values.
-    #[serde(
-        default,
-        skip_serializing_if = "JobGroupParams::is_empty",
-        with = "params_map"
-    )]
+    #[serde(default, skip_serializing_if = "JobGroupParams::is_empty")]
     pub params: JobGroupParams,
-}
-
-/// A job group's parameters by key, in key order. A sorted list rather than a `BTreeMap`:
-/// a group has a handful of parameters at most, and a `BTreeMap` takes a 544-byte node for
-/// the first one, which at 100,000 groups was a quarter of `plan`'s memory.
-pub type JobGroupParams = litemap::LiteMap<String, String>;
-
-/// [`JobGroupParams`] in serde as a map of keys to values, empty or not: `#[serde(with =
-/// "params_map")]` on every field that holds them (`litemap`'s own form writes an empty map
-/// as a list).
-pub mod params_map {
-    use std::fmt;
-
-    use serde::de::{MapAccess, Visitor};
-    use serde::{Deserializer, Serializer};
-
-    use super::JobGroupParams;
-
-    /// Writes `params` as a map, in key order.
-    pub fn serialize<S: Serializer>(
-        params: &JobGroupParams,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(params.iter())
-    }
-
-    /// Reads a map of strings to strings; a key given twice keeps its last value.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<JobGroupParams, D::Error> {
-        deserializer.deserialize_map(ParamsVisitor)
-    }
-
-    struct ParamsVisitor;
-
-    impl<'de> Visitor<'de> for ParamsVisitor {
-        type Value = JobGroupParams;
-
-        fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-            formatter.write_str("a map")
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<JobGroupParams, A::Error> {
-            let mut params = JobGroupParams::new();
-            while let Some((key, value)) = entries.next_entry::<String, String>()? {
-                params.insert(key, value);
-            }
-            Ok(params)
-        }
-    }
 }
 
 impl JobGroupSpec {
