@@ -14,7 +14,7 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::connection::Environment;
-use super::tls::{libpq_file, pem_certificates};
+use super::tls::{libpq_file, read_pem_file};
 
 /// A certificate chain and the private key of its first certificate.
 pub(super) struct ClientIdentity {
@@ -68,20 +68,7 @@ fn read_chain(path: &Path, origin: Origin) -> Result<Vec<CertificateDer<'static>
         Origin::Named => "`sslcert`",
         Origin::Default => "the default client certificate",
     };
-    let bytes = std::fs::read(path).map_err(|error| {
-        format!(
-            "cannot read the client certificate file `{}` ({named}): {error}",
-            path.display()
-        )
-    })?;
-    let chain = pem_certificates(&bytes, path, "client certificate")?;
-    if chain.is_empty() {
-        return Err(format!(
-            "the client certificate file `{}` holds no `BEGIN CERTIFICATE` block",
-            path.display()
-        ));
-    }
-    Ok(chain)
+    read_pem_file(path, "client certificate", named, "CERTIFICATE")
 }
 
 /// libpq's rule: the key may be readable by its owner only, or also by the group when root

@@ -9,10 +9,9 @@
 use std::path::PathBuf;
 
 use rustls::pki_types::CertificateRevocationListDer;
-use rustls::pki_types::pem::PemObject;
 
 use super::connection::Environment;
-use super::tls::libpq_file;
+use super::tls::{libpq_file, read_pem_file};
 
 /// The CRLs `named` (`sslcrl`, when given) and `directory` (`sslcrldir`) call for: empty
 /// when neither they nor the default file exist. The error is a reason, for a message about
@@ -35,27 +34,7 @@ pub(super) fn load(
             _ => return Ok(Vec::new()),
         },
     };
-    let bytes = std::fs::read(&path).map_err(|error| {
-        format!(
-            "cannot read the certificate revocation list file `{}` (`sslcrl`): {error}",
-            path.display()
-        )
-    })?;
-    let lists = CertificateRevocationListDer::pem_slice_iter(&bytes)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| {
-            format!(
-                "the certificate revocation list file `{}` is not PEM: {error}",
-                path.display()
-            )
-        })?;
-    if lists.is_empty() {
-        return Err(format!(
-            "the certificate revocation list file `{}` holds no `BEGIN X509 CRL` block",
-            path.display()
-        ));
-    }
-    Ok(lists)
+    read_pem_file(&path, "certificate revocation list", "`sslcrl`", "X509 CRL")
 }
 
 #[cfg(test)]

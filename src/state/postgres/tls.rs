@@ -356,15 +356,35 @@ pub(super) fn libpq_file(environment: Environment<'_>, name: &str) -> Option<Pat
     environment("HOME").map(|home| Path::new(&home).join(".postgresql").join(name))
 }
 
-/// The certificates in the PEM text `bytes` read from `path`, the `what` file.
-pub(super) fn pem_certificates(
-    bytes: &[u8],
-    path: &Path,
-    what: &str,
-) -> Result<Vec<CertificateDer<'static>>, String> {
-    CertificateDer::pem_slice_iter(bytes)
+/// The `T`s in the PEM text `bytes` read from `path`, the `what` file.
+fn pem_items<T: PemObject>(bytes: &[u8], path: &Path, what: &str) -> Result<Vec<T>, String> {
+    T::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .map_err(|error| format!("the {what} file `{}` is not PEM: {error}", path.display()))
+}
+
+/// Every `T` in the PEM file at `path`, the `what` file that `origin` named: refused when it
+/// cannot be read, is not PEM, or holds no `BEGIN {block}` block.
+pub(super) fn read_pem_file<T: PemObject>(
+    path: &Path,
+    what: &str,
+    origin: &str,
+    block: &str,
+) -> Result<Vec<T>, String> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        format!(
+            "cannot read the {what} file `{}` ({origin}): {error}",
+            path.display()
+        )
+    })?;
+    let items = pem_items(&bytes, path, what)?;
+    if items.is_empty() {
+        return Err(format!(
+            "the {what} file `{}` holds no `BEGIN {block}` block",
+            path.display()
+        ));
+    }
+    Ok(items)
 }
 
 /// The root certificates; `None` for `require` without any.
@@ -401,7 +421,7 @@ fn read_roots(source: &RootSource, mode: Mode) -> Result<Option<RootCertStore>, 
             mode.name()
         )
     })?;
-    let certificates = pem_certificates(&bytes, path, "root certificate")?;
+    let certificates: Vec<CertificateDer<'static>> = pem_items(&bytes, path, "root certificate")?;
     let (added, ignored) = store.add_parsable_certificates(certificates);
     if added == 0 {
         return Err(format!(
