@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use crate::manifest::SourceLocation;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
-use crate::provenance::{HistoryAction, HistoryEntry, RunContext};
+use crate::provenance::{HistoryAction, HistoryEntry, Moved, RunContext};
 use crate::state::journal::JournalRecord;
 
 /// Makes the `history` records of one run.
@@ -54,15 +54,41 @@ impl HistoryRecorder {
         job_group_id: &str,
         request_id: &str,
     ) -> Option<JournalRecord> {
+        self.entry(action, address, job_group_id, request_id)
+            .map(JournalRecord::History)
+    }
+
+    /// The record of a `state mv` of the group `job_group_id` as `moved` says, under `at`
+    /// (the old address or the new one); no call is behind it.
+    pub(crate) fn record_move(
+        &self,
+        moved: &Moved,
+        at: &Address,
+        job_group_id: &str,
+    ) -> Option<JournalRecord> {
+        let entry = self.entry(HistoryAction::Move, at, job_group_id, "")?;
+        Some(JournalRecord::History(HistoryEntry {
+            moved: Some(moved.clone()),
+            ..entry
+        }))
+    }
+
+    fn entry(
+        &self,
+        action: HistoryAction,
+        address: &Address,
+        job_group_id: &str,
+        request_id: &str,
+    ) -> Option<HistoryEntry> {
         let context = self.context.as_ref()?;
         let request_id = Some(request_id).filter(|id| !id.is_empty());
-        Some(JournalRecord::History(HistoryEntry {
+        Some(HistoryEntry {
             address: address.clone(),
             action,
             job_group_id: job_group_id.to_owned(),
             provenance: context.for_group(self.sources.get(address), request_id),
             moved: None,
-        }))
+        })
     }
 
     /// `records` followed by the record of `action`, when there is one.

@@ -13,9 +13,10 @@ use serde::Serialize;
 use super::backend::{self, BackendArgs, BackendChoice};
 use super::settings::{DEFAULT_STATE_PATH, StateArgs, process_environment};
 use super::{Outcome, output};
+use crate::apply::HistoryRecorder;
 use crate::manifest::Input;
 use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
-use crate::provenance::{HistoryAction, HistoryEntry, Moved, RunContext};
+use crate::provenance::{HistoryAction, Moved, RunContext};
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{
     AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State,
@@ -209,31 +210,16 @@ fn announced(recovered: Recovered) -> Option<State> {
     recovered.state
 }
 
-/// Who edits the state, from where, and at which commit: git runs in the current directory,
-/// where the manifests usually are. Collected before the state is locked, as for apply.
-fn edit_context() -> RunContext {
-    RunContext::collect_inputs(
+/// Records a state edit with who makes it, from where and at which commit: git runs in the
+/// current directory, where the manifests usually are. Collected before the state is
+/// locked, as for apply; no manifest line and no call are behind an edit.
+fn edit_history() -> HistoryRecorder {
+    let context = RunContext::collect_inputs(
         &[Input::Path(PathBuf::from("."))],
         None,
         &process_environment(),
-    )
-}
-
-/// The `history` record of a state edit: no manifest line and no call are behind it.
-fn edit_record(
-    context: &RunContext,
-    address: &Address,
-    action: HistoryAction,
-    job_group_id: &str,
-    moved: Option<Moved>,
-) -> JournalRecord {
-    JournalRecord::History(HistoryEntry {
-        address: address.clone(),
-        action,
-        job_group_id: job_group_id.to_owned(),
-        provenance: context.for_group(None, None),
-        moved,
-    })
+    );
+    HistoryRecorder::new(Some(&context), None)
 }
 
 fn no_state(backend: &AnyBackend) -> StateCommandError {
@@ -414,7 +400,7 @@ fn render_entry(address: &Address, entry: &StateEntry) -> String {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
-    let context = edit_context();
+    let history = edit_history();
     let backend = open(&args.state, "cityform state rm").await?;
     let state = load_to_change(&backend)
         .await?
@@ -436,13 +422,7 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
             address: address.clone(),
             intent: None,
         }));
-        records.push(edit_record(
-            &context,
-            address,
-            HistoryAction::Forget,
-            &entry.job_group_id,
-            None,
-        ));
+        records.extend(history.record(HistoryAction::Forget, address, &entry.job_group_id, ""));
         removed.push((address.clone(), entry.job_group_id.clone()));
     }
     backend.append(&records).await?;
@@ -477,7 +457,7 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         }
         .into());
     }
-    let context = edit_context();
+    let history = edit_history();
     let backend = open(&args.state, "cityform state mv").await?;
     let state = load_to_change(&backend)
         .await?
@@ -499,16 +479,6 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
         from: source.clone(),
         to: destination.clone(),
     };
-    // Under both addresses, so that the history of either tells where the group went.
-    let history = [source, destination].map(|address| {
-        edit_record(
-            &context,
-            address,
-            HistoryAction::Move,
-            &entry.job_group_id,
-            Some(moved.clone()),
-        )
-    });
     let mut records = vec![
         JournalRecord::Remove(Remove {
             address: source.clone(),
@@ -520,7 +490,12 @@ async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
             intent: None,
         }),
     ];
-    records.extend(history);
+    // Under both addresses, so that the history of either tells where the group went.
+    records.extend(
+        [source, destination]
+            .into_iter()
+            .filter_map(|at| history.record_move(&moved, at, &entry.job_group_id)),
+    );
     backend.append(&records).await?;
     backend.compact().await?;
     backend.close().await?;
