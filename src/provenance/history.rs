@@ -338,6 +338,12 @@ impl History {
         NewestFirst { groups, heads }
     }
 
+    /// Whether `entry` is among the actions kept for its group.
+    pub fn contains(&self, entry: &HistoryEntry) -> bool {
+        self.for_address(&entry.address)
+            .any(|recorded| recorded == entry)
+    }
+
     /// The actions on `address`, newest first.
     pub fn for_address<'h>(
         &'h self,

@@ -206,11 +206,7 @@ impl Replayed {
                 JournalRecord::History(entry) => {
                     // A journal replayed again after a crash between writing the compacted
                     // state and rewriting the journal must not record its actions twice.
-                    if !state
-                        .history
-                        .for_address(&entry.address)
-                        .any(|recorded| *recorded == entry)
-                    {
+                    if !state.history.contains(&entry) {
                         state.history.push(entry);
                     }
                     None

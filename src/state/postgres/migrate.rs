@@ -156,12 +156,7 @@ fn history_changes(existing: &State, wanted: &State) -> Vec<JournalRecord> {
     let mut missing: Vec<JournalRecord> = wanted
         .history
         .newest_first()
-        .filter(|entry| {
-            !existing
-                .history
-                .for_address(&entry.address)
-                .any(|held| held == *entry)
-        })
+        .filter(|entry| !existing.history.contains(entry))
         .map(|entry| JournalRecord::History(entry.clone()))
         .collect();
     missing.reverse();
