@@ -927,10 +927,9 @@ struct Row {
     creates: usize,
     walls: Vec<Duration>,
     wall: Duration,
-    /// Median CPU time of the process while timed (library-level runs only).
-    cpu: Option<Duration>,
-    /// Median context switches of the process while timed (library-level runs only).
-    switches: Option<u64>,
+    /// Median CPU time and context switches of the process while timed (library-level runs
+    /// only).
+    usage: Option<Usage>,
     create_p50: Option<Duration>,
     create_p99: Option<Duration>,
     flushes: Option<u64>,
@@ -970,10 +969,10 @@ impl Row {
             creates,
             wall: median(&walls),
             walls,
-            cpu: Some(median(&cpus)),
-            switches: Some(median_u64(
-                samples.iter().map(|sample| sample.usage.switches),
-            )),
+            usage: Some(Usage {
+                cpu: median(&cpus),
+                switches: median_u64(samples.iter().map(|sample| sample.usage.switches)),
+            }),
             create_p50: Some(median(&p50)),
             create_p99: Some(median(&p99)),
             flushes,
@@ -995,10 +994,8 @@ struct Summary {
     latency: Option<(Duration, Duration)>,
     /// Median walls with the journal and without.
     bulk: Option<(Duration, Duration)>,
-    /// Median CPU times with the journal and without.
-    bulk_cpu: Option<(Duration, Duration)>,
-    /// Median context switches with the journal and without.
-    bulk_switches: Option<(u64, u64)>,
+    /// Median CPU times and context switches with the journal and without.
+    bulk_usage: Option<(Usage, Usage)>,
     /// Median walls of apply with the journal and of the bare client, per workload.
     against_client: Vec<(&'static str, Duration, Duration)>,
     /// The median of the rounds' own journal / memory ratios: each round runs both one
@@ -1027,8 +1024,7 @@ impl Summary {
                 creates: BULK_CREATES,
                 walls: binary.to_vec(),
                 wall: median(binary),
-                cpu: None,
-                switches: None,
+                usage: None,
                 create_p50: None,
                 create_p99: None,
                 flushes: None,
@@ -1037,17 +1033,9 @@ impl Summary {
                 connections: None,
             });
         }
-        let wall_of = |name: &str| rows.iter().find(|row| row.name == name).map(|row| row.wall);
-        let switches_of = |name: &str| {
-            rows.iter()
-                .find(|row| row.name == name)
-                .and_then(|row| row.switches)
-        };
-        let cpu_of = |name: &str| {
-            rows.iter()
-                .find(|row| row.name == name)
-                .and_then(|row| row.cpu)
-        };
+        let row_of = |name: &str| rows.iter().find(|row| row.name == name);
+        let wall_of = |name: &str| row_of(name).map(|row| row.wall);
+        let usage_of = |name: &str| row_of(name).and_then(|row| row.usage);
         let ideal = LATENCY * LATENCY_CREATES as u32 / PARALLELISM as u32;
         let against_client = ["latency", "bulk"]
             .into_iter()
@@ -1073,8 +1061,7 @@ impl Summary {
             bulk_paired,
             latency: wall_of("latency/journal").map(|wall| (wall, ideal)),
             bulk: wall_of("bulk/journal").zip(wall_of("bulk/memory")),
-            bulk_cpu: cpu_of("bulk/journal").zip(cpu_of("bulk/memory")),
-            bulk_switches: switches_of("bulk/journal").zip(switches_of("bulk/memory")),
+            bulk_usage: usage_of("bulk/journal").zip(usage_of("bulk/memory")),
             against_client,
             rows,
         }
@@ -1162,16 +1149,13 @@ impl fmt::Display for Summary {
                 |(p50, p99)| format!("{} / {}", millis(p50), millis(p99)),
             );
             let whole_state = row.whole_state.map_or_else(|| "–".to_owned(), millis);
-            let switches = row
-                .switches
-                .map_or_else(|| "–".to_owned(), |switches| switches.to_string());
-            let cpu = row.cpu.map_or_else(
-                || "–".to_owned(),
-                |cpu| {
-                    format!(
-                        "{} ({:.2})",
-                        seconds(cpu),
-                        cpu.as_secs_f64() / row.wall.as_secs_f64()
+            let (cpu, switches) = row.usage.map_or_else(
+                || ("–".to_owned(), "–".to_owned()),
+                |usage| {
+                    let cores = usage.cpu.as_secs_f64() / row.wall.as_secs_f64();
+                    (
+                        format!("{} ({cores:.2})", seconds(usage.cpu)),
+                        usage.switches.to_string(),
                     )
                 },
             );
@@ -1216,7 +1200,9 @@ impl fmt::Display for Summary {
                 journal.as_secs_f64() / memory.as_secs_f64()
             )?;
         }
-        if let Some((journal, memory)) = self.bulk_cpu {
+        if let Some((journal, memory)) = self.bulk_usage {
+            let (journal_switches, memory_switches) = (journal.switches, memory.switches);
+            let (journal, memory) = (journal.cpu, memory.cpu);
             writeln!(
                 f,
                 "recording CPU: {} − {} = {} for {BULK_CREATES} creates ({:.1} µs each)",
@@ -1225,12 +1211,10 @@ impl fmt::Display for Summary {
                 seconds(journal.saturating_sub(memory)),
                 journal.saturating_sub(memory).as_secs_f64() * 1e6 / BULK_CREATES as f64
             )?;
-        }
-        if let Some((journal, memory)) = self.bulk_switches {
             writeln!(
                 f,
-                "context switches: {journal} with the journal, {memory} without ({:.2} more per create)",
-                (journal as f64 - memory as f64) / BULK_CREATES as f64
+                "context switches: {journal_switches} with the journal, {memory_switches} without ({:.2} more per create)",
+                (journal_switches as f64 - memory_switches as f64) / BULK_CREATES as f64
             )?;
         }
         if let Some(ratio) = self.bulk_paired {
