@@ -70,6 +70,18 @@ async fn open_and_check(database: &TestDatabase, url: &str) -> bool {
     encrypted
 }
 
+/// Opening the backend at `url` fails, for the reason `why` says; the error.
+async fn refused(url: &str, why: &str) -> StateError {
+    PostgresBackend::open(url, WORKSPACE, &options())
+        .await
+        .expect_err(why)
+}
+
+/// Runs `sql` on the test's database as the superuser.
+async fn as_admin(database: &TestDatabase, sql: &str) {
+    database.admin().await.batch_execute(sql).await.unwrap();
+}
+
 /// Whether cityform's tables exist in the database: a refused connection must create none.
 async fn anything_written(database: &TestDatabase) -> bool {
     let admin = database.admin().await;
@@ -131,9 +143,11 @@ async fn verify_full_refuses_a_certificate_of_another_authority_and_writes_nothi
         &format!("{}:s3cret@", database.superuser()),
         1,
     );
-    let error = PostgresBackend::open(&with_password, WORKSPACE, &options())
-        .await
-        .expect_err("a server whose certificate another authority signed is refused");
+    let error = refused(
+        &with_password,
+        "a server whose certificate another authority signed is refused",
+    )
+    .await;
     let message = error.to_string();
     assert!(
         matches!(error, StateError::DatabaseConnect { .. }),
@@ -151,9 +165,11 @@ async fn verify_full_refuses_a_certificate_of_another_authority_and_writes_nothi
 
     // The same authority without the host name check (`verify-ca`) is refused as well.
     let query = format!("sslmode=verify-ca&sslrootcert={}", other_ca(&database));
-    let error = PostgresBackend::open(&url(&database, "127.0.0.1", &query), WORKSPACE, &options())
-        .await
-        .expect_err("verify-ca checks the chain");
+    let error = refused(
+        &url(&database, "127.0.0.1", &query),
+        "verify-ca checks the chain",
+    )
+    .await;
     assert!(error.to_string().contains("UnknownIssuer"), "{error}");
     assert!(!anything_written(&database).await);
 }
@@ -166,9 +182,11 @@ async fn verify_full_refuses_a_host_the_certificate_does_not_name() {
         return;
     };
     let query = format!("sslmode=verify-full&sslrootcert={}", ca(&database));
-    let error = PostgresBackend::open(&url(&database, "127.0.0.1", &query), WORKSPACE, &options())
-        .await
-        .expect_err("the certificate does not name 127.0.0.1");
+    let error = refused(
+        &url(&database, "127.0.0.1", &query),
+        "the certificate does not name 127.0.0.1",
+    )
+    .await;
     let message = error.to_string();
     assert!(
         message.contains("TLS handshake with `127.0.0.1` (`sslmode=verify-full`) failed"),
@@ -191,21 +209,18 @@ async fn a_client_certificate_gets_in_where_the_server_asks_for_one() {
     let Some(database) = support_postgres::tls_database().await else {
         return;
     };
-    database
-        .admin()
-        .await
-        .batch_execute(&format!("CREATE ROLE {CERTIFICATE_USER} LOGIN SUPERUSER"))
-        .await
-        .unwrap();
+    as_admin(
+        &database,
+        &format!("CREATE ROLE {CERTIFICATE_USER} LOGIN SUPERUSER"),
+    )
+    .await;
     let files = database.tls_files().unwrap();
     let base = database
         .tcp_url_via(TLS_SERVER_NAME, CERTIFICATE_USER)
         .unwrap();
     let verified = format!("{base}?sslmode=verify-full&sslrootcert={}", ca(&database));
 
-    let error = PostgresBackend::open(&verified, WORKSPACE, &options())
-        .await
-        .expect_err("the server asks for a certificate");
+    let error = refused(&verified, "the server asks for a certificate").await;
     let message = error.to_string();
     assert!(
         matches!(error, StateError::DatabaseConnect { .. }),
@@ -235,9 +250,7 @@ async fn a_revoked_server_certificate_is_refused_and_nothing_is_written() {
         TLS_SERVER_NAME,
         &format!("{verified}&sslcrl={}", files.server_revoked.display()),
     );
-    let error = PostgresBackend::open(&revoked, WORKSPACE, &options())
-        .await
-        .expect_err("the server's certificate is revoked");
+    let error = refused(&revoked, "the server's certificate is revoked").await;
     let message = error.to_string();
     assert!(
         matches!(error, StateError::DatabaseConnect { .. }),
@@ -263,9 +276,7 @@ async fn a_revoked_server_certificate_is_refused_and_nothing_is_written() {
         TLS_SERVER_NAME,
         &format!("{verified}&sslcrl=/nonexistent/root.crl"),
     );
-    let error = PostgresBackend::open(&missing, WORKSPACE, &options())
-        .await
-        .expect_err("the list is missing");
+    let error = refused(&missing, "the list is missing").await;
     assert!(
         error.to_string().contains("/nonexistent/root.crl"),
         "{error}"
@@ -277,24 +288,21 @@ async fn a_password_over_tls_is_bound_to_the_servers_certificate() {
     let Some(database) = support_postgres::tls_database().await else {
         return;
     };
-    database
-        .admin()
-        .await
-        .batch_execute(&format!(
+    as_admin(
+        &database,
+        &format!(
             "SET password_encryption = 'scram-sha-256'; \
              CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD 'scram-secret'"
-        ))
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     // A role the server lets in without a password cannot be bound: refused, and said why.
     let unbound = url(
         &database,
         "127.0.0.1",
         "sslmode=require&channel_binding=require",
     );
-    let error = PostgresBackend::open(&unbound, WORKSPACE, &options())
-        .await
-        .expect_err("no SCRAM, no binding");
+    let error = refused(&unbound, "no SCRAM, no binding").await;
     assert!(error.to_string().contains("channel binding"), "{error}");
     let hint = error.hint().unwrap();
     assert!(
@@ -318,9 +326,7 @@ async fn a_password_over_tls_is_bound_to_the_servers_certificate() {
         database.port().unwrap(),
         database.name
     );
-    let error = PostgresBackend::open(&wrong, WORKSPACE, &options())
-        .await
-        .expect_err("a wrong password");
+    let error = refused(&wrong, "a wrong password").await;
     let message = error.to_string();
     assert!(message.contains("password"), "{message}");
     assert!(
