@@ -9,7 +9,7 @@ use super::refresh::Instance;
 use super::resolve::{group_by_id, now_rfc3339};
 use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
 use crate::manifest::Desired;
-use crate::model::{Address, JobGroupSpec, Status};
+use crate::model::{Address, JobGroupSpec, LiveStatus, Status};
 use crate::provenance::{HistoryAction, HistoryEntry, RunContext};
 use crate::state::journal::{JournalRecord, Put};
 use crate::state::{Backend, State, StateEntry, StateError};
@@ -178,7 +178,7 @@ pub async fn import_with_provenance<B: Backend>(
         address: address.clone(),
         job_group_id: found.job_group_id.clone(),
         spec: found.to_spec(),
-        status: found.status.parse().ok(),
+        status: LiveStatus::parse(&found.status).and_then(|status| status.heading_to()),
         live_name: found.name,
     };
     let entry = StateEntry {

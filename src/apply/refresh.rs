@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
 use crate::manifest::Desired;
-use crate::model::{Address, Status};
+use crate::model::{Address, LiveStatus, Status};
 use crate::plan::{AttributeChange, LiveGroup, Observed, full_changes};
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{State, StateEntry};
@@ -126,12 +126,12 @@ pub async fn observe(
     Ok(observed)
 }
 
-/// A listed group as the planner compares it: canonical spec, status parsed (`None` for a
-/// status this build does not know).
+/// A listed group as the planner compares it: canonical spec, status read in any of the
+/// service's spellings.
 pub fn live_group(group: ObservedJobGroup) -> LiveGroup {
     LiveGroup {
         spec: group.to_spec(),
-        status: group.status.parse().ok(),
+        status: LiveStatus::parse(&group.status),
         job_group_id: group.job_group_id,
         name: group.name,
     }
@@ -223,8 +223,13 @@ pub fn refresh_state(state: &State, observed: &Observed) -> StateRefresh {
                 live_name: live.name.clone(),
             });
         }
-        // An unknown live status says nothing new: keep the recorded one.
-        let status = live.status.or(entry.status);
+        // A transitional status is recorded as the one it is heading to; an unknown live
+        // status says nothing new: keep the recorded one.
+        let status = live
+            .status
+            .as_ref()
+            .and_then(LiveStatus::heading_to)
+            .or(entry.status);
         if live.spec != entry.spec || status != entry.status {
             same = false;
             let status_changed = status != entry.status;
@@ -306,7 +311,7 @@ mod tests {
             job_group_id: id.into(),
             name: name.into(),
             spec,
-            status,
+            status: status.map(LiveStatus::Settled),
         }
     }
 
@@ -353,7 +358,7 @@ mod tests {
             live.spec,
             JobGroupSpec::example().with_param("ES_ENABLE", "True")
         );
-        assert_eq!(live.status, None);
+        assert_eq!(live.status, Some(LiveStatus::Unknown("Paused".into())));
         assert_eq!((live.job_group_id.as_str(), live.name.as_str()), ("7", "g"));
     }
 

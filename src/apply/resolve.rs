@@ -22,7 +22,7 @@ use super::event::{ApplyEvent, EventSink};
 use super::history::HistoryRecorder;
 use super::report::{NOT_FOUND_CODE, RecoveredGroup, RecoveryReason};
 use crate::cloud::{CloudClient, CloudError, DescribeJobGroupsRequest, ObservedJobGroup};
-use crate::model::{Address, JobGroupSpec};
+use crate::model::{Address, JobGroupSpec, LiveStatus};
 use crate::provenance::{HistoryAction, RunContext};
 use crate::state::journal::{Intent, JournalRecord, Operation, Put, Remove, Settle};
 use crate::state::{Backend, Recovered, State, StateEntry};
@@ -300,7 +300,7 @@ pub(crate) fn found_entry(
     applied_at: &str,
 ) -> StateEntry {
     StateEntry {
-        status: found.status.parse().ok(),
+        status: LiveStatus::parse(&found.status).and_then(|status| status.heading_to()),
         ..StateEntry::new(
             found.job_group_id.clone(),
             sent.cloned().unwrap_or_else(|| found.to_spec()),

@@ -292,6 +292,7 @@ mod tests {
             address: address(name),
             job_group_id: id.map(str::to_owned),
             from: Some(Status::Stopped),
+            observed: None,
             to: Status::Running,
         }
     }

@@ -19,4 +19,4 @@ pub use name::{NameError, validate_job_group_name};
 pub use params::{ParamError, ParamKey, normalize_param_value};
 pub use printable::printable;
 pub use spec::JobGroupSpec;
-pub use status::{Status, StatusParseError};
+pub use status::{LiveStatus, Status, StatusParseError};

@@ -65,9 +65,15 @@ pub enum Action {
         /// Its id; `None` for a group this plan creates.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         job_group_id: Option<String>,
-        /// The live (or recorded) status; `None` when not known.
+        /// The live (or recorded) status, or the one a live group is on its way to
+        /// (`stopping` is `Stopped` here); `None` when not known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         from: Option<Status>,
+        /// The status the service reported, as it spelled it, when that is not a settled
+        /// `Running` or `Stopped`: a transitional value (`stopping`) or one cityform does
+        /// not know.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        observed: Option<String>,
         /// The status the manifests ask for.
         to: Status,
     },

@@ -10,7 +10,7 @@ use std::iter::Peekable;
 use super::action::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
 use super::observed::Observed;
 use crate::manifest::{Desired, DesiredGroup};
-use crate::model::{Address, JobGroupSpec, Status};
+use crate::model::{Address, JobGroupSpec, LiveStatus, Status};
 use crate::state::{State, StateEntry};
 
 /// What the user asked of a plan beyond its inputs.
@@ -97,7 +97,10 @@ pub fn compute_owned(
 struct Current<'a> {
     name: &'a str,
     spec: &'a JobGroupSpec,
+    /// The status it has or is on its way to.
     status: Option<Status>,
+    /// The live status as reported, when it is not a settled one.
+    unsettled: Option<&'a LiveStatus>,
 }
 
 fn plan_managed(
@@ -119,7 +122,11 @@ fn plan_managed(
                 Some(live) => Current {
                     name: &live.name,
                     spec: &live.spec,
-                    status: live.status,
+                    status: live.status.as_ref().and_then(LiveStatus::heading_to),
+                    unsettled: live
+                        .status
+                        .as_ref()
+                        .filter(|status| !matches!(status, LiveStatus::Settled(_))),
                 },
                 None => {
                     plan_create(actions, address, group, Some(entry));
@@ -131,6 +138,7 @@ fn plan_managed(
             name: &address.name,
             spec: &entry.spec,
             status: entry.status,
+            unsettled: None,
         },
     };
     let lifecycle = &group.lifecycle;
@@ -149,6 +157,7 @@ fn plan_managed(
             address: address.clone(),
             job_group_id: Some(entry.job_group_id.clone()),
             from: current.status,
+            observed: current.unsettled.map(ToString::to_string),
             to: wanted,
         });
     if *current.spec != group.spec {
@@ -203,6 +212,7 @@ fn plan_create(
         address: address.clone(),
         job_group_id: None,
         from: Some(Status::Stopped),
+        observed: None,
         to: Status::Running,
     });
     actions.push(Action::Create {
@@ -515,7 +525,7 @@ mod tests {
             job_group_id: id.into(),
             name: name.into(),
             spec,
-            status,
+            status: status.map(LiveStatus::Settled),
         }
     }
 
@@ -628,6 +638,46 @@ mod tests {
                 ("old".into(), "status"),
             ]
         );
+    }
+
+    /// The service answers `starting`/`stopping` while a group changes, in any case, and may
+    /// answer a value nobody documented.
+    #[test]
+    fn a_transitional_status_is_not_drift_and_an_unknown_one_is_not_taken_as_settled() {
+        let mut wanted = desired(&[("g", JobGroupSpec::example())]);
+        for group in wanted.groups.values_mut() {
+            group.status = Some(Status::Running);
+        }
+        let recorded = state(&[("g", "1", JobGroupSpec::example())]);
+        let plan_with = |status: &str| {
+            let mut group = live("1", "g", JobGroupSpec::example(), None);
+            group.status = LiveStatus::parse(status);
+            refreshed_plan(&wanted, &recorded, &observed(vec![group]))
+        };
+        for heading_to_running in ["starting", "running", "Running", "RUNNING"] {
+            assert!(
+                plan_with(heading_to_running).is_empty(),
+                "{heading_to_running}"
+            );
+        }
+        for (status, from, observed) in [
+            ("stopped", Some(Status::Stopped), None),
+            ("stopping", Some(Status::Stopped), Some("stopping")),
+            ("Paused", None, Some("Paused")),
+        ] {
+            let plan = plan_with(status);
+            assert_eq!(
+                plan.actions,
+                [Action::SetStatus {
+                    address: address("g"),
+                    job_group_id: Some("1".into()),
+                    from,
+                    observed: observed.map(str::to_owned),
+                    to: Status::Running,
+                }],
+                "{status}"
+            );
+        }
     }
 
     #[test]

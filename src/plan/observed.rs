@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{JobGroupSpec, Status};
+use crate::model::{JobGroupSpec, LiveStatus};
 
 /// One live job group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct LiveGroup {
     /// Its live spec, in canonical form.
     pub spec: JobGroupSpec,
     /// Its live status, when the listing said.
-    pub status: Option<Status>,
+    pub status: Option<LiveStatus>,
 }
 
 /// The live groups of every instance a refresh listed.

@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    LastApplied, display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
-    unmanaged_sentence,
+    LastApplied, display_value, drift_diff, plural, refresh_note, shown_status, summary_line,
+    targeted_note, unmanaged_sentence,
 };
 use crate::model::{Status, printable};
 use crate::plan::{Action, Plan, UnmanagedGroup};
@@ -147,6 +147,7 @@ fn table_row(action: &Action) -> (&'static str, String) {
         Action::SetStatus {
             job_group_id,
             from,
+            observed,
             to,
             ..
         } => {
@@ -159,7 +160,7 @@ fn table_row(action: &Action) -> (&'static str, String) {
             } else {
                 ""
             };
-            let from = from.map_or("unknown", |status| status.as_str());
+            let from = shown_status(*from, observed.as_deref(), str::to_owned);
             ("~", format!("{verb}{after_create} ({from} → {to})"))
         }
         Action::Protect {
@@ -311,13 +312,14 @@ fn details(plan: &Plan) -> String {
                 address,
                 job_group_id,
                 from,
+                observed,
                 to,
             } => {
                 let call = to.setting_action();
                 let id = job_group_id
                     .as_ref()
                     .map_or("known after create".to_owned(), |id| format!("id {id}"));
-                let from = from.map_or("(unknown)", |status| status.as_str());
+                let from = shown_status(*from, observed.as_deref(), str::to_owned);
                 let _ = writeln!(out, "! {address} ({call}, {id})");
                 let _ = writeln!(out, "-     status = {from}");
                 let _ = writeln!(out, "+     status = {to}");

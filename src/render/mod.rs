@@ -101,6 +101,22 @@ fn summary_line(summary: &Summary) -> String {
 }
 
 /// `1 group`, `2 groups`.
+/// A start's or stop's status before it, for display: the live value as the service spelled
+/// it when that was not a settled one (quoted by `quote`, and said to be unknown when it is
+/// none cityform knows), else the settled or recorded status, else `(unknown)`.
+fn shown_status(
+    from: Option<crate::model::Status>,
+    observed: Option<&str>,
+    quote: impl Fn(&str) -> String,
+) -> String {
+    match (observed, from) {
+        (Some(text), Some(_)) => quote(text),
+        (Some(text), None) => format!("{} (a status cityform does not know)", quote(text)),
+        (None, Some(status)) => quote(status.as_str()),
+        (None, None) => "(unknown)".to_owned(),
+    }
+}
+
 fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")

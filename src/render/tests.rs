@@ -124,6 +124,7 @@ fn lifecycle() -> Plan {
                 address: address("parking-north"),
                 job_group_id: None,
                 from: Some(Status::Stopped),
+                observed: None,
                 to: Status::Running,
             },
             Action::Update {
@@ -153,6 +154,7 @@ fn lifecycle() -> Plan {
                 address: address("safety-stations"),
                 job_group_id: Some("40".into()),
                 from: Some(Status::Running),
+                observed: Some("starting".into()),
                 to: Status::Stopped,
             },
             Action::Protect {

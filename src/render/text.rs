@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    LastApplied, display_value, drift_diff, plural, refresh_note, summary_line, targeted_note,
-    unmanaged_sentence,
+    LastApplied, display_value, drift_diff, plural, refresh_note, shown_status, summary_line,
+    targeted_note, unmanaged_sentence,
 };
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
@@ -260,6 +260,7 @@ fn render_action(
             address,
             job_group_id,
             from,
+            observed,
             to,
         } => {
             let verb = match to {
@@ -281,9 +282,7 @@ fn render_action(
             let id = job_group_id
                 .as_ref()
                 .map_or("(known after create)".to_owned(), |id| format!("{id:?}"));
-            let from = from.map_or("(unknown)".to_owned(), |status| {
-                format!("{:?}", status.as_str())
-            });
+            let from = shown_status(*from, observed.as_deref(), |text| format!("{text:?}"));
             let _ = writeln!(out, "        id     = {id}");
             let _ = writeln!(
                 out,
