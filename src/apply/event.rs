@@ -79,6 +79,32 @@ pub enum ApplyEvent {
         /// The `RequestId` of the call.
         request_id: String,
     },
+    /// A started or stopped group is waited for until the service reports it `running` or
+    /// `stopped`. Sent when the wait begins and whenever the status seen changes.
+    Waiting {
+        /// The group.
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// The status waited for.
+        status: Status,
+        /// The status the service reported last, as it spelled it; absent before the first
+        /// look.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        observed: Option<String>,
+    },
+    /// A group waited for has the status it was given.
+    Ready {
+        /// The group.
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// The status it has.
+        status: Status,
+        /// From the start of the wait to the look that found it there.
+        #[serde(rename = "waited_ms", serialize_with = "milliseconds")]
+        waited: Duration,
+    },
     /// A group's protection was recorded; nothing was sent.
     Protected {
         /// The group.
@@ -213,6 +239,18 @@ mod tests {
                 job_group_id: "4".into(),
                 status: Status::Running,
                 request_id: "R-4".into(),
+            },
+            ApplyEvent::Waiting {
+                address: address(),
+                job_group_id: "4".into(),
+                status: Status::Running,
+                observed: Some("starting".into()),
+            },
+            ApplyEvent::Ready {
+                address: address(),
+                job_group_id: "4".into(),
+                status: Status::Running,
+                waited: Duration::from_millis(750),
             },
             ApplyEvent::Protected {
                 address: address(),

@@ -26,6 +26,7 @@ use super::resolve::resolve_intents;
 use super::slots::RequestSlots;
 use super::status::set_status;
 use super::update::{protect, update};
+use super::wait::wait_for_statuses;
 use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
 use crate::cloud::CloudClient;
 use crate::model::Address;
@@ -58,7 +59,10 @@ const ACTIONS_AHEAD: usize = 4;
 ///    one run-wide pacer. A failed action does not stop the others. Once `stop` resolves, no
 ///    further action starts; those in flight finish and are recorded, and the report says
 ///    `interrupted`.
-/// 4. The state is compacted.
+/// 4. Unless `options.wait_timeout` is `None`, the groups started or stopped are waited for
+///    until the service reports them `running` or `stopped` ([`super::wait`]); one that does
+///    not get there in time is a failure with the last status seen.
+/// 5. The state is compacted.
 ///
 /// No run-level retry: the client already retries retryable failures with backoff, and the
 /// pacer slows the whole run while the service throttles; what still fails is reported, and
@@ -190,6 +194,31 @@ pub async fn execute<B: Backend>(
             }
         }
         runner.run(queue, &mut report).await;
+    }
+    if let Some(timeout) = options.wait_timeout
+        && !runner.halted()
+        && !report.status_changed.is_empty()
+    {
+        let waited = wait_for_statuses(
+            &context.client,
+            &report.status_changed,
+            timeout,
+            &events,
+            runner.stop.as_mut(),
+        )
+        .await;
+        if waited.interrupted {
+            runner.stopping(&mut report).await;
+        }
+        for failure in &waited.failed {
+            events
+                .emit(ApplyEvent::Failed {
+                    failure: failure.clone(),
+                })
+                .await;
+        }
+        report.ready.extend(waited.ready);
+        report.failed.extend(waited.failed);
     }
     report.throttled = pacer.throttled();
     if let Some(source) = runner.fatal {

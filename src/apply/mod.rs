@@ -11,7 +11,7 @@
 //! adaptive slow-down shared by every call), `resolve` (looking groups up by name when an
 //! outcome is unknown), `work` (a plan's actions in phases, checked against the state), one
 //! module per kind of action (`create`, `update`, `status`, `delete`: intent → call →
-//! result), `history` (the provenance recorded with each result), `executor` (the run around them), and `event` and `report` (what the run tells
+//! result), `wait` (until started and stopped groups get there), `history` (the provenance recorded with each result), `executor` (the run around them), and `event` and `report` (what the run tells
 //! its caller).
 
 mod create;
@@ -30,16 +30,17 @@ mod resolve;
 mod slots;
 mod status;
 mod update;
+mod wait;
 mod work;
 
 pub use create::MAX_CREATE_ROUNDS;
 pub use error::ApplyError;
 pub use event::ApplyEvent;
 pub use executor::execute;
-pub use options::{ApplyOptions, Pacing};
+pub use options::{ApplyOptions, DEFAULT_WAIT_TIMEOUT, Pacing};
 pub use report::{
     ActionFailure, ApplyReport, ChangeKind, CreatedGroup, DUPLICATE_NAME_CODE, DeletedGroup,
     FailureReason, NOT_FOUND_CODE, NotApplied, NotAppliedKind, PlannedChange, ProtectionChange,
-    RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
+    ReadyGroup, RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
 pub use resolve::{resolve_unresolved, resolve_unresolved_with_provenance};

@@ -5,6 +5,9 @@ use std::time::Duration;
 use super::error::ApplyError;
 use crate::provenance::RunContext;
 
+/// How long apply waits, by default, for started and stopped groups to get there.
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
 /// Settings of one apply run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApplyOptions {
@@ -23,6 +26,10 @@ pub struct ApplyOptions {
     /// Actions the history keeps per group from this run on (`--history-retention`);
     /// `None` keeps the state's retention.
     pub history_retention: Option<usize>,
+    /// How long to wait for the groups the run started or stopped to be reported `running`
+    /// or `stopped` (`--wait-timeout`); `None` returns as soon as the calls are answered
+    /// (`--no-wait`).
+    pub wait_timeout: Option<Duration>,
 }
 
 impl Default for ApplyOptions {
@@ -34,6 +41,7 @@ impl Default for ApplyOptions {
             pacing: Pacing::default(),
             provenance: None,
             history_retention: None,
+            wait_timeout: Some(DEFAULT_WAIT_TIMEOUT),
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct ApplyReport {
     pub updated: Vec<UpdatedGroup>,
     /// Groups started or stopped, and recorded.
     pub status_changed: Vec<StatusChange>,
+    /// Groups started or stopped that the service then reported `running` or `stopped`
+    /// (the others that were waited for are among `failed`).
+    pub ready: Vec<ReadyGroup>,
     /// Groups whose recorded `preventDestroy` changed (nothing was sent).
     pub protected: Vec<ProtectionChange>,
     /// Groups deleted (`--prune`), and removed from the state.
@@ -60,6 +63,7 @@ impl ApplyReport {
         self.updated.sort_by(|a, b| a.address.cmp(&b.address));
         self.status_changed
             .sort_by(|a, b| a.address.cmp(&b.address));
+        self.ready.sort_by(|a, b| a.address.cmp(&b.address));
         self.protected.sort_by(|a, b| a.address.cmp(&b.address));
         self.deleted.sort_by(|a, b| a.address.cmp(&b.address));
         self.recovered.sort_by(|a, b| a.address.cmp(&b.address));
@@ -140,6 +144,20 @@ pub struct StatusChange {
     pub status: Status,
     /// The `RequestId` of the `StartJobGroup` or `StopJobGroup`.
     pub request_id: String,
+}
+
+/// A group this run started or stopped that then got there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadyGroup {
+    /// The group.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// The status the service reports now.
+    pub status: Status,
+    /// From the start of the wait to the look that found it there.
+    #[serde(rename = "waited_ms", serialize_with = "milliseconds")]
+    pub waited: Duration,
 }
 
 /// A group whose recorded protection this run changed.
@@ -267,6 +285,10 @@ pub enum FailureReason {
     Gone,
     /// The state no longer records the group as the plan saw it.
     Stale,
+    /// The group was started or stopped, but the service did not report it `running` or
+    /// `stopped` within the wait timeout (or it was deleted meanwhile); the message has the
+    /// last status seen.
+    NotReady,
 }
 
 impl ActionFailure {

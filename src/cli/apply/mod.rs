@@ -70,6 +70,14 @@ pub struct ApplyArgs {
     /// Start at most R API calls per second.
     #[arg(long, value_name = "R")]
     max_rps: Option<f64>,
+    /// How long to wait for started and stopped groups to be reported running or stopped; a
+    /// group that does not get there in time is a failure.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::duration::parse_duration)]
+    wait_timeout: std::time::Duration,
+    /// Return as soon as the service has answered each start and stop, without waiting for
+    /// the groups to get there.
+    #[arg(long, conflicts_with = "wait_timeout")]
+    no_wait: bool,
     /// Run against a CityVisual emulator started for this run only, with a state in a
     /// temporary directory, so that a demo can never touch a real state or account.
     #[arg(long, conflicts_with_all = ["endpoint", "profile", "state", "backend", "workspace"])]
@@ -121,6 +129,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         dry_run: args.dry_run,
         provenance: Some(provenance.clone()),
         history_retention: args.retention.history_retention,
+        wait_timeout: (!args.no_wait).then_some(args.wait_timeout),
         ..ApplyOptions::default()
     };
     options.validate()?;

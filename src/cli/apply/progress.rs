@@ -1,7 +1,9 @@
 //! What `apply` prints while it runs: a live progress bar on a terminal, one line per
 //! action otherwise, or one JSON event per line with `--format json`.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -9,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::apply::{ActionFailure, ApplyEvent, ApplyReport, ChangeKind, NotAppliedKind};
-use crate::model::Status;
+use crate::model::{Address, Status};
 use crate::render::Format;
 use crate::state::journal::Operation;
 
@@ -23,6 +25,8 @@ pub fn dry_run_banner() -> &'static str {
 pub struct Renderer {
     mode: Mode,
     bar: ProgressBar,
+    /// The groups waited for, with the status each was seen in last.
+    waiting: Arc<Mutex<BTreeMap<Address, String>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,7 +56,11 @@ impl Renderer {
         } else {
             ProgressBar::hidden()
         };
-        Self { mode, bar }
+        Self {
+            mode,
+            bar,
+            waiting: Arc::default(),
+        }
     }
 
     /// Shows the bar for `total` actions.
@@ -155,6 +163,40 @@ impl Renderer {
                     self.line(&format!("{address}: {verb} [id={job_group_id}]"));
                 }
             }
+            ApplyEvent::Waiting {
+                address,
+                status,
+                observed,
+                ..
+            } => {
+                let seen = observed.clone().unwrap_or_else(|| "not seen yet".to_owned());
+                if self.mode == Mode::Lines {
+                    self.line(&format!(
+                        "{address}: waiting until {} (now {seen})",
+                        status.as_str().to_lowercase()
+                    ));
+                }
+                self.waiting_changed(|waiting| {
+                    waiting.insert(address.clone(), seen);
+                });
+            }
+            ApplyEvent::Ready {
+                address,
+                job_group_id,
+                status,
+                waited,
+            } => {
+                if self.mode == Mode::Lines {
+                    self.line(&format!(
+                        "{address}: {} after {:.2}s [id={job_group_id}]",
+                        status.as_str().to_lowercase(),
+                        waited.as_secs_f64()
+                    ));
+                }
+                self.waiting_changed(|waiting| {
+                    waiting.remove(address);
+                });
+            }
             ApplyEvent::Protected {
                 address,
                 prevent_destroy,
@@ -209,6 +251,15 @@ impl Renderer {
             ApplyEvent::Stopping { in_flight } => self.line(&format!(
                 "Stopping: no new actions start; waiting for {in_flight} in flight to be recorded"
             )),
+        }
+    }
+
+    /// Changes the groups waited for, and says on the bar how many wait in each status.
+    fn waiting_changed(&self, change: impl FnOnce(&mut BTreeMap<Address, String>)) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut waiting);
+        if self.mode == Mode::Bar {
+            self.bar.set_message(waiting_message(&waiting));
         }
     }
 
@@ -285,6 +336,22 @@ fn counts(report: &ApplyReport) -> String {
     parts.push(format!("{} recovered", report.recovered.len()));
     parts.push(format!("{} failed", report.failed.len()));
     parts.join(", ")
+}
+
+/// `waiting: 3 starting, 1 stopping`, or nothing when no group is waited for.
+fn waiting_message(waiting: &BTreeMap<Address, String>) -> String {
+    if waiting.is_empty() {
+        return String::new();
+    }
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for status in waiting.values() {
+        *by_status.entry(status).or_default() += 1;
+    }
+    let parts: Vec<String> = by_status
+        .iter()
+        .map(|(status, count)| format!("{count} {status}"))
+        .collect();
+    format!("waiting: {}", parts.join(", "))
 }
 
 /// `creating`, `updating`, ...: an action under way.
