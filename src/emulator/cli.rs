@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+
 use super::config::{Credentials, EmulatorConfig, Faults};
 use super::dialect::Dialect;
 use super::seed::Seed;
@@ -61,9 +63,14 @@ pub struct EmulatorArgs {
     #[arg(long)]
     pub quiet: bool,
 
-    /// How DescribeJobGroups answers: as the SDK models read it, or as the reference page's
-    /// examples show it (`Name`, lower-case statuses, `ComputeJobs` as a bare list).
-    #[arg(long, value_enum, default_value_t = Dialect::Sdk, value_name = "DIALECT")]
+    /// How DescribeJobGroups answers: as the SDK models read it, or as the API reference shows it
+    #[arg(
+        long,
+        default_value = "sdk",
+        value_name = "DIALECT",
+        value_parser = PossibleValuesParser::new(Dialect::NAMES)
+            .try_map(|name| name.parse::<Dialect>())
+    )]
     pub dialect: Dialect,
 
     /// Milliseconds a started or stopped group shows `starting` or `stopping` first.

@@ -5,6 +5,8 @@
 //!
 //! Only `DescribeJobGroups` differs; every other answer is the same in both dialects.
 
+use std::str::FromStr;
+
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -13,7 +15,7 @@ use super::document::Value;
 use super::store::{ComputeJob, JobGroup, Page, Phase};
 
 /// How `DescribeJobGroups` answers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Dialect {
     /// As the SDK models (`alibabacloud-cityvisual20181030`) read it: `JobGroupName`,
     /// capitalised statuses, typed numbers, `ComputeJobs.ComputeJob[]`.
@@ -24,7 +26,27 @@ pub enum Dialect {
     Reference,
 }
 
+/// A dialect name that is neither `sdk` nor `reference`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dialect `{0}`: expected `sdk` or `reference`")]
+pub struct UnknownDialect(pub String);
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "sdk" => Ok(Dialect::Sdk),
+            "reference" => Ok(Dialect::Reference),
+            _ => Err(UnknownDialect(name.to_owned())),
+        }
+    }
+}
+
 impl Dialect {
+    /// Every dialect's name, as `--dialect` takes it.
+    pub const NAMES: [&'static str; 2] = ["sdk", "reference"];
+
     /// How a status is spelled: `Starting` in the SDK dialect, `starting` in the reference's.
     pub fn status(self, phase: Phase) -> &'static str {
         match (self, phase) {
@@ -202,6 +224,19 @@ mod tests {
     }
 
     const STARTED: OffsetDateTime = datetime!(2018-10-10 10:20:30.25 UTC);
+
+    #[test]
+    fn names_parse_exactly() {
+        let parsed: Vec<Dialect> = Dialect::NAMES
+            .iter()
+            .map(|name| name.parse().unwrap())
+            .collect();
+        assert_eq!(parsed, [Dialect::Sdk, Dialect::Reference]);
+        assert_eq!(
+            "Reference".parse::<Dialect>(),
+            Err(UnknownDialect("Reference".into()))
+        );
+    }
 
     #[test]
     fn reference_json_has_name_lower_case_status_and_a_bare_list_of_jobs() {

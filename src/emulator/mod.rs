@@ -42,7 +42,7 @@ pub use config::{
     Credentials, DEFAULT_REGION_ID, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, EmulatorConfig,
     Faults,
 };
-pub use dialect::Dialect;
+pub use dialect::{Dialect, UnknownDialect};
 pub use seed::{
     BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, Seed, SeedError,
     SeedJobGroup,
