@@ -1,11 +1,14 @@
 //! The emulator's job-group actions over HTTP: every action, every documented error code,
 //! answer shapes in JSON and XML, GET and POST, pagination, regions, seed data, the state
-//! dump and the handle's behind-the-back helpers.
+//! dump and the handle's behind-the-back helpers; the reference dialect, start and stop
+//! transitions, and compute jobs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod emulator_support;
 
-use cityform::emulator::{EmulatorConfig, Seed, SeedJobGroup, Status};
+use std::time::Duration;
+
+use cityform::emulator::{Dialect, EmulatorConfig, Seed, SeedJobGroup, Status};
 use emulator_support::{Call, Placement, create, emulator, emulator_with, http};
 use serde_json::json;
 
@@ -647,4 +650,247 @@ async fn shutting_down_stops_accepting() {
         .send()
         .await;
     assert!(after.is_err(), "{after:?}");
+}
+
+/// Request ids and start times change from run to run.
+fn reference_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}",
+            "[request-id]",
+        ),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[time]"),
+    ]
+}
+
+/// A reference-dialect emulator holding the page's example group, running, and a stopped one.
+async fn reference_emulator_with_the_example_group() -> cityform::emulator::EmulatorHandle {
+    let emulator = emulator_with(EmulatorConfig {
+        dialect: Dialect::Reference,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let id = Call::create("视频任务")
+        .param("PlanedJobCount", "10")
+        .param("StreamPerJob", "20")
+        .param("JobCount", "1")
+        .param("JobGroupParams.1.Key", "ES_ENABLE")
+        .param("JobGroupParams.1.Value", "True")
+        .param("JobGroupParams.2.Key", "RDS_ENABLE")
+        .param("JobGroupParams.2.Value", "True")
+        .send(&emulator)
+        .await
+        .ok()["JobGroupId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Call::on_group("StartJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    create(&emulator, "stopped-group").await;
+    emulator
+}
+
+#[tokio::test]
+async fn the_reference_dialect_answers_json_as_the_page_example() {
+    let emulator = reference_emulator_with_the_example_group().await;
+    let answer = Call::describe().send(&emulator).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let body = answer.json();
+    let group = &body["JobGroups"]["JobGroup"][0];
+    assert_eq!(group["Name"], "视频任务");
+    assert!(group.get("JobGroupName").is_none(), "{group}");
+    assert_eq!(group["Status"], "running");
+    assert_eq!(group["ComputeJobs"][0]["ComputeJobId"], 101);
+    assert_eq!(body["JobGroups"]["JobGroup"][1]["Status"], "stopped");
+    assert_eq!(body["JobGroups"]["JobGroup"][1]["ComputeJobs"], json!([]));
+    insta::with_settings!({filters => reference_filters()}, {
+        insta::assert_snapshot!(answer.text);
+    });
+}
+
+#[tokio::test]
+async fn the_reference_dialect_answers_xml_as_the_page_example() {
+    let emulator = reference_emulator_with_the_example_group().await;
+    let answer = Call::describe()
+        .param("JobGroupId", "1")
+        .format(None)
+        .send(&emulator)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!(answer.content_type.starts_with("text/xml"));
+    insta::with_settings!({filters => reference_filters()}, {
+        insta::assert_snapshot!(answer.text);
+    });
+}
+
+/// The `Status` of group `id` and the ids of its compute jobs, in either dialect.
+async fn status_and_jobs(
+    emulator: &cityform::emulator::EmulatorHandle,
+    id: &str,
+) -> (String, Vec<String>) {
+    let described = Call::describe()
+        .param("JobGroupId", id)
+        .send(emulator)
+        .await
+        .ok();
+    let group = &described["JobGroups"]["JobGroup"][0];
+    let jobs = match &group["ComputeJobs"] {
+        serde_json::Value::Array(jobs) => jobs.clone(),
+        wrapped => wrapped["ComputeJob"].as_array().unwrap().clone(),
+    };
+    let ids = jobs
+        .iter()
+        .map(|job| match &job["ComputeJobId"] {
+            serde_json::Value::String(text) => text.clone(),
+            number => number.to_string(),
+        })
+        .collect();
+    (group["Status"].as_str().unwrap().to_owned(), ids)
+}
+
+const TRANSITION: Duration = Duration::from_millis(1000);
+
+async fn settle() {
+    tokio::time::sleep(TRANSITION + Duration::from_millis(100)).await;
+}
+
+#[tokio::test]
+async fn start_and_stop_show_starting_and_stopping_then_settle_in_the_sdk_dialect() {
+    let emulator = emulator_with(EmulatorConfig {
+        transition: TRANSITION,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let id = create(&emulator, "east").await;
+    let none = Vec::<String>::new();
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("Stopped".into(), none.clone())
+    );
+
+    Call::on_group("StartJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("Starting".into(), none.clone())
+    );
+    settle().await;
+    let (status, jobs) = status_and_jobs(&emulator, &id).await;
+    assert_eq!(status, "Running");
+    // No JobCount: as many compute jobs as PlanedJobCount.
+    assert_eq!(
+        jobs,
+        (101..=110).map(|id| id.to_string()).collect::<Vec<_>>()
+    );
+
+    Call::on_group("ModifyJobGroup", &id)
+        .param("Status", "Stopped")
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("Stopping".into(), none.clone())
+    );
+    // Starting while stopping turns the group around.
+    Call::on_group("StartJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("Starting".into(), none.clone())
+    );
+    settle().await;
+    assert_eq!(status_and_jobs(&emulator, &id).await.0, "Running");
+    // The state dump shows where the group is going, not the transition.
+    assert_eq!(emulator.state().job_groups[0].status, Status::Running);
+}
+
+#[tokio::test]
+async fn transitions_are_lower_case_in_the_reference_dialect() {
+    let emulator = emulator_with(EmulatorConfig {
+        dialect: Dialect::Reference,
+        transition: TRANSITION,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let id = Call::create("east")
+        .param("JobCount", "2")
+        .send(&emulator)
+        .await
+        .ok()["JobGroupId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Call::on_group("StartJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(status_and_jobs(&emulator, &id).await.0, "starting");
+    settle().await;
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("running".into(), vec!["101".into(), "102".into()])
+    );
+    Call::on_group("StopJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("stopping".into(), Vec::new())
+    );
+    settle().await;
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("stopped".into(), Vec::new())
+    );
+}
+
+#[tokio::test]
+async fn a_running_group_lists_job_count_compute_jobs_and_a_stopped_one_none() {
+    let emulator = emulator().await;
+    let id = Call::create("east")
+        .param("JobCount", "3")
+        .send(&emulator)
+        .await
+        .ok()["JobGroupId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Call::on_group("StartJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    let described = Call::describe().send(&emulator).await.ok();
+    let jobs = &described["JobGroups"]["JobGroup"][0]["ComputeJobs"]["ComputeJob"];
+    assert_eq!(jobs.as_array().unwrap().len(), 3);
+    let first = &jobs[0];
+    assert_eq!(
+        (
+            first["ComputeJobId"].clone(),
+            first["ComputeJobName"].clone(),
+            first["ComputeJobStatus"].clone()
+        ),
+        (json!("101"), json!("101"), json!("Running"))
+    );
+    let started = first["StartTime"].as_str().unwrap();
+    assert!(
+        time::OffsetDateTime::parse(started, &time::format_description::well_known::Rfc3339)
+            .is_ok(),
+        "{started}"
+    );
+    Call::on_group("StopJobGroup", &id)
+        .send(&emulator)
+        .await
+        .ok();
+    assert_eq!(
+        status_and_jobs(&emulator, &id).await,
+        ("Stopped".into(), Vec::new())
+    );
 }

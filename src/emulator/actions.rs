@@ -1,11 +1,16 @@
 //! The six job-group actions: read an action's parameters, apply it to the [`Store`], and
-//! shape the answer as the official SDK's models expect it.
+//! shape the answer in the emulator's [`Dialect`].
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
 
 use super::api_error::ApiError;
 use super::config::DEFAULT_REGION_ID;
+use super::dialect::Dialect;
 use super::document::Value;
 use super::parameters::Parameters;
-use super::store::{JobGroup, JobGroupChanges, NewJobGroup, Scope, Status, Store, parse_status};
+use super::store::{JobGroupChanges, NewJobGroup, Scope, Status, Store, parse_status};
 
 /// `PageSize` when a request has none.
 pub(crate) const DEFAULT_PAGE_SIZE: u32 = 10;
@@ -75,17 +80,37 @@ impl Outcome {
     }
 }
 
+/// What an action needs beyond its parameters and the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context {
+    /// How `DescribeJobGroups` answers.
+    pub dialect: Dialect,
+    /// How long a start or stop shows `starting` or `stopping`.
+    pub transition: Duration,
+    /// The moment the request is served.
+    pub now: OffsetDateTime,
+}
+
+impl Context {
+    /// When a status change made now settles.
+    fn settles_at(&self) -> OffsetDateTime {
+        let transition = time::Duration::try_from(self.transition).unwrap_or(time::Duration::MAX);
+        self.now.saturating_add(transition)
+    }
+}
+
 /// Runs `action` against `store`.
 pub(crate) fn perform(
     action: Action,
     parameters: &Parameters,
     store: &mut Store,
+    context: Context,
 ) -> Result<Outcome, ApiError> {
     let scope = scope(parameters)?;
     match action {
-        Action::Create => create(parameters, scope, store),
-        Action::Describe => describe(parameters, &scope, store),
-        Action::Modify => modify(parameters, &scope, store),
+        Action::Create => create(parameters, scope, store, context.now),
+        Action::Describe => describe(parameters, &scope, store, context),
+        Action::Modify => modify(parameters, &scope, store, context),
         Action::Delete => {
             let job_group_id = parameters.required("JobGroupId")?;
             store.check_instance(&scope.instance_id)?;
@@ -100,7 +125,7 @@ pub(crate) fn perform(
             } else {
                 Status::Stopped
             };
-            store.set_status(&scope, job_group_id, status)?;
+            store.set_status(&scope, job_group_id, status, context.settles_at())?;
             Ok(Outcome::members(Vec::new()))
         }
     }
@@ -116,7 +141,12 @@ fn scope(parameters: &Parameters) -> Result<Scope, ApiError> {
     })
 }
 
-fn create(parameters: &Parameters, scope: Scope, store: &mut Store) -> Result<Outcome, ApiError> {
+fn create(
+    parameters: &Parameters,
+    scope: Scope,
+    store: &mut Store,
+    now: OffsetDateTime,
+) -> Result<Outcome, ApiError> {
     let name = parameters.required("JobGroupName")?;
     let algo_lib_id = parameters.required("AlgoLibId")?;
     let resource_profile_id = parameters.required("ResourceProfileId")?;
@@ -134,6 +164,7 @@ fn create(parameters: &Parameters, scope: Scope, store: &mut Store) -> Result<Ou
         stream_per_job,
         job_count,
         params,
+        created_at: now,
     })?;
     Ok(Outcome {
         members: vec![("JobGroupId", Value::text(job_group_id.to_string()))],
@@ -141,7 +172,12 @@ fn create(parameters: &Parameters, scope: Scope, store: &mut Store) -> Result<Ou
     })
 }
 
-fn describe(parameters: &Parameters, scope: &Scope, store: &Store) -> Result<Outcome, ApiError> {
+fn describe(
+    parameters: &Parameters,
+    scope: &Scope,
+    store: &Store,
+    context: Context,
+) -> Result<Outcome, ApiError> {
     let page_number = parameters.optional_integer("PageNumber")?.unwrap_or(1);
     if page_number < 1 {
         return Err(ApiError::invalid_parameter(
@@ -163,67 +199,20 @@ fn describe(parameters: &Parameters, scope: &Scope, store: &Store) -> Result<Out
         page_number as usize,
         page_size as usize,
     );
-    Ok(Outcome::members(vec![
-        ("TotalCount", integer(page.total_count)),
-        ("PageNumber", Value::Integer(page_number.into())),
-        ("PageSize", Value::Integer(page_size.into())),
-        (
-            "JobGroups",
-            Value::Object(vec![(
-                "JobGroup",
-                Value::List(page.job_groups.iter().map(describe_group).collect()),
-            )]),
-        ),
-    ]))
+    Ok(Outcome::members(context.dialect.describe_answer(
+        &page,
+        page_number,
+        page_size,
+        context.now,
+    )?))
 }
 
-fn integer(count: usize) -> Value {
-    Value::Integer(i64::try_from(count).unwrap_or(i64::MAX))
-}
-
-/// One group as `DescribeJobGroups` shows it. `JobCount` is left out when it was never set.
-fn describe_group(group: &JobGroup) -> Value {
-    let mut members = vec![
-        ("JobGroupId", Value::text(group.job_group_id.to_string())),
-        ("JobGroupName", Value::text(&group.name)),
-        ("Status", Value::text(group.status.as_str())),
-        ("AlgoLibId", Value::text(&group.algo_lib_id)),
-        ("ResourceProfileId", Value::text(&group.resource_profile_id)),
-        (
-            "PlanedJobCount",
-            Value::Integer(group.planed_job_count.into()),
-        ),
-        ("StreamPerJob", Value::Integer(group.stream_per_job.into())),
-    ];
-    if let Some(job_count) = group.job_count {
-        members.push(("JobCount", Value::Integer(job_count.into())));
-    }
-    members.push((
-        "JobGroupParams",
-        Value::Object(vec![(
-            "JobGroupParam",
-            Value::List(
-                group
-                    .params
-                    .iter()
-                    .map(|(key, value)| {
-                        Value::Object(vec![
-                            ("Key", Value::text(key)),
-                            ("Value", Value::text(value)),
-                        ])
-                    })
-                    .collect(),
-            ),
-        )]),
-    ));
-    members.push((
-        "ComputeJobs",
-        Value::Object(vec![("ComputeJob", Value::List(Vec::new()))]),
-    ));
-    Value::Object(members)
-}
-
-fn modify(parameters: &Parameters, scope: &Scope, store: &mut Store) -> Result<Outcome, ApiError> {
+fn modify(
+    parameters: &Parameters,
+    scope: &Scope,
+    store: &mut Store,
+    context: Context,
+) -> Result<Outcome, ApiError> {
     let job_group_id = parameters.required("JobGroupId")?;
     let params = parameters.job_group_params()?;
     let changes = JobGroupChanges {
@@ -240,7 +229,7 @@ fn modify(parameters: &Parameters, scope: &Scope, store: &mut Store) -> Result<O
         params: (!params.is_empty()).then_some(params),
     };
     store.check_instance(&scope.instance_id)?;
-    store.modify(scope, job_group_id, changes)?;
+    store.modify(scope, job_group_id, changes, context.settles_at())?;
     Ok(Outcome::members(Vec::new()))
 }
 
@@ -256,7 +245,15 @@ mod tests {
     fn run(store: &mut Store, action: Action, query: &str) -> Result<Outcome, ApiError> {
         let mut parameters = Parameters::default();
         parameters.append_encoded(query).unwrap();
-        perform(action, &parameters, store)
+        perform(action, &parameters, store, context(Duration::ZERO))
+    }
+
+    fn context(transition: Duration) -> Context {
+        Context {
+            dialect: Dialect::Sdk,
+            transition,
+            now: OffsetDateTime::UNIX_EPOCH,
+        }
     }
 
     const CREATE: &str = "InstanceId=cityvisual-Instance&JobGroupName=east&AlgoLibId=3\
@@ -344,5 +341,51 @@ mod tests {
             .unwrap_err();
             assert_eq!(error.code, "InvalidInstanceId.NotFound", "{action:?}");
         }
+    }
+
+    #[test]
+    fn start_and_stop_show_their_transition_for_the_configured_time() {
+        let mut store = store();
+        run(&mut store, Action::Create, CREATE).unwrap();
+        let at = |milliseconds: i64| Context {
+            now: OffsetDateTime::UNIX_EPOCH + time::Duration::milliseconds(milliseconds),
+            ..context(Duration::from_millis(200))
+        };
+        let perform_at = |store: &mut Store, action, query: &str, milliseconds| {
+            let mut parameters = Parameters::default();
+            parameters.append_encoded(query).unwrap();
+            perform(action, &parameters, store, at(milliseconds)).unwrap()
+        };
+        let status = |store: &mut Store, milliseconds| {
+            let outcome = perform_at(
+                store,
+                Action::Describe,
+                "InstanceId=cityvisual-Instance",
+                milliseconds,
+            );
+            let Value::Object(members) = &outcome.members[3].1 else {
+                panic!("{outcome:?}")
+            };
+            let Value::List(groups) = &members[0].1 else {
+                panic!("{outcome:?}")
+            };
+            let Value::Object(group) = &groups[0] else {
+                panic!("{outcome:?}")
+            };
+            group[2].1.clone()
+        };
+        let on_group = "InstanceId=cityvisual-Instance&JobGroupId=1";
+        perform_at(&mut store, Action::Start, on_group, 1000);
+        assert_eq!(status(&mut store, 1199), Value::text("Starting"));
+        assert_eq!(status(&mut store, 1200), Value::text("Running"));
+        perform_at(
+            &mut store,
+            Action::Modify,
+            &format!("{on_group}&Status=Stopped"),
+            2000,
+        );
+        assert_eq!(status(&mut store, 2100), Value::text("Stopping"));
+        perform_at(&mut store, Action::Stop, on_group, 2100);
+        assert_eq!(status(&mut store, 2200), Value::text("Stopped"));
     }
 }

@@ -7,7 +7,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+
 use super::config::{Credentials, EmulatorConfig, Faults};
+use super::dialect::Dialect;
 use super::seed::Seed;
 use super::{EmulatorError, EmulatorHandle, start};
 
@@ -59,6 +62,20 @@ pub struct EmulatorArgs {
     /// Do not log one line per request to stderr.
     #[arg(long)]
     pub quiet: bool,
+
+    /// How DescribeJobGroups answers: as the SDK models read it, or as the API reference shows it
+    #[arg(
+        long,
+        default_value = "sdk",
+        value_name = "DIALECT",
+        value_parser = PossibleValuesParser::new(Dialect::NAMES)
+            .try_map(|name| name.parse::<Dialect>())
+    )]
+    pub dialect: Dialect,
+
+    /// Milliseconds a started or stopped group shows `starting` or `stopping` first.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub transition_ms: u64,
 }
 
 impl EmulatorArgs {
@@ -86,6 +103,8 @@ impl EmulatorArgs {
                 seed: self.fault_seed,
             },
             log_requests: !self.quiet,
+            dialect: self.dialect,
+            transition: Duration::from_millis(self.transition_ms),
             ..EmulatorConfig::default()
         })
     }
@@ -189,6 +208,20 @@ mod tests {
         assert!(config.credentials.is_development());
         assert_eq!(config.faults, Faults::default());
         assert!(config.log_requests);
+        assert_eq!(config.dialect, Dialect::Sdk);
+        assert_eq!(config.transition, Duration::ZERO);
+    }
+
+    #[test]
+    fn dialect_and_transition_reach_the_config() {
+        let config = parse(&["--dialect", "reference", "--transition-ms=200"])
+            .unwrap()
+            .to_config()
+            .unwrap();
+        assert_eq!(config.dialect, Dialect::Reference);
+        assert_eq!(config.transition, Duration::from_millis(200));
+        assert!(parse(&["--dialect=Reference"]).is_err());
+        assert!(parse(&["--transition-ms=-1"]).is_err());
     }
 
     #[test]

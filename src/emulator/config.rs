@@ -1,10 +1,12 @@
-//! What an emulator is started with: address, credentials, seed data, faults and limits.
+//! What an emulator is started with: address, credentials, seed data, faults, limits, and how
+//! it answers (dialect, transitions).
 //! Plain data, no clap: the command line turns its flags into an [`EmulatorConfig`].
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use super::dialect::Dialect;
 use super::seed::Seed;
 
 /// The development access key id used when no credentials are given. It is public.
@@ -104,6 +106,10 @@ pub struct EmulatorConfig {
     pub nonce_capacity: usize,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// How `DescribeJobGroups` answers.
+    pub dialect: Dialect,
+    /// How long a group shows `starting` or `stopping` after a status change; zero for none.
+    pub transition: Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -117,6 +123,8 @@ impl Default for EmulatorConfig {
             timestamp_window: Duration::from_secs(15 * 60),
             nonce_capacity: 1_000_000,
             log_requests: false,
+            dialect: Dialect::Sdk,
+            transition: Duration::ZERO,
         }
     }
 }

@@ -19,6 +19,7 @@ mod api_error;
 mod auth;
 pub mod cli;
 mod config;
+mod dialect;
 mod document;
 mod faults;
 pub mod offline;
@@ -31,6 +32,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -40,11 +42,12 @@ pub use config::{
     Credentials, DEFAULT_REGION_ID, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, EmulatorConfig,
     Faults,
 };
+pub use dialect::{Dialect, UnknownDialect};
 pub use seed::{
     BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, Seed, SeedError,
     SeedJobGroup,
 };
-pub use store::{EmulatorState, JobGroup, Scope, Status};
+pub use store::{EmulatorState, JobGroup, MAX_COMPUTE_JOBS, Phase, Scope, Status};
 
 use server::Shared;
 use store::{NewJobGroup, Store};
@@ -141,6 +144,7 @@ pub async fn start(config: EmulatorConfig) -> Result<EmulatorHandle, EmulatorErr
 }
 
 fn seeded_store(seed: &Seed) -> Result<Store, EmulatorError> {
+    let created_at = OffsetDateTime::now_utc();
     let mut store = Store::with_built_ins();
     seed.instances.iter().for_each(|id| store.add_instance(id));
     seed.algo_libs.iter().for_each(|id| store.add_algo_lib(id));
@@ -169,6 +173,7 @@ fn seeded_store(seed: &Seed) -> Result<Store, EmulatorError> {
                     .iter()
                     .map(|(key, value)| (key.clone(), value.clone()))
                     .collect(),
+                created_at,
             })
             .map_err(|error| EmulatorError::SeedJobGroup {
                 name: group.name.clone(),

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -27,6 +27,7 @@ use super::actions::{self, Action};
 use super::api_error::ApiError;
 use super::auth::{self, NonceCache};
 use super::config::{Credentials, EmulatorConfig};
+use super::dialect::Dialect;
 use super::document::{Document, Format, Value};
 use super::faults::FaultInjector;
 use super::parameters::Parameters;
@@ -43,6 +44,8 @@ pub(crate) struct Shared {
     pub nonces: Mutex<NonceCache>,
     pub faults: FaultInjector,
     pub request_counts: Mutex<BTreeMap<String, u64>>,
+    pub dialect: Dialect,
+    pub transition: Duration,
 }
 
 impl Shared {
@@ -57,6 +60,8 @@ impl Shared {
             nonces: Mutex::new(NonceCache::new(window, config.nonce_capacity)),
             faults: FaultInjector::new(config.faults.clone()),
             request_counts: Mutex::new(BTreeMap::new()),
+            dialect: config.dialect,
+            transition: config.transition,
         }
     }
 
@@ -382,7 +387,12 @@ fn respond(
         &mut lock(&shared.nonces),
         now,
     )?;
-    actions::perform(action, parameters, &mut shared.store())
+    let context = actions::Context {
+        dialect: shared.dialect,
+        transition: shared.transition,
+        now,
+    };
+    actions::perform(action, parameters, &mut shared.store(), context)
 }
 
 /// Whether requests with `method` carry parameters (GET and POST); others are refused unread.

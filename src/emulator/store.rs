@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
+use time::OffsetDateTime;
 
 use super::api_error::ApiError;
 use super::seed::{BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID};
@@ -26,6 +27,33 @@ pub struct Scope {
 pub(crate) fn parse_status(text: &str) -> Result<Status, ApiError> {
     text.parse()
         .map_err(|_unsupported| ApiError::unsupported_status(text))
+}
+
+/// The most compute jobs a running group lists, whatever its `JobCount`: anyone who can reach
+/// the emulator chooses that number, and answers must stay small.
+pub const MAX_COMPUTE_JOBS: u32 = 100;
+
+/// What a group shows as its status at a given moment: its [`Status`] once the last start or
+/// stop has settled, the way there before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Started, not yet running.
+    Starting,
+    /// Running, with its compute jobs.
+    Running,
+    /// Stopped, not yet stopped.
+    Stopping,
+    /// Stopped, or never started.
+    Stopped,
+}
+
+/// One compute job of a running group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ComputeJob {
+    /// `ComputeJobId` (and `ComputeJobName`): `JobGroupId × 100 + n`, n from 1.
+    pub id: u64,
+    /// `StartTime`: when the group became running.
+    pub started_at: OffsetDateTime,
 }
 
 /// One job group as the emulator holds it.
@@ -54,6 +82,45 @@ pub struct JobGroup {
     pub job_count: Option<u32>,
     /// `JobGroupParams`, keys and values in canonical API spelling.
     pub params: JobGroupParams,
+    /// When the last change of `status` settles or settled; until then the group shows
+    /// [`Phase::Starting`] or [`Phase::Stopping`]. A group made with its status, by a create
+    /// or a seed, is settled from the start.
+    #[serde(skip)]
+    pub settles_at: OffsetDateTime,
+}
+
+impl JobGroup {
+    /// The status the group shows at `now`.
+    pub fn phase(&self, now: OffsetDateTime) -> Phase {
+        let settled = now >= self.settles_at;
+        match (self.status, settled) {
+            (Status::Running, true) => Phase::Running,
+            (Status::Running, false) => Phase::Starting,
+            (Status::Stopped, true) => Phase::Stopped,
+            (Status::Stopped, false) => Phase::Stopping,
+        }
+    }
+
+    /// The compute jobs at `now`: `JobCount` of them (`PlanedJobCount` when `JobCount` was
+    /// never set, at most [`MAX_COMPUTE_JOBS`]) while the group shows running, none otherwise.
+    pub(crate) fn compute_jobs(&self, now: OffsetDateTime) -> Vec<ComputeJob> {
+        if self.phase(now) != Phase::Running {
+            return Vec::new();
+        }
+        let count = self
+            .job_count
+            .unwrap_or(self.planed_job_count)
+            .min(MAX_COMPUTE_JOBS);
+        let first = self
+            .job_group_id
+            .saturating_mul(u64::from(MAX_COMPUTE_JOBS));
+        (1..=u64::from(count))
+            .map(|number| ComputeJob {
+                id: first.saturating_add(number),
+                started_at: self.settles_at,
+            })
+            .collect()
+    }
 }
 
 fn serialize_as_string<S: serde::Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
@@ -96,6 +163,8 @@ pub(crate) struct NewJobGroup {
     pub job_count: Option<u32>,
     /// As sent: keys and values are checked and normalised by the store.
     pub params: Vec<(String, String)>,
+    /// When the group is made; its status is settled from then.
+    pub created_at: OffsetDateTime,
 }
 
 /// The fields a modify may change; `None` leaves a field as it is. Params, when given,
@@ -209,17 +278,21 @@ impl Store {
                 stream_per_job: new.stream_per_job,
                 job_count: new.job_count,
                 params,
+                settles_at: new.created_at,
             },
         );
         Ok(job_group_id)
     }
 
-    /// Applies `changes` to a group, all or nothing.
+    /// Applies `changes` to a group, all or nothing. A change of status settles at
+    /// `settles_at`; a status the group already has (settled or on its way) changes nothing,
+    /// while the other status turns the group around, starting a new transition.
     pub fn modify(
         &mut self,
         scope: &Scope,
         job_group_id: &str,
         changes: JobGroupChanges,
+        settles_at: OffsetDateTime,
     ) -> Result<(), ApiError> {
         let id = self.find(scope, job_group_id)?;
         let params = changes
@@ -248,8 +321,11 @@ impl Store {
                 .insert((group.scope.clone(), name.clone()), id);
             group.name = name;
         }
-        if let Some(status) = changes.status {
+        if let Some(status) = changes.status
+            && status != group.status
+        {
             group.status = status;
+            group.settles_at = settles_at;
         }
         if let Some(algo_lib_id) = changes.algo_lib_id {
             group.algo_lib_id = algo_lib_id;
@@ -272,12 +348,14 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a group's status; setting the status it already has is not an error.
+    /// Sets a group's status, settling at `settles_at`; setting the status it already has is
+    /// not an error and changes nothing.
     pub fn set_status(
         &mut self,
         scope: &Scope,
         job_group_id: &str,
         status: Status,
+        settles_at: OffsetDateTime,
     ) -> Result<(), ApiError> {
         self.modify(
             scope,
@@ -286,6 +364,7 @@ impl Store {
                 status: Some(status),
                 ..JobGroupChanges::default()
             },
+            settles_at,
         )
     }
 
@@ -437,7 +516,11 @@ fn normalize_params(params: &[(String, String)]) -> Result<JobGroupParams, ApiEr
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use time::macros::datetime;
+
     use super::*;
+
+    const CREATED: OffsetDateTime = datetime!(2018-10-10 10:00:00 UTC);
 
     fn scope() -> Scope {
         Scope {
@@ -461,6 +544,7 @@ mod tests {
             stream_per_job: 5,
             job_count: None,
             params: vec![("ES_ENABLE".into(), "true".into())],
+            created_at: CREATED,
         }
     }
 
@@ -566,10 +650,13 @@ mod tests {
             ..JobGroupChanges::default()
         };
         assert_eq!(
-            store.modify(&scope(), "2", rename("one")).unwrap_err().code,
+            store
+                .modify(&scope(), "2", rename("one"), CREATED)
+                .unwrap_err()
+                .code,
             "InvalidName.Duplicate"
         );
-        store.modify(&scope(), "2", rename("two")).unwrap();
+        store.modify(&scope(), "2", rename("two"), CREATED).unwrap();
         store
             .modify(
                 &scope(),
@@ -579,6 +666,7 @@ mod tests {
                     planed_job_count: Some(3),
                     ..rename("renamed")
                 },
+                CREATED,
             )
             .unwrap();
         let page = store.page(&scope(), Some("2"), 1, 10);
@@ -605,6 +693,7 @@ mod tests {
                     algo_lib_id: Some("404".into()),
                     ..JobGroupChanges::default()
                 },
+                CREATED,
             )
             .unwrap_err();
         assert_eq!(error.code, "InvalidAlgoLibId.NotFound");
@@ -628,5 +717,100 @@ mod tests {
         assert_eq!((one.total_count, ids(&one)), (1, vec![7]));
         let none = store.page(&scope(), Some("x"), 1, 10);
         assert_eq!(none.total_count, 0);
+    }
+
+    #[test]
+    fn a_status_change_shows_its_transition_until_it_settles() {
+        let mut store = store();
+        store.create(new_group("one")).unwrap();
+        let phase = |store: &Store, now| store.job_groups().next().unwrap().phase(now);
+        assert_eq!(phase(&store, CREATED), Phase::Stopped);
+        let settles = datetime!(2018-10-10 10:00:02 UTC);
+        store
+            .set_status(&scope(), "1", Status::Running, settles)
+            .unwrap();
+        assert_eq!(
+            phase(&store, datetime!(2018-10-10 10:00:01 UTC)),
+            Phase::Starting
+        );
+        assert_eq!(phase(&store, settles), Phase::Running);
+        // Starting again while starting changes nothing: the transition keeps its end.
+        store
+            .set_status(
+                &scope(),
+                "1",
+                Status::Running,
+                datetime!(2018-10-10 10:00:09 UTC),
+            )
+            .unwrap();
+        assert_eq!(phase(&store, settles), Phase::Running);
+    }
+
+    #[test]
+    fn stopping_while_starting_turns_the_group_around() {
+        let mut store = store();
+        store.create(new_group("one")).unwrap();
+        store
+            .set_status(
+                &scope(),
+                "1",
+                Status::Running,
+                datetime!(2018-10-10 10:00:02 UTC),
+            )
+            .unwrap();
+        let turned = datetime!(2018-10-10 10:00:03 UTC);
+        store
+            .modify(
+                &scope(),
+                "1",
+                JobGroupChanges {
+                    status: Some(Status::Stopped),
+                    ..JobGroupChanges::default()
+                },
+                turned,
+            )
+            .unwrap();
+        let group = store.job_groups().next().unwrap();
+        assert_eq!(
+            group.phase(datetime!(2018-10-10 10:00:02 UTC)),
+            Phase::Stopping
+        );
+        assert_eq!(group.phase(turned), Phase::Stopped);
+    }
+
+    #[test]
+    fn a_running_group_has_job_count_compute_jobs_else_planed_job_count_at_most_a_hundred() {
+        let mut store = store();
+        store
+            .create(NewJobGroup {
+                job_count: Some(3),
+                status: Status::Running,
+                ..new_group("counted")
+            })
+            .unwrap();
+        store
+            .create(NewJobGroup {
+                status: Status::Running,
+                ..new_group("planned")
+            })
+            .unwrap();
+        store
+            .create(NewJobGroup {
+                job_count: Some(1_000_000),
+                status: Status::Running,
+                ..new_group("huge")
+            })
+            .unwrap();
+        store.create(new_group("stopped")).unwrap();
+        let jobs: Vec<Vec<ComputeJob>> = store
+            .job_groups()
+            .map(|group| group.compute_jobs(CREATED))
+            .collect();
+        let ids = |jobs: &[ComputeJob]| jobs.iter().map(|job| job.id).collect::<Vec<_>>();
+        assert_eq!(ids(&jobs[0]), [101, 102, 103]);
+        assert!(jobs[0].iter().all(|job| job.started_at == CREATED));
+        assert_eq!(ids(&jobs[1]), (201..=210).collect::<Vec<_>>());
+        assert_eq!(ids(&jobs[2]), (301..=400).collect::<Vec<_>>());
+        assert!(jobs[3].is_empty());
     }
 }

@@ -9,6 +9,12 @@
 //! `CITYFORM_BACKEND` and `CITYFORM_WORKSPACE`, and [`Workspace::state`] reads it through the
 //! library. Tests that look at artefacts only the file backend has call
 //! [`Workspace::skip_on_postgres`].
+//!
+//! The emulator is a parameter too: `CITYFORM_TEST_EMULATOR_ARGS` holds extra arguments,
+//! separated by whitespace, given to every [`Emulator`] this harness starts, after
+//! `--listen` and before the test's own flags. `CITYFORM_TEST_EMULATOR_ARGS="--dialect
+//! reference --transition-ms 200"` runs a suite against the reference page's answer shapes
+//! with visible start and stop transitions.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // helpers of tests: a failed unwrap is a failed test
 
 #[path = "../support_postgres/mod.rs"]
@@ -117,6 +123,15 @@ impl Drop for Emulator {
     }
 }
 
+/// The arguments in `CITYFORM_TEST_EMULATOR_ARGS`, split at whitespace; none when unset.
+pub fn extra_emulator_arguments() -> Vec<String> {
+    std::env::var("CITYFORM_TEST_EMULATOR_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// One job group as the emulator holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulatedGroup {
@@ -127,12 +142,14 @@ pub struct EmulatedGroup {
 }
 
 impl Emulator {
-    /// Starts `cityform emulator --listen 127.0.0.1:0` with `flags`, and waits for its
-    /// address. Every request it answers is logged on its stderr, which is collected.
+    /// Starts `cityform emulator --listen 127.0.0.1:0` with the arguments of
+    /// `CITYFORM_TEST_EMULATOR_ARGS` and `flags`, and waits for its address. Every request it
+    /// answers is logged on its stderr, which is collected.
     pub fn start(flags: &[&str]) -> Self {
         let mut command = Command::new(BINARY);
         command
             .args(["emulator", "--listen", "127.0.0.1:0"])
+            .args(extra_emulator_arguments())
             .args(flags)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

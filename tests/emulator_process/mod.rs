@@ -1,5 +1,10 @@
 //! `cityform emulator` as a separate process on a free port, for tests that run the binary
 //! against it the way a user or a CI job does.
+//!
+//! `CITYFORM_TEST_EMULATOR_ARGS` holds extra arguments, separated by whitespace, given to
+//! every emulator started here, after `--quiet` and before the test's own arguments: for
+//! example `--dialect reference --transition-ms 200` to run a suite against the reference
+//! page's answer shapes with visible start and stop transitions.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead as _, BufReader};
@@ -21,11 +26,13 @@ pub struct EmulatorProcess {
 }
 
 impl EmulatorProcess {
-    /// Starts `cityform emulator --listen 127.0.0.1:0 --quiet` with `arguments` added, and
-    /// waits for the line that names its address.
+    /// Starts `cityform emulator --listen 127.0.0.1:0 --quiet` with the arguments of
+    /// `CITYFORM_TEST_EMULATOR_ARGS` and `arguments` added, and waits for the line that names
+    /// its address.
     pub fn start(arguments: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cityform"))
             .args(["emulator", "--listen", "127.0.0.1:0", "--quiet"])
+            .args(extra_emulator_arguments())
             .args(arguments)
             .env_clear()
             .stdin(Stdio::null())
@@ -68,6 +75,15 @@ impl Drop for EmulatorProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The arguments in `CITYFORM_TEST_EMULATOR_ARGS`, split at whitespace; none when unset.
+pub fn extra_emulator_arguments() -> Vec<String> {
+    std::env::var("CITYFORM_TEST_EMULATOR_ARGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A plain HTTP/1.1 GET on loopback, without a client library.
