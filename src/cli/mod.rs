@@ -76,6 +76,9 @@ enum Command {
     /// the server when its holder's connection ends, so it needs no force-unlock.
     ForceUnlock(force_unlock::ForceUnlockArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
+    // A flag given twice takes its last value, so that a script (or a test harness) can add
+    // to a command line it was handed.
+    #[command(args_override_self = true)]
     Emulator(crate::emulator::cli::EmulatorArgs),
     /// Print the JSON Schema of the manifests, of `plan --format json` or of apply's events.
     Schema(schema::SchemaArgs),

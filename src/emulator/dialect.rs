@@ -21,7 +21,8 @@ pub enum Dialect {
     /// capitalised statuses, typed numbers, `ComputeJobs.ComputeJob[]`.
     #[default]
     Sdk,
-    /// As the reference page's JSON and XML examples show it: `Name`, lower-case statuses,
+    /// As the reference pages' JSON and XML examples show it: `Name`, lower-case statuses,
+    /// counts as strings (as the `DescribeStreams` page's example writes `"TotalCount":"1"`),
     /// `ComputeJobs` as a bare list of jobs with numeric ids and names.
     Reference,
 }
@@ -61,6 +62,18 @@ impl Dialect {
         }
     }
 
+    /// A count: a number for the SDK, a string in the reference dialect. The reference pages
+    /// differ among themselves (`DescribeJobGroups`' example writes `"PageNumber":1`,
+    /// `DescribeStreams`' `"PageNumber":"1"`), and a client must read both; the SDK dialect
+    /// sends numbers, so the reference dialect sends strings.
+    fn count(self, count: impl Into<i64>) -> Value {
+        let count = count.into();
+        match self {
+            Dialect::Sdk => Value::Integer(count),
+            Dialect::Reference => Value::text(count.to_string()),
+        }
+    }
+
     /// The members of a `DescribeJobGroups` answer for `page`, as seen at `now`.
     pub(crate) fn describe_answer(
         self,
@@ -74,7 +87,7 @@ impl Dialect {
             .iter()
             .map(|group| self.describe_group(group, now))
             .collect::<Result<Vec<_>, _>>()?;
-        let total_count = Value::Integer(i64::try_from(page.total_count).unwrap_or(i64::MAX));
+        let total_count = self.count(i64::try_from(page.total_count).unwrap_or(i64::MAX));
         let job_groups = Value::Object(vec![("JobGroup", Value::List(groups))]);
         Ok(match self {
             Dialect::Sdk => vec![
@@ -86,8 +99,8 @@ impl Dialect {
             // The order of the page's XML example; its JSON example has no meaningful order.
             Dialect::Reference => vec![
                 ("JobGroups", job_groups),
-                ("PageNumber", Value::Integer(page_number.into())),
-                ("PageSize", Value::Integer(page_size.into())),
+                ("PageNumber", self.count(page_number)),
+                ("PageSize", self.count(page_size)),
                 ("TotalCount", total_count),
             ],
         })
@@ -100,11 +113,9 @@ impl Dialect {
         let status = Value::text(self.status(group.phase(now)));
         let algo_lib_id = Value::text(&group.algo_lib_id);
         let resource_profile_id = Value::text(&group.resource_profile_id);
-        let planed_job_count = Value::Integer(group.planed_job_count.into());
-        let stream_per_job = Value::Integer(group.stream_per_job.into());
-        let job_count = group
-            .job_count
-            .map(|count| ("JobCount", Value::Integer(count.into())));
+        let planed_job_count = self.count(group.planed_job_count);
+        let stream_per_job = self.count(group.stream_per_job);
+        let job_count = group.job_count.map(|count| ("JobCount", self.count(count)));
         let params = Value::Object(vec![(
             "JobGroupParam",
             Value::List(
@@ -248,7 +259,7 @@ mod tests {
         );
         assert_eq!(
             json,
-            r#"{"JobGroups":{"JobGroup":[{"JobGroupId":"1","Name":"视频任务","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":10,"StreamPerJob":20,"Status":"running","JobCount":1,"JobGroupParams":{"JobGroupParam":[{"Key":"ES_ENABLE","Value":"True"}]},"ComputeJobs":[{"ComputeJobId":101,"ComputeJobName":101,"ComputeJobStatus":"Running","StartTime":"2018-10-10T10:20:30Z"}]}]},"PageNumber":1,"PageSize":10,"TotalCount":1}"#
+            r#"{"JobGroups":{"JobGroup":[{"JobGroupId":"1","Name":"视频任务","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":"10","StreamPerJob":"20","Status":"running","JobCount":"1","JobGroupParams":{"JobGroupParam":[{"Key":"ES_ENABLE","Value":"True"}]},"ComputeJobs":[{"ComputeJobId":101,"ComputeJobName":101,"ComputeJobStatus":"Running","StartTime":"2018-10-10T10:20:30Z"}]}]},"PageNumber":"1","PageSize":"10","TotalCount":"1"}"#
         );
     }
 
