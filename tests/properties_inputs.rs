@@ -78,6 +78,13 @@ const TOKENS: &[&[u8]] = &[
     b"+",
     b"/",
     b"JobGroupParams.1.Key=",
+    b"<",
+    b"</",
+    b"/>",
+    b"<![CDATA[",
+    b"&#x",
+    b"<JobGroup>",
+    b"<ComputeJobs>",
 ];
 
 /// One change to an input.

@@ -352,6 +352,7 @@ mod tests {
             params: [("ES_ENABLE".to_owned(), "true".to_owned())]
                 .into_iter()
                 .collect(),
+            compute_jobs: Vec::new(),
         };
         let live = live_group(group);
         assert_eq!(

@@ -378,6 +378,7 @@ mod tests {
             stream_per_job: 1,
             job_count: None,
             params: Default::default(),
+            compute_jobs: Vec::new(),
         }
     }
 

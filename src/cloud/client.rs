@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{StatusCode, Url};
 
+use super::answer::AnswerBody;
 use super::credentials::Credentials;
 use super::endpoint::Endpoints;
 use super::error::{CloudError, CloudErrorKind, ErrorClass, error_from_answer, human_duration};
@@ -79,6 +80,19 @@ struct Call {
     request: RpcRequest,
     subject: String,
     safety: Safety,
+}
+
+/// A success answer as it arrived.
+struct Received {
+    body: Vec<u8>,
+    /// `Content-Type`, when the answer had one that is text.
+    content_type: Option<String>,
+}
+
+impl Received {
+    fn answer(&self) -> AnswerBody<'_> {
+        AnswerBody::new(&self.body).with_content_type(self.content_type.as_deref())
+    }
 }
 
 /// The client for CityVisual's job-group actions. Cheap to clone; clones share connections.
@@ -167,8 +181,9 @@ impl CloudClient {
             subject: name.to_owned(),
             safety: Safety::Mutation,
         };
-        let (body, attempts) = self.execute(&call).await?;
-        job_groups::parse_created(&body).map_err(|problem| answer_error(&call, problem, attempts))
+        let (received, attempts) = self.execute(&call).await?;
+        job_groups::parse_created(received.answer())
+            .map_err(|problem| answer_error(&call, problem, attempts))
     }
 
     /// One page of `DescribeJobGroups`.
@@ -189,8 +204,9 @@ impl CloudClient {
             subject,
             safety: Safety::Read,
         };
-        let (body, attempts) = self.execute(&call).await?;
-        job_groups::parse_page(&body).map_err(|problem| answer_error(&call, problem, attempts))
+        let (received, attempts) = self.execute(&call).await?;
+        job_groups::parse_page(received.answer())
+            .map_err(|problem| answer_error(&call, problem, attempts))
     }
 
     /// Every job group of an instance, paging through `DescribeJobGroups` at the largest page
@@ -302,14 +318,14 @@ impl CloudClient {
             subject: job_group_id.to_owned(),
             safety: Safety::Mutation,
         };
-        let (body, attempts) = self.execute(&call).await?;
-        job_groups::parse_acknowledged(&body)
+        let (received, attempts) = self.execute(&call).await?;
+        job_groups::parse_acknowledged(received.answer())
             .map_err(|problem| answer_error(&call, problem, attempts))
     }
 
-    /// Sends `call` until it succeeds or may not be retried; returns the success body and the
+    /// Sends `call` until it succeeds or may not be retried; returns the success answer and the
     /// number of attempts made.
-    async fn execute(&self, call: &Call) -> Result<(Vec<u8>, u32), CloudError> {
+    async fn execute(&self, call: &Call) -> Result<(Received, u32), CloudError> {
         let started = Instant::now();
         let mut attempts = 0_u32;
         loop {
@@ -321,11 +337,11 @@ impl CloudClient {
             }
             attempts += 1;
             let failure = match self.attempt(call).await {
-                Ok(body) => {
+                Ok(received) => {
                     if let Some(throttle) = &self.throttle {
                         throttle.on_success();
                     }
-                    return Ok((body, attempts));
+                    return Ok((received, attempts));
                 }
                 Err(failure) => failure,
             };
@@ -374,8 +390,8 @@ impl CloudClient {
         }
     }
 
-    /// One attempt: the success body, or what went wrong and its class.
-    async fn attempt(&self, call: &Call) -> Result<Vec<u8>, (CloudErrorKind, ErrorClass)> {
+    /// One attempt: the success answer, or what went wrong and its class.
+    async fn attempt(&self, call: &Call) -> Result<Received, (CloudErrorKind, ErrorClass)> {
         let mut url = self
             .endpoints
             .url_for(&call.request.region_id)
@@ -399,6 +415,11 @@ impl CloudClient {
             .await
             .map_err(|error| self.transport_failure(error, &endpoint, None))?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let limit = self.options.max_response_bytes;
         let too_large = |status: StatusCode| {
             (
@@ -429,10 +450,15 @@ impl CloudClient {
             }
         }
         tracing::debug!(action = call.request.action, subject = %call.subject, status = status.as_u16(), bytes = body.len(), "answered");
+        let received = Received { body, content_type };
         if status.is_success() {
-            Ok(body)
+            Ok(received)
         } else {
-            Err(error_from_answer(status.as_u16(), &body, &self.redactor))
+            Err(error_from_answer(
+                status.as_u16(),
+                received.answer(),
+                &self.redactor,
+            ))
         }
     }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::answer::AnswerBody;
 use super::endpoint::EndpointError;
 use super::redact::{Redactor, excerpt};
 use crate::model::printable;
@@ -43,7 +44,8 @@ impl fmt::Display for ErrorClass {
     }
 }
 
-/// An error answer in Alibaba Cloud's format, `{"Code", "Message", "RequestId", ...}`.
+/// An error answer in Alibaba Cloud's format, `{"Code", "Message", "RequestId", ...}` in JSON
+/// or `<Error><Code>…</Code>…</Error>` in XML.
 ///
 /// `Message` and `Recommend` have been scrubbed of the credentials' secret values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,13 +337,14 @@ impl CloudError {
     }
 }
 
-/// Turns an error answer (status ≥ 300) into a kind and its class. Never panics, whatever the
-/// body; text taken from the body is scrubbed by `redactor`.
-pub fn error_from_answer(
+/// Turns an error answer (status ≥ 300), JSON or XML, into a kind and its class. Never panics,
+/// whatever the body; text taken from the body is scrubbed by `redactor`.
+pub fn error_from_answer<'a>(
     status: u16,
-    body: &[u8],
+    body: impl Into<AnswerBody<'a>>,
     redactor: &Redactor,
 ) -> (CloudErrorKind, ErrorClass) {
+    let body = body.into();
     match parse_service_error(status, body, redactor) {
         Some(error) => {
             let class = error.class();
@@ -354,7 +357,11 @@ pub fn error_from_answer(
                 // after, in case removing tags and spaces put one back together.
                 excerpt: shown(
                     redactor,
-                    &excerpt(redactor.redact(&String::from_utf8_lossy(body)).as_bytes()),
+                    &excerpt(
+                        redactor
+                            .redact(&String::from_utf8_lossy(body.bytes()))
+                            .as_bytes(),
+                    ),
                 ),
             },
             classify_status(status),
@@ -362,8 +369,12 @@ pub fn error_from_answer(
     }
 }
 
-fn parse_service_error(status: u16, body: &[u8], redactor: &Redactor) -> Option<ServiceError> {
-    let document: Value = serde_json::from_slice(body).ok()?;
+fn parse_service_error(
+    status: u16,
+    body: AnswerBody<'_>,
+    redactor: &Redactor,
+) -> Option<ServiceError> {
+    let document = body.document().ok()?;
     let code = text_field(&document, "Code").filter(|code| !code.is_empty())?;
     let scrubbed = |name: &str| text_field(&document, name).map(|text| shown(redactor, &text));
     Some(ServiceError {
@@ -522,6 +533,56 @@ mod tests {
             kind.to_string(),
             "HTTP 500 with a body that is not an Alibaba Cloud error: the body is empty"
         );
+    }
+
+    /// Alibaba Cloud's XML error document, with the code and message of the ModifyJobGroup
+    /// reference page: it was taken for a proxy's page, without its code.
+    #[test]
+    fn parses_an_xml_error_body() {
+        let body = b"<?xml version='1.0' encoding='UTF-8'?><Error><RequestId>E175B041-75A2-4335-B3AC-0FD008F93627</RequestId><HostId>cityvisual.cn-shanghai.aliyuncs.com</HostId><Code>InvalidJobGroupId.NotFound</Code><Message>The specified job group does not exist.</Message><Recommend><![CDATA[https://next.api.aliyun.com/troubleshoot?q=InvalidJobGroupId.NotFound&product=cityvisual]]></Recommend></Error>";
+        let (kind, class) = error_from_answer(404, body, &no_secrets());
+        assert_eq!(class, ErrorClass::Terminal);
+        assert_eq!(
+            kind,
+            CloudErrorKind::Service(ServiceError {
+                status: 404,
+                code: "InvalidJobGroupId.NotFound".into(),
+                message: "The specified job group does not exist.".into(),
+                request_id: Some("E175B041-75A2-4335-B3AC-0FD008F93627".into()),
+                recommend: Some(
+                    "https://next.api.aliyun.com/troubleshoot?q=InvalidJobGroupId.NotFound&product=cityvisual"
+                        .into()
+                ),
+                host_id: Some("cityvisual.cn-shanghai.aliyuncs.com".into()),
+            })
+        );
+        let throttled = "\n  <Error>\n    <Code>Throttling.User</Code>\n    <Message>Request was denied due to user flow control.</Message>\n  </Error>\n";
+        let (kind, class) = error_from_answer(400, throttled.as_bytes(), &no_secrets());
+        assert_eq!(class, ErrorClass::Retryable);
+        assert_eq!(
+            kind.to_string(),
+            "Throttling.User (400): Request was denied due to user flow control."
+        );
+        let declared = AnswerBody::new(b"<Error><Code>InternalError</Code></Error>")
+            .with_content_type(Some("text/xml;charset=UTF-8"));
+        let (kind, class) = error_from_answer(500, declared, &no_secrets());
+        assert_eq!(class, ErrorClass::Retryable);
+        assert_eq!(kind.to_string(), "InternalError (500)");
+        for page in [
+            &b"<Error><Message>no code</Message></Error>"[..],
+            b"<Error><Code></Code></Error>",
+            b"<Error><Code><A/></Code></Error>",
+            b"<Error><Code>Truncated",
+        ] {
+            let (kind, _) = error_from_answer(403, page, &no_secrets());
+            assert!(
+                matches!(
+                    kind,
+                    CloudErrorKind::UnexpectedErrorBody { status: 403, .. }
+                ),
+                "{kind:?}"
+            );
+        }
     }
 
     /// An error answer's text reached the terminal with its escape sequences.

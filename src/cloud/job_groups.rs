@@ -1,15 +1,28 @@
 //! The job-group actions' parameters and answers, without any I/O.
 //!
 //! Requests are turned into ordered parameter lists exactly as the SDK models name them
-//! (`JobGroupParams.N.Key` / `.Value` numbered from 1 in the spec's params order). Answers are
-//! parsed leniently where the SDK models are (numbers may arrive as numbers or as strings,
-//! absent lists are empty) and strictly where the caller depends on a field (`JobGroupId`).
+//! (`JobGroupParams.N.Key` / `.Value` numbered from 1 in the spec's params order).
+//!
+//! Answers are read liberally, because the SDK models and the service's reference pages
+//! disagree on their shape and the service may answer either way (see "What the reference pages
+//! say" in the API notes):
+//! - JSON or XML bodies alike ([`AnswerBody`]);
+//! - a described group's name as `JobGroupName` (SDK model) or `Name` (reference examples);
+//! - numbers as JSON numbers or as strings, ids as strings or as numbers;
+//! - every list (`JobGroups`, `JobGroupParams`, `ComputeJobs`) wrapped
+//!   (`{"JobGroup": [...]}`), bare (`[...]`), or as a single object where a list is expected;
+//!   an absent or empty list is empty;
+//! - `Status` kept as sent: interpreting it is the caller's business.
+//!
+//! They are read strictly where the caller depends on a field (`JobGroupId`), and a value of
+//! the wrong shape is malformed, with its path in the reason.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde_json::Value;
 
+use super::answer::AnswerBody;
 use super::error::text_field;
 use crate::model::{JobGroupParams, JobGroupSpec, ParamKey, normalize_param_value, printable};
 
@@ -303,10 +316,10 @@ pub struct JobGroupPage {
 pub struct ObservedJobGroup {
     /// `JobGroupId`.
     pub job_group_id: String,
-    /// `JobGroupName`.
+    /// `JobGroupName`, or `Name` as the reference pages' examples call it.
     pub name: String,
-    /// `Status`, as the service spells it (`Running`, `Stopped`, or a value this client does
-    /// not know).
+    /// `Status`, exactly as the service sent it (`Running`, `running`, `starting`, or a value
+    /// this client does not know).
     pub status: String,
     /// `AlgoLibId`.
     pub algo_lib_id: String,
@@ -320,6 +333,26 @@ pub struct ObservedJobGroup {
     pub job_count: Option<u32>,
     /// `JobGroupParams.JobGroupParam[]`, by key, values as the service sent them.
     pub params: JobGroupParams,
+    /// `ComputeJobs.ComputeJob[]`, in the order sent.
+    pub compute_jobs: Vec<ObservedComputeJob>,
+}
+
+/// A compute job of a group, as the service describes it. Every field is as sent, and absent
+/// when the answer has none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservedComputeJob {
+    /// `ComputeJobId` (a string or a number in answers).
+    pub id: Option<String>,
+    /// `ComputeJobName`.
+    pub name: Option<String>,
+    /// `ComputeJobStatus` (`Running`, `Stopped`).
+    pub status: Option<String>,
+    /// `StartTime`, e.g. `2018-10-10T10:20:30Z`.
+    pub start_time: Option<String>,
+    /// `EndTime`.
+    pub end_time: Option<String>,
+    /// `Duration`, how long the job has run (the unit is not documented).
+    pub duration: Option<u64>,
 }
 
 impl ObservedJobGroup {
@@ -372,8 +405,10 @@ pub enum AnswerProblem {
 }
 
 /// Parses `CreateJobGroup`'s answer.
-pub fn parse_created(body: &[u8]) -> Result<CreatedJobGroup, AnswerProblem> {
-    let document = parse_object(body)?;
+pub fn parse_created<'a>(
+    body: impl Into<AnswerBody<'a>>,
+) -> Result<CreatedJobGroup, AnswerProblem> {
+    let document = parse_object(body.into())?;
     let request_id = request_id_of(&document);
     match text_field(&document, "JobGroupId").filter(|id| !id.is_empty()) {
         Some(job_group_id) if !is_plain(&job_group_id) => Err(AnswerProblem::Malformed {
@@ -392,8 +427,10 @@ pub fn parse_created(body: &[u8]) -> Result<CreatedJobGroup, AnswerProblem> {
 }
 
 /// Parses the answer of an action that returns only a `RequestId`.
-pub fn parse_acknowledged(body: &[u8]) -> Result<Acknowledged, AnswerProblem> {
-    let document = parse_object(body)?;
+pub fn parse_acknowledged<'a>(
+    body: impl Into<AnswerBody<'a>>,
+) -> Result<Acknowledged, AnswerProblem> {
+    let document = parse_object(body.into())?;
     Ok(Acknowledged {
         request_id: request_id_of(&document).unwrap_or_default(),
     })
@@ -413,8 +450,8 @@ fn request_id_of(document: &Value) -> Option<String> {
 }
 
 /// Parses `DescribeJobGroups`' answer.
-pub fn parse_page(body: &[u8]) -> Result<JobGroupPage, AnswerProblem> {
-    let document = parse_object(body)?;
+pub fn parse_page<'a>(body: impl Into<AnswerBody<'a>>) -> Result<JobGroupPage, AnswerProblem> {
+    let document = parse_object(body.into())?;
     let request_id = request_id_of(&document);
     let malformed = |reason: String| AnswerProblem::Malformed {
         reason,
@@ -422,11 +459,12 @@ pub fn parse_page(body: &[u8]) -> Result<JobGroupPage, AnswerProblem> {
     };
     let groups = nested_list(&document, "JobGroups", "JobGroup").map_err(&malformed)?;
     let job_groups = groups
+        .items
         .iter()
         .enumerate()
         .map(|(index, group)| {
             parse_group(group)
-                .map_err(|reason| malformed(format!("`JobGroups.JobGroup[{index}]`: {reason}")))
+                .map_err(|reason| malformed(format!("`{}[{index}]`: {reason}", groups.path)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(JobGroupPage {
@@ -456,22 +494,31 @@ fn parse_group(group: &Value) -> Result<ObservedJobGroup, String> {
     let required_number =
         |name: &str| small_number_field(group, name)?.ok_or_else(|| format!("`{name}` is missing"));
     let mut params = JobGroupParams::new();
-    for (index, param) in nested_list(group, "JobGroupParams", "JobGroupParam")?
-        .iter()
-        .enumerate()
-    {
+    let listed = nested_list(group, "JobGroupParams", "JobGroupParam")?;
+    for (index, param) in listed.items.iter().enumerate() {
         let key = text_field(param, "Key")
-            .ok_or_else(|| format!("`JobGroupParams.JobGroupParam[{index}].Key` is missing"))?;
+            .ok_or_else(|| format!("`{}[{index}].Key` is missing", listed.path))?;
         let value = text_field(param, "Value").unwrap_or_default();
         params.insert(key, value);
     }
+    let listed = nested_list(group, "ComputeJobs", "ComputeJob")?;
+    let compute_jobs = listed
+        .items
+        .iter()
+        .enumerate()
+        .map(|(index, job)| parse_compute_job(job, &format!("{}[{index}]", listed.path)))
+        .collect::<Result<Vec<_>, _>>()?;
     let job_group_id = required_text("JobGroupId")?;
     if !is_plain(&job_group_id) {
         return Err(CONTROL_IN_ID.to_owned());
     }
+    let name = ["JobGroupName", "Name"]
+        .into_iter()
+        .find_map(|field| text_field(group, field).filter(|name| !name.is_empty()))
+        .ok_or_else(|| "neither `JobGroupName` nor `Name` is present".to_owned())?;
     Ok(ObservedJobGroup {
         job_group_id,
-        name: required_text("JobGroupName")?,
+        name,
         status: text_field(group, "Status").unwrap_or_default(),
         algo_lib_id: required_text("AlgoLibId")?,
         resource_profile_id: required_text("ResourceProfileId")?,
@@ -479,38 +526,80 @@ fn parse_group(group: &Value) -> Result<ObservedJobGroup, String> {
         stream_per_job: required_number("StreamPerJob")?,
         job_count: small_number_field(group, "JobCount")?,
         params,
+        compute_jobs,
     })
 }
 
-fn parse_object(body: &[u8]) -> Result<Value, AnswerProblem> {
-    match serde_json::from_slice::<Value>(body) {
+/// One of `ComputeJobs`; `path` says where it is, for the reason of a malformed one.
+fn parse_compute_job(job: &Value, path: &str) -> Result<ObservedComputeJob, String> {
+    if !job.is_object() {
+        return Err(format!("`{path}` is not an object"));
+    }
+    let text = |name: &str| match job.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => text_field(job, name)
+            .map(Some)
+            .ok_or_else(|| format!("`{path}.{name}` is not text")),
+    };
+    Ok(ObservedComputeJob {
+        id: text("ComputeJobId")?,
+        name: text("ComputeJobName")?,
+        status: text("ComputeJobStatus")?,
+        start_time: text("StartTime")?,
+        end_time: text("EndTime")?,
+        duration: number_field(job, "Duration").map_err(|reason| format!("`{path}`: {reason}"))?,
+    })
+}
+
+fn parse_object(body: AnswerBody<'_>) -> Result<Value, AnswerProblem> {
+    let malformed = |reason: String| AnswerProblem::Malformed {
+        reason,
+        request_id: None,
+    };
+    match body.document() {
         Ok(document) if document.is_object() => Ok(document),
-        Ok(_) => Err(AnswerProblem::Malformed {
-            reason: "the body is not a JSON object".to_owned(),
-            request_id: None,
-        }),
-        Err(error) => Err(AnswerProblem::Malformed {
-            reason: format!("the body is not JSON ({error})"),
-            request_id: None,
-        }),
+        Ok(_) if body.is_xml() => Err(malformed(
+            "the XML body's root element holds no elements".to_owned(),
+        )),
+        Ok(_) => Err(malformed("the body is not a JSON object".to_owned())),
+        Err(error) => Err(malformed(error.to_string())),
     }
 }
 
-/// `{"Outer": {"Inner": [...]}}` → the list; an absent or null level is an empty list, and a
-/// bare list in place of the wrapper object is accepted too.
-fn nested_list<'a>(document: &'a Value, outer: &str, inner: &str) -> Result<&'a [Value], String> {
+/// The items of a list in an answer, and its path for messages (`JobGroups.JobGroup` when
+/// wrapped, `ComputeJobs` when bare).
+struct Listed<'a> {
+    items: &'a [Value],
+    path: String,
+}
+
+/// The list `outer` of `document`, in any of the shapes answers use:
+/// - wrapped, `{"Outer": {"Inner": [...]}}` (the SDK models);
+/// - bare, `{"Outer": [...]}` (the reference pages' JSON examples);
+/// - a single object where a list is expected, wrapped (`{"Outer": {"Inner": {...}}}`) or
+///   bare (`{"Outer": {...}}` without `Inner`): that is how XML writes a one-element list;
+/// - absent, null, `{}` or blank text (an empty XML element) is an empty list.
+fn nested_list<'a>(document: &'a Value, outer: &str, inner: &str) -> Result<Listed<'a>, String> {
+    let listed = |items, path: String| Ok(Listed { items, path });
     let wrapper = match document.get(outer) {
-        None | Some(Value::Null) => return Ok(&[]),
-        Some(Value::Array(items)) => return Ok(items),
+        None | Some(Value::Null) => return listed(&[], outer.to_owned()),
+        Some(Value::String(text)) if text.trim().is_empty() => {
+            return listed(&[], outer.to_owned());
+        }
+        Some(Value::Array(items)) => return listed(items, outer.to_owned()),
+        Some(Value::Object(fields)) if fields.is_empty() => return listed(&[], outer.to_owned()),
         Some(wrapper @ Value::Object(_)) => wrapper,
         Some(_) => return Err(format!("`{outer}` is neither an object nor a list")),
     };
+    let path = format!("{outer}.{inner}");
     match wrapper.get(inner) {
-        None | Some(Value::Null) => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        // XML-to-JSON gateways turn a one-element list into the element itself.
-        Some(item @ Value::Object(_)) => Ok(std::slice::from_ref(item)),
-        Some(_) => Err(format!("`{outer}.{inner}` is not a list")),
+        // An object without the inner name is itself the one item of a bare list.
+        None => listed(std::slice::from_ref(wrapper), outer.to_owned()),
+        Some(Value::Null) => listed(&[], path),
+        Some(Value::String(text)) if text.trim().is_empty() => listed(&[], path),
+        Some(Value::Array(items)) => listed(items, path),
+        Some(item @ Value::Object(_)) => listed(std::slice::from_ref(item), path),
+        Some(_) => Err(format!("`{path}` is not a list")),
     }
 }
 
@@ -663,9 +752,16 @@ mod tests {
             );
         }
         assert!(matches!(
-            parse_created(b"<CreateJobGroupResponse/>"),
+            parse_created(b"<CreateJobGroupResponse><JobGroupId>4"),
             Err(AnswerProblem::Malformed { .. })
         ));
+        assert_eq!(
+            parse_created(b"<CreateJobGroupResponse/>"),
+            Err(AnswerProblem::MissingField {
+                field: "JobGroupId",
+                request_id: None
+            })
+        );
     }
 
     const PAGE: &str = r#"{
@@ -715,6 +811,10 @@ mod tests {
                 ]
                 .into_iter()
                 .collect(),
+                compute_jobs: vec![ObservedComputeJob {
+                    id: Some("c1".into()),
+                    ..ObservedComputeJob::default()
+                }],
             }
         );
         assert_eq!(page.job_groups[1].job_count, None);
@@ -779,6 +879,439 @@ mod tests {
         let spec = odd.to_spec();
         assert_eq!(spec.params.get("NEW_KEY").unwrap(), "x");
         assert_eq!(spec.params.get("RDS_ENABLE").unwrap(), "maybe");
+    }
+
+    // The answer examples of the DescribeJobGroups reference page (`hglakfs/cityvisual`,
+    // `cn.zh-CN/API参考/计算工作组/DescribeJobGroups.md`), as printed there.
+    const REFERENCE_JSON_PAGE: &str = "{
+\t\"PageNumber\":1,
+\t\"TotalCount\":2,
+\t\"JobGroups\":{
+\t\t\"JobGroup\":[
+\t\t\t{
+\t\t\t\t\"Name\":\"视频任务\",
+\t\t\t\t\"Status\":\"running\",
+\t\t\t\t\"AlgoLibId\":\"xxxxx\",
+\t\t\t\t\"ComputeJobs\":[
+\t\t\t\t\t{
+\t\t\t\t\t\t\"ComputeJobName\":101,
+\t\t\t\t\t\t\"ComputeJobId\":101,
+\t\t\t\t\t\t\"Duration\":600,
+\t\t\t\t\t\t\"EndTime\":\"2018-10-10T10:30:30Z\",
+\t\t\t\t\t\t\"StartTime\":\"2018-10-10T10:20:30Z\",
+\t\t\t\t\t\t\"ComputeJobStatus\":\"Running\"
+\t\t\t\t\t}
+\t\t\t\t],
+\t\t\t\t\"StreamPerJob\":20,
+\t\t\t\t\"JobGroupParams\":{
+\t\t\t\t\t\"JobGroupParam\":[
+\t\t\t\t\t\t{
+\t\t\t\t\t\t\t\"Value\":\"True\",
+\t\t\t\t\t\t\t\"Key\":\"ES_ENABLE\"
+\t\t\t\t\t\t},
+\t\t\t\t\t\t{
+\t\t\t\t\t\t\t\"Value\":\"True\",
+\t\t\t\t\t\t\t\"Key\":\"RDS_ENABLE\"
+\t\t\t\t\t\t}
+\t\t\t\t\t]
+\t\t\t\t},
+\t\t\t\t\"JobGroupId\":\"xxxxx\",
+\t\t\t\t\"JobCount\":1,
+\t\t\t\t\"ResourceProfileId\":\"xxxxx\",
+\t\t\t\t\"PlanedJobCount\":1
+\t\t\t}
+\t\t]
+\t},
+\t\"PageSize\":10,
+\t\"RequestId\":\"04F0F334-1335-436C-A1D7-6C044FE73368\"
+}";
+
+    const REFERENCE_XML_PAGE: &str = "<DescribeJobGroupsResponse>
+      <JobGroups>
+            <JobGroup>
+                  <JobGroupId>xxxx</JobGroupId>
+                  <Name>视频任务</Name>
+                  <AlgoLibId>xxxxx</AlgoLibId>
+                  <ResourceProfileId>xxxxx</ResourceProfileId>
+                  <PlanedJobCount>10</PlanedJobCount>
+                  <StreamPerJob>20</StreamPerJob>
+                  <Status>running</Status>
+                  <JobCount>10</JobCount>
+                  <JobGroupParams>\t\t
+                        <JobGroupParam>
+                              <Key>ES_ENABLE</Key>
+                              <Value>True</Value>
+                        </JobGroupParam>
+                        <JobGroupParam>
+                              <Key>RDS_ENABLE</Key>
+                              <Value>True</Value>
+                        </JobGroupParam>
+                  </JobGroupParams>
+                  <ComputeJobs>\t\t
+                        <ComputeJobId>101</ComputeJobId>
+                        <ComputeJobName>101</ComputeJobName>
+                        <ComputeJobStatus>Running</ComputeJobStatus>
+                        <StartTime>2018-10-10T10:20:20Z</StartTime>
+                        <EndTime>2018-10-10T10:20:30Z</EndTime>
+                        <Duration>600</Duration>
+                  </ComputeJobs>
+            </JobGroup>
+      </JobGroups>
+      <PageNumber>1</PageNumber>     
+      <PageSize>10</PageSize>     
+      <TotalCount>1</TotalCount>
+      <RequestId>04F0F334-1335-436C-A1D7-6C044FE73368</RequestId>
+</DescribeJobGroupsResponse>";
+
+    fn params(pairs: &[(&str, &str)]) -> JobGroupParams {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    fn compute_job(id: &str, start: &str, end: &str) -> ObservedComputeJob {
+        ObservedComputeJob {
+            id: Some(id.into()),
+            name: Some(id.into()),
+            status: Some("Running".into()),
+            start_time: Some(start.into()),
+            end_time: Some(end.into()),
+            duration: Some(600),
+        }
+    }
+
+    /// The reference page's JSON example calls the name `Name`, sends `ComputeJobs` as a bare
+    /// list and `ComputeJobId` as a number; it was refused with "`JobGroupName` is missing".
+    #[test]
+    fn reads_the_reference_pages_json_example() {
+        let page = parse_page(REFERENCE_JSON_PAGE.as_bytes()).unwrap();
+        assert_eq!(
+            (page.total_count, page.page_number, page.page_size),
+            (2, 1, 10)
+        );
+        assert_eq!(page.request_id, "04F0F334-1335-436C-A1D7-6C044FE73368");
+        assert_eq!(
+            page.job_groups,
+            vec![ObservedJobGroup {
+                job_group_id: "xxxxx".into(),
+                name: "视频任务".into(),
+                status: "running".into(),
+                algo_lib_id: "xxxxx".into(),
+                resource_profile_id: "xxxxx".into(),
+                planed_job_count: 1,
+                stream_per_job: 20,
+                job_count: Some(1),
+                params: params(&[("ES_ENABLE", "True"), ("RDS_ENABLE", "True")]),
+                compute_jobs: vec![compute_job(
+                    "101",
+                    "2018-10-10T10:20:30Z",
+                    "2018-10-10T10:30:30Z"
+                )],
+            }]
+        );
+    }
+
+    #[test]
+    fn a_group_is_named_by_job_group_name_or_name_and_needs_one() {
+        let group = |fields: &str| {
+            format!(
+                r#"{{"JobGroups":[{{"JobGroupId":"4",{fields}"AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1}}]}}"#
+            )
+        };
+        let name_of = |fields: &str| {
+            parse_page(group(fields).as_bytes()).map(|page| page.job_groups[0].name.clone())
+        };
+        assert_eq!(
+            name_of(r#""JobGroupName":"sdk-name","#),
+            Ok("sdk-name".into())
+        );
+        assert_eq!(name_of(r#""Name":"page-name","#), Ok("page-name".into()));
+        assert_eq!(
+            name_of(r#""JobGroupName":"sdk-name","Name":"page-name","#),
+            Ok("sdk-name".into())
+        );
+        assert_eq!(
+            name_of(r#""JobGroupName":"","Name":"page-name","#),
+            Ok("page-name".into())
+        );
+        for fields in ["", r#""Name":"","#, r#""JobGroupName":null,"#] {
+            assert_eq!(
+                name_of(fields),
+                Err(AnswerProblem::Malformed {
+                    reason: "`JobGroups[0]`: neither `JobGroupName` nor `Name` is present".into(),
+                    request_id: None
+                }),
+                "{fields}"
+            );
+        }
+    }
+
+    /// Every numeric field, and every id, as a string and as a number: the reference pages'
+    /// examples send `"PageNumber":"1"` and `"ComputeJobId":101`.
+    #[test]
+    fn every_number_may_be_a_string_and_every_id_a_number() {
+        let as_strings = r#"{"TotalCount":"1","PageNumber":"2","PageSize":"10","RequestId":"R",
+            "JobGroups":{"JobGroup":[{"JobGroupId":"4","JobGroupName":"n","Status":"stopped",
+             "AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":"7","StreamPerJob":"5",
+             "JobCount":"3","ComputeJobs":[{"ComputeJobId":"101","ComputeJobName":"j",
+             "Duration":"600"}]}]}}"#;
+        let as_numbers = r#"{"TotalCount":1,"PageNumber":2,"PageSize":10,"RequestId":"R",
+            "JobGroups":{"JobGroup":[{"JobGroupId":4,"JobGroupName":"n","Status":"stopped",
+             "AlgoLibId":3,"ResourceProfileId":6,"PlanedJobCount":7,"StreamPerJob":5,
+             "JobCount":3,"ComputeJobs":[{"ComputeJobId":101,"ComputeJobName":"j",
+             "Duration":600}]}]}}"#;
+        let pages = [as_strings, as_numbers].map(|body| parse_page(body.as_bytes()).unwrap());
+        assert_eq!(pages[0], pages[1]);
+        let page = &pages[0];
+        assert_eq!(
+            (page.total_count, page.page_number, page.page_size),
+            (1, 2, 10)
+        );
+        let group = &page.job_groups[0];
+        assert_eq!(
+            (
+                group.job_group_id.as_str(),
+                group.algo_lib_id.as_str(),
+                group.resource_profile_id.as_str(),
+                group.planed_job_count,
+                group.stream_per_job,
+                group.job_count
+            ),
+            ("4", "3", "6", 7, 5, Some(3))
+        );
+        assert_eq!(group.compute_jobs[0].id.as_deref(), Some("101"));
+        assert_eq!(group.compute_jobs[0].duration, Some(600));
+        assert_eq!(
+            parse_created(br#"{"JobGroupId":445,"RequestId":7}"#),
+            Ok(CreatedJobGroup {
+                job_group_id: "445".into(),
+                request_id: "7".into()
+            })
+        );
+        assert!(matches!(
+            parse_page(br#"{"JobGroups":[{"JobGroupId":"4","Name":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1,"ComputeJobs":[{"Duration":"long"}]}]}"#),
+            Err(AnswerProblem::Malformed { reason, .. })
+                if reason == "`JobGroups[0]`: `ComputeJobs[0]`: `Duration` is not a non-negative whole number"
+        ));
+    }
+
+    /// Each list wrapped, bare, or as one object where a list is expected.
+    #[test]
+    fn every_list_may_be_wrapped_bare_or_a_single_object() {
+        let group = |param_list: &str, jobs: &str| {
+            format!(
+                r#"{{"JobGroupId":"4","Name":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1,"JobGroupParams":{param_list},"ComputeJobs":{jobs}}}"#
+            )
+        };
+        let param = r#"{"Key":"ES_ENABLE","Value":"True"}"#;
+        let job = r#"{"ComputeJobId":"101","ComputeJobStatus":"Running"}"#;
+        let shapes = |item: &str, inner: &str| {
+            [
+                format!(r#"{{"{inner}":[{item}]}}"#),
+                format!("[{item}]"),
+                format!(r#"{{"{inner}":{item}}}"#),
+                item.to_owned(),
+            ]
+        };
+        let groups = |group: String| {
+            [
+                format!(r#"{{"JobGroups":{{"JobGroup":[{group}]}}}}"#),
+                format!(r#"{{"JobGroups":[{group}]}}"#),
+                format!(r#"{{"JobGroups":{{"JobGroup":{group}}}}}"#),
+                format!(r#"{{"JobGroups":{group}}}"#),
+            ]
+        };
+        for listed_params in shapes(param, "JobGroupParam") {
+            for listed_jobs in shapes(job, "ComputeJob") {
+                for body in groups(group(&listed_params, &listed_jobs)) {
+                    let page = parse_page(body.as_bytes()).unwrap();
+                    assert_eq!(page.job_groups.len(), 1, "{body}");
+                    let group = &page.job_groups[0];
+                    assert_eq!(group.params, params(&[("ES_ENABLE", "True")]), "{body}");
+                    assert_eq!(
+                        group.compute_jobs,
+                        vec![ObservedComputeJob {
+                            id: Some("101".into()),
+                            status: Some("Running".into()),
+                            ..ObservedComputeJob::default()
+                        }],
+                        "{body}"
+                    );
+                }
+            }
+        }
+        for empty in [
+            "null",
+            "{}",
+            "[]",
+            r#""""#,
+            r#"{"ComputeJob":[]}"#,
+            r#"{"ComputeJob":null}"#,
+        ] {
+            let page =
+                parse_page(format!(r#"{{"JobGroups":[{}]}}"#, group("[]", empty)).as_bytes())
+                    .unwrap();
+            assert!(page.job_groups[0].compute_jobs.is_empty(), "{empty}");
+        }
+    }
+
+    #[test]
+    fn a_compute_job_of_the_wrong_shape_is_malformed_with_its_path() {
+        let with_jobs = |jobs: &str| {
+            format!(
+                r#"{{"RequestId":"R","JobGroups":{{"JobGroup":[{{"JobGroupId":"4","Name":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1,"ComputeJobs":{jobs}}}]}}}}"#
+            )
+        };
+        for (jobs, reason) in [
+            (
+                r#"{"ComputeJob":[{"ComputeJobId":"1"},"x"]}"#,
+                "`JobGroups.JobGroup[0]`: `ComputeJobs.ComputeJob[1]` is not an object",
+            ),
+            (
+                r#"[{"ComputeJobName":{"a":1}}]"#,
+                "`JobGroups.JobGroup[0]`: `ComputeJobs[0].ComputeJobName` is not text",
+            ),
+            (
+                "7",
+                "`JobGroups.JobGroup[0]`: `ComputeJobs` is neither an object nor a list",
+            ),
+            (
+                r#"{"ComputeJob":"x"}"#,
+                "`JobGroups.JobGroup[0]`: `ComputeJobs.ComputeJob` is not a list",
+            ),
+        ] {
+            assert_eq!(
+                parse_page(with_jobs(jobs).as_bytes()),
+                Err(AnswerProblem::Malformed {
+                    reason: reason.into(),
+                    request_id: Some("R".into())
+                }),
+                "{jobs}"
+            );
+        }
+    }
+
+    /// The reference page's XML example: one group, its `ComputeJobs` a single job written
+    /// without a `ComputeJob` element, every number as text.
+    #[test]
+    fn reads_the_reference_pages_xml_example() {
+        let page = parse_page(REFERENCE_XML_PAGE.as_bytes()).unwrap();
+        assert_eq!(
+            (page.total_count, page.page_number, page.page_size),
+            (1, 1, 10)
+        );
+        assert_eq!(page.request_id, "04F0F334-1335-436C-A1D7-6C044FE73368");
+        assert_eq!(
+            page.job_groups,
+            vec![ObservedJobGroup {
+                job_group_id: "xxxx".into(),
+                name: "视频任务".into(),
+                status: "running".into(),
+                algo_lib_id: "xxxxx".into(),
+                resource_profile_id: "xxxxx".into(),
+                planed_job_count: 10,
+                stream_per_job: 20,
+                job_count: Some(10),
+                params: params(&[("ES_ENABLE", "True"), ("RDS_ENABLE", "True")]),
+                compute_jobs: vec![compute_job(
+                    "101",
+                    "2018-10-10T10:20:20Z",
+                    "2018-10-10T10:20:30Z"
+                )],
+            }]
+        );
+    }
+
+    /// Several groups, as the service writes XML: repeated `JobGroup`, `JobGroupParam` and
+    /// `ComputeJobs` elements; a group without params or jobs; a declaration, a byte order mark
+    /// and escaped text.
+    #[test]
+    fn reads_an_xml_page_with_several_groups() {
+        let body = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>
+<DescribeJobGroupsResponse>
+  <RequestId>R-2</RequestId><TotalCount>2</TotalCount><PageNumber>1</PageNumber><PageSize>10</PageSize>
+  <JobGroups>
+    <JobGroup>
+      <JobGroupId>4</JobGroupId><JobGroupName>traffic-east</JobGroupName><Status>Running</Status>
+      <AlgoLibId>3</AlgoLibId><ResourceProfileId>6</ResourceProfileId>
+      <PlanedJobCount>10</PlanedJobCount><StreamPerJob>5</StreamPerJob>
+      <JobGroupParams><JobGroupParam><Key>ES_ENABLE</Key><Value>True</Value></JobGroupParam></JobGroupParams>
+      <ComputeJobs><ComputeJobId>101</ComputeJobId><ComputeJobName>101</ComputeJobName><ComputeJobStatus>Running</ComputeJobStatus><StartTime>2018-10-10T10:20:20Z</StartTime><EndTime>2018-10-10T10:20:30Z</EndTime><Duration>600</Duration></ComputeJobs>
+      <ComputeJobs><ComputeJobId>102</ComputeJobId><ComputeJobName>102</ComputeJobName><ComputeJobStatus>Running</ComputeJobStatus><StartTime>2018-10-10T10:20:20Z</StartTime><EndTime>2018-10-10T10:20:30Z</EndTime><Duration>600</Duration></ComputeJobs>
+    </JobGroup>
+    <JobGroup>
+      <JobGroupId>5</JobGroupId><Name>east &amp; west</Name><Status>stopping</Status>
+      <AlgoLibId>3</AlgoLibId><ResourceProfileId>6</ResourceProfileId>
+      <PlanedJobCount>1</PlanedJobCount><StreamPerJob>1</StreamPerJob><JobCount></JobCount>
+      <JobGroupParams/>
+      <ComputeJobs>
+      </ComputeJobs>
+    </JobGroup>
+  </JobGroups>
+</DescribeJobGroupsResponse>";
+        let page = parse_page(body.as_bytes()).unwrap();
+        assert_eq!((page.total_count, page.request_id.as_str()), (2, "R-2"));
+        let [east, west] = page.job_groups.as_slice() else {
+            panic!("two groups expected: {page:?}");
+        };
+        assert_eq!(
+            (east.name.as_str(), east.status.as_str(), east.job_count),
+            ("traffic-east", "Running", None)
+        );
+        assert_eq!(east.params, params(&[("ES_ENABLE", "True")]));
+        assert_eq!(
+            east.compute_jobs,
+            vec![
+                compute_job("101", "2018-10-10T10:20:20Z", "2018-10-10T10:20:30Z"),
+                compute_job("102", "2018-10-10T10:20:20Z", "2018-10-10T10:20:30Z"),
+            ]
+        );
+        assert_eq!(
+            (
+                west.job_group_id.as_str(),
+                west.name.as_str(),
+                west.status.as_str()
+            ),
+            ("5", "east & west", "stopping")
+        );
+        assert!(west.params.is_empty() && west.compute_jobs.is_empty() && west.job_count.is_none());
+    }
+
+    /// The XML examples of the CreateJobGroup and ModifyJobGroup reference pages.
+    #[test]
+    fn reads_xml_create_and_acknowledgement_answers() {
+        let created = "<CreateJobGroupResponse>
+      <JobGroupId>4</JobGroupId>
+      <RequestId>E175B041-75A2-4335-B3AC-0FD008F93627</RequestId>
+</CreateJobGroupResponse>";
+        assert_eq!(
+            parse_created(created.as_bytes()),
+            Ok(CreatedJobGroup {
+                job_group_id: "4".into(),
+                request_id: "E175B041-75A2-4335-B3AC-0FD008F93627".into()
+            })
+        );
+        let modified = "<ModifyJobGroupResponse>
+      <RequestId>E175B041-75A2-4335-B3AC-0FD008F93627</RequestId>
+</ModifyJobGroupResponse>";
+        assert_eq!(
+            parse_acknowledged(modified.as_bytes()),
+            Ok(Acknowledged {
+                request_id: "E175B041-75A2-4335-B3AC-0FD008F93627".into()
+            })
+        );
+        assert!(matches!(
+            parse_acknowledged(b"<ModifyJobGroupResponse><RequestId>R</Wrong></ModifyJobGroupResponse>"),
+            Err(AnswerProblem::Malformed { reason, .. }) if reason.starts_with("the body is not XML")
+        ));
+        assert_eq!(
+            parse_created(AnswerBody::new(b"JobGroupId=4").with_content_type(Some("text/xml"))),
+            Err(AnswerProblem::Malformed {
+                reason: "the body is not XML (content outside the root element)".into(),
+                request_id: None
+            })
+        );
     }
 
     proptest::proptest! {

@@ -7,7 +7,10 @@
 //! - [`client`] sends requests, retries per [`retry`], paces through [`throttle`] and classifies
 //!   failures into an [`error::CloudError`]; [`job_groups`] holds the actions' parameters and
 //!   answers; [`redact`] scrubs text that came from the network.
+//! - [`answer`] reads a body, JSON or XML, into one document shape; [`xml_answer`] converts
+//!   XML to it.
 
+pub mod answer;
 pub mod client;
 pub mod credentials;
 pub mod endpoint;
@@ -19,6 +22,7 @@ pub mod retry;
 pub mod secret;
 pub mod signer;
 pub mod throttle;
+pub mod xml_answer;
 
 pub use client::{ClientBuildError, ClientOptions, CloudClient};
 pub use credentials::{
@@ -28,7 +32,7 @@ pub use endpoint::{EndpointError, Endpoints};
 pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};
 pub use job_groups::{
     Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage, JobGroupStatus,
-    ModifyJobGroupRequest, ObservedJobGroup,
+    ModifyJobGroupRequest, ObservedComputeJob, ObservedJobGroup,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;
