@@ -616,6 +616,7 @@ fn desired(creates: usize) -> Desired {
                 )
             })
             .collect(),
+        warnings: Vec::new(),
     }
 }
 

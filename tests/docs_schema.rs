@@ -174,6 +174,21 @@ fn cases() -> Vec<Case> {
         ),
         case("a CJK name", edited("name:", "name: 交通东区"), true),
         case(
+            "a name with `:` (the reference page's rule; a warning)",
+            edited("name:", "name: \"cam:east-01\""),
+            true,
+        ),
+        case(
+            "a name with `.` (the SDK model's rule; a warning)",
+            edited("name:", "name: v1.2"),
+            true,
+        ),
+        case(
+            "a name that starts like a URL",
+            edited("name:", "name: \"http://x\""),
+            false,
+        ),
+        case(
             "the longest name",
             edited("name:", &format!("name: {}", "a".repeat(128))),
             true,

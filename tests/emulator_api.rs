@@ -894,3 +894,70 @@ async fn a_running_group_lists_job_count_compute_jobs_and_a_stopped_one_none() {
         ("Stopped".into(), Vec::new())
     );
 }
+
+/// Names that only one of the two documented rules allows (`:` on the reference page, `.` in
+/// the SDK model) are accepted; one that starts like a URL is not.
+#[tokio::test]
+async fn names_either_documented_rule_allows_are_accepted() {
+    let emulator = emulator().await;
+    assert_eq!(create(&emulator, "cam:east-01").await, "1");
+    assert_eq!(create(&emulator, "a.b").await, "2");
+    for name in ["http://x", "HTTPS://camera", "cam east"] {
+        let refused = Call::create(name).send(&emulator).await;
+        assert_eq!(
+            refused.error(),
+            (400, "InvalidName.Malformed".into()),
+            "{name}"
+        );
+    }
+}
+
+/// The client's parsers read the emulator's XML answers as they read its JSON ones.
+#[tokio::test]
+async fn the_clients_parsers_read_xml_answers_as_json_ones() {
+    use cityform::cloud::answer::AnswerBody;
+    use cityform::cloud::error::error_from_answer;
+    use cityform::cloud::job_groups::{parse_created, parse_page};
+    use cityform::cloud::redact::Redactor;
+
+    let emulator = emulator().await;
+    let created = Call::create("east")
+        .format(Some("XML"))
+        .send(&emulator)
+        .await;
+    assert_eq!(
+        parse_created(created.text.as_bytes()).unwrap().job_group_id,
+        "1"
+    );
+    Call::create("west")
+        .param("JobGroupParams.1.Key", "ES_ENABLE")
+        .param("JobGroupParams.1.Value", "True")
+        .send(&emulator)
+        .await
+        .ok();
+    let [xml, json] = [Some("XML"), Some("json")].map(|format| Call::describe().format(format));
+    let xml = xml.send(&emulator).await;
+    let json = json.send(&emulator).await;
+    let from_xml =
+        parse_page(AnswerBody::new(xml.text.as_bytes()).with_content_type(Some(&xml.content_type)))
+            .unwrap();
+    let from_json = parse_page(json.text.as_bytes()).unwrap();
+    assert_eq!(from_xml.job_groups, from_json.job_groups);
+    assert_eq!(from_xml.job_groups.len(), 2);
+    assert_eq!(from_xml.total_count, 2);
+
+    let refused = Call::create("east")
+        .format(Some("XML"))
+        .send(&emulator)
+        .await;
+    let (kind, _) = error_from_answer(
+        refused.status,
+        refused.text.as_bytes(),
+        &Redactor::default(),
+    );
+    assert!(
+        kind.to_string()
+            .starts_with("InvalidName.Duplicate (400): "),
+        "{kind}"
+    );
+}

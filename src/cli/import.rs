@@ -39,6 +39,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
         .provenance
         .collect(&args.manifests.inputs(), &environment)?;
     let desired = manifest::load(&args.manifests.inputs())?;
+    output::report_warnings(&desired.warnings);
     let connection = Connection::open(&args.cloud, &environment)?;
     let client = connection.client()?;
     let backend = super::backend::open_state(&args.state, "cityform import", &environment).await?;

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::manifest::Diagnostics;
+use crate::manifest::{Diagnostic, Diagnostics};
 use crate::state::StateError;
 
 /// Writes `text` to standard output and flushes it.
@@ -39,6 +39,15 @@ fn write_unless_closed(writer: &mut impl Write, text: &str) -> io::Result<()> {
     {
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
+    }
+}
+
+/// Prints the manifests' warnings on standard error, as `file:line:column: warning: ...`
+/// lines with their hints; they never fail the command.
+pub fn report_warnings(warnings: &[Diagnostic]) {
+    let mut stderr = anstream::stderr().lock();
+    for warning in warnings {
+        let _ = writeln!(stderr, "{warning}");
     }
 }
 
@@ -87,7 +96,6 @@ mod tests {
     use anyhow::Context as _;
 
     use super::*;
-    use crate::manifest::Diagnostic;
 
     #[test]
     fn a_cause_the_message_already_states_is_not_repeated() {
@@ -142,6 +150,7 @@ mod tests {
     #[test]
     fn manifest_diagnostics_end_with_a_newline() {
         let error = anyhow::Error::new(Diagnostics::new(vec![Diagnostic {
+            severity: crate::manifest::Severity::Error,
             location: None,
             message: "oops".to_owned(),
             hint: None,

@@ -49,6 +49,7 @@ pub struct PlanArgs {
 pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let environment = process_environment();
     let desired = manifest::load(&args.manifests.inputs())?;
+    output::report_warnings(&desired.warnings);
     let backend = super::backend::open_state(&args.state, "cityform plan", &environment).await?;
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {

@@ -15,6 +15,7 @@ pub struct ValidateArgs {
 
 pub(super) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
+    output::report_warnings(&desired.warnings);
     let count = desired.groups.len();
     let noun = if count == 1 {
         "job group"

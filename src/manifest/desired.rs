@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::diagnostic::Diagnostic;
 use crate::model::{Address, JobGroupSpec, Lifecycle, Status, printable};
 
 /// Where something was declared: a file (or `-` for stdin) and a 1-based line and column.
@@ -57,4 +58,7 @@ impl DesiredGroup {
 pub struct Desired {
     /// The groups, in address order.
     pub groups: BTreeMap<Address, DesiredGroup>,
+    /// What the manifests say that loads but deserves a look (each a
+    /// [`Severity::Warning`](super::Severity::Warning)), in the order errors would be shown.
+    pub warnings: Vec<Diagnostic>,
 }

@@ -1,14 +1,38 @@
 //! What the manifest layer reports: every problem of a manifest set, each located as
 //! `file:line:column`, rendered the same way everywhere.
+//!
+//! A problem is an error (the set is refused) or a warning (the set loads, and the warning is
+//! shown: something the service may refuse although one of its documented rules allows it).
 
 use std::fmt;
 
 use super::desired::SourceLocation;
 use crate::model::printable;
 
+/// How serious a problem is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The manifests are refused.
+    #[default]
+    Error,
+    /// The manifests load; the problem is shown all the same.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
 /// One problem in the manifests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// An error or a warning.
+    pub severity: Severity,
     /// Where, when the problem is inside a file; `None` for problems with a path itself
     /// (one that does not exist, a directory that cannot be read).
     pub location: Option<SourceLocation>,
@@ -19,17 +43,25 @@ pub struct Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
-    /// `file:line:column: error: message`, then `  hint: ...` on its own line when there is one.
+    /// `file:line:column: error: message` (or `warning:`), then `  hint: ...` on its own line
+    /// when there is one.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(location) = &self.location {
             write!(formatter, "{location}: ")?;
         }
         // Messages quote what the manifests say, which anyone may have written.
-        write!(formatter, "error: {}", printable(&self.message))?;
+        write!(formatter, "{}: {}", self.severity, printable(&self.message))?;
         if let Some(hint) = &self.hint {
             write!(formatter, "\n  hint: {}", printable(hint))?;
         }
         Ok(())
+    }
+}
+
+impl Diagnostic {
+    /// Whether the problem refuses the manifests.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 }
 
@@ -77,14 +109,37 @@ impl<'a> IntoIterator for &'a Diagnostics {
 }
 
 impl fmt::Display for Diagnostics {
-    /// Each problem as [`Diagnostic`] renders it, one after the other, then a count line.
+    /// Each problem as [`Diagnostic`] renders it, one after the other, then a count line
+    /// (warnings are counted apart, when there are any).
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         for diagnostic in &self.diagnostics {
             writeln!(formatter, "{diagnostic}")?;
         }
-        match self.diagnostics.len() {
-            1 => write!(formatter, "1 problem found in the manifests"),
-            count => write!(formatter, "{count} problems found in the manifests"),
+        let errors = self
+            .iter()
+            .filter(|diagnostic| diagnostic.is_error())
+            .count();
+        let warnings = self.len() - errors;
+        let plural = |count: usize, noun: &str| {
+            if count == 1 {
+                format!("1 {noun}")
+            } else {
+                format!("{count} {noun}s")
+            }
+        };
+        if warnings == 0 {
+            write!(
+                formatter,
+                "{} found in the manifests",
+                plural(errors, "problem")
+            )
+        } else {
+            write!(
+                formatter,
+                "{} and {} found in the manifests",
+                plural(errors, "problem"),
+                plural(warnings, "warning")
+            )
         }
     }
 }
@@ -125,6 +180,8 @@ impl Position {
 /// A problem inside one text, before it is known which file the text came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
+    /// An error or a warning.
+    pub severity: Severity,
     /// Where in the text.
     pub position: Position,
     /// What is wrong, lower-case, values in backticks.
@@ -134,13 +191,27 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
-    /// A problem without a hint.
+    /// An error without a hint.
     pub fn new(position: Position, message: impl Into<String>) -> Self {
         Self {
+            severity: Severity::Error,
             position,
             message: message.into(),
             hint: None,
         }
+    }
+
+    /// A warning without a hint.
+    pub fn warning(position: Position, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::new(position, message)
+        }
+    }
+
+    /// Whether the problem refuses the manifests.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
     }
 
     /// The same problem with a hint.
@@ -152,6 +223,7 @@ impl Problem {
     /// The problem as a diagnostic about `file`.
     pub fn locate(self, file: &str) -> Diagnostic {
         Diagnostic {
+            severity: self.severity,
             location: Some(SourceLocation {
                 file: file.to_owned(),
                 line: self.position.line,
@@ -170,6 +242,7 @@ mod tests {
 
     fn located(file: &str, line: usize, column: usize, message: &str) -> Diagnostic {
         Diagnostic {
+            severity: Severity::Error,
             location: Some(SourceLocation {
                 file: file.into(),
                 line,
@@ -196,6 +269,31 @@ mod tests {
         assert_eq!(
             diagnostic.to_string(),
             "error: unknown field `x`\n  hint: remove it"
+        );
+    }
+
+    #[test]
+    fn a_warning_says_so_and_is_counted_apart() {
+        let mut warning = located("a.yaml", 4, 9, "job group name `a.b` contains `.`");
+        warning.severity = Severity::Warning;
+        assert_eq!(
+            warning.to_string(),
+            "a.yaml:4:9: warning: job group name `a.b` contains `.`"
+        );
+        let mixed = Diagnostics::new(vec![warning.clone(), located("a.yaml", 9, 1, "bad")]);
+        assert_eq!(
+            mixed.to_string(),
+            "a.yaml:4:9: warning: job group name `a.b` contains `.`\na.yaml:9:1: error: bad\n1 problem and 1 warning found in the manifests"
+        );
+        let two = Diagnostics::new(vec![
+            located("a.yaml", 1, 1, "bad"),
+            located("a.yaml", 2, 1, "worse"),
+            warning.clone(),
+            warning,
+        ]);
+        assert!(
+            two.to_string()
+                .ends_with("\n2 problems and 2 warnings found in the manifests")
         );
     }
 

@@ -132,6 +132,7 @@ struct Discovery {
 
 fn diagnostic(message: String, hint: Option<&str>) -> Diagnostic {
     Diagnostic {
+        severity: super::diagnostic::Severity::Error,
         location: None,
         message,
         hint: hint.map(str::to_owned),

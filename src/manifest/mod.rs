@@ -3,7 +3,8 @@
 //!
 //! [`load`] is the I/O edge (files, directories, standard input); [`load_sources`] is the
 //! pure core it calls, which tests call directly. Every problem of the whole set is
-//! reported at once, as [`Diagnostics`].
+//! reported at once, as [`Diagnostics`]; a set with only warnings loads, and carries them in
+//! [`Desired::warnings`] for the command to show.
 //!
 //! Reading happens in layers, each in its own module: `discover` finds and reads files,
 //! `source` checks a file's bytes, `yaml` (the one door for YAML) parses documents into
@@ -24,7 +25,7 @@ mod values;
 mod yaml;
 
 pub use desired::{Desired, DesiredGroup, SourceLocation};
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use discover::{Input, LoadOptions};
 pub use source::Source;
 
@@ -114,21 +115,23 @@ fn load_found(found: impl IntoIterator<Item = Found>) -> Result<Desired, Diagnos
         names.push(name);
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (desired, set_problems) = set::assemble(documents, &names);
+    let (mut desired, set_problems) = set::assemble(documents, &names);
     problems.extend(set_problems);
-    if problems.is_empty() && diagnostics.is_empty() {
-        return Ok(desired);
-    }
+    let refused = !diagnostics.is_empty() || problems.iter().any(|(_, problem)| problem.is_error());
     for (index, problem) in problems {
         diagnostics.push((order[index], problem.position, problem.locate(names[index])));
     }
     diagnostics.sort_by_key(|(index, position, _)| (*index, *position));
-    Err(Diagnostics::new(
-        diagnostics
-            .into_iter()
-            .map(|(_, _, diagnostic)| diagnostic)
-            .collect(),
-    ))
+    let diagnostics = diagnostics
+        .into_iter()
+        .map(|(_, _, diagnostic)| diagnostic)
+        .collect();
+    if refused {
+        // Warnings stay among the errors, in their place.
+        return Err(Diagnostics::new(diagnostics));
+    }
+    desired.warnings = diagnostics;
+    Ok(desired)
 }
 
 #[cfg(test)]
@@ -157,6 +160,30 @@ mod tests {
             crate::model::JobGroupSpec::example().with_param("ES_ENABLE", "True")
         );
         assert_eq!(group.source.to_string(), "a.yaml:1:1");
+    }
+
+    /// A warning does not refuse the set: it is carried with the groups, located.
+    #[test]
+    fn a_set_with_only_warnings_loads_and_carries_them() {
+        let desired = load_sources(vec![source(
+            "a.yaml",
+            &GROUP.replace("name: traffic-east", "name: cam:east-01"),
+        )])
+        .unwrap();
+        assert_eq!(desired.groups.len(), 1);
+        let warnings: Vec<String> = desired.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0]
+                .starts_with("a.yaml:4:9: warning: job group name `cam:east-01` contains `:`"),
+            "{warnings:?}"
+        );
+        assert!(
+            load_sources(vec![source("a.yaml", GROUP)])
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
     }
 
     #[test]

@@ -96,7 +96,8 @@ pub enum ApiVersion {
 pub struct Metadata {
     /// The `JobGroupName`, unique within an instance: 2 to 128 characters, the first an
     /// ASCII letter or a CJK character, the rest ASCII letters, digits, CJK characters,
-    /// `.`, `_` or `-`.
+    /// `:`, `.`, `_` or `-`, not starting with `http://` or `https://`. `:` and `.` are each
+    /// allowed by only one of the service's two documented rules: cityform warns about them.
     #[schemars(schema_with = "name_schema")]
     pub name: String,
 }
@@ -232,13 +233,14 @@ pub struct Lifecycle {
     pub ignore_changes: Option<Vec<String>>,
 }
 
-/// `^` + the name rule of `model::validate_job_group_name` + `$`. CJK Extension B is
+/// `^` + the name rule of `model::validate_job_group_name` + `$` (a `http://` or `https://`
+/// prefix needs no pattern of its own: `/` is never allowed). CJK Extension B is
 /// written as literal characters: an escape for a character beyond U+FFFF is written
 /// differently in ECMAScript and in Rust regular expressions, a literal means the same in
 /// both.
 const NAME_PATTERN: &str = concat!(
     "^[A-Za-z\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF\u{20000}-\u{2A6DF}]",
-    "[A-Za-z0-9._\\-\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF\u{20000}-\u{2A6DF}]*$"
+    "[A-Za-z0-9:._\\-\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF\u{20000}-\u{2A6DF}]*$"
 );
 
 fn name_schema(_: &mut SchemaGenerator) -> Schema {

@@ -67,7 +67,13 @@ pub(crate) fn assemble(
             }
         }
     }
-    (Desired { groups }, problems)
+    (
+        Desired {
+            groups,
+            warnings: Vec::new(),
+        },
+        problems,
+    )
 }
 
 /// The spec of the first `Defaults` document (empty when there is none); every later one

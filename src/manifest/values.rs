@@ -8,7 +8,8 @@ use super::diagnostic::Problem;
 use super::suggest;
 use super::yaml::{Entry, MAX_DEPTH, Mapping, Node};
 use crate::model::{
-    JobGroupParams, ParamKey, Status, normalize_param_value, validate_job_group_name,
+    JobGroupParams, NameRuleSource, ParamKey, Status, normalize_param_value,
+    single_rule_characters, validate_job_group_name,
 };
 
 /// A field as one document gives it.
@@ -83,7 +84,10 @@ impl Params {
 pub(crate) const MAX_COUNT: u128 = 2_147_483_647;
 
 /// The name rule, as a hint (see `model::validate_job_group_name`).
-pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: letters, digits, CJK characters, `.`, `_` and `-`, and starts with a letter or a CJK character";
+pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: letters, digits, CJK characters, `:`, `.`, `_` and `-`, starts with a letter or a CJK character, and does not start with `http://` or `https://`";
+
+/// What to do about a character only one of the documented name rules allows.
+pub(crate) const SINGLE_RULE_HINT: &str = "the service may refuse the name with `InvalidName.Malformed`; letters, digits, CJK characters, `_` and `-` are allowed by both rules";
 
 /// A value described for a message: `the string "ten"`, `the integer 5`, `a sequence`.
 pub(crate) fn describe(node: &Node) -> String {
@@ -217,7 +221,25 @@ pub(crate) fn name(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
     let position = entry.position();
     let problem = match entry.value {
         Node::String(text) => match validate_job_group_name(&text) {
-            Ok(()) => return Field::Given(text),
+            Ok(()) => {
+                for single in single_rule_characters(&text) {
+                    let refused_by = match single.allowed_by {
+                        NameRuleSource::ReferencePage => NameRuleSource::SdkModel,
+                        NameRuleSource::SdkModel => NameRuleSource::ReferencePage,
+                    };
+                    problems.push(
+                        Problem::warning(
+                            position,
+                            format!(
+                                "job group name `{text}` contains `{}`, which {} allows but {refused_by} does not",
+                                single.character, single.allowed_by
+                            ),
+                        )
+                        .with_hint(SINGLE_RULE_HINT),
+                    );
+                }
+                return Field::Given(text);
+            }
             Err(error) => Problem::new(
                 position,
                 format!("invalid job group name `{text}`: {error}"),
@@ -536,7 +558,7 @@ mod tests {
             messages(&problems),
             [
                 "invalid job group name `1abc`: must start with a letter or a CJK character, not `1`",
-                "invalid job group name `ab c`: may contain only letters, digits, CJK characters, `.`, `_` and `-`, not ` `",
+                "invalid job group name `ab c`: may contain only letters, digits, CJK characters, `:`, `.`, `_` and `-`, not ` `",
                 &format!(
                     "invalid job group name `{}`: must be 2 to 128 characters long, not 129",
                     "a".repeat(129)
@@ -548,6 +570,30 @@ mod tests {
                 .iter()
                 .all(|problem| problem.hint.as_deref() == Some(NAME_RULE))
         );
+    }
+
+    /// `:` is in the reference page's rule only, `.` in the SDK model's only: both load, with
+    /// a warning each; a URL-like name is refused.
+    #[test]
+    fn a_character_only_one_rule_allows_is_a_warning() {
+        let mut problems = Vec::new();
+        for (text, given) in [("cam:east-01", true), ("v1.2", true), ("http://x", false)] {
+            let field = name(entry("name", Node::String(text.into())), &mut problems);
+            assert_eq!(field == Field::Given(text.to_owned()), given, "{text}");
+        }
+        assert_eq!(
+            messages(&problems),
+            [
+                "job group name `cam:east-01` contains `:`, which the ModifyJobGroup reference page allows but the SDK model's rule does not",
+                "job group name `v1.2` contains `.`, which the SDK model's rule allows but the ModifyJobGroup reference page does not",
+                "invalid job group name `http://x`: must not start with `http://`",
+            ]
+        );
+        assert_eq!(
+            problems.iter().map(Problem::is_error).collect::<Vec<_>>(),
+            [false, false, true]
+        );
+        assert_eq!(problems[0].hint.as_deref(), Some(SINGLE_RULE_HINT));
     }
 
     fn params_entry(pairs: Vec<(&str, Node)>) -> Entry {

@@ -15,7 +15,9 @@ mod status;
 pub use address::Address;
 pub use job_group_params::JobGroupParams;
 pub use lifecycle::Lifecycle;
-pub use name::{NameError, validate_job_group_name};
+pub use name::{
+    NameError, NameRuleSource, SingleRuleCharacter, single_rule_characters, validate_job_group_name,
+};
 pub use params::{ParamError, ParamKey, normalize_param_value};
 pub use printable::printable;
 pub use spec::JobGroupSpec;
