@@ -732,3 +732,125 @@ fn apply_with_an_emulator_of_its_own_still_works() {
         "the demo used the shared emulator"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Transitional states: a start or stop is done when the service says so
+
+/// A manifest of groups that are to be running.
+fn running_groups(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|name| format!("{}  status: Running\n", job_group(name, "3", 2)))
+        .collect()
+}
+
+#[test]
+fn a_group_stopped_behind_cityforms_back_is_started_again_and_waited_for() {
+    // The reference pages' dialect: lower-case statuses, `starting` while a group starts.
+    let emulator = Emulator::start(&["--dialect", "reference", "--transition-ms", "400"]);
+    let workspace = Workspace::new(&emulator);
+    workspace.write("manifests/groups.yaml", &running_groups(&["east-gate"]));
+    let first = workspace.apply(&["--format", "json"]);
+    first.expect_code(0);
+    let ready: Vec<_> = first
+        .events()
+        .into_iter()
+        .filter(|event| event["event"] == "ready")
+        .collect();
+    assert_eq!(ready.len(), 1, "{first}");
+    assert_eq!(ready[0]["status"], "Running");
+    assert_eq!(live(&emulator, "east-gate")["status"], "Running");
+    assert_no_changes_twice(&workspace);
+
+    let ids = emulator.ids();
+    behind_the_back(&emulator, |client| async move {
+        client
+            .stop_job_group(REGION, INSTANCE, &ids["east-gate"])
+            .await
+            .unwrap();
+    });
+    // While it stops, and once it has stopped (`stopped`, lower case), it is to be started.
+    let stopping = plan(&workspace, &["--detailed-exitcode"]);
+    stopping.expect_code(2);
+    assert!(
+        stopping
+            .stdout
+            .contains(r#"status = "stopping" -> "Running""#),
+        "{stopping}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let stopped = plan(&workspace, &["--detailed-exitcode"]);
+    stopped.expect_code(2);
+    assert!(
+        stopped
+            .stdout
+            .contains(r#"status = "Stopped" -> "Running""#),
+        "{stopped}"
+    );
+
+    let applied = workspace.apply(&[]);
+    applied.expect_code(0);
+    assert!(
+        applied.stdout.contains("east-gate: waiting until running"),
+        "{applied}"
+    );
+    assert!(
+        applied.stdout.contains("east-gate: running after"),
+        "{applied}"
+    );
+    assert_eq!(live(&emulator, "east-gate")["status"], "Running");
+    assert_no_changes_twice(&workspace);
+}
+
+#[test]
+fn a_group_still_starting_is_not_drift_and_a_wait_that_times_out_fails_keeping_the_state() {
+    let emulator = Emulator::start(&["--dialect", "reference", "--transition-ms", "4000"]);
+    let workspace = Workspace::new(&emulator);
+    workspace.write(
+        "manifests/groups.yaml",
+        &running_groups(&["east-gate", "west-gate"]),
+    );
+    let timed_out = workspace.apply(&["--wait-timeout", "1s"]);
+    timed_out.expect_code(1);
+    for name in ["east-gate", "west-gate"] {
+        let failure = format!(
+            "{name}: start failed: started [id={}], but did not become `Running` within 1s; last seen `starting`",
+            emulator.ids()[name]
+        );
+        assert!(timed_out.stdout.contains(&failure), "{timed_out}");
+    }
+    assert!(timed_out.stdout.contains("--wait-timeout"), "{timed_out}");
+    // Nothing is lost: both groups are recorded with their ids and the status asked for.
+    assert_eq!(workspace.state_ids(), emulator.ids());
+    for entry in workspace.state().unwrap().job_groups.values() {
+        assert_eq!(entry.status, Some(cityform::model::Status::Running));
+    }
+    // Still starting: on their way, so no change.
+    let starting = plan(&workspace, &["--detailed-exitcode"]);
+    starting.expect_code(0);
+    assert!(starting.stdout.starts_with("No changes."), "{starting}");
+
+    // `--no-wait` returns once the calls are answered.
+    let ids = emulator.ids();
+    behind_the_back(&emulator, |client| async move {
+        client
+            .stop_job_group(REGION, INSTANCE, &ids["west-gate"])
+            .await
+            .unwrap();
+    });
+    let unwaited = workspace.apply(&["--no-wait", "--format", "json"]);
+    unwaited.expect_code(0);
+    let events = unwaited.events();
+    assert!(
+        events
+            .iter()
+            .any(|event| event["event"] == "status_changed"),
+        "{unwaited}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|event| event["event"] == "waiting" || event["event"] == "ready"),
+        "{unwaited}"
+    );
+}

@@ -610,6 +610,20 @@ fn a_name_only_one_documented_rule_allows_is_a_warning_not_an_error() {
     plan.success();
     assert_eq!(plan.stderr, warning);
     assert_eq!(created(&plan), ["cam:east-01"]);
+    let dry_run = Cityform::new()
+        .manifests()
+        .args([
+            "apply",
+            "--dry-run",
+            "-f",
+            "manifests/00-defaults.yaml",
+            "-f",
+            "-",
+        ])
+        .stdin(manifest)
+        .run();
+    dry_run.success();
+    assert!(dry_run.stderr.starts_with(warning), "{}", dry_run.stderr);
 }
 
 #[test]

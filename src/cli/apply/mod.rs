@@ -112,7 +112,9 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             if !args.auto_approve && !args.dry_run && !std::io::stdin().is_terminal() {
                 bail!(NoConfirmation);
             }
-            PlanSource::Manifests(manifest::load(&args.manifests.inputs())?)
+            let desired = manifest::load(&args.manifests.inputs())?;
+            super::output::report_warnings(&desired.warnings);
+            PlanSource::Manifests(desired)
         }
     };
     // Collected once, before anything is locked, sent or written: `--require-clean`
