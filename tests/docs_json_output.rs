@@ -165,6 +165,59 @@ fn lifecycle_workspace(protect_kept: bool) -> (Cityform, EmulatorProcess) {
     (workspace, emulator)
 }
 
+/// A refreshed plan to start `started` while the service still reports it `stopping`: a
+/// first workspace stops it (without waiting) on an emulator whose transitions last ten
+/// minutes, a second one, whose manifests want it running, plans.
+fn plan_of_a_group_still_stopping() -> cli_support::Run {
+    let seeded = Cityform::new().file(
+        "seed.yaml",
+        "jobGroups:\n  - {instanceId: cityvisual-Instance, name: started, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2, status: Running}\n",
+    );
+    let emulator = EmulatorProcess::start(&[
+        "--seed",
+        seeded.join("seed.yaml").to_str().unwrap(),
+        "--transition-ms",
+        "600000",
+    ]);
+    let mut state = State::new(uuid::Uuid::new_v4().to_string());
+    let spec = JobGroupSpec {
+        algo_lib_id: "3".into(),
+        resource_profile_id: "6".into(),
+        planed_job_count: 2,
+        stream_per_job: 2,
+        job_count: None,
+        params: Default::default(),
+    };
+    let mut entry = StateEntry::new("1", spec, "R", "2026-11-20T08:00:00Z");
+    entry.status = Some(Status::Running);
+    state.job_groups.insert(address("started"), entry);
+    let workspace = |status: &str| {
+        Cityform::new()
+            .file(
+                "manifests/groups.yaml",
+                lifecycle_document("started", &format!("  status: {status}\n")),
+            )
+            .state(&state)
+            .env("CITYFORM_ENDPOINT", &emulator.endpoint)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
+    };
+    workspace("Stopped")
+        .args(["apply", "--auto-approve", "--no-wait"])
+        .run()
+        .success();
+    let plan = workspace("Running")
+        .args(["plan", "--format", "json"])
+        .run();
+    plan.success();
+    assert!(
+        plan.stdout.contains(r#""observed": "stopping""#),
+        "{}",
+        plan.stdout
+    );
+    plan
+}
+
 /// The names of the properties a schema object (or a definition of it) describes.
 fn described_properties(schema: &Value) -> BTreeSet<String> {
     schema["properties"]
@@ -217,6 +270,7 @@ fn real_plans_validate_against_the_plan_schema() {
         .run();
     targeted.success();
     runs.push(targeted);
+    runs.push(plan_of_a_group_still_stopping());
 
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(repository().join("docs/schema/plan-v1.json")).unwrap(),
