@@ -34,7 +34,11 @@ async fn refreshed_plan(harness: &Harness, desired: &Desired, options: &PlanOpti
     let observed = if instances.is_empty() {
         None
     } else {
-        Some(observe(&harness.client, &instances).await.unwrap())
+        Some(
+            observe(&harness.client, &instances, state.as_ref())
+                .await
+                .unwrap(),
+        )
     };
     compute_with(desired, state.as_ref(), observed.as_ref(), options)
 }
@@ -793,7 +797,9 @@ async fn refreshing_the_state_records_live_values_and_forgets_groups_gone() {
             region_id: REGION.into(),
             instance_id: INSTANCE.into(),
         }]);
-        let observed: Observed = observe(&harness.client, &instances).await.unwrap();
+        let observed: Observed = observe(&harness.client, &instances, Some(&before))
+            .await
+            .unwrap();
         let refresh = refresh_state(&before, &observed);
         assert_eq!(refresh.unchanged, 1);
         assert!(
@@ -816,7 +822,9 @@ async fn refreshing_the_state_records_live_values_and_forgets_groups_gone() {
         );
 
         // Nothing changed since: a second refresh finds nothing and writes nothing.
-        let observed = observe(&harness.client, &instances).await.unwrap();
+        let observed = observe(&harness.client, &instances, Some(&after))
+            .await
+            .unwrap();
         let again = refresh_state(&after, &observed);
         assert!(
             again.records.is_empty() && again.findings.is_empty(),

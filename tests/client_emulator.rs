@@ -9,7 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
+
+use cityform::apply::refresh::{Finding, Instance, observe, refresh_state};
 
 use cityform::cloud::error::{CloudErrorKind, error_from_answer};
 use cityform::cloud::redact::Redactor;
@@ -20,10 +24,11 @@ use cityform::cloud::{
     ErrorClass, JobGroupStatus, ModifyJobGroupRequest, ObservedJobGroup, RetryPolicy,
 };
 use cityform::emulator::{
-    BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, EmulatorConfig,
-    EmulatorHandle, Faults, Seed, SeedJobGroup, Status,
+    BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, BetweenPages,
+    EmulatorConfig, EmulatorHandle, Faults, Seed, SeedJobGroup, Status,
 };
-use cityform::model::{JobGroupParams, JobGroupSpec};
+use cityform::model::{Address, JobGroupParams, JobGroupSpec};
+use cityform::state::{State, StateEntry};
 
 const REGION: &str = "cn-shanghai";
 const INSTANCE: &str = BUILT_IN_INSTANCE_ID;
@@ -1107,4 +1112,148 @@ async fn a_create_whose_answer_is_lost_is_ambiguous_and_not_sent_again() {
         }
     })
     .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings that shift under the client
+// ---------------------------------------------------------------------------------------------
+
+/// An emulator holding `count` seeded groups whose `hook` deletes groups after the pages of
+/// a listing, as another client would.
+async fn emulator_deleting_between_pages(
+    count: usize,
+    hook: impl Fn(u32) -> Vec<u64> + Send + Sync + 'static,
+) -> EmulatorHandle {
+    emulator_with(EmulatorConfig {
+        seed: Seed {
+            job_groups: (0..count).map(seeded_group).collect(),
+            ..Seed::default()
+        },
+        between_pages: Some(BetweenPages(Arc::new(hook))),
+        ..EmulatorConfig::default()
+    })
+    .await
+}
+
+/// Pages are by offset: a delete between two pages moved the next page past a group that
+/// still existed, and the listing came back without it.
+#[tokio::test]
+async fn a_listing_shifted_by_a_delete_between_pages_is_taken_again() {
+    within(async {
+        let deleted = Arc::new(AtomicBool::new(false));
+        let once = Arc::clone(&deleted);
+        let emulator = emulator_deleting_between_pages(150, move |page| {
+            if page == 1 && !once.swap(true, Ordering::SeqCst) {
+                vec![5]
+            } else {
+                Vec::new()
+            }
+        })
+        .await;
+        let client = client_for(&emulator, fast_retries(3));
+        let listed = client.list_all_job_groups(REGION, INSTANCE).await.unwrap();
+        let ids: BTreeSet<u64> = listed
+            .iter()
+            .map(|group| group.job_group_id.parse().unwrap())
+            .collect();
+        let expected: BTreeSet<u64> = (1..=150).filter(|id| *id != 5).collect();
+        assert_eq!(ids, expected, "group 101 must not be skipped");
+        assert_eq!(
+            emulator.request_count("DescribeJobGroups"),
+            4,
+            "two pages, then both again"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_listing_that_never_settles_fails_rather_than_guess() {
+    within(async {
+        let next = Arc::new(AtomicU64::new(1));
+        let emulator = emulator_deleting_between_pages(150, move |page| {
+            if page == 1 {
+                vec![next.fetch_add(1, Ordering::SeqCst)]
+            } else {
+                Vec::new()
+            }
+        })
+        .await;
+        let client = client_for(&emulator, fast_retries(3));
+        let error = client
+            .list_all_job_groups(REGION, INSTANCE)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                error.kind,
+                CloudErrorKind::UnsettledListing { attempts: 3, .. }
+            ),
+            "{error}"
+        );
+        assert!(
+            error.to_string().contains(
+                "`TotalCount` went from 150 to 149, 149 to 148, 148 to 147 in 3 listings"
+            ),
+            "{error}"
+        );
+    })
+    .await;
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever another client deletes between the pages of a refresh, no group that still
+    /// exists is removed from the state: it is either listed, looked up by its id, or the
+    /// refresh fails.
+    #[test]
+    fn deletes_between_pages_never_make_a_refresh_forget_a_live_group(
+        count in 101_usize..260,
+        deletes in proptest::collection::vec((0_usize..8, 1_u64..260), 0..12),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let schedule = deletes.clone();
+            let emulator = emulator_deleting_between_pages(count, move |_page| {
+                let call = calls.fetch_add(1, Ordering::SeqCst);
+                schedule
+                    .iter()
+                    .filter(|(at, _)| *at == call)
+                    .map(|(_, id)| *id)
+                    .collect()
+            })
+            .await;
+            let client = client_for(&emulator, fast_retries(3));
+            let mut state = State::new("lineage".to_owned());
+            for group in emulator.state().job_groups {
+                state.job_groups.insert(
+                    Address::new(REGION, INSTANCE, &group.name),
+                    StateEntry::new(group.job_group_id.to_string(), spec(), "R", "2026-12-01T00:00:00Z"),
+                );
+            }
+            let instances = BTreeSet::from([Instance {
+                region_id: REGION.into(),
+                instance_id: INSTANCE.into(),
+            }]);
+            let Ok(observed) = observe(&client, &instances, Some(&state)).await else {
+                return;
+            };
+            let live: BTreeSet<String> = emulator
+                .state()
+                .job_groups
+                .iter()
+                .map(|group| group.job_group_id.to_string())
+                .collect();
+            for finding in refresh_state(&state, &observed).findings {
+                if let Finding::Gone { job_group_id, address } = finding {
+                    assert!(
+                        !live.contains(&job_group_id),
+                        "{address} (id {job_group_id}) still exists but was taken for gone"
+                    );
+                }
+            }
+        });
+    }
 }

@@ -364,11 +364,31 @@ async fn a_captive_portal_page_with_the_wrong_content_type_is_ambiguous() {
     );
 }
 
+/// The service answers XML by default and a gateway may ignore `Format=JSON`: an XML answer
+/// is read like a JSON one (docs/emulator.md, "Dialects"); one without the id stays ambiguous.
 #[tokio::test]
-async fn an_xml_answer_where_json_was_asked_for_is_ambiguous() {
+async fn an_xml_answer_where_json_was_asked_for_is_read_the_same() {
     let xml = r#"<?xml version="1.0" encoding="UTF-8"?><CreateJobGroupResponse><JobGroupId>4</JobGroupId><RequestId>R</RequestId></CreateJobGroupResponse>"#;
-    let (error, _, creates) =
-        create_against(Reply::Bytes(response("200 OK", "text/xml", xml.as_bytes()))).await;
+    let server = server(
+        Reply::Bytes(response("200 OK", "text/xml", xml.as_bytes())),
+        json(EMPTY_PAGE),
+    )
+    .await;
+    let created =
+        within(client(&server.url).create_job_group(REGION, INSTANCE, "traffic-east", &spec()))
+            .await
+            .unwrap();
+    assert_eq!(
+        (created.job_group_id.as_str(), created.request_id.as_str()),
+        ("4", "R")
+    );
+    let without_id = r#"<?xml version="1.0" encoding="UTF-8"?><CreateJobGroupResponse><RequestId>R</RequestId></CreateJobGroupResponse>"#;
+    let (error, _, creates) = create_against(Reply::Bytes(response(
+        "200 OK",
+        "text/xml",
+        without_id.as_bytes(),
+    )))
+    .await;
     assert_ambiguous_once(&error, creates);
 }
 
@@ -679,4 +699,39 @@ async fn a_create_lost_to_a_reset_and_found_by_name_is_recorded_with_the_id_foun
     assert_eq!(state.job_groups[&address("kept")].job_group_id, "41");
     assert_eq!(state.job_groups[&address("new-one")].job_group_id, "77");
     assert!(recovered.unresolved.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listings that cannot be complete
+
+/// `{}` and an empty page that promises groups were both read as "no groups": a plan then
+/// said every recorded group had been deleted outside cityform and would be created again.
+#[tokio::test]
+async fn a_listing_that_cannot_be_complete_is_malformed_not_empty() {
+    for (body, says) in [
+        ("{}", "`TotalCount` is missing"),
+        (
+            r#"{"RequestId":"R-total","JobGroups":{"JobGroup":[]}}"#,
+            "`TotalCount` is missing",
+        ),
+        (
+            r#"{"TotalCount":2147483647,"PageNumber":1,"PageSize":100,"RequestId":"R-total","JobGroups":{"JobGroup":[]}}"#,
+            "`TotalCount` promises 2147483647 job groups, but the listing ends after 0",
+        ),
+    ] {
+        let server = server(json(EMPTY_PAGE), json(body)).await;
+        let error = within(client(&server.url).list_all_job_groups(REGION, INSTANCE))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error.kind, CloudErrorKind::MalformedResponse { .. }),
+            "{body}: {error}"
+        );
+        let shown = error.to_string();
+        assert!(shown.contains(says), "{body}: {shown}");
+        assert!(shown.starts_with("DescribeJobGroups "), "{shown}");
+        if body.contains("R-total") {
+            assert!(shown.contains("R-total"), "the RequestId is named: {shown}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ use std::fmt;
 use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
+use super::resolve::group_by_id;
 use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
 use crate::manifest::Desired;
 use crate::model::{Address, LiveStatus, Status};
@@ -97,14 +98,19 @@ pub fn recorded_instances(state: &State) -> BTreeSet<Instance> {
 }
 
 /// Lists every group of each of `instances`, [`CONCURRENT_LISTINGS`] instances at a time.
+///
+/// A group that `recorded` has in a listed instance and that its listing lacks is looked up
+/// by its id before it is taken for gone: pages are by offset, and a group deleted between
+/// two pages shifts the next page past one that still exists.
 pub async fn observe(
     client: &CloudClient,
     instances: &BTreeSet<Instance>,
+    recorded: Option<&State>,
 ) -> Result<Observed, RefreshError> {
     let listings: Vec<(&Instance, Vec<ObservedJobGroup>)> = stream::iter(instances)
         .map(|instance| async move {
-            client
-                .list_all_job_groups(&instance.region_id, &instance.instance_id)
+            let ids = recorded_ids(recorded, instance);
+            list_confirming(client, instance, ids)
                 .await
                 .map(|groups| (instance, groups))
                 .map_err(|source| RefreshError::List {
@@ -124,6 +130,42 @@ pub async fn observe(
         );
     }
     Ok(observed)
+}
+
+/// The ids `state` records in `instance`.
+fn recorded_ids(state: Option<&State>, instance: &Instance) -> Vec<String> {
+    state
+        .into_iter()
+        .flat_map(|state| state.job_groups.iter())
+        .filter(|(address, _)| {
+            address.region_id == instance.region_id && address.instance_id == instance.instance_id
+        })
+        .map(|(_, entry)| entry.job_group_id.clone())
+        .collect()
+}
+
+/// The groups of `instance`, with every one of `ids` that the listing lacks looked up by id
+/// and added when the service still has it.
+async fn list_confirming(
+    client: &CloudClient,
+    instance: &Instance,
+    ids: Vec<String>,
+) -> Result<Vec<ObservedJobGroup>, CloudError> {
+    let mut groups = client
+        .list_all_job_groups(&instance.region_id, &instance.instance_id)
+        .await?;
+    let listed: BTreeSet<String> = groups
+        .iter()
+        .map(|group| group.job_group_id.clone())
+        .collect();
+    for id in ids.iter().filter(|id| !listed.contains(*id)) {
+        if let Some(found) =
+            group_by_id(client, &instance.region_id, &instance.instance_id, id).await?
+        {
+            groups.push(found);
+        }
+    }
+    Ok(groups)
 }
 
 /// A listed group as the planner compares it: canonical spec, status read in any of the

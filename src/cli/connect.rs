@@ -166,7 +166,7 @@ pub async fn refresh_for_plan(
             ));
         }
     };
-    let observed = refresh::observe(client, &instances)
+    let observed = refresh::observe(client, &instances, state)
         .await
         .context("cannot refresh; to plan from the state alone, pass `--refresh=false`")?;
     Ok(Refresh::Observed(observed))

@@ -210,33 +210,87 @@ impl CloudClient {
     }
 
     /// Every job group of an instance, paging through `DescribeJobGroups` at the largest page
-    /// size until `TotalCount` groups have been seen or a page brings nothing new. A group seen
-    /// twice (the listing shifted between pages) is kept once.
+    /// size until `TotalCount` groups have been seen. A group seen twice is kept once.
+    ///
+    /// The pages are by offset, so a group created or deleted between two pages shifts the
+    /// ones after it: a listing whose `TotalCount` changes between its pages is taken again
+    /// from the first page, [`LISTING_ATTEMPTS`] times at most, and then fails rather than
+    /// guess. A page that brings nothing new while fewer groups than `TotalCount` have been
+    /// seen is a malformed answer. A shift that leaves `TotalCount` as it was (one group
+    /// deleted, another created) can still skip a group: a caller must look a group up by
+    /// its id before it takes it for gone.
     pub async fn list_all_job_groups(
         &self,
         region_id: &str,
         instance_id: &str,
     ) -> Result<Vec<ObservedJobGroup>, CloudError> {
+        let mut totals = Vec::new();
+        for _ in 0..LISTING_ATTEMPTS {
+            match self.list_once(region_id, instance_id).await? {
+                Listing::Complete(groups) => return Ok(groups),
+                Listing::Shifted { first, then } => totals.push((first, then)),
+            }
+        }
+        let changes = totals
+            .iter()
+            .map(|(first, then)| format!("{first} to {then}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Err(CloudError {
+            action: job_groups::DESCRIBE_JOB_GROUPS,
+            subject: instance_id.to_owned(),
+            kind: CloudErrorKind::UnsettledListing {
+                attempts: LISTING_ATTEMPTS,
+                changes,
+            },
+            class: ErrorClass::Retryable,
+            attempts: LISTING_ATTEMPTS,
+        })
+    }
+
+    /// One pass over the pages of an instance.
+    async fn list_once(&self, region_id: &str, instance_id: &str) -> Result<Listing, CloudError> {
         let mut request = DescribeJobGroupsRequest::first_page(region_id, instance_id);
         let mut groups: Vec<ObservedJobGroup> = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut total = None;
         loop {
             let page = self.describe_job_groups(&request).await?;
+            let first = *total.get_or_insert(page.total_count);
+            if page.total_count != first {
+                return Ok(Listing::Shifted {
+                    first,
+                    then: page.total_count,
+                });
+            }
             let before = groups.len();
             for group in page.job_groups {
                 if seen.insert(group.job_group_id.clone()) {
                     groups.push(group);
                 }
             }
-            // A page without anything new (empty, or a service that ignores `PageNumber`)
-            // ends the listing as surely as reaching `TotalCount` does.
-            if groups.len() == before || groups.len() as u64 >= page.total_count {
-                return Ok(groups);
+            if groups.len() as u64 >= first {
+                return Ok(Listing::Complete(groups));
             }
-            let Some(next) = request.page_number.checked_add(1) else {
-                return Ok(groups);
-            };
-            request.page_number = next;
+            let next = request.page_number.checked_add(1);
+            if groups.len() == before || next.is_none() {
+                let request_id = Some(page.request_id).filter(|id| !id.is_empty());
+                return Err(CloudError {
+                    action: job_groups::DESCRIBE_JOB_GROUPS,
+                    subject: format!("{instance_id} page {}", request.page_number),
+                    kind: CloudErrorKind::MalformedResponse {
+                        status: 200,
+                        reason: format!(
+                            "`TotalCount` promises {first} job groups, but the listing ends after {} with a page that brings none new",
+                            groups.len()
+                        ),
+                        request_id,
+                    },
+                    class: ErrorClass::Terminal,
+                    attempts: 1,
+                });
+            }
+            request.page_number = next.unwrap_or(request.page_number);
         }
     }
 
@@ -576,6 +630,18 @@ fn answer_error(call: &Call, problem: AnswerProblem, attempts: u32) -> CloudErro
         class,
         attempts,
     }
+}
+
+/// Most times a listing is taken from its first page because `TotalCount` changed between
+/// its pages.
+pub const LISTING_ATTEMPTS: u32 = 3;
+
+/// What one pass over an instance's pages found.
+enum Listing {
+    /// Every group, `TotalCount` the same on every page.
+    Complete(Vec<ObservedJobGroup>),
+    /// `TotalCount` changed from `first` to `then` between two pages.
+    Shifted { first: u64, then: u64 },
 }
 
 /// `scheme://host:port`, for messages: never the path or the query.

@@ -150,6 +150,16 @@ pub enum CloudErrorKind {
         /// `RequestId`, when the body had one.
         request_id: Option<String>,
     },
+    /// The groups of an instance changed between the pages of every listing taken.
+    #[error(
+        "the job groups of the instance kept changing while they were listed: `TotalCount` went from {changes} in {attempts} listings; run again when the instance is quieter"
+    )]
+    UnsettledListing {
+        /// How many listings were taken.
+        attempts: u32,
+        /// `TotalCount`'s changes, one per listing (`150 to 149, 149 to 148`).
+        changes: String,
+    },
     /// A success answer that lacks the one field the caller needs (`JobGroupId`).
     #[error(
         "the answer has no `{field}`{}: the service may have acted; look the job group up by name before sending anything again",

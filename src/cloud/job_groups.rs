@@ -467,10 +467,17 @@ pub fn parse_page<'a>(body: impl Into<AnswerBody<'a>>) -> Result<JobGroupPage, A
                 .map_err(|reason| malformed(format!("`{}[{index}]`: {reason}", groups.path)))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    // Without a total, nobody can tell whether the listing is complete: an answer of `{}`
+    // would read as "no groups" and every recorded group as deleted outside cityform.
+    let total_count = number_field(&document, "TotalCount")
+        .map_err(&malformed)?
+        .ok_or_else(|| {
+            malformed(
+                "`TotalCount` is missing, so the listing cannot be known to be complete".to_owned(),
+            )
+        })?;
     Ok(JobGroupPage {
-        total_count: number_field(&document, "TotalCount")
-            .map_err(&malformed)?
-            .unwrap_or(job_groups.len() as u64),
+        total_count,
         page_number: small_number_field(&document, "PageNumber")
             .map_err(&malformed)?
             .unwrap_or(0),
@@ -1012,11 +1019,32 @@ mod tests {
         );
     }
 
+    /// An answer of `{}` was read as "no groups": every recorded group would have been
+    /// planned as deleted outside cityform.
+    #[test]
+    fn a_page_without_a_total_cannot_be_known_complete() {
+        for body in [
+            &b"{}"[..],
+            br#"{"RequestId":"R-7","JobGroups":{"JobGroup":[]}}"#,
+            b"<DescribeJobGroupsResponse><RequestId>R-7</RequestId></DescribeJobGroupsResponse>",
+        ] {
+            let problem = parse_page(body).unwrap_err();
+            assert!(
+                matches!(&problem, AnswerProblem::Malformed { reason, .. } if reason.contains("`TotalCount` is missing")),
+                "{problem:?}"
+            );
+        }
+        assert!(matches!(
+            parse_page(br#"{"RequestId":"R-7"}"#),
+            Err(AnswerProblem::Malformed { request_id: Some(id), .. }) if id == "R-7"
+        ));
+    }
+
     #[test]
     fn a_group_is_named_by_job_group_name_or_name_and_needs_one() {
         let group = |fields: &str| {
             format!(
-                r#"{{"JobGroups":[{{"JobGroupId":"4",{fields}"AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1}}]}}"#
+                r#"{{"TotalCount":1,"JobGroups":[{{"JobGroupId":"4",{fields}"AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1}}]}}"#
             )
         };
         let name_of = |fields: &str| {
@@ -1116,10 +1144,10 @@ mod tests {
         };
         let groups = |group: String| {
             [
-                format!(r#"{{"JobGroups":{{"JobGroup":[{group}]}}}}"#),
-                format!(r#"{{"JobGroups":[{group}]}}"#),
-                format!(r#"{{"JobGroups":{{"JobGroup":{group}}}}}"#),
-                format!(r#"{{"JobGroups":{group}}}"#),
+                format!(r#"{{"TotalCount":1,"JobGroups":{{"JobGroup":[{group}]}}}}"#),
+                format!(r#"{{"TotalCount":1,"JobGroups":[{group}]}}"#),
+                format!(r#"{{"TotalCount":1,"JobGroups":{{"JobGroup":{group}}}}}"#),
+                format!(r#"{{"TotalCount":1,"JobGroups":{group}}}"#),
             ]
         };
         for listed_params in shapes(param, "JobGroupParam") {
@@ -1149,9 +1177,10 @@ mod tests {
             r#"{"ComputeJob":[]}"#,
             r#"{"ComputeJob":null}"#,
         ] {
-            let page =
-                parse_page(format!(r#"{{"JobGroups":[{}]}}"#, group("[]", empty)).as_bytes())
-                    .unwrap();
+            let page = parse_page(
+                format!(r#"{{"TotalCount":1,"JobGroups":[{}]}}"#, group("[]", empty)).as_bytes(),
+            )
+            .unwrap();
             assert!(page.job_groups[0].compute_jobs.is_empty(), "{empty}");
         }
     }
@@ -1160,7 +1189,7 @@ mod tests {
     fn a_compute_job_of_the_wrong_shape_is_malformed_with_its_path() {
         let with_jobs = |jobs: &str| {
             format!(
-                r#"{{"RequestId":"R","JobGroups":{{"JobGroup":[{{"JobGroupId":"4","Name":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1,"ComputeJobs":{jobs}}}]}}}}"#
+                r#"{{"RequestId":"R","TotalCount":1,"JobGroups":{{"JobGroup":[{{"JobGroupId":"4","Name":"n","AlgoLibId":"3","ResourceProfileId":"6","PlanedJobCount":1,"StreamPerJob":1,"ComputeJobs":{jobs}}}]}}}}"#
             )
         };
         for (jobs, reason) in [

@@ -44,6 +44,9 @@ pub enum XmlAnswerError {
     /// No root element.
     #[error("it has no root element")]
     NoRoot,
+    /// The root element is `html`: a proxy's or a captive portal's page, not an answer.
+    #[error("it is an HTML page, not an answer")]
+    Html,
     /// Elements nested deeper than [`MAX_DEPTH`].
     #[error("elements are nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
@@ -133,8 +136,12 @@ pub fn to_value(body: &[u8]) -> Result<Value, XmlAnswerError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlAnswerError::TooDeep);
                 }
+                let name = element_name(start.name().as_ref())?;
+                if stack.is_empty() && name.eq_ignore_ascii_case("html") {
+                    return Err(XmlAnswerError::Html);
+                }
                 stack.push(Open {
-                    name: element_name(start.name().as_ref())?,
+                    name,
                     ..Open::default()
                 });
             }
@@ -280,6 +287,20 @@ mod tests {
             to_value(declared),
             Err(XmlAnswerError::UnknownEntity("e".into()))
         );
+    }
+
+    #[test]
+    fn an_html_page_is_not_an_answer() {
+        for page in [
+            "<!DOCTYPE html><html><body><form action=\"/login\">Sign in</form></body></html>",
+            "<HTML><HEAD><TITLE>502</TITLE></HEAD></HTML>",
+        ] {
+            assert_eq!(
+                to_value(page.as_bytes()),
+                Err(XmlAnswerError::Html),
+                "{page}"
+            );
+        }
     }
 
     #[test]

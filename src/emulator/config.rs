@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::dialect::Dialect;
@@ -110,6 +111,27 @@ pub struct EmulatorConfig {
     pub dialect: Dialect,
     /// How long a group shows `starting` or `stopping` after a status change; zero for none.
     pub transition: Duration,
+    /// A test's hook into paging (in-process only; no flag).
+    pub between_pages: Option<BetweenPages>,
+}
+
+/// A test's hook into a listing: called after each `DescribeJobGroups` page without a
+/// `JobGroupId` filter is answered, with its page number; the ids it returns are deleted at
+/// once, as another client deleting groups between two pages would.
+#[derive(Clone)]
+pub struct BetweenPages(pub Arc<dyn Fn(u32) -> Vec<u64> + Send + Sync>);
+
+impl BetweenPages {
+    /// The ids to delete after page `page_number` was answered.
+    pub fn deletes_after(&self, page_number: u32) -> Vec<u64> {
+        (self.0)(page_number)
+    }
+}
+
+impl fmt::Debug for BetweenPages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BetweenPages(..)")
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -125,6 +147,7 @@ impl Default for EmulatorConfig {
             log_requests: false,
             dialect: Dialect::Sdk,
             transition: Duration::ZERO,
+            between_pages: None,
         }
     }
 }

@@ -39,8 +39,8 @@ use tokio::task::JoinHandle;
 
 pub use cli::{EmulatorArgs, run};
 pub use config::{
-    Credentials, DEFAULT_REGION_ID, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET, EmulatorConfig,
-    Faults,
+    BetweenPages, Credentials, DEFAULT_REGION_ID, DEV_ACCESS_KEY_ID, DEV_ACCESS_KEY_SECRET,
+    EmulatorConfig, Faults,
 };
 pub use dialect::{Dialect, UnknownDialect};
 pub use seed::{

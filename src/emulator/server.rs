@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::config::BetweenPages;
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
@@ -46,6 +48,7 @@ pub(crate) struct Shared {
     pub request_counts: Mutex<BTreeMap<String, u64>>,
     pub dialect: Dialect,
     pub transition: Duration,
+    pub between_pages: Option<BetweenPages>,
 }
 
 impl Shared {
@@ -62,6 +65,7 @@ impl Shared {
             request_counts: Mutex::new(BTreeMap::new()),
             dialect: config.dialect,
             transition: config.transition,
+            between_pages: config.between_pages.clone(),
         }
     }
 
@@ -392,7 +396,23 @@ fn respond(
         transition: shared.transition,
         now,
     };
-    actions::perform(action, parameters, &mut shared.store(), context)
+    let mut store = shared.store();
+    let outcome = actions::perform(action, parameters, &mut store, context);
+    if let Some(hook) = &shared.between_pages
+        && action == Action::Describe
+        && parameters.optional("JobGroupId").is_none()
+        && outcome.is_ok()
+    {
+        let page_number = parameters
+            .optional_integer("PageNumber")
+            .ok()
+            .flatten()
+            .unwrap_or(1);
+        for id in hook.deletes_after(page_number) {
+            store.delete_directly(id);
+        }
+    }
+    outcome
 }
 
 /// Whether requests with `method` carry parameters (GET and POST); others are refused unread.
