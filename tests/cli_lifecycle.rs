@@ -474,6 +474,41 @@ fn prune_deletes_orphans_and_refuses_to_while_one_is_protected() {
     assert_no_changes_twice(&workspace);
 }
 
+/// A damaged (here: hand-edited) address made `apply --prune` delete, by the id recorded
+/// under it, a live group the manifests still declare.
+#[test]
+fn prune_refuses_to_delete_a_live_group_whose_name_is_not_the_recorded_one() {
+    let emulator = Emulator::start(&[]);
+    let workspace = with_groups(&emulator, &["east-gate", "west-gate"]);
+    workspace.apply(&[]).expect_code(0);
+    let ids = emulator.ids();
+    let mut state = workspace.state().unwrap();
+    let entry = state
+        .job_groups
+        .remove(&address("east-gate").parse().unwrap())
+        .unwrap();
+    state
+        .job_groups
+        .insert(address("east-gatf").parse().unwrap(), entry);
+    workspace.replace_state(state);
+
+    let pruned = workspace.apply(&["--prune", "--target", &address("east-gatf")]);
+    pruned.expect_code(1);
+    assert!(
+        pruned.stdout.contains(&format!(
+            "the live group with id {} in `{REGION}/{INSTANCE}` is named `east-gate`, not `east-gatf` as the state records; nothing was deleted",
+            ids["east-gate"]
+        )),
+        "{pruned}"
+    );
+    assert_eq!(sent(&emulator, "DeleteJobGroup"), 0);
+    assert_eq!(emulator.ids(), ids);
+    assert!(
+        workspace.state_ids().contains_key("east-gatf"),
+        "the refused delete kept the record"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Import
 

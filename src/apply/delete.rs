@@ -1,15 +1,18 @@
 //! One delete: intent on disk, then `DeleteJobGroup`, then the group removed from the state.
 //!
-//! A group the service does not know (`InvalidJobGroupId.NotFound`) was deleted outside
-//! cityform: it is removed from the state all the same. When the answer is lost, the intent
+//! Before the call, the live group is looked up by its id: one whose name is not the one the
+//! state records is not deleted (the state may be damaged or hand-edited). A group the
+//! service does not know (`InvalidJobGroupId.NotFound`) was deleted outside cityform: it is
+//! removed from the state all the same. When the answer is lost, the intent
 //! stays unresolved, and the next run lists the instance to learn whether the group is gone
 //! before sending anything (`docs/apply.md`, "Unfinished runs").
 
 use super::create::RunContext;
-use super::report::{ChangeKind, DeletedGroup, NOT_FOUND_CODE};
+use super::report::{ActionFailure, ChangeKind, DeletedGroup, FailureReason, NOT_FOUND_CODE};
+use super::resolve::group_by_id;
 use super::status::failure_from;
 use super::work::Outcome;
-use crate::model::Address;
+use crate::model::{Address, printable};
 use crate::provenance::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Remove, Settle};
 use crate::state::{Backend, StateEntry, StateError};
@@ -38,6 +41,50 @@ pub(crate) async fn delete<B: Backend>(
             .await?;
         return Ok(Outcome::NotStarted(address));
     };
+    // A delete goes by id, and an id is only as good as the state that holds it: a damaged
+    // or hand-edited address would delete a group the manifests still declare.
+    let live = group_by_id(
+        &context.client,
+        &address.region_id,
+        &address.instance_id,
+        &entry.job_group_id,
+    )
+    .await;
+    let refusal = match &live {
+        Ok(Some(live)) if live.name != address.name => Some(
+            ActionFailure::local(
+                ChangeKind::Delete,
+                &address,
+                FailureReason::Conflict,
+                format!(
+                    "the live group with id {} in `{}/{}` is named `{}`, not `{}` as the state \
+                 records; nothing was deleted",
+                    entry.job_group_id,
+                    address.region_id,
+                    address.instance_id,
+                    printable(&live.name),
+                    address.name
+                ),
+            )
+            .with_hint(
+                "the state may be damaged or hand-edited; check it with `cityform state show`, \
+             and fix the record with `cityform state mv` or `cityform state rm`",
+            ),
+        ),
+        Ok(_) => None,
+        Err(error) => Some(
+            failure_from(ChangeKind::Delete, &address, error)
+                .with_hint("the group was not looked up, so nothing was deleted; run apply again"),
+        ),
+    };
+    if let Some(failure) = refusal {
+        drop(slot);
+        context
+            .backend
+            .append(&[JournalRecord::Settle(Settle { id: intent_id })])
+            .await?;
+        return Ok(Outcome::Failed(failure));
+    }
     let answer = context
         .client
         .delete_job_group(
