@@ -40,7 +40,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
         .collect(&args.manifests.inputs(), &environment)?;
     let desired = manifest::load(&args.manifests.inputs())?;
     let connection = Connection::open(&args.cloud, &environment)?;
-    let client = connection.client()?;
+    let client = connection.client().await?;
     let backend = super::backend::open_state(&args.state, "cityform import", &environment).await?;
     let imported = import_with_provenance(
         &backend,
