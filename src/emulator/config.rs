@@ -104,6 +104,10 @@ pub struct EmulatorConfig {
     pub nonce_capacity: usize,
     /// Print one line per request to stderr.
     pub log_requests: bool,
+    /// How long the credentials STS issues last.
+    pub sts_duration: Duration,
+    /// The one OIDC token `AssumeRoleWithOIDC` accepts; any non-empty one when `None`.
+    pub oidc_token: Option<crate::cloud::Secret>,
 }
 
 impl Default for EmulatorConfig {
@@ -117,6 +121,8 @@ impl Default for EmulatorConfig {
             timestamp_window: Duration::from_secs(15 * 60),
             nonce_capacity: 1_000_000,
             log_requests: false,
+            sts_duration: Duration::from_secs(3600),
+            oidc_token: None,
         }
     }
 }

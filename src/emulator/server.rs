@@ -43,6 +43,7 @@ pub(crate) struct Shared {
     pub nonces: Mutex<NonceCache>,
     pub faults: FaultInjector,
     pub request_counts: Mutex<BTreeMap<String, u64>>,
+    pub sts: super::sts::Issuer,
 }
 
 impl Shared {
@@ -57,6 +58,7 @@ impl Shared {
             nonces: Mutex::new(NonceCache::new(window, config.nonce_capacity)),
             faults: FaultInjector::new(config.faults.clone()),
             request_counts: Mutex::new(BTreeMap::new()),
+            sts: super::sts::Issuer::new(config.sts_duration, config.oidc_token.clone()),
         }
     }
 
@@ -369,6 +371,9 @@ fn respond(
     parameters: &Parameters,
     now: OffsetDateTime,
 ) -> Result<actions::Outcome, ApiError> {
+    if parameters.get("Version") == Some(super::sts::STS_VERSION) {
+        return super::sts::respond(shared, method, parameters, now);
+    }
     auth::check_common_parameters(parameters)?;
     let name = parameters.get("Action").unwrap_or_default();
     let action = Action::from_name(name).ok_or_else(|| ApiError::unknown_action(name))?;
@@ -378,7 +383,7 @@ fn respond(
     auth::authenticate(
         parameters,
         method,
-        &shared.credentials,
+        &super::sts::signing_key(shared, parameters, now)?,
         &mut lock(&shared.nonces),
         now,
     )?;
