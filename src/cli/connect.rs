@@ -48,7 +48,7 @@ impl Connection {
             retry: RetryPolicy::default().with_environment(environment)?,
             ..ClientOptions::default()
         };
-        let chain = chain_for(cloud_args, environment);
+        let chain = chain_for(cloud_args.profile.clone(), environment);
         Ok(Self {
             offline: CloudClient::new(
                 Credentials::new("", ""),
@@ -106,9 +106,9 @@ impl Connection {
 }
 
 /// The credential chain for `--profile` and `environment`.
-pub fn chain_for(cloud_args: &CloudArgs, environment: &BTreeMap<String, String>) -> Chain {
+pub fn chain_for(profile: Option<String>, environment: &BTreeMap<String, String>) -> Chain {
     let home = environment.get("HOME").map(PathBuf::from);
-    Chain::new(environment.clone(), home, cloud_args.profile.clone())
+    Chain::new(environment.clone(), home, profile)
 }
 
 /// What the refresh before a plan found: the live groups, or why they were not read.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
 use super::connect::chain_for;
-use super::settings::{CloudArgs, process_environment};
+use super::settings::process_environment;
 use super::{Outcome, output};
 use crate::cloud::StsEndpoint;
 use crate::cloud::credentials::sts;
@@ -17,8 +17,10 @@ use crate::cloud::credentials::sts;
 /// Arguments of `cityform whoami`.
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
-    #[command(flatten)]
-    cloud: CloudArgs,
+    /// The aliyun CLI profile, or else the section of `~/.alibabacloud/credentials`, to take
+    /// credentials from; without it, the official credential chain (`docs/credentials.md`).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = WhoamiFormat::Text)]
     format: WhoamiFormat,
@@ -47,7 +49,7 @@ struct WhoamiDocument {
 
 pub(super) async fn run(args: WhoamiArgs) -> anyhow::Result<Outcome> {
     let environment = process_environment();
-    let chain = chain_for(&args.cloud, &environment);
+    let chain = chain_for(args.profile.clone(), &environment);
     let resolved = chain.resolve().await?;
     let provider = resolved.provider;
     tracing::info!(source = %provider.source().label(), "using credentials from {}", provider.source());
