@@ -232,9 +232,7 @@ fn every_cli_profile_mode_obtains_and_signs() {
         format!(
             r#"{{"name": "role", "mode": "RamRoleArn", "access_key_id": "{ACCESS_KEY_ID}", "access_key_secret": "{ACCESS_KEY_SECRET}", "ram_role_arn": "{ROLE_ARN}", "ram_session_name": "laptop"}}"#
         ),
-        format!(
-            r#"{{"name": "chained", "mode": "ChainableRamRoleArn", "source_profile": "role", "ram_role_arn": "acs:ram::1234567890123456:role/next"}}"#
-        ),
+        r#"{"name": "chained", "mode": "ChainableRamRoleArn", "source_profile": "role", "ram_role_arn": "acs:ram::1234567890123456:role/next"}"#.to_owned(),
         r#"{"name": "ecs", "mode": "EcsRamRole", "ram_role_name": "builder"}"#.to_owned(),
         format!(
             r#"{{"name": "oidc", "mode": "OIDC", "ram_role_arn": "{ROLE_ARN}", "oidc_provider_arn": "{PROVIDER_ARN}", "oidc_token_file": "{token_file}"}}"#

@@ -80,7 +80,7 @@ pub fn metadata_service(role: &'static str, body: String, imdsv2: bool) -> Serve
                 .get("X-aliyun-ecs-metadata-token")
                 .is_some_and(|value| value == TOKEN)
     };
-    let allowed_too = allowed.clone();
+    let allowed_too = allowed;
     let router = Router::new()
         .route(
             "/latest/api/token",

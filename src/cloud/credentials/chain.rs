@@ -31,7 +31,7 @@ pub(super) struct Found {
 /// What the chain chose without using the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Choice {
-    Found(Found),
+    Found(Box<Found>),
     /// Nothing is configured before the ECS step: ask the metadata service, then the URI.
     Probe {
         ecs: EcsSettings,
@@ -103,7 +103,7 @@ impl Chain {
             })?,
         };
         let found = match self.choose()? {
-            Choice::Found(found) => found,
+            Choice::Found(found) => *found,
             Choice::Probe {
                 ecs,
                 then_uri,
@@ -156,13 +156,13 @@ impl Chain {
         if self.profile.is_none() {
             for names in NAMING_CONVENTIONS {
                 if let Some(credentials) = access_key(environment, names)? {
-                    return Ok(Choice::Found(Found {
+                    return Ok(Choice::Found(Box::new(Found {
                         source: CredentialSource::Environment {
                             access_key_id_variable: names.access_key_id,
                         },
                         supplier: Supplier::Fixed(credentials),
                         region_id: None,
-                    }));
+                    })));
                 }
                 looked_at.push(format!(
                     "`{}` and `{}`",
@@ -170,7 +170,7 @@ impl Chain {
                 ));
             }
             if let Some(found) = oidc_from_environment(environment)? {
-                return Ok(Choice::Found(found));
+                return Ok(Choice::Found(Box::new(found)));
             }
             looked_at.push(format!("OIDC (`{ALIBABA_CLOUD_ROLE_ARN}`...)"));
         }
@@ -183,7 +183,7 @@ impl Chain {
             match read_optional(path.as_deref(), ALIBABA_CLOUD_CONFIG_FILE, environment)? {
                 Some((path, text)) => {
                     return cli_profile::choose(&path, &text, selected.as_deref(), environment)
-                        .map(Choice::Found);
+                        .map(|found| Choice::Found(Box::new(found)));
                 }
                 None => looked_at.push(describe_absent(path.as_deref(), CLI_CONFIG_RELATIVE_PATH)),
             }
@@ -197,7 +197,7 @@ impl Chain {
                 if let Some(found) =
                     shared_file::choose(&path, &text, selected.as_deref(), environment)?
                 {
-                    return Ok(Choice::Found(found));
+                    return Ok(Choice::Found(Box::new(found)));
                 }
                 looked_at.push(format!("`{}` (no section `default`)", path.display()));
             }
@@ -217,11 +217,11 @@ impl Chain {
         } else {
             let ecs = ecs_settings(environment, None);
             if ecs.role_name.is_some() {
-                return Ok(Choice::Found(Found {
+                return Ok(Choice::Found(Box::new(Found {
                     source: CredentialSource::EcsRamRole,
                     supplier: Supplier::EcsRole(ecs),
                     region_id: None,
-                }));
+                })));
             }
             return Ok(Choice::Probe {
                 ecs,
@@ -230,11 +230,11 @@ impl Chain {
             });
         }
         match uri {
-            Some(url) => Ok(Choice::Found(Found {
+            Some(url) => Ok(Choice::Found(Box::new(Found {
                 source: CredentialSource::CredentialsUri,
                 supplier: Supplier::Uri(url),
                 region_id: None,
-            })),
+            }))),
             None => {
                 looked_at.push(format!("`{ALIBABA_CLOUD_CREDENTIALS_URI}`"));
                 Err(CredentialError::NotFound { looked_at })
@@ -374,7 +374,7 @@ mod tests {
 
     fn found(chain: &Chain) -> Found {
         match chain.choose().unwrap() {
-            Choice::Found(found) => found,
+            Choice::Found(found) => *found,
             other => panic!("{other:?}"),
         }
     }
