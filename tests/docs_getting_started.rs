@@ -70,6 +70,8 @@ fn start_emulator(directory: &Path, path_variable: &str) -> Background {
         .args(["-c", &format!("exec {EMULATOR}")])
         .current_dir(directory)
         .env_clear()
+        // Never ask a real metadata service (100.100.100.200) from a test.
+        .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
         .env("PATH", path_variable)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -154,6 +156,8 @@ fn every_sh_block_of_getting_started_succeeds() {
         let output = Command::new("bash")
             .args(["--noprofile", "--norc", "-c", &script])
             .env_clear()
+            // Never ask a real metadata service (100.100.100.200) from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .stdin(Stdio::null())
             .output()
             .unwrap();

@@ -20,13 +20,17 @@ const ACCESS_KEY_ID: &str = "LTAIsecretstest";
 /// Recognisable, and with characters that percent-encoding changes.
 const SECRET: &str = "SECRET-8e1f4d2c/9b7a+5e=";
 const TOKEN: &str = "TOKEN-3f9a/7c+2e=d1 CAIS";
+/// An OIDC identity token, as a CI system writes it to a file.
+const OIDC_TOKEN: &str = "OIDC-eyJhbGciOi/Jz+9=.payload";
+/// The file it is written to; the only file besides the aliyun profile allowed to hold it.
+const OIDC_TOKEN_FILE: &str = "oidc-token";
 const MANIFESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/manifests");
 
 /// Every form in which a secret could leak: raw, percent-encoded once (as in a query) and
 /// twice (as in a string-to-sign), and with `+` for spaces (as in a form).
 fn needles() -> Vec<String> {
     let mut needles = Vec::new();
-    for secret in [SECRET, TOKEN] {
+    for secret in [SECRET, TOKEN, OIDC_TOKEN] {
         let once = percent_encode(secret);
         let twice = percent_encode(&once);
         needles.extend([secret.to_owned(), once, twice, secret.replace(' ', "+")]);
@@ -71,6 +75,8 @@ impl Scene {
             .args(arguments)
             .current_dir(self.directory.path())
             .env_clear()
+            // Never ask a real metadata service (100.100.100.200) from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home())
             .env("CITYFORM_LOG", "trace")
@@ -103,7 +109,7 @@ impl Scene {
     fn assert_files_clean(&self) {
         let mut checked = 0;
         for path in files_under(self.directory.path()) {
-            if path.ends_with(".aliyun/config.json") {
+            if path.ends_with(".aliyun/config.json") || path.ends_with(OIDC_TOKEN_FILE) {
                 continue;
             }
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -638,6 +644,112 @@ async fn a_journal_left_by_a_killed_apply_holds_no_secret() {
 
     // The next apply resolves what was in flight, and prints nothing secret either.
     let output = scene.run(&arguments, &environment).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    scene.assert_files_clean();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oidc_token_and_temporary_credentials_print_and_record_no_secret() {
+    let scene = Scene::new();
+    let with_oidc = cityform::emulator::start(EmulatorConfig {
+        credentials: Credentials::new(ACCESS_KEY_ID, SECRET),
+        oidc_token: Some(OIDC_TOKEN.into()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let endpoint = with_oidc.endpoint();
+    let token_file = scene.path(OIDC_TOKEN_FILE);
+    std::fs::write(&token_file, OIDC_TOKEN).unwrap();
+    let token_path = token_file.to_str().unwrap().to_owned();
+    let oidc = |role: &'static str| {
+        vec![
+            ("ALIBABA_CLOUD_ROLE_ARN", role),
+            (
+                "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+                "acs:ram::1234567890123456:oidc-provider/ci",
+            ),
+            ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", token_path.as_str()),
+            ("ALIBABA_CLOUD_STS_ENDPOINT", endpoint.as_str()),
+        ]
+    };
+    let good = oidc("acs:ram::1234567890123456:role/deploy");
+    let apply = [
+        "apply",
+        "-f",
+        MANIFESTS,
+        "--state",
+        "oidc/state.json",
+        "--endpoint",
+        &endpoint,
+        "--auto-approve",
+    ];
+    let output = scene.run(&apply, &good).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    for format in ["text", "json"] {
+        let output = scene.run(&["whoami", "--format", format], &good).await;
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let plan = [
+        "plan",
+        "-f",
+        MANIFESTS,
+        "--state",
+        "oidc/state.json",
+        "--endpoint",
+        &endpoint,
+        "--out",
+        "oidc/plan.bin",
+    ];
+    let output = scene.run(&plan, &good).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = scene
+        .run(&["history", "--state", "oidc/state.json"], &good)
+        .await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // Refusals by STS quote neither the token nor a key.
+    let output = scene.run(&apply, &oidc("acs:ram::1:role/not-here")).await;
+    assert_eq!(output.status.code(), Some(1));
+    std::fs::write(&token_file, format!("{OIDC_TOKEN}-but-wrong")).unwrap();
+    let output = scene.run(&apply, &good).await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("AuthenticationFail.OIDCToken.Invalid"));
+
+    // Temporary credentials handed out by a credentials URI: the secret and token are the
+    // recognisable ones.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!("http://{}/credentials", listener.local_addr().unwrap());
+    let body = serde_json::json!({
+        "AccessKeyId": ACCESS_KEY_ID, "AccessKeySecret": SECRET, "SecurityToken": TOKEN,
+        "Expiration": "2099-01-01T00:00:00Z",
+    })
+    .to_string();
+    let router = axum::Router::new().route(
+        "/credentials",
+        axum::routing::get(move || async move { body }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let second = emulator(SECRET).await;
+    let endpoint = second.endpoint();
+    let from_uri = [
+        ("ALIBABA_CLOUD_CREDENTIALS_URI", uri.as_str()),
+        ("ALIBABA_CLOUD_STS_ENDPOINT", endpoint.as_str()),
+    ];
+    let apply = [
+        "apply",
+        "-f",
+        MANIFESTS,
+        "--state",
+        "uri/state.json",
+        "--endpoint",
+        &endpoint,
+        "--auto-approve",
+        "--format",
+        "json",
+    ];
+    let output = scene.run(&apply, &from_uri).await;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = scene.run(&["whoami"], &from_uri).await;
     assert!(output.status.success(), "{}", text(&output.stderr));
     scene.assert_files_clean();
 }

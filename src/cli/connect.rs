@@ -8,22 +8,33 @@ use anyhow::Context as _;
 
 use super::settings::{CloudArgs, PlanningArgs};
 use crate::apply::refresh::{self, Instance};
+use tokio::sync::OnceCell;
+
 use crate::cloud::{
-    self, ClientOptions, CloudClient, CredentialError, Credentials, Endpoints, RetryPolicy,
+    Chain, ClientOptions, CloudClient, CredentialError, Credentials, Endpoints, RetryPolicy,
 };
 use crate::manifest::Desired;
 use crate::plan::{self, Observed, Plan, PlanOptions};
 use crate::state::State;
 
-/// A client, and whether it has credentials: a client without them can be built (a dry run
-/// needs one to hand to the executor) but never sends anything.
+/// A client, and the credential chain it signs with: the chain settles on a source the first
+/// time a command must send something, so a run that sends nothing needs no credentials (a
+/// dry run hands a client to the executor that never sends anything).
 pub struct Connection {
-    client: CloudClient,
-    missing: Option<CredentialError>,
+    offline: CloudClient,
+    chain: Option<ChainClient>,
+    resolved: OnceCell<Result<CloudClient, CredentialError>>,
+}
+
+/// What builds the client once the chain has settled.
+struct ChainClient {
+    chain: Chain,
+    endpoints: Endpoints,
+    options: ClientOptions,
 }
 
 impl Connection {
-    /// Builds the client `cloud_args` and `environment` describe. Missing credentials are not
+    /// The connection `cloud_args` and `environment` describe. Missing credentials are not
     /// an error yet: only a command that must send something fails, through [`Self::client`].
     pub fn open(
         cloud_args: &CloudArgs,
@@ -33,46 +44,71 @@ impl Connection {
             Some(url) => Endpoints::with_override(url)?,
             None => Endpoints::regional(),
         };
-        let home = environment.get("HOME").map(PathBuf::from);
-        let (credentials, missing) = match cloud::resolve_credentials(
-            environment,
-            home.as_deref(),
-            cloud_args.profile.as_deref(),
-        ) {
-            Ok(resolved) => (resolved.credentials, None),
-            Err(error) => (Credentials::new("", ""), Some(error)),
-        };
         let options = ClientOptions {
             retry: RetryPolicy::default().with_environment(environment)?,
             ..ClientOptions::default()
         };
+        let chain = chain_for(cloud_args.profile.clone(), environment);
         Ok(Self {
-            client: CloudClient::new(credentials, endpoints, options)?,
-            missing,
+            offline: CloudClient::new(
+                Credentials::new("", ""),
+                endpoints.clone(),
+                options.clone(),
+            )?,
+            chain: Some(ChainClient {
+                chain,
+                endpoints,
+                options,
+            }),
+            resolved: OnceCell::new(),
         })
     }
 
     /// A connection with a client of known credentials (the `--emulator` demo).
     pub fn with_client(client: CloudClient) -> Self {
         Self {
-            client,
-            missing: None,
+            offline: client.clone(),
+            chain: None,
+            resolved: OnceCell::new_with(Some(Ok(client))),
         }
     }
 
-    /// The client, for a command about to send requests: an error when there are no
-    /// credentials.
-    pub fn client(&self) -> Result<&CloudClient, CredentialError> {
-        match &self.missing {
-            Some(error) => Err(error.clone()),
-            None => Ok(&self.client),
-        }
+    /// The client, for a command about to send requests: its first use settles the chain
+    /// and obtains credentials (an error when there are none, or its source fails).
+    pub async fn client(&self) -> Result<&CloudClient, CredentialError> {
+        let resolved = self
+            .resolved
+            .get_or_init(|| async {
+                let Some(chain) = &self.chain else {
+                    return Ok(self.offline.clone());
+                };
+                let resolved = chain.chain.resolve().await?;
+                let provider = resolved.provider;
+                tracing::info!(source = %provider.source().label(), "using credentials from {}", provider.source());
+                CloudClient::with_provider(provider, chain.endpoints.clone(), chain.options.clone())
+                    .map_err(|error| CredentialError::Failed {
+                        source_name: "the credential chain".to_owned(),
+                        problem: error.to_string(),
+                        fix: "check the TLS set-up of this machine".to_owned(),
+                    })
+            })
+            .await;
+        resolved.as_ref().map_err(Clone::clone)
     }
 
     /// The client whether or not it has credentials, for a run that sends nothing.
     pub fn offline_client(&self) -> &CloudClient {
-        &self.client
+        match self.resolved.get() {
+            Some(Ok(client)) => client,
+            _ => &self.offline,
+        }
     }
+}
+
+/// The credential chain for `--profile` and `environment`.
+pub fn chain_for(profile: Option<String>, environment: &BTreeMap<String, String>) -> Chain {
+    let home = environment.get("HOME").map(PathBuf::from);
+    Chain::new(environment.clone(), home, profile)
 }
 
 /// What the refresh before a plan found: the live groups, or why they were not read.
@@ -151,7 +187,7 @@ pub async fn refresh_for_plan(
             !targets.is_empty(),
         )));
     }
-    let client = match connection.client() {
+    let client = match connection.client().await {
         Ok(client) => client,
         Err(error) if offline_ok => {
             eprintln!(

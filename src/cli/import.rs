@@ -41,7 +41,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
     output::report_warnings(&desired.warnings);
     let connection = Connection::open(&args.cloud, &environment)?;
-    let client = connection.client()?;
+    let client = connection.client().await?;
     let backend = super::backend::open_state(&args.state, "cityform import", &environment).await?;
     let imported = import_with_provenance(
         &backend,

@@ -19,6 +19,7 @@ pub mod settings;
 mod state;
 pub mod step_summary;
 mod validate;
+mod whoami;
 
 use std::process::ExitCode;
 
@@ -75,6 +76,9 @@ enum Command {
     /// process ends, so there is never a lock to delete; a PostgreSQL lock is released by
     /// the server when its holder's connection ends, so it needs no force-unlock.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Show which credentials are used: their source, the identity STS reports for them and
+    /// when they expire (never a secret).
+    Whoami(whoami::WhoamiArgs),
     /// Run a local CityVisual endpoint for tests, demos and CI.
     // A flag given twice takes its last value, so that a script (or a test harness) can add
     // to a command line it was handed.
@@ -121,6 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Apply(args) => apply::run(args).await,
             Command::Refresh(args) => refresh::run(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Whoami(args) => whoami::run(args).await,
             Command::State(args) => state::run(args).await,
             Command::History(args) => history::run(args).await,
             Command::ForceUnlock(args) => force_unlock::run(args).await,

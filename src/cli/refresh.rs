@@ -59,7 +59,7 @@ pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
     let observed = if instances.is_empty() {
         crate::plan::Observed::default()
     } else {
-        observe(connection.client()?, &instances, Some(&state))
+        observe(connection.client().await?, &instances, Some(&state))
             .await
             .context("cannot refresh; the state was not changed")?
     };

@@ -74,12 +74,14 @@ pub struct CloudArgs {
     /// only for loopback addresses, such as a local `cityform emulator`.
     #[arg(long, value_name = "URL", env = "CITYFORM_ENDPOINT")]
     pub endpoint: Option<String>,
-    /// The aliyun CLI profile to read credentials from (`~/.aliyun/config.json`).
+    /// The aliyun CLI profile (`~/.aliyun/config.json`), or else the section of
+    /// `~/.alibabacloud/credentials`, to take credentials from.
     ///
-    /// Without it, the access key comes from `ALIBABA_CLOUD_ACCESS_KEY_ID` and
-    /// `ALIBABA_CLOUD_ACCESS_KEY_SECRET`, then `ALICLOUD_ACCESS_KEY` and `ALICLOUD_SECRET_KEY`,
-    /// then the profile `ALIBABA_CLOUD_PROFILE` names, the file's current one, or `default`.
-    /// Naming a profile here reads the file only (`docs/credentials.md`).
+    /// Without it, cityform follows the official credential chain: an access key in the
+    /// environment, OIDC (`ALIBABA_CLOUD_ROLE_ARN`...), the aliyun CLI's profile
+    /// (`ALIBABA_CLOUD_PROFILE`, the file's current one, or `default`), the shared credentials
+    /// file, the ECS instance RAM role, then `ALIBABA_CLOUD_CREDENTIALS_URI`. Naming a profile
+    /// here reads the files only (`docs/credentials.md`).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use reqwest::{StatusCode, Url};
 
 use super::answer::AnswerBody;
-use super::credentials::Credentials;
+use super::credentials::{Credentials, CredentialsProvider, Issued};
 use super::endpoint::Endpoints;
 use super::error::{CloudError, CloudErrorKind, ErrorClass, error_from_answer, human_duration};
 use super::job_groups::{
@@ -99,8 +99,7 @@ impl Received {
 #[derive(Clone)]
 pub struct CloudClient {
     http: reqwest::Client,
-    credentials: Arc<Credentials>,
-    redactor: Arc<Redactor>,
+    provider: Arc<CredentialsProvider>,
     endpoints: Endpoints,
     options: ClientOptions,
     throttle: Option<Arc<dyn Throttle>>,
@@ -109,7 +108,7 @@ pub struct CloudClient {
 impl fmt::Debug for CloudClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CloudClient")
-            .field("credentials", &self.credentials)
+            .field("credentials", &self.provider)
             .field("endpoints", &self.endpoints)
             .field("options", &self.options)
             .field("throttle", &self.throttle.is_some())
@@ -124,31 +123,33 @@ impl CloudClient {
         endpoints: Endpoints,
         options: ClientOptions,
     ) -> Result<Self, ClientBuildError> {
-        // Another part of the program may have installed a provider already; either way one
-        // is installed afterwards, which is all that matters.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let bundled_roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter_map(|certificate| reqwest::Certificate::from_der(certificate).ok());
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            // A redirect would resend the signed request somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("cityform/", env!("CARGO_PKG_VERSION")))
-            .tls_certs_merge(bundled_roots)
-            .build()
-            .map_err(|error| ClientBuildError::Http {
-                detail: error_chain(&error),
-            })?;
+        Self::with_provider(
+            Arc::new(CredentialsProvider::fixed(credentials)),
+            endpoints,
+            options,
+        )
+    }
+
+    /// A client signing with whatever `provider` holds at the moment of each attempt, so
+    /// temporary credentials are renewed during a long run.
+    pub fn with_provider(
+        provider: Arc<CredentialsProvider>,
+        endpoints: Endpoints,
+        options: ClientOptions,
+    ) -> Result<Self, ClientBuildError> {
+        let http = http_client(options.connect_timeout, options.request_timeout)?;
         Ok(Self {
             http,
-            redactor: Arc::new(Redactor::new(&credentials)),
-            credentials: Arc::new(credentials),
+            provider,
             endpoints,
             options,
             throttle: None,
         })
+    }
+
+    /// Where the credentials come from.
+    pub fn credentials_provider(&self) -> &Arc<CredentialsProvider> {
+        &self.provider
     }
 
     /// The same client reporting to (and paced by) a throttle shared with other clients or
@@ -382,6 +383,7 @@ impl CloudClient {
     async fn execute(&self, call: &Call) -> Result<(Received, u32), CloudError> {
         let started = Instant::now();
         let mut attempts = 0_u32;
+        let mut renewed_expired = false;
         loop {
             if let Some(throttle) = &self.throttle {
                 let pause = throttle.delay_before_request();
@@ -390,7 +392,21 @@ impl CloudClient {
                 }
             }
             attempts += 1;
-            let failure = match self.attempt(call).await {
+            let issued = match self.provider.current().await {
+                Ok(issued) => issued,
+                Err(error) => {
+                    return Err(CloudError {
+                        action: call.request.action,
+                        subject: call.subject.clone(),
+                        kind: CloudErrorKind::Request {
+                            detail: error.to_string(),
+                        },
+                        class: ErrorClass::Terminal,
+                        attempts,
+                    });
+                }
+            };
+            let failure = match self.attempt(call, &issued).await {
                 Ok(received) => {
                     if let Some(throttle) = &self.throttle {
                         throttle.on_success();
@@ -400,6 +416,14 @@ impl CloudClient {
                 Err(failure) => failure,
             };
             let (kind, mut class) = failure;
+            // The token expired between the provider's check and the service's: the service
+            // refused the request without acting, so it is sent again once with fresh ones.
+            if !renewed_expired && is_expired_token(&kind) {
+                renewed_expired = true;
+                tracing::info!(action = call.request.action, subject = %call.subject, "the security token expired: sending again with fresh credentials");
+                self.provider.expire(&issued).await;
+                continue;
+            }
             if call.safety == Safety::Mutation && may_have_been_passed_on(&kind) {
                 class = ErrorClass::Ambiguous;
             }
@@ -445,7 +469,11 @@ impl CloudClient {
     }
 
     /// One attempt: the success answer, or what went wrong and its class.
-    async fn attempt(&self, call: &Call) -> Result<Received, (CloudErrorKind, ErrorClass)> {
+    async fn attempt(
+        &self,
+        call: &Call,
+        issued: &Issued,
+    ) -> Result<Received, (CloudErrorKind, ErrorClass)> {
         let mut url = self
             .endpoints
             .url_for(&call.request.region_id)
@@ -454,7 +482,7 @@ impl CloudClient {
         let timestamp = request::format_timestamp(time::OffsetDateTime::now_utc());
         let signed = request::sign_request(
             &call.request,
-            &self.credentials,
+            &issued.credentials,
             &request::fresh_nonce(),
             &timestamp,
         );
@@ -467,7 +495,7 @@ impl CloudClient {
             .body(signed.body)
             .send()
             .await
-            .map_err(|error| self.transport_failure(error, &endpoint, None))?;
+            .map_err(|error| self.transport_failure(error, &endpoint, None, issued.redactor()))?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -500,7 +528,14 @@ impl CloudClient {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => break,
-                Err(error) => return Err(self.transport_failure(error, &endpoint, Some(status))),
+                Err(error) => {
+                    return Err(self.transport_failure(
+                        error,
+                        &endpoint,
+                        Some(status),
+                        issued.redactor(),
+                    ));
+                }
             }
         }
         tracing::debug!(action = call.request.action, subject = %call.subject, status = status.as_u16(), bytes = body.len(), "answered");
@@ -511,7 +546,7 @@ impl CloudClient {
             Err(error_from_answer(
                 status.as_u16(),
                 received.answer(),
-                &self.redactor,
+                issued.redactor(),
             ))
         }
     }
@@ -523,10 +558,11 @@ impl CloudClient {
         error: reqwest::Error,
         endpoint: &str,
         status: Option<StatusCode>,
+        redactor: &Redactor,
     ) -> (CloudErrorKind, ErrorClass) {
         // The URL carries the signed query, security token included: never let it through.
         let error = error.without_url();
-        let detail = self.redactor.redact(&error_chain(&error));
+        let detail = redactor.redact(&error_chain(&error));
         if let Some(status) = status {
             let class = class_of_unread_answer(status);
             if error.is_timeout() && class == ErrorClass::Ambiguous {
@@ -580,6 +616,38 @@ impl CloudClient {
             ErrorClass::Ambiguous,
         )
     }
+}
+
+/// The HTTP client every call of cityform's uses, the STS and metadata calls included: TLS
+/// with the bundled roots merged in, no redirects.
+pub(crate) fn http_client(
+    connect_timeout: Duration,
+    request_timeout: Duration,
+) -> Result<reqwest::Client, ClientBuildError> {
+    // Another part of the program may have installed a provider already; either way one
+    // is installed afterwards, which is all that matters.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bundled_roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .filter_map(|certificate| reqwest::Certificate::from_der(certificate).ok());
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        // A redirect would resend the signed request somewhere else.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("cityform/", env!("CARGO_PKG_VERSION")))
+        .tls_certs_merge(bundled_roots)
+        .build()
+        .map_err(|error| ClientBuildError::Http {
+            detail: error_chain(&error),
+        })
+}
+
+/// The service's answer to a request whose security token has expired.
+pub(crate) const EXPIRED_TOKEN_CODE: &str = "InvalidSecurityToken.Expired";
+
+fn is_expired_token(kind: &CloudErrorKind) -> bool {
+    matches!(kind, CloudErrorKind::Service(service) if service.code == EXPIRED_TOKEN_CODE)
 }
 
 /// An answer that could not be read whole: a success may have acted, so it is ambiguous; an
@@ -650,7 +718,7 @@ fn origin(url: &Url) -> String {
 }
 
 /// The error and its sources, joined with `: `, each message once.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut messages: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(error) = current {

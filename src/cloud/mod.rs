@@ -1,7 +1,7 @@
 //! The Alibaba Cloud OpenAPI client for CityVisual job groups: signing, transport,
 //! credentials, error classification and typed calls.
 //!
-//! - [`credentials`] finds the access key; [`secret`] keeps it out of every output.
+//! - [`credentials`] finds the credentials along the official chain and renews them; [`secret`] keeps it out of every output.
 //! - [`endpoint`] chooses the URL for a region; [`request`] builds and signs one request with
 //!   [`signer`].
 //! - [`client`] sends requests, retries per [`retry`], paces through [`throttle`] and classifies
@@ -26,7 +26,8 @@ pub mod xml_answer;
 
 pub use client::{ClientBuildError, ClientOptions, CloudClient};
 pub use credentials::{
-    CredentialError, CredentialSource, Credentials, ResolvedCredentials, resolve_credentials,
+    CallerIdentity, Chain, CredentialError, CredentialSource, Credentials, CredentialsProvider,
+    Issued, Resolved, StsEndpoint,
 };
 pub use endpoint::{EndpointError, Endpoints};
 pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};

@@ -55,9 +55,20 @@ pub fn sign_request(
     nonce: &str,
     timestamp: &str,
 ) -> SignedRequest {
+    sign_versioned_request(request, API_VERSION, credentials, nonce, timestamp)
+}
+
+/// [`sign_request`] for another API `version` of the same RPC style (STS is `2015-04-01`).
+pub fn sign_versioned_request(
+    request: &RpcRequest,
+    version: &str,
+    credentials: &Credentials,
+    nonce: &str,
+    timestamp: &str,
+) -> SignedRequest {
     let mut query: Vec<(String, String)> = vec![
         ("Action".into(), request.action.into()),
-        ("Version".into(), API_VERSION.into()),
+        ("Version".into(), version.into()),
         ("Format".into(), "JSON".into()),
         ("AccessKeyId".into(), credentials.access_key_id.clone()),
         ("SignatureMethod".into(), "HMAC-SHA1".into()),
@@ -76,6 +87,28 @@ pub fn sign_request(
     let string_to_sign = signer::string_to_sign(METHOD, signed_pairs);
     let signature = signer::sign(credentials.access_key_secret.expose(), &string_to_sign);
     query.push(("Signature".into(), signature));
+    SignedRequest {
+        query,
+        body: encode_pairs(&request.parameters),
+    }
+}
+
+/// A request sent without any key, as STS `AssumeRoleWithOIDC` is: the common parameters
+/// but `AccessKeyId` and everything about a signature.
+pub fn unsigned_request(
+    request: &RpcRequest,
+    version: &str,
+    nonce: &str,
+    timestamp: &str,
+) -> SignedRequest {
+    let query: Vec<(String, String)> = vec![
+        ("Action".into(), request.action.into()),
+        ("Version".into(), version.into()),
+        ("Format".into(), "JSON".into()),
+        ("SignatureNonce".into(), nonce.into()),
+        ("Timestamp".into(), timestamp.into()),
+        ("RegionId".into(), request.region_id.clone()),
+    ];
     SignedRequest {
         query,
         body: encode_pairs(&request.parameters),

@@ -26,6 +26,11 @@ impl ApiError {
         }
     }
 
+    /// Any other error: STS's codes, which have one status each too.
+    pub fn other(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(status, code, message)
+    }
+
     /// A common (system) parameter such as `Timestamp` is missing: 400.
     pub fn missing_common_parameter(name: &str) -> Self {
         Self::new(

@@ -31,14 +31,21 @@ const REQUIRED_COMMON: [&str; 8] = [
 /// Refuses a request that lacks a common parameter (400 `MissingParameter`) or names another
 /// API version.
 pub(crate) fn check_common_parameters(parameters: &Parameters) -> Result<(), ApiError> {
+    check_required_common(parameters)?;
+    let version = parameters.get("Version").unwrap_or_default();
+    if version != API_VERSION {
+        return Err(ApiError::invalid_version(version));
+    }
+    Ok(())
+}
+
+/// Refuses a request that lacks a common parameter (400 `MissingParameter`), whatever its
+/// API version.
+pub(crate) fn check_required_common(parameters: &Parameters) -> Result<(), ApiError> {
     for name in REQUIRED_COMMON {
         if parameters.optional(name).is_none() {
             return Err(ApiError::missing_common_parameter(name));
         }
-    }
-    let version = parameters.get("Version").unwrap_or_default();
-    if version != API_VERSION {
-        return Err(ApiError::invalid_version(version));
     }
     Ok(())
 }

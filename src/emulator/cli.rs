@@ -59,6 +59,19 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 1, value_name = "SEED")]
     pub fault_seed: u64,
 
+    /// How long the credentials its STS issues last, in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub sts_duration: u64,
+
+    /// The one token AssumeRoleWithOIDC accepts (never printed) [default: any non-empty token]
+    #[arg(
+        long,
+        env = "CITYFORM_EMULATOR_OIDC_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub oidc_token: Option<String>,
+
     /// Do not log one line per request to stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -105,6 +118,8 @@ impl EmulatorArgs {
             log_requests: !self.quiet,
             dialect: self.dialect,
             transition: Duration::from_millis(self.transition_ms),
+            sts_duration: Duration::from_secs(self.sts_duration),
+            oidc_token: self.oidc_token.clone().map(crate::cloud::Secret::new),
             ..EmulatorConfig::default()
         })
     }

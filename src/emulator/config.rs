@@ -113,6 +113,10 @@ pub struct EmulatorConfig {
     pub transition: Duration,
     /// A test's hook into paging (in-process only; no flag).
     pub between_pages: Option<BetweenPages>,
+    /// How long the credentials STS issues last.
+    pub sts_duration: Duration,
+    /// The one OIDC token `AssumeRoleWithOIDC` accepts; any non-empty one when `None`.
+    pub oidc_token: Option<crate::cloud::Secret>,
 }
 
 /// A test's hook into a listing: called after each `DescribeJobGroups` page without a
@@ -148,6 +152,8 @@ impl Default for EmulatorConfig {
             dialect: Dialect::Sdk,
             transition: Duration::ZERO,
             between_pages: None,
+            sts_duration: Duration::from_secs(3600),
+            oidc_token: None,
         }
     }
 }

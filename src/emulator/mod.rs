@@ -27,6 +27,7 @@ mod parameters;
 mod seed;
 mod server;
 mod store;
+mod sts;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -48,6 +49,7 @@ pub use seed::{
     SeedJobGroup,
 };
 pub use store::{EmulatorState, JobGroup, MAX_COMPUTE_JOBS, Phase, Scope, Status};
+pub use sts::{EMULATOR_ACCOUNT_ID, IssuedCredentials};
 
 use server::Shared;
 use store::{NewJobGroup, Store};
@@ -232,6 +234,14 @@ impl EmulatorHandle {
         job_group_id
             .parse()
             .is_ok_and(|id| self.shared.store().delete_directly(id))
+    }
+
+    /// Temporary credentials for `role_name`, as STS would issue them (for a test's own
+    /// metadata or credentials server).
+    pub fn issue_role_credentials(&self, role_name: &str) -> IssuedCredentials {
+        self.shared
+            .sts
+            .issue(role_name, "cityform", time::OffsetDateTime::now_utc())
     }
 
     /// Shuts down and waits until the server has stopped accepting.

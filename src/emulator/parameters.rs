@@ -57,6 +57,12 @@ impl Parameters {
         self.get(name).filter(|value| !value.is_empty())
     }
 
+    /// A required common parameter: absent or empty is 400 `MissingParameter`.
+    pub fn required_common(&self, name: &str) -> Result<&str, ApiError> {
+        self.optional(name)
+            .ok_or_else(|| ApiError::missing_common_parameter(name))
+    }
+
     /// A required action parameter: absent or empty is 403 `MissingParameter`.
     pub fn required(&self, name: &str) -> Result<&str, ApiError> {
         self.optional(name)

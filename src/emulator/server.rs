@@ -49,6 +49,7 @@ pub(crate) struct Shared {
     pub dialect: Dialect,
     pub transition: Duration,
     pub between_pages: Option<BetweenPages>,
+    pub sts: super::sts::Issuer,
 }
 
 impl Shared {
@@ -66,6 +67,7 @@ impl Shared {
             dialect: config.dialect,
             transition: config.transition,
             between_pages: config.between_pages.clone(),
+            sts: super::sts::Issuer::new(config.sts_duration, config.oidc_token.clone()),
         }
     }
 
@@ -378,6 +380,9 @@ fn respond(
     parameters: &Parameters,
     now: OffsetDateTime,
 ) -> Result<actions::Outcome, ApiError> {
+    if parameters.get("Version") == Some(super::sts::STS_VERSION) {
+        return super::sts::respond(shared, method, parameters, now);
+    }
     auth::check_common_parameters(parameters)?;
     let name = parameters.get("Action").unwrap_or_default();
     let action = Action::from_name(name).ok_or_else(|| ApiError::unknown_action(name))?;
@@ -387,7 +392,7 @@ fn respond(
     auth::authenticate(
         parameters,
         method,
-        &shared.credentials,
+        &super::sts::signing_key(shared, parameters, now)?,
         &mut lock(&shared.nonces),
         now,
     )?;

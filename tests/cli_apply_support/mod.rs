@@ -51,7 +51,19 @@ pub const PROCESS_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Every variable that could hand a `cityform` process credentials, an endpoint or a state
 /// other than the ones a test gives it.
-const INHERITED_SETTINGS: [&str; 13] = [
+const INHERITED_SETTINGS: [&str; 25] = [
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    "ALIBABA_CLOUD_ROLE_SESSION_NAME",
+    "ALIBABA_CLOUD_CONFIG_FILE",
+    "ALIBABA_CLOUD_CREDENTIALS_FILE",
+    "ALIBABA_CLOUD_CREDENTIALS_URI",
+    "ALIBABA_CLOUD_STS_ENDPOINT",
+    "ALIBABA_CLOUD_STS_REGION",
+    "ALIBABA_CLOUD_ECS_METADATA",
+    "ALIBABA_CLOUD_IMDSV1_DISABLED",
+    "CITYFORM_ECS_METADATA_ENDPOINT",
     "ALIBABA_CLOUD_ACCESS_KEY_ID",
     "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
     "ALIBABA_CLOUD_SECURITY_TOKEN",
@@ -665,6 +677,8 @@ impl Workspace {
             .args(arguments)
             .current_dir(self.path())
             .env("HOME", self.path())
+            // Never ask a real metadata service (100.100.100.200) from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .env("CITYFORM_RETRY_BASE_MS", "1")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

@@ -165,6 +165,8 @@ impl Cityform {
             .args(&self.arguments)
             .current_dir(self.path())
             .env_clear()
+            // Never ask a real metadata service (100.100.100.200) from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .env("HOME", self.path());
         for (name, value) in &self.environment {
             command.env(name, value);
@@ -252,6 +254,8 @@ impl Cityform {
             .arg("/dev/null")
             .current_dir(self.path())
             .env_clear()
+            // Never ask a real metadata service (100.100.100.200) from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
             .env("HOME", self.path())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -147,7 +147,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
     if !args.dry_run {
         // A dry run sends nothing, so it needs no credentials: a pull-request job can run it.
-        connection.client()?;
+        connection.client().await?;
     }
 
     let json = args.output.format == Format::Json;
@@ -193,7 +193,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     } else {
         apply::resolve_unresolved_with_provenance(
             &backend,
-            connection.client()?,
+            connection.client().await?,
             recovered,
             &sender,
             Some(&provenance),
@@ -266,7 +266,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let client = if args.dry_run {
         connection.offline_client()
     } else {
-        connection.client()?
+        connection.client().await?
     };
     let stop = interruption.actions_started();
     let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
