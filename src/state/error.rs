@@ -165,14 +165,15 @@ pub enum StateError {
     #[error(
         "state `{}` is locked by {}{}",
         path.display(),
-        holder_text(holder.as_ref()),
+        holder_text(holder.as_deref()),
         if *stopped { ", which is stopped" } else { "" }
     )]
     Locked {
         /// The state file.
         path: PathBuf,
-        /// What the holder wrote into the lock file, when it could be read.
-        holder: Option<LockHolder>,
+        /// What the holder wrote into the lock file, when it could be read (boxed: the
+        /// error stays small).
+        holder: Option<Box<LockHolder>>,
         /// How long this process waited before giving up.
         waited: Duration,
         /// The holder runs on this host and is stopped (suspended with Ctrl-Z, or by a

@@ -125,7 +125,7 @@ impl StateLock {
                         return Err(StateError::Locked {
                             path: paths.state.clone(),
                             stopped: holder.as_ref().is_some_and(is_stopped),
-                            holder,
+                            holder: holder.map(Box::new),
                             waited: options.timeout,
                         });
                     }
@@ -255,12 +255,12 @@ mod tests {
     fn the_message_matches_the_documented_form() {
         let error = StateError::Locked {
             path: PathBuf::from(".cityform/state.json"),
-            holder: Some(LockHolder {
+            holder: Some(Box::new(LockHolder {
                 pid: 4242,
                 host: "ci-7".into(),
                 since: "2026-11-27T08:00:00Z".into(),
                 command: "cityform apply".into(),
-            }),
+            })),
             waited: Duration::ZERO,
             stopped: false,
         };
