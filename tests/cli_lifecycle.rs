@@ -509,6 +509,34 @@ fn prune_refuses_to_delete_a_live_group_whose_name_is_not_the_recorded_one() {
     );
 }
 
+/// After a journal lost its last records (a truncated file), a group that this state did
+/// create was reported with the hint "this state never created it":
+/// the hint says only what the state knows.
+#[test]
+fn a_name_taken_by_a_group_the_state_lost_is_not_said_to_be_someone_elses() {
+    let emulator = Emulator::start(&[]);
+    let workspace = with_groups(&emulator, &["east-gate"]);
+    workspace.apply(&[]).expect_code(0);
+    let mut state = workspace.state().unwrap();
+    // The record of the create is gone, as it is after a journal cut short before it.
+    state.job_groups.clear();
+    workspace.replace_state(state);
+
+    let applied = workspace.apply(&[]);
+    applied.expect_code(1);
+    let output = format!("{}{}", applied.stdout, applied.stderr);
+    assert!(output.contains("already exists in instance"), "{applied}");
+    assert!(!output.contains("never created"), "{applied}");
+    assert!(
+        output.contains("this state has no record of it"),
+        "{applied}"
+    );
+    assert!(
+        output.contains(&format!("cityform import {}", address("east-gate"))),
+        "{applied}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Import
 

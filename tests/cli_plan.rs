@@ -425,6 +425,116 @@ fn a_saved_plan_that_cannot_be_written_is_an_error_that_says_where() {
     assert_eq!(run.stderr.lines().count(), 2, "{}", run.stderr);
 }
 
+/// `plan --out .cityform/state.json` replaced the state with the plan, and the journal and
+/// the lock could be overwritten the same way. Every path that is one of
+/// the state's files, however it is spelled or linked, is refused before anything is written.
+#[cfg(unix)]
+#[test]
+fn plan_out_refuses_every_file_of_the_state_and_changes_nothing() {
+    let state = state_with_every_kind_of_difference();
+    let cityform = Cityform::new()
+        .manifests()
+        .state(&state)
+        .file(".cityform/state.json.journal", "")
+        .file(".cityform/state.json.backup", "{}");
+    std::os::unix::fs::symlink(".cityform/state.json", cityform.join("link.json")).unwrap();
+    std::os::unix::fs::symlink(".cityform", cityform.join("linked-directory")).unwrap();
+    std::fs::hard_link(
+        cityform.join(".cityform/state.json"),
+        cityform.join("hard-link.json"),
+    )
+    .unwrap();
+    let absolute = cityform.join(".cityform/state.json").display().to_string();
+    let before = Tree::read(cityform.path());
+
+    for out in [
+        ".cityform/state.json",
+        "./.cityform/state.json",
+        ".cityform/../.cityform/state.json",
+        absolute.as_str(),
+        ".cityform/state.json.journal",
+        ".cityform/state.json.lock",
+        ".cityform/state.json.backup",
+        ".cityform/state.json.tmp",
+        "link.json",
+        "linked-directory/state.json",
+        "hard-link.json",
+    ] {
+        let run = cityform
+            .then()
+            .args(["plan", "--refresh=false", "--out", out])
+            .run();
+        run.failure();
+        assert!(
+            run.stderr.starts_with(&format!(
+                "error: cannot write the saved plan to `{out}`: it is "
+            )),
+            "{out}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("of the state"), "{out}: {}", run.stderr);
+        // The lock appears twice: the tree is read through the linked directory too.
+        let allowed = [LOCK_PATH, "linked-directory/state.json.lock"];
+        let changes = before.changes(&Tree::read(cityform.path()), &allowed);
+        assert!(changes.is_empty(), "{out}: {changes:?}");
+    }
+}
+
+/// A saved plan is written beside its target under a name of its own, then renamed: a file
+/// the user keeps next to it (`plan.json.tmp`) is never removed, and a file in the way that
+/// is not a regular file is refused rather than replaced.
+#[cfg(unix)]
+#[test]
+fn plan_out_replaces_only_its_own_file() {
+    let cityform = Cityform::new()
+        .manifests()
+        .file("plan.json", "the previous plan")
+        .file("plan.json.tmp", "the user's notes");
+    std::fs::create_dir(cityform.join("directory.json")).unwrap();
+
+    let run = cityform
+        .then()
+        .args(["plan", "--refresh=false", "--out", "plan.json"])
+        .run();
+    run.success();
+    assert!(
+        std::fs::read(cityform.join("plan.json"))
+            .unwrap()
+            .starts_with(b"{")
+    );
+    assert_eq!(
+        std::fs::read_to_string(cityform.join("plan.json.tmp")).unwrap(),
+        "the user's notes"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(cityform.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".cityform",
+            "directory.json",
+            "manifests",
+            "plan.json",
+            "plan.json.tmp"
+        ]
+    );
+
+    let run = cityform
+        .then()
+        .args(["plan", "--refresh=false", "--out", "directory.json"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr
+            .contains("`directory.json` is a directory, not a regular file"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn the_state_path_comes_from_the_flag_or_cityform_state_and_is_named_as_given() {
     let cityform = Cityform::new().manifests().file("elsewhere/state.json", "");

@@ -236,3 +236,63 @@ fn committed_cases_are_small() {
         );
     }
 }
+
+/// Runs `load` on `inputs` in a thread: `None` when it has not returned within 10 seconds
+/// (reading a FIFO blocks until a writer comes, which never happens here).
+#[cfg(unix)]
+fn load_within_seconds(inputs: Vec<Input>) -> Option<Result<cityform::manifest::Desired, String>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(load(&inputs).map_err(|diagnostics| diagnostics.to_string()));
+    });
+    receiver
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .ok()
+}
+
+#[cfg(unix)]
+fn make_fifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A FIFO named `*.yaml` in the manifests directory hung `plan` forever:
+/// anything but a regular file is refused, in a directory and when named, without opening it.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_as_a_manifest_is_refused_without_waiting() {
+    let directory = tempfile::tempdir().unwrap();
+    fs::write(
+        directory.path().join("a.yaml"),
+        "apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: a\nspec:\n  regionId: cn-shanghai\n  instanceId: cityvisual-Instance\n  algoLibId: \"3\"\n  resourceProfileId: \"6\"\n  planedJobCount: 1\n  streamPerJob: 5\n",
+    )
+    .unwrap();
+    let fifo = directory.path().join("b.yaml");
+    make_fifo(&fifo);
+
+    let in_directory = load_within_seconds(vec![Input::Path(directory.path().to_path_buf())])
+        .expect("loading a directory holding a FIFO hung");
+    let message = in_directory.unwrap_err();
+    assert!(
+        message.contains("b.yaml` is a FIFO, not a regular file"),
+        "{message}"
+    );
+
+    let named = load_within_seconds(vec![Input::Path(fifo)]).expect("loading a FIFO hung");
+    let message = named.unwrap_err();
+    assert!(
+        message.contains("b.yaml` is a FIFO, not a regular file"),
+        "{message}"
+    );
+
+    let device =
+        load_within_seconds(vec![Input::Path("/dev/zero".into())]).expect("loading /dev/zero hung");
+    let message = device.unwrap_err();
+    assert!(
+        message.contains("`/dev/zero` is a character device, not a regular file"),
+        "{message}"
+    );
+}

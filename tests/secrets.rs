@@ -213,7 +213,8 @@ async fn validate_and_plan_print_and_save_no_secret() {
             assert_eq!(mode(&scene.path("plans")), 0o700);
         }
     }
-    // A saved plan that cannot be put in place leaves no temporary file behind.
+    // A saved plan that cannot be put in place (a directory is in the way: refused before
+    // the plan is computed) leaves no temporary file behind.
     std::fs::create_dir_all(scene.path("taken/plan.json/inside")).unwrap();
     let output = scene
         .run(
@@ -230,7 +231,13 @@ async fn validate_and_plan_print_and_save_no_secret() {
         )
         .await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
-    assert!(text(&output.stderr).contains("could not write the saved plan"));
+    assert!(
+        text(&output.stderr).contains(
+            "cannot write the saved plan to `taken/plan.json`: `taken/plan.json` is a directory"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(!scene.path("taken/plan.json.tmp").exists());
     assert!(scene.path("taken/plan.json/inside").is_dir());
     scene.assert_files_clean();

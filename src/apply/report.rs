@@ -316,13 +316,15 @@ impl ActionFailure {
         }
     }
 
-    /// The failure for a create refused because the name exists and this state never tried
-    /// to create it.
+    /// The failure for a create refused because the name exists and this state has no
+    /// open create of it. The hint says no more than the state knows: a group it created
+    /// whose record was lost (a journal cut short) looks the same as somebody else's.
     pub(crate) fn conflict(address: &Address, error: &CloudError) -> Self {
         Self {
             hint: Some(format!(
-                "a job group named `{}` already exists in instance `{}` and this state never \
-                 created it; to manage it, adopt it on purpose with `cityform import {address}`, \
+                "a job group named `{}` already exists in instance `{}`, and this state has no \
+                 record of it (made by hand or by another state, or created by a run whose record \
+                 was lost); to manage it, adopt it on purpose with `cityform import {address}`, \
                  or give the manifest entry another name",
                 address.name, address.instance_id
             )),

@@ -22,8 +22,9 @@ use serde::Deserialize;
 
 use super::settings::{DEFAULT_STATE_PATH, StateArgs};
 use crate::state::{
-    AnyBackend, DEFAULT_WORKSPACE, LocalBackend, LockOptions, POSTGRES_TLS_PARAMETERS,
-    PostgresBackend, StateError, redact_connection_string, validate_workspace,
+    AnyBackend, DEFAULT_MAX_STATE_BYTES, DEFAULT_WORKSPACE, LocalBackend, LockOptions,
+    MAX_STATE_BYTES_VARIABLE, POSTGRES_TLS_PARAMETERS, PostgresBackend, StateError,
+    redact_connection_string, validate_workspace,
 };
 
 /// The file, in the current directory, that may name the backend and the workspace.
@@ -442,19 +443,38 @@ pub fn choose(
     )
 }
 
-/// Locks the chosen state, waiting up to `options.timeout` for another holder.
+/// The state size limit: `CITYFORM_MAX_STATE_BYTES` from `environment`, or the default.
+pub fn max_state_bytes(environment: &BTreeMap<String, String>) -> Result<u64, StateError> {
+    match environment
+        .get(MAX_STATE_BYTES_VARIABLE)
+        .filter(|value| !value.is_empty())
+    {
+        None => Ok(DEFAULT_MAX_STATE_BYTES),
+        Some(value) => value.trim().parse().map_err(|_| StateError::InvalidLimit {
+            variable: MAX_STATE_BYTES_VARIABLE,
+            value: value.clone(),
+        }),
+    }
+}
+
+/// Locks the chosen state, waiting up to `options.timeout` for another holder. A local
+/// state is read up to the size limit `CITYFORM_MAX_STATE_BYTES` sets.
 pub async fn open(choice: &BackendChoice, options: &LockOptions) -> Result<AnyBackend, StateError> {
     match choice {
         BackendChoice::Local { path } => {
+            let max_bytes = max_state_bytes(&super::settings::process_environment())?;
             let (owned_path, owned_options) = (path.clone(), options.clone());
             // The file lock waits by blocking its thread.
-            tokio::task::spawn_blocking(move || LocalBackend::open(owned_path, &owned_options))
-                .await
-                .map_err(|error| StateError::Lock {
-                    path: path.clone(),
-                    source: std::io::Error::other(error.to_string()),
-                })?
-                .map(AnyBackend::from)
+            tokio::task::spawn_blocking(move || {
+                LocalBackend::open(owned_path, &owned_options)
+                    .map(|backend| backend.with_max_state_bytes(max_bytes))
+            })
+            .await
+            .map_err(|error| StateError::Lock {
+                path: path.clone(),
+                source: std::io::Error::other(error.to_string()),
+            })?
+            .map(AnyBackend::from)
         }
         BackendChoice::Postgres { url, workspace } => {
             PostgresBackend::open(url, workspace, options)
@@ -513,6 +533,23 @@ mod tests {
     }
 
     const YAML: &str = "cityform.yaml";
+
+    #[test]
+    fn the_state_size_limit_comes_from_the_environment() {
+        assert_eq!(
+            max_state_bytes(&BTreeMap::new()).unwrap(),
+            DEFAULT_MAX_STATE_BYTES
+        );
+        assert_eq!(
+            max_state_bytes(&environment(&[(MAX_STATE_BYTES_VARIABLE, "2048")])).unwrap(),
+            2048
+        );
+        let error = max_state_bytes(&environment(&[(MAX_STATE_BYTES_VARIABLE, "2G")])).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "`CITYFORM_MAX_STATE_BYTES` is `2G`, not a number of bytes"
+        );
+    }
 
     #[test]
     fn local_is_the_default() {

@@ -125,7 +125,7 @@ async fn try_lock(
     let taken = tokio::task::spawn_blocking(move || StateLock::acquire(&paths, &options)).await?;
     match taken {
         Ok(_released_when_dropped) => Ok(None),
-        Err(StateError::Locked { holder, .. }) => Ok(Some(holder)),
+        Err(StateError::Locked { holder, .. }) => Ok(Some(holder.map(|holder| *holder))),
         Err(error) => Err(error.into()),
     }
 }

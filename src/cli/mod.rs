@@ -11,6 +11,7 @@ mod history;
 mod import;
 pub mod logging;
 mod output;
+mod output_file;
 mod plan;
 mod provenance_args;
 mod refresh;

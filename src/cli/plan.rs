@@ -4,20 +4,21 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::connect::{Connection, refresh_for_plan};
 use super::settings::{
     CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
 };
-use super::{Outcome, output};
+use super::{Outcome, output, output_file};
 use crate::apply::ApplyError;
 use crate::manifest;
 use crate::plan::{self, Plan};
 use crate::render::{self, Format, LastApplied};
-use crate::state::Backend as _;
-use crate::state::atomic::replace_file;
+use crate::state::{AnyBackend, Backend as _};
+
+/// What `--out` writes, as messages name it.
+const SAVED_PLAN: &str = "saved plan";
 
 /// Arguments of `cityform plan`.
 #[derive(Debug, Args)]
@@ -51,6 +52,14 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let desired = manifest::load(&args.manifests.inputs())?;
     output::report_warnings(&desired.warnings);
     let backend = super::backend::open_state(&args.state, "cityform plan", &environment).await?;
+    let state_files = match &backend {
+        AnyBackend::Local(local) => Some(local.paths().clone()),
+        AnyBackend::Postgres(_) => None,
+    };
+    if let Some(out) = &args.out {
+        // Before any work: a plan that cannot be saved is not worth computing.
+        output_file::check_target(out, SAVED_PLAN, state_files.as_ref())?;
+    }
     let recovered = backend.load().await?;
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
@@ -81,8 +90,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;
-        replace_file(out, &bytes)
-            .with_context(|| format!("could not write the saved plan `{}`", out.display()))?;
+        output_file::write_output_file(out, SAVED_PLAN, &bytes, state_files.as_ref())?;
         if args.output.format == Format::Text {
             output::print(&format!(
                 "\nSaved the plan to `{}`. Apply exactly this plan with: cityform apply {}\n",

@@ -9,7 +9,9 @@
 //!   directory's tree; one that leads outside (or nowhere) is reported, not skipped, so
 //!   that no manifest silently drops out of the set;
 //! - a file reached twice (named twice, or through a link) is read once;
-//! - a file larger than the limit is refused before it is read.
+//! - a file larger than the limit is refused before it is read;
+//! - anything but a regular file (a FIFO, a device, a socket) is refused before it is
+//!   opened, in a directory and when named.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -335,6 +337,18 @@ impl Discovery {
 
 fn read_file(path: &Path, options: &LoadOptions) -> Found {
     let name = display(path);
+    // Looked at before it is opened: opening a FIFO waits for a writer, and a device such
+    // as `/dev/zero` never ends.
+    if let Ok(metadata) = fs::metadata(path)
+        && let Some(kind) = crate::state::special_kind(&metadata.file_type())
+    {
+        return Found::Problem(diagnostic(
+            format!("`{name}` is {kind}, not a regular file"),
+            Some(
+                "manifests are read only from regular files; to read from a pipe or a device, give it as `-` (standard input)",
+            ),
+        ));
+    }
     match fs::File::open(path) {
         Err(error) => Found::Problem(diagnostic(format!("cannot read `{name}`: {error}"), None)),
         Ok(mut file) => match file.metadata() {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::MAX_STATE_BYTES_VARIABLE;
 use super::lock::LockHolder;
 
 /// A state could not be read, locked or written.
@@ -161,14 +162,65 @@ pub enum StateError {
         source: io::Error,
     },
     /// Another process holds the lock.
-    #[error("state `{}` is locked by {}", path.display(), holder_text(holder.as_ref()))]
+    #[error(
+        "state `{}` is locked by {}{}",
+        path.display(),
+        holder_text(holder.as_deref()),
+        if *stopped { ", which is stopped" } else { "" }
+    )]
     Locked {
         /// The state file.
         path: PathBuf,
-        /// What the holder wrote into the lock file, when it could be read.
-        holder: Option<LockHolder>,
+        /// What the holder wrote into the lock file, when it could be read (boxed: the
+        /// error stays small).
+        holder: Option<Box<LockHolder>>,
         /// How long this process waited before giving up.
         waited: Duration,
+        /// The holder runs on this host and is stopped (suspended with Ctrl-Z, or by a
+        /// debugger): it will not finish until something resumes or ends it.
+        stopped: bool,
+    },
+    /// Something other than a regular file stands where a state file is read or written.
+    #[error("{what} `{}` is {kind}, not a regular file", path.display())]
+    NotRegularFile {
+        /// Which file: `state file`, `journal`, `state backup`, `lock file`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What it is instead: `a FIFO`, `a character device`, ...
+        kind: &'static str,
+    },
+    /// The state file (or its journal) is larger than the size limit.
+    #[error(
+        "{what} `{}` is {size} bytes, over the state size limit of {limit} bytes",
+        path.display()
+    )]
+    TooLarge {
+        /// Which file: `state file` or `journal`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Its size (or how much was read before the limit was passed).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The content of the state file does not match the checksum written with it.
+    #[error(
+        "state file `{}` does not match its checksum: its content changed after cityform wrote it",
+        path.display()
+    )]
+    ChecksumMismatch {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The state size limit from the environment is not a number of bytes.
+    #[error("`{variable}` is `{value}`, not a number of bytes")]
+    InvalidLimit {
+        /// The environment variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
     },
     /// A record in the middle of the journal is damaged while later records are intact, so
     /// the journal cannot be trusted.
@@ -184,6 +236,18 @@ pub enum StateError {
         /// Byte offset where that line starts.
         offset: u64,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// The journal's first line is not a journal header: the file may not be a journal at
+    /// all, so it is neither read nor cut.
+    #[error(
+        "journal `{}` cannot be identified: its first line is not a journal header ({reason})",
+        path.display()
+    )]
+    JournalUnidentified {
+        /// The journal.
+        path: PathBuf,
+        /// What is wrong with the first line.
         reason: String,
     },
     /// A journal record has a valid checksum but cannot be decoded.
@@ -417,6 +481,42 @@ impl StateError {
                 "the files were left as they are; an older cityform cannot read them safely"
                     .to_owned(),
             ),
+            Self::NotRegularFile { path, .. } => Some(format!(
+                "cityform reads and writes its state only as regular files, so nothing was opened; \
+                 move `{}` aside, or point `--state` at a file (it is created by the first apply)",
+                path.display()
+            )),
+            Self::TooLarge { .. } => Some(format!(
+                "nothing was read; if the state is really this large, raise the limit by setting \
+                 `{MAX_STATE_BYTES_VARIABLE}` to a number of bytes"
+            )),
+            Self::ChecksumMismatch { path } => Some(format!(
+                "the file was left as it is; if it was damaged, restore it from `{}` or from version control; \
+                 if it was edited on purpose, remove its `checksum` line to accept the edit \
+                 (cityform writes a new checksum at its next write)",
+                super::paths::with_suffix(path, ".backup").display()
+            )),
+            Self::InvalidLimit { .. } => Some(
+                "give the limit in bytes, e.g. `2147483648` for 2 GiB".to_owned(),
+            ),
+            Self::JournalUnidentified { path, .. } => Some(format!(
+                "the journal and the state were left as they are; if `{}` is not a cityform journal, \
+                 move it aside; if it is one that was damaged, keep a copy of it before moving it aside: \
+                 it may be the only record of job groups created since the state was last written",
+                path.display()
+            )),
+            Self::Locked {
+                path,
+                holder: Some(holder),
+                stopped: true,
+                ..
+            } => Some(format!(
+                "the holder is stopped and will not finish until it is resumed: resume it \
+                 (`kill -CONT {pid}`, or `fg` in its terminal), or stop it for good with \
+                 `cityform force-unlock {pid} --state {}`, which lets it record what it has in flight first",
+                path.display(),
+                pid = holder.pid
+            )),
             Self::Locked { waited, .. } => Some(if waited.is_zero() {
                 "another cityform is using this state: wait for it to finish, or pass `--lock-timeout 60s` to wait for the lock; \
                  a lock is released by the operating system when its process exits, so there is no lock file to delete"

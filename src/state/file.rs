@@ -1,49 +1,222 @@
-//! Reading and writing the state file itself: strict parsing with precise errors, atomic
-//! replacement with a backup.
+//! Reading and writing the state file itself: strict parsing with precise errors, a
+//! checksum of the content, a size limit, atomic replacement with a backup.
+//!
+//! The checksum is the SHA-256 of the state's fields as compact JSON (the state without the
+//! checksum, as [`State`] serialises it), written as `"checksum": "sha256:<hex>"` on its own
+//! line right after `format_version`. It is checked on every read: a file whose content no
+//! longer matches it (a bit flip, a bad edit) is refused rather than trusted, since a changed
+//! address key or id makes cityform act on the wrong group. A file without the field (older
+//! cityform, or an edit accepted on purpose by removing the line) is read as it is and gets
+//! a checksum at its next write.
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
 use super::atomic::replace_file_with;
-use super::paths::with_suffix;
-use super::{FORMAT_VERSION, State, StateError};
-use crate::model::printable;
+use super::model::{history_is_unused, serial_within_bounds};
+use super::paths::{check_file_type, special_kind, with_suffix};
+use super::{FORMAT_VERSION, State, StateEntry, StateError};
+use crate::model::{Address, printable};
+use crate::provenance::History;
+
+/// The largest state file (and journal) read unless configured otherwise: 1 GiB, far above
+/// the largest state measured (100,000 groups with their history in tens of megabytes), and
+/// far below what a runaway read (`--state /dev/zero`) would use up before it was noticed.
+pub const DEFAULT_MAX_STATE_BYTES: u64 = 1 << 30;
+
+/// The environment variable that sets the state size limit, in bytes.
+pub const MAX_STATE_BYTES_VARIABLE: &str = "CITYFORM_MAX_STATE_BYTES";
+
+/// The prefix of the checksum's value: the algorithm.
+const CHECKSUM_PREFIX: &str = "sha256:";
+
+/// The state file as read: the state's fields and the checksum of them. Kept in step with
+/// [`State`] by the destructuring in [`unseal`] and [`SealedState::new`], which stop
+/// compiling when the state gains a field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format_version: u32,
+    lineage: String,
+    #[serde(deserialize_with = "serial_within_bounds")]
+    serial: u64,
+    job_groups: BTreeMap<Address, StateEntry>,
+    #[serde(default)]
+    history: History,
+    #[serde(default)]
+    checksum: Option<String>,
+}
+
+/// The state file as written: the checksum right after the format, on a line of its own.
+#[derive(Serialize)]
+struct SealedState<'a> {
+    format_version: u32,
+    checksum: &'a str,
+    lineage: &'a str,
+    serial: u64,
+    job_groups: &'a BTreeMap<Address, StateEntry>,
+    #[serde(skip_serializing_if = "unused_history")]
+    history: &'a History,
+}
+
+fn unused_history(history: &&History) -> bool {
+    history_is_unused(history)
+}
+
+impl<'a> SealedState<'a> {
+    fn new(state: &'a State, checksum: &'a str) -> Self {
+        let State {
+            format_version,
+            lineage,
+            serial,
+            job_groups,
+            history,
+        } = state;
+        Self {
+            format_version: *format_version,
+            checksum,
+            lineage,
+            serial: *serial,
+            job_groups,
+            history,
+        }
+    }
+}
+
+/// The state a file holds, once its checksum (when it has one) is found to match.
+fn unseal(path: &Path, file: StateFile) -> Result<State, StateError> {
+    let StateFile {
+        format_version,
+        checksum,
+        lineage,
+        serial,
+        job_groups,
+        history,
+    } = file;
+    let state = State {
+        format_version,
+        lineage,
+        serial,
+        job_groups,
+        history,
+    };
+    if let Some(stated) = checksum
+        && stated != checksum_of(&state).map_err(|source| StateError::Encode { source })?
+    {
+        return Err(StateError::ChecksumMismatch {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(state)
+}
+
+/// `sha256:` and the hex SHA-256 of `state` as compact JSON.
+fn checksum_of(state: &State) -> Result<String, serde_json::Error> {
+    struct Hashing(Sha256);
+    impl Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, state)?;
+    let mut text = String::from(CHECKSUM_PREFIX);
+    for byte in hashing.0.finalize() {
+        text.push_str(&format!("{byte:02x}"));
+    }
+    Ok(text)
+}
 
 /// Reads the state at `path`: `None` when the file does not exist.
 ///
 /// Anything else that is not a state of this build's format is an error naming the file
 /// and, where there is one, the line and column. The file is only read, never changed.
 pub fn read_state_file(path: &Path) -> Result<Option<State>, StateError> {
+    read_state_file_within(path, DEFAULT_MAX_STATE_BYTES)
+}
+
+/// [`read_state_file`] with a size limit: a larger file is refused before it is read.
+pub fn read_state_file_within(path: &Path, max_bytes: u64) -> Result<Option<State>, StateError> {
+    // Before opening: opening a FIFO would wait for a writer.
+    check_file_type(path, "state file")?;
     let file = match fs::File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
         // Read whole below, which says what is wrong.
-        Err(_) => return read_whole(path).map(Some),
+        Err(_) => return read_whole(path, max_bytes).map(Some),
     };
+    if let Ok(metadata) = file.metadata() {
+        // Again on what was opened, in case the path changed in between.
+        if let Some(kind) = special_kind(&metadata.file_type()) {
+            return Err(StateError::NotRegularFile {
+                what: "state file",
+                path: path.to_path_buf(),
+                kind,
+            });
+        }
+        if metadata.is_file() && metadata.len() > max_bytes {
+            return Err(too_large("state file", path, metadata.len(), max_bytes));
+        }
+    }
     // Parsed as it is read: the state file of a large deployment is tens of megabytes,
     // and only the parsed state is kept. Anything wrong with it is diagnosed by reading
     // it whole, which says precisely what and where.
-    match serde_json::from_reader::<_, State>(io::BufReader::with_capacity(1 << 16, file)) {
-        Ok(state) if state.format_version == FORMAT_VERSION => Ok(Some(state)),
-        _ => read_whole(path).map(Some),
+    let reader = io::BufReader::with_capacity(1 << 16, file.take(max_bytes));
+    match serde_json::from_reader::<_, StateFile>(reader) {
+        Ok(file) if file.format_version == FORMAT_VERSION => unseal(path, file).map(Some),
+        _ => read_whole(path, max_bytes).map(Some),
     }
 }
 
-fn read_whole(path: &Path) -> Result<State, StateError> {
-    let bytes = match fs::read(path) {
+fn too_large(what: &'static str, path: &Path, size: u64, limit: u64) -> StateError {
+    StateError::TooLarge {
+        what,
+        path: path.to_path_buf(),
+        size,
+        limit,
+    }
+}
+
+/// The bytes of `path`, at most `max_bytes` of them: a file that goes on past the limit (a
+/// growing file, a device) is refused as too large.
+pub(crate) fn read_limited(
+    path: &Path,
+    what: &'static str,
+    max_bytes: u64,
+) -> Result<Vec<u8>, StateError> {
+    let read_error = |source| StateError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(max_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(too_large(what, path, bytes.len() as u64, max_bytes));
+    }
+    Ok(bytes)
+}
+
+fn read_whole(path: &Path, max_bytes: u64) -> Result<State, StateError> {
+    let bytes = match read_limited(path, "state file", max_bytes) {
         Ok(bytes) => bytes,
-        Err(_) if path.is_dir() => {
+        Err(StateError::Read { .. }) if path.is_dir() => {
             return Err(StateError::IsDirectory {
                 path: path.to_path_buf(),
             });
         }
-        Err(source) => {
-            return Err(StateError::Read {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+        Err(error) => return Err(error),
     };
     parse_state(path, &bytes)
 }
@@ -69,8 +242,11 @@ pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     // A state of this build's format parses in one pass. Only when it does not is the text
     // read again as a generic document, to say what is wrong as precisely as possible: that
     // second reading costs several times the state's size in memory.
-    match serde_json::from_str::<State>(text) {
-        Ok(state) => return check_version(path, u64::from(state.format_version)).map(|()| state),
+    match serde_json::from_str::<StateFile>(text) {
+        Ok(file) => {
+            check_version(path, u64::from(file.format_version))?;
+            return unseal(path, file);
+        }
         Err(error) if error.classify() == serde_json::error::Category::Data => {}
         Err(error) => return Err(json_error(path, &error)),
     }
@@ -102,7 +278,8 @@ fn diagnose(path: &Path, text: &str) -> Result<State, StateError> {
         check_version(path, found)?;
     }
     // Parsed again from the text (not from `document`) so that errors keep line and column.
-    serde_json::from_str(text).map_err(|error| json_error(path, &error))
+    let file = serde_json::from_str(text).map_err(|error| json_error(path, &error))?;
+    unseal(path, file)
 }
 
 /// Refuses a state written in another format than this build's.
@@ -129,11 +306,13 @@ fn check_version(path: &Path, found: u64) -> Result<(), StateError> {
 pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateError> {
     state.serial = state.serial.saturating_add(1);
     let backup = with_suffix(path, ".backup");
+    let checksum = checksum_of(&state).map_err(|source| StateError::Encode { source })?;
     // Encoded straight into the file: a large state is never held twice in memory.
     let mut encoding_failed = None;
     let written = replace_file_with(path, Some(&backup), |file| {
         let mut writer = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        if let Err(error) = serde_json::to_writer_pretty(&mut writer, &state) {
+        let sealed = SealedState::new(&state, &checksum);
+        if let Err(error) = serde_json::to_writer_pretty(&mut writer, &sealed) {
             if error.is_io() {
                 return Err(error.into());
             }
@@ -341,6 +520,59 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown field `a\\u{1b}[2K`"), "{error}");
+    }
+
+    /// A bit flip in an address key made `apply --prune` delete a group the manifests still
+    /// declare: the state carries a checksum of its content, and a state
+    /// whose content no longer matches it is refused, naming the file and the way out.
+    #[test]
+    fn a_state_changed_after_it_was_written_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json");
+        write_state_file(&path, example_state()).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"checksum\": \"sha256:"), "{text}");
+        let damaged = text.replace("traffic-east", "traffic-eass");
+        fs::write(&path, &damaged).unwrap();
+
+        let error = read_state_file(&path).unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "state file `{}` does not match its checksum: its content changed after cityform wrote it",
+                path.display()
+            )
+        );
+        let hint = error.hint().unwrap();
+        assert!(hint.contains("state.json.backup"), "{hint}");
+        assert!(hint.contains("remove its `checksum` line"), "{hint}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), damaged);
+        let parsed = parse_state(&path, damaged.as_bytes()).unwrap_err();
+        assert_eq!(parsed.to_string(), error.to_string());
+
+        // Accepting the edit on purpose: the line goes, the state loads, the next write seals it.
+        let accepted: String = damaged
+            .lines()
+            .filter(|line| !line.contains("\"checksum\""))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        fs::write(&path, &accepted).unwrap();
+        let state = read_state_file(&path).unwrap().unwrap();
+        assert_eq!(state.job_groups.keys().next().unwrap().name, "traffic-eass");
+        write_state_file(&path, state.clone()).unwrap();
+        assert!(fs::read_to_string(&path).unwrap().contains("\"checksum\""));
+        assert_eq!(
+            read_state_file(&path).unwrap().unwrap().serial,
+            state.serial + 1
+        );
+    }
+
+    #[test]
+    fn a_state_without_a_checksum_still_loads() {
+        let state = example_state();
+        let old = serde_json::to_vec_pretty(&state).unwrap();
+        assert_eq!(parse_state(Path::new("s.json"), &old).unwrap(), state);
     }
 
     #[test]

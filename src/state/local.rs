@@ -18,19 +18,23 @@ use tokio::sync::{RwLock, RwLockWriteGuard};
 
 use super::atomic::{private_options, remove_if_present, replace_file, sync_directory};
 use super::backend::{Backend, Recovered, StateWarning};
-use super::file::{read_state_file, write_state_file};
+use super::file::{
+    DEFAULT_MAX_STATE_BYTES, read_limited, read_state_file_within, write_state_file,
+};
 use super::journal::{
     Intent, JournalHeader, JournalParseError, JournalRecord, JournalWriter, Replayed, encode_line,
     parse_journal, replay,
 };
 use super::lock::{LockOptions, StateLock};
-use super::paths::StatePaths;
+use super::paths::{StatePaths, check_file_type};
 use super::{State, StateError};
 
 /// A locked local state. The lock is held until this value is dropped.
 #[derive(Debug)]
 pub struct LocalBackend {
     paths: StatePaths,
+    /// The largest state file, and journal, this backend reads.
+    max_state_bytes: u64,
     journal: RwLock<JournalSlot>,
     /// Flushes of the writers already closed (by load, create and compact).
     closed_writer_flushes: AtomicU64,
@@ -82,10 +86,18 @@ impl LocalBackend {
         let lock = StateLock::acquire(&paths, options)?;
         Ok(Self {
             paths,
+            max_state_bytes: DEFAULT_MAX_STATE_BYTES,
             journal: RwLock::new(JournalSlot::default()),
             closed_writer_flushes: AtomicU64::new(0),
             _lock: lock,
         })
+    }
+
+    /// The same backend, reading a state file or journal of up to `max_state_bytes` bytes
+    /// (by default [`DEFAULT_MAX_STATE_BYTES`]); a larger one is refused before it is read.
+    pub fn with_max_state_bytes(mut self, max_state_bytes: u64) -> Self {
+        self.max_state_bytes = max_state_bytes;
+        self
     }
 
     /// The files this backend uses.
@@ -160,7 +172,7 @@ impl Backend for LocalBackend {
                 path: self.paths.state.clone(),
             });
         }
-        let (recovered, _) = recover(&self.paths)?;
+        let (recovered, _) = recover(&self.paths, self.max_state_bytes)?;
         if recovered.state.is_some() {
             return Err(StateError::AlreadyExists {
                 path: self.paths.state.clone(),
@@ -207,7 +219,7 @@ impl Backend for LocalBackend {
         let (kept, warnings) = match slot.kept.take() {
             Some(kept) => (kept, Vec::new()),
             None => {
-                let (recovered, journal_length) = recover(&self.paths)?;
+                let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
                 slot.announced = true;
                 let Some(kept) = Kept::of(&recovered, journal_length) else {
                     return Ok(recovered);
@@ -260,7 +272,7 @@ impl LocalBackend {
         if let Some(kept) = &slot.kept {
             return Ok(recovered_from(&kept.replayed));
         }
-        let (recovered, journal_length) = recover(&self.paths)?;
+        let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
         slot.announced = true;
         if keep {
             slot.kept = Kept::of(&recovered, journal_length);
@@ -272,7 +284,7 @@ impl LocalBackend {
     /// it replays to from the files. A damaged tail found without a load first has not been
     /// shown to anyone, so it goes to the log before the next append cuts it off.
     fn recover_before_first_append(&self, unannounced: bool) -> Result<Kept, StateError> {
-        let (recovered, journal_length) = recover(&self.paths)?;
+        let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
         if unannounced {
             for warning in &recovered.warnings {
                 tracing::warn!("{warning}");
@@ -286,9 +298,9 @@ impl LocalBackend {
 
 /// The state file with the journal replayed onto it, and the length of the journal's
 /// verified prefix.
-fn recover(paths: &StatePaths) -> Result<(Recovered, u64), StateError> {
-    let state = read_state_file(&paths.state)?;
-    let journal = read_journal(&paths.journal)?;
+fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), StateError> {
+    let state = read_state_file_within(&paths.state, max_bytes)?;
+    let journal = read_journal(&paths.journal, max_bytes)?;
     let Some(state) = state else {
         if journal.is_some_and(|bytes| !bytes.is_empty()) {
             return Err(StateError::OrphanJournal {
@@ -336,14 +348,14 @@ fn recover(paths: &StatePaths) -> Result<(Recovered, u64), StateError> {
     ))
 }
 
-fn read_journal(path: &Path) -> Result<Option<Vec<u8>>, StateError> {
-    match fs::read(path) {
+fn read_journal(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StateError> {
+    check_file_type(path, "journal")?;
+    match read_limited(path, "journal", max_bytes) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(StateError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(StateError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -370,6 +382,9 @@ fn journal_error(path: &Path, error: JournalParseError) -> StateError {
             column,
             message,
         },
+        JournalParseError::Unidentified { reason } => {
+            StateError::JournalUnidentified { path, reason }
+        }
         JournalParseError::NewerFormat { found } => StateError::JournalNewerFormat {
             path,
             found,
@@ -445,6 +460,7 @@ mod tests {
     use super::*;
     use crate::state::fixtures::{address, file_names, intent, put};
     use crate::state::journal::{IntentId, Remove, Settle};
+    use crate::state::read_state_file;
 
     fn open(directory: &tempfile::TempDir) -> LocalBackend {
         LocalBackend::open(
@@ -873,6 +889,175 @@ mod tests {
             let mode = fs::metadata(path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{}", path.display());
         }
+    }
+
+    /// With `--state link.json` pointing at `dir/state.json`, a write replaced the link with
+    /// a regular file and made `link.json.backup` the symlink, and the two paths had two
+    /// locks: the state is used where it really is.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_state_is_locked_written_and_backed_up_where_it_is() {
+        let directory = tempfile::tempdir().unwrap();
+        let real = directory.path().join("dir/state.json");
+        let link = directory.path().join("link.json");
+        let real_backend = LocalBackend::open(&real, &LockOptions::new("cityform test")).unwrap();
+        block_on(real_backend.create(State::new("lineage-1"))).unwrap();
+        drop(real_backend);
+        std::os::unix::fs::symlink("dir/state.json", &link).unwrap();
+
+        let backend = LocalBackend::open(&link, &LockOptions::new("cityform test")).unwrap();
+        let error = LocalBackend::open(&real, &LockOptions::new("cityform plan")).unwrap_err();
+        assert!(matches!(error, StateError::Locked { .. }), "{error:?}");
+        block_on(async {
+            backend.load_to_change().await.unwrap();
+            backend.append(&[intent("i-1", "a")]).await.unwrap();
+            backend.compact().await.unwrap();
+        });
+        drop(backend);
+
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            file_names(directory.path()),
+            ["dir", "link.json"],
+            "nothing beside the link"
+        );
+        assert_eq!(
+            file_names(&directory.path().join("dir")),
+            [
+                "state.json",
+                "state.json.backup",
+                "state.json.journal",
+                "state.json.lock"
+            ]
+        );
+        let state = read_state_file(&real).unwrap().unwrap();
+        assert_eq!(state.serial, 3);
+    }
+
+    /// Opens the state at `path` and loads it in a thread: `None` when that has not
+    /// finished within 10 seconds.
+    #[cfg(unix)]
+    fn load_within_seconds(path: PathBuf) -> Option<Result<Recovered, StateError>> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = LocalBackend::open(&path, &LockOptions::new("cityform test"))
+                .and_then(|backend| block_on(backend.load()));
+            let _ = sender.send(result);
+        });
+        receiver
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .ok()
+    }
+
+    #[cfg(unix)]
+    fn make_fifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mkfifo {}", path.display());
+    }
+
+    /// `--state /dev/zero` grew to 13 GB, a FIFO as the state hung forever, `--state
+    /// /dev/null` created `/dev/null.lock`: only a regular file is a
+    /// state, and nothing is created beside anything else.
+    #[cfg(unix)]
+    #[test]
+    fn a_device_or_a_fifo_is_never_a_state() {
+        for device in ["/dev/null", "/dev/zero"] {
+            let error = load_within_seconds(PathBuf::from(device))
+                .expect("loading a device hung")
+                .unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("state file `{device}` is a character device, not a regular file")
+            );
+            assert!(!Path::new(&format!("{device}.lock")).exists());
+        }
+
+        let directory = tempfile::tempdir().unwrap();
+        let fifo = directory.path().join("state.json");
+        make_fifo(&fifo);
+        let error = load_within_seconds(fifo.clone())
+            .expect("loading a FIFO hung")
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "state file `{}` is a FIFO, not a regular file",
+                fifo.display()
+            )
+        );
+        assert_eq!(file_names(directory.path()), ["state.json"]);
+
+        // A companion file that is a FIFO is refused as well, before anything reads it.
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[intent("i-1", "a")]);
+        fs::remove_file(&paths.journal).unwrap();
+        make_fifo(&paths.journal);
+        let error = load_within_seconds(paths.state.clone())
+            .expect("loading a state whose journal is a FIFO hung")
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "journal `{}` is a FIFO, not a regular file",
+                paths.journal.display()
+            )
+        );
+    }
+
+    /// A state file larger than the limit is refused before it is read.
+    #[test]
+    fn a_state_over_the_size_limit_is_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[]);
+        let length = fs::metadata(&paths.state).unwrap().len();
+        let backend = open(&directory).with_max_state_bytes(length - 1);
+        let error = block_on(backend.load()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "state file `{}` is {length} bytes, over the state size limit of {} bytes",
+                paths.state.display(),
+                length - 1
+            )
+        );
+        assert!(error.hint().unwrap().contains("CITYFORM_MAX_STATE_BYTES"));
+        drop(backend);
+        let backend = open(&directory).with_max_state_bytes(length);
+        block_on(backend.load()).unwrap();
+    }
+
+    /// A journal whose first line is not a journal header was taken for a damaged tail and
+    /// cut off at the next append: a journal that cannot be identified is
+    /// refused, and kept.
+    #[test]
+    fn a_journal_that_cannot_be_identified_is_refused_and_kept() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(&directory, &[intent("i-1", "a")]);
+        let garbage = b"these are somebody's notes\nand not a journal\n".to_vec();
+        fs::write(&paths.journal, &garbage).unwrap();
+        let backend = open(&directory);
+
+        let error = block_on(backend.load()).unwrap_err();
+        let append_error = block_on(backend.append(&[intent("i-2", "b")])).unwrap_err();
+        let compact_error = block_on(backend.compact()).unwrap_err();
+
+        let expected = format!(
+            "journal `{}` cannot be identified: its first line is not a journal header (not a checksummed record)",
+            paths.journal.display()
+        );
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(append_error.to_string(), expected);
+        assert_eq!(compact_error.to_string(), expected);
+        assert!(error.hint().unwrap().contains("move it aside"));
+        assert_eq!(fs::read(&paths.journal).unwrap(), garbage);
     }
 
     /// The text of the first fenced block of `language` in `docs/state.md`.

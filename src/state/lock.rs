@@ -121,9 +121,11 @@ impl StateLock {
                 Err(TryLockError::WouldBlock) => {
                     let waited = started.elapsed();
                     if waited >= options.timeout {
+                        let holder = read_settled_holder(&mut file);
                         return Err(StateError::Locked {
                             path: paths.state.clone(),
-                            holder: read_settled_holder(&mut file),
+                            stopped: holder.as_ref().is_some_and(is_stopped),
+                            holder: holder.map(Box::new),
                             waited: options.timeout,
                         });
                     }
@@ -178,6 +180,31 @@ fn read_settled_holder(file: &mut File) -> Option<LockHolder> {
 pub(crate) const HOLDER_READS: u32 = 20;
 pub(crate) const HOLDER_READ_INTERVAL: Duration = Duration::from_millis(25);
 
+/// Whether `holder` runs on this host and is stopped: suspended (`T`, Ctrl-Z or SIGSTOP)
+/// or stopped by a debugger (`t`), as `/proc/PID/stat` says on Linux. Such a holder keeps
+/// the lock without making progress. `false` wherever it cannot be told.
+fn is_stopped(holder: &LockHolder) -> bool {
+    if holder.host != gethostname::gethostname().to_string_lossy() {
+        return false;
+    }
+    process_state(holder.pid).is_some_and(|state| state == "T" || state == "t")
+}
+
+/// The state letter of process `pid` (`R`, `S`, `T`, ...), from `/proc/PID/stat`.
+#[cfg(target_os = "linux")]
+fn process_state(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The second field, the command name in parentheses, may itself hold spaces and `)`:
+    // the state is the first field after the last `)`.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().next().map(str::to_owned)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_state(_pid: u32) -> Option<String> {
+    None
+}
+
 fn read_holder(file: &mut File) -> Option<LockHolder> {
     let mut text = String::new();
     file.seek(SeekFrom::Start(0)).ok()?;
@@ -228,13 +255,14 @@ mod tests {
     fn the_message_matches_the_documented_form() {
         let error = StateError::Locked {
             path: PathBuf::from(".cityform/state.json"),
-            holder: Some(LockHolder {
+            holder: Some(Box::new(LockHolder {
                 pid: 4242,
                 host: "ci-7".into(),
                 since: "2026-11-27T08:00:00Z".into(),
                 command: "cityform apply".into(),
-            }),
+            })),
             waited: Duration::ZERO,
+            stopped: false,
         };
         assert_eq!(
             error.to_string(),
@@ -295,6 +323,67 @@ mod tests {
         assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
         assert!(matches!(error, StateError::Locked { .. }), "{error:?}");
         assert!(error.hint().unwrap().contains("raise `--lock-timeout`"));
+    }
+
+    /// The lock error never mentioned `force-unlock`, even for a holder stopped with Ctrl-Z:
+    /// a holder that is not making progress is named as such, with the command that frees
+    /// the state.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_stopped_holder_is_named_with_the_way_to_free_the_state() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = paths_in(&directory);
+        let _held = StateLock::acquire(&paths, &LockOptions::new("cityform apply")).unwrap();
+        let mut stopped = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = stopped.id();
+        let status = std::process::Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // Wait for the kernel to show it stopped.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap()
+            .contains(") T ")
+        {
+            assert!(Instant::now() < deadline, "the child never stopped");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut holder = LockHolder::current("cityform apply");
+        holder.pid = pid;
+        let mut file = File::options().write(true).open(&paths.lock).unwrap();
+        write_holder(&mut file, &holder).unwrap();
+
+        let error = StateLock::acquire(&paths, &LockOptions::new("cityform plan")).unwrap_err();
+        let _ = stopped.kill();
+        let _ = stopped.wait();
+
+        assert!(
+            error
+                .to_string()
+                .ends_with("(`cityform apply`), which is stopped"),
+            "{error}"
+        );
+        let hint = error.hint().unwrap();
+        assert!(
+            hint.contains(&format!(
+                "cityform force-unlock {pid} --state {}",
+                paths.state.display()
+            )),
+            "{hint}"
+        );
+
+        // A holder that runs is waited for, as before: no force-unlock.
+        let mut holder = LockHolder::current("cityform apply");
+        holder.pid = std::process::id();
+        write_holder(&mut file, &holder).unwrap();
+        let error = StateLock::acquire(&paths, &LockOptions::new("cityform plan")).unwrap_err();
+        assert!(!error.to_string().contains("stopped"), "{error}");
+        assert!(!error.hint().unwrap().contains("force-unlock"));
     }
 
     #[test]

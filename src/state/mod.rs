@@ -22,11 +22,15 @@ mod postgres;
 pub use any::AnyBackend;
 pub use backend::{Backend, Recovered, StateWarning};
 pub use error::StateError;
-pub use file::{parse_state, read_state_file, write_state_file};
+pub use file::{
+    DEFAULT_MAX_STATE_BYTES, MAX_STATE_BYTES_VARIABLE, parse_state, read_state_file,
+    read_state_file_within, write_state_file,
+};
 pub use local::LocalBackend;
 pub use lock::{LockHolder, LockOptions, StateLock};
 pub use model::{FORMAT_VERSION, MAX_SERIAL, State, StateEntry};
 pub use paths::StatePaths;
+pub(crate) use paths::special_kind;
 pub(crate) use postgres::TLS_PARAMETERS as POSTGRES_TLS_PARAMETERS;
 pub use postgres::{
     DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION,

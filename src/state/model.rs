@@ -16,7 +16,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// stale saved plan matches.
 pub const MAX_SERIAL: u64 = (1 << 53) - 1;
 
-fn serial_within_bounds<'de, D: serde::Deserializer<'de>>(
+pub(super) fn serial_within_bounds<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<u64, D::Error> {
     let serial = u64::deserialize(deserializer)?;
@@ -49,7 +49,7 @@ pub struct State {
     pub history: History,
 }
 
-fn history_is_unused(history: &History) -> bool {
+pub(super) fn history_is_unused(history: &History) -> bool {
     history.is_empty() && history.retain_per_group() == DEFAULT_RETAIN_PER_GROUP
 }
 

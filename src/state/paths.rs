@@ -1,9 +1,22 @@
-//! The files that make up a local state: the state itself and its siblings.
+//! The files that make up a local state: the state itself and its siblings, where they
+//! really are.
+//!
+//! A state named through a symbolic link is used at the link's target: locking, writing,
+//! the backup and the journal all happen beside the real file, so that the link and its
+//! target can never become two states with two locks. Anything at these paths that is not
+//! a regular file (a device, a FIFO, a socket) is refused before it is opened: reading
+//! `/dev/zero` never ends, opening a FIFO waits for a writer forever.
 
 use std::ffi::OsString;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::StateError;
+
+/// How many symbolic links are followed from the state path before giving up (Linux's own
+/// limit for a path).
+const MAX_LINKS: usize = 40;
 
 /// Every file the local backend keeps for one state path, all in the same directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,25 +32,119 @@ pub struct StatePaths {
 }
 
 impl StatePaths {
-    /// The paths for the state at `state`, kept exactly as the caller wrote it so that
-    /// messages show the path the user knows.
+    /// The paths for the state at `state`: kept exactly as the caller wrote it, so that
+    /// messages show the path the user knows, unless it is a symbolic link, which is
+    /// replaced by the file it leads to (which may not exist yet). Refuses a path where a
+    /// state or one of its companion files is anything but a regular file or a directory
+    /// (a directory is refused when it is read, with its own message).
     pub fn new(state: impl Into<PathBuf>) -> Result<Self, StateError> {
-        let state = state.into();
+        let state = real_location(state.into())?;
         if state.file_name().is_none() {
             return Err(StateError::InvalidPath { path: state });
         }
-        Ok(Self {
+        let paths = Self {
             backup: with_suffix(&state, ".backup"),
             journal: with_suffix(&state, ".journal"),
             lock: with_suffix(&state, ".lock"),
             state,
-        })
+        };
+        for (path, what) in [
+            (&paths.state, "state file"),
+            (&paths.journal, "journal"),
+            (&paths.backup, "state backup"),
+            (&paths.lock, "lock file"),
+        ] {
+            check_file_type(path, what)?;
+        }
+        Ok(paths)
+    }
+
+    /// Every file cityform may write for this state, temporary files included: none of
+    /// them may be the target of an output such as `plan --out`.
+    pub fn all_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![
+            self.state.clone(),
+            self.backup.clone(),
+            self.journal.clone(),
+            self.lock.clone(),
+        ];
+        let temporary: Vec<PathBuf> = files.iter().map(|path| with_suffix(path, ".tmp")).collect();
+        files.extend(temporary);
+        files
     }
 
     /// The directory holding the state (`.` for a bare file name).
     pub fn directory(&self) -> &Path {
         directory_of(&self.state)
     }
+}
+
+/// Where `path` really is: the target of a symbolic link (followed link after link), or
+/// `path` itself. Only the last component is resolved: a directory on the way that is a link
+/// leads to the same files whichever way it is named.
+fn real_location(path: PathBuf) -> Result<PathBuf, StateError> {
+    let mut current = path;
+    for _ in 0..MAX_LINKS {
+        match fs::symlink_metadata(&current) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                let target = fs::read_link(&current).map_err(|source| StateError::Read {
+                    path: current.clone(),
+                    source,
+                })?;
+                // A relative target is relative to the link's directory.
+                current = match current.parent() {
+                    Some(parent) => parent.join(target),
+                    None => target,
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(StateError::Read {
+        path: current,
+        source: io::Error::other("too many levels of symbolic links"),
+    })
+}
+
+/// Refuses `path` when it exists and is neither a regular file nor a directory. Looks at
+/// the file without opening it: opening a FIFO would wait for a writer.
+pub(crate) fn check_file_type(path: &Path, what: &'static str) -> Result<(), StateError> {
+    match fs::metadata(path) {
+        Ok(metadata) => match special_kind(&metadata.file_type()) {
+            Some(kind) => Err(StateError::NotRegularFile {
+                what,
+                path: path.to_path_buf(),
+                kind,
+            }),
+            None => Ok(()),
+        },
+        // Missing, or unreadable: whoever reads it says why.
+        Err(_) => Ok(()),
+    }
+}
+
+/// What a file is, in words, when it is neither a regular file nor a directory.
+pub(crate) fn special_kind(file_type: &fs::FileType) -> Option<&'static str> {
+    if file_type.is_file() || file_type.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a FIFO");
+        }
+        if file_type.is_char_device() {
+            return Some("a character device");
+        }
+        if file_type.is_block_device() {
+            return Some("a block device");
+        }
+        if file_type.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("a special file")
 }
 
 /// `path` with `suffix` appended to its file name: `state.json` + `.lock` = `state.json.lock`.
@@ -73,6 +180,30 @@ mod tests {
     fn a_bare_file_name_lives_in_the_current_directory() {
         let paths = StatePaths::new("state.json").unwrap();
         assert_eq!(paths.directory(), Path::new("."));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_followed_to_the_real_file_even_before_it_exists() {
+        let directory = tempfile::tempdir().unwrap();
+        fs::create_dir(directory.path().join("dir")).unwrap();
+        let link = directory.path().join("link.json");
+        std::os::unix::fs::symlink("dir/state.json", &link).unwrap();
+        let chained = directory.path().join("chained.json");
+        std::os::unix::fs::symlink("link.json", &chained).unwrap();
+
+        for path in [&link, &chained] {
+            let paths = StatePaths::new(path).unwrap();
+            assert_eq!(paths.state, directory.path().join("dir/state.json"));
+            assert_eq!(paths.lock, directory.path().join("dir/state.json.lock"));
+        }
+
+        let looping = directory.path().join("loop.json");
+        std::os::unix::fs::symlink("loop.json", &looping).unwrap();
+        assert!(matches!(
+            StatePaths::new(&looping),
+            Err(StateError::Read { .. })
+        ));
     }
 
     #[test]

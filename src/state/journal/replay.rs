@@ -57,6 +57,12 @@ pub enum JournalParseError {
         /// The format in the header.
         found: u64,
     },
+    /// The first line is not a journal header, whole or cut short: the file cannot be
+    /// identified as a journal, so nothing in it may be dropped.
+    Unidentified {
+        /// What is wrong with the first line.
+        reason: String,
+    },
 }
 
 /// Splits `bytes` into verified lines; see [`super::record`] for the line format.
@@ -75,6 +81,13 @@ pub fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, JournalParseError> {
                     return Err(JournalParseError::Corrupt {
                         line: number,
                         offset: line.offset,
+                        reason: reason.to_owned(),
+                    });
+                }
+                // Only a header whose write was cut short is a damaged tail in the first
+                // line; anything else there says the file is not a journal.
+                if index == 0 && (line.terminated || !could_be_cut_header(line.bytes)) {
+                    return Err(JournalParseError::Unidentified {
                         reason: reason.to_owned(),
                     });
                 }
@@ -109,6 +122,28 @@ pub fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, JournalParseError> {
         parsed.valid_length = line.offset + line.bytes.len() as u64 + 1;
     }
     Ok(parsed)
+}
+
+/// Whether `bytes`, the start of a first line without its end, could be a header cut
+/// short: hex digits of the checksum, a space, then the start of `{"kind":"journal"`.
+fn could_be_cut_header(bytes: &[u8]) -> bool {
+    const CHECKSUM_LENGTH: usize = 16;
+    const HEADER_START: &[u8] = br#"{"kind":"journal""#;
+    let checksum = &bytes[..bytes.len().min(CHECKSUM_LENGTH)];
+    if !checksum
+        .iter()
+        .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(byte))
+    {
+        return false;
+    }
+    let Some(rest) = bytes.get(CHECKSUM_LENGTH..) else {
+        return true;
+    };
+    let Some(json) = rest.strip_prefix(b" ") else {
+        return rest.is_empty();
+    };
+    let common = json.len().min(HEADER_START.len());
+    json[..common] == HEADER_START[..common]
 }
 
 struct Line<'a> {
@@ -377,6 +412,32 @@ mod tests {
         let tail = parsed.damaged_tail.unwrap();
         assert_eq!((tail.line, tail.offset, tail.length), (3, valid, 8));
         assert_eq!(tail.reason, "not a checksummed record");
+    }
+
+    /// A journal whose header line was garbage was read as a damaged tail, and the next
+    /// append cut it off: a first line that cannot be a journal header
+    /// means the file cannot be identified.
+    #[test]
+    fn a_first_line_that_is_not_a_header_is_refused() {
+        for garbage in [
+            &b"not a journal at all\n"[..],
+            b"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\n",
+            b"0123456789abcdef {\"kind\":\"journal\"}\n",
+            b"a note without an end of line",
+        ] {
+            let error = parse_journal(garbage).unwrap_err();
+            assert!(
+                format!("{error:?}").starts_with("Unidentified"),
+                "{:?}: {error:?}",
+                String::from_utf8_lossy(garbage)
+            );
+        }
+        // A header cut short by a crash is still a damaged tail: it was never acknowledged.
+        let header = journal(&[]);
+        for cut in [1, 16, 17, 25, header.len() - 1] {
+            let parsed = parse_journal(&header[..cut]).unwrap();
+            assert_eq!(parsed.damaged_tail.unwrap().offset, 0, "cut at {cut}");
+        }
     }
 
     #[test]

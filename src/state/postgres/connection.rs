@@ -61,6 +61,13 @@ impl ConnectionSettings {
             url: redact(url),
             reason,
         };
+        if has_unescaped_at_in_user_information(url) {
+            // The library would take the text after the first `@` for the host, and show
+            // that part of the password in every message about the host.
+            return Err(invalid(
+                "the user name or password holds an `@`; write it as `%40`".to_owned(),
+            ));
+        }
         let (without_tls, tls_parameters) = tls::take_parameters(url);
         let mut config: Config = without_tls
             .parse()
@@ -227,6 +234,15 @@ fn show(config: &Config) -> String {
     shown
 }
 
+/// Whether the authority of a `postgres://` URL has more than one `@`.
+fn has_unescaped_at_in_user_information(url: &str) -> bool {
+    let Some((_, rest)) = url.trim().split_once("://") else {
+        return false;
+    };
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    authority.matches('@').count() > 1
+}
+
 /// The connection string with any password taken out, for messages about a string that
 /// could not be parsed (or not be opened yet).
 pub fn redact(url: &str) -> String {
@@ -235,6 +251,9 @@ pub fn redact(url: &str) -> String {
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(authority_end);
         let authority = match authority.rsplit_once('@') {
+            // An `@` that is not written `%40` in the user name or password: where one
+            // ends cannot be known, so nothing before the last `@` is shown.
+            Some((user_info, hosts)) if user_info.contains('@') => format!("***@{hosts}"),
             Some((user_info, hosts)) => {
                 let user = user_info
                     .split_once(':')
@@ -499,9 +518,30 @@ mod tests {
             ("host=h password=pw user=app", "host=h user=app"),
             ("host=h password = 'p w\\'x' dbname=d", "host=h dbname=d"),
             ("host=h password=", "host=h"),
+            // An `@` in the password that is not written `%40`: where the
+            // user name ends cannot be known, so everything before the last `@` goes.
+            ("postgres://bob:PW@XQ1@host/db", "postgres://***@host/db"),
+            ("postgres://bob@PW:X@host/db", "postgres://***@host/db"),
         ];
         for (url, expected) in cases {
             assert_eq!(redact(url), expected, "{url}");
         }
+    }
+
+    /// The library read `bob:PW@XQ1@host` as the host `XQ1@host`, and the message about it
+    /// showed `XQ1`, part of the password.
+    #[test]
+    fn an_unescaped_at_sign_in_the_user_information_is_refused_without_showing_it() {
+        let error = resolve("postgres://bob:PW@XQ1@host/db", &[]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            !message.contains("XQ1") && !message.contains("PW"),
+            "{message}"
+        );
+        assert_eq!(
+            message,
+            "cannot use the PostgreSQL connection string `postgres://***@host/db`: \
+             the user name or password holds an `@`; write it as `%40`"
+        );
     }
 }
