@@ -21,6 +21,7 @@ pub mod cli;
 mod config;
 mod document;
 mod faults;
+mod flow_limit;
 pub mod offline;
 mod parameters;
 mod seed;

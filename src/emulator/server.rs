@@ -29,6 +29,7 @@ use super::auth::{self, NonceCache};
 use super::config::{Credentials, EmulatorConfig};
 use super::document::{Document, Format, Value};
 use super::faults::FaultInjector;
+use super::flow_limit::FlowLimit;
 use super::parameters::Parameters;
 use super::store::Store;
 use crate::model::printable;
@@ -42,6 +43,7 @@ pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub nonces: Mutex<NonceCache>,
     pub faults: FaultInjector,
+    pub flow_limit: Option<FlowLimit>,
     pub request_counts: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -56,6 +58,7 @@ impl Shared {
             store: Mutex::new(store),
             nonces: Mutex::new(NonceCache::new(window, config.nonce_capacity)),
             faults: FaultInjector::new(config.faults.clone()),
+            flow_limit: config.qps.map(|qps| FlowLimit::new(qps, Instant::now())),
             request_counts: Mutex::new(BTreeMap::new()),
         }
     }
@@ -382,6 +385,9 @@ fn respond(
         &mut lock(&shared.nonces),
         now,
     )?;
+    if let Some(flow_limit) = &shared.flow_limit {
+        flow_limit.admit(Instant::now())?;
+    }
     actions::perform(action, parameters, &mut shared.store())
 }
 
