@@ -23,6 +23,17 @@
 //!   the machine's;
 //! - `binary`: 10,000 creates through `cityform apply` against a `cityform emulator`
 //!   process, for context (no target).
+//!
+//! Paced configurations, run after the others, each round in turn, without a warm-up (they
+//! wait on the service's limit, not on the CPU), default parallelism, nothing recorded
+//! (the in-memory backend), each run's 1-minute load average printed beside it:
+//! - `flow-limit`: 600 creates against an emulator limited to 100 requests a second
+//!   (`--qps 100`, a bucket of 100); targets: median within 1.10 × the ideal
+//!   (600 − 100) / 100 = 5 s, and at most 3 % of the requests sent throttled;
+//! - `random-throttling`: 300 creates, 30 % of requests throttled and 30 % of the rest
+//!   answered 503 at random (`--throttle-rate 0.3 --error-rate 0.3`), stopped after
+//!   [`RANDOM_DEADLINE`]; target: the run ends before it, every create done or given up
+//!   by the client's retries (6 attempts; `docs/apply.md`, "Retries of throttled answers").
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -64,8 +75,19 @@ const LATENCY_TARGET_FACTOR: f64 = 1.25;
 const BULK_CREATES: usize = 10_000;
 const RECORDING_TARGET_SHARE: f64 = 0.10;
 
+/// Target 3: 600 creates against a limit of 100 requests a second (burst 100) within this
+/// factor of the ideal (600 − 100) / 100 s, with at most this share of requests throttled.
+const FLOW_LIMIT_CREATES: usize = 600;
+const FLOW_LIMIT_QPS: u32 = 100;
+const FLOW_LIMIT_TARGET_FACTOR: f64 = 1.10;
+const FLOW_LIMIT_TARGET_THROTTLED: f64 = 0.03;
+
+/// Target 4: 300 creates under random throttling and errors, the run over before this.
+const RANDOM_CREATES: usize = 300;
+const RANDOM_DEADLINE: Duration = Duration::from_secs(90);
+
 /// Every configuration's name, for `--only`.
-const CONFIGURATIONS: [&str; 7] = [
+const CONFIGURATIONS: [&str; 9] = [
     "latency/journal",
     "latency/memory",
     "latency/client",
@@ -73,6 +95,8 @@ const CONFIGURATIONS: [&str; 7] = [
     "bulk/memory",
     "bulk/client",
     "binary",
+    "flow-limit",
+    "random-throttling",
 ];
 
 fn main() -> ExitCode {
@@ -148,10 +172,11 @@ fn run() -> anyhow::Result<bool> {
     let scratch = Scratch::choose()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "apply bench: {} iteration(s) per configuration (after one warm-up), {cores} core(s), states under `{}` ({})",
+        "apply bench: {} iteration(s) per configuration (after one warm-up), {cores} core(s), states under `{}` ({}), load average {}",
         settings.iterations,
         scratch.directory.display(),
-        scratch.filesystem
+        scratch.filesystem,
+        load_average()
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -208,9 +233,27 @@ fn run() -> anyhow::Result<bool> {
         }
     }
 
+    let paced = [Paced::flow_limit(), Paced::random_throttling()];
+    let mut paced_samples: Vec<(&Paced, Vec<PacedSample>)> = Vec::new();
+    for configuration in paced.iter().filter(|paced| settings.wants(paced.name)) {
+        paced_samples.push((configuration, Vec::new()));
+    }
+    for round in 1..=settings.iterations {
+        for (configuration, samples) in &mut paced_samples {
+            let sample = runtime
+                .block_on(configuration.run(round as u64))
+                .with_context(|| format!("`{}` round {round}", configuration.name))?;
+            println!("{}: round {round}: {sample}", configuration.name);
+            samples.push(sample);
+        }
+    }
+
     let summary = Summary::new(&samples, &binary_walls);
     print!("{summary}");
-    let missed = summary.missed_targets();
+    let mut missed = summary.missed_targets();
+    for (configuration, samples) in &paced_samples {
+        missed.extend(configuration.summarize(samples));
+    }
     for target in &missed {
         println!("MISSED: {target}");
     }
@@ -218,6 +261,212 @@ fn run() -> anyhow::Result<bool> {
         return Ok(false);
     }
     Ok(true)
+}
+
+/// A run whose speed the service's limits set: creates from an `execute` at default
+/// parallelism with nothing recorded.
+struct Paced {
+    name: &'static str,
+    creates: usize,
+    qps: Option<u32>,
+    throttle_rate: f64,
+    error_rate: f64,
+    /// The run is stopped (as by Ctrl-C) after this long.
+    deadline: Duration,
+}
+
+/// What one paced run measured.
+struct PacedSample {
+    wall: Duration,
+    created: usize,
+    failed: usize,
+    /// Throttled answers as the run counted them (`Throttling.*` and `ServiceUnavailable`).
+    throttled: u64,
+    /// Every request the emulator received.
+    requests: u64,
+    interrupted: bool,
+    /// The 1-minute load average after the run.
+    load: String,
+}
+
+impl fmt::Display for PacedSample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} for {} created, {} failed{}; {} of {} requests throttled ({:.1} %); load average {}",
+            seconds(self.wall),
+            self.created,
+            self.failed,
+            if self.interrupted {
+                ", stopped at the deadline"
+            } else {
+                ""
+            },
+            self.throttled,
+            self.requests,
+            self.throttled_share() * 100.0,
+            self.load
+        )
+    }
+}
+
+impl PacedSample {
+    fn throttled_share(&self) -> f64 {
+        self.throttled as f64 / (self.requests.max(1)) as f64
+    }
+}
+
+impl Paced {
+    fn flow_limit() -> Self {
+        Self {
+            name: "flow-limit",
+            creates: FLOW_LIMIT_CREATES,
+            qps: Some(FLOW_LIMIT_QPS),
+            throttle_rate: 0.0,
+            error_rate: 0.0,
+            deadline: Duration::from_secs(120),
+        }
+    }
+
+    fn random_throttling() -> Self {
+        Self {
+            name: "random-throttling",
+            creates: RANDOM_CREATES,
+            qps: None,
+            throttle_rate: 0.3,
+            error_rate: 0.3,
+            deadline: RANDOM_DEADLINE,
+        }
+    }
+
+    /// The ideal time: the creates beyond the first bucket at the limit's rate.
+    fn ideal(&self) -> Option<Duration> {
+        let qps = self.qps?;
+        let beyond_burst = self.creates.saturating_sub(qps as usize);
+        Some(Duration::from_secs_f64(
+            beyond_burst as f64 / f64::from(qps),
+        ))
+    }
+
+    /// One run; `round` seeds the emulator's faults, so that builds meet the same ones.
+    async fn run(&self, round: u64) -> anyhow::Result<PacedSample> {
+        let emulator = cityform::emulator::start(EmulatorConfig {
+            faults: Faults {
+                throttle_rate: self.throttle_rate,
+                error_rate: self.error_rate,
+                seed: round,
+                ..Faults::default()
+            },
+            qps: self.qps,
+            log_requests: false,
+            ..EmulatorConfig::default()
+        })
+        .await
+        .context("cannot start the emulator")?;
+        let client = client_for(&emulator)?;
+        let plan = compute(&desired(self.creates), None);
+        let backend = MemoryBackend::default();
+        let (sender, mut receiver) = mpsc::channel(1024);
+        let drain = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+        let started = Instant::now();
+        let report = execute(
+            &backend,
+            &client,
+            &plan,
+            &ApplyOptions::default(),
+            sender,
+            tokio::time::sleep(self.deadline),
+        )
+        .await?;
+        let wall = started.elapsed();
+        drain.await.context("the event drain panicked")?;
+        let requests = emulator.request_counts().values().sum();
+        drop(client);
+        emulator.shutdown().await;
+        Ok(PacedSample {
+            wall,
+            created: report.created.len() + report.recovered.len(),
+            failed: report.failed.len(),
+            throttled: report.throttled,
+            requests,
+            interrupted: report.interrupted,
+            load: load_average(),
+        })
+    }
+
+    /// Prints the medians; returns the targets missed.
+    fn summarize(&self, samples: &[PacedSample]) -> Vec<String> {
+        if samples.is_empty() {
+            return Vec::new();
+        }
+        let walls: Vec<Duration> = samples.iter().map(|sample| sample.wall).collect();
+        let wall = median(&walls);
+        let mut shares: Vec<f64> = samples.iter().map(PacedSample::throttled_share).collect();
+        shares.sort_by(f64::total_cmp);
+        let share = shares[shares.len() / 2];
+        let created = median_u64(samples.iter().map(|sample| sample.created as u64));
+        let complete = samples
+            .iter()
+            .filter(|sample| sample.created == self.creates)
+            .count();
+        let finished = samples
+            .iter()
+            .filter(|sample| !sample.interrupted && sample.created + sample.failed == self.creates)
+            .count();
+        let every: Vec<String> = walls
+            .iter()
+            .map(|wall| format!("{:.3}", wall.as_secs_f64()))
+            .collect();
+        println!(
+            "{}: median {} (every run: {}), median {created} of {} created ({complete} of {} runs complete), median {:.1} % of requests throttled",
+            self.name,
+            seconds(wall),
+            every.join(" "),
+            self.creates,
+            samples.len(),
+            share * 100.0
+        );
+        let mut missed = Vec::new();
+        if let Some(ideal) = self.ideal() {
+            let ratio = latency_ratio(wall, ideal);
+            println!(
+                "{}: {} / ideal {} = {ratio:.3} (target ≤ {FLOW_LIMIT_TARGET_FACTOR}); throttled {:.1} % (target ≤ {:.0} %)",
+                self.name,
+                seconds(wall),
+                seconds(ideal),
+                share * 100.0,
+                FLOW_LIMIT_TARGET_THROTTLED * 100.0
+            );
+            if ratio > FLOW_LIMIT_TARGET_FACTOR || share > FLOW_LIMIT_TARGET_THROTTLED {
+                missed.push(format!(
+                    "{} creates at {} requests a second took {ratio:.3} × the ideal with {:.1} % throttled; the targets are ≤ {FLOW_LIMIT_TARGET_FACTOR} × and ≤ {:.0} %",
+                    self.creates,
+                    self.qps.unwrap_or_default(),
+                    share * 100.0,
+                    FLOW_LIMIT_TARGET_THROTTLED * 100.0
+                ));
+            }
+        }
+        if finished < samples.len() {
+            missed.push(format!(
+                "`{}`: {} of {} runs did not try all {} creates within {}",
+                self.name,
+                samples.len() - finished,
+                samples.len(),
+                self.creates,
+                seconds(self.deadline)
+            ));
+        }
+        missed
+    }
+}
+
+/// The 1-minute load average: how many other processes wanted the cores meanwhile.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// Where the states are written: a temporary directory on a real disk.
@@ -1129,6 +1378,9 @@ fn millis(duration: Duration) -> String {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
         writeln!(
             f,
             "\n| configuration | creates | median wall | creates/s | CPU (cores) | context switches | per create p50 / p99 | fsyncs | append p50 / p99 | load + create + compact | connections open / TIME_WAIT | every wall |"

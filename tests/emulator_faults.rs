@@ -167,3 +167,27 @@ async fn latency_is_added_to_every_answer() {
         assert!(started.elapsed() >= Duration::from_millis(150));
     }
 }
+
+#[tokio::test]
+async fn the_flow_limit_throttles_every_action_beyond_its_bucket() {
+    // One token a second: the first request passes, the next ones within the second do not.
+    let emulator = emulator_with(EmulatorConfig {
+        qps: Some(1),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    Call::describe().send(&emulator).await.ok();
+    for call in [Call::create("traffic-east"), Call::describe()] {
+        let answer = call.send(&emulator).await;
+        assert_eq!(answer.error(), (400, "Throttling.User".to_owned()));
+        let body = answer.json();
+        assert_eq!(
+            body["Message"],
+            "Request was denied due to user flow control."
+        );
+        assert!(body["RequestId"].is_string() && body["HostId"].is_string());
+    }
+    assert!(emulator.state().job_groups.is_empty());
+    assert_eq!(emulator.request_count("DescribeJobGroups"), 2);
+    assert_eq!(emulator.request_count("CreateJobGroup"), 1);
+}

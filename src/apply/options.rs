@@ -78,12 +78,13 @@ impl ApplyOptions {
 
 /// The run-wide slow-down after throttled answers (`docs/apply.md`, "Rate limits").
 ///
-/// A throttled answer doubles the delay between request starts (from `initial_delay`, up to
-/// `max_delay`); each success shortens it by an eighth, and below half of `initial_delay`
-/// it is dropped.
+/// A throttled answer lowers an adaptive limit on request starts to 0.9 × what the service
+/// accepted in the last second; a decrease that does not lower the throttling is undone.
+/// The limit never goes below one request per `max_delay`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pacing {
-    /// The delay between request starts after the first throttled answer.
+    /// The longest delay between request starts after a throttled answer while less than
+    /// a second of successes has been seen (the success window says little yet).
     pub initial_delay: Duration,
     /// The longest delay between request starts.
     pub max_delay: Duration,

@@ -55,6 +55,11 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub drop_after_commit: Option<u64>,
 
+    /// The account's flow limit: at most N requests a second over all actions (a token
+    /// bucket holding N); beyond it, 400 `Throttling.User`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub qps: Option<u32>,
+
     /// Seed of the fault generator: the same seed and requests give the same faults.
     #[arg(long, default_value_t = 1, value_name = "SEED")]
     pub fault_seed: u64,
@@ -115,6 +120,7 @@ impl EmulatorArgs {
                 drop_after_commit: self.drop_after_commit,
                 seed: self.fault_seed,
             },
+            qps: self.qps,
             log_requests: !self.quiet,
             dialect: self.dialect,
             transition: Duration::from_millis(self.transition_ms),
@@ -285,5 +291,13 @@ mod tests {
     #[test]
     fn drop_after_commit_counts_from_one() {
         assert!(parse(&["--drop-after-commit=0"]).is_err());
+    }
+
+    #[test]
+    fn the_flow_limit_is_off_unless_asked_and_at_least_one() {
+        assert_eq!(parse(&[]).unwrap().to_config().unwrap().qps, None);
+        let config = parse(&["--qps=100"]).unwrap().to_config().unwrap();
+        assert_eq!(config.qps, Some(100));
+        assert!(parse(&["--qps=0"]).is_err());
     }
 }

@@ -99,6 +99,10 @@ pub struct EmulatorConfig {
     pub seed: Seed,
     /// Faults to inject.
     pub faults: Faults,
+    /// The account's flow limit: at most this many requests a second (a token bucket
+    /// holding as many), beyond which requests are answered 400 `Throttling.User`.
+    /// `None`: no limit.
+    pub qps: Option<u32>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How far a request's `Timestamp` may be from the emulator's clock.
@@ -145,6 +149,7 @@ impl Default for EmulatorConfig {
             credentials: Credentials::development(),
             seed: Seed::default(),
             faults: Faults::default(),
+            qps: None,
             max_body_bytes: 1024 * 1024,
             timestamp_window: Duration::from_secs(15 * 60),
             nonce_capacity: 1_000_000,

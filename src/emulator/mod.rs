@@ -22,6 +22,7 @@ mod config;
 mod dialect;
 mod document;
 mod faults;
+mod flow_limit;
 pub mod offline;
 mod parameters;
 mod seed;

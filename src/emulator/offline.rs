@@ -51,6 +51,7 @@ impl OfflineEmulator {
     pub fn new(config: &EmulatorConfig) -> Result<Self, EmulatorError> {
         let config = EmulatorConfig {
             faults: super::Faults::default(),
+            qps: None,
             log_requests: false,
             ..config.clone()
         };

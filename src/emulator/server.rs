@@ -32,6 +32,7 @@ use super::config::{Credentials, EmulatorConfig};
 use super::dialect::Dialect;
 use super::document::{Document, Format, Value};
 use super::faults::FaultInjector;
+use super::flow_limit::FlowLimit;
 use super::parameters::Parameters;
 use super::store::Store;
 use crate::model::printable;
@@ -45,6 +46,7 @@ pub(crate) struct Shared {
     pub store: Mutex<Store>,
     pub nonces: Mutex<NonceCache>,
     pub faults: FaultInjector,
+    pub flow_limit: Option<FlowLimit>,
     pub request_counts: Mutex<BTreeMap<String, u64>>,
     pub dialect: Dialect,
     pub transition: Duration,
@@ -63,6 +65,7 @@ impl Shared {
             store: Mutex::new(store),
             nonces: Mutex::new(NonceCache::new(window, config.nonce_capacity)),
             faults: FaultInjector::new(config.faults.clone()),
+            flow_limit: config.qps.map(|qps| FlowLimit::new(qps, Instant::now())),
             request_counts: Mutex::new(BTreeMap::new()),
             dialect: config.dialect,
             transition: config.transition,
@@ -396,6 +399,9 @@ fn respond(
         &mut lock(&shared.nonces),
         now,
     )?;
+    if let Some(flow_limit) = &shared.flow_limit {
+        flow_limit.admit(Instant::now())?;
+    }
     let context = actions::Context {
         dialect: shared.dialect,
         transition: shared.transition,
