@@ -383,6 +383,11 @@ impl CloudClient {
     async fn execute(&self, call: &Call) -> Result<(Received, u32), CloudError> {
         let started = Instant::now();
         let mut attempts = 0_u32;
+        // Under a run-wide throttle, a throttled answer is the run's pacing signal, not this
+        // call's failure: the service did not act, and the throttle already slows every call
+        // down. Such attempts are bounded by the policy's time only, not by its count, so
+        // that a busy account does not make calls give up that would have gone through.
+        let mut paced = 0_u32;
         let mut renewed_expired = false;
         loop {
             if let Some(throttle) = &self.throttle {
@@ -438,6 +443,7 @@ impl CloudClient {
                 && let Some(throttle) = &self.throttle
             {
                 throttle.on_throttled();
+                paced += 1;
             }
             let may_retry = match error.class {
                 ErrorClass::Retryable => true,
@@ -446,9 +452,11 @@ impl CloudClient {
             };
             let delay = may_retry
                 .then(|| {
-                    self.options
-                        .retry
-                        .next_delay(attempts, started.elapsed(), fastrand::f64())
+                    self.options.retry.next_delay(
+                        attempts - paced,
+                        started.elapsed(),
+                        fastrand::f64(),
+                    )
                 })
                 .flatten();
             let Some(delay) = delay else {
