@@ -106,13 +106,14 @@ async fn converges_under_throttling_and_service_errors_without_duplicates() {
     within(async {
         let mut harness = Harness::with_faults(Faults {
             throttle_rate: 0.3,
-            error_rate: 0.1,
+            error_rate: 0.3,
             seed: 7,
             ..Faults::default()
         })
         .await;
-        // Two attempts per call, so that some creates run out of retries and the run must
-        // be repeated to converge.
+        // Two attempts per call, so that some creates run out of retries (throttled attempts
+        // are the pacer's and do not count: the service errors do) and the run must be
+        // repeated to converge.
         harness.client = client_for(&harness.emulator.endpoint(), &harness.emulator, 2);
         let names = names(100);
         let desired = desired(&names);

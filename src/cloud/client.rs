@@ -383,10 +383,11 @@ impl CloudClient {
     async fn execute(&self, call: &Call) -> Result<(Received, u32), CloudError> {
         let started = Instant::now();
         let mut attempts = 0_u32;
-        // Under a run-wide throttle, a throttled answer is the run's pacing signal, not this
-        // call's failure: the service did not act, and the throttle already slows every call
-        // down. Such attempts are bounded by the policy's time only, not by its count, so
-        // that a busy account does not make calls give up that would have gone through.
+        // Under a run-wide throttle, a flow-control refusal (`Throttling.User`) is the run's
+        // pacing signal, not this call's failure: the service did not act, and the throttle
+        // already slows every call down. Such attempts are bounded by the policy's time only,
+        // not by its count, so that a busy account does not make calls give up that would
+        // have gone through. `ServiceUnavailable` still counts: it may not pass.
         let mut paced = 0_u32;
         let mut renewed_expired = false;
         loop {
@@ -443,7 +444,9 @@ impl CloudClient {
                 && let Some(throttle) = &self.throttle
             {
                 throttle.on_throttled();
-                paced += 1;
+                if error.is_flow_control() {
+                    paced += 1;
+                }
             }
             let may_retry = match error.class {
                 ErrorClass::Retryable => true,

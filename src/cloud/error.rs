@@ -345,6 +345,21 @@ impl CloudError {
             _ => false,
         }
     }
+
+    /// Whether the service refused the request for the account's request rate
+    /// (`Throttling`, `Throttling.*`, HTTP 429), as opposed to being unavailable: a refusal
+    /// that only a slower pace cures.
+    pub fn is_flow_control(&self) -> bool {
+        match &self.kind {
+            CloudErrorKind::Service(error) => {
+                error.status == 429
+                    || error.code == "Throttling"
+                    || error.code.starts_with("Throttling.")
+            }
+            CloudErrorKind::UnexpectedErrorBody { status, .. } => *status == 429,
+            _ => false,
+        }
+    }
 }
 
 /// Turns an error answer (status ≥ 300), JSON or XML, into a kind and its class. Never panics,
