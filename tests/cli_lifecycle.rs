@@ -810,7 +810,7 @@ fn running_groups(names: &[&str]) -> String {
 #[test]
 fn a_group_stopped_behind_cityforms_back_is_started_again_and_waited_for() {
     // The reference pages' dialect: lower-case statuses, `starting` while a group starts.
-    let emulator = Emulator::start(&["--dialect", "reference", "--transition-ms", "400"]);
+    let emulator = Emulator::start(&["--dialect", "reference", "--transition-ms", "1500"]);
     let workspace = Workspace::new(&emulator);
     workspace.write("manifests/groups.yaml", &running_groups(&["east-gate"]));
     let first = workspace.apply(&["--format", "json"]);
@@ -841,7 +841,7 @@ fn a_group_stopped_behind_cityforms_back_is_started_again_and_waited_for() {
             .contains(r#"status = "stopping" -> "Running""#),
         "{stopping}"
     );
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    std::thread::sleep(std::time::Duration::from_millis(1600));
     let stopped = plan(&workspace, &["--detailed-exitcode"]);
     stopped.expect_code(2);
     assert!(

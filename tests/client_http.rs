@@ -863,8 +863,10 @@ async fn the_paging_helper_fetches_ceil_n_over_page_size_pages() {
     .await;
 }
 
+/// A service that ignores `PageNumber` answers the first page again: the listing can never
+/// reach `TotalCount`, and is malformed rather than taken as complete.
 #[tokio::test]
-async fn paging_ends_when_the_service_ignores_page_number() {
+async fn a_listing_that_ignores_page_number_is_malformed_not_complete() {
     within(async {
         let server = serve(|_, _| {
             json(
@@ -877,11 +879,16 @@ async fn paging_ends_when_the_service_ignores_page_number() {
             )
         })
         .await;
-        let groups = client(&server.url, fast_retries(1))
+        let error = client(&server.url, fast_retries(1))
             .list_all_job_groups(REGION, INSTANCE)
             .await
-            .unwrap();
-        assert_eq!(groups.len(), 2);
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`TotalCount` promises 500 job groups, but the listing ends after 2"),
+            "{error}"
+        );
         assert_eq!(server.count(), 2);
     })
     .await;
