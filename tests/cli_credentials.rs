@@ -574,3 +574,57 @@ fn an_apply_outlives_its_four_second_credentials() {
     assert_eq!(workspace.state().unwrap().job_groups.len(), 300);
     assert!(!run.stderr.contains(OIDC_TOKEN));
 }
+
+#[test]
+fn a_profiles_region_is_the_region_of_groups_that_give_none() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::new(&emulator);
+    let manifests = cli_apply_support::job_groups(&names("regional", 2))
+        .replace("  regionId: cn-shanghai\n", "")
+        + &cli_apply_support::job_group("pinned", "3", 1);
+    workspace.write("manifests/groups.yaml", &manifests);
+    write_cli_config(
+        &workspace,
+        &format!(
+            r#"{{"name": "default", "mode": "AK", "access_key_id": "{ACCESS_KEY_ID}", "access_key_secret": "{ACCESS_KEY_SECRET}", "region_id": "cn-beijing"}}"#
+        ),
+    );
+    let (validated, _) = run(&workspace, &[], &["validate"]);
+    validated.expect_code(0);
+    let (applied, _) = apply(&workspace, &[]);
+    applied.expect_code(0);
+    assert!(
+        applied
+            .stdout
+            .contains("cn-beijing/cityvisual-Instance/regional-000"),
+        "{applied}"
+    );
+    let mut placed: Vec<(String, String)> = emulator
+        .groups()
+        .into_iter()
+        .map(|group| (group.name, group.region_id))
+        .collect();
+    placed.sort();
+    assert_eq!(
+        placed,
+        [
+            ("pinned".to_owned(), "cn-shanghai".to_owned()),
+            ("regional-000".to_owned(), "cn-beijing".to_owned()),
+            ("regional-001".to_owned(), "cn-beijing".to_owned()),
+        ]
+    );
+    // A plan reads the same region: nothing left to do.
+    let endpoint = workspace.endpoint.clone();
+    let (planned, _) = run(
+        &workspace,
+        &[],
+        &["plan", "--endpoint", &endpoint, "--detailed-exitcode"],
+    );
+    planned.expect_code(0);
+
+    // Without the profile's region, the same manifests miss a `regionId`.
+    write_cli_config(&workspace, &dev_profile("default"));
+    let (refused, _) = run(&workspace, &[], &["validate"]);
+    refused.expect_code(1);
+    assert!(refused.stderr.contains("spec.regionId"), "{refused}");
+}
