@@ -628,3 +628,85 @@ fn a_profiles_region_is_the_region_of_groups_that_give_none() {
     refused.expect_code(1);
     assert!(refused.stderr.contains("spec.regionId"), "{refused}");
 }
+
+/// A credentials server handing out keys of the emulator's STS (`AssumeRoleWithOIDC`) that
+/// claim to last until 2099: the first one only once the emulator holds it expired, so
+/// that the service, not the client, finds it expired.
+fn expired_first_credentials_server(
+    sts: String,
+    lifetime: Duration,
+) -> credentials_support::Served {
+    use axum::routing::get;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    let router = axum::Router::new().route(
+        "/credentials",
+        get(move || {
+            let sts = sts.clone();
+            let hit = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let _already_installed = rustls::crypto::ring::default_provider().install_default();
+                let mut url = reqwest::Url::parse(&sts).unwrap();
+                url.query_pairs_mut()
+                    .append_pair("Action", "AssumeRoleWithOIDC")
+                    .append_pair("Version", "2015-04-01")
+                    .append_pair("Format", "JSON")
+                    .append_pair("RoleArn", ROLE_ARN)
+                    .append_pair("OIDCProviderArn", PROVIDER_ARN)
+                    .append_pair("OIDCToken", OIDC_TOKEN)
+                    .append_pair("RoleSessionName", "renewed");
+                let body = reqwest::get(url).await.unwrap().text().await.unwrap();
+                let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let issued = &answer["Credentials"];
+                if hit == 1 {
+                    tokio::time::sleep(lifetime + Duration::from_millis(300)).await;
+                }
+                credentials_json(
+                    issued["AccessKeyId"].as_str().unwrap(),
+                    issued["AccessKeySecret"].as_str().unwrap(),
+                    issued["SecurityToken"].as_str().unwrap(),
+                    FAR_FUTURE,
+                )
+            }
+        }),
+    );
+    let mut served = credentials_support::serve(router);
+    served.hits = hits;
+    served
+}
+
+#[test]
+fn a_call_the_service_finds_expired_is_sent_once_more_with_fresh_credentials() {
+    let emulator = Emulator::start(&["--sts-duration", "2", "--oidc-token", OIDC_TOKEN]);
+    let workspace = Workspace::with_groups(&emulator, &names("expired", 1));
+    let server =
+        expired_first_credentials_server(workspace.endpoint.clone(), Duration::from_secs(2));
+    let uri = format!("{}/credentials", server.base);
+    let (run, _) = apply(
+        &workspace,
+        &[("ALIBABA_CLOUD_CREDENTIALS_URI", uri.as_str())],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("the security token expired: sending again with fresh credentials"),
+        "{run}"
+    );
+    let requests = emulator.requests();
+    let creates: Vec<&String> = requests
+        .iter()
+        .filter(|line| line.contains(" CreateJobGroup -> "))
+        .collect();
+    assert_eq!(creates.len(), 2, "{requests:#?}");
+    assert!(
+        creates[0].contains("InvalidSecurityToken.Expired"),
+        "{requests:#?}"
+    );
+    assert!(creates[1].contains("-> 200"), "{requests:#?}");
+    // Obtained twice: once to start, once after the service refused the first key.
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(emulator.groups().len(), 1);
+    assert_eq!(workspace.state().unwrap().job_groups.len(), 1);
+}
