@@ -710,3 +710,49 @@ fn a_call_the_service_finds_expired_is_sent_once_more_with_fresh_credentials() {
     assert_eq!(emulator.groups().len(), 1);
     assert_eq!(workspace.state().unwrap().job_groups.len(), 1);
 }
+
+#[test]
+fn the_emulators_metadata_service_hands_out_the_instance_roles_credentials() {
+    let emulator = Emulator::start(&["--metadata"]);
+    let workspace = Workspace::with_groups(&emulator, &names("imds", 1));
+    let base = workspace.endpoint.trim_end_matches('/').to_owned();
+    let environment = [
+        ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "false"),
+        ("ALIBABA_CLOUD_IMDSV1_DISABLED", "true"),
+        ("CITYFORM_ECS_METADATA_ENDPOINT", base.as_str()),
+        ("ALIBABA_CLOUD_STS_ENDPOINT", workspace.endpoint.as_str()),
+    ];
+    let (whoami, _) = run(&workspace, &environment, &["whoami", "--format", "json"]);
+    whoami.expect_code(0);
+    let document: serde_json::Value = serde_json::from_str(&whoami.stdout).unwrap();
+    assert_eq!(document["source"], "ecs-ram-role", "{whoami}");
+    assert_eq!(
+        document["arn"],
+        "acs:ram::1234567890123456:assumed-role/cityform-emulator-ecs-role/ecs-instance"
+    );
+    assert!(document["expiration"].is_string(), "{whoami}");
+    let (applied, _) = apply(&workspace, &environment);
+    applied.expect_code(0);
+    assert!(
+        applied
+            .stderr
+            .contains("using credentials from the ECS instance RAM role"),
+        "{applied}"
+    );
+    assert_eq!(count(&emulator, "CreateJobGroup"), 1);
+
+    // Without the flag, nothing answers as a metadata service: the role is not found.
+    let plain = Emulator::start(&[]);
+    let refused = [
+        ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "false"),
+        ("ALIBABA_CLOUD_IMDSV1_DISABLED", "true"),
+        (
+            "CITYFORM_ECS_METADATA_ENDPOINT",
+            plain.endpoint.trim_end_matches('/'),
+        ),
+    ];
+    let (run, elapsed) = run(&workspace, &refused, &["whoami"]);
+    run.expect_code(1);
+    assert!(elapsed < Duration::from_secs(2), "{run}");
+    assert!(run.stderr.contains("the ECS instance RAM role"), "{run}");
+}
