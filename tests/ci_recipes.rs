@@ -6,9 +6,14 @@
 //! check refreshes for real: it passes (exit 0) while nothing changed and fails once a group
 //! is changed behind cityform's back or the manifests and the state differ.
 //!
+//! No key is stored: the jobs that read or change job groups get an OIDC token (GitHub's
+//! `id-token: write` and token request, GitLab's `id_tokens:`) that cityform exchanges at
+//! the emulator's STS, started with `--oidc-token` so that only that token is accepted.
+//!
 //! The runner is simulated just enough: a bare git repository is `origin`; checkout is a
 //! clone, artefacts are copies; `gh` and `curl` are stand-ins that record what they were
-//! asked to post; `cityform` on `PATH` is the binary under test behind a shim that logs each
+//! asked to post (and `curl` answers GitHub's OIDC token request, as GitHub's token service
+//! would, only with the request token of a job that has `id-token: write`); `cityform` on `PATH` is the binary under test behind a shim that logs each
 //! command line and its exit code. A step that installs cityform is skipped. An expression
 //! the recipe uses and this test does not know fails the test, so the two stay in sync.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,6 +25,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use emulator_process::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess};
+
+/// The OIDC token the CI systems hand out, and the only one the emulator's STS accepts.
+const CI_OIDC_TOKEN: &str = "ci-oidc-token-for-tests";
+/// The audience the RAM OIDC provider's client ID is, which the recipes must ask for.
+const OIDC_AUDIENCE: &str = "sts.aliyuncs.com";
+/// Where the simulated GitHub hands out OIDC tokens, and the request token it wants.
+const GITHUB_TOKEN_URL: &str = "https://token.actions.example/idtoken?api-version=2.0";
+const GITHUB_REQUEST_TOKEN: &str = "id-token-request-token";
+const OIDC_PROVIDER_ARN: &str = "acs:ram::1234567890123456:oidc-provider/ci";
+const READ_ROLE_ARN: &str = "acs:ram::1234567890123456:role/cityform-read";
+const APPLY_ROLE_ARN: &str = "acs:ram::1234567890123456:role/cityform-apply";
 use serde_yaml::Value;
 
 fn repository() -> PathBuf {
@@ -68,10 +84,10 @@ impl Lab {
         let root = tempfile::tempdir().unwrap();
         let lab = Self {
             root,
-            emulator: EmulatorProcess::start(&[]),
+            emulator: EmulatorProcess::start(&["--oidc-token", CI_OIDC_TOKEN]),
             runs: std::cell::Cell::new(0),
         };
-        for directory in ["bin", "home", "artifacts", "jobs", "seed"] {
+        for directory in ["bin", "home", "artifacts", "jobs", "seed", "runner-temp"] {
             std::fs::create_dir_all(lab.path(directory)).unwrap();
         }
         lab.install_stand_ins();
@@ -118,11 +134,13 @@ impl Lab {
                 body = quote(&self.path("posted.md")),
             )
         };
-        for (name, script) in [
-            ("cityform", cityform),
-            ("gh", poster("gh")),
-            ("curl", poster("curl")),
-        ] {
+        // GitHub's token service: the token for the audience asked, to the request token.
+        let token_service = format!(
+            "#!/bin/sh\ncase \"$*\" in\n  *'{GITHUB_TOKEN_URL}'*)\n    printf '%s\\n' \"$*\" >> {log}\n    case \"$*\" in\n      *'Authorization: bearer {GITHUB_REQUEST_TOKEN}'*'&audience={OIDC_AUDIENCE}'*) printf '{{\"count\":1,\"value\":\"%s\"}}' '{CI_OIDC_TOKEN}'; exit 0 ;;\n      *) echo 'curl: (22) The requested URL returned error: 401' >&2; exit 22 ;;\n    esac ;;\nesac\n",
+            log = quote(&self.path("oidc-requests.log")),
+        );
+        let curl = token_service + poster("curl").trim_start_matches("#!/bin/sh\n");
+        for (name, script) in [("cityform", cityform), ("gh", poster("gh")), ("curl", curl)] {
             let path = self.path("bin").join(name);
             std::fs::write(&path, script).unwrap();
             make_executable(&path);
@@ -225,8 +243,12 @@ impl Lab {
             ("HOME".into(), self.path("home").display().to_string()),
             ("CI".into(), "true".into()),
             ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
-            // The runner's network leads to the emulator instead of the cloud.
+            // The runner's network leads to the emulator instead of the cloud, STS included.
             ("CITYFORM_ENDPOINT".into(), self.emulator.endpoint.clone()),
+            (
+                "ALIBABA_CLOUD_STS_ENDPOINT".into(),
+                self.emulator.endpoint.clone(),
+            ),
         ]
     }
 
@@ -247,6 +269,8 @@ impl Lab {
             .env_clear()
             // Never ask a real metadata service (100.100.100.200) from a test.
             .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            // Nor the public STS: the OIDC steps point this at the emulator.
+            .env("ALIBABA_CLOUD_STS_ENDPOINT", "http://127.0.0.1:9/")
             .envs(environment.iter().map(|(name, value)| (name, value)))
             .output()
             .unwrap()
@@ -345,6 +369,7 @@ const GITHUB_RECIPE: &str = "docs/ci/github-actions.yml";
 /// The values of `${{ ... }}` expressions while one workflow run is simulated.
 struct GitHubContext {
     event: String,
+    runner_temp: String,
     steps: BTreeMap<String, BTreeMap<String, String>>,
     needs: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -356,9 +381,12 @@ impl GitHubContext {
         match parts.as_slice() {
             ["github", "event_name"] => self.event.clone(),
             ["github", "token"] => "token-for-tests".into(),
+            ["github", "run_id"] => "4242".into(),
+            ["runner", "temp"] => self.runner_temp.clone(),
+            ["vars", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"] => OIDC_PROVIDER_ARN.into(),
+            ["vars", "CITYFORM_READ_ROLE_ARN"] => READ_ROLE_ARN.into(),
+            ["vars", "CITYFORM_APPLY_ROLE_ARN"] => APPLY_ROLE_ARN.into(),
             ["github", "event", "pull_request", "number"] => "7".into(),
-            ["secrets", "ALIBABA_CLOUD_ACCESS_KEY_ID"] => ACCESS_KEY_ID.into(),
-            ["secrets", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"] => ACCESS_KEY_SECRET.into(),
             ["steps", step, "outputs", name] => self
                 .steps
                 .get(*step)
@@ -411,10 +439,14 @@ fn run_github(lab: &Lab, event: &str) -> BTreeMap<String, JobResult> {
     let workflow = read_recipe(GITHUB_RECIPE);
     let mut context = GitHubContext {
         event: event.to_owned(),
+        runner_temp: lab.path("runner-temp").display().to_string(),
         steps: BTreeMap::new(),
         needs: BTreeMap::new(),
     };
-    let workflow_environment = string_map(workflow.get("env"));
+    let workflow_environment: Vec<(String, String)> = string_map(workflow.get("env"))
+        .into_iter()
+        .map(|(name, value)| (name, context.substitute(&value)))
+        .collect();
     let mut results = BTreeMap::new();
     for (name, job) in workflow["jobs"].as_mapping().unwrap() {
         let name = name.as_str().unwrap().to_owned();
@@ -453,7 +485,15 @@ fn run_github_job(
 ) -> JobResult {
     let mut directory = None;
     let mut failure: Option<(String, i32)> = None;
-    let job_environment = string_map(job.get("env"));
+    let job_environment: Vec<(String, String)> = string_map(job.get("env"))
+        .into_iter()
+        .map(|(name, value)| (name, context.substitute(&value)))
+        .collect();
+    // GitHub hands a job the means to request an OIDC token only with `id-token: write`.
+    let id_token = job
+        .get("permissions")
+        .and_then(|permissions| text(permissions, "id-token"))
+        == Some("write");
     for (index, step) in job["steps"].as_sequence().unwrap().iter().enumerate() {
         let step_name = text(step, "name")
             .or_else(|| text(step, "uses"))
@@ -505,6 +545,18 @@ fn run_github_job(
         environment.extend(job_environment.iter().cloned());
         for (variable, value) in string_map(step.get("env")) {
             environment.push((variable, context.substitute(&value)));
+        }
+        if id_token {
+            environment.extend([
+                (
+                    "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+                    GITHUB_TOKEN_URL.to_owned(),
+                ),
+                (
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+                    GITHUB_REQUEST_TOKEN.to_owned(),
+                ),
+            ]);
         }
         environment.extend([
             ("GITHUB_ACTIONS".into(), "true".into()),
@@ -561,16 +613,26 @@ fn skipped_except(results: &BTreeMap<String, JobResult>, ran: &[&str]) {
     }
 }
 
-/// The jobs of the workflow whose text mentions `secrets.`.
-fn github_jobs_with_secrets() -> Vec<String> {
+/// The jobs of the workflow that may request an OIDC token (`id-token: write`).
+fn github_jobs_with_id_tokens() -> Vec<String> {
     let workflow = read_recipe(GITHUB_RECIPE);
     workflow["jobs"]
         .as_mapping()
         .unwrap()
         .iter()
-        .filter(|(_, job)| serde_yaml::to_string(job).unwrap().contains("secrets."))
+        .filter(|(_, job)| {
+            job["permissions"].get("id-token").and_then(Value::as_str) == Some("write")
+        })
         .map(|(name, _)| name.as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The OIDC token requests made so far; the log is emptied.
+fn take_token_requests(lab: &Lab) -> Vec<String> {
+    let path = lab.path("oidc-requests.log");
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    log.lines().map(str::to_owned).collect()
 }
 
 /// The pull-request plan: no key, so no refresh.
@@ -580,8 +642,16 @@ const PULL_REQUEST_PLAN: &str =
 #[test]
 fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     let lab = Lab::new();
-    // Pull requests run code nobody reviewed yet: they get no key.
-    assert_eq!(github_jobs_with_secrets(), ["plan-merge", "apply", "drift"]);
+    // No stored key anywhere; pull requests run code nobody reviewed yet: they get no token.
+    let recipe = std::fs::read_to_string(repository().join(GITHUB_RECIPE)).unwrap();
+    assert!(
+        !recipe.contains("secrets."),
+        "{GITHUB_RECIPE} uses a stored secret"
+    );
+    assert_eq!(
+        github_jobs_with_id_tokens(),
+        ["plan-merge", "apply", "drift"]
+    );
 
     // A pull request: the plan has changes (exit 2), which is a successful plan step, and
     // its Markdown is posted on the pull request and in the job summary.
@@ -621,6 +691,16 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         ]
     );
     assert_eq!(lab.emulator.job_groups().len(), 5);
+    // Each job asked for its own token, for the provider's audience, and the plan and
+    // apply signed with what STS gave for it: no key was in their environment.
+    let requests = take_token_requests(&lab);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|request| request.contains(&format!("&audience={OIDC_AUDIENCE}"))),
+        "{requests:?}"
+    );
     let state: serde_json::Value =
         serde_json::from_str(&lab.origin_file(".cityform/state.json").unwrap()).unwrap();
     assert_eq!(state["job_groups"].as_object().unwrap().len(), 5);
@@ -728,20 +808,14 @@ fn gitlab_predefined(source: &str) -> Vec<(String, String)> {
         ("CI_PROJECT_ID", "42"),
         ("CI_PROJECT_PATH", "city/job-groups"),
         ("CI_MERGE_REQUEST_IID", "7"),
-        // The project's CI/CD variables.
+        ("CI_JOB_ID", "99"),
+        // The project's CI/CD variables: no key among them.
         ("CITYFORM_GITLAB_TOKEN", "token-for-tests"),
+        ("CITYFORM_OIDC_PROVIDER_ARN", OIDC_PROVIDER_ARN),
+        ("CITYFORM_READ_ROLE_ARN", READ_ROLE_ARN),
+        ("CITYFORM_APPLY_ROLE_ARN", APPLY_ROLE_ARN),
     ]
     .into_iter()
-    // Protected variables reach only pipelines of the protected default branch, not those
-    // of a merge request's branch.
-    .chain(
-        [
-            ("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID),
-            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET),
-        ]
-        .into_iter()
-        .filter(|_| source != "merge_request_event"),
-    )
     .map(|(name, value)| (name.to_owned(), value.to_owned()))
     .collect()
 }
@@ -847,6 +921,18 @@ fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
                     copy_directory(&artifacts, &workspace);
                 }
                 environment.extend(dotenv.get(need).cloned().unwrap_or_default());
+            }
+            // `id_tokens:`: GitLab signs a token for the audience asked; only one for the
+            // provider's audience is one its STS accepts.
+            if let Some(tokens) = job.get("id_tokens").and_then(Value::as_mapping) {
+                for (variable, token) in tokens {
+                    let value = if text(token, "aud") == Some(OIDC_AUDIENCE) {
+                        CI_OIDC_TOKEN
+                    } else {
+                        "a-token-for-another-audience"
+                    };
+                    environment.push((variable.as_str().unwrap().to_owned(), value.to_owned()));
+                }
             }
             let mut base = lab.base_environment();
             base.extend(environment);

@@ -574,3 +574,185 @@ fn an_apply_outlives_its_four_second_credentials() {
     assert_eq!(workspace.state().unwrap().job_groups.len(), 300);
     assert!(!run.stderr.contains(OIDC_TOKEN));
 }
+
+#[test]
+fn a_profiles_region_is_the_region_of_groups_that_give_none() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::new(&emulator);
+    let manifests = cli_apply_support::job_groups(&names("regional", 2))
+        .replace("  regionId: cn-shanghai\n", "")
+        + &cli_apply_support::job_group("pinned", "3", 1);
+    workspace.write("manifests/groups.yaml", &manifests);
+    write_cli_config(
+        &workspace,
+        &format!(
+            r#"{{"name": "default", "mode": "AK", "access_key_id": "{ACCESS_KEY_ID}", "access_key_secret": "{ACCESS_KEY_SECRET}", "region_id": "cn-beijing"}}"#
+        ),
+    );
+    let (validated, _) = run(&workspace, &[], &["validate"]);
+    validated.expect_code(0);
+    let (applied, _) = apply(&workspace, &[]);
+    applied.expect_code(0);
+    assert!(
+        applied
+            .stdout
+            .contains("cn-beijing/cityvisual-Instance/regional-000"),
+        "{applied}"
+    );
+    let mut placed: Vec<(String, String)> = emulator
+        .groups()
+        .into_iter()
+        .map(|group| (group.name, group.region_id))
+        .collect();
+    placed.sort();
+    assert_eq!(
+        placed,
+        [
+            ("pinned".to_owned(), "cn-shanghai".to_owned()),
+            ("regional-000".to_owned(), "cn-beijing".to_owned()),
+            ("regional-001".to_owned(), "cn-beijing".to_owned()),
+        ]
+    );
+    // A plan reads the same region: nothing left to do.
+    let endpoint = workspace.endpoint.clone();
+    let (planned, _) = run(
+        &workspace,
+        &[],
+        &["plan", "--endpoint", &endpoint, "--detailed-exitcode"],
+    );
+    planned.expect_code(0);
+
+    // Without the profile's region, the same manifests miss a `regionId`.
+    write_cli_config(&workspace, &dev_profile("default"));
+    let (refused, _) = run(&workspace, &[], &["validate"]);
+    refused.expect_code(1);
+    assert!(refused.stderr.contains("spec.regionId"), "{refused}");
+}
+
+/// A credentials server handing out keys of the emulator's STS (`AssumeRoleWithOIDC`) that
+/// claim to last until 2099: the first one only once the emulator holds it expired, so
+/// that the service, not the client, finds it expired.
+fn expired_first_credentials_server(
+    sts: String,
+    lifetime: Duration,
+) -> credentials_support::Served {
+    use axum::routing::get;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&hits);
+    let router = axum::Router::new().route(
+        "/credentials",
+        get(move || {
+            let sts = sts.clone();
+            let hit = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                let _already_installed = rustls::crypto::ring::default_provider().install_default();
+                let mut url = reqwest::Url::parse(&sts).unwrap();
+                url.query_pairs_mut()
+                    .append_pair("Action", "AssumeRoleWithOIDC")
+                    .append_pair("Version", "2015-04-01")
+                    .append_pair("Format", "JSON")
+                    .append_pair("RoleArn", ROLE_ARN)
+                    .append_pair("OIDCProviderArn", PROVIDER_ARN)
+                    .append_pair("OIDCToken", OIDC_TOKEN)
+                    .append_pair("RoleSessionName", "renewed");
+                let body = reqwest::get(url).await.unwrap().text().await.unwrap();
+                let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let issued = &answer["Credentials"];
+                if hit == 1 {
+                    tokio::time::sleep(lifetime + Duration::from_millis(300)).await;
+                }
+                credentials_json(
+                    issued["AccessKeyId"].as_str().unwrap(),
+                    issued["AccessKeySecret"].as_str().unwrap(),
+                    issued["SecurityToken"].as_str().unwrap(),
+                    FAR_FUTURE,
+                )
+            }
+        }),
+    );
+    let mut served = credentials_support::serve(router);
+    served.hits = hits;
+    served
+}
+
+#[test]
+fn a_call_the_service_finds_expired_is_sent_once_more_with_fresh_credentials() {
+    let emulator = Emulator::start(&["--sts-duration", "2", "--oidc-token", OIDC_TOKEN]);
+    let workspace = Workspace::with_groups(&emulator, &names("expired", 1));
+    let server =
+        expired_first_credentials_server(workspace.endpoint.clone(), Duration::from_secs(2));
+    let uri = format!("{}/credentials", server.base);
+    let (run, _) = apply(
+        &workspace,
+        &[("ALIBABA_CLOUD_CREDENTIALS_URI", uri.as_str())],
+    );
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("the security token expired: sending again with fresh credentials"),
+        "{run}"
+    );
+    let requests = emulator.requests();
+    let creates: Vec<&String> = requests
+        .iter()
+        .filter(|line| line.contains(" CreateJobGroup -> "))
+        .collect();
+    assert_eq!(creates.len(), 2, "{requests:#?}");
+    assert!(
+        creates[0].contains("InvalidSecurityToken.Expired"),
+        "{requests:#?}"
+    );
+    assert!(creates[1].contains("-> 200"), "{requests:#?}");
+    // Obtained twice: once to start, once after the service refused the first key.
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(emulator.groups().len(), 1);
+    assert_eq!(workspace.state().unwrap().job_groups.len(), 1);
+}
+
+#[test]
+fn the_emulators_metadata_service_hands_out_the_instance_roles_credentials() {
+    let emulator = Emulator::start(&["--metadata"]);
+    let workspace = Workspace::with_groups(&emulator, &names("imds", 1));
+    let base = workspace.endpoint.trim_end_matches('/').to_owned();
+    let environment = [
+        ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "false"),
+        ("ALIBABA_CLOUD_IMDSV1_DISABLED", "true"),
+        ("CITYFORM_ECS_METADATA_ENDPOINT", base.as_str()),
+        ("ALIBABA_CLOUD_STS_ENDPOINT", workspace.endpoint.as_str()),
+    ];
+    let (whoami, _) = run(&workspace, &environment, &["whoami", "--format", "json"]);
+    whoami.expect_code(0);
+    let document: serde_json::Value = serde_json::from_str(&whoami.stdout).unwrap();
+    assert_eq!(document["source"], "ecs-ram-role", "{whoami}");
+    assert_eq!(
+        document["arn"],
+        "acs:ram::1234567890123456:assumed-role/cityform-emulator-ecs-role/ecs-instance"
+    );
+    assert!(document["expiration"].is_string(), "{whoami}");
+    let (applied, _) = apply(&workspace, &environment);
+    applied.expect_code(0);
+    assert!(
+        applied
+            .stderr
+            .contains("using credentials from the ECS instance RAM role"),
+        "{applied}"
+    );
+    assert_eq!(count(&emulator, "CreateJobGroup"), 1);
+
+    // Without the flag, nothing answers as a metadata service: the role is not found.
+    let plain = Emulator::start(&[]);
+    let refused = [
+        ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "false"),
+        ("ALIBABA_CLOUD_IMDSV1_DISABLED", "true"),
+        (
+            "CITYFORM_ECS_METADATA_ENDPOINT",
+            plain.endpoint.trim_end_matches('/'),
+        ),
+    ];
+    let (run, elapsed) = run(&workspace, &refused, &["whoami"]);
+    run.expect_code(1);
+    assert!(elapsed < Duration::from_secs(2), "{run}");
+    assert!(run.stderr.contains("the ECS instance RAM role"), "{run}");
+}

@@ -77,6 +77,8 @@ impl Scene {
             .env_clear()
             // Never ask a real metadata service (100.100.100.200) from a test.
             .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            // Nor the public STS: a scene that means STS points this at an emulator.
+            .env("ALIBABA_CLOUD_STS_ENDPOINT", "http://127.0.0.1:9/")
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home())
             .env("CITYFORM_LOG", "trace")

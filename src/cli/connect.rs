@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use crate::cloud::{
     Chain, ClientOptions, CloudClient, CredentialError, Credentials, Endpoints, RetryPolicy,
 };
-use crate::manifest::Desired;
+use crate::manifest::{Desired, LoadOptions};
 use crate::plan::{self, Observed, Plan, PlanOptions};
 use crate::state::State;
 
@@ -109,6 +109,23 @@ impl Connection {
 pub fn chain_for(profile: Option<String>, environment: &BTreeMap<String, String>) -> Chain {
     let home = environment.get("HOME").map(PathBuf::from);
     Chain::new(environment.clone(), home, profile)
+}
+
+/// How to read the manifests of a command that uses `profile`: the `region_id` of the
+/// profile the credential chain settles on is the region of every job group for which
+/// neither its manifest nor `Defaults` gives one. Reading files only, never the network.
+pub fn manifest_options(
+    profile: Option<String>,
+    environment: &BTreeMap<String, String>,
+) -> LoadOptions {
+    let default_region_id = chain_for(profile, environment).region_id();
+    if let Some(region) = &default_region_id {
+        tracing::debug!(region = %region, "the profile's region_id is the default region");
+    }
+    LoadOptions {
+        default_region_id,
+        ..LoadOptions::default()
+    }
 }
 
 /// What the refresh before a plan found: the live groups, or why they were not read.

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::connect::Connection;
+use super::connect::{Connection, manifest_options};
 use super::provenance_args::ProvenanceArgs;
 use super::settings::{CloudArgs, ManifestArgs, StateArgs, process_environment};
 use super::{Outcome, output};
@@ -38,7 +38,10 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
     let provenance = args
         .provenance
         .collect(&args.manifests.inputs(), &environment)?;
-    let desired = manifest::load(&args.manifests.inputs())?;
+    let desired = manifest::load_with(
+        &args.manifests.inputs(),
+        &manifest_options(args.cloud.profile.clone(), &environment),
+    )?;
     output::report_warnings(&desired.warnings);
     let connection = Connection::open(&args.cloud, &environment)?;
     let client = connection.client().await?;

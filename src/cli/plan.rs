@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::connect::{Connection, refresh_for_plan};
+use super::connect::{Connection, manifest_options, refresh_for_plan};
 use super::settings::{
     CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
 };
@@ -49,7 +49,10 @@ pub struct PlanArgs {
 
 pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let environment = process_environment();
-    let desired = manifest::load(&args.manifests.inputs())?;
+    let desired = manifest::load_with(
+        &args.manifests.inputs(),
+        &manifest_options(args.cloud.profile.clone(), &environment),
+    )?;
     output::report_warnings(&desired.warnings);
     let backend = super::backend::open_state(&args.state, "cityform plan", &environment).await?;
     let state_files = match &backend {

@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use super::settings::ManifestArgs;
+use super::connect::manifest_options;
+use super::settings::{ManifestArgs, process_environment};
 use super::{Outcome, output};
 use crate::manifest;
 
@@ -14,7 +15,11 @@ pub struct ValidateArgs {
 }
 
 pub(super) fn run(args: ValidateArgs) -> anyhow::Result<Outcome> {
-    let desired = manifest::load(&args.manifests.inputs())?;
+    let environment = process_environment();
+    let desired = manifest::load_with(
+        &args.manifests.inputs(),
+        &manifest_options(None, &environment),
+    )?;
     output::report_warnings(&desired.warnings);
     let count = desired.groups.len();
     let noun = if count == 1 {

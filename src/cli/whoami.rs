@@ -11,7 +11,6 @@ use time::format_description::well_known::Rfc3339;
 use super::connect::chain_for;
 use super::settings::process_environment;
 use super::{Outcome, output};
-use crate::cloud::StsEndpoint;
 use crate::cloud::credentials::sts;
 
 /// Arguments of `cityform whoami`.
@@ -54,7 +53,8 @@ pub(super) async fn run(args: WhoamiArgs) -> anyhow::Result<Outcome> {
     let provider = resolved.provider;
     tracing::info!(source = %provider.source().label(), "using credentials from {}", provider.source());
     let issued = provider.current().await?;
-    let endpoint = StsEndpoint::from_environment(&environment, None)?;
+    // The role's STS, so that a profile's `sts_region` is asked rather than the public one.
+    let endpoint = chain.sts_endpoint()?;
     let http = crate::cloud::client::http_client(Duration::from_secs(5), Duration::from_secs(15))?;
     let identity = sts::get_caller_identity(&http, &endpoint, &issued.credentials).await?;
     let document = WhoamiDocument {

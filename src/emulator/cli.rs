@@ -77,6 +77,12 @@ pub struct EmulatorArgs {
     )]
     pub oidc_token: Option<String>,
 
+    /// Also serve the ECS instance metadata service (IMDSv2 token, RAM role name and its
+    /// credentials, issued by this STS) on the same address; point cityform at it with
+    /// `CITYFORM_ECS_METADATA_ENDPOINT`.
+    #[arg(long)]
+    pub metadata: bool,
+
     /// Do not log one line per request to stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -126,6 +132,7 @@ impl EmulatorArgs {
             transition: Duration::from_millis(self.transition_ms),
             sts_duration: Duration::from_secs(self.sts_duration),
             oidc_token: self.oidc_token.clone().map(crate::cloud::Secret::new),
+            metadata: self.metadata,
             ..EmulatorConfig::default()
         })
     }

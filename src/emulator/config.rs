@@ -121,6 +121,8 @@ pub struct EmulatorConfig {
     pub sts_duration: Duration,
     /// The one OIDC token `AssumeRoleWithOIDC` accepts; any non-empty one when `None`.
     pub oidc_token: Option<crate::cloud::Secret>,
+    /// Also serve the ECS instance metadata paths (the instance RAM role's credentials).
+    pub metadata: bool,
 }
 
 /// A test's hook into a listing: called after each `DescribeJobGroups` page without a
@@ -159,6 +161,7 @@ impl Default for EmulatorConfig {
             between_pages: None,
             sts_duration: Duration::from_secs(3600),
             oidc_token: None,
+            metadata: false,
         }
     }
 }

@@ -23,6 +23,7 @@ mod dialect;
 mod document;
 mod faults;
 mod flow_limit;
+mod metadata;
 pub mod offline;
 mod parameters;
 mod seed;
@@ -45,6 +46,7 @@ pub use config::{
     EmulatorConfig, Faults,
 };
 pub use dialect::{Dialect, UnknownDialect};
+pub use metadata::METADATA_ROLE_NAME;
 pub use seed::{
     BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, Seed, SeedError,
     SeedJobGroup,

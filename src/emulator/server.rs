@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub transition: Duration,
     pub between_pages: Option<BetweenPages>,
     pub sts: super::sts::Issuer,
+    /// The ECS metadata service, with `--metadata`.
+    pub metadata: Option<super::metadata::MetadataService>,
 }
 
 impl Shared {
@@ -71,6 +73,7 @@ impl Shared {
             transition: config.transition,
             between_pages: config.between_pages.clone(),
             sts: super::sts::Issuer::new(config.sts_duration, config.oidc_token.clone()),
+            metadata: config.metadata.then(super::metadata::MetadataService::new),
         }
     }
 
@@ -87,8 +90,8 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// What a handler knows about the connection it serves.
 #[derive(Clone)]
-struct Connection {
-    shared: Arc<Shared>,
+pub(crate) struct Connection {
+    pub(crate) shared: Arc<Shared>,
     abort: Arc<Notify>,
 }
 
@@ -99,9 +102,11 @@ pub(crate) async fn serve(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<()>,
 ) {
-    let routes: Router<Connection> = Router::new()
-        .route("/_emulator/state", get(state_dump))
-        .fallback(api);
+    let mut routes: Router<Connection> = Router::new().route("/_emulator/state", get(state_dump));
+    if shared.metadata.is_some() {
+        routes = routes.merge(super::metadata::routes());
+    }
+    let routes = routes.fallback(api);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

@@ -48,6 +48,9 @@ impl Input {
 pub struct LoadOptions {
     /// The largest file (or standard input) read, in bytes.
     pub max_file_bytes: u64,
+    /// The `regionId` of a job group that gives none, when the `Defaults` document gives
+    /// none either: the region of the credentials' profile (its `region_id`).
+    pub default_region_id: Option<String>,
 }
 
 impl LoadOptions {
@@ -60,6 +63,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             max_file_bytes: Self::DEFAULT_MAX_FILE_BYTES,
+            default_region_id: None,
         }
     }
 }
@@ -473,7 +477,10 @@ mod tests {
         let temporary = tempfile::tempdir().unwrap();
         let file = temporary.path().join("big.yaml");
         write(&file, &"#".repeat(100));
-        let small = LoadOptions { max_file_bytes: 99 };
+        let small = LoadOptions {
+            max_file_bytes: 99,
+            ..LoadOptions::default()
+        };
         assert_eq!(
             discover_paths(&[Input::Path(file.clone())], &small),
             [format!(
@@ -483,6 +490,7 @@ mod tests {
         );
         let exact = LoadOptions {
             max_file_bytes: 100,
+            ..LoadOptions::default()
         };
         assert_eq!(
             discover_paths(&[Input::Path(file.clone())], &exact),

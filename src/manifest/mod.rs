@@ -56,14 +56,17 @@ fn load_from(
     options: &LoadOptions,
     stdin: &mut dyn Read,
 ) -> Result<Desired, Diagnostics> {
-    load_found(discover::discover(inputs, options, stdin))
+    load_found(
+        discover::discover(inputs, options, stdin),
+        options.default_region_id.as_deref(),
+    )
 }
 
 /// Reads, validates and assembles manifest texts: the pure core of [`load`].
 ///
 /// `sources` are in the order problems are reported in; a name is only used in messages.
 pub fn load_sources(sources: Vec<Source>) -> Result<Desired, Diagnostics> {
-    load_found(sources.into_iter().map(Found::Source))
+    load_found(sources.into_iter().map(Found::Source), None)
 }
 
 /// Reads one source's documents.
@@ -89,7 +92,10 @@ fn read_fully(source: &Source) -> SourceRead {
 /// A diagnostic and where it sorts: the index of what it is about, then its position.
 type Sorted = (usize, Position, Diagnostic);
 
-fn load_found(found: impl IntoIterator<Item = Found>) -> Result<Desired, Diagnostics> {
+fn load_found(
+    found: impl IntoIterator<Item = Found>,
+    default_region_id: Option<&str>,
+) -> Result<Desired, Diagnostics> {
     let found = parallel::map_in_order(found, parallel::worker_count(), |found| match found {
         Found::Source(source) => Ok((read_fully(&source), source.name)),
         Found::Problem(diagnostic) => Err(diagnostic),
@@ -115,7 +121,7 @@ fn load_found(found: impl IntoIterator<Item = Found>) -> Result<Desired, Diagnos
         names.push(name);
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (mut desired, set_problems) = set::assemble(documents, &names);
+    let (mut desired, set_problems) = set::assemble(documents, &names, default_region_id);
     problems.extend(set_problems);
     let refused = !diagnostics.is_empty() || problems.iter().any(|(_, problem)| problem.is_error());
     for (index, problem) in problems {

@@ -20,12 +20,17 @@ pub(crate) type SetProblem = (usize, Problem);
 /// Builds the desired job groups from every source's documents (`documents[index]` are
 /// those of source `index`), consuming them so that their strings move into the result.
 /// `names` are the sources' names, for messages that point at another file.
+/// `default_region_id` is the region of a group that neither it nor `Defaults` gives.
 pub(crate) fn assemble(
     documents: Vec<Vec<ManifestDocument>>,
     names: &[&str],
+    default_region_id: Option<&str>,
 ) -> (Desired, Vec<SetProblem>) {
     let mut problems = Vec::new();
-    let defaults = find_defaults(&documents, names, &mut problems);
+    let mut defaults = find_defaults(&documents, names, &mut problems);
+    if let Some(region) = default_region_id {
+        defaults.region_id = defaults.region_id.or(Field::Given(region.to_owned()));
+    }
     let mut groups: BTreeMap<Address, DesiredGroup> = BTreeMap::new();
     for (index, documents) in documents.into_iter().enumerate() {
         for document in documents {
@@ -205,6 +210,10 @@ mod tests {
     }
 
     fn reads(files: &[(&str, &str)]) -> (Desired, Vec<String>) {
+        reads_in_region(files, None)
+    }
+
+    fn reads_in_region(files: &[(&str, &str)], region: Option<&str>) -> (Desired, Vec<String>) {
         let reads: Vec<SourceRead> = files
             .iter()
             .map(|(name, text)| {
@@ -221,7 +230,7 @@ mod tests {
             .collect();
         let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
         let documents = reads.into_iter().map(|read| read.documents).collect();
-        let (desired, mut problems) = assemble(documents, &names);
+        let (desired, mut problems) = assemble(documents, &names, region);
         problems.sort_by_key(sort_key);
         let rendered = problems
             .into_iter()
@@ -309,6 +318,27 @@ mod tests {
                 "a.yaml:6:1: job group `alpha` is missing required fields `spec.instanceId`, `spec.resourceProfileId`, `spec.planedJobCount` and `spec.streamPerJob`"
             ]
         );
+    }
+
+    #[test]
+    fn the_profile_region_fills_only_a_region_nobody_wrote() {
+        let without = FULL.replace("  regionId: cn-shanghai\n", "");
+        let text = group("alpha", &without) + &group("beta", FULL);
+        let (desired, problems) = reads_in_region(&[("a.yaml", &text)], Some("cn-beijing"));
+        assert!(problems.is_empty(), "{problems:?}");
+        let addresses: Vec<String> = desired.groups.keys().map(ToString::to_string).collect();
+        assert_eq!(
+            addresses,
+            ["cn-beijing/inst/alpha", "cn-shanghai/inst/beta"]
+        );
+
+        let defaults = "apiVersion: cityform/v1\nkind: Defaults\nspec:\n  regionId: cn-hangzhou\n";
+        let (desired, _) = reads_in_region(
+            &[("d.yaml", defaults), ("a.yaml", &group("alpha", &without))],
+            Some("cn-beijing"),
+        );
+        let addresses: Vec<String> = desired.groups.keys().map(ToString::to_string).collect();
+        assert_eq!(addresses, ["cn-hangzhou/inst/alpha"]);
     }
 
     #[test]

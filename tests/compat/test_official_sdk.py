@@ -5,13 +5,23 @@ parameters in a form body with `Format=json`) and the core SDK's `CommonRequest`
 (`aliyun-python-sdk-core`, everything in the query with `Format=JSON`) must work against
 the emulator unchanged. When they do not, the emulator is wrong.
 
+The official credentials library (`alibabacloud-credentials`) obtains OIDC and RamRoleArn
+credentials from the emulator's STS, and the generated client then calls CityVisual with
+them. The library always speaks https to STS (its providers set the protocol to `https`
+with no option to change it), so the tests put a TLS front, with a certificate made for the
+test and added to what `requests` trusts in this process, before the emulator's plain HTTP port: the
+call is real, only encrypted on the way.
+
 The binary comes from the environment variable `CITYFORM_BIN` (run.sh sets it).
 """
 
 import json
 import os
+import socket
+import ssl
 import subprocess
 import tempfile
+import threading
 
 import pytest
 from alibabacloud_cityvisual20181030 import models
@@ -32,13 +42,13 @@ BANNER = "cityform emulator listening on http://"
 class Emulator:
     """A `cityform emulator --listen 127.0.0.1:0` process and its address."""
 
-    def __init__(self):
+    def __init__(self, *arguments):
         binary = os.environ.get("CITYFORM_BIN")
         if not binary:
             pytest.fail("CITYFORM_BIN must name the cityform binary (tests/compat/run.sh sets it)")
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [binary, "emulator", "--listen", "127.0.0.1:0"],
+            [binary, "emulator", "--listen", "127.0.0.1:0", *arguments],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=self.log,
@@ -339,3 +349,162 @@ def test_a_typed_rpc_request_with_a_wrong_secret_is_told_its_secret_is_wrong(emu
     request.set_protocol_type("http")
     request.add_query_param("InstanceId", INSTANCE)
     assert json.loads(core_client().do_action_with_exception(request))["TotalCount"] == 0
+
+
+# ---------------------------------------------------------------- the credentials library
+
+ROLE_ARN = "acs:ram::1234567890123456:role/compat"
+PROVIDER_ARN = "acs:ram::1234567890123456:oidc-provider/compat"
+OIDC_TOKEN = "compat-oidc-token"
+
+
+class TlsFront:
+    """TLS on a loopback port, forwarding every connection to the emulator's plain port."""
+
+    def __init__(self, upstream, directory):
+        self.certificate = os.path.join(directory, "front.pem")
+        key = os.path.join(directory, "front-key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-keyout", key, "-out", self.certificate, "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True,
+            capture_output=True,
+        )
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(self.certificate, key)
+        host, port = upstream.split(":")
+        self.upstream = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.address = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        try:
+            secure = self.context.wrap_socket(client, server_side=True)
+        except (ssl.SSLError, OSError):
+            client.close()
+            return
+        self.connections += 1
+        upstream = socket.create_connection(self.upstream)
+
+        def pipe(source, target):
+            try:
+                while data := source.recv(65536):
+                    target.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for end in (source, target):
+                    try:
+                        end.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        threading.Thread(target=pipe, args=(upstream, secure), daemon=True).start()
+        pipe(secure, upstream)
+
+    def close(self):
+        self.listener.close()
+
+
+@pytest.fixture
+def sts(tmp_path, monkeypatch):
+    """An emulator accepting only OIDC_TOKEN, and a TLS front the library trusts."""
+    running = Emulator("--oidc-token", OIDC_TOKEN)
+    front = TlsFront(running.address, str(tmp_path))
+    # The library's HTTP layer (Tea) passes `verify=True` itself, so `REQUESTS_CA_BUNDLE` is
+    # not consulted: the test certificate is added to what `requests` trusts by default.
+    import requests.adapters
+
+    preloaded = getattr(requests.adapters, "_preloaded_ssl_context", None)
+    if preloaded is not None:
+        preloaded.load_verify_locations(front.certificate)
+    monkeypatch.setattr(requests.adapters, "DEFAULT_CA_BUNDLE_PATH", front.certificate)
+    yield running, front
+    front.close()
+    running.stop()
+
+
+def client_with(emulator, credentials):
+    return Client(
+        Config(
+            access_key_id=credentials.get_access_key_id(),
+            access_key_secret=credentials.get_access_key_secret(),
+            security_token=credentials.get_security_token(),
+            endpoint=emulator.address,
+            protocol="http",
+            region_id=REGION,
+        )
+    )
+
+
+def assert_issued_key_works(emulator, credentials, name):
+    assert credentials.get_access_key_id().startswith("STS.")
+    assert credentials.get_security_token()
+    client = client_with(emulator, credentials)
+    created = client.create_job_group(create_request(name)).body
+    described = client.describe_job_groups(
+        models.DescribeJobGroupsRequest(instance_id=INSTANCE, job_group_id=created.job_group_id)
+    ).body
+    assert described.job_groups.job_group[0].job_group_name == name
+
+
+def test_credentials_library_gets_oidc_credentials_from_the_emulators_sts(sts, tmp_path):
+    from alibabacloud_credentials.provider import OIDCRoleArnCredentialsProvider
+
+    emulator, front = sts
+    token_file = tmp_path / "token"
+    token_file.write_text(OIDC_TOKEN)
+    provider = OIDCRoleArnCredentialsProvider(
+        role_arn=ROLE_ARN,
+        oidc_provider_arn=PROVIDER_ARN,
+        oidc_token_file_path=str(token_file),
+        role_session_name="compat-oidc",
+        sts_endpoint=front.address,
+    )
+    credentials = provider.get_credentials()
+    assert front.connections >= 1
+    assert_issued_key_works(emulator, credentials, "from-oidc")
+
+    # A token the emulator does not accept is refused by STS, through the library.
+    token_file.write_text(OIDC_TOKEN + "-wrong")
+    refused = OIDCRoleArnCredentialsProvider(
+        role_arn=ROLE_ARN,
+        oidc_provider_arn=PROVIDER_ARN,
+        oidc_token_file_path=str(token_file),
+        role_session_name="compat-oidc",
+        sts_endpoint=front.address,
+    )
+    with pytest.raises(Exception) as error:
+        refused.get_credentials()
+    assert "AuthenticationFail.OIDCToken.Invalid" in str(error.value)
+
+
+def test_credentials_library_gets_ram_role_arn_credentials_from_the_emulators_sts(sts):
+    from alibabacloud_credentials.provider import (
+        RamRoleArnCredentialsProvider,
+        StaticAKCredentialsProvider,
+    )
+
+    emulator, front = sts
+    provider = RamRoleArnCredentialsProvider(
+        credentials_provider=StaticAKCredentialsProvider(
+            access_key_id=ACCESS_KEY_ID, access_key_secret=ACCESS_KEY_SECRET
+        ),
+        role_arn=ROLE_ARN,
+        role_session_name="compat-role",
+        sts_endpoint=front.address,
+    )
+    credentials = provider.get_credentials()
+    assert front.connections >= 1
+    assert_issued_key_works(emulator, credentials, "from-role")

@@ -112,7 +112,10 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             if !args.auto_approve && !args.dry_run && !std::io::stdin().is_terminal() {
                 bail!(NoConfirmation);
             }
-            let desired = manifest::load(&args.manifests.inputs())?;
+            let desired = manifest::load_with(
+                &args.manifests.inputs(),
+                &super::connect::manifest_options(args.cloud.profile.clone(), &environment),
+            )?;
             super::output::report_warnings(&desired.warnings);
             PlanSource::Manifests(desired)
         }

@@ -80,6 +80,18 @@ impl Chain {
         }
     }
 
+    /// The STS endpoint the chosen source uses: a role's (a `RamRoleArn` profile's
+    /// `sts_region` counts), else the one the environment names. For `whoami`, which asks
+    /// STS who the credentials belong to. Reads files only, never the network.
+    pub fn sts_endpoint(&self) -> Result<StsEndpoint, CredentialError> {
+        if let Choice::Found(found) = self.choose()?
+            && let Some(endpoint) = found.supplier.sts_endpoint()
+        {
+            return Ok(endpoint.clone());
+        }
+        StsEndpoint::from_environment(&self.environment, None)
+    }
+
     /// The source's name, as `-v` and `whoami` print it, without obtaining anything.
     pub fn source(&self) -> Result<Option<CredentialSource>, CredentialError> {
         Ok(match self.choose()? {
@@ -473,6 +485,47 @@ mod tests {
             None,
         );
         assert_eq!(found(&uri).source, CredentialSource::CredentialsUri);
+    }
+
+    #[test]
+    fn the_sts_endpoint_of_a_role_profile_follows_its_sts_region() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".aliyun")).unwrap();
+        std::fs::write(
+            home.path().join(CLI_CONFIG_RELATIVE_PATH),
+            r#"{"current": "role", "profiles": [
+                {"name": "role", "mode": "RamRoleArn", "access_key_id": "LTAI", "access_key_secret": "s",
+                 "ram_role_arn": "acs:ram::1:role/r", "sts_region": "cn-beijing"},
+                {"name": "plain", "mode": "AK", "access_key_id": "LTAI", "access_key_secret": "s"}]}"#,
+        )
+        .unwrap();
+        let role = chain(&[], Some(home.path()));
+        assert_eq!(
+            role.sts_endpoint().unwrap().url().as_str(),
+            "https://sts.cn-beijing.aliyuncs.com/"
+        );
+        let plain = chain(
+            &[
+                (ALIBABA_CLOUD_PROFILE, "plain"),
+                (super::super::ALIBABA_CLOUD_STS_REGION, "cn-shenzhen"),
+            ],
+            Some(home.path()),
+        );
+        assert_eq!(
+            plain.sts_endpoint().unwrap().url().as_str(),
+            "https://sts.cn-shenzhen.aliyuncs.com/"
+        );
+        let overridden = chain(
+            &[(
+                super::super::ALIBABA_CLOUD_STS_ENDPOINT,
+                "http://127.0.0.1:9",
+            )],
+            Some(home.path()),
+        );
+        assert_eq!(
+            overridden.sts_endpoint().unwrap().url().as_str(),
+            "http://127.0.0.1:9/"
+        );
     }
 
     #[test]

@@ -129,6 +129,14 @@ pub(crate) struct Fetcher {
 type Fetching<'a> = Pin<Box<dyn Future<Output = Result<Issued, CredentialError>> + Send + 'a>>;
 
 impl Supplier {
+    /// The STS endpoint this supplier assumes its role at, if it assumes one.
+    pub(crate) fn sts_endpoint(&self) -> Option<&StsEndpoint> {
+        match self {
+            Supplier::AssumeRole { role, .. } | Supplier::Oidc { role, .. } => Some(&role.sts),
+            _ => None,
+        }
+    }
+
     /// Obtains credentials; `source` names the source in errors.
     pub(crate) fn obtain<'a>(&'a self, fetcher: &'a Fetcher, source: &'a str) -> Fetching<'a> {
         Box::pin(async move {
