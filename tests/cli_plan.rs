@@ -585,7 +585,7 @@ fn a_mistake_on_standard_input_is_located_as_dash() {
 #[test]
 fn a_name_only_one_documented_rule_allows_is_a_warning_not_an_error() {
     let manifest = "apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: cam:east-01\nspec:\n  algoLibId: \"3\"\n  planedJobCount: 2\n  streamPerJob: 4\n";
-    let warning = "-:4:9: warning: job group name `cam:east-01` contains `:`, which the ModifyJobGroup reference page allows but the SDK model's rule does not\n  hint: the service may refuse the name with `InvalidName.Malformed`; letters, digits, CJK characters, `_` and `-` are allowed by both rules\n";
+    let warning = "-:4:9: warning: job group name `cam:east-01` contains `:`, which the ModifyJobGroup reference page allows but the SDK model's rule does not\n  hint: the service may refuse the name with `InvalidName.Malformed`; ASCII letters, digits, CJK characters, `_` and `-` are allowed by both rules\n";
     let validate = Cityform::new()
         .manifests()
         .args(["validate", "-f", "manifests/00-defaults.yaml", "-f", "-"])
@@ -636,7 +636,7 @@ fn a_name_that_starts_like_a_url_is_refused() {
     run.failure();
     assert_eq!(
         run.stderr,
-        "-:4:9: error: invalid job group name `http://x`: must not start with `http://`\n  hint: a job group name has 2 to 128 characters: letters, digits, CJK characters, `:`, `.`, `_` and `-`, starts with a letter or a CJK character, and does not start with `http://` or `https://`\n1 problem found in the manifests\n"
+        "-:4:9: error: invalid job group name `http://x`: must not start with `http://`\n  hint: a job group name has 2 to 128 characters: ASCII letters (`a`-`z`, `A`-`Z`), digits, CJK characters, `:`, `.`, `_` and `-`, starts with an ASCII letter or a CJK character, and does not start with `http://` or `https://`\n1 problem found in the manifests\n"
     );
     assert_eq!(run.stdout, "");
 }

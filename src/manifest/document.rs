@@ -658,7 +658,7 @@ status: Running
         assert_eq!(
             rendered(&problems),
             [
-                "4:9: invalid job group name `1abc`: must start with a letter or a CJK character, not `1`",
+                "4:9: invalid job group name `1abc`: must start with an ASCII letter or a CJK character, not `1`",
                 "5:3: unknown field `labels` in `metadata`",
                 "7:13: `spec.regionId` must not contain `/`",
                 "8:3: unknown field `planedJobCont` in `spec`, did you mean `planedJobCount`?",

@@ -84,10 +84,10 @@ impl Params {
 pub(crate) const MAX_COUNT: u128 = 2_147_483_647;
 
 /// The name rule, as a hint (see `model::validate_job_group_name`).
-pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: letters, digits, CJK characters, `:`, `.`, `_` and `-`, starts with a letter or a CJK character, and does not start with `http://` or `https://`";
+pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: ASCII letters (`a`-`z`, `A`-`Z`), digits, CJK characters, `:`, `.`, `_` and `-`, starts with an ASCII letter or a CJK character, and does not start with `http://` or `https://`";
 
 /// What to do about a character only one of the documented name rules allows.
-pub(crate) const SINGLE_RULE_HINT: &str = "the service may refuse the name with `InvalidName.Malformed`; letters, digits, CJK characters, `_` and `-` are allowed by both rules";
+pub(crate) const SINGLE_RULE_HINT: &str = "the service may refuse the name with `InvalidName.Malformed`; ASCII letters, digits, CJK characters, `_` and `-` are allowed by both rules";
 
 /// A value described for a message: `the string "ten"`, `the integer 5`, `a sequence`.
 pub(crate) fn describe(node: &Node) -> String {
@@ -557,8 +557,8 @@ mod tests {
         assert_eq!(
             messages(&problems),
             [
-                "invalid job group name `1abc`: must start with a letter or a CJK character, not `1`",
-                "invalid job group name `ab c`: may contain only letters, digits, CJK characters, `:`, `.`, `_` and `-`, not ` `",
+                "invalid job group name `1abc`: must start with an ASCII letter or a CJK character, not `1`",
+                "invalid job group name `ab c`: may contain only ASCII letters, digits, CJK characters, `:`, `.`, `_` and `-`, not ` `",
                 &format!(
                     "invalid job group name `{}`: must be 2 to 128 characters long, not 129",
                     "a".repeat(129)
