@@ -620,9 +620,50 @@ spec:
         );
     }
 
+    /// `algoLibId: 03` was taken as the id `03` without a word; YAML 1.2 reads the number 3.
+    #[test]
+    fn an_id_written_as_a_number_with_a_leading_zero_is_kept_with_a_warning() {
+        let text = GROUP.replace("algoLibId: 3", "algoLibId: 03");
+        let (document, problems) = read(&text);
+        let Some(ManifestDocument::JobGroup(group)) = document else {
+            panic!("{document:?}");
+        };
+        assert_eq!(group.spec.algo_lib_id, Field::Given("03".to_owned()));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(!problems[0].is_error());
+        assert_eq!(
+            problems[0].position,
+            Position {
+                line: 8,
+                column: 14
+            }
+        );
+        assert_eq!(
+            problems[0].message,
+            "`spec.algoLibId` is the unquoted number `03`: cityform sends the id `03` as written, but YAML 1.2 reads `3`"
+        );
+        assert_eq!(
+            problems[0].hint.as_deref(),
+            Some(
+                "quote it if the id is `03`: `algoLibId: \"03\"`; write `algoLibId: 3` if it is `3`"
+            )
+        );
+        // Quoted, or tagged as a string, it is text on purpose.
+        for written in ["\"03\"", "'03'", "!!str 03"] {
+            let (_, problems) =
+                read(&GROUP.replace("algoLibId: 3", &format!("algoLibId: {written}")));
+            assert!(problems.is_empty(), "{written}: {problems:?}");
+        }
+    }
+
     #[test]
     fn ids_written_as_integers_become_their_decimal_text() {
-        for (written, expected) in [("3", "3"), ("\"3\"", "3"), ("0x1F", "31"), ("007", "007")] {
+        for (written, expected) in [
+            ("3", "3"),
+            ("\"3\"", "3"),
+            ("0x1F", "31"),
+            ("\"007\"", "007"),
+        ] {
             let text = GROUP.replace("algoLibId: 3", &format!("algoLibId: {written}"));
             let (document, problems) = read(&text);
             assert!(problems.is_empty(), "{problems:?}");
@@ -658,7 +699,7 @@ status: Running
         assert_eq!(
             rendered(&problems),
             [
-                "4:9: invalid job group name `1abc`: must start with a letter or a CJK character, not `1`",
+                "4:9: invalid job group name `1abc`: must start with an ASCII letter or a CJK character, not `1`",
                 "5:3: unknown field `labels` in `metadata`",
                 "7:13: `spec.regionId` must not contain `/`",
                 "8:3: unknown field `planedJobCont` in `spec`, did you mean `planedJobCount`?",

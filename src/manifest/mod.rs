@@ -7,7 +7,8 @@
 //! [`Desired::warnings`] for the command to show.
 //!
 //! Reading happens in layers, each in its own module: `discover` finds and reads files,
-//! `source` checks a file's bytes, `yaml` (the one door for YAML) parses documents into
+//! `source` checks a file's bytes, `yaml` (the one door for YAML; it has `lexical` read the
+//! text first, in linear time, for nesting depth, tags and byte-order marks) parses documents into
 //! trees that know where each value was written, `document`, `values` and `lifecycle` give
 //! a document its meaning, and `set` applies defaults and checks the set as a whole.
 
@@ -15,6 +16,7 @@ mod desired;
 mod diagnostic;
 mod discover;
 mod document;
+mod lexical;
 mod lifecycle;
 mod parallel;
 pub mod schema;

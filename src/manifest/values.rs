@@ -84,10 +84,10 @@ impl Params {
 pub(crate) const MAX_COUNT: u128 = 2_147_483_647;
 
 /// The name rule, as a hint (see `model::validate_job_group_name`).
-pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: letters, digits, CJK characters, `:`, `.`, `_` and `-`, starts with a letter or a CJK character, and does not start with `http://` or `https://`";
+pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: ASCII letters (`a`-`z`, `A`-`Z`), digits, CJK characters, `:`, `.`, `_` and `-`, starts with an ASCII letter or a CJK character, and does not start with `http://` or `https://`";
 
 /// What to do about a character only one of the documented name rules allows.
-pub(crate) const SINGLE_RULE_HINT: &str = "the service may refuse the name with `InvalidName.Malformed`; letters, digits, CJK characters, `_` and `-` are allowed by both rules";
+pub(crate) const SINGLE_RULE_HINT: &str = "the service may refuse the name with `InvalidName.Malformed`; ASCII letters, digits, CJK characters, `_` and `-` are allowed by both rules";
 
 /// A value described for a message: `the string "ten"`, `the integer 5`, `a sequence`.
 pub(crate) fn describe(node: &Node) -> String {
@@ -97,6 +97,7 @@ pub(crate) fn describe(node: &Node) -> String {
         Node::Integer(value) => format!("the integer `{value}`"),
         Node::Float(value) => format!("the number `{value:?}`"),
         Node::String(value) => format!("the string `{value:?}`"),
+        Node::LeadingZeroDigits(value) => format!("the number `{value}` with a leading zero"),
         Node::Sequence(_) => "a sequence".to_owned(),
         Node::Mapping(_) => "a mapping".to_owned(),
         Node::Tagged(tag) => format!("a value tagged `!{tag}`"),
@@ -149,6 +150,14 @@ pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Fi
             position,
             format!("`{path}` must be a whole number, not `{number:?}`"),
         ),
+        Node::LeadingZeroDigits(text) => Problem::new(
+            position,
+            format!("`{path}` must be written without leading zeros, not `{text}`"),
+        )
+        .with_hint(match text.parse::<i128>() {
+            Ok(number) => format!("write `{}: {number}`", entry.key),
+            Err(_) => format!("write {EXPECTED}"),
+        }),
         Node::String(text) => {
             let problem = wrong_kind(&entry, path, "a number");
             if text.trim().parse::<i128>().is_ok() {
@@ -169,12 +178,33 @@ pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Fi
 }
 
 /// An id the API takes as a string (`algoLibId`, `resourceProfileId`). A YAML integer is
-/// accepted too, because users write `algoLibId: 3`; it becomes its decimal text.
+/// accepted too, because users write `algoLibId: 3`; it becomes its decimal text. Unquoted
+/// digits with a leading zero (`03`) are kept as written, with a warning: other YAML
+/// readers take them for the number 3.
 pub(crate) fn identifier(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Field<String> {
     const EXPECTED: &str = "a string or a non-negative integer";
     let position = entry.position();
     let problem = match entry.value {
         Node::String(text) if !text.trim().is_empty() => return Field::Given(text),
+        Node::LeadingZeroDigits(text) => {
+            let number = text
+                .parse::<i128>()
+                .map_or_else(|_| "a number".to_owned(), |number| format!("`{number}`"));
+            problems.push(
+                Problem::warning(
+                    position,
+                    format!(
+                        "`{path}` is the unquoted number `{text}`: cityform sends the id `{text}` as written, but YAML 1.2 reads {number}"
+                    ),
+                )
+                .with_hint(format!(
+                    "quote it if the id is `{text}`: `{key}: \"{text}\"`; write `{key}: {}` if it is {number}",
+                    text.parse::<i128>().map_or_else(|_| text.clone(), |number| number.to_string()),
+                    key = entry.key
+                )),
+            );
+            return Field::Given(text);
+        }
         Node::Integer(integer) if !integer.negative => return Field::Given(integer.to_string()),
         Node::String(_) => Problem::new(position, format!("`{path}` must not be empty")),
         Node::Float(number) => Problem::new(
@@ -196,7 +226,7 @@ pub(crate) fn identifier(entry: Entry, path: &str, problems: &mut Vec<Problem>) 
 pub(crate) fn address_part(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Field<String> {
     let position = entry.position();
     let problem = match entry.value {
-        Node::String(text) => match text.chars().find(|character| {
+        Node::String(text) | Node::LeadingZeroDigits(text) => match text.chars().find(|character| {
             *character == '/' || character.is_whitespace() || character.is_control()
         }) {
             None if !text.is_empty() => return Field::Given(text),
@@ -325,7 +355,7 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
         let written: Cow<'_, str> = match &param.value {
             Node::Bool(true) => "true".into(),
             Node::Bool(false) => "false".into(),
-            Node::String(text) => text.as_str().into(),
+            Node::String(text) | Node::LeadingZeroDigits(text) => text.as_str().into(),
             Node::Integer(integer) => integer.to_string().into(),
             Node::Float(number) => format!("{number:?}").into(),
             Node::Null => {
@@ -557,8 +587,8 @@ mod tests {
         assert_eq!(
             messages(&problems),
             [
-                "invalid job group name `1abc`: must start with a letter or a CJK character, not `1`",
-                "invalid job group name `ab c`: may contain only letters, digits, CJK characters, `:`, `.`, `_` and `-`, not ` `",
+                "invalid job group name `1abc`: must start with an ASCII letter or a CJK character, not `1`",
+                "invalid job group name `ab c`: may contain only ASCII letters, digits, CJK characters, `:`, `.`, `_` and `-`, not ` `",
                 &format!(
                     "invalid job group name `{}`: must be 2 to 128 characters long, not 129",
                     "a".repeat(129)

@@ -28,6 +28,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::diagnostic::{Position, Problem};
+use super::lexical;
 
 /// An integer exactly as large as YAML wrote it (anything that fits in 128 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,9 @@ pub(crate) enum Node {
     Mapping(Mapping),
     /// A value with an application tag (`!something`); only the tag is kept.
     Tagged(String),
+    /// Digits with a leading zero, written without quotes (`03`, `-007`). YAML 1.2 reads a
+    /// number there, YAML 1.1 an octal one; the parser, and so cityform, keeps the text.
+    LeadingZeroDigits(String),
     /// A value nested deeper than [`MAX_DEPTH`] (or a sequence holding one); it was skipped
     /// without being read, and is for the reader of the tree to refuse.
     TooDeep,
@@ -184,11 +188,24 @@ pub(crate) enum Item {
 /// A stream with no document at all (empty, or only comments) yields nothing. An explicit
 /// empty document (`---` with nothing after it) yields a document whose root is
 /// [`Node::Null`]. After a [`Item::SyntaxError`] nothing more is yielded.
+///
+/// The text is first read by `lexical::scan`, in linear time: a text nested too deep, or
+/// with a byte-order mark inside, is refused there with one [`Item::SyntaxError`], before
+/// the parser (whose time grows with the square of the nesting depth) sees it; the tags it
+/// reports come with the first item.
 pub(crate) fn parse_stream(text: &str, detail: Detail, mut each: impl FnMut(Item)) {
     if !has_content(text) {
         return;
     }
+    let scan = lexical::scan(text);
+    let mut earlier = scan.problems;
+    if let Some(refusal) = scan.refusal {
+        each(Item::SyntaxError(refusal, earlier));
+        return;
+    }
+    let mut each = |item: Item| each(item.after(std::mem::take(&mut earlier)));
     let mut builder = Builder {
+        leading_zero_digits: scan.leading_zero_digits,
         detail,
         signal: Signal::None,
         problems: Vec::new(),
@@ -244,6 +261,29 @@ pub(crate) fn parse_stream(text: &str, detail: Detail, mut each: impl FnMut(Item
                     return;
                 }
             },
+        }
+    }
+}
+
+impl Item {
+    /// This item with `problems` before its own.
+    fn after(self, mut problems: Vec<Problem>) -> Item {
+        if problems.is_empty() {
+            return self;
+        }
+        match self {
+            Item::Document(document, own) => {
+                problems.extend(own);
+                Item::Document(document, problems)
+            }
+            Item::Abandoned(problem, own) => {
+                problems.extend(own);
+                Item::Abandoned(problem, problems)
+            }
+            Item::SyntaxError(problem, own) => {
+                problems.extend(own);
+                Item::SyntaxError(problem, problems)
+            }
         }
     }
 }
@@ -351,6 +391,8 @@ const MARKER: &str = "\u{1}cityform-position";
 /// The state shared by every visitor of one document.
 struct Builder {
     detail: Detail,
+    /// Where unquoted digits with a leading zero start (`lexical::Scan`), in order.
+    leading_zero_digits: Vec<Position>,
     signal: Signal,
     problems: Vec<Problem>,
     depth: usize,
@@ -413,6 +455,10 @@ impl Builder {
                     && matches!(&node, Node::String(key) if keys.contains(&key.as_str()))
             }
         };
+        // Whether `03` was quoted is told by where it was written.
+        let locate = locate
+            || (!self.leading_zero_digits.is_empty()
+                && matches!(&node, Node::String(text) if leading_zero_digits(text)));
         if !locate {
             return Ok(node);
         }
@@ -443,6 +489,15 @@ impl Builder {
         })?;
         self.last_position = position;
         self.first_position.get_or_insert(position);
+        let node = match node {
+            Node::String(text)
+                if leading_zero_digits(&text)
+                    && self.leading_zero_digits.binary_search(&position).is_ok() =>
+            {
+                Node::LeadingZeroDigits(text)
+            }
+            other => other,
+        };
         Ok((node, position))
     }
 
@@ -718,6 +773,13 @@ impl<'de> Visitor<'de> for NodeVisitor<'_> {
     }
 }
 
+/// Digits with a leading zero, maybe signed: what the parser keeps as text although YAML 1.2
+/// reads a number.
+fn leading_zero_digits(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    digits.len() > 1 && digits.starts_with('0') && digits.bytes().all(|byte| byte.is_ascii_digit())
+}
+
 fn collection_position(node: &Node) -> Option<Position> {
     match node {
         Node::Mapping(mapping) => mapping.position,
@@ -733,7 +795,7 @@ fn scalar_key_text(node: Node) -> String {
         Node::Bool(value) => value.to_string(),
         Node::Integer(value) => value.to_string(),
         Node::Float(value) => format!("{value:?}"),
-        Node::String(value) => value,
+        Node::String(value) | Node::LeadingZeroDigits(value) => value,
         Node::Tagged(tag) => format!("!{tag}"),
         Node::Sequence(_) | Node::Mapping(_) | Node::TooDeep => String::new(),
     }
@@ -932,7 +994,7 @@ mod tests {
                 magnitude: 99_999_999_999_999_999_999
             })
         );
-        assert_eq!(value("h"), Node::String("007".into()));
+        assert_eq!(value("h"), Node::LeadingZeroDigits("007".into()));
     }
 
     #[test]
@@ -1082,18 +1144,35 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_is_skipped_cheaply() {
-        let depth = 10_000;
-        let text = format!("a: {}{}\nb: 1\n", "[".repeat(depth), "]".repeat(depth));
+    fn deep_nesting_is_refused_before_parsing() {
+        let depth = 100_000;
+        for text in [
+            format!("a: {}{}\nb: 1\n", "[".repeat(depth), "]".repeat(depth)),
+            format!("a: {}\n", "{a: ".repeat(depth)),
+        ] {
+            let items = documents(&text);
+            assert_eq!(items.len(), 1, "{items:?}");
+            let Item::SyntaxError(problem, _) = &items[0] else {
+                panic!("{items:?}");
+            };
+            assert!(
+                problem.message.contains("more than 32 levels"),
+                "{problem:?}"
+            );
+        }
+    }
+
+    /// The pre-scan counts a sequence written at its key's indentation (`k:\n- x`) as no
+    /// level; the tree builder counts it, and skips what is deeper than its limit.
+    #[test]
+    fn nesting_the_pre_scan_does_not_count_is_skipped_by_the_builder() {
+        let mut text = String::from("k0:\n");
+        for level in 1..25 {
+            text.push_str(&format!("{}- k{level}:\n", "  ".repeat(level - 1)));
+        }
         let (document, problems) = only_document(&text);
         assert!(problems.is_empty(), "{problems:?}");
-        let root = mapping(&document.root);
-        assert_eq!(root.get("a").unwrap().value, Node::TooDeep);
-        assert!(root.get("b").is_some());
-
-        let text = format!("{}{}\n", "[".repeat(depth), "]".repeat(depth));
-        let (document, _) = only_document(&text);
-        assert_eq!(document.root, Node::TooDeep);
+        assert!(format!("{:?}", document.root).contains("TooDeep"));
     }
 
     #[test]

@@ -23,12 +23,65 @@ pub enum NameError {
     /// Starts with `http://` or `https://` (in any case).
     #[error("must not start with `{0}`")]
     UrlPrefix(String),
-    /// The first character is not a letter or a CJK character.
-    #[error("must start with a letter or a CJK character, not `{0}`")]
+    /// The first character is not an ASCII letter or a CJK character.
+    #[error("must start with an ASCII letter or a CJK character, {}", refused(*.0))]
     FirstCharacter(char),
     /// A character outside the allowed set.
-    #[error("may contain only letters, digits, CJK characters, `:`, `.`, `_` and `-`, not `{0}`")]
+    #[error(
+        "may contain only ASCII letters, digits, CJK characters, `:`, `.`, `_` and `-`, {}",
+        refused(*.0)
+    )]
     Character(char),
+}
+
+/// The end of a message about a refused character: `not `/``, or for a letter of another
+/// alphabet (a Cyrillic `а` looks like a Latin `a`) that it is not an ASCII one.
+fn refused(character: char) -> String {
+    if character.is_alphabetic() && !character.is_ascii() {
+        format!("and {} is a letter, but not an ASCII one", shown(character))
+    } else {
+        format!("not {}", shown(character))
+    }
+}
+
+/// A character as a message shows it: in backticks, with its code point when it is not
+/// ASCII (`а` (U+0430)); only its code point when it does not show on its own (a combining
+/// mark would merge with the backtick, a zero-width space would not show at all).
+pub fn shown(character: char) -> String {
+    let code_point = format!("U+{:04X}", u32::from(character));
+    if character.is_ascii_graphic() || character == ' ' {
+        format!("`{character}`")
+    } else if character.is_control()
+        || character.is_whitespace()
+        || is_invisible_or_combining(character)
+    {
+        code_point
+    } else {
+        format!("`{character}` ({code_point})")
+    }
+}
+
+/// Combining marks and characters with no glyph of their own, in the blocks where they are
+/// common; what they would do next to a backtick is merge with it or vanish.
+fn is_invisible_or_combining(character: char) -> bool {
+    matches!(character,
+        '\u{0300}'..='\u{036F}'
+        | '\u{0483}'..='\u{0489}'
+        | '\u{0591}'..='\u{05C7}'
+        | '\u{0610}'..='\u{061A}'
+        | '\u{064B}'..='\u{065F}'
+        | '\u{0E31}' | '\u{0E34}'..='\u{0E3A}' | '\u{0E47}'..='\u{0E4E}'
+        | '\u{1AB0}'..='\u{1AFF}'
+        | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{20D0}'..='\u{20FF}'
+        | '\u{3099}' | '\u{309A}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FE20}'..='\u{FE2F}'
+        | '\u{FEFF}'
+        | '\u{E0000}'..='\u{E01EF}')
 }
 
 /// One of the two documented name rules.
@@ -201,6 +254,43 @@ mod tests {
             validate_job_group_name("ab/c"),
             Err(NameError::Character('/'))
         );
+    }
+
+    /// A Cyrillic `а` looks like a Latin `a`: the message names it and says which letters
+    /// are meant.
+    #[test]
+    fn a_letter_of_another_alphabet_is_named_with_its_code_point() {
+        let error = validate_job_group_name("tr\u{430}ffic").unwrap_err();
+        assert_eq!(error, NameError::Character('\u{430}'));
+        assert_eq!(
+            error.to_string(),
+            "may contain only ASCII letters, digits, CJK characters, `:`, `.`, `_` and `-`, and `\u{430}` (U+0430) is a letter, but not an ASCII one"
+        );
+        assert_eq!(
+            validate_job_group_name("\u{e9}cole")
+                .unwrap_err()
+                .to_string(),
+            "must start with an ASCII letter or a CJK character, and `\u{e9}` (U+00E9) is a letter, but not an ASCII one"
+        );
+        assert_eq!(
+            validate_job_group_name("ab c").unwrap_err().to_string(),
+            "may contain only ASCII letters, digits, CJK characters, `:`, `.`, `_` and `-`, not ` `"
+        );
+    }
+
+    /// A combining mark alone would merge with the backtick before it.
+    #[test]
+    fn a_character_that_does_not_show_alone_is_named_by_its_code_point_only() {
+        assert_eq!(
+            validate_job_group_name("e\u{301}x")
+                .unwrap_err()
+                .to_string(),
+            "may contain only ASCII letters, digits, CJK characters, `:`, `.`, `_` and `-`, not U+0301"
+        );
+        assert_eq!(shown('\u{200b}'), "U+200B");
+        assert_eq!(shown('\u{a0}'), "U+00A0");
+        assert_eq!(shown('\u{2603}'), "`\u{2603}` (U+2603)");
+        assert_eq!(shown('x'), "`x`");
     }
 
     #[test]
