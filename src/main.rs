@@ -10,6 +10,13 @@ use clap::Parser as _;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // First, before any credential is read: a core dump would hold the secret.
+    let allow = std::env::var(cityform::cli::core_dumps::ALLOW_CORE_DUMPS_VARIABLE).ok();
+    if let Err(error) = cityform::cli::core_dumps::forbid_unless_allowed(allow.as_deref()) {
+        eprintln!(
+            "warning: {error}; a crash could leave the access key secret in a core file: set `ulimit -c 0`"
+        );
+    }
     let cli = match cityform::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -9,6 +9,7 @@ mod cli_apply_support;
 
 use std::time::{Duration, Instant};
 
+use cli_apply_support::proxy::Proxy;
 use cli_apply_support::{Emulator, Run, Workspace, assert_converged, job_group, names, spawn};
 
 const BUNDLED: [&str; 5] = [
@@ -812,4 +813,202 @@ fn progress_lines_sorted(stdout: &str) -> String {
         sorted.push('\n');
     }
     sorted
+}
+
+/// The lines under `Failures:` in a text report.
+fn failures_listed(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip_while(|line| *line != "Failures:")
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        // Each failure's hint is indented further.
+        .filter(|line| !line.starts_with("    "))
+        .collect()
+}
+
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|line| line.starts_with("error:"))
+        .collect()
+}
+
+/// `cityform apply --endpoint PROXY --auto-approve EXTRA` with the default retry backoff, as a
+/// real run has it, started.
+fn spawn_apply_with_real_backoff(
+    workspace: &Workspace,
+    base_ms: &str,
+    extra: &[&str],
+) -> cli_apply_support::Running {
+    let mut arguments = vec!["apply", "--endpoint", &workspace.endpoint, "--auto-approve"];
+    arguments.extend_from_slice(extra);
+    let mut command = workspace.command(&arguments);
+    command.env("CITYFORM_RETRY_BASE_MS", base_ms);
+    spawn(command)
+}
+
+/// Issue 18, point 8: with the endpoint gone mid-apply, every remaining create was retried
+/// six times and the run took minutes to fail with one error per create. The circuit breaker
+/// stops starting actions after a run of failed connections and ends the run with one error
+/// naming the endpoint; what was in flight is recorded, and the next apply finishes.
+#[test]
+fn a_dead_endpoint_halts_the_run_with_one_error_and_a_rerun_finishes() {
+    let emulator = Emulator::start(&["--latency-ms", "20"]);
+    let declared = names("dead", 240);
+    let mut workspace = Workspace::with_groups(&emulator, &declared);
+    let mut proxy = Proxy::start(&emulator.endpoint);
+    workspace.endpoint = proxy.endpoint();
+
+    let mut running = spawn_apply_with_real_backoff(&workspace, "200", &["--parallelism", "4"]);
+    let mut created = 0;
+    while created < 8 {
+        assert!(
+            running.read_until(|line| line.contains(": created after ")),
+            "the run ended early:\n{}",
+            running.lines.join("\n")
+        );
+        created += 1;
+    }
+    proxy.kill();
+    let killed = Instant::now();
+    let run = running.finish();
+    let took = killed.elapsed();
+    run.expect_code(1);
+    assert!(
+        took < Duration::from_secs(30),
+        "the run took {took:?} to end after the endpoint died\n{run}"
+    );
+    let errors = error_lines(&run.stderr);
+    assert_eq!(errors.len(), 1, "{run}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "error: cannot reach `{}`",
+            proxy.endpoint().trim_end_matches('/')
+        )),
+        "{run}"
+    );
+    // Only the creates in flight when the endpoint died may fail (their outcome is unknown);
+    // the rest were not started.
+    let failures = failures_listed(&run.stdout);
+    assert!(failures.len() <= 4, "one failure per create:\n{run}");
+    for failure in failures {
+        assert!(
+            failure.contains("the request may have reached the service"),
+            "a failure other than a create in flight:\n{run}"
+        );
+    }
+    assert!(run.stdout.contains(" not started"), "{run}");
+
+    proxy.revive();
+    let rerun = workspace.apply(&[]);
+    rerun.expect_code(0);
+    assert_converged(&emulator, &workspace, &declared);
+    assert_eq!(
+        creates_sent(&emulator),
+        declared.len(),
+        "a create was sent twice"
+    );
+}
+
+/// Issue 18, point 8: after Ctrl-C, the creates in flight kept retrying for over a minute.
+/// A retry wait ends when the stop arrives; the creates whose answer was lost stay recorded
+/// as unknown, and the next apply finds them by name instead of creating them again.
+#[test]
+fn ctrl_c_abandons_retries_and_the_next_apply_resolves_the_creates_in_flight() {
+    let emulator = Emulator::start(&["--latency-ms", "300"]);
+    let declared = names("retrying", 12);
+    let mut workspace = Workspace::with_groups(&emulator, &declared);
+    let mut proxy = Proxy::start(&emulator.endpoint);
+    workspace.endpoint = proxy.endpoint();
+
+    // Long retry waits (a 5 s base): without abandoning them the run would last a minute.
+    let mut running = spawn_apply_with_real_backoff(&workspace, "5000", &["--parallelism", "4"]);
+    assert!(
+        running.read_until(|line| line.contains(": created after ")),
+        "nothing was created:\n{}",
+        running.lines.join("\n")
+    );
+    // The next creates are in flight (300 ms each): their answers are lost, and their
+    // look-ups by name fail and wait to be retried.
+    proxy.kill();
+    std::thread::sleep(Duration::from_millis(500));
+    running.signal("INT");
+    let interrupted = Instant::now();
+    let run = running.finish();
+    let took = interrupted.elapsed();
+    run.expect_code(130);
+    assert!(
+        took < Duration::from_secs(15),
+        "the run took {took:?} to end after Ctrl-C\n{run}"
+    );
+    assert!(run.stdout.contains("Apply interrupted: "), "{run}");
+    let failures = failures_listed(&run.stdout);
+    assert!(
+        !failures.is_empty()
+            && failures
+                .iter()
+                .all(|failure| failure.contains("the request may have reached the service")),
+        "the creates in flight were not left unknown, or others failed:\n{run}"
+    );
+
+    proxy.revive();
+    let rerun = workspace.apply(&[]);
+    rerun.expect_code(0);
+    assert!(
+        rerun.stdout.contains("left unfinished") && rerun.stdout.contains("recovered"),
+        "the creates in flight were not resolved by name:\n{rerun}"
+    );
+    assert_converged(&emulator, &workspace, &declared);
+    assert_eq!(
+        creates_sent(&emulator),
+        declared.len(),
+        "a create was sent twice"
+    );
+}
+
+/// Issue 18, point 8: with the local clock off, every call failed with
+/// `InvalidTimeStamp.Expired`, once per action, and nothing said by how much the clock was
+/// off. The run now halts after a few refusals with one error saying so.
+#[test]
+fn a_clock_that_is_off_halts_the_run_with_one_error_saying_by_how_much() {
+    let emulator = Emulator::start(&[]);
+    let declared = names("clock", 30);
+    let workspace = Workspace::with_groups(&emulator, &declared);
+
+    let mut command =
+        workspace.command(&["apply", "--endpoint", &workspace.endpoint, "--auto-approve"]);
+    command.env("CITYFORM_TEST_CLOCK_OFFSET_SECONDS", "-3600");
+    let run = spawn(command).finish();
+    run.expect_code(1);
+    let errors = error_lines(&run.stderr);
+    assert_eq!(errors.len(), 1, "{run}");
+    let skew = regex_lite_find(errors[0]);
+    assert!(
+        errors[0].contains("InvalidTimeStamp.Expired") && skew,
+        "the error does not say by how much the clock is off:\n{run}"
+    );
+    assert!(
+        !run.stdout.contains("Failures:"),
+        "one failure per create:\n{run}"
+    );
+    assert!(run.stdout.contains("30 not started"), "{run}");
+    assert!(emulator.ids().is_empty());
+
+    // With the clock right, the same workspace finishes.
+    workspace.apply(&[]).expect_code(0);
+    assert_converged(&emulator, &workspace, &declared);
+}
+
+/// Whether `text` says the clock is about an hour behind (the second may round either way).
+fn regex_lite_find(text: &str) -> bool {
+    [
+        "1h 0m 0s behind",
+        "1h 0m 1s behind",
+        "59m 59s behind",
+        "59m 58s behind",
+        "1h 0m 2s behind",
+    ]
+    .iter()
+    .any(|skew| text.contains(skew))
 }

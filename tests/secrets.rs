@@ -762,3 +762,83 @@ async fn an_oidc_token_and_temporary_credentials_print_and_record_no_secret() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     scene.assert_files_clean();
 }
+
+/// The core file size limits of a running process, `(soft, hard)` as `/proc/PID/limits`
+/// writes them.
+#[cfg(target_os = "linux")]
+fn core_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max core file size"))
+        .unwrap_or_else(|| panic!("no core limit in:\n{limits}"));
+    let mut fields = line["Max core file size".len()..].split_whitespace();
+    (
+        fields.next().unwrap().to_owned(),
+        fields.next().unwrap().to_owned(),
+    )
+}
+
+/// `cityform emulator` started from a shell that allows core dumps of any size, with
+/// `environment`; returns the child once it listens.
+#[cfg(target_os = "linux")]
+fn emulator_allowing_core_dumps(environment: &[(&str, &str)]) -> Child {
+    let mut command = Command::new("sh");
+    command
+        .args([
+            "-c",
+            r#"ulimit -c unlimited && exec "$0" emulator --listen 127.0.0.1:0 --quiet"#,
+            env!("CARGO_BIN_EXE_cityform"),
+        ])
+        .env_remove("CITYFORM_ALLOW_CORE_DUMPS")
+        .envs(environment.iter().copied())
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.starts_with("cityform emulator listening on "),
+        "{first:?}"
+    );
+    child
+}
+
+/// Issue 18, point 16: a core dump of cityform held the access key secret. Every command
+/// turns core dumps off as it starts (no core file of any size, not dumpable), unless
+/// `CITYFORM_ALLOW_CORE_DUMPS=1`.
+#[cfg(target_os = "linux")]
+#[test]
+fn core_dumps_are_off_unless_allowed() {
+    let mut child = emulator_allowing_core_dumps(&[]);
+    let pid = child.id();
+    let limits = core_limits(pid);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(format!("/proc/{pid}/status")).unwrap(),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(limits, ("0".to_owned(), "0".to_owned()), "core file size");
+    assert!(status.contains("State:"), "{status}");
+    // A process that is not dumpable has its /proc files owned by root; this shows only when
+    // the test does not run as root itself.
+    let test_uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap());
+    if test_uid != 0 {
+        assert_eq!(owner, 0, "/proc/{pid}/status is not root's: still dumpable");
+    }
+
+    let mut child = emulator_allowing_core_dumps(&[("CITYFORM_ALLOW_CORE_DUMPS", "1")]);
+    let limits = core_limits(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        limits,
+        ("unlimited".to_owned(), "unlimited".to_owned()),
+        "allowed, the limit is left as it was"
+    );
+}

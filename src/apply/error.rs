@@ -1,7 +1,8 @@
 //! `ApplyError`: what stops a whole run (as opposed to one action failing, which is
 //! reported in [`super::ApplyReport`] and does not stop the others).
 
-use crate::cloud::CloudError;
+use super::ApplyReport;
+use crate::cloud::{CloudError, Halt};
 use crate::model::Address;
 use crate::state::StateError;
 
@@ -40,6 +41,17 @@ pub enum ApplyError {
     Record {
         /// The state's error.
         source: StateError,
+    },
+    /// The run stopped itself because the endpoint is plainly unusable: it cannot be reached,
+    /// or it refuses every request's timestamp. What was in flight is recorded (a create whose
+    /// answer was lost stays recorded as unknown); `report` says what was done and what was
+    /// not started.
+    #[error("{halt}")]
+    Halted {
+        /// Why.
+        halt: Halt,
+        /// What the run did before it stopped.
+        report: Box<ApplyReport>,
     },
     /// Unfinished calls of an earlier run could not be resolved, because their instance
     /// could not be listed. Nothing new was sent.

@@ -1,5 +1,6 @@
 //! The run: prepare the state, run the plan's actions phase by phase up to the parallelism
-//! limit, collect their outcomes, stop starting on request, and compact at the end.
+//! limit, collect their outcomes, stop starting on request or when the endpoint is plainly
+//! unusable, and compact at the end.
 //!
 //! Actions run as futures polled by the calling task (not spawned), so they may borrow the
 //! backend; their waiting (HTTP, the journal's fsync) happens elsewhere, so one task keeps
@@ -21,14 +22,18 @@ use super::event::{ApplyEvent, EventSink};
 use super::history::HistoryRecorder;
 use super::options::ApplyOptions;
 use super::pacer::Pacer;
-use super::report::{ApplyReport, ChangeKind, NotApplied, PlannedChange, RecoveredGroup};
+use super::report::{
+    ActionFailure, ApplyReport, ChangeKind, FailureReason, NotApplied, PlannedChange,
+    RecoveredGroup,
+};
 use super::resolve::resolve_intents;
 use super::slots::RequestSlots;
 use super::status::set_status;
 use super::update::{protect, update};
 use super::wait::wait_for_statuses;
 use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
-use crate::cloud::CloudClient;
+use crate::cloud::health::EXPIRED_TIMESTAMP_CODE;
+use crate::cloud::{CloudClient, ErrorClass, RunHealth};
 use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::state::journal::{Intent, JournalRecord, Retention};
@@ -57,8 +62,15 @@ const ACTIONS_AHEAD: usize = 4;
 ///    longer records as planned fails as stale; a start of a group whose create failed is
 ///    not started. The calls of a phase are sent `options.parallelism` at a time, paced by
 ///    one run-wide pacer. A failed action does not stop the others. Once `stop` resolves, no
-///    further action starts; those in flight finish and are recorded, and the report says
-///    `interrupted`.
+///    further action starts and no call is retried (a retry wait ends at once); the calls in
+///    flight finish and are recorded, and the report says `interrupted`. An action whose
+///    retry was abandoned did nothing, and is reported not started; a create whose answer
+///    was lost stays recorded as unknown, for the next run to resolve by name.
+///
+///    The run also stops by itself when the endpoint is plainly unusable
+///    ([`crate::cloud::health`]: many attempts in a row failed to connect, or the service
+///    refused the requests' timestamps): then, after recording what was in flight, it ends
+///    with [`ApplyError::Halted`], which carries the report and says once what is wrong.
 /// 4. Unless `options.wait_timeout` is `None`, the groups started or stopped are waited for
 ///    until the service reports them `running` or `stopped` ([`super::wait`]); one that does
 ///    not get there in time is a failure with the last status seen.
@@ -119,7 +131,20 @@ pub async fn execute<B: Backend>(
         options.max_rps,
         Some(events.clone()),
     ));
-    let client = client.clone().with_throttle(Arc::clone(&pacer) as _);
+    let health = Arc::new(RunHealth::new());
+    let client = client
+        .clone()
+        .with_throttle(Arc::clone(&pacer) as _)
+        .with_health(Arc::clone(&health));
+    let stop = {
+        let health = Arc::clone(&health);
+        async move {
+            tokio::select! {
+                () = stop => {}
+                () = health.stopped() => {}
+            }
+        }
+    };
     let will_create = phases[0]
         .iter()
         .any(|action| matches!(action, Action::Create { .. }));
@@ -152,6 +177,7 @@ pub async fn execute<B: Backend>(
         parallelism: options.parallelism,
         events: &events,
         stop: pin!(stop.fuse()),
+        health: &health,
         stopping: false,
         fatal: None,
     };
@@ -228,6 +254,12 @@ pub async fn execute<B: Backend>(
         backend.compact().await?;
     }
     report.sort();
+    if let Some(halt) = health.halt() {
+        return Err(ApplyError::Halted {
+            halt,
+            report: Box::new(report),
+        });
+    }
     Ok(report)
 }
 
@@ -326,6 +358,8 @@ struct Runner<'a, B, S: Future> {
     parallelism: usize,
     events: &'a EventSink,
     stop: Pin<&'a mut Fuse<S>>,
+    /// Told when the run stops, so that no call is retried any more.
+    health: &'a RunHealth,
     stopping: bool,
     /// The first state error, after which nothing new starts.
     fatal: Option<StateError>,
@@ -340,6 +374,7 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
     async fn stopping(&mut self, report: &mut ApplyReport) {
         let in_flight = self.context.slots.in_hand();
         self.stopping = true;
+        self.health.stop();
         // Actions whose intents are written ahead and still wait for a request slot end
         // without sending; those with a call in hand finish.
         self.context.slots.close();
@@ -370,6 +405,9 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
                     self.stopping(report).await;
                 }
                 Some(result) = in_flight.next() => match result {
+                    Ok(Outcome::Failed(failure)) if self.health.is_stopped() && left_undone(&failure) => {
+                        report.not_started.push(failure.address);
+                    }
                     Ok(outcome) => record_outcome(outcome, self.events, report).await,
                     Err(error) => {
                         // Appends after a failed one fail too; keep the first, the cause.
@@ -383,6 +421,15 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
             .not_started
             .extend(queue.into_iter().map(|work| work.address().clone()));
     }
+}
+
+/// Whether a failure, seen once the run stops, means only that the action was left undone:
+/// its retry was abandoned after failures that say the service did nothing (it could not be
+/// reached, or asked to be tried again), or the service refused its timestamp. Such an action
+/// is reported not started, so that the run's one error says why instead of one line each.
+fn left_undone(failure: &ActionFailure) -> bool {
+    (failure.reason == FailureReason::GaveUp && failure.class == ErrorClass::Retryable)
+        || failure.code.as_deref() == Some(EXPIRED_TIMESTAMP_CODE)
 }
 
 /// Carries out one piece of work.

@@ -10,6 +10,7 @@ use super::settings::{CloudArgs, PlanningArgs};
 use crate::apply::refresh::{self, Instance};
 use tokio::sync::OnceCell;
 
+use crate::cloud::client::CLOCK_OFFSET_VARIABLE;
 use crate::cloud::{
     Chain, ClientOptions, CloudClient, CredentialError, Credentials, Endpoints, RetryPolicy,
 };
@@ -31,6 +32,7 @@ struct ChainClient {
     chain: Chain,
     endpoints: Endpoints,
     options: ClientOptions,
+    clock_offset: time::Duration,
 }
 
 impl Connection {
@@ -49,16 +51,19 @@ impl Connection {
             ..ClientOptions::default()
         };
         let chain = chain_for(cloud_args.profile.clone(), environment);
+        let clock_offset = clock_offset(environment)?;
         Ok(Self {
             offline: CloudClient::new(
                 Credentials::new("", ""),
                 endpoints.clone(),
                 options.clone(),
-            )?,
+            )?
+            .with_clock_offset(clock_offset),
             chain: Some(ChainClient {
                 chain,
                 endpoints,
                 options,
+                clock_offset,
             }),
             resolved: OnceCell::new(),
         })
@@ -86,6 +91,7 @@ impl Connection {
                 let provider = resolved.provider;
                 tracing::info!(source = %provider.source().label(), "using credentials from {}", provider.source());
                 CloudClient::with_provider(provider, chain.endpoints.clone(), chain.options.clone())
+                    .map(|client| client.with_clock_offset(chain.clock_offset))
                     .map_err(|error| CredentialError::Failed {
                         source_name: "the credential chain".to_owned(),
                         problem: error.to_string(),
@@ -103,6 +109,18 @@ impl Connection {
             _ => &self.offline,
         }
     }
+}
+
+/// The shift of the signing clock that `CITYFORM_TEST_CLOCK_OFFSET_SECONDS` asks for (a
+/// testing aid); none when it is unset.
+fn clock_offset(environment: &BTreeMap<String, String>) -> anyhow::Result<time::Duration> {
+    let Some(value) = environment.get(CLOCK_OFFSET_VARIABLE) else {
+        return Ok(time::Duration::ZERO);
+    };
+    let seconds: i64 = value.trim().parse().ok().filter(|seconds: &i64| seconds.unsigned_abs() <= 10 * 365 * 86_400).with_context(|| {
+        format!("`{CLOCK_OFFSET_VARIABLE}` is `{value}`: expected a whole number of seconds, like `-3600`; it is a testing aid, unset it for real work")
+    })?;
+    Ok(time::Duration::seconds(seconds))
 }
 
 /// The credential chain for `--profile` and `environment`.

@@ -5,6 +5,7 @@ mod apply;
 pub mod backend;
 mod completions;
 mod connect;
+pub mod core_dumps;
 mod duration;
 mod force_unlock;
 mod history;

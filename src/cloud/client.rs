@@ -4,7 +4,9 @@
 //! `max_response_bytes`, classify. Retryable failures are retried with backoff on every action;
 //! ambiguous ones only on reads, because sending a create again after a lost answer could
 //! create the group twice (the applier resolves those by name). An optional shared
-//! [`Throttle`] hears about every throttled and successful attempt.
+//! [`Throttle`] hears about every throttled and successful attempt, and an optional shared
+//! [`RunHealth`] hears about every attempt's outcome: once it says the run is stopping, no
+//! retry is sent and every retry wait ends at once.
 //!
 //! TLS is rustls with the `ring` provider. Server certificates are checked against the system's
 //! trust store (through `rustls-platform-verifier`) merged with the Mozilla roots compiled in
@@ -21,6 +23,7 @@ use super::answer::AnswerBody;
 use super::credentials::{Credentials, CredentialsProvider, Issued};
 use super::endpoint::Endpoints;
 use super::error::{CloudError, CloudErrorKind, ErrorClass, error_from_answer, human_duration};
+use super::health::{ClockSkew, EXPIRED_TIMESTAMP_CODE, RunHealth};
 use super::job_groups::{
     self, Acknowledged, AnswerProblem, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage,
     ModifyJobGroupRequest, ObservedJobGroup,
@@ -103,7 +106,14 @@ pub struct CloudClient {
     endpoints: Endpoints,
     options: ClientOptions,
     throttle: Option<Arc<dyn Throttle>>,
+    health: Option<Arc<RunHealth>>,
+    /// Added to the local clock when signing: see [`CLOCK_OFFSET_VARIABLE`].
+    clock_offset: time::Duration,
 }
+
+/// Shifts the time requests are signed with by this many seconds (negative: back). A testing
+/// aid that simulates a machine whose clock is off; never set it for real work.
+pub const CLOCK_OFFSET_VARIABLE: &str = "CITYFORM_TEST_CLOCK_OFFSET_SECONDS";
 
 impl fmt::Debug for CloudClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -112,6 +122,8 @@ impl fmt::Debug for CloudClient {
             .field("endpoints", &self.endpoints)
             .field("options", &self.options)
             .field("throttle", &self.throttle.is_some())
+            .field("health", &self.health.is_some())
+            .field("clock_offset", &self.clock_offset)
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +156,8 @@ impl CloudClient {
             endpoints,
             options,
             throttle: None,
+            health: None,
+            clock_offset: time::Duration::ZERO,
         })
     }
 
@@ -156,6 +170,20 @@ impl CloudClient {
     /// workers.
     pub fn with_throttle(mut self, throttle: Arc<dyn Throttle>) -> Self {
         self.throttle = Some(throttle);
+        self
+    }
+
+    /// The same client reporting every attempt's outcome to `health`, and sending no retry
+    /// once it says the run is stopping.
+    pub fn with_health(mut self, health: Arc<RunHealth>) -> Self {
+        self.health = Some(health);
+        self
+    }
+
+    /// The same client signing with the local clock shifted by `offset` (a testing aid: see
+    /// [`CLOCK_OFFSET_VARIABLE`]).
+    pub fn with_clock_offset(mut self, offset: time::Duration) -> Self {
+        self.clock_offset = offset;
         self
     }
 
@@ -390,8 +418,12 @@ impl CloudClient {
         // have gone through. `ServiceUnavailable` still counts: it may not pass.
         let mut paced = 0_u32;
         let mut renewed_expired = false;
+        // Set when the throttle's pause before this attempt was already taken with the wait.
+        let mut skip_pause = false;
         loop {
-            if let Some(throttle) = &self.throttle {
+            if let Some(throttle) = &self.throttle
+                && !std::mem::take(&mut skip_pause)
+            {
                 let pause = throttle.delay_before_request();
                 if !pause.is_zero() {
                     tokio::time::sleep(pause).await;
@@ -417,10 +449,16 @@ impl CloudClient {
                     if let Some(throttle) = &self.throttle {
                         throttle.on_success();
                     }
+                    if let Some(health) = &self.health {
+                        health.on_answer();
+                    }
                     return Ok((received, attempts));
                 }
                 Err(failure) => failure,
             };
+            if let Some(health) = &self.health {
+                report_health(health, &failure.0);
+            }
             let (kind, mut class) = failure;
             // The token expired between the provider's check and the service's: the service
             // refused the request without acting, so it is sent again once with fresh ones.
@@ -466,6 +504,12 @@ impl CloudClient {
                 tracing::debug!(action = call.request.action, subject = %call.subject, attempts, class = %error.class, "giving up: {}", error.kind);
                 return Err(error);
             };
+            if let Some(health) = &self.health
+                && health.is_stopped()
+            {
+                tracing::info!(action = call.request.action, subject = %call.subject, attempts, "not retried: the run is stopping: {}", error.kind);
+                return Err(error);
+            }
             tracing::warn!(
                 action = call.request.action,
                 subject = %call.subject,
@@ -475,7 +519,29 @@ impl CloudClient {
                 human_duration(delay),
                 error.kind
             );
-            tokio::time::sleep(delay).await;
+            let Some(health) = &self.health else {
+                tokio::time::sleep(delay).await;
+                continue;
+            };
+            // A retry wait, and the throttle's pause before the retry, end when the run
+            // stops: the retry is abandoned, and the caller gets the last failure.
+            let waited = async {
+                tokio::time::sleep(delay).await;
+                if let Some(throttle) = &self.throttle {
+                    let pause = throttle.delay_before_request();
+                    if !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
+            };
+            tokio::select! {
+                () = waited => {}
+                () = health.stopped() => {
+                    tracing::info!(action = call.request.action, subject = %call.subject, attempts, "not retried: the run is stopping: {}", error.kind);
+                    return Err(error);
+                }
+            }
+            skip_pause = true;
         }
     }
 
@@ -490,7 +556,8 @@ impl CloudClient {
             .url_for(&call.request.region_id)
             .map_err(|error| (CloudErrorKind::Endpoint(error), ErrorClass::Terminal))?;
         let endpoint = origin(&url);
-        let timestamp = request::format_timestamp(time::OffsetDateTime::now_utc());
+        let signed_at = time::OffsetDateTime::now_utc() + self.clock_offset;
+        let timestamp = request::format_timestamp(signed_at);
         let signed = request::sign_request(
             &call.request,
             &issued.credentials,
@@ -508,6 +575,11 @@ impl CloudClient {
             .await
             .map_err(|error| self.transport_failure(error, &endpoint, None, issued.redactor()))?;
         let status = response.status();
+        let answered_at = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_http_date);
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -552,14 +624,21 @@ impl CloudClient {
         tracing::debug!(action = call.request.action, subject = %call.subject, status = status.as_u16(), bytes = body.len(), "answered");
         let received = Received { body, content_type };
         if status.is_success() {
-            Ok(received)
-        } else {
-            Err(error_from_answer(
-                status.as_u16(),
-                received.answer(),
-                issued.redactor(),
-            ))
+            return Ok(received);
         }
+        let (kind, class) =
+            error_from_answer(status.as_u16(), received.answer(), issued.redactor());
+        let kind = match kind {
+            CloudErrorKind::Service(service) if service.code == EXPIRED_TIMESTAMP_CODE => {
+                CloudErrorKind::ClockOff {
+                    endpoint,
+                    skew: answered_at.map(|answered| ClockSkew::between(signed_at, answered)),
+                    service,
+                }
+            }
+            kind => kind,
+        };
+        Err((kind, class))
     }
 
     /// Classifies a failure of the HTTP stack. `status` is set when the failure happened while
@@ -652,6 +731,36 @@ pub(crate) fn http_client(
         .map_err(|error| ClientBuildError::Http {
             detail: error_chain(&error),
         })
+}
+
+/// Tells `health` what one failed attempt says about the endpoint and the clock: a failure
+/// to connect counts towards halting, an answer refusing the timestamp too, and any other
+/// answer says the endpoint is alive. A failure after connecting says neither.
+fn report_health(health: &RunHealth, kind: &CloudErrorKind) {
+    match kind {
+        CloudErrorKind::Connect { endpoint, detail } => {
+            health.on_connect_failure(endpoint, detail);
+        }
+        CloudErrorKind::ClockOff { endpoint, skew, .. } => {
+            health.on_clock_refused(endpoint, *skew);
+        }
+        CloudErrorKind::Service(_)
+        | CloudErrorKind::UnexpectedErrorBody { .. }
+        | CloudErrorKind::MalformedResponse { .. }
+        | CloudErrorKind::MissingField { .. }
+        | CloudErrorKind::ResponseTooLarge { .. } => health.on_answer(),
+        _ => {}
+    }
+}
+
+/// An HTTP `Date` (`Tue, 15 Nov 1994 08:12:31 GMT`); `None` for anything else.
+fn parse_http_date(text: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), &format)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
 }
 
 /// The service's answer to a request whose security token has expired.

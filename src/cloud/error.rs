@@ -132,6 +132,17 @@ pub enum CloudErrorKind {
     /// The service answered with an error in its own format.
     #[error("{0}")]
     Service(ServiceError),
+    /// The service refused the request's timestamp (`InvalidTimeStamp.Expired`): the local
+    /// clock is off.
+    #[error("{service}; {}: synchronise it (NTP) and try again", clock_off(.skew))]
+    ClockOff {
+        /// The answer.
+        service: ServiceError,
+        /// Scheme, host and port of the endpoint that answered.
+        endpoint: String,
+        /// How far the local clock is from the service's, when the answer had a `Date`.
+        skew: Option<super::health::ClockSkew>,
+    },
     /// An error status with a body that is not an Alibaba Cloud error (a proxy's HTML page).
     #[error("HTTP {status} with a body that is not an Alibaba Cloud error: {}", quoted_or_empty(.excerpt))]
     UnexpectedErrorBody {
@@ -233,6 +244,13 @@ pub enum CloudErrorKind {
     },
 }
 
+fn clock_off(skew: &Option<super::health::ClockSkew>) -> String {
+    skew.map_or_else(
+        || "this machine's clock is off by more than the service allows".to_owned(),
+        |skew| skew.to_string(),
+    )
+}
+
 fn quoted_or_empty(text: &str) -> String {
     if text.is_empty() {
         "the body is empty".to_owned()
@@ -305,7 +323,9 @@ impl CloudError {
     /// The service's error answer, when there was one.
     pub fn service_error(&self) -> Option<&ServiceError> {
         match &self.kind {
-            CloudErrorKind::Service(error) => Some(error),
+            CloudErrorKind::Service(error) | CloudErrorKind::ClockOff { service: error, .. } => {
+                Some(error)
+            }
             _ => None,
         }
     }
@@ -318,7 +338,9 @@ impl CloudError {
     /// The `RequestId` of the answer, when one was read.
     pub fn request_id(&self) -> Option<&str> {
         match &self.kind {
-            CloudErrorKind::Service(error) => error.request_id.as_deref(),
+            CloudErrorKind::Service(error) | CloudErrorKind::ClockOff { service: error, .. } => {
+                error.request_id.as_deref()
+            }
             CloudErrorKind::MalformedResponse { request_id, .. }
             | CloudErrorKind::MissingField { request_id, .. } => request_id.as_deref(),
             _ => None,
@@ -328,7 +350,9 @@ impl CloudError {
     /// The HTTP status of the answer, when one arrived.
     pub fn http_status(&self) -> Option<u16> {
         match &self.kind {
-            CloudErrorKind::Service(error) => Some(error.status),
+            CloudErrorKind::Service(error) | CloudErrorKind::ClockOff { service: error, .. } => {
+                Some(error.status)
+            }
             CloudErrorKind::UnexpectedErrorBody { status, .. }
             | CloudErrorKind::MalformedResponse { status, .. }
             | CloudErrorKind::ResponseTooLarge { status, .. }

@@ -6,7 +6,8 @@
 //!   [`signer`].
 //! - [`client`] sends requests, retries per [`retry`], paces through [`throttle`] and classifies
 //!   failures into an [`error::CloudError`]; [`job_groups`] holds the actions' parameters and
-//!   answers; [`redact`] scrubs text that came from the network.
+//!   answers; [`redact`] scrubs text that came from the network; [`health`] tells the calls
+//!   of one run when to stop retrying (Ctrl-C, a dead endpoint, a clock that is off).
 //! - [`answer`] reads a body, JSON or XML, into one document shape; [`xml_answer`] converts
 //!   XML to it.
 
@@ -15,6 +16,7 @@ pub mod client;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
+pub mod health;
 pub mod job_groups;
 pub mod redact;
 pub mod request;
@@ -31,6 +33,7 @@ pub use credentials::{
 };
 pub use endpoint::{EndpointError, Endpoints};
 pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};
+pub use health::{Halt, RunHealth};
 pub use job_groups::{
     Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage, JobGroupStatus,
     ModifyJobGroupRequest, ObservedComputeJob, ObservedJobGroup,

@@ -7,7 +7,9 @@
 //! them, and through [`excerpt`], which makes an arbitrary body short and printable.
 
 use super::credentials::Credentials;
-use super::secret::REDACTED;
+use zeroize::Zeroizing;
+
+use super::secret::{REDACTED, Secret};
 use super::signer::percent_encode;
 
 /// How many characters of an unexpected body an error message quotes.
@@ -15,41 +17,46 @@ pub const EXCERPT_CHARACTERS: usize = 200;
 
 /// Replaces the secret values of one set of credentials, in each encoding a request could
 /// carry them in, with `***`.
+///
+/// It holds the secrets themselves (sharing their one buffer), not copies: the encoded forms
+/// are made when text is scrubbed, in buffers wiped right after.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Vec<String>,
+    secrets: Vec<Secret>,
 }
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Redactor({} patterns)", self.needles.len())
+        write!(f, "Redactor({} secrets)", self.secrets.len())
     }
 }
 
 impl Redactor {
     /// A redactor for `credentials`' secret and security token.
     pub fn new(credentials: &Credentials) -> Self {
-        let mut needles = Vec::new();
         let secrets = std::iter::once(&credentials.access_key_secret)
-            .chain(credentials.security_token.as_ref());
-        for secret in secrets {
-            let plain = secret.expose().to_owned();
-            let once = percent_encode(&plain);
-            let twice = percent_encode(&once);
-            // Form bodies written by other tools may use `+` for spaces.
-            let form = plain.replace(' ', "+");
-            needles.extend([plain, once, twice, form]);
-        }
-        needles.retain(|needle| !needle.is_empty());
-        needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
-        needles.dedup();
-        Self { needles }
+            .chain(credentials.security_token.as_ref())
+            .filter(|secret| !secret.expose().is_empty())
+            .cloned()
+            .collect();
+        Self { secrets }
     }
 
     /// `text` with every occurrence of a secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
+        let mut needles: Vec<Zeroizing<String>> = Vec::new();
+        for secret in &self.secrets {
+            let plain = secret.expose();
+            let once = Zeroizing::new(percent_encode(plain));
+            let twice = Zeroizing::new(percent_encode(&once));
+            // Form bodies written by other tools may use `+` for spaces.
+            let form = Zeroizing::new(plain.replace(' ', "+"));
+            needles.extend([Zeroizing::new(plain.to_owned()), once, twice, form]);
+        }
+        needles.sort_by_key(|needle| std::cmp::Reverse(needle.len()));
+        needles.dedup();
         let mut redacted = text.to_owned();
-        for needle in &self.needles {
+        for needle in &needles {
             if redacted.contains(needle.as_str()) {
                 redacted = redacted.replace(needle.as_str(), REDACTED);
             }

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha1::Sha1;
+use zeroize::Zeroizing;
 
 /// Everything but `A–Z a–z 0–9 - _ . ~` is encoded, as RFC 3986 asks.
 const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
@@ -57,9 +58,12 @@ pub fn string_to_sign<'a>(
 }
 
 fn mac(access_key_secret: &str, string_to_sign: &str) -> Hmac<Sha1> {
-    let key = format!("{access_key_secret}&");
+    // The key is a copy of the secret: made in a buffer of its own size, wiped when dropped.
+    let mut key = Zeroizing::new(Vec::with_capacity(access_key_secret.len() + 1));
+    key.extend_from_slice(access_key_secret.as_bytes());
+    key.push(b'&');
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(key.as_bytes())
+    let mut mac = <Hmac<Sha1> as KeyInit>::new_from_slice(&key)
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(string_to_sign.as_bytes());
     mac

@@ -20,6 +20,8 @@
 #[path = "../support_postgres/mod.rs"]
 pub mod support_postgres;
 
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _};

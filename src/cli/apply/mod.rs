@@ -278,6 +278,8 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // was waiting for the lock never mixes with this one's.
     let finished = match &report {
         Ok(report) => renderer.finish(report),
+        // A run that stopped itself still says what it did, then its one error.
+        Err(apply::ApplyError::Halted { report, .. }) => renderer.finish(report),
         Err(_) => Ok(()),
     };
     backend.close().await?;
@@ -409,7 +411,7 @@ impl Interruption {
                 std::process::exit(130);
             }
             eprintln!(
-                "\nInterrupted: no new actions start; waiting for those in flight to be recorded. Press Ctrl-C again to exit at once."
+                "\nInterrupted: no new actions start and no call is retried; waiting for those in flight to be recorded. Press Ctrl-C again to exit at once."
             );
             let _ = first.send(());
             wait_for_signal().await;
