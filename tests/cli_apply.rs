@@ -848,7 +848,7 @@ fn spawn_apply_with_real_backoff(
     spawn(command)
 }
 
-/// Issue 18, point 8: with the endpoint gone mid-apply, every remaining create was retried
+/// With the endpoint gone mid-apply, every remaining create was retried
 /// six times and the run took minutes to fail with one error per create. The circuit breaker
 /// stops starting actions after a run of failed connections and ends the run with one error
 /// naming the endpoint; what was in flight is recorded, and the next apply finishes.
@@ -911,7 +911,7 @@ fn a_dead_endpoint_halts_the_run_with_one_error_and_a_rerun_finishes() {
     );
 }
 
-/// Issue 18, point 8: after Ctrl-C, the creates in flight kept retrying for over a minute.
+/// After Ctrl-C, the creates in flight kept retrying for over a minute.
 /// A retry wait ends when the stop arrives; the creates whose answer was lost stay recorded
 /// as unknown, and the next apply finds them by name instead of creating them again.
 #[test]
@@ -967,7 +967,7 @@ fn ctrl_c_abandons_retries_and_the_next_apply_resolves_the_creates_in_flight() {
     );
 }
 
-/// Issue 18, point 8: with the local clock off, every call failed with
+/// With the local clock off, every call failed with
 /// `InvalidTimeStamp.Expired`, once per action, and nothing said by how much the clock was
 /// off. The run now halts after a few refusals with one error saying so.
 #[test]

@@ -1068,7 +1068,7 @@ fn plan_into_head_dash_1_ends_quietly() {
     assert_eq!(status.code(), Some(0));
 }
 
-/// Issue 18, point 6: nesting cost the YAML parser time quadratic in the depth (100,000 `[`
+/// Nesting cost the YAML parser time quadratic in the depth (100,000 `[`
 /// took 95 s to validate, 50,000 `{a: ` 60 s). The depth is now counted before parsing, in
 /// linear time; the harness's deadline bounds these runs, and `docs/performance.md` has the
 /// figures.
@@ -1095,7 +1095,7 @@ fn deeply_nested_manifests_are_refused_within_the_deadline() {
     }
 }
 
-/// Issue 18, point 12: `algoLibId: 03` became the id `03` without a word.
+/// `algoLibId: 03` became the id `03` without a word.
 #[test]
 fn an_id_with_a_leading_zero_is_a_warning_shown_by_validate() {
     let manifest = "apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: harbour\nspec:\n  algoLibId: 03\n  planedJobCount: 2\n  streamPerJob: 4\n";

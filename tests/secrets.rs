@@ -808,7 +808,7 @@ fn emulator_allowing_core_dumps(environment: &[(&str, &str)]) -> Child {
     child
 }
 
-/// Issue 18, point 16: a core dump of cityform held the access key secret. Every command
+/// A core dump of cityform held the access key secret. Every command
 /// turns core dumps off as it starts (no core file of any size, not dumpable), unless
 /// `CITYFORM_ALLOW_CORE_DUMPS=1`.
 #[cfg(target_os = "linux")]
