@@ -394,3 +394,26 @@ fn failure_line(failure: &ActionFailure) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(name: &str) -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", name)
+    }
+
+    #[test]
+    fn the_bar_counts_the_groups_waiting_in_each_status() {
+        let mut waiting = BTreeMap::new();
+        assert_eq!(waiting_message(&waiting), "");
+        waiting.insert(address("a"), "starting".to_owned());
+        waiting.insert(address("b"), "starting".to_owned());
+        waiting.insert(address("c"), "stopping".to_owned());
+        waiting.insert(address("d"), "not seen yet".to_owned());
+        assert_eq!(
+            waiting_message(&waiting),
+            "waiting: 1 not seen yet, 2 starting, 1 stopping"
+        );
+    }
+}
