@@ -121,18 +121,23 @@ fn lifecycle_manifests() -> String {
     .concat()
 }
 
-/// The state of the lifecycle scenario: `pruned` and `kept` are in no manifest, and `kept`
-/// is protected when `protect_kept`.
-fn lifecycle_state(protect_kept: bool) -> State {
-    let mut state = State::new(uuid::Uuid::new_v4().to_string());
-    let spec = JobGroupSpec {
+/// The spec every lifecycle document declares.
+fn lifecycle_spec() -> JobGroupSpec {
+    JobGroupSpec {
         algo_lib_id: "3".into(),
         resource_profile_id: "6".into(),
         planed_job_count: 2,
         stream_per_job: 2,
         job_count: None,
         params: Default::default(),
-    };
+    }
+}
+
+/// The state of the lifecycle scenario: `pruned` and `kept` are in no manifest, and `kept`
+/// is protected when `protect_kept`.
+fn lifecycle_state(protect_kept: bool) -> State {
+    let mut state = State::new(uuid::Uuid::new_v4().to_string());
+    let spec = lifecycle_spec();
     for (name, id) in [
         ("drifted", "1"),
         ("renamed", "2"),
@@ -180,14 +185,7 @@ fn plan_of_a_group_still_stopping() -> cli_support::Run {
         "600000",
     ]);
     let mut state = State::new(uuid::Uuid::new_v4().to_string());
-    let spec = JobGroupSpec {
-        algo_lib_id: "3".into(),
-        resource_profile_id: "6".into(),
-        planed_job_count: 2,
-        stream_per_job: 2,
-        job_count: None,
-        params: Default::default(),
-    };
+    let spec = lifecycle_spec();
     let mut entry = StateEntry::new("1", spec, "R", "2026-11-20T08:00:00Z");
     entry.status = Some(Status::Running);
     state.job_groups.insert(address("started"), entry);

@@ -178,7 +178,7 @@ pub async fn import_with_provenance<B: Backend>(
         address: address.clone(),
         job_group_id: found.job_group_id.clone(),
         spec: found.to_spec(),
-        status: LiveStatus::parse(&found.status).and_then(|status| status.heading_to()),
+        status: LiveStatus::heading_to_of(&found.status),
         live_name: found.name,
     };
     let entry = StateEntry {

@@ -300,7 +300,7 @@ pub(crate) fn found_entry(
     applied_at: &str,
 ) -> StateEntry {
     StateEntry {
-        status: LiveStatus::parse(&found.status).and_then(|status| status.heading_to()),
+        status: LiveStatus::heading_to_of(&found.status),
         ..StateEntry::new(
             found.job_group_id.clone(),
             sent.cloned().unwrap_or_else(|| found.to_spec()),

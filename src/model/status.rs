@@ -100,6 +100,12 @@ impl LiveStatus {
         }
     }
 
+    /// The status a reported `text` has or is heading to, as a state records it; `None`
+    /// when the answer had none or one cityform does not know.
+    pub fn heading_to_of(text: &str) -> Option<Status> {
+        Self::parse(text).and_then(|status| status.heading_to())
+    }
+
     /// Whether the group has settled at `status`.
     pub fn is_settled_at(&self, status: Status) -> bool {
         *self == LiveStatus::Settled(status)
