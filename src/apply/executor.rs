@@ -32,7 +32,7 @@ use super::status::set_status;
 use super::update::{protect, update};
 use super::wait::wait_for_statuses;
 use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
-use crate::cloud::health::EXPIRED_TIMESTAMP_CODE;
+use crate::cloud::health::{EXPIRED_TIMESTAMP_CODE, Halt};
 use crate::cloud::{CloudClient, ErrorClass, RunHealth};
 use crate::model::Address;
 use crate::plan::{Action, Plan};
@@ -420,6 +420,19 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
         report
             .not_started
             .extend(queue.into_iter().map(|work| work.address().clone()));
+        if matches!(self.health.halt(), Some(Halt::ClockOff { .. })) {
+            // Refusals answered before the halt was called are the same refusal: the run's
+            // one error says why, and the service did nothing for any of them.
+            let (refused, failed) = std::mem::take(&mut report.failed)
+                .into_iter()
+                .partition(|failure| failure.code.as_deref() == Some(EXPIRED_TIMESTAMP_CODE));
+            report.failed = failed;
+            report.not_started.extend(
+                refused
+                    .into_iter()
+                    .map(|failure: ActionFailure| failure.address),
+            );
+        }
     }
 }
 
