@@ -3,7 +3,8 @@
 //! The pipeline is load → plan → apply: [`manifest`] reads the desired job groups, [`state`]
 //! remembers which `JobGroupId` belongs to which manifest entry, [`plan`] compares the two
 //! (a pure function), [`render`] shows the result, [`apply`] carries a plan out, and [`cloud`]
-//! talks to the service, or to the local [`emulator`].
+//! talks to the service, or to the local [`emulator`]. [`reconcile`] is the sequence that
+//! joins them, used by every command that plans or applies.
 #![warn(missing_docs)]
 
 pub mod apply;
@@ -14,6 +15,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod provenance;
+pub mod reconcile;
 pub mod render;
 pub mod state;
 #[cfg(test)]

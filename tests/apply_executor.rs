@@ -172,7 +172,7 @@ async fn an_interrupted_run_is_resolved_before_anything_is_sent() {
         let (sender, receiver) = mpsc::channel(16);
         let collector = tokio::spawn(collect(receiver));
 
-        let state = resolve_unresolved(&backend, &harness.client, recovered, &sender)
+        let state = resolve_unresolved(&backend, &harness.client, recovered, &sender, None)
             .await
             .unwrap()
             .unwrap();
@@ -259,7 +259,7 @@ async fn a_killed_runs_create_landing_after_the_next_run_resolved_it_is_recovere
             let collector = tokio::spawn(collect(receiver));
             // The next run resolves while the killed run's create is still on its way.
             let recovered = backend.load().await.unwrap();
-            let state = resolve_unresolved(&backend, &harness.client, recovered, &sender)
+            let state = resolve_unresolved(&backend, &harness.client, recovered, &sender, None)
                 .await
                 .unwrap();
             assert!(state.as_ref().unwrap().job_groups.is_empty());

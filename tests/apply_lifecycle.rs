@@ -642,6 +642,7 @@ async fn import_by_name_records_the_live_group_and_the_next_plan_shows_the_diffe
             &desired,
             &address("legacy"),
             None,
+            None,
         )
         .await
         .unwrap();
@@ -653,6 +654,7 @@ async fn import_by_name_records_the_live_group_and_the_next_plan_shows_the_diffe
             &harness.client,
             &desired,
             &address("legacy"),
+            None,
             None,
         )
         .await;
@@ -691,6 +693,7 @@ async fn import_by_id_adopts_a_group_of_another_name_which_the_next_apply_rename
             &desired,
             &address("new-name"),
             Some("2"),
+            None,
         )
         .await
         .unwrap();
@@ -703,6 +706,7 @@ async fn import_by_id_adopts_a_group_of_another_name_which_the_next_apply_rename
             &apply_support::desired(&["x"]),
             &address("x"),
             Some("77"),
+            None,
         )
         .await;
         assert!(
@@ -732,6 +736,7 @@ async fn import_refuses_undeclared_addresses_unknown_names_and_groups_already_ma
             &Desired::default(),
             &address("legacy"),
             None,
+            None,
         )
         .await;
         assert!(
@@ -743,6 +748,7 @@ async fn import_refuses_undeclared_addresses_unknown_names_and_groups_already_ma
             &harness.client,
             &desired(&["nobody"]),
             &address("nobody"),
+            None,
             None,
         )
         .await;
@@ -756,15 +762,23 @@ async fn import_refuses_undeclared_addresses_unknown_names_and_groups_already_ma
         );
 
         let both = desired(&["legacy", "twice"]);
-        import(&backend, &harness.client, &both, &address("legacy"), None)
-            .await
-            .unwrap();
+        import(
+            &backend,
+            &harness.client,
+            &both,
+            &address("legacy"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         let twice = import(
             &backend,
             &harness.client,
             &both,
             &address("twice"),
             Some("1"),
+            None,
         )
         .await;
         let Err(error @ ImportError::IdAlreadyRecorded { .. }) = twice else {

@@ -511,3 +511,132 @@ fn a_saved_plan_is_recorded_with_the_commit_checked_out_where_it_is_applied() {
     // The plan file is not a manifest: the tree stays clean.
     assert_eq!(newest["provenance"]["dirty"], false, "{json:#}");
 }
+
+/// The binary and a library-level reconcile run one sequence: two copies of one repository,
+/// each against an emulator of its own, one applied by `cityform apply` and one by
+/// `reconcile::run`, record the same history (provenance, manifest lines, actions) and the
+/// same ids. A command line that sequenced the run itself (another load, no provenance for
+/// what it resolves or creates) would record something else.
+#[test]
+fn the_binary_and_a_library_reconcile_record_the_same_history() {
+    let text = manifest(2, 3);
+    let binary_emulator = Emulator::start(&[]);
+    let by_binary = Repository::new(&binary_emulator);
+    by_binary.commit(&text, "groups");
+    by_binary.apply(&[], &[]).expect_code(0);
+
+    let library_emulator = Emulator::start(&[]);
+    let by_library = Repository::new(&library_emulator);
+    by_library.commit(&text, "groups");
+    let directory = by_library.workspace.path().to_owned();
+    let endpoint = by_library.workspace.endpoint.clone();
+    let report = cli_apply_support::block_on(library_apply(directory.clone(), endpoint));
+    assert_eq!(report.created.len(), 2, "{report:?}");
+
+    let shown = |repository: &Repository| {
+        let mut history = repository.history_json(&[]);
+        let prefix = format!("{}/", repository.workspace.path().display());
+        scrub(&mut history, &prefix);
+        serde_json::to_string_pretty(&history).unwrap()
+    };
+    let binary_history = shown(&by_binary);
+    assert!(
+        binary_history.contains("manifests/groups.yaml"),
+        "{binary_history}"
+    );
+    assert_eq!(shown(&by_library), binary_history);
+    assert_eq!(
+        by_library.workspace.state_ids(),
+        by_binary.workspace.state_ids()
+    );
+}
+
+/// `reconcile::run` as a program embedding cityform would call it, in `directory` (a
+/// repository), against `endpoint`, as the user `tester`.
+async fn library_apply(
+    directory: std::path::PathBuf,
+    endpoint: String,
+) -> cityform::apply::ApplyReport {
+    use cityform::apply::ApplyOptions;
+    use cityform::cloud::Connection;
+    use cityform::manifest::{self, Input, LoadOptions};
+    use cityform::provenance::RunContext;
+    use cityform::reconcile::{self, PlanRequest, Reconciled, Request, Source, Unattended};
+    use cityform::state::{LocalBackend, LockOptions};
+
+    let environment: std::collections::BTreeMap<String, String> = [
+        ("USER", "tester"),
+        ("HOME", &*directory.to_string_lossy()),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            cli_apply_support::ACCESS_KEY_ID,
+        ),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            cli_apply_support::ACCESS_KEY_SECRET,
+        ),
+        ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+    let inputs = [Input::Path(directory.join("manifests"))];
+    let desired = manifest::load_with(&inputs, &LoadOptions::default()).unwrap();
+    let provenance = RunContext::collect_inputs(&inputs, None, &environment);
+    let backend = LocalBackend::open(
+        directory.join(".cityform/state.json"),
+        &LockOptions::new("cityform apply"),
+    )
+    .unwrap();
+    let connection = Connection::open(Some(&endpoint), None, &environment).unwrap();
+    let (events, mut receiver) = tokio::sync::mpsc::channel(16);
+    let drained = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let request = Request {
+        backend: &backend,
+        connection: &connection,
+        source: Source::Manifests {
+            desired,
+            planning: PlanRequest {
+                refresh: true,
+                options: Default::default(),
+            },
+        },
+        options: ApplyOptions {
+            parallelism: 1,
+            provenance: Some(provenance),
+            ..ApplyOptions::default()
+        },
+        auto_approve: true,
+        events,
+        stop: Box::pin(std::future::pending()),
+    };
+    let reconciled = reconcile::run(request, &mut Unattended).await.unwrap();
+    drained.await.unwrap();
+    drop(backend);
+    match reconciled {
+        Reconciled::Applied { report, .. } => report,
+        other => panic!("nothing applied: {other:?}"),
+    }
+}
+
+/// `value` without what differs between two repositories and two runs (times, commits,
+/// request ids, the host) and with file names relative to the repository (`prefix`).
+fn scrub(value: &mut serde_json::Value, prefix: &str) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match key.as_str() {
+                    "at" | "commit" | "request_id" | "host" => *value = serde_json::Value::Null,
+                    "file" => {
+                        if let Some(file) = value.as_str() {
+                            *value = file.trim_start_matches(prefix).into();
+                        }
+                    }
+                    _ => scrub(value, prefix),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| scrub(item, prefix)),
+        _ => {}
+    }
+}

@@ -12,43 +12,30 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use apply_support::*;
-use cityform::apply::{ApplyReport, execute, resolve_unresolved};
+use cityform::apply::ApplyReport;
 use cityform::cloud::CloudClient;
 use cityform::emulator::{EmulatorConfig, Faults};
-use cityform::plan::compute;
 use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
+use cityform::reconcile::Reconciled;
 use cityform::state::journal::{Intent, IntentId, JournalRecord, Operation, Put};
 use cityform::state::{
     Backend, LocalBackend, LockOptions, MigrateOutcome, PostgresBackend, Recovered, State,
     StateEntry, StateError, migrate,
 };
-use tokio::sync::mpsc;
 
-/// Load, resolve, plan and execute `names` on `backend`, as `cityform apply` does.
+/// Load, resolve, plan and execute `names` on `backend`, through the library's reconcile.
 async fn apply_names(
     backend: &impl Backend,
     client: &CloudClient,
     names: &[String],
 ) -> ApplyReport {
-    let recovered = backend.load().await.unwrap();
-    let (sender, receiver) = mpsc::channel(16);
-    let collector = tokio::spawn(collect(receiver));
-    let state = resolve_unresolved(backend, client, recovered, &sender)
+    match reconcile_collecting(backend, client, &desired(names), &options(4))
         .await
-        .unwrap();
-    let plan = compute(&desired(names), state.as_ref());
-    let report = execute(
-        backend,
-        client,
-        &plan,
-        &options(4),
-        sender,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    collector.await.unwrap();
-    report
+        .0
+    {
+        Reconciled::Applied { report, .. } | Reconciled::NothingToApply { report, .. } => report,
+        Reconciled::Cancelled => panic!("an unattended run is never cancelled"),
+    }
 }
 
 fn group_names(range: std::ops::Range<usize>) -> Vec<String> {

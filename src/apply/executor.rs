@@ -575,7 +575,8 @@ mod tests {
             warnings: Vec::new(),
         };
         // Built, never polled: only their types matter.
-        let resolving = super::super::resolve_unresolved(&backend, &client, recovered, &sender);
+        let resolving =
+            super::super::resolve_unresolved(&backend, &client, recovered, &sender, None);
         assert_send(&resolving);
         let options = ApplyOptions::default();
         let running = execute(

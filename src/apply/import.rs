@@ -111,19 +111,10 @@ pub struct Imported {
 /// Records the live group at `address`, found by `job_group_id` or, without one, by the
 /// address's name, after checking that the manifests declare `address` and that the state
 /// records neither the address nor the group. Creates the state when there is none.
+///
+/// The import is recorded in the history with `provenance` (its manifest line is the one
+/// that declares `address`) when there is one.
 pub async fn import<B: Backend>(
-    backend: &B,
-    client: &CloudClient,
-    desired: &Desired,
-    address: &Address,
-    job_group_id: Option<&str>,
-) -> Result<Imported, ImportError> {
-    import_with_provenance(backend, client, desired, address, job_group_id, None).await
-}
-
-/// [`import`], recording the import in the history with `provenance` (its manifest line is
-/// the one that declares `address`) when there is one.
-pub async fn import_with_provenance<B: Backend>(
     backend: &B,
     client: &CloudClient,
     desired: &Desired,

@@ -2,10 +2,11 @@
 //! that carries a plan out (exactly once per create, every intent and result recorded
 //! durably, see `docs/apply.md`), and adopting an existing group (`import`).
 //!
-//! The command line calls, in order: open the backend, [`Backend::load`](crate::state::Backend::load),
-//! check a saved plan's binding, [`resolve_unresolved`] (calls an earlier run left unfinished),
-//! [`refresh::observe`] the instances the plan touches, compute and confirm a fresh plan from
-//! the state and the observation, then [`execute`].
+//! [`crate::reconcile`] calls them in order: open the backend,
+//! [`Backend::load`](crate::state::Backend::load), check a saved plan's binding,
+//! [`resolve_unresolved`] (calls an earlier run left unfinished), [`refresh::observe`] the
+//! instances the plan touches, compute and confirm a fresh plan from the state and the
+//! observation, then [`execute`].
 //!
 //! Inside: `options` (parallelism, rate limit, dry run, pacing), `pacer` (the run-wide
 //! adaptive slow-down shared by every call), `resolve` (looking groups up by name when an
@@ -43,4 +44,4 @@ pub use report::{
     FailureReason, NOT_FOUND_CODE, NotApplied, NotAppliedKind, PlannedChange, ProtectionChange,
     ReadyGroup, RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
-pub use resolve::{resolve_unresolved, resolve_unresolved_with_provenance};
+pub use resolve::resolve_unresolved;

@@ -107,16 +107,20 @@ pub async fn observe(
     instances: &BTreeSet<Instance>,
     recorded: Option<&State>,
 ) -> Result<Observed, RefreshError> {
-    let listings: Vec<(&Instance, Vec<ObservedJobGroup>)> = stream::iter(instances)
-        .map(|instance| async move {
-            let ids = recorded_ids(recorded, instance);
-            list_confirming(client, instance, ids)
-                .await
-                .map(|groups| (instance, groups))
-                .map_err(|source| RefreshError::List {
-                    instance: instance.clone(),
-                    source: Box::new(source),
-                })
+    // Owned instances: a closure over borrowed ones makes the future not `Send` for every
+    // lifetime, which a caller that spawns the refresh (the continuous reconcile) needs.
+    let listings: Vec<(Instance, Vec<ObservedJobGroup>)> = stream::iter(instances.iter().cloned())
+        .map(|instance: Instance| {
+            let ids = recorded_ids(recorded, &instance);
+            async move {
+                match list_confirming(client, &instance, ids).await {
+                    Ok(groups) => Ok((instance, groups)),
+                    Err(source) => Err(RefreshError::List {
+                        instance,
+                        source: Box::new(source),
+                    }),
+                }
+            }
         })
         .buffer_unordered(CONCURRENT_LISTINGS)
         .try_collect()

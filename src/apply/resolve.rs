@@ -44,18 +44,10 @@ use crate::state::{Backend, Recovered, State, StateEntry};
 /// The journal is then compacted into the state file (creates still open stay in it). With
 /// nothing unresolved this sends nothing and writes nothing. When an instance cannot be
 /// listed, its intents stay unresolved and [`ApplyError::Resolve`] says which.
+///
+/// Each recorded resolution comes with a `history` record carrying `provenance`, when given
+/// (`recover` for a create found, `delete` for a delete found done).
 pub async fn resolve_unresolved<B: Backend>(
-    backend: &B,
-    client: &CloudClient,
-    recovered: Recovered,
-    events: &mpsc::Sender<ApplyEvent>,
-) -> Result<Option<State>, ApplyError> {
-    resolve_unresolved_with_provenance(backend, client, recovered, events, None).await
-}
-
-/// [`resolve_unresolved`], each recorded resolution with a `history` record carrying
-/// `provenance` (`recover` for a create found, `delete` for a delete found done).
-pub async fn resolve_unresolved_with_provenance<B: Backend>(
     backend: &B,
     client: &CloudClient,
     recovered: Recovered,

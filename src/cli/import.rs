@@ -3,11 +3,11 @@
 
 use clap::Args;
 
-use super::connect::{Connection, manifest_options};
+use super::connect::manifest_options;
 use super::provenance_args::ProvenanceArgs;
 use super::settings::{CloudArgs, ManifestArgs, StateArgs, process_environment};
 use super::{Outcome, output};
-use crate::apply::import::import_with_provenance;
+use crate::apply::import::import;
 use crate::manifest;
 use crate::model::Address;
 
@@ -43,10 +43,10 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<Outcome> {
         &manifest_options(args.cloud.profile.clone(), &environment),
     )?;
     output::report_warnings(&desired.warnings);
-    let connection = Connection::open(&args.cloud, &environment)?;
+    let connection = super::connect::open(&args.cloud, &environment)?;
     let client = connection.client().await?;
     let backend = super::backend::open_state(&args.state, "cityform import", &environment).await?;
-    let imported = import_with_provenance(
+    let imported = import(
         &backend,
         client,
         &desired,

@@ -10,6 +10,7 @@ mod duration;
 mod force_unlock;
 mod history;
 mod import;
+mod interaction;
 pub mod logging;
 mod output;
 mod output_file;

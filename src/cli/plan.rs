@@ -6,16 +6,17 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::connect::{Connection, manifest_options, refresh_for_plan};
+use super::connect::manifest_options;
+use super::interaction::{NoticesOnly, into_anyhow};
 use super::settings::{
     CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
 };
 use super::{Outcome, output, output_file};
-use crate::apply::ApplyError;
 use crate::manifest;
 use crate::plan::{self, Plan};
+use crate::reconcile::{self, Planned};
 use crate::render::{self, Format, LastApplied};
-use crate::state::{AnyBackend, Backend as _};
+use crate::state::AnyBackend;
 
 /// What `--out` writes, as messages name it.
 const SAVED_PLAN: &str = "saved plan";
@@ -63,34 +64,24 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         // Before any work: a plan that cannot be saved is not worth computing.
         output_file::check_target(out, SAVED_PLAN, state_files.as_ref())?;
     }
-    let recovered = backend.load().await?;
-    for warning in &recovered.warnings {
-        eprintln!("warning: {warning}");
-    }
-    let state = recovered.state.as_ref();
-    args.planning
-        .check_targets(&desired, state.map(|state| &state.job_groups))?;
-    let connection = Connection::open(&args.cloud, &environment)?;
-    let refresh = refresh_for_plan(
+    let connection = super::connect::open(&args.cloud, &environment)?;
+    let planned = reconcile::plan(
+        &backend,
         &connection,
-        &args.planning,
-        args.show_unmanaged,
-        &desired,
-        state,
-        false,
+        desired,
+        &args.planning.request(args.show_unmanaged),
+        &mut NoticesOnly,
     )
-    .await?;
-    let plan = refresh.plan(desired, state, &args.planning.options(args.show_unmanaged));
+    .await
+    .map_err(into_anyhow)?;
     // Released at once, so that a command run right after does not find it held.
     backend.close().await?;
-    let last_applied = state.map_or_else(LastApplied::default, |state| {
-        LastApplied::from_history(&state.history, &plan)
-    });
+    let Planned { plan, last_applied } = planned;
     print_plan(&plan, &args.output, &last_applied, &environment)?;
     super::step_summary::publish(&environment, || {
         render::markdown::render_plan_with(&plan, &last_applied)
     });
-    refuse_blocked(&plan)?;
+    reconcile::refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
         let bytes = plan::saved::to_bytes(&plan)?;
         output_file::write_output_file(out, SAVED_PLAN, &bytes, state_files.as_ref())?;
@@ -106,16 +97,6 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::ChangesPresent);
     }
     Ok(Outcome::Success)
-}
-
-/// The error for a plan that would delete protected groups: it cannot be applied.
-pub(super) fn refuse_blocked(plan: &Plan) -> Result<(), ApplyError> {
-    let addresses: Vec<_> = plan.blocked_deletes().cloned().collect();
-    if addresses.is_empty() {
-        Ok(())
-    } else {
-        Err(ApplyError::Blocked { addresses })
-    }
 }
 
 /// Prints a plan to standard output in the requested format.

@@ -7,7 +7,6 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use super::connect::Connection;
 use super::settings::{CloudArgs, StateArgs, process_environment};
 use super::{Outcome, output};
 use crate::apply::refresh::{Finding, observe, recorded_instances, refresh_state};
@@ -45,7 +44,7 @@ struct RefreshDocument<'a> {
 
 pub(super) async fn run(args: RefreshArgs) -> anyhow::Result<Outcome> {
     let environment = process_environment();
-    let connection = Connection::open(&args.cloud, &environment)?;
+    let connection = super::connect::open(&args.cloud, &environment)?;
     let backend = super::backend::open_state(&args.state, "cityform refresh", &environment).await?;
     let recovered = backend.load_to_change().await?;
     for warning in &recovered.warnings {

@@ -4,15 +4,16 @@
 //! settings value through a pure function over the parsed flags and an environment map, so
 //! the rules are unit-tested without a process.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
 
-use crate::manifest::{Desired, Input};
+use crate::manifest::Input;
 use crate::model::Address;
 use crate::plan::PlanOptions;
+use crate::reconcile::PlanRequest;
 use crate::render::Format;
 use crate::render::text::Color;
 
@@ -122,45 +123,21 @@ pub struct PlanningArgs {
     pub targets: Vec<Address>,
 }
 
-/// `--target` names a group that neither the manifests nor the state know.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "`--target {address}` names no job group: the manifests do not declare it and the state does not record it; targets are `regionId/instanceId/name`"
-)]
-pub struct UnknownTarget {
-    /// The target.
-    pub address: Address,
-}
-
 impl PlanningArgs {
-    /// The targets as a set; empty means every group.
-    pub fn target_set(&self) -> BTreeSet<Address> {
-        self.targets.iter().cloned().collect()
-    }
-
     /// The planner's options.
     pub fn options(&self, show_unmanaged: bool) -> PlanOptions {
         PlanOptions {
             prune: self.prune,
             show_unmanaged,
-            targets: self.target_set(),
+            targets: self.targets.iter().cloned().collect(),
         }
     }
 
-    /// Refuses a target that names nothing, most likely a typo that would plan nothing.
-    pub fn check_targets(
-        &self,
-        desired: &Desired,
-        recorded: Option<&BTreeMap<Address, crate::state::StateEntry>>,
-    ) -> Result<(), UnknownTarget> {
-        match self.targets.iter().find(|target| {
-            !desired.groups.contains_key(*target)
-                && !recorded.is_some_and(|recorded| recorded.contains_key(*target))
-        }) {
-            Some(address) => Err(UnknownTarget {
-                address: address.clone(),
-            }),
-            None => Ok(()),
+    /// How a reconcile plans, per these flags.
+    pub fn request(&self, show_unmanaged: bool) -> PlanRequest {
+        PlanRequest {
+            refresh: self.refresh,
+            options: self.options(show_unmanaged),
         }
     }
 }
@@ -260,31 +237,6 @@ mod tests {
         );
         let error = planning(&["--target", "not-an-address"]).unwrap_err();
         assert!(error.to_string().contains("not an address"), "{error}");
-    }
-
-    #[test]
-    fn a_target_must_name_a_declared_or_recorded_group() {
-        let parsed = planning(&["--target", "cn-shanghai/i/a"]).unwrap();
-        let error = parsed.check_targets(&Desired::default(), None).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("`--target cn-shanghai/i/a` names no job group"),
-            "{error}"
-        );
-        let mut recorded = BTreeMap::new();
-        recorded.insert(
-            Address::new("cn-shanghai", "i", "a"),
-            crate::state::StateEntry::new(
-                "1",
-                crate::model::JobGroupSpec::example(),
-                "",
-                "2026-11-27T08:00:00Z",
-            ),
-        );
-        parsed
-            .check_targets(&Desired::default(), Some(&recorded))
-            .unwrap();
     }
 
     #[test]

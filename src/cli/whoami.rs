@@ -8,9 +8,9 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 
-use super::connect::chain_for;
 use super::settings::process_environment;
 use super::{Outcome, output};
+use crate::cloud::connection::chain_for;
 use crate::cloud::credentials::sts;
 
 /// Arguments of `cityform whoami`.

@@ -8,11 +8,14 @@
 //!   failures into an [`error::CloudError`]; [`job_groups`] holds the actions' parameters and
 //!   answers; [`redact`] scrubs text that came from the network; [`health`] tells the calls
 //!   of one run when to stop retrying (Ctrl-C, a dead endpoint, a clock that is off).
+//! - [`connection`] holds the client a command uses, its credential chain settled only when a
+//!   request must be sent.
 //! - [`answer`] reads a body, JSON or XML, into one document shape; [`xml_answer`] converts
 //!   XML to it.
 
 pub mod answer;
 pub mod client;
+pub mod connection;
 pub mod credentials;
 pub mod endpoint;
 pub mod error;
@@ -27,6 +30,7 @@ pub mod throttle;
 pub mod xml_answer;
 
 pub use client::{ClientBuildError, ClientOptions, CloudClient};
+pub use connection::{Connection, ConnectionError};
 pub use credentials::{
     CallerIdentity, Chain, CredentialError, CredentialSource, Credentials, CredentialsProvider,
     Issued, Resolved, StsEndpoint,

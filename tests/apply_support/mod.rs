@@ -14,12 +14,15 @@ use axum::body::Bytes;
 use axum::extract::State as AxumState;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use cityform::apply::{ApplyEvent, ApplyOptions, ApplyReport, Pacing, execute, resolve_unresolved};
-use cityform::cloud::{ClientOptions, CloudClient, Credentials, Endpoints, RetryPolicy};
+use cityform::apply::{ApplyEvent, ApplyOptions, ApplyReport, Pacing, execute};
+use cityform::cloud::{
+    ClientOptions, CloudClient, Connection, Credentials, Endpoints, RetryPolicy,
+};
 use cityform::emulator::{BUILT_IN_INSTANCE_ID, EmulatorConfig, EmulatorHandle, Faults};
 use cityform::manifest::{Desired, DesiredGroup, SourceLocation};
 use cityform::model::{Address, JobGroupSpec};
-use cityform::plan::{Plan, compute};
+use cityform::plan::Plan;
+use cityform::reconcile::{self, PlanRequest, Reconciled, Request, Source, Unattended};
 use cityform::state::journal::{Intent, IntentId, JournalRecord, Operation};
 use cityform::state::{Backend, LocalBackend, LockOptions, State};
 use tempfile::TempDir;
@@ -217,32 +220,49 @@ pub async fn collect(mut receiver: mpsc::Receiver<ApplyEvent>) -> Vec<ApplyEvent
     events
 }
 
-/// What the command line does for a fresh apply: load, resolve what an earlier run left
-/// unfinished, plan from the resolved state, execute.
+/// A fresh apply through the library's reconcile, as the command line runs it (without a
+/// refresh, and unattended): load, resolve what an earlier run left unfinished, plan from
+/// the resolved state, execute.
 pub async fn plan_and_apply(
     harness: &Harness,
     desired: &Desired,
     options: &ApplyOptions,
 ) -> (Plan, ApplyReport, Vec<ApplyEvent>) {
     let backend = harness.backend();
-    let recovered = backend.load().await.unwrap();
+    let (report, events) = reconcile_collecting(&backend, &harness.client, desired, options).await;
+    let (plan, report) = match report {
+        Reconciled::Applied { plan, report } => (*plan, report),
+        Reconciled::NothingToApply { plan, report } => (plan.plan, report),
+        Reconciled::Cancelled => panic!("an unattended run is never cancelled"),
+    };
+    (plan, report, events)
+}
+
+/// Runs the library's reconcile of `desired` on `backend`, unattended and without a refresh,
+/// collecting every event.
+pub async fn reconcile_collecting<B: Backend>(
+    backend: &B,
+    client: &CloudClient,
+    desired: &Desired,
+    options: &ApplyOptions,
+) -> (Reconciled, Vec<ApplyEvent>) {
     let (sender, receiver) = mpsc::channel(16);
     let collector = tokio::spawn(collect(receiver));
-    let state = resolve_unresolved(&backend, &harness.client, recovered, &sender)
-        .await
-        .unwrap();
-    let plan = compute(desired, state.as_ref());
-    let report = execute(
-        &backend,
-        &harness.client,
-        &plan,
-        options,
-        sender,
-        std::future::pending(),
-    )
-    .await
-    .unwrap();
-    (plan, report, collector.await.unwrap())
+    let connection = Connection::with_client(client.clone());
+    let request = Request {
+        backend,
+        connection: &connection,
+        source: Source::Manifests {
+            desired: desired.clone(),
+            planning: PlanRequest::default(),
+        },
+        options: options.clone(),
+        auto_approve: true,
+        events: sender,
+        stop: Box::pin(std::future::pending()),
+    };
+    let reconciled = reconcile::run(request, &mut Unattended).await.unwrap();
+    (reconciled, collector.await.unwrap())
 }
 
 /// The state as a fresh load sees it, and its unresolved intents' count.

@@ -6,6 +6,7 @@
 //! confirm → execute. Output: a progress bar on a terminal, one line per action otherwise, or JSON
 //! lines with `--format json`.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,20 +18,23 @@ use tokio::sync::mpsc;
 
 use super::Outcome;
 use super::backend::{self, BackendChoice};
-use super::connect::{Connection, refresh_for_plan};
-use super::plan::{print_plan, refuse_blocked};
+use super::interaction::{into_anyhow, print_notice};
+use super::plan::print_plan;
 use super::provenance_args::{ProvenanceArgs, RetentionArgs};
 use super::settings::{
     CloudArgs, ManifestArgs, OutputArgs, PlanningArgs, StateArgs, process_environment,
 };
 use super::step_summary;
-use crate::apply::{self, ApplyOptions, ApplyReport, NotApplied};
-use crate::cloud::{ClientOptions, CloudClient, Credentials, Endpoints};
+use crate::apply::{self, ApplyOptions, ApplyReport};
+use crate::cloud::{ClientOptions, CloudClient, Connection, Credentials, Endpoints};
 use crate::emulator::{self, EmulatorConfig, EmulatorHandle};
 use crate::manifest;
 use crate::plan::{self, Plan};
-use crate::render::{self, Format};
-use crate::state::{Backend as _, LockOptions, State};
+use crate::reconcile::{
+    self, CallerError, Interaction, Notice, ReconcileError, Reconciled, Source, StopSignal,
+};
+use crate::render::{self, Format, LastApplied};
+use crate::state::LockOptions;
 
 mod progress;
 
@@ -146,7 +150,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
     let connection = match &demo {
         Some(demo) => Connection::with_client(demo.client()?),
-        None => Connection::open(&args.cloud, &environment)?,
+        None => super::connect::open(&args.cloud, &environment)?,
     };
     if !args.dry_run {
         // A dry run sends nothing, so it needs no credentials: a pull-request job can run it.
@@ -168,122 +172,73 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         }
         None => backend::open_state(&args.state, "cityform apply", &environment).await?,
     };
-    // A dry run changes nothing: it need not keep a second copy of the state.
-    let recovered = if args.dry_run {
-        backend.load().await?
-    } else {
-        backend.load_to_change().await?
-    };
-    for warning in &recovered.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if let PlanSource::Saved { file, plan } = &source {
-        check_binding(file, plan, recovered.state.as_ref())?;
-    }
 
     let renderer = progress::Renderer::new(args.output.format);
     let (sender, receiver) = mpsc::channel(1024);
     let printer = tokio::spawn(renderer.clone().consume(receiver));
-
-    let state = if args.dry_run {
-        if !recovered.unresolved.is_empty() {
-            eprintln!(
-                "note: {} call(s) from an earlier run have an unknown outcome; a real apply resolves them first",
-                recovered.unresolved.len()
-            );
-        }
-        recovered.state
-    } else {
-        apply::resolve_unresolved_with_provenance(
-            &backend,
-            connection.client().await?,
-            recovered,
-            &sender,
-            Some(&provenance),
-        )
-        .await?
+    let (acting, stop) = interruption.parts();
+    let request = reconcile::Request {
+        backend: &backend,
+        connection: &connection,
+        source: match source {
+            PlanSource::Saved { file, plan } => Source::Saved { file, plan },
+            PlanSource::Manifests(desired) => Source::Manifests {
+                desired,
+                planning: args.planning.request(false),
+            },
+        },
+        options,
+        auto_approve: args.auto_approve,
+        events: sender,
+        stop,
     };
-
-    let plan = match source {
-        PlanSource::Saved { plan, .. } => plan,
-        PlanSource::Manifests(desired) => {
-            args.planning
-                .check_targets(&desired, state.as_ref().map(|state| &state.job_groups))?;
-            let refresh = refresh_for_plan(
-                &connection,
-                &args.planning,
-                false,
-                &desired,
-                state.as_ref(),
-                args.dry_run,
-            )
-            .await?;
-            let plan = refresh.plan(desired, state.as_ref(), &args.planning.options(false));
-            let last_applied = state.as_ref().map_or_else(Default::default, |state| {
-                render::LastApplied::from_history(&state.history, &plan)
-            });
-            if !json {
-                print_plan(&plan, &args.output, &last_applied, &environment)?;
-            }
-            refuse_blocked(&plan)?;
-            if !plan.actions.iter().any(changes_something) {
-                if !args.dry_run && state.is_some() {
-                    // Records an earlier run made durable but was killed before folding
-                    // into the state file are folded now, as every apply ends compacted.
-                    backend.compact().await?;
-                }
-                if !plan.is_empty() && !json {
-                    println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
-                }
-                drop(sender);
-                let _ = printer.await;
-                // A JSON reader always gets its `summary` line, even for a run with nothing
-                // to do; printed under the lock, like everything else the run prints.
-                let finished = if json {
-                    renderer.finish(&nothing_to_apply(&plan))
-                } else {
-                    Ok(())
-                };
-                backend.close().await?;
-                finished?;
-                step_summary::publish(&environment, || {
-                    render::markdown::render_plan_with(&plan, &last_applied)
-                });
-                return Ok(Outcome::Success);
-            }
-            if !args.auto_approve && !args.dry_run && !confirm()? {
-                eprintln!("Apply cancelled: nothing was changed.");
-                return Ok(Outcome::Success);
-            }
-            plan
-        }
+    let mut interaction = Terminal {
+        output: &args.output,
+        environment: &environment,
+        renderer: renderer.clone(),
+        acting,
     };
-
-    refuse_blocked(&plan)?;
-    renderer.start(
-        plan.actions
-            .iter()
-            .filter(|action| changes_something(action))
-            .count(),
-    );
-    let client = if args.dry_run {
-        connection.offline_client()
-    } else {
-        connection.client().await?
-    };
-    let stop = interruption.actions_started();
-    let report = apply::execute(&backend, client, &plan, &options, sender, stop).await;
+    let reconciled = reconcile::run(request, &mut interaction).await;
+    // Every event is printed before the summary.
     let _ = printer.await;
-    // The summary is printed before the lock is let go, so that the output of a run that
-    // was waiting for the lock never mixes with this one's.
-    let finished = match &report {
-        Ok(report) => renderer.finish(report),
-        // A run that stopped itself still says what it did, then its one error.
-        Err(apply::ApplyError::Halted { report, .. }) => renderer.finish(report),
-        Err(_) => Ok(()),
+    let report = match reconciled {
+        Ok(Reconciled::Applied { report, .. }) => report,
+        Ok(Reconciled::Cancelled) => {
+            eprintln!("Apply cancelled: nothing was changed.");
+            return Ok(Outcome::Success);
+        }
+        Ok(Reconciled::NothingToApply { plan, report }) => {
+            if !plan.plan.is_empty() && !json {
+                println!("\nNothing to apply: orphans are left alone; `--prune` deletes them.");
+            }
+            // A JSON reader always gets its `summary` line, even for a run with nothing
+            // to do; printed under the lock, like everything else the run prints.
+            let finished = if json {
+                renderer.finish(&report)
+            } else {
+                Ok(())
+            };
+            backend.close().await?;
+            finished?;
+            step_summary::publish(&environment, || {
+                render::markdown::render_plan_with(&plan.plan, &plan.last_applied)
+            });
+            return Ok(Outcome::Success);
+        }
+        Err(ReconcileError::Apply(apply::ApplyError::Halted { halt, report })) => {
+            // A run that stopped itself still says what it did, then its one error; the
+            // summary is printed before the lock is let go, so that the output of a run
+            // that was waiting for the lock never mixes with this one's.
+            let finished = renderer.finish(&report);
+            backend.close().await?;
+            finished?;
+            return Err(apply::ApplyError::Halted { halt, report }.into());
+        }
+        Err(error) => return Err(into_anyhow(error)),
     };
+    // Printed before the lock is let go, as above.
+    let finished = renderer.finish(&report);
     backend.close().await?;
-    let report = report?;
     finished?;
     step_summary::publish(&environment, || step_summary::apply_markdown(&report));
     if let Some(demo) = demo {
@@ -292,25 +247,34 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     outcome(&report)
 }
 
-/// Whether applying `action` changes anything: everything but orphans (left alone) and
-/// blocked deletes (refused).
-fn changes_something(action: &plan::Action) -> bool {
-    !matches!(
-        action,
-        plan::Action::Orphan { .. } | plan::Action::BlockedDelete { .. }
-    )
+/// The command line's side of an apply: notices and the plan printed, the question asked
+/// at the terminal, the progress started and Ctrl-C armed when actions start.
+struct Terminal<'a> {
+    output: &'a OutputArgs,
+    environment: &'a BTreeMap<String, String>,
+    renderer: progress::Renderer,
+    acting: Arc<AtomicBool>,
 }
 
-/// The report of a run whose plan changes nothing: its orphans, left alone.
-fn nothing_to_apply(plan: &Plan) -> ApplyReport {
-    let not_applied = plan
-        .actions
-        .iter()
-        .filter_map(NotApplied::from_action)
-        .collect();
-    ApplyReport {
-        not_applied,
-        ..ApplyReport::default()
+impl Interaction for Terminal<'_> {
+    fn notice(&mut self, notice: Notice) {
+        print_notice(&notice);
+    }
+
+    fn plan_ready(&mut self, plan: &Plan, last_applied: &LastApplied) -> Result<(), CallerError> {
+        if self.output.format != Format::Json {
+            print_plan(plan, self.output, last_applied, self.environment)?;
+        }
+        Ok(())
+    }
+
+    fn confirm(&mut self, _: &Plan) -> Result<bool, CallerError> {
+        Ok(confirm()?)
+    }
+
+    fn actions_starting(&mut self, count: usize) {
+        self.renderer.start(count);
+        self.acting.store(true, Ordering::SeqCst);
     }
 }
 
@@ -334,44 +298,6 @@ fn outcome(report: &ApplyReport) -> anyhow::Result<Outcome> {
     "refusing to apply without confirmation: standard input is not a terminal; pass `--auto-approve` to apply, or `--dry-run` to preview"
 )]
 struct NoConfirmation;
-
-/// Why a saved plan does not fit the state.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "Saved plan is stale: the state changed since it was made ({found}, plan expects {expected}). Run plan again."
-)]
-struct StalePlan {
-    found: String,
-    expected: String,
-}
-
-fn check_binding(file: &std::path::Path, plan: &Plan, state: Option<&State>) -> anyhow::Result<()> {
-    let describe = |lineage: &str, serial: u64| format!("serial {serial} of lineage {lineage}");
-    let found = state.map(|state| (state.lineage.as_str(), state.serial));
-    let expected = plan
-        .state
-        .as_ref()
-        .map(|binding| (binding.lineage.as_str(), binding.serial));
-    if found == expected {
-        return Ok(());
-    }
-    let (found, expected) = match (found, expected) {
-        (Some((found_lineage, found_serial)), Some((lineage, serial)))
-            if found_lineage == lineage =>
-        {
-            (format!("serial {found_serial}"), format!("{serial}"))
-        }
-        (found, expected) => (
-            found.map_or("no state".to_owned(), |(lineage, serial)| {
-                describe(lineage, serial)
-            }),
-            expected.map_or("no state".to_owned(), |(lineage, serial)| {
-                describe(lineage, serial)
-            }),
-        ),
-    };
-    Err(StalePlan { found, expected }).with_context(|| format!("cannot apply `{}`", file.display()))
-}
 
 fn confirm() -> anyhow::Result<bool> {
     let mut stderr = std::io::stderr();
@@ -421,12 +347,16 @@ impl Interruption {
         Self { acting, stopped }
     }
 
-    /// Marks the start of the actions and returns what resolves when they are to stop.
-    fn actions_started(self) -> impl std::future::Future<Output = ()> + Send {
-        self.acting.store(true, Ordering::SeqCst);
-        async move {
-            let _ = self.stopped.await;
-        }
+    /// The flag to set when actions start (from then on the first signal stops new ones
+    /// instead of exiting), and what resolves when they are to stop.
+    fn parts(self) -> (Arc<AtomicBool>, StopSignal) {
+        let stopped = self.stopped;
+        (
+            self.acting,
+            Box::pin(async move {
+                let _ = stopped.await;
+            }),
+        )
     }
 }
 

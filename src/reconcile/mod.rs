@@ -1,0 +1,299 @@
+//! One reconcile: the sequence from a state and manifests (or a saved plan) to a recorded
+//! result, in one place, for the command line, the tests and the continuous reconcile alike.
+//!
+//! [`plan`] reads the state without changing it, refreshes what the plan needs and computes
+//! the plan. [`run`] is `apply`: read the state to change it → check a saved plan's binding
+//! → resolve calls an earlier run left unfinished → refresh → plan → show and confirm
+//! (through the caller's [`Interaction`]) → execute, every result recorded durably → the
+//! state compacted. The caller opens the state (and so holds its lock) before, and closes it
+//! after it has shown the result, so that nothing it prints mixes with a run waiting for the
+//! lock.
+
+mod binding;
+mod error;
+mod refresh;
+mod request;
+
+use std::collections::BTreeMap;
+
+pub use error::{ReconcileError, StalePlan};
+pub use request::{
+    CallerError, Interaction, Notice, PlanRequest, Request, Source, StopSignal, Unattended,
+};
+
+use crate::apply::{self, ApplyReport, NotApplied};
+use crate::cloud::Connection;
+use crate::manifest::Desired;
+use crate::model::Address;
+use crate::plan::{Action, Plan};
+use crate::render::LastApplied;
+use crate::state::{Backend, State, StateEntry};
+
+/// A plan, and where each group it updates or orphans was last applied from.
+#[derive(Debug)]
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// The provenance shown beside updates and orphans.
+    pub last_applied: LastApplied,
+}
+
+/// How a run ended, when it did not fail.
+#[derive(Debug)]
+pub enum Reconciled {
+    /// The plan changes nothing: orphans at most, left alone. Nothing was sent; records an
+    /// earlier run left unfolded are folded into the state.
+    NothingToApply {
+        /// The plan, shown already.
+        plan: Box<Planned>,
+        /// Its orphans, as a report.
+        report: ApplyReport,
+    },
+    /// The caller did not confirm: nothing was changed.
+    Cancelled,
+    /// The plan was carried out (or, in a dry run, walked through).
+    Applied {
+        /// The plan.
+        plan: Box<Plan>,
+        /// What was done.
+        report: ApplyReport,
+    },
+}
+
+/// Plans `desired` against the state in `backend`, read without changing it, after a
+/// refresh as `planning` says. `interaction` hears the state's warnings.
+pub async fn plan<B: Backend>(
+    backend: &B,
+    connection: &Connection,
+    desired: Desired,
+    planning: &PlanRequest,
+    interaction: &mut dyn Interaction,
+) -> Result<Planned, ReconcileError> {
+    let recovered = backend.load().await?;
+    for warning in recovered.warnings {
+        interaction.notice(Notice::StateWarning(warning));
+    }
+    let state = recovered.state.as_ref();
+    plan_against(connection, desired, planning, state, false, interaction).await
+}
+
+/// Carries out `request`: see the module's documentation for the sequence.
+pub async fn run<B: Backend>(
+    request: Request<'_, B>,
+    interaction: &mut dyn Interaction,
+) -> Result<Reconciled, ReconcileError> {
+    let Request {
+        backend,
+        connection,
+        source,
+        options,
+        auto_approve,
+        events,
+        stop,
+    } = request;
+    // A dry run changes nothing: it need not keep a second copy of the state.
+    let recovered = if options.dry_run {
+        backend.load().await?
+    } else {
+        backend.load_to_change().await?
+    };
+    for warning in &recovered.warnings {
+        interaction.notice(Notice::StateWarning(warning.clone()));
+    }
+    if let Source::Saved { file, plan } = &source {
+        binding::check(file, plan, recovered.state.as_ref())?;
+    }
+    let state = if options.dry_run {
+        if !recovered.unresolved.is_empty() {
+            interaction.notice(Notice::UnresolvedLeft(recovered.unresolved.len()));
+        }
+        recovered.state
+    } else {
+        apply::resolve_unresolved(
+            backend,
+            connection.client().await?,
+            recovered,
+            &events,
+            options.provenance.as_ref(),
+        )
+        .await?
+    };
+
+    let plan = match source {
+        Source::Saved { plan, .. } => plan,
+        Source::Manifests { desired, planning } => {
+            let planned = plan_against(
+                connection,
+                desired,
+                &planning,
+                state.as_ref(),
+                options.dry_run,
+                interaction,
+            )
+            .await?;
+            interaction
+                .plan_ready(&planned.plan, &planned.last_applied)
+                .map_err(ReconcileError::Caller)?;
+            refuse_blocked(&planned.plan)?;
+            if !planned.plan.actions.iter().any(changes_something) {
+                if !options.dry_run && state.is_some() {
+                    // Records an earlier run made durable but was killed before folding
+                    // into the state file are folded now, as every apply ends compacted.
+                    backend.compact().await?;
+                }
+                let report = nothing_to_apply(&planned.plan);
+                return Ok(Reconciled::NothingToApply {
+                    plan: Box::new(planned),
+                    report,
+                });
+            }
+            if !auto_approve
+                && !options.dry_run
+                && !interaction
+                    .confirm(&planned.plan)
+                    .map_err(ReconcileError::Caller)?
+            {
+                return Ok(Reconciled::Cancelled);
+            }
+            planned.plan
+        }
+    };
+
+    refuse_blocked(&plan)?;
+    interaction.actions_starting(plan.actions.iter().filter(|a| changes_something(a)).count());
+    let client = if options.dry_run {
+        connection.offline_client()
+    } else {
+        connection.client().await?
+    };
+    let report = apply::execute(backend, client, &plan, &options, events, stop).await?;
+    Ok(Reconciled::Applied {
+        plan: Box::new(plan),
+        report,
+    })
+}
+
+/// The plan of `desired` against `state`, after the refresh `planning` asks for; with
+/// `offline_ok` (a dry run), a refresh without credentials is skipped and `interaction` told.
+async fn plan_against(
+    connection: &Connection,
+    desired: Desired,
+    planning: &PlanRequest,
+    state: Option<&State>,
+    offline_ok: bool,
+    interaction: &mut dyn Interaction,
+) -> Result<Planned, ReconcileError> {
+    check_targets(
+        &desired,
+        state.map(|state| &state.job_groups),
+        &planning.options.targets,
+    )?;
+    let refresh = refresh::refresh_for_plan(
+        connection,
+        planning,
+        &desired,
+        state,
+        offline_ok,
+        interaction,
+    )
+    .await?;
+    let plan = refresh.plan(desired, state, &planning.options);
+    let last_applied = state.map_or_else(LastApplied::default, |state| {
+        LastApplied::from_history(&state.history, &plan)
+    });
+    Ok(Planned { plan, last_applied })
+}
+
+/// Refuses a target that names nothing, most likely a typo that would plan nothing.
+fn check_targets<'a>(
+    desired: &Desired,
+    recorded: Option<&BTreeMap<Address, StateEntry>>,
+    targets: impl IntoIterator<Item = &'a Address>,
+) -> Result<(), ReconcileError> {
+    match targets.into_iter().find(|target| {
+        !desired.groups.contains_key(*target)
+            && !recorded.is_some_and(|recorded| recorded.contains_key(*target))
+    }) {
+        Some(address) => Err(ReconcileError::UnknownTarget {
+            address: address.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The error for a plan that would delete protected groups: it cannot be applied.
+pub fn refuse_blocked(plan: &Plan) -> Result<(), apply::ApplyError> {
+    let addresses: Vec<_> = plan.blocked_deletes().cloned().collect();
+    if addresses.is_empty() {
+        Ok(())
+    } else {
+        Err(apply::ApplyError::Blocked { addresses })
+    }
+}
+
+/// Whether applying `action` changes anything: everything but orphans (left alone) and
+/// blocked deletes (refused).
+pub fn changes_something(action: &Action) -> bool {
+    !matches!(action, Action::Orphan { .. } | Action::BlockedDelete { .. })
+}
+
+/// The report of a run whose plan changes nothing: its orphans, left alone.
+fn nothing_to_apply(plan: &Plan) -> ApplyReport {
+    ApplyReport {
+        not_applied: plan
+            .actions
+            .iter()
+            .filter_map(NotApplied::from_action)
+            .collect(),
+        ..ApplyReport::default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::model::JobGroupSpec;
+
+    /// A run can be spawned (the continuous reconcile does): this fails to compile otherwise.
+    #[allow(dead_code, clippy::manual_async_fn)] // the `Send` bound is the point
+    fn a_run_is_send(
+        request: Request<'static, crate::state::LocalBackend>,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        async move {
+            let _ = run(request, &mut Unattended).await;
+        }
+    }
+
+    #[test]
+    fn a_target_must_name_a_declared_or_recorded_group() {
+        let target = Address::new("cn-shanghai", "i", "a");
+        let error = check_targets(&Desired::default(), None, [&target]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("`--target cn-shanghai/i/a` names no job group"),
+            "{error}"
+        );
+        let mut recorded = BTreeMap::new();
+        recorded.insert(
+            target.clone(),
+            StateEntry::new("1", JobGroupSpec::example(), "", "2026-11-27T08:00:00Z"),
+        );
+        check_targets(&Desired::default(), Some(&recorded), [&target]).unwrap();
+    }
+
+    #[test]
+    fn only_orphans_and_blocked_deletes_change_nothing() {
+        let address = Address::new("cn-shanghai", "i", "a");
+        let orphan = Action::Orphan {
+            address,
+            job_group_id: "1".into(),
+            spec: JobGroupSpec::example(),
+        };
+        assert!(!changes_something(&orphan));
+        let mut plan = Plan::empty(None);
+        plan.actions.push(orphan);
+        assert_eq!(nothing_to_apply(&plan).not_applied.len(), 1);
+    }
+}
