@@ -342,9 +342,9 @@ fn orphans(plan: &Plan) -> Vec<&Address> {
 
 fn rendered(plan: &Plan) -> [String; 3] {
     [
-        render::text::render_plan(plan, render::text::Color::Never),
-        render::json::render_plan(plan).unwrap(),
-        render::markdown::render_plan(plan),
+        render::plan_text::render_plan(plan, render::plan_text::Color::Never),
+        render::plan_json::render_plan(plan).unwrap(),
+        render::plan_markdown::render_plan(plan),
     ]
 }
 

@@ -343,17 +343,17 @@ pub fn check_plan(plan: &Plan) {
         .unwrap_or_else(|error| panic!("a saved plan does not read back: {error}"));
     assert_eq!(&read, plan, "a saved plan reads back differently");
 
-    let text = render::text::render_plan(plan, render::text::Color::Never);
+    let text = render::plan_text::render_plan(plan, render::plan_text::Color::Never);
     assert_printable(&text, "text plan");
-    let _coloured = render::text::render_plan(plan, render::text::Color::Always);
-    let markdown = render::markdown::render_plan(plan);
+    let _coloured = render::plan_text::render_plan(plan, render::plan_text::Color::Always);
+    let markdown = render::plan_markdown::render_plan(plan);
     assert_printable(&markdown, "Markdown plan");
     assert!(
-        markdown.len() <= render::markdown::MAX_LENGTH,
+        markdown.len() <= render::plan_markdown::MAX_LENGTH,
         "the Markdown plan is {} bytes, more than its limit",
         markdown.len()
     );
-    let json = render::json::render_plan(plan).expect("a plan always renders as JSON");
+    let json = render::plan_json::render_plan(plan).expect("a plan always renders as JSON");
     serde_json::from_str::<serde_json::Value>(&json).expect("the JSON plan is JSON");
 }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::settings::StateArgs;
 use super::{Outcome, output};
 use crate::model::Address;
-use crate::provenance::{self, parse_since};
+use crate::provenance::parse_since;
 use crate::state::Backend as _;
 
 /// Arguments of `cityform history`.
@@ -68,8 +68,8 @@ pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
         entries.truncate(limit);
     }
     let text = match args.format {
-        HistoryFormat::Text => provenance::render::render_text(&entries),
-        HistoryFormat::Json => provenance::render::render_json(&entries)?,
+        HistoryFormat::Text => crate::render::history::render_text(&entries),
+        HistoryFormat::Json => crate::render::history::render_json(&entries)?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)

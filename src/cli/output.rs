@@ -23,7 +23,7 @@ pub fn print_json_plan(
     last_applied: &crate::render::LastApplied,
 ) -> anyhow::Result<()> {
     let mut stdout = io::BufWriter::new(io::stdout().lock());
-    let written = crate::render::json::write_plan_with(plan, last_applied, &mut stdout)
+    let written = crate::render::plan_json::write_plan_with(plan, last_applied, &mut stdout)
         .map_err(io::Error::from)
         .and_then(|()| stdout.flush());
     match written {

@@ -79,7 +79,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let Planned { plan, last_applied } = planned;
     print_plan(&plan, &args.output, &last_applied, &environment)?;
     super::step_summary::publish(&environment, || {
-        render::markdown::render_plan_with(&plan, &last_applied)
+        render::plan_markdown::render_plan_with(&plan, &last_applied)
     });
     reconcile::refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
@@ -112,10 +112,10 @@ pub(super) fn print_plan(
     let text = match output.format {
         Format::Text => {
             let color = output.color(stdout.is_terminal(), environment);
-            render::text::render_plan_with(plan, color, last_applied)
+            render::plan_text::render_plan_with(plan, color, last_applied)
         }
         Format::Json => return output::print_json_plan(plan, last_applied),
-        Format::Markdown => render::markdown::render_plan_with(plan, last_applied),
+        Format::Markdown => render::plan_markdown::render_plan_with(plan, last_applied),
     };
     output::print(&text)?;
     Ok(())

@@ -15,7 +15,7 @@ use crate::model::Address;
 use crate::plan::PlanOptions;
 use crate::reconcile::PlanRequest;
 use crate::render::Format;
-use crate::render::text::Color;
+use crate::render::plan_text::Color;
 
 /// The manifests default to this directory when no `-f` is given.
 pub const DEFAULT_MANIFEST_DIRECTORY: &str = "manifests";

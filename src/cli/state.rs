@@ -8,19 +8,18 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde::Serialize;
 
 use super::backend::{self, BackendArgs, BackendChoice};
 use super::settings::{DEFAULT_STATE_PATH, StateArgs, process_environment};
 use super::{Outcome, output};
 use crate::apply::HistoryRecorder;
 use crate::manifest::Input;
-use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
+use crate::model::{Address, validate_job_group_name};
 use crate::provenance::{HistoryAction, Moved, RunContext};
+use crate::render;
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{
-    AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State,
-    StateEntry, migrate,
+    AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State, migrate,
 };
 
 /// Arguments of `cityform state`.
@@ -233,69 +232,11 @@ async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
     let state = load(&backend).await?;
     backend.close().await?;
     let text = match args.format {
-        StateFormat::Text => render_list(state.as_ref()),
-        StateFormat::Json => render_list_json(state.as_ref())?,
+        StateFormat::Text => render::state::list_text(state.as_ref()),
+        StateFormat::Json => render::state::list_json(state.as_ref())?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)
-}
-
-/// One line per group, `ADDRESS  ID`, the ids aligned; nothing for an empty state.
-fn render_list(state: Option<&State>) -> String {
-    let Some(state) = state else {
-        return String::new();
-    };
-    let width = state
-        .job_groups
-        .keys()
-        .map(|address| address.to_string().len())
-        .max()
-        .unwrap_or(0);
-    let mut text = String::new();
-    for (address, entry) in &state.job_groups {
-        let _ = writeln!(
-            text,
-            "{:<width$}  {}",
-            address.to_string(),
-            entry.job_group_id
-        );
-    }
-    text
-}
-
-#[derive(Serialize)]
-struct ListDocument<'a> {
-    format_version: u32,
-    kind: &'static str,
-    lineage: Option<&'a str>,
-    serial: Option<u64>,
-    job_groups: Vec<Listed<'a>>,
-}
-
-#[derive(Serialize)]
-struct Listed<'a> {
-    address: &'a Address,
-    job_group_id: &'a str,
-}
-
-fn render_list_json(state: Option<&State>) -> anyhow::Result<String> {
-    let document = ListDocument {
-        format_version: 1,
-        kind: "state_list",
-        lineage: state.map(|state| state.lineage.as_str()),
-        serial: state.map(|state| state.serial),
-        job_groups: state
-            .into_iter()
-            .flat_map(|state| &state.job_groups)
-            .map(|(address, entry)| Listed {
-                address,
-                job_group_id: &entry.job_group_id,
-            })
-            .collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&document)?;
-    text.push('\n');
-    Ok(text)
 }
 
 async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
@@ -312,91 +253,11 @@ async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
     // The last recorded change and where it came from (`docs/provenance.md`).
     let last_change = state.history.latest(&args.address);
     let text = match args.format {
-        StateFormat::Text => {
-            let mut text = render_entry(&args.address, entry);
-            if let Some(change) = last_change {
-                text.push_str(&crate::provenance::render::last_change_text(change));
-            }
-            text
-        }
-        StateFormat::Json => {
-            let mut shown = serde_json::to_value(Shown::new(&args.address, entry))?;
-            if let (Some(change), Some(object)) = (last_change, shown.as_object_mut()) {
-                object.insert("last_change".to_owned(), serde_json::to_value(change)?);
-            }
-            let mut text = serde_json::to_string_pretty(&shown)?;
-            text.push('\n');
-            text
-        }
+        StateFormat::Text => render::state::entry_text(&args.address, entry, last_change),
+        StateFormat::Json => render::state::entry_json(&args.address, entry, last_change)?,
     };
     output::print(&text)?;
     Ok(Outcome::Success)
-}
-
-/// One recorded group as `state show --format json` prints it: every field, always.
-#[derive(Serialize)]
-struct Shown<'a> {
-    format_version: u32,
-    kind: &'static str,
-    address: &'a Address,
-    job_group_id: &'a str,
-    spec: &'a JobGroupSpec,
-    status: Option<Status>,
-    prevent_destroy: bool,
-    request_id: &'a str,
-    applied_at: &'a str,
-}
-
-impl<'a> Shown<'a> {
-    fn new(address: &'a Address, entry: &'a StateEntry) -> Self {
-        Self {
-            format_version: 1,
-            kind: "state_entry",
-            address,
-            job_group_id: &entry.job_group_id,
-            spec: &entry.spec,
-            status: entry.status,
-            prevent_destroy: entry.prevent_destroy,
-            request_id: &entry.request_id,
-            applied_at: &entry.applied_at,
-        }
-    }
-}
-
-/// `name = value` lines: the address and id, every spec attribute, then what the state
-/// knows besides.
-fn render_entry(address: &Address, entry: &StateEntry) -> String {
-    let mut lines: Vec<(String, String)> = vec![
-        ("address".into(), address.to_string()),
-        ("id".into(), format!("{:?}", entry.job_group_id)),
-    ];
-    for (attribute, value) in entry.spec.attributes() {
-        let shown = if matches!(
-            attribute.as_str(),
-            "planedJobCount" | "streamPerJob" | "jobCount"
-        ) {
-            value
-        } else {
-            format!("{value:?}")
-        };
-        lines.push((attribute, shown));
-    }
-    lines.push((
-        "status".into(),
-        entry.status.map_or_else(
-            || "(unknown)".to_owned(),
-            |status| format!("{:?}", status.as_str()),
-        ),
-    ));
-    lines.push(("preventDestroy".into(), entry.prevent_destroy.to_string()));
-    lines.push(("requestId".into(), format!("{:?}", entry.request_id)));
-    lines.push(("appliedAt".into(), format!("{:?}", entry.applied_at)));
-    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let mut text = String::new();
-    for (name, value) in lines {
-        let _ = writeln!(text, "{name:<width$} = {value}");
-    }
-    text
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
@@ -574,77 +435,6 @@ fn describe_migration(report: &MigrateReport, from: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn state() -> State {
-        let mut state = State::new("lineage-1");
-        let mut entry = StateEntry::new(
-            "7",
-            JobGroupSpec::example().with_param("ES_ENABLE", "True"),
-            "R-1",
-            "2026-11-27T08:00:00Z",
-        );
-        entry.status = Some(Status::Running);
-        state.job_groups.insert(
-            Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),
-            entry,
-        );
-        state.job_groups.insert(
-            Address::new("cn-shanghai", "cityvisual-Instance", "b"),
-            StateEntry::new("12", JobGroupSpec::example(), "R-2", "2026-11-27T08:00:00Z"),
-        );
-        state
-    }
-
-    #[test]
-    fn list_aligns_the_ids_and_is_empty_without_a_state() {
-        insta::assert_snapshot!(render_list(Some(&state())), @r"
-        cn-shanghai/cityvisual-Instance/b             12
-        cn-shanghai/cityvisual-Instance/traffic-east  7
-        ");
-        assert_eq!(render_list(None), "");
-    }
-
-    #[test]
-    fn list_as_json_names_every_group_and_the_state() {
-        let json: serde_json::Value =
-            serde_json::from_str(&render_list_json(Some(&state())).unwrap()).unwrap();
-        assert_eq!(json["kind"], "state_list");
-        assert_eq!(json["lineage"], "lineage-1");
-        assert_eq!(
-            json["job_groups"][1],
-            serde_json::json!({
-                "address": "cn-shanghai/cityvisual-Instance/traffic-east",
-                "job_group_id": "7"
-            })
-        );
-        let empty: serde_json::Value =
-            serde_json::from_str(&render_list_json(None).unwrap()).unwrap();
-        assert_eq!(empty["job_groups"], serde_json::json!([]));
-        assert_eq!(empty["lineage"], serde_json::Value::Null);
-    }
-
-    #[test]
-    fn show_prints_every_recorded_field() {
-        let state = state();
-        let (address, entry) = state.job_groups.iter().nth(1).unwrap();
-        insta::assert_snapshot!(render_entry(address, entry), @r#"
-        address           = cn-shanghai/cityvisual-Instance/traffic-east
-        id                = "7"
-        algoLibId         = "3"
-        resourceProfileId = "6"
-        planedJobCount    = 10
-        streamPerJob      = 5
-        params.ES_ENABLE  = "True"
-        status            = "Running"
-        preventDestroy    = false
-        requestId         = "R-1"
-        appliedAt         = "2026-11-27T08:00:00Z"
-        "#);
-        let json = serde_json::to_value(Shown::new(address, entry)).unwrap();
-        assert_eq!(json["status"], "Running");
-        assert_eq!(json["prevent_destroy"], false);
-        assert_eq!(json["spec"]["params"]["ES_ENABLE"], "True");
-    }
 
     #[test]
     fn a_migration_says_what_it_did() {

@@ -6,7 +6,7 @@
 //! A command collects a [`RunContext`] once ([`RunContext::collect`], the I/O edge: `git`
 //! and the host name), and takes a [`Provenance`] from it for each action it records
 //! ([`RunContext::for_group`]). [`History`] keeps recorded actions per group up to a
-//! retention; [`render`] shows them.
+//! retention; [`crate::render::history`] shows them.
 //!
 //! Only the environment variables of [`environment::VARIABLES`] are read, and every URL is
 //! rebuilt without credentials, so nothing secret can reach a record.
@@ -17,7 +17,6 @@ pub mod environment;
 mod git;
 mod history;
 mod record;
-pub mod render;
 mod web;
 
 pub use clean::{CleanlinessUnknown, DirtyTree, RequireCleanError};

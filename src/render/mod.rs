@@ -1,8 +1,22 @@
-//! Renderers: a plan as terminal text, JSON or Markdown. Pure functions from values to strings.
+//! Every rendering cityform prints, for people and programs: pure functions from values to
+//! strings, one file per thing rendered.
+//!
+//! - a plan: [`plan_text`] (the terminal), [`plan_json`] (the versioned schema),
+//!   [`plan_markdown`] (a pull-request comment or CI step summary);
+//! - an apply as it runs and its result: [`apply_text`] (lines and summary, JSON lines),
+//!   [`apply_markdown`] (the CI step summary);
+//! - [`history`]: `cityform history` and the "last applied from" notes;
+//! - [`state`]: `cityform state list` and `state show`;
+//! - [`refresh`]: what `cityform refresh` found.
 
-pub mod json;
-pub mod markdown;
-pub mod text;
+pub mod apply_markdown;
+pub mod apply_text;
+pub mod history;
+pub mod plan_json;
+pub mod plan_markdown;
+pub mod plan_text;
+pub mod refresh;
+pub mod state;
 
 use std::collections::BTreeMap;
 

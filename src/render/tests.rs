@@ -8,7 +8,7 @@ use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
 
-use super::text::Color;
+use super::plan_text::Color;
 
 fn address(name: &str) -> Address {
     Address::new("cn-shanghai", "cityvisual-Instance", name)
@@ -231,57 +231,57 @@ fn no_changes_but_unmanaged() -> Plan {
 
 #[test]
 fn text_plan_with_every_action_kind() {
-    insta::assert_snapshot!(super::text::render_plan(&every_kind(), Color::Never));
+    insta::assert_snapshot!(super::plan_text::render_plan(&every_kind(), Color::Never));
 }
 
 #[test]
 fn text_plan_in_colour_marks_signs() {
-    let coloured = super::text::render_plan(&every_kind(), Color::Always);
+    let coloured = super::plan_text::render_plan(&every_kind(), Color::Always);
     assert!(coloured.contains("\u{1b}[32m+\u{1b}[0m"), "{coloured}");
-    let plain = super::text::render_plan(&every_kind(), Color::Never);
+    let plain = super::plan_text::render_plan(&every_kind(), Color::Never);
     assert!(!plain.contains('\u{1b}'));
 }
 
 #[test]
 fn text_no_changes() {
-    insta::assert_snapshot!(super::text::render_plan(&no_changes(), Color::Never));
+    insta::assert_snapshot!(super::plan_text::render_plan(&no_changes(), Color::Never));
 }
 
 #[test]
 fn json_plan_with_every_action_kind() -> Result<(), serde_json::Error> {
-    insta::assert_snapshot!(super::json::render_plan(&every_kind())?);
+    insta::assert_snapshot!(super::plan_json::render_plan(&every_kind())?);
     Ok(())
 }
 
 #[test]
 fn markdown_plan_with_every_action_kind() {
-    insta::assert_snapshot!(super::markdown::render_plan(&every_kind()));
+    insta::assert_snapshot!(super::plan_markdown::render_plan(&every_kind()));
 }
 
 #[test]
 fn markdown_no_changes() {
-    insta::assert_snapshot!(super::markdown::render_plan(&no_changes()));
+    insta::assert_snapshot!(super::plan_markdown::render_plan(&no_changes()));
 }
 
 #[test]
 fn text_lifecycle_plan() {
-    insta::assert_snapshot!(super::text::render_plan(&lifecycle(), Color::Never));
+    insta::assert_snapshot!(super::plan_text::render_plan(&lifecycle(), Color::Never));
 }
 
 #[test]
 fn markdown_lifecycle_plan() {
-    insta::assert_snapshot!(super::markdown::render_plan(&lifecycle()));
+    insta::assert_snapshot!(super::plan_markdown::render_plan(&lifecycle()));
 }
 
 #[test]
 fn json_lifecycle_plan() -> Result<(), serde_json::Error> {
-    insta::assert_snapshot!(super::json::render_plan(&lifecycle())?);
+    insta::assert_snapshot!(super::plan_json::render_plan(&lifecycle())?);
     Ok(())
 }
 
 #[test]
 fn text_targeted_plan_without_refresh() {
-    insta::assert_snapshot!(super::text::render_plan(
+    insta::assert_snapshot!(super::plan_text::render_plan(
         &targeted_without_refresh(),
         Color::Never
     ));
@@ -289,18 +289,20 @@ fn text_targeted_plan_without_refresh() {
 
 #[test]
 fn markdown_targeted_plan_without_refresh() {
-    insta::assert_snapshot!(super::markdown::render_plan(&targeted_without_refresh()));
+    insta::assert_snapshot!(super::plan_markdown::render_plan(
+        &targeted_without_refresh()
+    ));
 }
 
 #[test]
 fn json_targeted_plan_without_refresh() -> Result<(), serde_json::Error> {
-    insta::assert_snapshot!(super::json::render_plan(&targeted_without_refresh())?);
+    insta::assert_snapshot!(super::plan_json::render_plan(&targeted_without_refresh())?);
     Ok(())
 }
 
 #[test]
 fn text_no_changes_but_unmanaged() {
-    insta::assert_snapshot!(super::text::render_plan(
+    insta::assert_snapshot!(super::plan_text::render_plan(
         &no_changes_but_unmanaged(),
         Color::Never
     ));
@@ -308,12 +310,14 @@ fn text_no_changes_but_unmanaged() {
 
 #[test]
 fn markdown_no_changes_but_unmanaged() {
-    insta::assert_snapshot!(super::markdown::render_plan(&no_changes_but_unmanaged()));
+    insta::assert_snapshot!(super::plan_markdown::render_plan(
+        &no_changes_but_unmanaged()
+    ));
 }
 
 #[test]
 fn json_no_changes_but_unmanaged() -> Result<(), serde_json::Error> {
-    insta::assert_snapshot!(super::json::render_plan(&no_changes_but_unmanaged())?);
+    insta::assert_snapshot!(super::plan_json::render_plan(&no_changes_but_unmanaged())?);
     Ok(())
 }
 
@@ -338,7 +342,7 @@ fn drift_is_a_unified_diff_of_recorded_and_live_listings() {
 #[test]
 fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_json::Error> {
     let plan = lifecycle();
-    let json: serde_json::Value = serde_json::from_str(&super::json::render_plan(&plan)?)?;
+    let json: serde_json::Value = serde_json::from_str(&super::plan_json::render_plan(&plan)?)?;
     let with_diff: Vec<&serde_json::Value> = json["actions"]
         .as_array()
         .into_iter()
@@ -349,8 +353,8 @@ fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_j
     let diff = with_diff[0]["drift_diff"].as_str().unwrap_or_default();
     assert_eq!(diff, super::drift_diff(&drift()));
     assert_eq!(with_diff[0]["drift"].as_array().map(Vec::len), Some(4));
-    assert!(super::markdown::render_plan(&plan).contains(diff));
-    let text = super::text::render_plan(&plan, Color::Never);
+    assert!(super::plan_markdown::render_plan(&plan).contains(diff));
+    let text = super::plan_text::render_plan(&plan, Color::Never);
     for line in diff.lines() {
         assert!(text.contains(&format!("      {line}\n")), "{line}");
     }
@@ -359,7 +363,7 @@ fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_j
 
 #[test]
 fn drift_is_coloured_on_a_terminal() {
-    let coloured = super::text::render_plan(&lifecycle(), Color::Always);
+    let coloured = super::plan_text::render_plan(&lifecycle(), Color::Always);
     assert!(
         coloured.contains("\u{1b}[31m-planedJobCount = 10\u{1b}[0m"),
         "{coloured}"
@@ -374,7 +378,7 @@ fn a_skipped_refresh_is_explained_in_its_own_words() {
     let mut plan = targeted_without_refresh();
     plan.targets.clear();
     plan.refresh_skipped_reason = Some(reason.into());
-    let text = super::text::render_plan(&plan, Color::Never);
+    let text = super::plan_text::render_plan(&plan, Color::Never);
     assert!(
         text.ends_with(&format!(
             "\n\n{reason}\n\nPlan: 0 to create, 1 to update, 0 orphaned. 0 unchanged.\n"
@@ -382,14 +386,14 @@ fn a_skipped_refresh_is_explained_in_its_own_words() {
         "{text}"
     );
     assert!(!text.contains("--refresh=false"), "{text}");
-    let markdown = super::markdown::render_plan(&plan);
+    let markdown = super::plan_markdown::render_plan(&plan);
     assert!(markdown.contains(&format!("> {reason}\n")), "{markdown}");
     assert!(!markdown.contains("--refresh=false"), "{markdown}");
 }
 
 #[test]
 fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
-    let text = super::text::render_plan(&every_kind(), Color::Never);
+    let text = super::plan_text::render_plan(&every_kind(), Color::Never);
     assert!(text.contains("--refresh=false"), "{text}");
     let mut plan = every_kind();
     plan.actions
@@ -402,14 +406,14 @@ fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
             Some("Note: the live job groups were not read: no reason."),
         ] {
             plan.refresh_skipped_reason = reason.map(str::to_owned);
-            let text = super::text::render_plan(&plan, Color::Never);
+            let text = super::plan_text::render_plan(&plan, Color::Never);
             assert!(!text.contains("Note:"), "{text}");
-            assert!(!super::markdown::render_plan(&plan).contains("Note:"));
+            assert!(!super::plan_markdown::render_plan(&plan).contains("Note:"));
         }
     }
     plan.refresh_skipped_reason = None;
     plan.unchanged = 1;
-    let text = super::text::render_plan(&plan, Color::Never);
+    let text = super::plan_text::render_plan(&plan, Color::Never);
     assert!(text.contains("--refresh=false"), "{text}");
 }
 
@@ -418,7 +422,7 @@ fn no_changes_without_a_refresh_says_what_it_compared() {
     let mut plan = no_changes();
     plan.refreshed = false;
     assert_eq!(
-        super::text::render_plan(&plan, Color::Never),
+        super::plan_text::render_plan(&plan, Color::Never),
         "No changes. The job groups match the manifests (6 unchanged).\n\nNote: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only.\n"
     );
 }
@@ -448,18 +452,18 @@ fn markdown_of_a_huge_plan_fits_one_comment() {
             other => other.clone(),
         })
         .collect();
-    let markdown = super::markdown::render_plan(&plan);
+    let markdown = super::plan_markdown::render_plan(&plan);
     assert!(
-        markdown.len() <= super::markdown::MAX_LENGTH,
+        markdown.len() <= super::plan_markdown::MAX_LENGTH,
         "{}",
         markdown.len()
     );
     assert!(markdown.contains("too long for one comment"), "{markdown}");
 
     plan.actions.truncate(300);
-    let markdown = super::markdown::render_plan(&plan);
+    let markdown = super::plan_markdown::render_plan(&plan);
     assert!(
-        markdown.len() <= super::markdown::MAX_LENGTH,
+        markdown.len() <= super::plan_markdown::MAX_LENGTH,
         "{}",
         markdown.len()
     );

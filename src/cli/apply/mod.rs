@@ -159,7 +159,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
 
     let json = args.output.format == Format::Json;
     if args.dry_run && !json {
-        eprintln!("{}", progress::dry_run_banner());
+        eprintln!("{}", render::apply_text::dry_run_banner());
     }
     let backend = match &demo {
         // A demo never touches a real state, whatever the settings say.
@@ -221,7 +221,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             backend.close().await?;
             finished?;
             step_summary::publish(&environment, || {
-                render::markdown::render_plan_with(&plan.plan, &plan.last_applied)
+                render::plan_markdown::render_plan_with(&plan.plan, &plan.last_applied)
             });
             return Ok(Outcome::Success);
         }
@@ -240,7 +240,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let finished = renderer.finish(&report);
     backend.close().await?;
     finished?;
-    step_summary::publish(&environment, || step_summary::apply_markdown(&report));
+    step_summary::publish(&environment, || render::apply_markdown::render(&report));
     if let Some(demo) = demo {
         demo.finish(&report);
     }

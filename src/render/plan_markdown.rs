@@ -12,9 +12,9 @@ use super::{
     LastApplied, display_value, drift_diff, plural, refresh_note, shown_status, summary_line,
     targeted_note, unmanaged_sentence,
 };
-use crate::model::{Status, printable};
-use crate::plan::{Action, Plan, UnmanagedGroup};
-use crate::provenance::render::last_applied_markdown;
+use crate::model::{JobGroupSpec, Status, printable};
+use crate::plan::{Action, AttributeChange, Plan, UnmanagedGroup};
+use crate::render::history::last_applied_markdown;
 
 /// The longest comment this renderer produces.
 pub const MAX_LENGTH: usize = 60_000;
@@ -232,135 +232,137 @@ fn cut(text: &str, budget: usize) -> (&str, usize) {
 fn details(plan: &Plan) -> String {
     let mut out = String::new();
     for action in &plan.actions {
-        match action {
-            Action::Create {
-                address,
-                spec,
-                replaces_id,
-                prevent_destroy,
-                ..
-            } => {
-                match replaces_id {
-                    Some(id) => {
-                        let _ = writeln!(
-                            out,
-                            "+ {address} (create again: id {id} was deleted outside cityform)"
-                        );
-                    }
-                    None => {
-                        let _ = writeln!(out, "+ {address} (create)");
-                    }
-                }
-                for (name, value) in spec.attributes() {
+        action_details(&mut out, action);
+    }
+    out
+}
+
+/// One action's lines of the `diff` block.
+fn action_details(out: &mut String, action: &Action) {
+    match action {
+        Action::Create {
+            address,
+            spec,
+            replaces_id,
+            prevent_destroy,
+            ..
+        } => {
+            match replaces_id {
+                Some(id) => {
                     let _ = writeln!(
                         out,
-                        "+     {} = {}",
-                        printable(&name),
-                        display_value(&name, &value)
+                        "+ {address} (create again: id {id} was deleted outside cityform)"
                     );
                 }
-                if *prevent_destroy {
-                    let _ = writeln!(out, "#     preventDestroy: deleting it will be refused");
+                None => {
+                    let _ = writeln!(out, "+ {address} (create)");
                 }
             }
-            Action::Update {
-                address,
-                job_group_id,
-                changes,
-                drift,
-                ..
-            } => {
-                if !drift.is_empty() {
-                    let _ = writeln!(
-                        out,
-                        "# {address} has drifted: changed outside cityform since the last apply"
-                    );
-                    out.push_str(&drift_diff(drift));
-                }
-                let _ = writeln!(out, "! {address} (update, id {job_group_id})");
-                for change in changes {
-                    let name = &change.attribute;
-                    if let Some(before) = &change.before {
-                        let _ = writeln!(
-                            out,
-                            "-     {} = {}",
-                            printable(name),
-                            display_value(name, before)
-                        );
-                    }
-                    if let Some(after) = &change.after {
-                        let _ = writeln!(
-                            out,
-                            "+     {} = {}",
-                            printable(name),
-                            display_value(name, after)
-                        );
-                    }
-                }
+            attribute_lines(out, '+', spec);
+            if *prevent_destroy {
+                let _ = writeln!(out, "#     preventDestroy: deleting it will be refused");
             }
-            Action::Orphan {
-                address,
-                job_group_id,
-                ..
-            } => {
+        }
+        Action::Update {
+            address,
+            job_group_id,
+            changes,
+            drift,
+            ..
+        } => {
+            if !drift.is_empty() {
                 let _ = writeln!(
                     out,
-                    "# {address} (orphaned, id {job_group_id}): in no manifest, left alone"
+                    "# {address} has drifted: changed outside cityform since the last apply"
                 );
+                out.push_str(&drift_diff(drift));
             }
-            Action::SetStatus {
-                address,
-                job_group_id,
-                from,
-                observed,
-                to,
-            } => {
-                let call = to.setting_action();
-                let id = job_group_id
-                    .as_ref()
-                    .map_or("known after create".to_owned(), |id| format!("id {id}"));
-                let from = shown_status(*from, observed.as_deref(), str::to_owned);
-                let _ = writeln!(out, "! {address} ({call}, {id})");
-                let _ = writeln!(out, "-     status = {from}");
-                let _ = writeln!(out, "+     status = {to}");
-            }
-            Action::Protect {
-                address,
-                job_group_id,
-                prevent_destroy,
-            } => {
+            let _ = writeln!(out, "! {address} (update, id {job_group_id})");
+            change_lines(out, changes);
+        }
+        Action::Orphan {
+            address,
+            job_group_id,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "# {address} (orphaned, id {job_group_id}): in no manifest, left alone"
+            );
+        }
+        Action::SetStatus {
+            address,
+            job_group_id,
+            from,
+            observed,
+            to,
+        } => {
+            let call = to.setting_action();
+            let id = job_group_id
+                .as_ref()
+                .map_or("known after create".to_owned(), |id| format!("id {id}"));
+            let from = shown_status(*from, observed.as_deref(), str::to_owned);
+            let _ = writeln!(out, "! {address} ({call}, {id})");
+            let _ = writeln!(out, "-     status = {from}");
+            let _ = writeln!(out, "+     status = {to}");
+        }
+        Action::Protect {
+            address,
+            job_group_id,
+            prevent_destroy,
+        } => {
+            let _ = writeln!(
+                out,
+                "! {address} (id {job_group_id}: recorded in the state, nothing is sent)"
+            );
+            let _ = writeln!(out, "-     lifecycle.preventDestroy = {}", !prevent_destroy);
+            let _ = writeln!(out, "+     lifecycle.preventDestroy = {prevent_destroy}");
+        }
+        Action::Delete {
+            address,
+            job_group_id,
+            spec,
+        } => {
+            let _ = writeln!(out, "- {address} (delete, id {job_group_id})");
+            attribute_lines(out, '-', spec);
+        }
+        Action::BlockedDelete {
+            address,
+            job_group_id,
+        } => {
+            let _ = writeln!(
+                out,
+                "! {address} (id {job_group_id}): cannot be deleted, preventDestroy is recorded"
+            );
+        }
+    }
+}
+
+/// Every attribute of `spec`, one `sign     name = value` line each.
+fn attribute_lines(out: &mut String, sign: char, spec: &JobGroupSpec) {
+    for (name, value) in spec.attributes() {
+        let _ = writeln!(
+            out,
+            "{sign}     {} = {}",
+            printable(&name),
+            display_value(&name, &value)
+        );
+    }
+}
+
+/// Each change as the value it had (`-`) and the value it gets (`+`).
+fn change_lines(out: &mut String, changes: &[AttributeChange]) {
+    for change in changes {
+        let name = &change.attribute;
+        for (sign, value) in [('-', &change.before), ('+', &change.after)] {
+            if let Some(value) = value {
                 let _ = writeln!(
                     out,
-                    "! {address} (id {job_group_id}: recorded in the state, nothing is sent)"
-                );
-                let _ = writeln!(out, "-     lifecycle.preventDestroy = {}", !prevent_destroy);
-                let _ = writeln!(out, "+     lifecycle.preventDestroy = {prevent_destroy}");
-            }
-            Action::Delete {
-                address,
-                job_group_id,
-                spec,
-            } => {
-                let _ = writeln!(out, "- {address} (delete, id {job_group_id})");
-                for (name, value) in spec.attributes() {
-                    let _ = writeln!(
-                        out,
-                        "-     {} = {}",
-                        printable(&name),
-                        display_value(&name, &value)
-                    );
-                }
-            }
-            Action::BlockedDelete {
-                address,
-                job_group_id,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "! {address} (id {job_group_id}): cannot be deleted, preventDestroy is recorded"
+                    "{sign}     {} = {}",
+                    printable(name),
+                    display_value(name, value)
                 );
             }
         }
     }
-    out
 }

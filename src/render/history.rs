@@ -8,8 +8,7 @@ use serde::Serialize;
 use time::UtcOffset;
 use time::macros::format_description;
 
-use super::history::HistoryEntry;
-use super::record::Provenance;
+use crate::provenance::{HistoryEntry, Provenance};
 
 /// The format version of `history --format json`; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -197,10 +196,10 @@ pub fn last_applied_markdown(provenance: &Provenance) -> String {
         ""
     };
     let actor = match &provenance.actor {
-        super::record::Actor::Ci { url, .. } => {
+        crate::provenance::Actor::Ci { url, .. } => {
             format!("[{}]({url})", escape_markdown(&provenance.actor.short()))
         }
-        actor @ super::record::Actor::User { .. } => escape_markdown(&actor.short()),
+        actor @ crate::provenance::Actor::User { .. } => escape_markdown(&actor.short()),
     };
     format!("last applied from {commit}{dirty} by {actor}")
 }
@@ -228,8 +227,8 @@ mod tests {
     use super::*;
     use crate::manifest::SourceLocation;
     use crate::model::Address;
-    use crate::provenance::history::{History, HistoryAction, Moved};
-    use crate::provenance::record::{Actor, Forge};
+    use crate::provenance::{Actor, Forge};
+    use crate::provenance::{History, HistoryAction, Moved};
 
     const COMMIT: &str = "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a";
     const OTHER: &str = "9c0ffee5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a1";

@@ -12,7 +12,7 @@ use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan};
 use crate::provenance::Provenance;
-use crate::provenance::render::last_applied_text;
+use crate::render::history::last_applied_text;
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,22 +176,11 @@ fn render_action(
     painter: &Painter,
     last_applied: Option<&Provenance>,
 ) {
-    let header = |out: &mut String, address: &Address, what: &str| {
-        let _ = writeln!(out, "  # {}{what}", painter.bold(&address.to_string()));
-        if let Some(provenance) = last_applied {
-            let note = format!("# {}", last_applied_text(provenance));
-            let _ = writeln!(out, "  {}", painter.paint(AnsiColor::BrightBlack, &note));
-        }
+    let mut block = Block {
+        out,
+        painter,
+        last_applied,
     };
-    let opening = |out: &mut String, sign: &str, color: AnsiColor, address: &Address| {
-        let _ = writeln!(
-            out,
-            "  {} job_group \"{address}\" {{",
-            painter.paint(color, sign)
-        );
-    };
-    let located =
-        |source: &SourceLocation| painter.paint(AnsiColor::BrightBlack, &format!("({source})"));
     match action {
         Action::Create {
             address,
@@ -199,163 +188,243 @@ fn render_action(
             source,
             replaces_id,
             prevent_destroy,
-        } => {
-            let what = match replaces_id {
-                Some(id) => format!(
-                    " was deleted outside cityform (id {id} no longer exists) and will be created again"
-                ),
-                None => " will be created".to_owned(),
-            };
-            header(out, address, &format!("{what} {}", located(source)));
-            opening(out, "+", AnsiColor::Green, address);
-            render_spec(out, spec, "+", AnsiColor::Green, painter);
-            if *prevent_destroy {
-                out.push_str("      # preventDestroy: deleting it will be refused\n");
-            }
-            out.push_str("    }\n");
-        }
+        } => block.create(
+            address,
+            spec,
+            source,
+            replaces_id.as_deref(),
+            *prevent_destroy,
+        ),
         Action::Update {
             address,
             job_group_id,
             changes,
             source,
             ..
-        } => {
-            let renamed = changes
-                .iter()
-                .find(|change| change.attribute == "name")
-                .and_then(|change| change.before.as_ref())
-                .map_or(String::new(), |old| format!(": renamed from {old:?}"));
-            header(
-                out,
-                address,
-                &format!(" will be updated in place{renamed} {}", located(source)),
-            );
-            opening(out, "~", AnsiColor::Yellow, address);
-            let width = padded_width(
-                std::iter::once("id").chain(changes.iter().map(|change| change.attribute.as_str())),
-            );
-            let _ = writeln!(out, "        {:<width$} = {job_group_id:?}", "id");
-            render_changes(out, changes, width, painter);
-            out.push_str("    }\n");
-        }
+        } => block.update(address, job_group_id, changes, source),
         Action::Orphan {
             address,
             job_group_id,
             ..
-        } => {
-            header(
-                out,
-                address,
-                " is orphaned: it is in the state but in no manifest, and is left alone",
-            );
-            let _ = writeln!(
-                out,
-                "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
-                painter.paint(AnsiColor::Red, "-")
-            );
-            out.push_str("    # delete it with --prune, or forget it with `cityform state rm`\n");
-        }
+        } => block.orphan(address, job_group_id),
         Action::SetStatus {
             address,
             job_group_id,
             from,
             observed,
             to,
-        } => {
-            let verb = match to {
-                Status::Running => "started",
-                Status::Stopped => "stopped",
-            };
-            let call = to.setting_action();
-            let after_create = if job_group_id.is_none() {
-                " once created"
-            } else {
-                ""
-            };
-            header(
-                out,
-                address,
-                &format!(" will be {verb}{after_create} ({call})"),
-            );
-            opening(out, "~", AnsiColor::Yellow, address);
-            let id = job_group_id
-                .as_ref()
-                .map_or("(known after create)".to_owned(), |id| format!("{id:?}"));
-            let from = shown_status(*from, observed.as_deref(), |text| format!("{text:?}"));
-            let _ = writeln!(out, "        id     = {id}");
-            let _ = writeln!(
-                out,
-                "      {} status = {from} -> {:?}",
-                painter.paint(AnsiColor::Yellow, "~"),
-                to.as_str()
-            );
-            out.push_str("    }\n");
-        }
+        } => block.set_status(
+            address,
+            job_group_id.as_deref(),
+            *from,
+            observed.as_deref(),
+            *to,
+        ),
         Action::Protect {
             address,
             job_group_id,
             prevent_destroy,
-        } => {
-            let what = if *prevent_destroy {
-                ": its protection will be recorded in the state, so that deleting it is refused (nothing is sent)"
-            } else {
-                ": its protection will be lifted in the state, so that --prune may delete it (nothing is sent)"
-            };
-            header(out, address, what);
-            opening(out, "~", AnsiColor::Yellow, address);
-            let _ = writeln!(out, "        id                       = {job_group_id:?}");
-            let _ = writeln!(
-                out,
-                "      {} lifecycle.preventDestroy = {} -> {prevent_destroy}",
-                painter.paint(AnsiColor::Yellow, "~"),
-                !prevent_destroy
-            );
-            out.push_str("    }\n");
-        }
+        } => block.protect(address, job_group_id, *prevent_destroy),
         Action::Delete {
             address,
             job_group_id,
             spec,
-        } => {
-            header(
-                out,
-                address,
-                &format!(
-                    " will be {}: it is in no manifest and --prune was given",
-                    painter.paint(AnsiColor::Red, "deleted")
-                ),
-            );
-            opening(out, "-", AnsiColor::Red, address);
-            let mut attributes = vec![("id".to_owned(), format!("{job_group_id:?}"))];
-            attributes.extend(spec.attributes().into_iter().map(|(name, value)| {
-                let shown = display_value(&name, &value);
-                (name, shown)
-            }));
-            render_listing(out, &attributes, "-", AnsiColor::Red, painter);
-            out.push_str("    }\n");
-        }
+        } => block.delete(address, job_group_id, spec),
         Action::BlockedDelete {
             address,
             job_group_id,
-        } => {
-            header(
-                out,
-                address,
-                &format!(
-                    " {}: it is in no manifest, but the state records preventDestroy for it",
-                    painter.paint(AnsiColor::Red, "cannot be deleted")
-                ),
-            );
+        } => block.blocked_delete(address, job_group_id),
+    }
+}
+
+/// One action's block of the plan: a `#` header saying what happens (and where the group was
+/// last applied from), then the group's attributes.
+struct Block<'a> {
+    out: &'a mut String,
+    painter: &'a Painter,
+    last_applied: Option<&'a Provenance>,
+}
+
+impl Block<'_> {
+    fn header(&mut self, address: &Address, what: &str) {
+        let _ = writeln!(
+            self.out,
+            "  # {}{what}",
+            self.painter.bold(&address.to_string())
+        );
+        if let Some(provenance) = self.last_applied {
+            let note = format!("# {}", last_applied_text(provenance));
             let _ = writeln!(
-                out,
-                "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
-                painter.paint(AnsiColor::Red, "!")
-            );
-            out.push_str(
-                "    # to keep it, declare it again or plan without --prune; to delete it, declare it\n    # again with `lifecycle.preventDestroy: false`, apply, then remove it\n",
+                self.out,
+                "  {}",
+                self.painter.paint(AnsiColor::BrightBlack, &note)
             );
         }
+    }
+
+    fn opening(&mut self, sign: &str, color: AnsiColor, address: &Address) {
+        let _ = writeln!(
+            self.out,
+            "  {} job_group \"{address}\" {{",
+            self.painter.paint(color, sign)
+        );
+    }
+
+    fn located(&self, source: &SourceLocation) -> String {
+        self.painter
+            .paint(AnsiColor::BrightBlack, &format!("({source})"))
+    }
+
+    fn create(
+        &mut self,
+        address: &Address,
+        spec: &JobGroupSpec,
+        source: &SourceLocation,
+        replaces_id: Option<&str>,
+        prevent_destroy: bool,
+    ) {
+        let what = match replaces_id {
+            Some(id) => format!(
+                " was deleted outside cityform (id {id} no longer exists) and will be created again"
+            ),
+            None => " will be created".to_owned(),
+        };
+        let located = self.located(source);
+        self.header(address, &format!("{what} {located}"));
+        self.opening("+", AnsiColor::Green, address);
+        render_spec(self.out, spec, "+", AnsiColor::Green, self.painter);
+        if prevent_destroy {
+            self.out
+                .push_str("      # preventDestroy: deleting it will be refused\n");
+        }
+        self.out.push_str("    }\n");
+    }
+
+    fn update(
+        &mut self,
+        address: &Address,
+        job_group_id: &str,
+        changes: &[AttributeChange],
+        source: &SourceLocation,
+    ) {
+        let renamed = changes
+            .iter()
+            .find(|change| change.attribute == "name")
+            .and_then(|change| change.before.as_ref())
+            .map_or(String::new(), |old| format!(": renamed from {old:?}"));
+        let located = self.located(source);
+        self.header(
+            address,
+            &format!(" will be updated in place{renamed} {located}"),
+        );
+        self.opening("~", AnsiColor::Yellow, address);
+        let width = padded_width(
+            std::iter::once("id").chain(changes.iter().map(|change| change.attribute.as_str())),
+        );
+        let _ = writeln!(self.out, "        {:<width$} = {job_group_id:?}", "id");
+        render_changes(self.out, changes, width, self.painter);
+        self.out.push_str("    }\n");
+    }
+
+    fn orphan(&mut self, address: &Address, job_group_id: &str) {
+        self.header(
+            address,
+            " is orphaned: it is in the state but in no manifest, and is left alone",
+        );
+        let _ = writeln!(
+            self.out,
+            "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
+            self.painter.paint(AnsiColor::Red, "-")
+        );
+        self.out
+            .push_str("    # delete it with --prune, or forget it with `cityform state rm`\n");
+    }
+
+    fn set_status(
+        &mut self,
+        address: &Address,
+        job_group_id: Option<&str>,
+        from: Option<Status>,
+        observed: Option<&str>,
+        to: Status,
+    ) {
+        let verb = match to {
+            Status::Running => "started",
+            Status::Stopped => "stopped",
+        };
+        let call = to.setting_action();
+        let after_create = if job_group_id.is_none() {
+            " once created"
+        } else {
+            ""
+        };
+        self.header(address, &format!(" will be {verb}{after_create} ({call})"));
+        self.opening("~", AnsiColor::Yellow, address);
+        let id = job_group_id.map_or("(known after create)".to_owned(), |id| format!("{id:?}"));
+        let from = shown_status(from, observed, |text| format!("{text:?}"));
+        let _ = writeln!(self.out, "        id     = {id}");
+        let _ = writeln!(
+            self.out,
+            "      {} status = {from} -> {:?}",
+            self.painter.paint(AnsiColor::Yellow, "~"),
+            to.as_str()
+        );
+        self.out.push_str("    }\n");
+    }
+
+    fn protect(&mut self, address: &Address, job_group_id: &str, prevent_destroy: bool) {
+        let what = if prevent_destroy {
+            ": its protection will be recorded in the state, so that deleting it is refused (nothing is sent)"
+        } else {
+            ": its protection will be lifted in the state, so that --prune may delete it (nothing is sent)"
+        };
+        self.header(address, what);
+        self.opening("~", AnsiColor::Yellow, address);
+        let _ = writeln!(
+            self.out,
+            "        id                       = {job_group_id:?}"
+        );
+        let _ = writeln!(
+            self.out,
+            "      {} lifecycle.preventDestroy = {} -> {prevent_destroy}",
+            self.painter.paint(AnsiColor::Yellow, "~"),
+            !prevent_destroy
+        );
+        self.out.push_str("    }\n");
+    }
+
+    fn delete(&mut self, address: &Address, job_group_id: &str, spec: &JobGroupSpec) {
+        let deleted = self.painter.paint(AnsiColor::Red, "deleted");
+        self.header(
+            address,
+            &format!(" will be {deleted}: it is in no manifest and --prune was given"),
+        );
+        self.opening("-", AnsiColor::Red, address);
+        let mut attributes = vec![("id".to_owned(), format!("{job_group_id:?}"))];
+        attributes.extend(spec.attributes().into_iter().map(|(name, value)| {
+            let shown = display_value(&name, &value);
+            (name, shown)
+        }));
+        render_listing(self.out, &attributes, "-", AnsiColor::Red, self.painter);
+        self.out.push_str("    }\n");
+    }
+
+    fn blocked_delete(&mut self, address: &Address, job_group_id: &str) {
+        let refused = self.painter.paint(AnsiColor::Red, "cannot be deleted");
+        self.header(
+            address,
+            &format!(
+                " {refused}: it is in no manifest, but the state records preventDestroy for it"
+            ),
+        );
+        let _ = writeln!(
+            self.out,
+            "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
+            self.painter.paint(AnsiColor::Red, "!")
+        );
+        self.out.push_str(
+            "    # to keep it, declare it again or plan without --prune; to delete it, declare it\n    # again with `lifecycle.preventDestroy: false`, apply, then remove it\n",
+        );
     }
 }
 

@@ -1,0 +1,381 @@
+//! An apply as it runs and when it ends, for people and programs: one line per event that
+//! is worth a line, the summary after the last one, and both as JSON lines with
+//! `--format json` (`docs/json-output.md`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::apply::{ActionFailure, ApplyEvent, ApplyReport, ChangeKind, NotAppliedKind};
+use crate::model::{Address, Status};
+use crate::state::journal::Operation;
+
+/// The banner a dry run prints before and after, so nobody mistakes it for an apply.
+pub fn dry_run_banner() -> &'static str {
+    "*** DRY RUN: no API call is made and the state is not written. ***"
+}
+
+/// The line an event prints, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventLine {
+    /// The text, without a newline.
+    pub text: String,
+    /// Printed above a progress bar too; otherwise only where there is no bar (the bar
+    /// counts it instead).
+    pub beside_bar: bool,
+}
+
+impl EventLine {
+    fn always(text: String) -> Option<Self> {
+        Some(Self {
+            text,
+            beside_bar: true,
+        })
+    }
+
+    fn without_bar(text: String) -> Option<Self> {
+        Some(Self {
+            text,
+            beside_bar: false,
+        })
+    }
+}
+
+/// Whether `event` finishes an action, which the progress bar counts.
+pub fn finishes_an_action(event: &ApplyEvent) -> bool {
+    matches!(
+        event,
+        ApplyEvent::Created { .. }
+            | ApplyEvent::Updated { .. }
+            | ApplyEvent::StatusChanged { .. }
+            | ApplyEvent::Protected { .. }
+            | ApplyEvent::Deleted { .. }
+            | ApplyEvent::Recovered { .. }
+            | ApplyEvent::Failed { .. }
+    )
+}
+
+/// The line `event` prints as text, if any.
+pub fn event_line(event: &ApplyEvent) -> Option<EventLine> {
+    match event {
+        ApplyEvent::Resolving { count, instances } => EventLine::always(format!(
+            "Resolving {count} call(s) an earlier run left unfinished, by listing {instances} instance(s)..."
+        )),
+        ApplyEvent::Settled { address, operation } => EventLine::always(format!(
+            "{address}: the unfinished {} of an earlier run is settled",
+            match operation {
+                Operation::Create => "create",
+                Operation::Update => "update",
+                Operation::Delete => "delete",
+            }
+        )),
+        ApplyEvent::Starting { address, action } => {
+            EventLine::without_bar(format!("{address}: {}...", progressive(*action)))
+        }
+        ApplyEvent::Created {
+            address,
+            job_group_id,
+            elapsed,
+            ..
+        } => EventLine::without_bar(format!(
+            "{address}: created after {} [id={job_group_id}]",
+            seconds(*elapsed)
+        )),
+        ApplyEvent::Updated {
+            address,
+            job_group_id,
+            attributes,
+            elapsed,
+            ..
+        } => EventLine::without_bar(format!(
+            "{address}: updated {} after {} [id={job_group_id}]",
+            attributes.join(", "),
+            seconds(*elapsed)
+        )),
+        ApplyEvent::StatusChanged {
+            address,
+            job_group_id,
+            status,
+            ..
+        } => {
+            let verb = match status {
+                Status::Running => "started",
+                Status::Stopped => "stopped",
+            };
+            EventLine::without_bar(format!("{address}: {verb} [id={job_group_id}]"))
+        }
+        ApplyEvent::Waiting {
+            address,
+            status,
+            observed,
+            ..
+        } => EventLine::without_bar(format!(
+            "{address}: waiting until {} (now {})",
+            status.as_str().to_lowercase(),
+            observed.as_deref().unwrap_or(NOT_SEEN_YET)
+        )),
+        ApplyEvent::Ready {
+            address,
+            job_group_id,
+            status,
+            waited,
+        } => EventLine::without_bar(format!(
+            "{address}: {} after {} [id={job_group_id}]",
+            status.as_str().to_lowercase(),
+            seconds(*waited)
+        )),
+        ApplyEvent::Protected {
+            address,
+            prevent_destroy,
+        } => EventLine::always(format!(
+            "{address}: preventDestroy = {prevent_destroy} recorded (nothing was sent)"
+        )),
+        ApplyEvent::Deleted {
+            address,
+            job_group_id,
+            already_gone: true,
+            ..
+        } => EventLine::always(format!(
+            "{address}: already deleted outside cityform; removed from the state [id={job_group_id}]"
+        )),
+        ApplyEvent::Deleted {
+            address,
+            job_group_id,
+            ..
+        } => EventLine::without_bar(format!("{address}: deleted [id={job_group_id}]")),
+        ApplyEvent::Recovered {
+            address,
+            job_group_id,
+            reason,
+        } => EventLine::always(format!(
+            "{address}: recovered [id={job_group_id}] ({reason})"
+        )),
+        ApplyEvent::Failed { failure } => EventLine::always(failure_line(failure)),
+        ApplyEvent::NotApplied { address, kind } => EventLine::always(match kind {
+            NotAppliedKind::Orphan => format!(
+                "{address}: orphaned (in the state, in no manifest): left alone; `--prune` deletes it"
+            ),
+        }),
+        ApplyEvent::WouldCreate { address } => {
+            EventLine::always(format!("{address}: would be created (dry run)"))
+        }
+        ApplyEvent::WouldChange { address, action } => {
+            EventLine::always(format!("{address}: would be {} (dry run)", done(*action)))
+        }
+        ApplyEvent::Stopping { in_flight } => EventLine::always(format!(
+            "Stopping: no new actions start; waiting for {in_flight} in flight to be recorded"
+        )),
+        ApplyEvent::Throttled { .. } => None,
+    }
+}
+
+/// What a group waited for was last seen as, before it was seen at all.
+pub const NOT_SEEN_YET: &str = "not seen yet";
+
+/// The progress bar's message while the service throttles.
+pub fn throttled_message(delay: Duration) -> String {
+    format!("throttled: pacing requests {}ms apart", delay.as_millis())
+}
+
+/// `waiting: 3 starting, 1 stopping`, or nothing when no group is waited for: the progress
+/// bar's message while groups are waited for, from the status each was seen in last.
+pub fn waiting_message(waiting: &BTreeMap<Address, String>) -> String {
+    if waiting.is_empty() {
+        return String::new();
+    }
+    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+    for status in waiting.values() {
+        *by_status.entry(status).or_default() += 1;
+    }
+    let parts: Vec<String> = by_status
+        .iter()
+        .map(|(status, count)| format!("{count} {status}"))
+        .collect();
+    format!("waiting: {}", parts.join(", "))
+}
+
+#[derive(Serialize)]
+struct SummaryEvent<'a> {
+    event: &'static str,
+    #[serde(flatten)]
+    report: &'a ApplyReport,
+}
+
+/// The `summary` JSON line that ends `--format json` output.
+pub fn summary_json(report: &ApplyReport) -> serde_json::Result<String> {
+    serde_json::to_string(&SummaryEvent {
+        event: "summary",
+        report,
+    })
+}
+
+/// What a finished run prints after its last event: every failure, then one sentence of
+/// counts (and the dry run's banner), ending in a newline.
+pub fn summary_text(report: &ApplyReport) -> String {
+    let mut text = String::new();
+    if !report.failed.is_empty() {
+        text.push_str("\nFailures:\n");
+        for failure in &report.failed {
+            let _ = writeln!(text, "  {}", failure_line(failure));
+        }
+    }
+    text.push('\n');
+    if report.dry_run {
+        let changed = if report.would_change.is_empty() {
+            String::new()
+        } else {
+            format!(", {} would be changed", report.would_change.len())
+        };
+        let _ = writeln!(
+            text,
+            "Dry run complete: {} would be created{changed}. Nothing was sent and the state was not written.",
+            report.would_create.len()
+        );
+        let _ = writeln!(text, "{}", dry_run_banner());
+        return text;
+    }
+    let counts = counts(report);
+    if report.interrupted {
+        let _ = writeln!(
+            text,
+            "Apply interrupted: {counts}, {} not started. Run apply again to finish.",
+            report.not_started.len()
+        );
+    } else {
+        let _ = writeln!(text, "Apply complete: {counts}.");
+    }
+    if !report.not_applied.is_empty() {
+        let _ = writeln!(
+            text,
+            "{} orphan(s) left alone: deleting takes `--prune`.",
+            report.not_applied.len()
+        );
+    }
+    text
+}
+
+/// `5 created, 1 updated, 0 recovered, 0 failed`: kinds of change appear when there are any.
+fn counts(report: &ApplyReport) -> String {
+    let mut parts = vec![format!("{} created", report.created.len())];
+    let optional = [
+        (report.updated.len(), "updated"),
+        (report.status_changed.len(), "started or stopped"),
+        (report.protected.len(), "protection(s) recorded"),
+        (report.deleted.len(), "deleted"),
+    ];
+    for (count, what) in optional {
+        if count > 0 {
+            parts.push(format!("{count} {what}"));
+        }
+    }
+    parts.push(format!("{} recovered", report.recovered.len()));
+    parts.push(format!("{} failed", report.failed.len()));
+    parts.join(", ")
+}
+
+/// `1.25s`: a duration as the lines show it.
+fn seconds(duration: Duration) -> String {
+    format!("{:.2}s", duration.as_secs_f64())
+}
+
+/// `creating`, `updating`, ...: an action under way.
+fn progressive(action: ChangeKind) -> &'static str {
+    match action {
+        ChangeKind::Create => "creating",
+        ChangeKind::Update => "updating",
+        ChangeKind::Start => "starting",
+        ChangeKind::Stop => "stopping",
+        ChangeKind::Protect => "recording its protection",
+        ChangeKind::Delete => "deleting",
+    }
+}
+
+/// `created`, `updated`, ...: an action done.
+fn done(action: ChangeKind) -> &'static str {
+    match action {
+        ChangeKind::Create => "created",
+        ChangeKind::Update => "updated in place",
+        ChangeKind::Start => "started",
+        ChangeKind::Stop => "stopped",
+        ChangeKind::Protect => "given a new recorded protection",
+        ChangeKind::Delete => "deleted",
+    }
+}
+
+fn failure_line(failure: &ActionFailure) -> String {
+    let what = match failure.action {
+        ChangeKind::Create => "failed",
+        ChangeKind::Update => "update failed",
+        ChangeKind::Start => "start failed",
+        ChangeKind::Stop => "stop failed",
+        ChangeKind::Protect => "recording the protection failed",
+        ChangeKind::Delete => "delete failed",
+    };
+    let mut line = format!("{}: {what}: {}", failure.address, failure.message);
+    if let Some(hint) = &failure.hint {
+        line.push_str("\n    hint: ");
+        line.push_str(hint);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(name: &str) -> Address {
+        Address::new("cn-shanghai", "cityvisual-Instance", name)
+    }
+
+    #[test]
+    fn the_bar_counts_the_groups_waiting_in_each_status() {
+        let mut waiting = BTreeMap::new();
+        assert_eq!(waiting_message(&waiting), "");
+        waiting.insert(address("a"), "starting".to_owned());
+        waiting.insert(address("b"), "starting".to_owned());
+        waiting.insert(address("c"), "stopping".to_owned());
+        waiting.insert(address("d"), NOT_SEEN_YET.to_owned());
+        assert_eq!(
+            waiting_message(&waiting),
+            "waiting: 1 not seen yet, 2 starting, 1 stopping"
+        );
+    }
+
+    #[test]
+    fn an_action_done_is_counted_by_the_bar_and_printed_where_there_is_none() {
+        let created = ApplyEvent::Created {
+            address: address("a"),
+            job_group_id: "7".into(),
+            request_id: "R".into(),
+            elapsed: Duration::from_millis(1250),
+        };
+        assert!(finishes_an_action(&created));
+        assert_eq!(
+            event_line(&created),
+            Some(EventLine {
+                text: "cn-shanghai/cityvisual-Instance/a: created after 1.25s [id=7]".into(),
+                beside_bar: false,
+            })
+        );
+        let throttled = ApplyEvent::Throttled {
+            delay: Duration::from_millis(40),
+        };
+        assert!(!finishes_an_action(&throttled));
+        assert_eq!(event_line(&throttled), None);
+    }
+
+    #[test]
+    fn an_interrupted_run_says_what_was_not_started() {
+        let report = ApplyReport {
+            not_started: vec![address("a"), address("b")],
+            interrupted: true,
+            ..ApplyReport::default()
+        };
+        assert_eq!(
+            summary_text(&report),
+            "\nApply interrupted: 0 created, 0 recovered, 0 failed, 2 not started. Run apply again to finish.\n"
+        );
+    }
+}
