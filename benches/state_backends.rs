@@ -9,9 +9,9 @@
 //! cluster of the tests (or `CITYFORM_TEST_POSTGRES_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/apply_support/mod.rs"]
+#[path = "../tests/it/apply_support/mod.rs"]
 mod apply_support;
-#[path = "../tests/support_postgres/mod.rs"]
+#[path = "../tests/it/support_postgres/mod.rs"]
 mod support_postgres;
 
 use std::time::{Duration, Instant};

@@ -3,7 +3,7 @@
 //! together with the input that caused it.
 //!
 //! Each `fuzz_targets/NAME.rs` calls the function `NAME` here. The property tests in
-//! `tests/properties_inputs.rs` include this file too and run the same functions on mutated
+//! `tests/it/properties_inputs.rs` include this file too and run the same functions on mutated
 //! seeds, which is how `.ci/fuzz` still fuzzes where cargo-fuzz or nightly Rust is missing.
 //!
 //! One input often holds several things (files of a manifest set, a state and its journal,

@@ -1114,7 +1114,7 @@ mod tests {
         assert_eq!(problem.position, at(1, 1));
     }
 
-    /// Found by the fuzzing fallback (`tests/properties_inputs.rs`): a document given up for
+    /// Found by the fuzzing fallback (`tests/it/properties_inputs.rs`): a document given up for
     /// its size, or for its alias expansions, with an unknown anchor further on made the YAML
     /// parser panic on the next document.
     #[test]

@@ -22,6 +22,12 @@ pub struct Address {
 }
 
 impl Address {
+    /// The address of the group `name` in the emulator's built-in instance
+    /// (`cn-shanghai/cityvisual-Instance/NAME`), for examples, tests and benchmarks.
+    pub fn example(name: impl Into<String>) -> Self {
+        Self::new("cn-shanghai", "cityvisual-Instance", name)
+    }
+
     /// Builds an address from its three parts.
     pub fn new(
         region_id: impl Into<String>,

@@ -7,7 +7,7 @@
 //! `#[path = "bad-input/state/corpus.rs"] mod state_corpus;`.
 //!
 //! To add a case, make its directory and files, run
-//! `CITYFORM_BLESS=1 cargo test --test state_corpus` to write its `error.expected`, and
+//! `CITYFORM_BLESS=1 cargo test --test it state_corpus::` to write its `error.expected`, and
 //! read the message before committing it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 

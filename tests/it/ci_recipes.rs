@@ -1,0 +1,1101 @@
+//! The CI recipes in `docs/ci/` do what they say: this test reads the workflow files and
+//! runs their jobs' own `run:`/`script:` lines, in order, against a `cityform emulator`
+//! process, the way a runner would: a pull request plans against the state alone, without
+//! a key (exit 2: changes) and posts the plan; the merge refreshes, saves the plan, applies
+//! exactly it (exit 0) and commits the state back to the repository; the nightly drift
+//! check refreshes for real: it passes (exit 0) while nothing changed and fails once a group
+//! is changed behind cityform's back or the manifests and the state differ.
+//!
+//! No key is stored: the jobs that read or change job groups get an OIDC token (GitHub's
+//! `id-token: write` and token request, GitLab's `id_tokens:`) that cityform exchanges at
+//! the emulator's STS, started with `--oidc-token` so that only that token is accepted.
+//!
+//! The runner is simulated just enough: a bare git repository is `origin`; checkout is a
+//! clone, artefacts are copies; `gh` and `curl` are stand-ins that record what they were
+//! asked to post (and `curl` answers GitHub's OIDC token request, as GitHub's token service
+//! would, only with the request token of a job that has `id-token: write`); `cityform` on `PATH` is the binary under test behind a shim that logs each
+//! command line and its exit code. A step that installs cityform is skipped. An expression
+//! the recipe uses and this test does not know fails the test, so the two stay in sync.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::emulator_process;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use emulator_process::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess};
+
+/// The OIDC token the CI systems hand out, and the only one the emulator's STS accepts.
+const CI_OIDC_TOKEN: &str = "ci-oidc-token-for-tests";
+/// The audience the RAM OIDC provider's client ID is, which the recipes must ask for.
+const OIDC_AUDIENCE: &str = "sts.aliyuncs.com";
+/// Where the simulated GitHub hands out OIDC tokens, and the request token it wants.
+const GITHUB_TOKEN_URL: &str = "https://token.actions.example/idtoken?api-version=2.0";
+const GITHUB_REQUEST_TOKEN: &str = "id-token-request-token";
+const OIDC_PROVIDER_ARN: &str = "acs:ram::1234567890123456:oidc-provider/ci";
+const READ_ROLE_ARN: &str = "acs:ram::1234567890123456:role/cityform-read";
+const APPLY_ROLE_ARN: &str = "acs:ram::1234567890123456:role/cityform-apply";
+use serde_yaml::Value;
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read_recipe(relative: &str) -> Value {
+    let text = std::fs::read_to_string(repository().join(relative)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+/// A string field of a YAML mapping.
+fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value.get(key).and_then(Value::as_str)
+}
+
+/// A YAML mapping's string entries (an `env:` or `variables:` block).
+fn string_map(value: Option<&Value>) -> Vec<(String, String)> {
+    value
+        .and_then(Value::as_mapping)
+        .map(|mapping| {
+            mapping
+                .iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Value::String(text) => text.clone(),
+                        other => serde_yaml::to_string(other).unwrap().trim().to_owned(),
+                    };
+                    (key.as_str().unwrap().to_owned(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Everything a simulated pipeline needs: an `origin` repository holding the example
+/// manifests, stand-ins on `PATH`, and an emulator.
+struct Lab {
+    root: tempfile::TempDir,
+    emulator: EmulatorProcess,
+    runs: std::cell::Cell<usize>,
+}
+
+impl Lab {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        let lab = Self {
+            root,
+            emulator: EmulatorProcess::start(&["--oidc-token", CI_OIDC_TOKEN]),
+            runs: std::cell::Cell::new(0),
+        };
+        for directory in ["bin", "home", "artifacts", "jobs", "seed", "runner-temp"] {
+            std::fs::create_dir_all(lab.path(directory)).unwrap();
+        }
+        lab.install_stand_ins();
+        let seed = lab.path("seed");
+        copy_directory(&repository().join("manifests"), &seed.join("manifests"));
+        std::fs::write(
+            seed.join(".gitignore"),
+            ".cityform/*.lock\n.cityform/*.tmp\n",
+        )
+        .unwrap();
+        lab.git(&seed, &["init", "--quiet", "--initial-branch=main"]);
+        lab.git(&seed, &["add", "--all"]);
+        lab.git(&seed, &["commit", "--quiet", "-m", "manifests"]);
+        let origin = lab.path("origin.git");
+        lab.git(
+            &lab.path(""),
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                seed.to_str().unwrap(),
+                origin.to_str().unwrap(),
+            ],
+        );
+        lab
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    /// `cityform` (the binary under test, logging each call), `gh` and `curl` (recording).
+    fn install_stand_ins(&self) {
+        let log = self.path("cityform-calls.log");
+        let cityform = format!(
+            "#!/bin/sh\n{} \"$@\"\nstatus=$?\nprintf '%s\\t%s\\n' \"$*\" \"$status\" >> {}\nexit $status\n",
+            quote(Path::new(env!("CARGO_BIN_EXE_cityform"))),
+            quote(&log)
+        );
+        let poster = |name: &str| {
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {log}\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in\n    --body-file) cat \"$2\" >> {body} ;;\n    body@*) cat \"${{1#body@}}\" >> {body} ;;\n  esac\n  shift\ndone\n",
+                log = quote(&self.path(&format!("{name}.log"))),
+                body = quote(&self.path("posted.md")),
+            )
+        };
+        // GitHub's token service: the token for the audience asked, to the request token.
+        let token_service = format!(
+            "#!/bin/sh\ncase \"$*\" in\n  *'{GITHUB_TOKEN_URL}'*)\n    printf '%s\\n' \"$*\" >> {log}\n    case \"$*\" in\n      *'Authorization: bearer {GITHUB_REQUEST_TOKEN}'*'&audience={OIDC_AUDIENCE}'*) printf '{{\"count\":1,\"value\":\"%s\"}}' '{CI_OIDC_TOKEN}'; exit 0 ;;\n      *) echo 'curl: (22) The requested URL returned error: 401' >&2; exit 22 ;;\n    esac ;;\nesac\n",
+            log = quote(&self.path("oidc-requests.log")),
+        );
+        let curl = token_service + poster("curl").trim_start_matches("#!/bin/sh\n");
+        for (name, script) in [("cityform", cityform), ("gh", poster("gh")), ("curl", curl)] {
+            let path = self.path("bin").join(name);
+            std::fs::write(&path, script).unwrap();
+            make_executable(&path);
+        }
+    }
+
+    /// Runs git with an identity of its own and no user or system configuration.
+    fn git(&self, directory: &Path, arguments: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(arguments)
+            .current_dir(directory)
+            .env("HOME", self.path("home"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Reviewer")
+            .env("GIT_AUTHOR_EMAIL", "reviewer@example.com")
+            .env("GIT_COMMITTER_NAME", "Reviewer")
+            .env("GIT_COMMITTER_EMAIL", "reviewer@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// A fresh clone of `origin` for one job, as a checkout step makes it.
+    fn checkout(&self, name: &str) -> PathBuf {
+        let run = self.runs.get() + 1;
+        self.runs.set(run);
+        let directory = self.path("jobs").join(format!("{run:02}-{name}"));
+        let origin = self.path("origin.git");
+        self.git(
+            &self.path(""),
+            &[
+                "clone",
+                "--quiet",
+                origin.to_str().unwrap(),
+                directory.to_str().unwrap(),
+            ],
+        );
+        directory
+    }
+
+    /// Commits `contents` to `relative` on origin's main, as a merged change would.
+    fn push_change(&self, relative: &str, contents: &str) {
+        let directory = self.checkout("change");
+        std::fs::write(directory.join(relative), contents).unwrap();
+        self.git(&directory, &["add", "--all"]);
+        self.git(&directory, &["commit", "--quiet", "-m", "change"]);
+        self.git(&directory, &["push", "--quiet", "origin", "HEAD:main"]);
+    }
+
+    /// The file at `relative` on origin's main, if it exists.
+    fn origin_file(&self, relative: &str) -> Option<String> {
+        let output = Command::new("git")
+            .args(["show", &format!("main:{relative}")])
+            .current_dir(self.path("origin.git"))
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8(output.stdout).unwrap())
+    }
+
+    /// Every `cityform` call so far: its arguments and exit code; the log is emptied.
+    fn take_calls(&self) -> Vec<(String, i32)> {
+        let path = self.path("cityform-calls.log");
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(&path);
+        log.lines()
+            .map(|line| {
+                let (arguments, code) = line.rsplit_once('\t').unwrap();
+                (arguments.to_owned(), code.parse().unwrap())
+            })
+            .collect()
+    }
+
+    /// What `gh`/`curl` were asked to post, and the bodies; both are emptied.
+    fn take_posted(&self, tool: &str) -> (String, String) {
+        let calls = std::fs::read_to_string(self.path(&format!("{tool}.log"))).unwrap_or_default();
+        let body = std::fs::read_to_string(self.path("posted.md")).unwrap_or_default();
+        let _ = std::fs::remove_file(self.path(&format!("{tool}.log")));
+        let _ = std::fs::remove_file(self.path("posted.md"));
+        (calls, body)
+    }
+
+    /// The environment every step gets, before the recipe's own variables.
+    fn base_environment(&self) -> Vec<(String, String)> {
+        let path = format!(
+            "{}:{}",
+            self.path("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        vec![
+            ("PATH".into(), path),
+            ("HOME".into(), self.path("home").display().to_string()),
+            ("CI".into(), "true".into()),
+            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+            // The runner's network leads to the emulator instead of the cloud, STS included.
+            ("CITYFORM_ENDPOINT".into(), self.emulator.endpoint.clone()),
+            (
+                "ALIBABA_CLOUD_STS_ENDPOINT".into(),
+                self.emulator.endpoint.clone(),
+            ),
+        ]
+    }
+
+    /// Runs `script` with `shell` in `directory`.
+    fn shell(
+        &self,
+        shell: &[&str],
+        script: &str,
+        directory: &Path,
+        environment: &[(String, String)],
+    ) -> Output {
+        let file = self.path("step.sh");
+        std::fs::write(&file, script).unwrap();
+        Command::new(shell[0])
+            .args(&shell[1..])
+            .arg(&file)
+            .current_dir(directory)
+            .env_clear()
+            // Never ask a real metadata service (100.100.100.200) from a test.
+            .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+            // Nor the public STS: the OIDC steps point this at the emulator.
+            .env("ALIBABA_CLOUD_STS_ENDPOINT", "http://127.0.0.1:9/")
+            .envs(environment.iter().map(|(name, value)| (name, value)))
+            .output()
+            .unwrap()
+    }
+}
+
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn copy_directory(source: &Path, target: &Path) {
+    std::fs::create_dir_all(target).unwrap();
+    for entry in std::fs::read_dir(source).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let destination = target.join(entry.file_name());
+        if path.is_dir() {
+            copy_directory(&path, &destination);
+        } else {
+            std::fs::copy(&path, &destination).unwrap();
+        }
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum JobResult {
+    /// Its condition was false, or a job it needs did not succeed.
+    Skipped,
+    /// Every step succeeded; its outputs.
+    Succeeded(BTreeMap<String, String>),
+    /// The named step failed with this exit code.
+    Failed { step: String, code: i32 },
+}
+
+/// The group the tests change behind cityform's back.
+const DRIFTING: &str = "traffic-east";
+
+/// Sets `planedJobCount` of the example group [`DRIFTING`] to 99 with the library's own
+/// client, as someone in the console would.
+fn change_behind_cityforms_back(lab: &Lab) {
+    use cityform::cloud::{
+        ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest,
+    };
+    let group = lab
+        .emulator
+        .job_groups()
+        .into_iter()
+        .find(|group| group["name"] == DRIFTING)
+        .unwrap();
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let client = CloudClient::new(
+        Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+        Endpoints::with_override(&lab.emulator.endpoint).unwrap(),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let mut change = ModifyJobGroupRequest::new(
+        group["regionId"].as_str().unwrap(),
+        group["instanceId"].as_str().unwrap(),
+        group["jobGroupId"].as_str().unwrap(),
+    );
+    change.planed_job_count = Some(99);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.modify_job_group(&change))
+        .unwrap();
+}
+
+/// `planedJobCount` of [`DRIFTING`] as the emulator holds it.
+fn drifting_count(lab: &Lab) -> u64 {
+    lab.emulator
+        .job_groups()
+        .into_iter()
+        .find(|group| group["name"] == DRIFTING)
+        .unwrap()["planedJobCount"]
+        .as_u64()
+        .unwrap()
+}
+
+/// A new manifest file that declares one more job group.
+const PARKING: &str = "apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: parking-north\nspec:\n  algoLibId: \"3\"\n  planedJobCount: 2\n  streamPerJob: 2\n";
+
+// ---------------------------------------------------------------- GitHub Actions
+
+const GITHUB_RECIPE: &str = "docs/ci/github-actions.yml";
+
+/// The values of `${{ ... }}` expressions while one workflow run is simulated.
+struct GitHubContext {
+    event: String,
+    runner_temp: String,
+    steps: BTreeMap<String, BTreeMap<String, String>>,
+    needs: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl GitHubContext {
+    fn resolve(&self, expression: &str) -> String {
+        let expression = expression.trim();
+        let parts: Vec<&str> = expression.split('.').collect();
+        match parts.as_slice() {
+            ["github", "event_name"] => self.event.clone(),
+            ["github", "token"] => "token-for-tests".into(),
+            ["github", "run_id"] => "4242".into(),
+            ["runner", "temp"] => self.runner_temp.clone(),
+            ["vars", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"] => OIDC_PROVIDER_ARN.into(),
+            ["vars", "CITYFORM_READ_ROLE_ARN"] => READ_ROLE_ARN.into(),
+            ["vars", "CITYFORM_APPLY_ROLE_ARN"] => APPLY_ROLE_ARN.into(),
+            ["github", "event", "pull_request", "number"] => "7".into(),
+            ["steps", step, "outputs", name] => self
+                .steps
+                .get(*step)
+                .and_then(|outputs| outputs.get(*name))
+                .cloned()
+                .unwrap_or_default(),
+            ["needs", job, "outputs", name] => self
+                .needs
+                .get(*job)
+                .and_then(|outputs| outputs.get(*name))
+                .cloned()
+                .unwrap_or_default(),
+            _ => panic!(
+                "{GITHUB_RECIPE} uses `${{{{ {expression} }}}}`, which this test does not know"
+            ),
+        }
+    }
+
+    /// `${{ ... }}` replaced by values.
+    fn substitute(&self, text: &str) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find("}}").unwrap() + start;
+            out.push_str(&self.resolve(&rest[start + 3..end]));
+            rest = &rest[end + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// An `if:` of the forms the recipe uses: `a == 'b'` joined by `||`, or `always()`.
+    fn condition(&self, condition: &str) -> bool {
+        condition.split("||").any(|part| {
+            let part = part.trim();
+            if part == "always()" {
+                return true;
+            }
+            let (left, right) = part
+                .split_once("==")
+                .unwrap_or_else(|| panic!("condition `{part}` is not understood by this test"));
+            self.resolve(left) == right.trim().trim_matches('\'')
+        })
+    }
+}
+
+/// Runs every job of the workflow for `event`, in file order (which is `needs` order).
+fn run_github(lab: &Lab, event: &str) -> BTreeMap<String, JobResult> {
+    let workflow = read_recipe(GITHUB_RECIPE);
+    let mut context = GitHubContext {
+        event: event.to_owned(),
+        runner_temp: lab.path("runner-temp").display().to_string(),
+        steps: BTreeMap::new(),
+        needs: BTreeMap::new(),
+    };
+    let workflow_environment: Vec<(String, String)> = string_map(workflow.get("env"))
+        .into_iter()
+        .map(|(name, value)| (name, context.substitute(&value)))
+        .collect();
+    let mut results = BTreeMap::new();
+    for (name, job) in workflow["jobs"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap().to_owned();
+        let needs: Vec<String> = match job.get("needs") {
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Sequence(many)) => many
+                .iter()
+                .map(|need| need.as_str().unwrap().to_owned())
+                .collect(),
+            _ => Vec::new(),
+        };
+        let needs_met = needs
+            .iter()
+            .all(|need| matches!(results.get(need), Some(JobResult::Succeeded(_))));
+        let wanted = text(job, "if").is_none_or(|condition| context.condition(condition));
+        if !needs_met || !wanted {
+            results.insert(name, JobResult::Skipped);
+            continue;
+        }
+        context.steps.clear();
+        let result = run_github_job(lab, &name, job, &workflow_environment, &mut context);
+        if let JobResult::Succeeded(outputs) = &result {
+            context.needs.insert(name.clone(), outputs.clone());
+        }
+        results.insert(name, result);
+    }
+    results
+}
+
+fn run_github_job(
+    lab: &Lab,
+    name: &str,
+    job: &Value,
+    workflow_environment: &[(String, String)],
+    context: &mut GitHubContext,
+) -> JobResult {
+    let mut directory = None;
+    let mut failure: Option<(String, i32)> = None;
+    let job_environment: Vec<(String, String)> = string_map(job.get("env"))
+        .into_iter()
+        .map(|(name, value)| (name, context.substitute(&value)))
+        .collect();
+    // GitHub hands a job the means to request an OIDC token only with `id-token: write`.
+    let id_token = job
+        .get("permissions")
+        .and_then(|permissions| text(permissions, "id-token"))
+        == Some("write");
+    for (index, step) in job["steps"].as_sequence().unwrap().iter().enumerate() {
+        let step_name = text(step, "name")
+            .or_else(|| text(step, "uses"))
+            .unwrap_or("step")
+            .to_owned();
+        let condition = text(step, "if");
+        let runs = match condition {
+            Some(condition) => context.condition(condition),
+            None => failure.is_none(),
+        };
+        if !runs {
+            continue;
+        }
+        if let Some(action) = text(step, "uses") {
+            let with = step.get("with");
+            let workspace: &Path = directory.get_or_insert_with(|| lab.checkout(name));
+            if action.starts_with("actions/checkout@") {
+                // The clone above is the checkout.
+            } else if action.starts_with("actions/upload-artifact@") {
+                let artifact = lab
+                    .path("artifacts")
+                    .join(text(with.unwrap(), "name").unwrap());
+                let file = text(with.unwrap(), "path").unwrap();
+                std::fs::create_dir_all(&artifact).unwrap();
+                std::fs::copy(workspace.join(file), artifact.join(file)).unwrap_or_else(|_| {
+                    panic!("{name}: upload-artifact found no `{file}`");
+                });
+            } else if action.starts_with("actions/download-artifact@") {
+                let artifact = lab
+                    .path("artifacts")
+                    .join(text(with.unwrap(), "name").unwrap());
+                copy_directory(&artifact, workspace);
+            } else {
+                panic!(
+                    "{GITHUB_RECIPE}: job `{name}` uses `{action}`, which this test does not simulate"
+                );
+            }
+            continue;
+        }
+        if step_name.starts_with("Install cityform") {
+            continue;
+        }
+        let workspace = directory.get_or_insert_with(|| lab.checkout(name)).clone();
+        let script = context.substitute(text(step, "run").unwrap());
+        let outputs_file = lab.path(&format!("outputs-{name}-{index}"));
+        std::fs::write(&outputs_file, "").unwrap();
+        let mut environment = lab.base_environment();
+        environment.extend(workflow_environment.iter().cloned());
+        environment.extend(job_environment.iter().cloned());
+        for (variable, value) in string_map(step.get("env")) {
+            environment.push((variable, context.substitute(&value)));
+        }
+        if id_token {
+            environment.extend([
+                (
+                    "ACTIONS_ID_TOKEN_REQUEST_URL".into(),
+                    GITHUB_TOKEN_URL.to_owned(),
+                ),
+                (
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN".into(),
+                    GITHUB_REQUEST_TOKEN.to_owned(),
+                ),
+            ]);
+        }
+        environment.extend([
+            ("GITHUB_ACTIONS".into(), "true".into()),
+            ("GITHUB_EVENT_NAME".into(), context.event.clone()),
+            ("GITHUB_REF_NAME".into(), "main".into()),
+            ("GITHUB_OUTPUT".into(), outputs_file.display().to_string()),
+            (
+                "GITHUB_STEP_SUMMARY".into(),
+                lab.path("step-summary.md").display().to_string(),
+            ),
+        ]);
+        // A `run:` without `shell:` runs as `bash -e {0}` on Linux runners.
+        let output = lab.shell(&["bash", "-e"], &script, &workspace, &environment);
+        let outputs: BTreeMap<String, String> = std::fs::read_to_string(&outputs_file)
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect();
+        if let Some(id) = text(step, "id") {
+            context.steps.insert(id.to_owned(), outputs);
+        }
+        if !output.status.success() && failure.is_none() {
+            eprintln!(
+                "{name} / {step_name} failed:\n{}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            failure = Some((step_name, output.status.code().unwrap_or(-1)));
+        }
+    }
+    if let Some((step, code)) = failure {
+        return JobResult::Failed { step, code };
+    }
+    let outputs = string_map(job.get("outputs"))
+        .into_iter()
+        .map(|(key, value)| (key, context.substitute(&value)))
+        .collect();
+    JobResult::Succeeded(outputs)
+}
+
+fn succeeded(results: &BTreeMap<String, JobResult>, job: &str) -> BTreeMap<String, String> {
+    match &results[job] {
+        JobResult::Succeeded(outputs) => outputs.clone(),
+        other => panic!("job `{job}`: {other:?}"),
+    }
+}
+
+fn skipped_except(results: &BTreeMap<String, JobResult>, ran: &[&str]) {
+    for (job, result) in results {
+        if !ran.contains(&job.as_str()) {
+            assert_eq!(result, &JobResult::Skipped, "job `{job}` ran");
+        }
+    }
+}
+
+/// The jobs of the workflow that may request an OIDC token (`id-token: write`).
+fn github_jobs_with_id_tokens() -> Vec<String> {
+    let workflow = read_recipe(GITHUB_RECIPE);
+    workflow["jobs"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, job)| {
+            job["permissions"].get("id-token").and_then(Value::as_str) == Some("write")
+        })
+        .map(|(name, _)| name.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The OIDC token requests made so far; the log is emptied.
+fn take_token_requests(lab: &Lab) -> Vec<String> {
+    let path = lab.path("oidc-requests.log");
+    let log = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    log.lines().map(str::to_owned).collect()
+}
+
+/// The pull-request plan: no key, so no refresh.
+const PULL_REQUEST_PLAN: &str =
+    "plan --refresh=false --detailed-exitcode --out plan.bin --format markdown";
+
+#[test]
+fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
+    let lab = Lab::new();
+    // No stored key anywhere; pull requests run code nobody reviewed yet: they get no token.
+    let recipe = std::fs::read_to_string(repository().join(GITHUB_RECIPE)).unwrap();
+    assert!(
+        !recipe.contains("secrets."),
+        "{GITHUB_RECIPE} uses a stored secret"
+    );
+    assert_eq!(
+        github_jobs_with_id_tokens(),
+        ["plan-merge", "apply", "drift"]
+    );
+
+    // A pull request: the plan has changes (exit 2), which is a successful plan step, and
+    // its Markdown is posted on the pull request and in the job summary.
+    let results = run_github(&lab, "pull_request");
+    skipped_except(&results, &["plan-pull-request"]);
+    succeeded(&results, "plan-pull-request");
+    let calls = lab.take_calls();
+    assert_eq!(
+        calls,
+        [
+            ("validate".to_owned(), 0),
+            (PULL_REQUEST_PLAN.to_owned(), 2),
+        ]
+    );
+    let (gh, comment) = lab.take_posted("gh");
+    assert_eq!(gh, "pr comment 7 --body-file plan.md\n");
+    assert!(comment.starts_with("### cityform plan"), "{comment}");
+    assert!(comment.contains("5 to create"), "{comment}");
+    let summary = std::fs::read_to_string(lab.path("step-summary.md")).unwrap();
+    assert!(summary.contains("### cityform plan"), "{summary}");
+    assert!(
+        lab.emulator.job_groups().is_empty(),
+        "a plan created something"
+    );
+
+    // The merge: plan (exit 2), then apply exactly the saved artefact (exit 0), and the
+    // state is committed back to the repository.
+    let results = run_github(&lab, "push");
+    skipped_except(&results, &["plan-merge", "apply"]);
+    assert_eq!(succeeded(&results, "plan-merge")["exitcode"], "2");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("plan --detailed-exitcode --out plan.bin".to_owned(), 2),
+            ("apply plan.bin".to_owned(), 0),
+        ]
+    );
+    assert_eq!(lab.emulator.job_groups().len(), 5);
+    // Each job asked for its own token, for the provider's audience, and the plan and
+    // apply signed with what STS gave for it: no key was in their environment.
+    let requests = take_token_requests(&lab);
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|request| request.contains(&format!("&audience={OIDC_AUDIENCE}"))),
+        "{requests:?}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_str(&lab.origin_file(".cityform/state.json").unwrap()).unwrap();
+    assert_eq!(state["job_groups"].as_object().unwrap().len(), 5);
+    assert_eq!(lab.origin_file(".cityform/state.json.lock"), None);
+    let summary = std::fs::read_to_string(lab.path("step-summary.md")).unwrap();
+    assert!(
+        summary.contains("**Apply complete:** 5 created, 0 recovered, 0 failed."),
+        "{summary}"
+    );
+
+    // Nightly, nothing changed: the drift check passes.
+    let results = run_github(&lab, "schedule");
+    skipped_except(&results, &["drift"]);
+    succeeded(&results, "drift");
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 0)]
+    );
+
+    // A merge that changes nothing: the apply job does not run.
+    let results = run_github(&lab, "push");
+    assert_eq!(succeeded(&results, "plan-merge")["exitcode"], "0");
+    assert_eq!(results["apply"], JobResult::Skipped);
+    lab.take_calls();
+
+    // A pull request once groups are recorded: still no key, and the comment says the live
+    // groups were not read.
+    let results = run_github(&lab, "pull_request");
+    succeeded(&results, "plan-pull-request");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("validate".to_owned(), 0),
+            (PULL_REQUEST_PLAN.to_owned(), 0),
+        ]
+    );
+    let (_, comment) = lab.take_posted("gh");
+    assert!(comment.contains("No changes."), "{comment}");
+    assert!(comment.contains("(--refresh=false)"), "{comment}");
+
+    // Someone changes a group in the console: only a real refresh sees it, and the nightly
+    // check fails on it.
+    change_behind_cityforms_back(&lab);
+    let results = run_github(&lab, "schedule");
+    assert_eq!(
+        results["drift"],
+        JobResult::Failed {
+            step: "Check for drift".to_owned(),
+            code: 2
+        }
+    );
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 2)]
+    );
+    // The next merge's plan refreshes too, and its apply puts the group back.
+    let results = run_github(&lab, "push");
+    assert_eq!(succeeded(&results, "plan-merge")["exitcode"], "2");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("plan --detailed-exitcode --out plan.bin".to_owned(), 2),
+            ("apply plan.bin".to_owned(), 0),
+        ]
+    );
+    assert_ne!(drifting_count(&lab), 99);
+    let results = run_github(&lab, "schedule");
+    succeeded(&results, "drift");
+    lab.take_calls();
+
+    // The manifests change without an apply: the nightly check fails on the drift.
+    lab.push_change("manifests/parking.yaml", PARKING);
+    let results = run_github(&lab, "schedule");
+    assert_eq!(
+        results["drift"],
+        JobResult::Failed {
+            step: "Check for drift".to_owned(),
+            code: 2
+        }
+    );
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 2)]
+    );
+    assert_eq!(lab.emulator.job_groups().len(), 5);
+}
+
+// ---------------------------------------------------------------- GitLab CI/CD
+
+const GITLAB_RECIPE: &str = "docs/ci/gitlab-ci.yml";
+
+/// Top-level keys of a `.gitlab-ci.yml` that are not jobs.
+const GITLAB_KEYWORDS: &[&str] = &["stages", "variables", "default", "include", "workflow"];
+
+/// The predefined variables of a pipeline started by `source` on the default branch.
+fn gitlab_predefined(source: &str) -> Vec<(String, String)> {
+    [
+        ("GITLAB_CI", "true"),
+        ("CI_PIPELINE_SOURCE", source),
+        ("CI_COMMIT_BRANCH", "main"),
+        ("CI_DEFAULT_BRANCH", "main"),
+        ("CI_SERVER_HOST", "gitlab.example.com"),
+        ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+        ("CI_PROJECT_ID", "42"),
+        ("CI_PROJECT_PATH", "city/job-groups"),
+        ("CI_MERGE_REQUEST_IID", "7"),
+        ("CI_JOB_ID", "99"),
+        // The project's CI/CD variables: no key among them.
+        ("CITYFORM_GITLAB_TOKEN", "token-for-tests"),
+        ("CITYFORM_OIDC_PROVIDER_ARN", OIDC_PROVIDER_ARN),
+        ("CITYFORM_READ_ROLE_ARN", READ_ROLE_ARN),
+        ("CITYFORM_APPLY_ROLE_ARN", APPLY_ROLE_ARN),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect()
+}
+
+/// A `rules: if:` of the forms the recipe uses: `$A == "b"` and `$A == $B` joined by `&&`.
+fn gitlab_condition(condition: &str, variables: &[(String, String)]) -> bool {
+    let value = |operand: &str| -> String {
+        let operand = operand.trim();
+        if let Some(name) = operand.strip_prefix('$') {
+            variables
+                .iter()
+                .rev()
+                .find(|(variable, _)| variable == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        } else {
+            operand.trim_matches('"').to_owned()
+        }
+    };
+    condition.split("&&").all(|part| {
+        let (left, right) = part
+            .split_once("==")
+            .unwrap_or_else(|| panic!("rule `{part}` is not understood by this test"));
+        value(left) == value(right)
+    })
+}
+
+/// Runs the pipeline a `source` event starts; manual jobs are started at once, as a
+/// reviewer would. Jobs run by stage, then in file order.
+fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
+    let pipeline = read_recipe(GITLAB_RECIPE);
+    let predefined = gitlab_predefined(source);
+    let mut variables = string_map(pipeline.get("variables"));
+    // The state goes back to the lab's origin instead of the GitLab server.
+    variables.retain(|(name, _)| name != "CITYFORM_STATE_REMOTE");
+    variables.push((
+        "CITYFORM_STATE_REMOTE".into(),
+        lab.path("origin.git").display().to_string(),
+    ));
+    let before_script: Vec<String> = pipeline["default"]["before_script"]
+        .as_sequence()
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|line| line.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    for line in &before_script {
+        assert!(
+            line.starts_with("cargo install"),
+            "{GITLAB_RECIPE}: `before_script` does more than install cityform: {line}"
+        );
+    }
+    let stages: Vec<String> = pipeline["stages"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|stage| stage.as_str().unwrap().to_owned())
+        .collect();
+    let jobs: Vec<(String, &Value)> = pipeline
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(name, job)| (name.as_str().unwrap().to_owned(), job))
+        .filter(|(name, _)| !GITLAB_KEYWORDS.contains(&name.as_str()))
+        .collect();
+    let mut results = BTreeMap::new();
+    let mut dotenv: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for stage in &stages {
+        for (name, job) in jobs
+            .iter()
+            .filter(|(_, job)| text(job, "stage") == Some(stage))
+        {
+            let mut environment = predefined.clone();
+            environment.extend(variables.iter().cloned());
+            let selected = job["rules"].as_sequence().unwrap().iter().any(|rule| {
+                text(rule, "if").is_some_and(|condition| gitlab_condition(condition, &environment))
+            });
+            let needs: Vec<String> = job
+                .get("needs")
+                .and_then(Value::as_sequence)
+                .map(|needs| {
+                    needs
+                        .iter()
+                        .map(|need| need.as_str().unwrap().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let needs_met = needs
+                .iter()
+                .all(|need| matches!(results.get(need), Some(JobResult::Succeeded(_))));
+            if !selected || !needs_met {
+                results.insert(name.clone(), JobResult::Skipped);
+                continue;
+            }
+            let workspace = lab.checkout(name);
+            // GitLab checks out the commit, not the branch.
+            lab.git(&workspace, &["checkout", "--quiet", "--detach"]);
+            for need in &needs {
+                let artifacts = lab.path("artifacts").join(format!("gitlab-{need}"));
+                if artifacts.is_dir() {
+                    copy_directory(&artifacts, &workspace);
+                }
+                environment.extend(dotenv.get(need).cloned().unwrap_or_default());
+            }
+            // `id_tokens:`: GitLab signs a token for the audience asked; only one for the
+            // provider's audience is one its STS accepts.
+            if let Some(tokens) = job.get("id_tokens").and_then(Value::as_mapping) {
+                for (variable, token) in tokens {
+                    let value = if text(token, "aud") == Some(OIDC_AUDIENCE) {
+                        CI_OIDC_TOKEN
+                    } else {
+                        "a-token-for-another-audience"
+                    };
+                    environment.push((variable.as_str().unwrap().to_owned(), value.to_owned()));
+                }
+            }
+            let mut base = lab.base_environment();
+            base.extend(environment);
+            let script: Vec<&str> = job["script"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|line| line.as_str().unwrap())
+                .collect();
+            let output = lab.shell(
+                &["bash", "-e", "-o", "pipefail"],
+                &script.join("\n"),
+                &workspace,
+                &base,
+            );
+            if !output.status.success() {
+                eprintln!(
+                    "{name} failed:\n{}\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                results.insert(
+                    name.clone(),
+                    JobResult::Failed {
+                        step: "script".into(),
+                        code: output.status.code().unwrap_or(-1),
+                    },
+                );
+                continue;
+            }
+            let artifacts = &job["artifacts"];
+            if let Some(paths) = artifacts.get("paths").and_then(Value::as_sequence) {
+                let target = lab.path("artifacts").join(format!("gitlab-{name}"));
+                std::fs::create_dir_all(&target).unwrap();
+                for path in paths {
+                    let path = path.as_str().unwrap();
+                    std::fs::copy(workspace.join(path), target.join(path)).unwrap();
+                }
+            }
+            if let Some(report) = artifacts["reports"].get("dotenv").and_then(Value::as_str) {
+                let text = std::fs::read_to_string(workspace.join(report)).unwrap();
+                dotenv.insert(
+                    name.clone(),
+                    text.lines()
+                        .filter_map(|line| line.split_once('='))
+                        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                        .collect(),
+                );
+            }
+            results.insert(name.clone(), JobResult::Succeeded(BTreeMap::new()));
+        }
+    }
+    results
+}
+
+#[test]
+fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
+    let lab = Lab::new();
+
+    let results = run_gitlab(&lab, "merge_request_event");
+    skipped_except(&results, &["plan-merge-request"]);
+    succeeded(&results, "plan-merge-request");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("validate".to_owned(), 0),
+            (PULL_REQUEST_PLAN.to_owned(), 2),
+        ]
+    );
+    let (curl, note) = lab.take_posted("curl");
+    assert!(
+        curl.contains("https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes"),
+        "{curl}"
+    );
+    assert!(note.starts_with("### cityform plan"), "{note}");
+    assert!(
+        lab.emulator.job_groups().is_empty(),
+        "a plan created something"
+    );
+
+    let results = run_gitlab(&lab, "push");
+    skipped_except(&results, &["plan", "apply"]);
+    succeeded(&results, "plan");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("plan --detailed-exitcode --out plan.bin".to_owned(), 2),
+            ("apply plan.bin".to_owned(), 0),
+        ]
+    );
+    assert_eq!(lab.emulator.job_groups().len(), 5);
+    let state: serde_json::Value =
+        serde_json::from_str(&lab.origin_file(".cityform/state.json").unwrap()).unwrap();
+    assert_eq!(state["job_groups"].as_object().unwrap().len(), 5);
+
+    let results = run_gitlab(&lab, "schedule");
+    skipped_except(&results, &["drift"]);
+    succeeded(&results, "drift");
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 0)]
+    );
+
+    // A push whose plan has no changes: apply runs and says so, calling nothing.
+    let results = run_gitlab(&lab, "push");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode --out plan.bin".to_owned(), 0)]
+    );
+
+    // A merge request once groups are recorded: without the protected key, it plans from
+    // the state and says so.
+    let results = run_gitlab(&lab, "merge_request_event");
+    succeeded(&results, "plan-merge-request");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("validate".to_owned(), 0),
+            (PULL_REQUEST_PLAN.to_owned(), 0),
+        ]
+    );
+    let (_, note) = lab.take_posted("curl");
+    assert!(note.contains("(--refresh=false)"), "{note}");
+
+    // A change in the console fails the scheduled check; the next push's plan and apply put
+    // the group back.
+    change_behind_cityforms_back(&lab);
+    let results = run_gitlab(&lab, "schedule");
+    assert_eq!(
+        results["drift"],
+        JobResult::Failed {
+            step: "script".to_owned(),
+            code: 2
+        }
+    );
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 2)]
+    );
+    let results = run_gitlab(&lab, "push");
+    succeeded(&results, "apply");
+    assert_eq!(
+        lab.take_calls(),
+        [
+            ("plan --detailed-exitcode --out plan.bin".to_owned(), 2),
+            ("apply plan.bin".to_owned(), 0),
+        ]
+    );
+    assert_ne!(drifting_count(&lab), 99);
+
+    lab.push_change("manifests/parking.yaml", PARKING);
+    let results = run_gitlab(&lab, "schedule");
+    assert_eq!(
+        results["drift"],
+        JobResult::Failed {
+            step: "script".to_owned(),
+            code: 2
+        }
+    );
+    assert_eq!(
+        lab.take_calls(),
+        [("plan --detailed-exitcode".to_owned(), 2)]
+    );
+}

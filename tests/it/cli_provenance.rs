@@ -1,0 +1,642 @@
+//! Provenance end to end: the real binary in a temporary git repository against a real
+//! `cityform emulator` process. Each apply records the commit, the manifest line, who ran
+//! it and the `RequestId`; `history` lists them newest first; `--require-clean` refuses a
+//! dirty tree before anything is sent or written; the CI variables name the commit and the
+//! job; plans say which commit last applied each update and orphan.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::cli_apply_support;
+
+use std::path::Path;
+use std::process::Command;
+
+use cli_apply_support::{Emulator, INSTANCE, REGION, Run, Workspace, job_group, spawn};
+
+/// The variables provenance reads, none of which a test may inherit from its own CI.
+const PROVENANCE_VARIABLES: [&str; 9] = [
+    "GITHUB_SHA",
+    "GITHUB_SERVER_URL",
+    "GITHUB_REPOSITORY",
+    "GITHUB_RUN_ID",
+    "CI_COMMIT_SHA",
+    "CI_JOB_URL",
+    "CI_PROJECT_URL",
+    "USER",
+    "LOGNAME",
+];
+
+const MANIFEST: &str = "manifests/groups.yaml";
+
+fn address(name: &str) -> String {
+    format!("{REGION}/{INSTANCE}/{name}")
+}
+
+/// Runs `git ARGS` in `directory`, failing the test when it fails; returns its stdout.
+fn git(directory: &Path, arguments: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(arguments)
+        .current_dir(directory)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", directory)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A workspace that is a git repository with its own identity, `.cityform/` ignored.
+struct Repository {
+    workspace: Workspace,
+}
+
+impl Repository {
+    fn new(emulator: &Emulator) -> Self {
+        let workspace = Workspace::new(emulator);
+        let directory = workspace.path();
+        git(directory, &["init", "-q", "-b", "main"]);
+        git(directory, &["config", "user.name", "Test Author"]);
+        git(directory, &["config", "user.email", "author@example.com"]);
+        git(directory, &["config", "commit.gpgsign", "false"]);
+        workspace.write(".gitignore", ".cityform/\n");
+        Self { workspace }
+    }
+
+    /// Writes the manifest and commits it; returns the commit id.
+    fn commit(&self, manifest: &str, message: &str) -> String {
+        self.workspace.write(MANIFEST, manifest);
+        git(self.workspace.path(), &["add", "-A"]);
+        git(self.workspace.path(), &["commit", "-q", "-m", message]);
+        git(self.workspace.path(), &["rev-parse", "HEAD"])
+    }
+
+    /// `cityform ARGS` as a person named `tester` would run it, outside any CI, plus `env`.
+    fn run(&self, arguments: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = self.workspace.command(arguments);
+        for name in PROVENANCE_VARIABLES {
+            command.env_remove(name);
+        }
+        command.env("USER", "tester");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        spawn(command).finish()
+    }
+
+    fn apply(&self, extra: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut arguments = vec![
+            "apply",
+            "--endpoint",
+            &self.workspace.endpoint,
+            "--auto-approve",
+            // One call at a time: the emulator's ids then follow address order.
+            "--parallelism",
+            "1",
+        ];
+        arguments.extend_from_slice(extra);
+        self.run(&arguments, env)
+    }
+
+    fn history_json(&self, extra: &[&str]) -> serde_json::Value {
+        let mut arguments = vec!["history", "--format", "json"];
+        arguments.extend_from_slice(extra);
+        let run = self.run(&arguments, &[]);
+        run.expect_code(0);
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+}
+
+/// The manifest: `alpha`, then `traffic-east` with `planed_job_count`, after `padding`
+/// comment lines.
+fn manifest(padding: usize, planed_job_count: usize) -> String {
+    let mut text = "# a comment\n".repeat(padding);
+    text.push_str(&job_group("alpha", "3", 1));
+    text.push_str(&job_group("traffic-east", "3", planed_job_count));
+    text
+}
+
+/// The line of `text` where the document that names `name` starts (its first key).
+fn declaring_line(text: &str, name: &str) -> usize {
+    let lines: Vec<&str> = text.lines().collect();
+    let named = lines
+        .iter()
+        .position(|line| line.trim() == format!("name: {name}"))
+        .unwrap();
+    let start = lines[..named]
+        .iter()
+        .rposition(|line| *line == "---")
+        .unwrap();
+    start + 2
+}
+
+/// Filters for what changes between runs: commit ids, times, request ids, the host name.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\b[0-9a-f]{40}\b", "[commit]"),
+        (r"\b[0-9a-f]{7}\b", "[short]"),
+        (
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",
+            "YYYY-MM-DDTHH:MM:SSZ",
+        ),
+        // The host name's length decides the width of the `BY` column.
+        (r"tester@\S+ +", "tester@[host]  "),
+        (r"BY +SOURCE", "BY             SOURCE"),
+        (r#""host": "[^"]*""#, r#""host": "[host]""#),
+        (
+            r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}",
+            "[request-id]",
+        ),
+        (r"(?m)[ \t]+$", ""),
+    ]
+}
+
+#[test]
+fn history_names_each_commit_file_and_line_newest_first() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let first_manifest = manifest(0, 2);
+    let first = repository.commit(&first_manifest, "traffic-east with 2 jobs");
+    repository.apply(&[], &[]).expect_code(0);
+    let second_manifest = manifest(3, 5);
+    let second = repository.commit(&second_manifest, "traffic-east with 5 jobs");
+    repository.apply(&[], &[]).expect_code(0);
+    assert_ne!(first, second);
+
+    let json = repository.history_json(&[&address("traffic-east")]);
+    let entries = json["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{json:#}");
+    let (newest, oldest) = (&entries[0], &entries[1]);
+    assert_eq!(newest["action"], "update");
+    assert_eq!(oldest["action"], "create");
+    assert_eq!(newest["job_group_id"], oldest["job_group_id"]);
+    assert_eq!(newest["provenance"]["commit"], second.as_str());
+    assert_eq!(oldest["provenance"]["commit"], first.as_str());
+    for (entry, text) in [(newest, &second_manifest), (oldest, &first_manifest)] {
+        let provenance = &entry["provenance"];
+        assert_eq!(provenance["source"]["file"], MANIFEST, "{entry:#}");
+        assert_eq!(
+            provenance["source"]["line"],
+            declaring_line(text, "traffic-east"),
+            "{entry:#}"
+        );
+        assert_eq!(provenance["dirty"], false);
+        assert_eq!(provenance["actor"]["kind"], "user");
+        assert_eq!(provenance["actor"]["user"], "tester");
+        let request_id = provenance["request_id"].as_str().unwrap();
+        assert!(!request_id.is_empty());
+    }
+    assert_ne!(
+        newest["provenance"]["source"]["line"],
+        oldest["provenance"]["source"]["line"]
+    );
+    // The update's RequestId is the one the state records for the group.
+    let state = repository.workspace.state().unwrap();
+    let recorded = state
+        .job_groups
+        .iter()
+        .find(|(address, _)| address.name == "traffic-east")
+        .unwrap()
+        .1;
+    assert_eq!(
+        newest["provenance"]["request_id"],
+        recorded.request_id.as_str()
+    );
+
+    // Every group: alpha's create is there too, and the newest action comes first.
+    let all = repository.history_json(&[]);
+    let actions: Vec<(&str, &str)> = all["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let address = entry["address"].as_str().unwrap();
+            (
+                entry["action"].as_str().unwrap(),
+                address.rsplit('/').next().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions[0], ("update", "traffic-east"), "{actions:?}");
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(actions.contains(&("create", "alpha")), "{actions:?}");
+    assert_eq!(
+        repository.history_json(&["--limit", "1"])["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let text = repository.run(&["history", &address("traffic-east")], &[]);
+    text.expect_code(0);
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert!(lines[1].contains(&second[..7]), "{}", text.stdout);
+    assert!(lines[1].contains(" update "), "{}", text.stdout);
+    assert!(lines[2].contains(&first[..7]), "{}", text.stdout);
+    assert!(
+        lines[2].contains(&format!(
+            "{MANIFEST}:{}",
+            declaring_line(&first_manifest, "traffic-east")
+        )),
+        "{}",
+        text.stdout
+    );
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("history_text", text.stdout);
+        insta::assert_snapshot!(
+            "history_json",
+            serde_json::to_string_pretty(&json).unwrap()
+        );
+    });
+
+    // `state show` names the last change's commit and line.
+    let shown = repository.run(&["state", "show", &address("traffic-east")], &[]);
+    shown.expect_code(0);
+    assert!(
+        shown.stdout.contains(&format!("\"{second}\"")),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains(&format!(
+            "{MANIFEST}:{}",
+            declaring_line(&second_manifest, "traffic-east")
+        )),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn a_dirty_tree_is_recorded_and_require_clean_refuses_it() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    repository.commit(&manifest(0, 2), "first");
+    repository.workspace.write(MANIFEST, &manifest(0, 4));
+
+    let refused = repository.apply(&["--require-clean"], &[]);
+    refused.expect_code(1);
+    assert!(refused.stderr.contains(MANIFEST), "{refused}");
+    assert!(emulator.groups().is_empty(), "nothing may be sent");
+    assert!(emulator.requests().is_empty(), "nothing may be sent");
+    assert!(
+        !repository.workspace.state_path().exists(),
+        "nothing may be written"
+    );
+    assert!(!repository.workspace.path().join(".cityform").exists());
+
+    repository.apply(&[], &[]).expect_code(0);
+    let json = repository.history_json(&[&address("traffic-east")]);
+    assert_eq!(json["entries"][0]["provenance"]["dirty"], true, "{json:#}");
+
+    // Committed, the same flag lets the run through.
+    git(
+        repository.workspace.path(),
+        &["commit", "-q", "-am", "four jobs"],
+    );
+    repository.workspace.write(MANIFEST, &manifest(0, 6));
+    git(
+        repository.workspace.path(),
+        &["commit", "-q", "-am", "six jobs"],
+    );
+    repository.apply(&["--require-clean"], &[]).expect_code(0);
+    let json = repository.history_json(&[&address("traffic-east")]);
+    assert_eq!(json["entries"][0]["provenance"]["dirty"], false, "{json:#}");
+}
+
+#[test]
+fn ci_variables_name_the_commit_and_the_job_and_plans_quote_them() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let head = repository.commit(&manifest(0, 2), "first");
+    let ci_commit = "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a";
+    let ci = [
+        ("GITHUB_SHA", ci_commit),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "acme/city"),
+        ("GITHUB_RUN_ID", "8812"),
+    ];
+    repository.apply(&[], &ci).expect_code(0);
+    let json = repository.history_json(&[&address("traffic-east")]);
+    let provenance = &json["entries"][0]["provenance"];
+    assert_eq!(provenance["commit"], ci_commit, "{json:#}");
+    assert_ne!(provenance["commit"], head.as_str());
+    assert_eq!(
+        provenance["actor"],
+        serde_json::json!({
+            "kind": "ci",
+            "url": "https://github.com/acme/city/actions/runs/8812",
+            "system": "github",
+        })
+    );
+    assert_eq!(provenance["repository_url"], "https://github.com/acme/city");
+
+    // The next plan: traffic-east updated, alpha orphaned; both quote the CI run.
+    repository
+        .workspace
+        .write(MANIFEST, &job_group("traffic-east", "3", 7));
+    let endpoint = repository.workspace.endpoint.clone();
+    let text = repository.run(&["plan", "--endpoint", &endpoint], &[]);
+    text.expect_code(0);
+    assert_eq!(
+        text.stdout
+            .matches("# last applied from 3f2a9c1 by ci/run 8812")
+            .count(),
+        2,
+        "{text}"
+    );
+    let markdown = repository.run(
+        &["plan", "--endpoint", &endpoint, "--format", "markdown"],
+        &[],
+    );
+    markdown.expect_code(0);
+    assert!(
+        markdown.stdout.contains(&format!(
+            "last applied from [`3f2a9c1`](https://github.com/acme/city/commit/{ci_commit}) by [ci/run 8812](https://github.com/acme/city/actions/runs/8812)"
+        )),
+        "{markdown}"
+    );
+    let json_plan = repository.run(&["plan", "--endpoint", &endpoint, "--format", "json"], &[]);
+    json_plan.expect_code(0);
+    let plan: serde_json::Value = serde_json::from_str(&json_plan.stdout).unwrap();
+    let quoted: Vec<&serde_json::Value> = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|action| action.get("last_applied"))
+        .collect();
+    assert_eq!(quoted.len(), 2, "{plan:#}");
+    assert!(quoted.iter().all(|last| last["commit"] == ci_commit));
+    // The committed schema accepts the plan with its `last_applied` objects.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/plan-v1.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&plan)
+        .map(|error| format!("{error} at `{}`", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let mut broken = plan.clone();
+    broken["actions"][0]["last_applied"]["actor"]["kind"] = "robot".into();
+    assert!(
+        !validator.is_valid(&broken),
+        "the schema checks `last_applied`"
+    );
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("plan_text_last_applied", text.stdout);
+        insta::assert_snapshot!("plan_markdown_last_applied", markdown.stdout);
+    });
+}
+
+#[test]
+fn the_commit_flag_wins_and_since_filters_by_time() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let head = repository.commit(&manifest(0, 2), "first");
+    repository
+        .apply(
+            &["--commit", &head[..10]],
+            &[("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")],
+        )
+        .expect_code(0);
+    let json = repository.history_json(&[]);
+    assert_eq!(
+        json["entries"][0]["provenance"]["commit"],
+        head.as_str(),
+        "{json:#}"
+    );
+
+    let bad = repository.apply(&["--commit", "not-a-sha"], &[]);
+    bad.expect_code(1);
+    assert!(bad.stderr.contains("is not a commit id"), "{bad}");
+
+    assert_eq!(
+        repository.history_json(&["--since", "1h"])["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        repository.history_json(&["--since", "2999-01-01"])["entries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let nothing = repository.run(&["history", "--since", "2999-01-01"], &[]);
+    nothing.expect_code(0);
+    assert_eq!(nothing.stdout, "No recorded actions.\n");
+    let wrong = repository.run(&["history", "--since", "yesterday"], &[]);
+    wrong.expect_code(1);
+    assert!(
+        wrong.stderr.contains("`yesterday` is not a time"),
+        "{wrong}"
+    );
+}
+
+#[test]
+fn forget_and_import_are_recorded_with_their_provenance() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let text = manifest(0, 2);
+    let head = repository.commit(&text, "first");
+    repository.apply(&[], &[]).expect_code(0);
+    repository
+        .run(&["state", "rm", &address("alpha")], &[])
+        .expect_code(0);
+    // Forgetting is recorded too: by whom, at which commit; no manifest line, no call.
+    let forgotten = repository.history_json(&[&address("alpha")]);
+    let newest = &forgotten["entries"][0];
+    assert_eq!(newest["action"], "forget", "{forgotten:#}");
+    assert_eq!(newest["provenance"]["commit"], head.as_str());
+    assert_eq!(newest["provenance"]["actor"]["user"], "tester");
+    assert_eq!(newest["provenance"]["source"], serde_json::Value::Null);
+    assert_eq!(newest["provenance"]["request_id"], serde_json::Value::Null);
+    let endpoint = repository.workspace.endpoint.clone();
+    repository
+        .run(&["import", &address("alpha"), "--endpoint", &endpoint], &[])
+        .expect_code(0);
+    let json = repository.history_json(&[&address("alpha")]);
+    let newest = &json["entries"][0];
+    assert_eq!(newest["action"], "import", "{json:#}");
+    assert_eq!(newest["provenance"]["commit"], head.as_str());
+    assert_eq!(
+        newest["provenance"]["source"]["line"],
+        declaring_line(&text, "alpha")
+    );
+}
+
+#[test]
+fn a_saved_plan_is_recorded_with_the_commit_checked_out_where_it_is_applied() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let first = repository.commit(&manifest(0, 2), "first");
+    repository.apply(&[], &[]).expect_code(0);
+    let text = manifest(2, 3);
+    let second = repository.commit(&text, "three jobs");
+    let endpoint = repository.workspace.endpoint.clone();
+    repository
+        .run(
+            &["plan", "--endpoint", &endpoint, "--out", "reviewed.plan"],
+            &[],
+        )
+        .expect_code(0);
+    repository
+        .run(&["apply", "--endpoint", &endpoint, "reviewed.plan"], &[])
+        .expect_code(0);
+
+    let json = repository.history_json(&[&address("traffic-east")]);
+    let newest = &json["entries"][0];
+    assert_eq!(newest["action"], "update", "{json:#}");
+    assert_eq!(newest["provenance"]["commit"], second.as_str());
+    assert_ne!(newest["provenance"]["commit"], first.as_str());
+    assert_eq!(
+        newest["provenance"]["source"]["file"], MANIFEST,
+        "the plan's manifest line, relative to the repository"
+    );
+    assert_eq!(
+        newest["provenance"]["source"]["line"],
+        declaring_line(&text, "traffic-east")
+    );
+    // The plan file is not a manifest: the tree stays clean.
+    assert_eq!(newest["provenance"]["dirty"], false, "{json:#}");
+}
+
+/// The binary and a library-level reconcile run one sequence: two copies of one repository,
+/// each against an emulator of its own, one applied by `cityform apply` and one by
+/// `reconcile::run`, record the same history (provenance, manifest lines, actions) and the
+/// same ids. A command line that sequenced the run itself (another load, no provenance for
+/// what it resolves or creates) would record something else.
+#[test]
+fn the_binary_and_a_library_reconcile_record_the_same_history() {
+    let text = manifest(2, 3);
+    let binary_emulator = Emulator::start(&[]);
+    let by_binary = Repository::new(&binary_emulator);
+    by_binary.commit(&text, "groups");
+    by_binary.apply(&[], &[]).expect_code(0);
+
+    let library_emulator = Emulator::start(&[]);
+    let by_library = Repository::new(&library_emulator);
+    by_library.commit(&text, "groups");
+    let directory = by_library.workspace.path().to_owned();
+    let endpoint = by_library.workspace.endpoint.clone();
+    let report = cli_apply_support::block_on(library_apply(directory.clone(), endpoint));
+    assert_eq!(report.created.len(), 2, "{report:?}");
+
+    let shown = |repository: &Repository| {
+        let mut history = repository.history_json(&[]);
+        let prefix = format!("{}/", repository.workspace.path().display());
+        scrub(&mut history, &prefix);
+        serde_json::to_string_pretty(&history).unwrap()
+    };
+    let binary_history = shown(&by_binary);
+    assert!(
+        binary_history.contains("manifests/groups.yaml"),
+        "{binary_history}"
+    );
+    assert_eq!(shown(&by_library), binary_history);
+    assert_eq!(
+        by_library.workspace.state_ids(),
+        by_binary.workspace.state_ids()
+    );
+}
+
+/// `reconcile::run` as a program embedding cityform would call it, in `directory` (a
+/// repository), against `endpoint`, as the user `tester`.
+async fn library_apply(
+    directory: std::path::PathBuf,
+    endpoint: String,
+) -> cityform::apply::ApplyReport {
+    use cityform::apply::ApplyOptions;
+    use cityform::cloud::Connection;
+    use cityform::manifest::{self, Input, LoadOptions};
+    use cityform::provenance::RunContext;
+    use cityform::reconcile::{self, PlanRequest, Reconciled, Request, Source, Unattended};
+    use cityform::state::{LocalBackend, LockOptions};
+
+    let environment: std::collections::BTreeMap<String, String> = [
+        ("USER", "tester"),
+        ("HOME", &*directory.to_string_lossy()),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            cli_apply_support::ACCESS_KEY_ID,
+        ),
+        (
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            cli_apply_support::ACCESS_KEY_SECRET,
+        ),
+        ("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true"),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value.to_owned()))
+    .collect();
+    let inputs = [Input::Path(directory.join("manifests"))];
+    let desired = manifest::load_with(&inputs, &LoadOptions::default()).unwrap();
+    let provenance = RunContext::collect_inputs(&inputs, None, &environment);
+    let backend = LocalBackend::open(
+        directory.join(".cityform/state.json"),
+        &LockOptions::new("cityform apply"),
+    )
+    .unwrap();
+    let connection = Connection::open(Some(&endpoint), None, &environment).unwrap();
+    let (events, mut receiver) = tokio::sync::mpsc::channel(16);
+    let drained = tokio::spawn(async move { while receiver.recv().await.is_some() {} });
+    let request = Request {
+        backend: &backend,
+        connection: &connection,
+        source: Source::Manifests {
+            desired,
+            planning: PlanRequest {
+                refresh: true,
+                options: Default::default(),
+            },
+        },
+        options: ApplyOptions {
+            parallelism: 1,
+            provenance: Some(provenance),
+            ..ApplyOptions::default()
+        },
+        auto_approve: true,
+        events,
+        stop: Box::pin(std::future::pending()),
+    };
+    let reconciled = reconcile::run(request, &mut Unattended).await.unwrap();
+    drained.await.unwrap();
+    drop(backend);
+    match reconciled {
+        Reconciled::Applied { report, .. } => report,
+        other => panic!("nothing applied: {other:?}"),
+    }
+}
+
+/// `value` without what differs between two repositories and two runs (times, commits,
+/// request ids, the host) and with file names relative to the repository (`prefix`).
+fn scrub(value: &mut serde_json::Value, prefix: &str) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match key.as_str() {
+                    "at" | "commit" | "request_id" | "host" => *value = serde_json::Value::Null,
+                    "file" => {
+                        if let Some(file) = value.as_str() {
+                            *value = file.trim_start_matches(prefix).into();
+                        }
+                    }
+                    _ => scrub(value, prefix),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| scrub(item, prefix)),
+        _ => {}
+    }
+}
