@@ -17,14 +17,14 @@
 //! They are read strictly where the caller depends on a field (`JobGroupId`), and a value of
 //! the wrong shape is malformed, with its path in the reason.
 
-use std::fmt;
-use std::str::FromStr;
 
 use serde_json::Value;
 
 use super::answer::AnswerBody;
 use super::error::text_field;
-use crate::model::{JobGroupParams, JobGroupSpec, ParamKey, normalize_param_value, printable};
+use crate::model::{
+    JobGroupParams, JobGroupSpec, ParamKey, Status, normalize_param_value, printable,
+};
 
 /// `CreateJobGroup`.
 pub const CREATE_JOB_GROUP: &str = "CreateJobGroup";
@@ -42,47 +42,6 @@ pub const STOP_JOB_GROUP: &str = "StopJobGroup";
 /// The largest `PageSize` `DescribeJobGroups` accepts.
 pub const MAX_PAGE_SIZE: u32 = 100;
 
-/// A job group's run state as `ModifyJobGroup` sets it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobGroupStatus {
-    /// `Running`.
-    Running,
-    /// `Stopped`, the state of a new group.
-    Stopped,
-}
-
-impl JobGroupStatus {
-    /// The value as the API spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobGroupStatus::Running => "Running",
-            JobGroupStatus::Stopped => "Stopped",
-        }
-    }
-}
-
-impl fmt::Display for JobGroupStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a status is not one the API accepts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported job group status `{0}`: expected `Running` or `Stopped`")]
-pub struct StatusParseError(pub String);
-
-impl FromStr for JobGroupStatus {
-    type Err = StatusParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text {
-            "Running" => Ok(JobGroupStatus::Running),
-            "Stopped" => Ok(JobGroupStatus::Stopped),
-            other => Err(StatusParseError(other.to_owned())),
-        }
-    }
-}
 
 /// One page of `DescribeJobGroups`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,7 +104,7 @@ pub struct ModifyJobGroupRequest {
     /// A new `JobCount`.
     pub job_count: Option<u32>,
     /// A new `Status`.
-    pub status: Option<JobGroupStatus>,
+    pub status: Option<Status>,
     /// New `JobGroupParams`. An empty map sends nothing, as the SDK does: the API has no way
     /// to remove params.
     pub params: Option<JobGroupParams>,
@@ -191,7 +150,7 @@ impl ModifyJobGroupRequest {
     }
 
     /// The same request setting the status.
-    pub fn with_status(mut self, status: JobGroupStatus) -> Self {
+    pub fn with_status(mut self, status: Status) -> Self {
         self.status = Some(status);
         self
     }
@@ -671,7 +630,7 @@ mod tests {
     fn modify_sends_only_what_changes() {
         let request = ModifyJobGroupRequest::new("cn-shanghai", "inst", "42")
             .with_name("renamed")
-            .with_status(JobGroupStatus::Running);
+            .with_status(Status::Running);
         assert_eq!(
             request.parameters(),
             pairs(&[
@@ -727,10 +686,10 @@ mod tests {
 
     #[test]
     fn statuses_round_trip() {
-        for status in [JobGroupStatus::Running, JobGroupStatus::Stopped] {
-            assert_eq!(status.as_str().parse::<JobGroupStatus>(), Ok(status));
+        for status in [Status::Running, Status::Stopped] {
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
         }
-        assert!("running".parse::<JobGroupStatus>().is_err());
+        assert!("running".parse::<Status>().is_err());
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub use endpoint::{EndpointError, Endpoints};
 pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};
 pub use health::{Halt, RunHealth};
 pub use job_groups::{
-    Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage, JobGroupStatus,
+    Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage,
     ModifyJobGroupRequest, ObservedComputeJob, ObservedJobGroup,
 };
 pub use retry::RetryPolicy;

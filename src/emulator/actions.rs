@@ -64,14 +64,14 @@ impl Action {
 
 /// What a successful action answers, before the `RequestId` is added.
 #[derive(Debug)]
-pub(crate) struct Outcome {
+pub(crate) struct Answered {
     /// Members of the answer.
     pub members: Vec<(&'static str, Value)>,
     /// Whether a group was created (the moment a dropped answer is injected).
     pub created: bool,
 }
 
-impl Outcome {
+impl Answered {
     fn members(members: Vec<(&'static str, Value)>) -> Self {
         Self {
             members,
@@ -105,7 +105,7 @@ pub(crate) fn perform(
     parameters: &Parameters,
     store: &mut Store,
     context: Context,
-) -> Result<Outcome, ApiError> {
+) -> Result<Answered, ApiError> {
     let scope = scope(parameters)?;
     match action {
         Action::Create => create(parameters, scope, store, context.now),
@@ -115,7 +115,7 @@ pub(crate) fn perform(
             let job_group_id = parameters.required("JobGroupId")?;
             store.check_instance(&scope.instance_id)?;
             store.delete(&scope, job_group_id)?;
-            Ok(Outcome::members(Vec::new()))
+            Ok(Answered::members(Vec::new()))
         }
         Action::Start | Action::Stop => {
             let job_group_id = parameters.required("JobGroupId")?;
@@ -126,7 +126,7 @@ pub(crate) fn perform(
                 Status::Stopped
             };
             store.set_status(&scope, job_group_id, status, context.settles_at())?;
-            Ok(Outcome::members(Vec::new()))
+            Ok(Answered::members(Vec::new()))
         }
     }
 }
@@ -146,7 +146,7 @@ fn create(
     scope: Scope,
     store: &mut Store,
     now: OffsetDateTime,
-) -> Result<Outcome, ApiError> {
+) -> Result<Answered, ApiError> {
     let name = parameters.required("JobGroupName")?;
     let algo_lib_id = parameters.required("AlgoLibId")?;
     let resource_profile_id = parameters.required("ResourceProfileId")?;
@@ -166,7 +166,7 @@ fn create(
         params,
         created_at: now,
     })?;
-    Ok(Outcome {
+    Ok(Answered {
         members: vec![("JobGroupId", Value::text(job_group_id.to_string()))],
         created: true,
     })
@@ -177,7 +177,7 @@ fn describe(
     scope: &Scope,
     store: &Store,
     context: Context,
-) -> Result<Outcome, ApiError> {
+) -> Result<Answered, ApiError> {
     let page_number = parameters.optional_integer("PageNumber")?.unwrap_or(1);
     if page_number < 1 {
         return Err(ApiError::invalid_parameter(
@@ -199,7 +199,7 @@ fn describe(
         page_number as usize,
         page_size as usize,
     );
-    Ok(Outcome::members(context.dialect.describe_answer(
+    Ok(Answered::members(context.dialect.describe_answer(
         &page,
         page_number,
         page_size,
@@ -212,7 +212,7 @@ fn modify(
     scope: &Scope,
     store: &mut Store,
     context: Context,
-) -> Result<Outcome, ApiError> {
+) -> Result<Answered, ApiError> {
     let job_group_id = parameters.required("JobGroupId")?;
     let params = parameters.job_group_params()?;
     let changes = JobGroupChanges {
@@ -230,7 +230,7 @@ fn modify(
     };
     store.check_instance(&scope.instance_id)?;
     store.modify(scope, job_group_id, changes, context.settles_at())?;
-    Ok(Outcome::members(Vec::new()))
+    Ok(Answered::members(Vec::new()))
 }
 
 #[cfg(test)]
@@ -242,7 +242,7 @@ mod tests {
         Store::with_built_ins()
     }
 
-    fn run(store: &mut Store, action: Action, query: &str) -> Result<Outcome, ApiError> {
+    fn run(store: &mut Store, action: Action, query: &str) -> Result<Answered, ApiError> {
         let mut parameters = Parameters::default();
         parameters.append_encoded(query).unwrap();
         perform(action, &parameters, store, context(Duration::ZERO))

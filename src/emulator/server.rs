@@ -387,7 +387,7 @@ fn respond(
     method: &str,
     parameters: &Parameters,
     now: OffsetDateTime,
-) -> Result<actions::Outcome, ApiError> {
+) -> Result<actions::Answered, ApiError> {
     if parameters.get("Version") == Some(super::sts::STS_VERSION) {
         return super::sts::respond(shared, method, parameters, now);
     }

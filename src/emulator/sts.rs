@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use time::OffsetDateTime;
 
-use super::actions::Outcome;
+use super::actions::Answered;
 use super::api_error::ApiError;
 use super::auth;
 use super::config::Credentials;
@@ -151,7 +151,7 @@ pub(crate) fn respond(
     method: &str,
     parameters: &Parameters,
     now: OffsetDateTime,
-) -> Result<Outcome, ApiError> {
+) -> Result<Answered, ApiError> {
     let action = parameters.required_common("Action")?;
     let members = match action {
         "AssumeRoleWithOIDC" => assume_role_with_oidc(shared, parameters, now)?,
@@ -168,7 +168,7 @@ pub(crate) fn respond(
         }
         other => return Err(ApiError::unknown_action(other)),
     };
-    Ok(Outcome {
+    Ok(Answered {
         members,
         created: false,
     })

@@ -21,7 +21,7 @@ use cityform::cloud::request::{self, FORM_CONTENT_TYPE, RpcRequest, SignedReques
 use cityform::cloud::signer;
 use cityform::cloud::{
     ClientOptions, CloudClient, CloudError, Credentials, DescribeJobGroupsRequest, Endpoints,
-    ErrorClass, JobGroupStatus, ModifyJobGroupRequest, ObservedJobGroup, RetryPolicy,
+    ErrorClass, ModifyJobGroupRequest, ObservedJobGroup, RetryPolicy,
 };
 use cityform::emulator::{
     BUILT_IN_ALGO_LIB_ID, BUILT_IN_INSTANCE_ID, BUILT_IN_RESOURCE_PROFILE_ID, BetweenPages,
@@ -218,7 +218,7 @@ async fn every_action_round_trips_and_describes_what_was_created() {
                 &ModifyJobGroupRequest::new(REGION, INSTANCE, &created.job_group_id)
                     .with_spec(&changed_spec)
                     .with_name("traffic-east-2")
-                    .with_status(JobGroupStatus::Running),
+                    .with_status(Status::Running),
             )
             .await
             .unwrap();
@@ -233,7 +233,7 @@ async fn every_action_round_trips_and_describes_what_was_created() {
         client
             .modify_job_group(
                 &ModifyJobGroupRequest::new(REGION, INSTANCE, &created.job_group_id)
-                    .with_status(JobGroupStatus::Stopped),
+                    .with_status(Status::Stopped),
             )
             .await
             .unwrap();
@@ -677,7 +677,7 @@ async fn every_documented_error_code_reaches_the_caller_typed_and_terminal() {
                 client
                     .modify_job_group(
                         &ModifyJobGroupRequest::new(REGION, INSTANCE, missing_id)
-                            .with_status(JobGroupStatus::Running),
+                            .with_status(Status::Running),
                     )
                     .await,
             ),
@@ -795,9 +795,9 @@ async fn requests_the_typed_calls_cannot_express_are_refused_with_the_documented
                 .is_none()
         );
 
-        // InvalidStatus.ValueNotSupported (400): `JobGroupStatus` has no third value.
+        // InvalidStatus.ValueNotSupported (400): `Status` has no third value.
         let mut parameters = ModifyJobGroupRequest::new(REGION, INSTANCE, &created.job_group_id)
-            .with_status(JobGroupStatus::Running)
+            .with_status(Status::Running)
             .parameters();
         for (name, value) in &mut parameters {
             if name == "Status" {

@@ -22,7 +22,7 @@ use cityform::cloud::error::CloudErrorKind;
 use cityform::cloud::signer;
 use cityform::cloud::{
     ClientOptions, CloudClient, Credentials, DescribeJobGroupsRequest, Endpoints, ErrorClass,
-    JobGroupStatus, ModifyJobGroupRequest, RetryPolicy, Throttle,
+    ModifyJobGroupRequest, RetryPolicy, Throttle,
 };
 use cityform::model::JobGroupSpec;
 
@@ -425,7 +425,7 @@ async fn every_action_sends_its_own_parameters() {
         assert_eq!((page.page_number, page.page_size), (2, 10));
         let modify = ModifyJobGroupRequest::new(REGION, INSTANCE, "9")
             .with_name("traffic-north")
-            .with_status(JobGroupStatus::Running);
+            .with_status(cityform::model::Status::Running);
         assert_eq!(
             client.modify_job_group(&modify).await.unwrap().request_id,
             "R-x"
