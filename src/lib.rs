@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 pub mod cloud;
 pub mod emulator;
+pub mod file_kind;
 pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -12,8 +12,9 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
+use crate::file_kind::special_kind;
+use crate::state::StatePaths;
 use crate::state::atomic::{create_private_directory, sync_directory};
-use crate::state::{StatePaths, special_kind};
 
 /// An output file that was not written. Whatever was at its path is left as it was.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,6 @@
 //! They are read strictly where the caller depends on a field (`JobGroupId`), and a value of
 //! the wrong shape is malformed, with its path in the reason.
 
-
 use serde_json::Value;
 
 use super::answer::AnswerBody;
@@ -41,7 +40,6 @@ pub const STOP_JOB_GROUP: &str = "StopJobGroup";
 
 /// The largest `PageSize` `DescribeJobGroups` accepts.
 pub const MAX_PAGE_SIZE: u32 = 100;
-
 
 /// One page of `DescribeJobGroups`.
 #[derive(Debug, Clone, PartialEq, Eq)]

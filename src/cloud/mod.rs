@@ -39,8 +39,8 @@ pub use endpoint::{EndpointError, Endpoints};
 pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};
 pub use health::{Halt, RunHealth};
 pub use job_groups::{
-    Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage,
-    ModifyJobGroupRequest, ObservedComputeJob, ObservedJobGroup,
+    Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage, ModifyJobGroupRequest,
+    ObservedComputeJob, ObservedJobGroup,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;

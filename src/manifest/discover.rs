@@ -344,7 +344,7 @@ fn read_file(path: &Path, options: &LoadOptions) -> Found {
     // Looked at before it is opened: opening a FIFO waits for a writer, and a device such
     // as `/dev/zero` never ends.
     if let Ok(metadata) = fs::metadata(path)
-        && let Some(kind) = crate::state::special_kind(&metadata.file_type())
+        && let Some(kind) = crate::file_kind::special_kind(&metadata.file_type())
     {
         return Found::Problem(diagnostic(
             format!("`{name}` is {kind}, not a regular file"),

@@ -30,7 +30,6 @@ pub use local::LocalBackend;
 pub use lock::{LockHolder, LockOptions, StateLock};
 pub use model::{FORMAT_VERSION, MAX_SERIAL, State, StateEntry};
 pub use paths::StatePaths;
-pub(crate) use paths::special_kind;
 pub(crate) use postgres::TLS_PARAMETERS as POSTGRES_TLS_PARAMETERS;
 pub use postgres::{
     DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION,

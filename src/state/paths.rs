@@ -123,29 +123,7 @@ pub(crate) fn check_file_type(path: &Path, what: &'static str) -> Result<(), Sta
     }
 }
 
-/// What a file is, in words, when it is neither a regular file nor a directory.
-pub(crate) fn special_kind(file_type: &fs::FileType) -> Option<&'static str> {
-    if file_type.is_file() || file_type.is_dir() {
-        return None;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return Some("a FIFO");
-        }
-        if file_type.is_char_device() {
-            return Some("a character device");
-        }
-        if file_type.is_block_device() {
-            return Some("a block device");
-        }
-        if file_type.is_socket() {
-            return Some("a socket");
-        }
-    }
-    Some("a special file")
-}
+pub(crate) use crate::file_kind::special_kind;
 
 /// `path` with `suffix` appended to its file name: `state.json` + `.lock` = `state.json.lock`.
 pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
