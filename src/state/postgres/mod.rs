@@ -9,33 +9,26 @@
 //! serial plus one per journal record; a compaction folds the journal in, keeps unresolved
 //! intents, and stores the loaded serial plus one.
 //!
-//! Inside: `connection` (connection strings, the `PG*` environment, redaction),
-//! `password_file`, `tls` (libpq's `sslmode` and `sslrootcert`, the certificate checks),
-//! `tls_connector` (the handshake over rustls), `pool`, `schema` (creation and
-//! versioning), `lock` (the advisory lock and the holder row), `store` (the statements),
-//! `failure` (client errors to `StateError`s), `migrate` (copying a state between any two
-//! backends).
+//! Inside: `libpq` (connection strings, the `PG*` environment, the password file, `sslmode`
+//! and certificates, as libpq reads them), `pool`, `schema` (creation and versioning),
+//! `lock` (the advisory lock and the holder row), `store` (the statements), `failure`
+//! (client errors to `StateError`s), `migrate` (copying a state between any two backends).
 
-mod client_certificate;
-mod connection;
 mod failure;
+mod libpq;
 mod lock;
 mod migrate;
-mod password_file;
 mod pool;
-mod revocation;
 mod schema;
 mod store;
-mod tls;
-mod tls_connector;
 
 use std::fmt;
 
 use tokio::sync::RwLock;
 use tokio_postgres::IsolationLevel;
 
-use self::connection::{ConnectionSettings, process_environment};
 use self::failure::{Failure, describe, failed, failed_write, is_connection_lost};
+use self::libpq::{ConnectionSettings, process_environment};
 use self::lock::WorkspaceLock;
 use self::pool::Pool;
 use self::store::{Stored, Target};
@@ -44,10 +37,10 @@ use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
 use super::{State, StateError};
 
-pub use self::connection::redact as redact_connection_string;
+pub(crate) use self::libpq::TLS_PARAMETERS;
+pub use self::libpq::redact as redact_connection_string;
 pub use self::migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
 pub use self::schema::SCHEMA_VERSION;
-pub(crate) use self::tls::TLS_PARAMETERS;
 
 /// Connections for reads and appends; apply runs up to this many appends at once on
 /// separate connections, so that their commits share the server's WAL flushes.

@@ -9,9 +9,10 @@ use tokio_postgres::config::Host;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
+use super::password_file;
 use super::tls::{self, Tls};
-use super::{failure, password_file};
 use crate::state::StateError;
+use crate::state::postgres::failure;
 
 /// Used when neither the connection string nor `PGPORT` names a port.
 const DEFAULT_PORT: u16 = 5432;
@@ -27,7 +28,7 @@ const DEFAULT_SOCKET_DIRECTORIES: [&str; 2] = ["/var/run/postgresql", "/tmp"];
 /// A complete connection configuration, password included, and how to show it.
 ///
 /// `Debug` shows only the redacted form: the configuration may hold a password.
-pub(super) struct ConnectionSettings {
+pub(in crate::state::postgres) struct ConnectionSettings {
     config: Config,
     tls: Tls,
     shown: String,
@@ -42,10 +43,10 @@ impl std::fmt::Debug for ConnectionSettings {
 }
 
 /// Reads one environment variable; a parameter so that tests need not change the process's.
-pub(super) type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(in crate::state::postgres) type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The process's environment, as [`ConnectionSettings::resolve`] reads it.
-pub(super) fn process_environment(name: &str) -> Option<String> {
+pub(in crate::state::postgres) fn process_environment(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 

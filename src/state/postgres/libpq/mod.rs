@@ -1,0 +1,20 @@
+//! libpq's rules for reaching a PostgreSQL server, kept together so that cityform accepts
+//! what `psql` accepts: the connection string (URL or `key=value` form) and its one parser,
+//! the `PG*` environment variables, the password file, `sslmode` and the certificates,
+//! revocation lists and client certificates it brings in.
+//!
+//! Inside: `connection` (parsing, completion from the environment, redaction),
+//! `password_file` (`~/.pgpass`), `tls` (`sslmode`, `sslrootcert`, the certificate checks),
+//! `client_certificate` (`sslcert`, `sslkey`), `revocation` (`sslcrl`, `sslcrldir`),
+//! `tls_connector` (the handshake over rustls).
+
+mod client_certificate;
+mod connection;
+mod password_file;
+mod revocation;
+mod tls;
+mod tls_connector;
+
+pub use self::connection::redact;
+pub(in crate::state::postgres) use self::connection::{ConnectionSettings, process_environment};
+pub(crate) use self::tls::TLS_PARAMETERS;
