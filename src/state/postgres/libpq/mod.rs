@@ -6,7 +6,8 @@
 //! Inside: `connection` (parsing, completion from the environment, redaction),
 //! `password_file` (`~/.pgpass`), `tls` (`sslmode`, `sslrootcert`, the certificate checks),
 //! `client_certificate` (`sslcert`, `sslkey`), `revocation` (`sslcrl`, `sslcrldir`),
-//! `tls_connector` (the handshake over rustls).
+//! `tls_connector` (the handshake, by `tokio-postgres-rustls`, with a message that names the
+//! host and the mode when it fails).
 
 mod client_certificate;
 mod connection;

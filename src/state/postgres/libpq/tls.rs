@@ -336,11 +336,7 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
     Ok(Tls {
         mode,
         checked_as,
-        connector: Some(RustlsMakeConnect::new(
-            Arc::new(config),
-            mode.name(),
-            checked_as == Mode::VerifyFull,
-        )),
+        connector: Some(RustlsMakeConnect::new(config, mode.name())),
     })
 }
 
