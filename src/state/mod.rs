@@ -31,9 +31,10 @@ pub use lock::{LockHolder, LockOptions, StateLock};
 pub use model::{FORMAT_VERSION, MAX_SERIAL, State, StateEntry};
 pub use paths::StatePaths;
 pub(crate) use paths::special_kind;
-pub(crate) use postgres::TLS_PARAMETERS as POSTGRES_TLS_PARAMETERS;
+pub use postgres::{
+    ConnectionStringError, check_connection_string, redact_connection_string, validate_workspace,
+};
 pub use postgres::{
     DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION,
     group_changes, migrate,
 };
-pub use postgres::{redact_connection_string, validate_workspace};

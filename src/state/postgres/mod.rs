@@ -37,8 +37,8 @@ use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
 use super::{State, StateError};
 
-pub(crate) use self::libpq::TLS_PARAMETERS;
 pub use self::libpq::redact as redact_connection_string;
+pub use self::libpq::{ConnectionStringError, check_connection_string};
 pub use self::migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
 pub use self::schema::SCHEMA_VERSION;
 

@@ -4,6 +4,7 @@
 //! revocation lists and client certificates it brings in.
 //!
 //! Inside: `connection` (parsing, completion from the environment, redaction),
+//! `connection_string` (what can be checked before connecting),
 //! `password_file` (`~/.pgpass`), `tls` (`sslmode`, `sslrootcert`, the certificate checks),
 //! `client_certificate` (`sslcert`, `sslkey`), `revocation` (`sslcrl`, `sslcrldir`),
 //! `tls_connector` (the handshake, by `tokio-postgres-rustls`, with a message that names the
@@ -11,6 +12,7 @@
 
 mod client_certificate;
 mod connection;
+mod connection_string;
 mod password_file;
 mod revocation;
 mod tls;
@@ -18,4 +20,4 @@ mod tls_connector;
 
 pub use self::connection::redact;
 pub(in crate::state::postgres) use self::connection::{ConnectionSettings, process_environment};
-pub(crate) use self::tls::TLS_PARAMETERS;
+pub use self::connection_string::{ConnectionStringError, check_connection_string};
