@@ -15,6 +15,7 @@ mod fixtures;
 pub mod journal;
 mod local;
 mod lock;
+mod migrate;
 mod model;
 mod paths;
 mod postgres;
@@ -28,13 +29,11 @@ pub use file::{
 };
 pub use local::LocalBackend;
 pub use lock::{LockHolder, LockOptions, StateLock};
+pub use migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
 pub use model::{FORMAT_VERSION, MAX_SERIAL, State, StateEntry};
 pub use paths::StatePaths;
 pub(crate) use paths::special_kind;
 pub use postgres::{
     ConnectionStringError, check_connection_string, redact_connection_string, validate_workspace,
 };
-pub use postgres::{
-    DEFAULT_WORKSPACE, MigrateOutcome, MigrateReport, PostgresBackend, SCHEMA_VERSION,
-    group_changes, migrate,
-};
+pub use postgres::{DEFAULT_WORKSPACE, PostgresBackend, SCHEMA_VERSION};

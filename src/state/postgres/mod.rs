@@ -12,12 +12,11 @@
 //! Inside: `libpq` (connection strings, the `PG*` environment, the password file, `sslmode`
 //! and certificates, as libpq reads them), `pool`, `schema` (creation and versioning),
 //! `lock` (the advisory lock and the holder row), `store` (the statements), `failure`
-//! (client errors to `StateError`s), `migrate` (copying a state between any two backends).
+//! (client errors to `StateError`s).
 
 mod failure;
 mod libpq;
 mod lock;
-mod migrate;
 mod pool;
 mod schema;
 mod store;
@@ -39,7 +38,6 @@ use super::{State, StateError};
 
 pub use self::libpq::redact as redact_connection_string;
 pub use self::libpq::{ConnectionStringError, check_connection_string};
-pub use self::migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
 pub use self::schema::SCHEMA_VERSION;
 
 /// Connections for reads and appends; apply runs up to this many appends at once on
