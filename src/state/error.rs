@@ -1,5 +1,5 @@
-//! Everything that can go wrong reading, locking or writing a state, with the file and the
-//! place in it.
+//! Everything that can go wrong reading, locking or writing a state, in either backend:
+//! with the file and the place in it, or the database and workspace.
 
 use std::io;
 use std::path::PathBuf;

@@ -3,7 +3,10 @@
 //! A state lives in a [`Backend`]. The local one ([`LocalBackend`]) keeps
 //! `.cityform/state.json` (written atomically, previous version kept as `.backup`), an
 //! append-only journal of changes since the last compaction (`.journal`), and an OS file
-//! lock (`.lock`). `docs/state.md` describes the files.
+//! lock (`.lock`). `docs/state.md` describes the files. The PostgreSQL one
+//! ([`PostgresBackend`]) keeps many states, *workspaces*, in one database, in tables laid
+//! out the same way and locked by an advisory lock (`docs/backends.md`). [`migrate`] copies
+//! a state between any two backends.
 
 mod any;
 pub mod atomic;
