@@ -9,6 +9,7 @@
 pub mod apply;
 pub mod cli;
 pub mod cloud;
+pub mod duration;
 pub mod emulator;
 pub mod manifest;
 pub mod model;
