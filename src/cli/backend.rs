@@ -23,8 +23,8 @@ use serde::Deserialize;
 use super::settings::{DEFAULT_STATE_PATH, StateArgs};
 use crate::state::{
     AnyBackend, ConnectionStringError, DEFAULT_MAX_STATE_BYTES, DEFAULT_WORKSPACE, LocalBackend,
-    LockOptions, MAX_STATE_BYTES_VARIABLE, PostgresBackend, StateError, check_connection_string,
-    redact_connection_string, validate_workspace,
+    LocalFileError, LockOptions, MAX_STATE_BYTES_VARIABLE, PostgresBackend, StateError,
+    check_connection_string, redact_connection_string, validate_workspace,
 };
 
 /// The file, in the current directory, that may name the backend and the workspace.
@@ -407,9 +407,12 @@ pub fn max_state_bytes(environment: &BTreeMap<String, String>) -> Result<u64, St
         .filter(|value| !value.is_empty())
     {
         None => Ok(DEFAULT_MAX_STATE_BYTES),
-        Some(value) => value.trim().parse().map_err(|_| StateError::InvalidLimit {
-            variable: MAX_STATE_BYTES_VARIABLE,
-            value: value.clone(),
+        Some(value) => value.trim().parse().map_err(|_| {
+            LocalFileError::InvalidLimit {
+                variable: MAX_STATE_BYTES_VARIABLE,
+                value: value.clone(),
+            }
+            .into()
         }),
     }
 }
@@ -427,7 +430,7 @@ pub async fn open(choice: &BackendChoice, options: &LockOptions) -> Result<AnyBa
                     .map(|backend| backend.with_max_state_bytes(max_bytes))
             })
             .await
-            .map_err(|error| StateError::Lock {
+            .map_err(|error| LocalFileError::Lock {
                 path: path.clone(),
                 source: std::io::Error::other(error.to_string()),
             })?

@@ -22,7 +22,7 @@ use super::Outcome;
 use super::backend::{BackendChoice, choose};
 use super::settings::{StateArgs, process_environment};
 use crate::cloud::error::human_duration;
-use crate::state::{LockHolder, LockOptions, StateError, StateLock, StatePaths};
+use crate::state::{LocalFileError, LockHolder, LockOptions, StateError, StateLock, StatePaths};
 
 /// How long a killed holder has to be gone before the command gives up.
 const AFTER_KILL: Duration = Duration::from_secs(10);
@@ -125,7 +125,9 @@ async fn try_lock(
     let taken = tokio::task::spawn_blocking(move || StateLock::acquire(&paths, &options)).await?;
     match taken {
         Ok(_released_when_dropped) => Ok(None),
-        Err(StateError::Locked { holder, .. }) => Ok(Some(holder.map(|holder| *holder))),
+        Err(StateError::LocalFile(LocalFileError::Locked { holder, .. })) => {
+            Ok(Some(holder.map(|holder| *holder)))
+        }
         Err(error) => Err(error.into()),
     }
 }

@@ -25,7 +25,7 @@ mod postgres;
 
 pub use any::AnyBackend;
 pub use backend::{Backend, Recovered, StateWarning};
-pub use error::StateError;
+pub use error::{JournalError, LocalFileError, MigrateError, PostgresError, StateError};
 pub use file::{
     DEFAULT_MAX_STATE_BYTES, MAX_STATE_BYTES_VARIABLE, parse_state, read_state_file,
     read_state_file_within, write_state_file,

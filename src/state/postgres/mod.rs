@@ -35,6 +35,7 @@ use super::backend::{Backend, Recovered};
 use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
 use super::{State, StateError};
+use crate::state::{JournalError, PostgresError};
 
 pub use self::libpq::redact as redact_connection_string;
 pub use self::libpq::{ConnectionStringError, check_connection_string};
@@ -90,13 +91,14 @@ impl PostgresBackend {
         validate_workspace(workspace)?;
         let settings = ConnectionSettings::resolve(url, &process_environment)?;
         let location = format!("{}#{workspace}", settings.shown());
-        let mut client = settings
-            .connect()
-            .await
-            .map_err(|error| StateError::DatabaseConnect {
-                location: location.clone(),
-                reason: describe(&error),
-            })?;
+        let mut client =
+            settings
+                .connect()
+                .await
+                .map_err(|error| PostgresError::DatabaseConnect {
+                    location: location.clone(),
+                    reason: describe(&error),
+                })?;
         schema::ensure(&mut client, &location).await?;
         let lock = WorkspaceLock::acquire(client, workspace, options, &location).await?;
         Ok(Self {
@@ -212,7 +214,7 @@ impl Backend for PostgresBackend {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| StateError::Encode { source })?;
+            .map_err(|source| JournalError::Encode { source })?;
         let _shared = self.exclusive.read().await;
         let client = self.connection("append to").await?;
         store::append(&client, self.target(), &encoded)
@@ -283,15 +285,15 @@ fn recovered(stored: Option<Stored>) -> Recovered {
 /// Checks a workspace name: 1 to 63 ASCII letters, digits, `-`, `_` and `.`, starting with a
 /// letter or digit: a name that reads the same in a URL, a shell and a log line.
 pub fn validate_workspace(workspace: &str) -> Result<(), StateError> {
-    let invalid = |reason: &str| StateError::InvalidWorkspace {
+    let invalid = |reason: &str| PostgresError::InvalidWorkspace {
         workspace: workspace.to_owned(),
         reason: reason.to_owned(),
     };
     if workspace.is_empty() || workspace.len() > 63 {
-        return Err(invalid("a workspace name has 1 to 63 characters"));
+        return Err(invalid("a workspace name has 1 to 63 characters").into());
     }
     if !workspace.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(invalid("a workspace name starts with a letter or a digit"));
+        return Err(invalid("a workspace name starts with a letter or a digit").into());
     }
     if let Some(character) = workspace
         .chars()
@@ -299,7 +301,8 @@ pub fn validate_workspace(workspace: &str) -> Result<(), StateError> {
     {
         return Err(invalid(&format!(
             "`{character}` is not allowed: use letters, digits, `-`, `_` and `.`"
-        )));
+        ))
+        .into());
     }
     Ok(())
 }

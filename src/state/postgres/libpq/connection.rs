@@ -11,6 +11,7 @@ use tokio_postgres::{Client, Config, NoTls, Socket};
 
 use super::password_file;
 use super::tls::{self, Tls};
+use crate::state::PostgresError;
 use crate::state::StateError;
 use crate::state::postgres::failure;
 
@@ -58,7 +59,7 @@ impl ConnectionSettings {
     /// `sslrootcert` from `PGSSLMODE` and `PGSSLROOTCERT`, `sslcert` and `sslkey` from
     /// `PGSSLCERT` and `PGSSLKEY` (see [`super::tls`]).
     pub fn resolve(url: &str, environment: Environment<'_>) -> Result<Self, StateError> {
-        let invalid = |reason: String| StateError::DatabaseUrl {
+        let invalid = |reason: String| PostgresError::DatabaseUrl {
             url: redact(url),
             reason,
         };
@@ -67,7 +68,8 @@ impl ConnectionSettings {
             // that part of the password in every message about the host.
             return Err(invalid(
                 "the user name or password holds an `@`; write it as `%40`".to_owned(),
-            ));
+            )
+            .into());
         }
         let (without_tls, tls_parameters) = tls::take_parameters(url);
         let mut config: Config = without_tls
