@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod cli;
 pub mod cloud;
+pub mod duration;
 pub mod emulator;
 pub mod file_kind;
 pub mod manifest;

@@ -22,9 +22,9 @@ use serde::Deserialize;
 
 use super::settings::{DEFAULT_STATE_PATH, StateArgs};
 use crate::state::{
-    AnyBackend, DEFAULT_MAX_STATE_BYTES, DEFAULT_WORKSPACE, LocalBackend, LockOptions,
-    MAX_STATE_BYTES_VARIABLE, POSTGRES_TLS_PARAMETERS, PostgresBackend, StateError,
-    redact_connection_string, validate_workspace,
+    AnyBackend, ConnectionStringError, DEFAULT_MAX_STATE_BYTES, DEFAULT_WORKSPACE, LocalBackend,
+    LocalFileError, LockOptions, MAX_STATE_BYTES_VARIABLE, PostgresBackend, StateError,
+    check_connection_string, redact_connection_string, validate_workspace,
 };
 
 /// The file, in the current directory, that may name the backend and the workspace.
@@ -365,67 +365,24 @@ pub fn resolve(
     Ok(choice)
 }
 
-/// The connection string to hand the library, checked to be one with a known `sslmode`
-/// (the library does the rest of TLS, certificates included).
+/// The connection string to hand the library, checked by the library's parser to be one,
+/// with a known `sslmode` (the library does the rest of TLS, certificates included).
 fn postgres_url(value: &str, origin: &Origin) -> Result<String, BackendSettingsError> {
-    const SSL_MODES: [&str; 6] = [
-        "disable",
-        "allow",
-        "prefer",
-        "require",
-        "verify-ca",
-        "verify-full",
-    ];
     let trimmed = value.trim();
-    let is_url = ["postgres://", "postgresql://"]
-        .iter()
-        .any(|scheme| trimmed.starts_with(scheme));
-    if !is_url && !is_keyword_form(trimmed) {
-        return Err(BackendSettingsError::UnknownBackend {
-            origin: origin.clone(),
-            shown: redact_connection_string(trimmed),
-        });
-    }
-    match ssl_mode(trimmed, is_url) {
-        Some(mode) if !SSL_MODES.contains(&mode) => Err(BackendSettingsError::UnknownSslMode {
-            origin: origin.clone(),
-            mode: mode.to_owned(),
-        }),
-        _ => Ok(trimmed.to_owned()),
-    }
-}
-
-/// libpq's `keyword=value` form: the text starts with a known keyword and `=`.
-fn is_keyword_form(text: &str) -> bool {
-    const KEYWORDS: [&str; 9] = [
-        "host",
-        "hostaddr",
-        "port",
-        "dbname",
-        "user",
-        "password",
-        "channel_binding",
-        "application_name",
-        "options",
-    ];
-    let Some((key, _)) = text.split_once('=') else {
-        return false;
-    };
-    let key = key.trim();
-    KEYWORDS.contains(&key) || POSTGRES_TLS_PARAMETERS.contains(&key)
-}
-
-/// The value of `sslmode` in a URL's query or in the keyword form.
-fn ssl_mode(text: &str, is_url: bool) -> Option<&str> {
-    if is_url {
-        let (_, query) = text.split_once('?')?;
-        query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("sslmode="))
-    } else {
-        text.split_whitespace()
-            .find_map(|pair| pair.strip_prefix("sslmode="))
-            .map(|value| value.trim_matches('\''))
+    match check_connection_string(trimmed) {
+        Ok(()) => Ok(trimmed.to_owned()),
+        Err(ConnectionStringError::NotAConnectionString) => {
+            Err(BackendSettingsError::UnknownBackend {
+                origin: origin.clone(),
+                shown: redact_connection_string(trimmed),
+            })
+        }
+        Err(ConnectionStringError::UnknownSslMode { mode }) => {
+            Err(BackendSettingsError::UnknownSslMode {
+                origin: origin.clone(),
+                mode,
+            })
+        }
     }
 }
 
@@ -450,9 +407,12 @@ pub fn max_state_bytes(environment: &BTreeMap<String, String>) -> Result<u64, St
         .filter(|value| !value.is_empty())
     {
         None => Ok(DEFAULT_MAX_STATE_BYTES),
-        Some(value) => value.trim().parse().map_err(|_| StateError::InvalidLimit {
-            variable: MAX_STATE_BYTES_VARIABLE,
-            value: value.clone(),
+        Some(value) => value.trim().parse().map_err(|_| {
+            LocalFileError::InvalidLimit {
+                variable: MAX_STATE_BYTES_VARIABLE,
+                value: value.clone(),
+            }
+            .into()
         }),
     }
 }
@@ -470,7 +430,7 @@ pub async fn open(choice: &BackendChoice, options: &LockOptions) -> Result<AnyBa
                     .map(|backend| backend.with_max_state_bytes(max_bytes))
             })
             .await
-            .map_err(|error| StateError::Lock {
+            .map_err(|error| LocalFileError::Lock {
                 path: path.clone(),
                 source: std::io::Error::other(error.to_string()),
             })?

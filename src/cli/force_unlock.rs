@@ -18,11 +18,11 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
+use super::Outcome;
 use super::backend::{BackendChoice, choose};
 use super::settings::{StateArgs, process_environment};
-use super::{Outcome, duration};
 use crate::cloud::error::human_duration;
-use crate::state::{LockHolder, LockOptions, StateError, StateLock, StatePaths};
+use crate::state::{LocalFileError, LockHolder, LockOptions, StateError, StateLock, StatePaths};
 
 /// How long a killed holder has to be gone before the command gives up.
 const AFTER_KILL: Duration = Duration::from_secs(10);
@@ -34,7 +34,7 @@ pub struct ForceUnlockArgs {
     #[arg(value_name = "PID")]
     pid: u32,
     /// How long the holder has to stop after SIGTERM, e.g. `30s`, `2m`.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse_duration)]
     wait: Duration,
     /// Send SIGKILL when the holder has not stopped within `--wait`.
     #[arg(long)]
@@ -125,7 +125,9 @@ async fn try_lock(
     let taken = tokio::task::spawn_blocking(move || StateLock::acquire(&paths, &options)).await?;
     match taken {
         Ok(_released_when_dropped) => Ok(None),
-        Err(StateError::Locked { holder, .. }) => Ok(Some(holder.map(|holder| *holder))),
+        Err(StateError::LocalFile(LocalFileError::Locked { holder, .. })) => {
+            Ok(Some(holder.map(|holder| *holder)))
+        }
         Err(error) => Err(error.into()),
     }
 }

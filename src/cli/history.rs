@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::settings::StateArgs;
 use super::{Outcome, output};
 use crate::model::Address;
-use crate::provenance::parse_since;
+use crate::provenance::{InvalidSince, parse_since};
 use crate::state::Backend as _;
 
 /// Arguments of `cityform history`.
@@ -20,8 +20,8 @@ pub struct HistoryArgs {
     /// Only the actions recorded at or after this time: an RFC 3339 time
     /// (`2026-11-27T08:00:00Z`), a date (`2026-11-01`, midnight UTC) or a duration ago
     /// (`90m`, `24h`, `7d`, `2w`).
-    #[arg(long, value_name = "TIME")]
-    since: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = since_argument)]
+    since: Option<OffsetDateTime>,
     /// At most this many actions, the newest.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -41,13 +41,13 @@ enum HistoryFormat {
     Json,
 }
 
+/// Reads `--since` as the arguments are parsed (before the state is locked, so that a typo
+/// costs no wait); a duration counts back from now.
+fn since_argument(text: &str) -> Result<OffsetDateTime, InvalidSince> {
+    parse_since(text, OffsetDateTime::now_utc())
+}
+
 pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
-    // Checked before the state is locked, so that a typo costs no wait.
-    let since = args
-        .since
-        .as_deref()
-        .map(|text| parse_since(text, OffsetDateTime::now_utc()))
-        .transpose()?;
     let backend = super::backend::open_state(
         &args.state,
         "cityform history",
@@ -63,7 +63,7 @@ pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
         .state
         .map(|state| state.history)
         .unwrap_or_default();
-    let mut entries = history.select(args.address.as_ref(), since);
+    let mut entries = history.select(args.address.as_ref(), args.since);
     if let Some(limit) = args.limit {
         entries.truncate(limit);
     }

@@ -6,7 +6,6 @@ pub mod backend;
 mod completions;
 mod connect;
 pub mod core_dumps;
-mod duration;
 mod force_unlock;
 mod history;
 mod import;

@@ -96,13 +96,14 @@ mod tests {
     use anyhow::Context as _;
 
     use super::*;
+    use crate::state::LocalFileError;
 
     #[test]
     fn a_cause_the_message_already_states_is_not_repeated() {
-        let error = anyhow::Error::new(StateError::CreateDirectory {
+        let error = anyhow::Error::new(StateError::from(LocalFileError::CreateDirectory {
             path: PathBuf::from("afile"),
             source: io::Error::new(io::ErrorKind::AlreadyExists, "file exists"),
-        });
+        }));
         assert_eq!(
             render_error(&error),
             "error: cannot create the state directory `afile`: file exists\n"
@@ -136,9 +137,9 @@ mod tests {
 
     #[test]
     fn a_state_error_ends_with_its_hint() {
-        let error = anyhow::Error::new(StateError::Empty {
+        let error = anyhow::Error::new(StateError::from(LocalFileError::Empty {
             path: PathBuf::from(".cityform/state.json"),
-        });
+        }));
         let text = render_error(&error);
         assert!(
             text.starts_with("error: state file `.cityform/state.json` is empty\n  hint: "),

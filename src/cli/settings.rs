@@ -58,8 +58,8 @@ pub struct StateArgs {
     #[arg(long = "state", value_name = "PATH", env = "CITYFORM_STATE", default_value = DEFAULT_STATE_PATH)]
     pub state: PathBuf,
     /// How long to wait for the state lock held by another cityform: `0` fails at once,
-    /// otherwise e.g. `30s`, `5m`.
-    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0", value_parser = super::duration::parse_duration)]
+    /// otherwise a duration such as `30s`, `5m` or `1h30m`.
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0", value_parser = crate::duration::parse_duration)]
     pub lock_timeout: Duration,
     /// Which backend holds the state.
     #[command(flatten)]

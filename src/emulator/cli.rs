@@ -64,9 +64,10 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 1, value_name = "SEED")]
     pub fault_seed: u64,
 
-    /// How long the credentials its STS issues last, in seconds.
-    #[arg(long, default_value_t = 3600, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub sts_duration: u64,
+    /// How long the credentials its STS issues last, at least a second: e.g. `1h`, `15m`, `2`
+    /// (a bare number is seconds).
+    #[arg(long, default_value = "1h", value_name = "DURATION", value_parser = sts_duration)]
+    pub sts_duration: Duration,
 
     /// The one token AssumeRoleWithOIDC accepts (never printed) [default: any non-empty token]
     #[arg(
@@ -102,6 +103,17 @@ pub struct EmulatorArgs {
     pub transition_ms: u64,
 }
 
+/// `--sts-duration`: a duration of at least a second.
+fn sts_duration(text: &str) -> Result<Duration, String> {
+    let duration = crate::duration::parse_duration(text).map_err(|error| error.to_string())?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!(
+            "`{text}` is shorter than a second: credentials must last at least `1s`"
+        ));
+    }
+    Ok(duration)
+}
+
 impl EmulatorArgs {
     /// Resolves the flags (and their environment variables) into a configuration, reading
     /// the seed file if one is named.
@@ -130,7 +142,7 @@ impl EmulatorArgs {
             log_requests: !self.quiet,
             dialect: self.dialect,
             transition: Duration::from_millis(self.transition_ms),
-            sts_duration: Duration::from_secs(self.sts_duration),
+            sts_duration: self.sts_duration,
             oidc_token: self.oidc_token.clone().map(crate::cloud::Secret::new),
             metadata: self.metadata,
             ..EmulatorConfig::default()

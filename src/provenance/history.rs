@@ -426,7 +426,7 @@ impl std::fmt::Debug for NewestFirst<'_> {
 pub struct InvalidSince(pub String);
 
 /// Reads a `--since` value: an RFC 3339 time, a date (midnight UTC), or a duration
-/// (`30s`, `90m`, `24h`, `7d`, `2w`) before `now`.
+/// (`30s`, `90m`, `24h`, `7d`, `2w`, as [`crate::duration`] reads it) before `now`.
 pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, InvalidSince> {
     let trimmed = text.trim();
     let invalid = || InvalidSince(text.to_owned());
@@ -437,22 +437,10 @@ pub fn parse_since(text: &str, now: OffsetDateTime) -> Result<OffsetDateTime, In
     if let Ok(date) = Date::parse(trimmed, &date_format) {
         return Ok(date.midnight().assume_utc());
     }
-    let split = trimmed
-        .find(|character: char| !character.is_ascii_digit())
-        .ok_or_else(invalid)?;
-    let (number, unit) = trimmed.split_at(split);
-    let number: i64 = number.parse().map_err(|_| invalid())?;
-    let seconds_per_unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(invalid()),
-    };
-    let seconds = number.checked_mul(seconds_per_unit).ok_or_else(invalid)?;
+    let ago = crate::duration::parse_duration(trimmed).map_err(|_| invalid())?;
+    let ago = Duration::try_from(ago).map_err(|_| invalid())?;
     now.to_offset(UtcOffset::UTC)
-        .checked_sub(Duration::seconds(seconds))
+        .checked_sub(ago)
         .ok_or_else(invalid)
 }
 
@@ -682,14 +670,26 @@ mod tests {
             parse_since("30s", now),
             Ok(datetime!(2026-11-27 07:59:30 UTC))
         );
+        // The grammar of every duration flag: combinations, long names, bare seconds.
+        assert_eq!(
+            parse_since("1h30m", now),
+            Ok(datetime!(2026-11-27 06:30 UTC))
+        );
+        assert_eq!(
+            parse_since("7 days", now),
+            Ok(datetime!(2026-11-20 08:00 UTC))
+        );
+        assert_eq!(
+            parse_since("7", now),
+            Ok(datetime!(2026-11-27 07:59:53 UTC))
+        );
         for bad in [
             "",
             "yesterday",
-            "7",
             "d",
             "-7d",
-            "7 days",
             "99999999999999999999d",
+            "9999999999999999d",
             "2026-13-01",
         ] {
             let error = parse_since(bad, now).unwrap_err();

@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use super::journal::{DamagedTail, Intent, JournalRecord};
 use super::{State, StateError};
 
-/// A state store: the local file ([`super::LocalBackend`]) now, PostgreSQL later.
+/// A state store: the local files ([`super::LocalBackend`]) or a workspace of a PostgreSQL
+/// database ([`super::PostgresBackend`]).
 ///
 /// The apply executor calls, in order: [`Backend::load`]; [`Backend::create`] when there
 /// was no state; [`Backend::compact`] to start from a folded state; [`Backend::append`]

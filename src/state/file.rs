@@ -23,6 +23,7 @@ use super::paths::{check_file_type, special_kind, with_suffix};
 use super::{FORMAT_VERSION, State, StateEntry, StateError};
 use crate::model::{Address, printable};
 use crate::provenance::History;
+use crate::state::{JournalError, LocalFileError};
 
 /// The largest state file (and journal) read unless configured otherwise: 1 GiB, far above
 /// the largest state measured (100,000 groups with their history in tens of megabytes), and
@@ -106,11 +107,12 @@ fn unseal(path: &Path, file: StateFile) -> Result<State, StateError> {
         history,
     };
     if let Some(stated) = checksum
-        && stated != checksum_of(&state).map_err(|source| StateError::Encode { source })?
+        && stated != checksum_of(&state).map_err(|source| JournalError::Encode { source })?
     {
-        return Err(StateError::ChecksumMismatch {
+        return Err(LocalFileError::ChecksumMismatch {
             path: path.to_path_buf(),
-        });
+        }
+        .into());
     }
     Ok(state)
 }
@@ -157,11 +159,12 @@ pub fn read_state_file_within(path: &Path, max_bytes: u64) -> Result<Option<Stat
     if let Ok(metadata) = file.metadata() {
         // Again on what was opened, in case the path changed in between.
         if let Some(kind) = special_kind(&metadata.file_type()) {
-            return Err(StateError::NotRegularFile {
+            return Err(LocalFileError::NotRegularFile {
                 what: "state file",
                 path: path.to_path_buf(),
                 kind,
-            });
+            }
+            .into());
         }
         if metadata.is_file() && metadata.len() > max_bytes {
             return Err(too_large("state file", path, metadata.len(), max_bytes));
@@ -178,12 +181,13 @@ pub fn read_state_file_within(path: &Path, max_bytes: u64) -> Result<Option<Stat
 }
 
 fn too_large(what: &'static str, path: &Path, size: u64, limit: u64) -> StateError {
-    StateError::TooLarge {
+    LocalFileError::TooLarge {
         what,
         path: path.to_path_buf(),
         size,
         limit,
     }
+    .into()
 }
 
 /// The bytes of `path`, at most `max_bytes` of them: a file that goes on past the limit (a
@@ -193,7 +197,7 @@ pub(crate) fn read_limited(
     what: &'static str,
     max_bytes: u64,
 ) -> Result<Vec<u8>, StateError> {
-    let read_error = |source| StateError::Read {
+    let read_error = |source| LocalFileError::Read {
         path: path.to_path_buf(),
         source,
     };
@@ -211,10 +215,11 @@ pub(crate) fn read_limited(
 fn read_whole(path: &Path, max_bytes: u64) -> Result<State, StateError> {
     let bytes = match read_limited(path, "state file", max_bytes) {
         Ok(bytes) => bytes,
-        Err(StateError::Read { .. }) if path.is_dir() => {
-            return Err(StateError::IsDirectory {
+        Err(StateError::LocalFile(LocalFileError::Read { .. })) if path.is_dir() => {
+            return Err(LocalFileError::IsDirectory {
                 path: path.to_path_buf(),
-            });
+            }
+            .into());
         }
         Err(error) => return Err(error),
     };
@@ -224,13 +229,14 @@ fn read_whole(path: &Path, max_bytes: u64) -> Result<State, StateError> {
 /// Parses state file contents; `path` is only used in errors.
 pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
     if bytes.is_empty() {
-        return Err(StateError::Empty {
+        return Err(LocalFileError::Empty {
             path: path.to_path_buf(),
-        });
+        }
+        .into());
     }
     let text = std::str::from_utf8(bytes).map_err(|error| {
         let offset = error.valid_up_to();
-        StateError::NotUtf8 {
+        LocalFileError::NotUtf8 {
             path: path.to_path_buf(),
             offset,
             line: 1 + bytes[..offset]
@@ -264,12 +270,13 @@ fn diagnose(path: &Path, text: &str) -> Result<State, StateError> {
         // element instead of the real problem.
         let start = text.len() - text.trim_start().len();
         let before = &text[..start];
-        return Err(StateError::Invalid {
+        return Err(LocalFileError::Invalid {
             path: path.to_path_buf(),
             line: 1 + before.matches('\n').count(),
             column: 1 + before.len() - before.rfind('\n').map_or(0, |newline| newline + 1),
             message: format!("expected a JSON object, found {}", kind_of(&document)),
-        });
+        }
+        .into());
     }
     if let Some(found) = document
         .get("format_version")
@@ -285,18 +292,20 @@ fn diagnose(path: &Path, text: &str) -> Result<State, StateError> {
 /// Refuses a state written in another format than this build's.
 fn check_version(path: &Path, found: u64) -> Result<(), StateError> {
     if found > u64::from(FORMAT_VERSION) {
-        return Err(StateError::NewerFormat {
+        return Err(LocalFileError::NewerFormat {
             path: path.to_path_buf(),
             found,
             supported: FORMAT_VERSION,
-        });
+        }
+        .into());
     }
     if found < u64::from(FORMAT_VERSION) {
-        return Err(StateError::UnknownFormat {
+        return Err(LocalFileError::UnknownFormat {
             path: path.to_path_buf(),
             found,
             supported: FORMAT_VERSION,
-        });
+        }
+        .into());
     }
     Ok(())
 }
@@ -306,7 +315,7 @@ fn check_version(path: &Path, found: u64) -> Result<(), StateError> {
 pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateError> {
     state.serial = state.serial.saturating_add(1);
     let backup = with_suffix(path, ".backup");
-    let checksum = checksum_of(&state).map_err(|source| StateError::Encode { source })?;
+    let checksum = checksum_of(&state).map_err(|source| JournalError::Encode { source })?;
     // Encoded straight into the file: a large state is never held twice in memory.
     let mut encoding_failed = None;
     let written = replace_file_with(path, Some(&backup), |file| {
@@ -325,11 +334,12 @@ pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateErr
     });
     match (written, encoding_failed) {
         (Ok(()), _) => Ok(state),
-        (Err(_), Some(source)) => Err(StateError::Encode { source }),
-        (Err(source), None) => Err(StateError::Write {
+        (Err(_), Some(source)) => Err(JournalError::Encode { source }.into()),
+        (Err(source), None) => Err(LocalFileError::Write {
             path: path.to_path_buf(),
             source,
-        }),
+        }
+        .into()),
     }
 }
 
@@ -352,28 +362,28 @@ fn json_error(path: &Path, error: &serde_json::Error) -> StateError {
     let (line, column) = (error.line(), error.column());
     // serde quotes an unknown field or variant as written, escape sequences included.
     let message = printable(&without_position(error)).into_owned();
-    match error.classify() {
-        serde_json::error::Category::Eof => StateError::Truncated {
+    StateError::LocalFile(match error.classify() {
+        serde_json::error::Category::Eof => LocalFileError::Truncated {
             path,
             line,
             column,
             message,
         },
         serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
-            StateError::Syntax {
+            LocalFileError::Syntax {
                 path,
                 line,
                 column,
                 message,
             }
         }
-        serde_json::error::Category::Data => StateError::Invalid {
+        serde_json::error::Category::Data => LocalFileError::Invalid {
             path,
             line,
             column,
             message,
         },
-    }
+    })
 }
 
 /// serde_json's message without its ` at line L column C` suffix, which the error repeats
@@ -472,12 +482,18 @@ mod tests {
         };
         let newer = parse_state(Path::new("s.json"), state(2).as_bytes()).unwrap_err();
         assert!(
-            matches!(newer, StateError::NewerFormat { found: 2, .. }),
+            matches!(
+                newer,
+                StateError::LocalFile(LocalFileError::NewerFormat { found: 2, .. })
+            ),
             "{newer}"
         );
         let older = parse_state(Path::new("s.json"), state(0).as_bytes()).unwrap_err();
         assert!(
-            matches!(older, StateError::UnknownFormat { found: 0, .. }),
+            matches!(
+                older,
+                StateError::LocalFile(LocalFileError::UnknownFormat { found: 0, .. })
+            ),
             "{older}"
         );
         let current = parse_state(Path::new("s.json"), state(FORMAT_VERSION).as_bytes()).unwrap();

@@ -28,6 +28,7 @@ use super::journal::{
 use super::lock::{LockOptions, StateLock};
 use super::paths::{StatePaths, check_file_type};
 use super::{State, StateError};
+use crate::state::{JournalError, LocalFileError};
 
 /// A locked local state. The lock is held until this value is dropped.
 #[derive(Debug)]
@@ -168,15 +169,17 @@ impl Backend for LocalBackend {
     async fn create(&self, state: State) -> Result<State, StateError> {
         let mut slot = self.exclusive().await;
         if slot.kept.is_some() {
-            return Err(StateError::AlreadyExists {
+            return Err(LocalFileError::AlreadyExists {
                 path: self.paths.state.clone(),
-            });
+            }
+            .into());
         }
         let (recovered, _) = recover(&self.paths, self.max_state_bytes)?;
         if recovered.state.is_some() {
-            return Err(StateError::AlreadyExists {
+            return Err(LocalFileError::AlreadyExists {
                 path: self.paths.state.clone(),
-            });
+            }
+            .into());
         }
         let written = write_state_file(&self.paths.state, state)?;
         slot.kept = Some(Kept {
@@ -207,9 +210,10 @@ impl Backend for LocalBackend {
         let slot = slot.downgrade();
         match &slot.writer {
             Some(writer) => writer.append(records).await,
-            None => Err(StateError::JournalStopped {
+            None => Err(JournalError::Stopped {
                 path: self.paths.journal.clone(),
-            }),
+            }
+            .into()),
         }
     }
 
@@ -290,8 +294,11 @@ impl LocalBackend {
                 tracing::warn!("{warning}");
             }
         }
-        Kept::of(&recovered, journal_length).ok_or_else(|| StateError::NoState {
-            path: self.paths.state.clone(),
+        Kept::of(&recovered, journal_length).ok_or_else(|| {
+            LocalFileError::NoState {
+                path: self.paths.state.clone(),
+            }
+            .into()
         })
     }
 }
@@ -303,10 +310,11 @@ fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), State
     let journal = read_journal(&paths.journal, max_bytes)?;
     let Some(state) = state else {
         if journal.is_some_and(|bytes| !bytes.is_empty()) {
-            return Err(StateError::OrphanJournal {
+            return Err(JournalError::Orphan {
                 path: paths.journal.clone(),
                 state_path: paths.state.clone(),
-            });
+            }
+            .into());
         }
         return Ok((
             Recovered {
@@ -322,12 +330,13 @@ fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), State
     if let Some(header) = &parsed.header
         && header.lineage != state.lineage
     {
-        return Err(StateError::JournalLineage {
+        return Err(JournalError::Lineage {
             path: paths.journal.clone(),
             journal_lineage: header.lineage.clone(),
             state_path: paths.state.clone(),
             state_lineage: state.lineage,
-        });
+        }
+        .into());
     }
     let (state, unresolved) = replay(state, &parsed.records);
     let warnings = parsed
@@ -352,7 +361,9 @@ fn read_journal(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StateErr
     check_file_type(path, "journal")?;
     match read_limited(path, "journal", max_bytes) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(StateError::Read { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+        Err(StateError::LocalFile(LocalFileError::Read { source, .. }))
+            if source.kind() == io::ErrorKind::NotFound =>
+        {
             Ok(None)
         }
         Err(error) => Err(error),
@@ -361,12 +372,12 @@ fn read_journal(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StateErr
 
 fn journal_error(path: &Path, error: JournalParseError) -> StateError {
     let path = path.to_path_buf();
-    match error {
+    StateError::Journal(match error {
         JournalParseError::Corrupt {
             line,
             offset,
             reason,
-        } => StateError::JournalCorrupt {
+        } => JournalError::Corrupt {
             path,
             line,
             offset,
@@ -376,27 +387,25 @@ fn journal_error(path: &Path, error: JournalParseError) -> StateError {
             line,
             column,
             message,
-        } => StateError::JournalUnreadable {
+        } => JournalError::Unreadable {
             path,
             line,
             column,
             message,
         },
-        JournalParseError::Unidentified { reason } => {
-            StateError::JournalUnidentified { path, reason }
-        }
-        JournalParseError::NewerFormat { found } => StateError::JournalNewerFormat {
+        JournalParseError::Unidentified { reason } => JournalError::Unidentified { path, reason },
+        JournalParseError::NewerFormat { found } => JournalError::NewerFormat {
             path,
             found,
             supported: super::journal::JOURNAL_FORMAT_VERSION,
         },
-    }
+    })
 }
 
 /// Opens the journal for appending: cuts off a damaged tail that recovery reported, and
 /// starts a new journal with its header.
 fn open_writer(paths: &StatePaths, kept: Kept) -> Result<JournalWriter, StateError> {
-    let write_error = |source| StateError::Write {
+    let write_error = |source| LocalFileError::Write {
         path: paths.journal.clone(),
         source,
     };
@@ -414,7 +423,7 @@ fn open_writer(paths: &StatePaths, kept: Kept) -> Result<JournalWriter, StateErr
     }
     if length.min(kept.journal_length) == 0 {
         let header = encode_line(&JournalHeader::new(kept.replayed.state.lineage.clone()))
-            .map_err(|source| StateError::Encode { source })?;
+            .map_err(|source| JournalError::Encode { source })?;
         file.write_all(&header).map_err(write_error)?;
         changed = true;
     }
@@ -434,11 +443,11 @@ fn open_writer(paths: &StatePaths, kept: Kept) -> Result<JournalWriter, StateErr
 /// Replaces the journal with one that holds only `unresolved`, or removes it when there is
 /// nothing to keep; returns its new length.
 fn rewrite_journal(path: &Path, lineage: &str, unresolved: &[Intent]) -> Result<u64, StateError> {
-    let write_error = |source| StateError::Write {
+    let write_error = |source| LocalFileError::Write {
         path: path.to_path_buf(),
         source,
     };
-    let encode_error = |source| StateError::Encode { source };
+    let encode_error = |source| JournalError::Encode { source };
     if unresolved.is_empty() {
         remove_if_present(path).map_err(write_error)?;
         sync_directory(super::paths::directory_of(path)).map_err(write_error)?;
@@ -527,7 +536,10 @@ mod tests {
         assert_eq!(block_on(backend.load()).unwrap().state, Some(created));
         let error = block_on(backend.create(State::new("lineage-2"))).unwrap_err();
         assert!(
-            matches!(error, StateError::AlreadyExists { .. }),
+            matches!(
+                error,
+                StateError::LocalFile(LocalFileError::AlreadyExists { .. })
+            ),
             "{error:?}"
         );
     }
@@ -537,7 +549,10 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let backend = open(&directory);
         let error = block_on(backend.append(&[intent("i-1", "a")])).unwrap_err();
-        assert!(matches!(error, StateError::NoState { .. }), "{error:?}");
+        assert!(
+            matches!(error, StateError::LocalFile(LocalFileError::NoState { .. })),
+            "{error:?}"
+        );
         assert!(!backend.paths().journal.exists());
     }
 
@@ -809,12 +824,12 @@ mod tests {
         let backend = open(&directory);
         let error = block_on(backend.load()).unwrap_err();
         assert!(
-            matches!(error, StateError::OrphanJournal { .. }),
+            matches!(error, StateError::Journal(JournalError::Orphan { .. })),
             "{error:?}"
         );
         let error = block_on(backend.create(State::new("lineage-2"))).unwrap_err();
         assert!(
-            matches!(error, StateError::OrphanJournal { .. }),
+            matches!(error, StateError::Journal(JournalError::Orphan { .. })),
             "{error:?}"
         );
         assert!(!paths.state.exists());
@@ -907,7 +922,10 @@ mod tests {
 
         let backend = LocalBackend::open(&link, &LockOptions::new("cityform test")).unwrap();
         let error = LocalBackend::open(&real, &LockOptions::new("cityform plan")).unwrap_err();
-        assert!(matches!(error, StateError::Locked { .. }), "{error:?}");
+        assert!(
+            matches!(error, StateError::LocalFile(LocalFileError::Locked { .. })),
+            "{error:?}"
+        );
         block_on(async {
             backend.load_to_change().await.unwrap();
             backend.append(&[intent("i-1", "a")]).await.unwrap();

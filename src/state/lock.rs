@@ -19,6 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use super::StateError;
 use super::atomic::{create_private_directory, private_options};
 use super::paths::{StatePaths, directory_of};
+use crate::state::LocalFileError;
 
 /// How often a waiting run retries the lock.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -96,12 +97,12 @@ impl StateLock {
     /// Takes the lock of the state at `paths`, creating the state's directory (0700) and the
     /// lock file (0600) when missing, and waiting up to `options.timeout` for another holder.
     pub fn acquire(paths: &StatePaths, options: &LockOptions) -> Result<Self, StateError> {
-        let lock_error = |source| StateError::Lock {
+        let lock_error = |source| LocalFileError::Lock {
             path: paths.state.clone(),
             source,
         };
         create_private_directory(directory_of(&paths.lock)).map_err(|source| {
-            StateError::CreateDirectory {
+            LocalFileError::CreateDirectory {
                 path: directory_of(&paths.lock).to_path_buf(),
                 source,
             }
@@ -122,16 +123,17 @@ impl StateLock {
                     let waited = started.elapsed();
                     if waited >= options.timeout {
                         let holder = read_settled_holder(&mut file);
-                        return Err(StateError::Locked {
+                        return Err(LocalFileError::Locked {
                             path: paths.state.clone(),
                             stopped: holder.as_ref().is_some_and(is_stopped),
                             holder: holder.map(Box::new),
                             waited: options.timeout,
-                        });
+                        }
+                        .into());
                     }
                     std::thread::sleep(POLL_INTERVAL.min(options.timeout - waited));
                 }
-                Err(TryLockError::Error(source)) => return Err(lock_error(source)),
+                Err(TryLockError::Error(source)) => return Err(lock_error(source).into()),
             }
         }
         write_holder(&mut file, &LockHolder::current(&options.command)).map_err(lock_error)?;
@@ -231,7 +233,7 @@ mod tests {
 
         let error = StateLock::acquire(&paths, &LockOptions::new("cityform plan")).unwrap_err();
 
-        let StateError::Locked { holder, .. } = &error else {
+        let StateError::LocalFile(LocalFileError::Locked { holder, .. }) = &error else {
             panic!("expected a lock conflict, got {error:?}");
         };
         let holder = holder.as_ref().expect("the holder wrote its details");
@@ -253,7 +255,7 @@ mod tests {
 
     #[test]
     fn the_message_matches_the_documented_form() {
-        let error = StateError::Locked {
+        let error = LocalFileError::Locked {
             path: PathBuf::from(".cityform/state.json"),
             holder: Some(Box::new(LockHolder {
                 pid: 4242,
@@ -321,7 +323,10 @@ mod tests {
         let elapsed = started.elapsed();
         assert!(elapsed >= Duration::from_millis(200), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
-        assert!(matches!(error, StateError::Locked { .. }), "{error:?}");
+        assert!(
+            matches!(error, StateError::LocalFile(LocalFileError::Locked { .. })),
+            "{error:?}"
+        );
         assert!(error.hint().unwrap().contains("raise `--lock-timeout`"));
     }
 

@@ -13,6 +13,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::StateError;
+use crate::state::LocalFileError;
 
 /// How many symbolic links are followed from the state path before giving up (Linux's own
 /// limit for a path).
@@ -40,7 +41,7 @@ impl StatePaths {
     pub fn new(state: impl Into<PathBuf>) -> Result<Self, StateError> {
         let state = real_location(state.into())?;
         if state.file_name().is_none() {
-            return Err(StateError::InvalidPath { path: state });
+            return Err(LocalFileError::InvalidPath { path: state }.into());
         }
         let paths = Self {
             backup: with_suffix(&state, ".backup"),
@@ -87,7 +88,7 @@ fn real_location(path: PathBuf) -> Result<PathBuf, StateError> {
     for _ in 0..MAX_LINKS {
         match fs::symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
-                let target = fs::read_link(&current).map_err(|source| StateError::Read {
+                let target = fs::read_link(&current).map_err(|source| LocalFileError::Read {
                     path: current.clone(),
                     source,
                 })?;
@@ -100,10 +101,11 @@ fn real_location(path: PathBuf) -> Result<PathBuf, StateError> {
             _ => return Ok(current),
         }
     }
-    Err(StateError::Read {
+    Err(LocalFileError::Read {
         path: current,
         source: io::Error::other("too many levels of symbolic links"),
-    })
+    }
+    .into())
 }
 
 /// Refuses `path` when it exists and is neither a regular file nor a directory. Looks at
@@ -111,11 +113,12 @@ fn real_location(path: PathBuf) -> Result<PathBuf, StateError> {
 pub(crate) fn check_file_type(path: &Path, what: &'static str) -> Result<(), StateError> {
     match fs::metadata(path) {
         Ok(metadata) => match special_kind(&metadata.file_type()) {
-            Some(kind) => Err(StateError::NotRegularFile {
+            Some(kind) => Err(LocalFileError::NotRegularFile {
                 what,
                 path: path.to_path_buf(),
                 kind,
-            }),
+            }
+            .into()),
             None => Ok(()),
         },
         // Missing, or unreadable: whoever reads it says why.
@@ -180,7 +183,7 @@ mod tests {
         std::os::unix::fs::symlink("loop.json", &looping).unwrap();
         assert!(matches!(
             StatePaths::new(&looping),
-            Err(StateError::Read { .. })
+            Err(StateError::LocalFile(LocalFileError::Read { .. }))
         ));
     }
 
@@ -188,7 +191,7 @@ mod tests {
     fn a_path_without_a_file_name_is_refused() {
         assert!(matches!(
             StatePaths::new(".."),
-            Err(StateError::InvalidPath { .. })
+            Err(StateError::LocalFile(LocalFileError::InvalidPath { .. }))
         ));
     }
 }

@@ -153,7 +153,13 @@ fn cli_reference() -> String {
          Every command and its options, exactly as `cityform COMMAND --help` prints them. Options \
          that read an environment variable show it as `[env: NAME=]`. Exit codes are the same \
          for every command: 0 success (or no changes), 1 error, 2 changes present (only with \
-         `--detailed-exitcode`), 130 interrupted.\n\n",
+         `--detailed-exitcode`), 130 interrupted.\n\n\
+         Every option that takes a `DURATION`, and the duration form of `history --since`, reads \
+         one grammar: numbers each followed by a unit, written together or apart (`250ms`, \
+         `30s`, `5m`, `1h30m`, `7d`, `2w`, `1h 30min`), or `0`. The units are `ms`, `s`, `m`, \
+         `h`, `d`, `w`, also `ns`, `us`, `M` (months of 30.44 days) and `y` (years of 365.25 \
+         days), and their long names (`minutes`, `hours`, ...); a bare whole number counts as \
+         seconds (`30` is `30s`).\n\n",
     );
     let paths = all_paths();
     for path in &paths {

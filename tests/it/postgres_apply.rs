@@ -19,8 +19,8 @@ use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
 use cityform::reconcile::Reconciled;
 use cityform::state::journal::{Intent, IntentId, JournalRecord, Operation, Put};
 use cityform::state::{
-    Backend, LocalBackend, LockOptions, MigrateOutcome, PostgresBackend, Recovered, State,
-    StateEntry, StateError, migrate,
+    Backend, LocalBackend, LockOptions, MigrateError, MigrateOutcome, PostgresBackend, Recovered,
+    State, StateEntry, StateError, migrate,
 };
 
 /// Load, resolve, plan and execute `names` on `backend`, through the library's reconcile.
@@ -347,7 +347,10 @@ async fn a_state_goes_from_file_to_postgres_and_back_without_loss() {
     let before = content(&postgres).await;
     let error = migrate(&file, &postgres).await.unwrap_err();
     assert!(
-        matches!(error, StateError::MigrateWouldLoseChanges { .. }),
+        matches!(
+            error,
+            StateError::Migrate(MigrateError::WouldLoseChanges { .. })
+        ),
         "{error:?}"
     );
     assert!(error.hint().unwrap().contains("copy it the other way"));

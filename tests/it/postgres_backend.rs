@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use cityform::model::{Address, JobGroupSpec};
 use cityform::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Remove, Settle};
 use cityform::state::{
-    Backend, LocalBackend, LockOptions, PostgresBackend, Recovered, State, StateEntry, StateError,
+    Backend, LocalBackend, LockOptions, PostgresBackend, PostgresError, Recovered, State,
+    StateEntry, StateError,
 };
 use support_postgres::TestDatabase;
 
@@ -475,7 +476,10 @@ async fn workspaces_are_independent_states_in_one_database() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, StateError::InvalidWorkspace { .. }),
+        matches!(
+            error,
+            StateError::Postgres(PostgresError::InvalidWorkspace { .. })
+        ),
         "{error}"
     );
 }
@@ -499,11 +503,11 @@ async fn a_conflict_names_the_holder_and_a_killed_holder_frees_the_lock() {
         .await
         .unwrap_err();
 
-    let StateError::WorkspaceLocked {
+    let StateError::Postgres(PostgresError::WorkspaceLocked {
         location,
         holder: Some(shown),
         waited,
-    } = &error
+    }) = &error
     else {
         panic!("expected a lock conflict naming its holder, got {error:?}");
     };
@@ -548,13 +552,19 @@ async fn a_conflict_names_the_holder_and_a_killed_holder_frees_the_lock() {
         .append(&[put("a", "jg-a", Some("i-1"))])
         .await
         .unwrap_err();
-    assert!(matches!(error, StateError::LockLost { .. }), "{error:?}");
+    assert!(
+        matches!(error, StateError::Postgres(PostgresError::LockLost { .. })),
+        "{error:?}"
+    );
     assert!(
         error.to_string().starts_with("lost the lock on state"),
         "{error}"
     );
     let error = holder.compact().await.unwrap_err();
-    assert!(matches!(error, StateError::LockLost { .. }), "{error:?}");
+    assert!(
+        matches!(error, StateError::Postgres(PostgresError::LockLost { .. })),
+        "{error:?}"
+    );
     let recovered = successor.load().await.unwrap();
     assert!(recovered.state.unwrap().job_groups.is_empty());
     assert_eq!(ids(&recovered.unresolved), ["i-1"]);
@@ -705,7 +715,10 @@ async fn a_password_never_appears_in_locations_or_errors() {
         .unwrap_err();
     let shown = format!("{error} {error:?}");
     assert!(
-        matches!(error, StateError::DatabaseConnect { .. }),
+        matches!(
+            error,
+            StateError::Postgres(PostgresError::DatabaseConnect { .. })
+        ),
         "{error:?}"
     );
     assert!(shown.contains("password authentication failed"), "{shown}");
@@ -831,7 +844,10 @@ async fn reads_survive_lost_connections_and_an_interrupted_write_says_so() {
 
     let error = appended.unwrap_err();
     assert!(
-        matches!(error, StateError::DatabaseCommitUnknown { .. }),
+        matches!(
+            error,
+            StateError::Postgres(PostgresError::DatabaseCommitUnknown { .. })
+        ),
         "{error:?}"
     );
     let message = error.to_string();

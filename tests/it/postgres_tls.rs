@@ -14,7 +14,7 @@ use crate::support_postgres;
 use std::process::Command;
 use std::time::Duration;
 
-use cityform::state::{LockOptions, PostgresBackend, StateError};
+use cityform::state::{LockOptions, PostgresBackend, PostgresError, StateError};
 use support_postgres::{CERTIFICATE_USER, PASSWORD_USER, TLS_SERVER_NAME, TestDatabase};
 
 const WORKSPACE: &str = "tls";
@@ -150,7 +150,10 @@ async fn verify_full_refuses_a_certificate_of_another_authority_and_writes_nothi
     .await;
     let message = error.to_string();
     assert!(
-        matches!(error, StateError::DatabaseConnect { .. }),
+        matches!(
+            error,
+            StateError::Postgres(PostgresError::DatabaseConnect { .. })
+        ),
         "{message}"
     );
     assert!(!message.contains("s3cret"), "{message}");
@@ -223,7 +226,10 @@ async fn a_client_certificate_gets_in_where_the_server_asks_for_one() {
     let error = refused(&verified, "the server asks for a certificate").await;
     let message = error.to_string();
     assert!(
-        matches!(error, StateError::DatabaseConnect { .. }),
+        matches!(
+            error,
+            StateError::Postgres(PostgresError::DatabaseConnect { .. })
+        ),
         "{message}"
     );
     assert!(message.contains("certificate"), "{message}");
@@ -253,7 +259,10 @@ async fn a_revoked_server_certificate_is_refused_and_nothing_is_written() {
     let error = refused(&revoked, "the server's certificate is revoked").await;
     let message = error.to_string();
     assert!(
-        matches!(error, StateError::DatabaseConnect { .. }),
+        matches!(
+            error,
+            StateError::Postgres(PostgresError::DatabaseConnect { .. })
+        ),
         "{message}"
     );
     assert!(

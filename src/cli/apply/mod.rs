@@ -76,7 +76,7 @@ pub struct ApplyArgs {
     max_rps: Option<f64>,
     /// How long to wait for started and stopped groups to be reported running or stopped; a
     /// group that does not get there in time is a failure.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::duration::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::duration::parse_duration)]
     wait_timeout: std::time::Duration,
     /// Return as soon as the service has answered each start and stop, without waiting for
     /// the groups to get there.

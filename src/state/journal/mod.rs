@@ -1,9 +1,12 @@
-//! The journal: an append-only file of records that, replayed onto the state file, gives
-//! the current state.
+//! The journal: the records of changes appended since the last compaction, which, replayed
+//! onto the compacted state, give the current state.
 //!
-//! Appending a record costs the same whatever the size of the state, and concurrent
-//! appends share one fsync ([`JournalWriter`]). Compaction folds the journal into the state
-//! file now and then (see [`crate::state::LocalBackend::compact`]).
+//! Both backends keep the same [`JournalRecord`]s and [`replay`] them the same way: the
+//! local one in an append-only file (the line format and [`JournalWriter`] here), the
+//! PostgreSQL one as rows of `cityform_journal`. Appending a record costs the same whatever
+//! the size of the state, and concurrent appends to the file share one fsync
+//! ([`JournalWriter`]). Compaction folds the journal into the state now and then (see
+//! [`crate::state::Backend::compact`]).
 
 mod record;
 mod replay;

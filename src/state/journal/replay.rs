@@ -65,7 +65,7 @@ pub enum JournalParseError {
     },
 }
 
-/// Splits `bytes` into verified lines; see [`super::record`] for the line format.
+/// Splits `bytes` into verified lines (the line format is described in `journal/record.rs`).
 pub fn parse_journal(bytes: &[u8]) -> Result<ParsedJournal, JournalParseError> {
     let lines = split_lines(bytes);
     let mut parsed = ParsedJournal::default();

@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::record::{JournalRecord, encode_line_into};
 use super::replay::Replayed;
+use crate::state::JournalError;
 use crate::state::StateError;
 
 /// How many appends may wait for the writer before callers wait to hand theirs over.
@@ -119,7 +120,7 @@ impl JournalWriter {
         if records.is_empty() {
             return Ok(());
         }
-        let stopped = || StateError::JournalStopped {
+        let stopped = || JournalError::Stopped {
             path: self.path.clone(),
         };
         let sender = self.sender.as_ref().ok_or_else(stopped)?;
@@ -133,12 +134,13 @@ impl JournalWriter {
             .map_err(|_| stopped())?;
         match finished.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(Failure::Encode(source))) => Err(StateError::Encode { source }),
-            Ok(Err(Failure::Write(source))) => Err(StateError::JournalWrite {
+            Ok(Err(Failure::Encode(source))) => Err(JournalError::Encode { source }.into()),
+            Ok(Err(Failure::Write(source))) => Err(JournalError::Write {
                 path: self.path.clone(),
                 source,
-            }),
-            Err(_) => Err(stopped()),
+            }
+            .into()),
+            Err(_) => Err(stopped().into()),
         }
     }
 
@@ -406,7 +408,7 @@ mod tests {
         for result in results.into_iter().chain([later]) {
             let error = result.unwrap_err();
             assert!(
-                matches!(error, StateError::JournalWrite { .. }),
+                matches!(error, StateError::Journal(JournalError::Write { .. })),
                 "{error:?}"
             );
             assert!(

@@ -4,6 +4,7 @@
 
 use std::error::Error as _;
 
+use crate::state::PostgresError;
 use crate::state::StateError;
 
 /// What went wrong, in words: the server's message and SQLSTATE for a server error, the
@@ -64,9 +65,9 @@ impl From<tokio_postgres::Error> for Failure {
     }
 }
 
-impl From<StateError> for Failure {
-    fn from(error: StateError) -> Self {
-        Self::State(error)
+impl<E: Into<StateError>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self::State(error.into())
     }
 }
 
@@ -95,11 +96,12 @@ pub(super) fn failed(
     operation: &'static str,
     error: &tokio_postgres::Error,
 ) -> StateError {
-    StateError::Database {
+    PostgresError::Database {
         location: location.to_owned(),
         operation,
         reason: describe(error),
     }
+    .into()
 }
 
 /// The error for a failed write: unknown outcome when the connection went away while it
@@ -110,11 +112,12 @@ pub(super) fn failed_write(
     error: &tokio_postgres::Error,
 ) -> StateError {
     if is_connection_lost(error) {
-        StateError::DatabaseCommitUnknown {
+        PostgresError::DatabaseCommitUnknown {
             location: location.to_owned(),
             operation,
             reason: describe(error),
         }
+        .into()
     } else {
         failed(location, operation, error)
     }

@@ -19,7 +19,7 @@ use tokio_postgres::Client;
 
 use super::failure;
 use crate::state::lock::{HOLDER_READ_INTERVAL, HOLDER_READS};
-use crate::state::{LockHolder, LockOptions, StateError};
+use crate::state::{LockHolder, LockOptions, PostgresError, StateError};
 
 /// The first half of the two-part advisory lock key of every workspace lock ("city"); the
 /// second half is `hashtext(workspace)`. Two workspace names with the same hash share a
@@ -70,11 +70,12 @@ impl WorkspaceLock {
                     }
                     tokio::time::sleep(HOLDER_READ_INTERVAL).await;
                 }
-                return Err(StateError::WorkspaceLocked {
+                return Err(PostgresError::WorkspaceLocked {
                     location: location.to_owned(),
                     holder: found.map(Box::new),
                     waited: options.timeout,
-                });
+                }
+                .into());
             }
             tokio::time::sleep(POLL_INTERVAL.min(options.timeout - waited)).await;
         }

@@ -9,33 +9,25 @@
 //! serial plus one per journal record; a compaction folds the journal in, keeps unresolved
 //! intents, and stores the loaded serial plus one.
 //!
-//! Inside: `connection` (connection strings, the `PG*` environment, redaction),
-//! `password_file`, `tls` (libpq's `sslmode` and `sslrootcert`, the certificate checks),
-//! `tls_connector` (the handshake over rustls), `pool`, `schema` (creation and
-//! versioning), `lock` (the advisory lock and the holder row), `store` (the statements),
-//! `failure` (client errors to `StateError`s), `migrate` (copying a state between any two
-//! backends).
+//! Inside: `libpq` (connection strings, the `PG*` environment, the password file, `sslmode`
+//! and certificates, as libpq reads them), `pool`, `schema` (creation and versioning),
+//! `lock` (the advisory lock and the holder row), `store` (the statements), `failure`
+//! (client errors to `StateError`s).
 
-mod client_certificate;
-mod connection;
 mod failure;
+mod libpq;
 mod lock;
-mod migrate;
-mod password_file;
 mod pool;
-mod revocation;
 mod schema;
 mod store;
-mod tls;
-mod tls_connector;
 
 use std::fmt;
 
 use tokio::sync::RwLock;
 use tokio_postgres::IsolationLevel;
 
-use self::connection::{ConnectionSettings, process_environment};
 use self::failure::{Failure, describe, failed, failed_write, is_connection_lost};
+use self::libpq::{ConnectionSettings, process_environment};
 use self::lock::WorkspaceLock;
 use self::pool::Pool;
 use self::store::{Stored, Target};
@@ -43,11 +35,11 @@ use super::backend::{Backend, Recovered};
 use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
 use super::{State, StateError};
+use crate::state::{JournalError, PostgresError};
 
-pub use self::connection::redact as redact_connection_string;
-pub use self::migrate::{MigrateOutcome, MigrateReport, group_changes, migrate};
+pub use self::libpq::redact as redact_connection_string;
+pub use self::libpq::{ConnectionStringError, check_connection_string};
 pub use self::schema::SCHEMA_VERSION;
-pub(crate) use self::tls::TLS_PARAMETERS;
 
 /// Connections for reads and appends; apply runs up to this many appends at once on
 /// separate connections, so that their commits share the server's WAL flushes.
@@ -99,13 +91,14 @@ impl PostgresBackend {
         validate_workspace(workspace)?;
         let settings = ConnectionSettings::resolve(url, &process_environment)?;
         let location = format!("{}#{workspace}", settings.shown());
-        let mut client = settings
-            .connect()
-            .await
-            .map_err(|error| StateError::DatabaseConnect {
-                location: location.clone(),
-                reason: describe(&error),
-            })?;
+        let mut client =
+            settings
+                .connect()
+                .await
+                .map_err(|error| PostgresError::DatabaseConnect {
+                    location: location.clone(),
+                    reason: describe(&error),
+                })?;
         schema::ensure(&mut client, &location).await?;
         let lock = WorkspaceLock::acquire(client, workspace, options, &location).await?;
         Ok(Self {
@@ -221,7 +214,7 @@ impl Backend for PostgresBackend {
             .iter()
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| StateError::Encode { source })?;
+            .map_err(|source| JournalError::Encode { source })?;
         let _shared = self.exclusive.read().await;
         let client = self.connection("append to").await?;
         store::append(&client, self.target(), &encoded)
@@ -292,15 +285,15 @@ fn recovered(stored: Option<Stored>) -> Recovered {
 /// Checks a workspace name: 1 to 63 ASCII letters, digits, `-`, `_` and `.`, starting with a
 /// letter or digit: a name that reads the same in a URL, a shell and a log line.
 pub fn validate_workspace(workspace: &str) -> Result<(), StateError> {
-    let invalid = |reason: &str| StateError::InvalidWorkspace {
+    let invalid = |reason: &str| PostgresError::InvalidWorkspace {
         workspace: workspace.to_owned(),
         reason: reason.to_owned(),
     };
     if workspace.is_empty() || workspace.len() > 63 {
-        return Err(invalid("a workspace name has 1 to 63 characters"));
+        return Err(invalid("a workspace name has 1 to 63 characters").into());
     }
     if !workspace.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(invalid("a workspace name starts with a letter or a digit"));
+        return Err(invalid("a workspace name starts with a letter or a digit").into());
     }
     if let Some(character) = workspace
         .chars()
@@ -308,7 +301,8 @@ pub fn validate_workspace(workspace: &str) -> Result<(), StateError> {
     {
         return Err(invalid(&format!(
             "`{character}` is not allowed: use letters, digits, `-`, `_` and `.`"
-        )));
+        ))
+        .into());
     }
     Ok(())
 }

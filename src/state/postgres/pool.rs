@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_postgres::Client;
 
-use super::connection::ConnectionSettings;
+use super::libpq::ConnectionSettings;
 
 /// Connections to one database.
 #[derive(Debug)]

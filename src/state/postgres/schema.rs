@@ -11,6 +11,7 @@
 use tokio_postgres::{Client, GenericClient};
 
 use super::failure;
+use crate::state::PostgresError;
 use crate::state::StateError;
 
 /// The version of the tables this build creates and reads.
@@ -149,20 +150,22 @@ async fn installed_version(
 
 fn check(version: i32, location: &str) -> Result<(), StateError> {
     if version > SCHEMA_VERSION {
-        return Err(StateError::NewerSchema {
+        return Err(PostgresError::NewerSchema {
             location: location.to_owned(),
             found: version,
             supported: SCHEMA_VERSION,
-        });
+        }
+        .into());
     }
     if version < SCHEMA_VERSION {
         // Version 1 is upgraded before this check; below it, a table without its version
         // row is damaged.
-        return Err(StateError::StoredStateUnreadable {
+        return Err(PostgresError::StoredStateUnreadable {
             location: location.to_owned(),
             what: "`cityform_schema_version` table".to_owned(),
             reason: format!("it names version {version}, which no cityform wrote"),
-        });
+        }
+        .into());
     }
     Ok(())
 }

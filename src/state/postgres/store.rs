@@ -13,7 +13,7 @@ use super::failure::Failure;
 use crate::model::Address;
 use crate::provenance::{DEFAULT_RETAIN_PER_GROUP, History, HistoryEntry};
 use crate::state::journal::{Intent, JournalRecord};
-use crate::state::{FORMAT_VERSION, State, StateEntry, StateError};
+use crate::state::{FORMAT_VERSION, JournalError, PostgresError, State, StateEntry, StateError};
 
 /// Names what a statement works on, for messages.
 #[derive(Debug, Clone, Copy)]
@@ -28,17 +28,19 @@ pub(super) struct Target<'a> {
 
 impl Target<'_> {
     fn unreadable(&self, what: String, reason: impl ToString) -> StateError {
-        StateError::StoredStateUnreadable {
+        PostgresError::StoredStateUnreadable {
             location: self.location.to_owned(),
             what,
             reason: reason.to_string(),
         }
+        .into()
     }
 
     fn lock_lost(&self) -> StateError {
-        StateError::LockLost {
+        PostgresError::LockLost {
             location: self.location.to_owned(),
         }
+        .into()
     }
 }
 
@@ -174,7 +176,7 @@ pub(super) async fn create(
         return Err(target.lock_lost().into());
     }
     if row.get::<_, bool>(0) {
-        return Err(StateError::WorkspaceExists {
+        return Err(PostgresError::WorkspaceExists {
             location: target.location.to_owned(),
         }
         .into());
@@ -216,7 +218,8 @@ async fn insert_history<'e>(
     let mut encoded = Vec::new();
     for entry in entries {
         addresses.push(entry.address.to_string());
-        encoded.push(serde_json::to_string(entry).map_err(|source| StateError::Encode { source })?);
+        encoded
+            .push(serde_json::to_string(entry).map_err(|source| JournalError::Encode { source })?);
     }
     if encoded.is_empty() {
         return Ok(());
@@ -306,9 +309,10 @@ pub(super) async fn append(
         .await?;
     Err(match row {
         Some(row) if row.get::<_, bool>(1) && !row.get::<_, bool>(0) => {
-            StateError::NoWorkspaceState {
+            PostgresError::NoWorkspaceState {
                 location: target.location.to_owned(),
             }
+            .into()
         }
         _ => target.lock_lost(),
     }
@@ -370,7 +374,7 @@ pub(super) async fn write_compacted(
             .iter()
             .map(|intent| serde_json::to_string(&JournalRecord::Intent(intent.clone())))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| StateError::Encode { source })?;
+            .map_err(|source| JournalError::Encode { source })?;
         transaction
             .execute(
                 "WITH batch AS MATERIALIZED (SELECT nextval('cityform_journal_batch') AS number)
@@ -406,7 +410,7 @@ async fn upsert_groups(
         .iter()
         .map(|(_, entry)| serde_json::to_string(entry))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| StateError::Encode { source })?;
+        .map_err(|source| JournalError::Encode { source })?;
     transaction
         .execute(
             "INSERT INTO cityform_job_groups (workspace, address, entry)

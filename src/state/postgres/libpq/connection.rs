@@ -9,9 +9,11 @@ use tokio_postgres::config::Host;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::{Client, Config, NoTls, Socket};
 
+use super::password_file;
 use super::tls::{self, Tls};
-use super::{failure, password_file};
+use crate::state::PostgresError;
 use crate::state::StateError;
+use crate::state::postgres::failure;
 
 /// Used when neither the connection string nor `PGPORT` names a port.
 const DEFAULT_PORT: u16 = 5432;
@@ -27,7 +29,7 @@ const DEFAULT_SOCKET_DIRECTORIES: [&str; 2] = ["/var/run/postgresql", "/tmp"];
 /// A complete connection configuration, password included, and how to show it.
 ///
 /// `Debug` shows only the redacted form: the configuration may hold a password.
-pub(super) struct ConnectionSettings {
+pub(in crate::state::postgres) struct ConnectionSettings {
     config: Config,
     tls: Tls,
     shown: String,
@@ -42,10 +44,10 @@ impl std::fmt::Debug for ConnectionSettings {
 }
 
 /// Reads one environment variable; a parameter so that tests need not change the process's.
-pub(super) type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(in crate::state::postgres) type Environment<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// The process's environment, as [`ConnectionSettings::resolve`] reads it.
-pub(super) fn process_environment(name: &str) -> Option<String> {
+pub(in crate::state::postgres) fn process_environment(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }
 
@@ -57,7 +59,7 @@ impl ConnectionSettings {
     /// `sslrootcert` from `PGSSLMODE` and `PGSSLROOTCERT`, `sslcert` and `sslkey` from
     /// `PGSSLCERT` and `PGSSLKEY` (see [`super::tls`]).
     pub fn resolve(url: &str, environment: Environment<'_>) -> Result<Self, StateError> {
-        let invalid = |reason: String| StateError::DatabaseUrl {
+        let invalid = |reason: String| PostgresError::DatabaseUrl {
             url: redact(url),
             reason,
         };
@@ -66,7 +68,8 @@ impl ConnectionSettings {
             // that part of the password in every message about the host.
             return Err(invalid(
                 "the user name or password holds an `@`; write it as `%40`".to_owned(),
-            ));
+            )
+            .into());
         }
         let (without_tls, tls_parameters) = tls::take_parameters(url);
         let mut config: Config = without_tls

@@ -56,20 +56,25 @@ pub(super) enum Mode {
 }
 
 impl Mode {
-    fn parse(value: &str) -> Result<Self, String> {
-        Ok(match value {
+    /// The mode libpq calls `name`.
+    pub(super) fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
             "disable" => Self::Disable,
             "allow" => Self::Allow,
             "prefer" => Self::Prefer,
             "require" => Self::Require,
             "verify-ca" => Self::VerifyCa,
             "verify-full" => Self::VerifyFull,
-            other => {
-                return Err(format!(
-                    "`sslmode` is `{other}`, which is not a TLS mode: use `disable`, `allow`, \
-                     `prefer`, `require`, `verify-ca` or `verify-full`"
-                ));
-            }
+            _ => return None,
+        })
+    }
+
+    fn parse(value: &str) -> Result<Self, String> {
+        Self::from_name(value).ok_or_else(|| {
+            format!(
+                "`sslmode` is `{value}`, which is not a TLS mode: use `disable`, `allow`, \
+                 `prefer`, `require`, `verify-ca` or `verify-full`"
+            )
         })
     }
 
@@ -105,7 +110,7 @@ pub(super) struct Parameters {
 
 /// The connection-string parameters read here (and taken out before the client library
 /// parses the rest).
-pub(crate) const TLS_PARAMETERS: [&str; 6] = [
+pub(super) const TLS_PARAMETERS: [&str; 6] = [
     "sslmode",
     "sslrootcert",
     "sslcert",
@@ -336,11 +341,7 @@ pub(super) fn resolve(parameters: Parameters, environment: Environment<'_>) -> R
     Ok(Tls {
         mode,
         checked_as,
-        connector: Some(RustlsMakeConnect::new(
-            Arc::new(config),
-            mode.name(),
-            checked_as == Mode::VerifyFull,
-        )),
+        connector: Some(RustlsMakeConnect::new(config, mode.name())),
     })
 }
 

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::state::journal::{JournalRecord, Put, Remove, Retention, Settle};
-use crate::state::{Backend, State, StateError};
+use crate::state::{Backend, MigrateError, State, StateError};
 
 /// What [`migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub enum MigrateOutcome {
 /// - `to` has the same lineage: it is brought to the source's groups and unresolved intents,
 ///   and gets the history entries it lacks and the source's retention, unless it has
 ///   changes the source lacks (differences while its serial is higher), which is refused
-///   with [`StateError::MigrateWouldLoseChanges`].
-/// - `to` has another lineage: refused with [`StateError::LineageMismatch`]; nothing is
+///   with [`MigrateError::WouldLoseChanges`].
+/// - `to` has another lineage: refused with [`MigrateError::LineageMismatch`]; nothing is
 ///   written.
 ///
 /// The source is only read. The destination ends compacted, and its serial is higher than
@@ -87,12 +87,13 @@ pub async fn migrate(from: &impl Backend, to: &impl Backend) -> Result<MigrateRe
                 &source.unresolved,
             );
             if !records.is_empty() && existing.serial > state.serial {
-                return Err(StateError::MigrateWouldLoseChanges {
+                return Err(MigrateError::WouldLoseChanges {
                     from: from.location(),
                     from_serial: state.serial,
                     to: to.location(),
                     to_serial: existing.serial,
-                });
+                }
+                .into());
             }
             to.append(&records).await?;
             MigrateOutcome::Updated {
@@ -100,12 +101,13 @@ pub async fn migrate(from: &impl Backend, to: &impl Backend) -> Result<MigrateRe
             }
         }
         Some(existing) => {
-            return Err(StateError::LineageMismatch {
+            return Err(MigrateError::LineageMismatch {
                 from: from.location(),
                 from_lineage: state.lineage,
                 to: to.location(),
                 to_lineage: existing.lineage,
-            });
+            }
+            .into());
         }
     };
     let copied = to.compact().await?;
