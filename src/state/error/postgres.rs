@@ -134,8 +134,8 @@ impl PostgresError {
             // The client library's words when `channel_binding=require` cannot be met.
             Self::DatabaseConnect { reason, .. } if reason.contains("channel binding") => Some(
                 "`channel_binding=require` needs SCRAM authentication over TLS (`sslmode` other than \
-                 `disable`) and a server certificate signed with RSA or ECDSA (see `docs/backends.md`, \
-                 \"TLS\")"
+                 `disable`) and a server certificate signed with RSA (PKCS #1 v1.5) or ECDSA with \
+                 SHA-256 or SHA-384 (see `docs/backends.md`, \"TLS\")"
                     .to_owned(),
             ),
             Self::DatabaseConnect { .. } => Some(
