@@ -91,10 +91,12 @@ impl PartialSpec {
     fn read(&mut self, field: &FieldSpec, entry: Entry, problems: &mut Vec<Problem>) {
         let path = FieldPath::new(Part::Spec, field.name);
         match field.rule {
-            Rule::AddressPart(slot) => *slot(self) = values::address_part(entry, path, problems),
-            Rule::Identifier(slot) => *slot(self) = values::identifier(entry, path, problems),
-            Rule::Count(slot) => *slot(self) = values::count(entry, path, problems),
-            Rule::Status(slot) => *slot(self) = values::status(entry, problems),
+            Rule::AddressPart(slot) => {
+                *slot.write(self) = values::address_part(entry, path, problems)
+            }
+            Rule::Identifier(slot) => *slot.write(self) = values::identifier(entry, path, problems),
+            Rule::Count(slot) => *slot.write(self) = values::count(entry, path, problems),
+            Rule::Status(slot) => *slot.write(self) = values::status(entry, problems),
             Rule::Params => self.params = values::params(entry, problems),
             // No `spec` field follows these.
             Rule::ApiVersion
@@ -106,18 +108,35 @@ impl PartialSpec {
         }
     }
 
+    /// Whether the `spec` field `field` is not written at all (`params` always is: it
+    /// merges key by key).
+    pub fn is_absent(&self, field: &FieldSpec) -> bool {
+        match field.rule {
+            Rule::AddressPart(slot) | Rule::Identifier(slot) => slot.read(self).is_absent(),
+            Rule::Count(slot) => slot.read(self).is_absent(),
+            Rule::Status(slot) => slot.read(self).is_absent(),
+            Rule::Params
+            | Rule::ApiVersion
+            | Rule::Kind
+            | Rule::Part(_)
+            | Rule::Name
+            | Rule::Boolean
+            | Rule::AttributeNames => false,
+        }
+    }
+
     /// Counts the field `field` as written, when it is not: a misspelling of it was
     /// reported already, so its absence must not be reported too.
     fn mark_reported(&mut self, field: &FieldSpec) {
         fn mark<T>(value: &mut Field<T>) {
-            if matches!(value, Field::Absent) {
+            if value.is_absent() {
                 *value = Field::Invalid;
             }
         }
         match field.rule {
-            Rule::AddressPart(slot) | Rule::Identifier(slot) => mark(slot(self)),
-            Rule::Count(slot) => mark(slot(self)),
-            Rule::Status(slot) => mark(slot(self)),
+            Rule::AddressPart(slot) | Rule::Identifier(slot) => mark(slot.write(self)),
+            Rule::Count(slot) => mark(slot.write(self)),
+            Rule::Status(slot) => mark(slot.write(self)),
             // `params` is never missing: it merges key by key.
             Rule::Params
             | Rule::ApiVersion

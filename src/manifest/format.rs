@@ -46,7 +46,7 @@ impl Kind {
                 "One job group: its name, and the spec that `CreateJobGroup` receives."
             }
             Kind::Defaults => {
-                "Values for every job group of the manifest set that leaves a field out; `params`\n\
+                "Values for every job group of the manifest set that leaves a field out; `params` \
                  merge key by key. At most one per set."
             }
         }
@@ -138,8 +138,42 @@ pub(crate) enum Presence {
     Optional,
 }
 
-/// Where the reader keeps a `spec` field's value.
-pub(crate) type Slot<T> = fn(&mut PartialSpec) -> &mut Field<T>;
+/// Where the reader keeps a `spec` field's value: a field of [`PartialSpec`].
+pub(crate) struct Slot<T: 'static> {
+    read: fn(&PartialSpec) -> &Field<T>,
+    write: fn(&mut PartialSpec) -> &mut Field<T>,
+}
+
+impl<T> Slot<T> {
+    /// The value in `spec`.
+    pub fn read(self, spec: &PartialSpec) -> &Field<T> {
+        (self.read)(spec)
+    }
+
+    /// The value in `spec`, to set.
+    pub fn write(self, spec: &mut PartialSpec) -> &mut Field<T> {
+        (self.write)(spec)
+    }
+}
+
+// Not derived: a derive would ask `T` to be `Copy` too.
+impl<T> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Slot<T> {}
+
+/// The [`Slot`] of the `PartialSpec` field `$field`.
+macro_rules! slot {
+    ($field:ident) => {
+        Slot {
+            read: |spec| &spec.$field,
+            write: |spec| &mut spec.$field,
+        }
+    };
+}
 
 /// The rule a field's value follows; each names the check that reads it.
 #[derive(Clone, Copy)]
@@ -218,9 +252,9 @@ const DOCUMENT_FIELDS: &[FieldSpec] = &[
         kinds: JOB_GROUP_ONLY,
         presence: Presence::Optional,
         rule: Rule::Part(Part::Spec),
-        description: "The job group's settings. A field left out here is taken from the `Defaults`\n\
-                      document; after defaults, `regionId`, `instanceId`, `algoLibId`,\n\
-                      `resourceProfileId`, `planedJobCount` and `streamPerJob` are required.",
+        // The schema adds which fields are required after defaults.
+        description: "The job group's settings. A field left out here is taken from the \
+                      `Defaults` document.",
     },
     FieldSpec {
         name: "spec",
@@ -244,9 +278,9 @@ const METADATA_FIELDS: &[FieldSpec] = &[FieldSpec {
     kinds: JOB_GROUP_ONLY,
     presence: Presence::Required,
     rule: Rule::Name,
-    description: "The `JobGroupName`, unique within an instance: 2 to 128 characters, the first an\n\
-                  ASCII letter or a CJK character, the rest ASCII letters, digits, CJK characters,\n\
-                  `:`, `.`, `_` or `-`, not starting with `http://` or `https://`. `:` and `.` are each\n\
+    description: "The `JobGroupName`, unique within an instance: 2 to 128 characters, the first an \
+                  ASCII letter or a CJK character, the rest ASCII letters, digits, CJK characters, \
+                  `:`, `.`, `_` or `-`, not starting with `http://` or `https://`. `:` and `.` are each \
                   allowed by only one of the service's two documented rules: cityform warns about them.",
 }];
 
@@ -256,51 +290,51 @@ const SPEC_FIELDS: &[FieldSpec] = &[
         name: "regionId",
         kinds: EVERY_KIND,
         presence: Presence::RequiredAfterDefaults,
-        rule: Rule::AddressPart(|spec| &mut spec.region_id),
-        description: "`RegionId`, e.g. `cn-shanghai`: the first part of the address\n\
+        rule: Rule::AddressPart(slot!(region_id)),
+        description: "`RegionId`, e.g. `cn-shanghai`: the first part of the address \
                       `regionId/instanceId/name`.",
     },
     FieldSpec {
         name: "instanceId",
         kinds: EVERY_KIND,
         presence: Presence::RequiredAfterDefaults,
-        rule: Rule::AddressPart(|spec| &mut spec.instance_id),
+        rule: Rule::AddressPart(slot!(instance_id)),
         description: "`InstanceId`, e.g. `cityvisual-Instance`: the CityVisual instance.",
     },
     FieldSpec {
         name: "algoLibId",
         kinds: EVERY_KIND,
         presence: Presence::RequiredAfterDefaults,
-        rule: Rule::Identifier(|spec| &mut spec.algo_lib_id),
+        rule: Rule::Identifier(slot!(algo_lib_id)),
         description: "`AlgoLibId`: the algorithm library. A string; an integer becomes its decimal text.",
     },
     FieldSpec {
         name: "resourceProfileId",
         kinds: EVERY_KIND,
         presence: Presence::RequiredAfterDefaults,
-        rule: Rule::Identifier(|spec| &mut spec.resource_profile_id),
-        description: "`ResourceProfileId`: the resource profile. A string; an integer becomes its\n\
+        rule: Rule::Identifier(slot!(resource_profile_id)),
+        description: "`ResourceProfileId`: the resource profile. A string; an integer becomes its \
                       decimal text.",
     },
     FieldSpec {
         name: "planedJobCount",
         kinds: EVERY_KIND,
         presence: Presence::RequiredAfterDefaults,
-        rule: Rule::Count(|spec| &mut spec.planed_job_count),
+        rule: Rule::Count(slot!(planed_job_count)),
         description: "`PlanedJobCount` (the API's spelling): how many jobs the group is planned to run.",
     },
     FieldSpec {
         name: "streamPerJob",
         kinds: EVERY_KIND,
         presence: Presence::RequiredAfterDefaults,
-        rule: Rule::Count(|spec| &mut spec.stream_per_job),
+        rule: Rule::Count(slot!(stream_per_job)),
         description: "`StreamPerJob`: video streams each job analyses.",
     },
     FieldSpec {
         name: "jobCount",
         kinds: EVERY_KIND,
         presence: Presence::Optional,
-        rule: Rule::Count(|spec| &mut spec.job_count),
+        rule: Rule::Count(slot!(job_count)),
         description: "`JobCount`: jobs to start now. Left unset when absent.",
     },
     FieldSpec {
@@ -314,7 +348,7 @@ const SPEC_FIELDS: &[FieldSpec] = &[
         name: "status",
         kinds: EVERY_KIND,
         presence: Presence::Optional,
-        rule: Rule::Status(|spec| &mut spec.status),
+        rule: Rule::Status(slot!(status)),
         description: "Whether the job group's jobs should run.",
     },
 ];
@@ -337,6 +371,13 @@ const LIFECYCLE_FIELDS: &[FieldSpec] = &[
     },
 ];
 
+/// The `spec` fields that a job group, with defaults, must have.
+pub(crate) fn required_after_defaults() -> impl Iterator<Item = &'static FieldSpec> {
+    SPEC_FIELDS
+        .iter()
+        .filter(|field| field.presence == Presence::RequiredAfterDefaults)
+}
+
 /// The attributes `lifecycle.ignoreChanges` may name, besides `params.<KEY>` for a
 /// supported key: the `spec` fields a plan compares (all but the parts of the address,
 /// which tell groups apart), `params` for every param, and `status`.
@@ -348,7 +389,7 @@ pub(crate) fn ignorable_attributes() -> impl Iterator<Item = &'static str> {
 }
 
 /// What `JobGroupParams` are, for the schema.
-pub(crate) const PARAMS_DESCRIPTION: &str = "`JobGroupParams`, by the key the API spells. Values are matched without regard to case\n\
+pub(crate) const PARAMS_DESCRIPTION: &str = "`JobGroupParams`, by the key the API spells. Values are matched without regard to case \
      and sent in the API's spelling (`True`, `False`, `Latest`, `Oldest`).";
 
 /// What a param does.
@@ -359,7 +400,7 @@ pub(crate) fn param_description(key: ParamKey) -> &'static str {
         ParamKey::OutMqEnable => "Output results to MQ.",
         ParamKey::DatahubEnable => "Output results to DataHub.",
         ParamKey::ScheduleFlowStartTime => {
-            "Where scheduling starts in the stream: at the live edge (`Latest`) or at the oldest\n\
+            "Where scheduling starts in the stream: at the live edge (`Latest`) or at the oldest \
              retained video (`Oldest`)."
         }
     }

@@ -13,8 +13,9 @@ use serde_json::{Map, Value, json};
 
 use super::format::{
     API_VERSION, FieldSpec, Kind, MAX_COUNT, PARAMS_DESCRIPTION, Part, Presence, Rule,
-    STATUS_DESCRIPTION, STATUSES, ignorable_attributes, param_description,
+    STATUS_DESCRIPTION, STATUSES, ignorable_attributes, param_description, required_after_defaults,
 };
+use super::suggest;
 use crate::model::ParamKey;
 
 /// The JSON Schema of one manifest document, as `cityform schema` prints it.
@@ -166,8 +167,18 @@ fn field_schema(field: &FieldSpec, kind: Kind) -> Value {
         Rule::Boolean => json_schema!({ "type": "boolean" }),
         Rule::AttributeNames => ignore_changes_schema(),
     };
-    if !field.description.is_empty() {
-        schema.insert("description".to_owned(), field.description.into());
+    let mut description = field.description.to_owned();
+    // The schema cannot require these: the `Defaults` document may give them.
+    if matches!(field.rule, Rule::Part(Part::Spec)) && kind == Kind::JobGroup {
+        let required: Vec<&str> = required_after_defaults().map(|field| field.name).collect();
+        description.push_str(&format!(
+            " After defaults, {} {} required.",
+            suggest::list(&required),
+            if required.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if !description.is_empty() {
+        schema.insert("description".to_owned(), description.into());
     }
     schema.to_value()
 }
@@ -326,6 +337,51 @@ mod tests {
                 serde_json::json!({"type": "string", "const": "Defaults"}),
             ]
         );
+    }
+
+    #[test]
+    fn a_job_group_spec_names_the_fields_required_after_defaults() {
+        let schema = schema();
+        let description = |variant: usize| {
+            schema["oneOf"][variant]["properties"]["spec"]["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            description(0).ends_with(
+                "After defaults, `regionId`, `instanceId`, `algoLibId`, `resourceProfileId`, \
+                 `planedJobCount` and `streamPerJob` are required."
+            ),
+            "{}",
+            description(0)
+        );
+        assert_eq!(description(1), "Any job-group `spec` field, all optional.");
+    }
+
+    /// Editors show a description as it is: a line break inside a sentence shows too.
+    #[test]
+    fn descriptions_are_paragraphs_without_line_breaks() {
+        fn descriptions<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+            match value {
+                Value::Object(object) => {
+                    for (key, value) in object {
+                        match (key.as_str(), value) {
+                            ("description", Value::String(text)) => found.push(text),
+                            _ => descriptions(value, found),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|item| descriptions(item, found)),
+                _ => {}
+            }
+        }
+        let schema = schema();
+        let mut found = Vec::new();
+        descriptions(&schema, &mut found);
+        assert!(found.len() > 20, "{found:?}");
+        let broken: Vec<&&str> = found.iter().filter(|text| text.contains('\n')).collect();
+        assert!(broken.is_empty(), "{broken:#?}");
     }
 
     #[test]

@@ -28,6 +28,19 @@ pub(crate) enum Field<T> {
 }
 
 impl<T> Field<T> {
+    /// The value, when it is written and valid.
+    pub fn given(self) -> Option<T> {
+        match self {
+            Field::Given(value) => Some(value),
+            Field::Absent | Field::Invalid => None,
+        }
+    }
+
+    /// Whether the field is not written at all.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Field::Absent)
+    }
+
     /// This field, or `fallback` when this one is not written at all.
     pub fn or(self, fallback: Field<T>) -> Field<T> {
         match self {
