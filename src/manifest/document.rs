@@ -3,46 +3,16 @@
 //! what the format says. Nothing here looks at other documents; defaults, required fields
 //! and duplicates are the set's business (`set.rs`).
 //!
-//! The fields each part takes are listed once, in the `*_FIELDS` constants, and read in
-//! one `match` per part: adding a field is one constant entry and one arm.
+//! The fields each part takes, and the rule each value follows, come from the tables of
+//! `format.rs`; this module reads them and says what is wrong where it is written.
 
 use super::diagnostic::{Position, Problem};
+use super::format::{API_VERSION, FieldSpec, KINDS, Kind, Part, Rule};
 use super::lifecycle;
 use super::suggest;
-use super::values::{self, Field, Params, describe};
+use super::values::{self, Field, FieldPath, Params, describe};
 use super::yaml::{Document, Entry, Mapping, Node};
 use crate::model::{Lifecycle, Status};
-
-/// The only `apiVersion` this build reads.
-pub(crate) const API_VERSION: &str = "cityform/v1";
-
-/// The kinds of document, as written in `kind`.
-pub(crate) const KINDS: &[&str] = &["JobGroup", "Defaults"];
-
-/// The top-level fields of a `JobGroup` document.
-const JOB_GROUP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "spec", "lifecycle"];
-
-/// The top-level fields of a `Defaults` document.
-const DEFAULTS_FIELDS: &[&str] = &["apiVersion", "kind", "spec"];
-
-/// The fields of `metadata`.
-const METADATA_FIELDS: &[&str] = &["name"];
-
-/// The fields of `lifecycle`.
-const LIFECYCLE_FIELDS: &[&str] = &["preventDestroy", "ignoreChanges"];
-
-/// The fields of `spec`, in the order of the API reference, then `status`.
-pub(crate) const SPEC_FIELDS: &[&str] = &[
-    "regionId",
-    "instanceId",
-    "algoLibId",
-    "resourceProfileId",
-    "planedJobCount",
-    "streamPerJob",
-    "jobCount",
-    "params",
-    "status",
-];
 
 /// What one document declares.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,24 +87,64 @@ impl PartialSpec {
         }
     }
 
-    /// Counts the field named `field` as written, when it is not: a misspelling of it was
+    /// Reads the `spec` field `field` from `entry`, with the check its rule names.
+    fn read(&mut self, field: &FieldSpec, entry: Entry, problems: &mut Vec<Problem>) {
+        let path = FieldPath::new(Part::Spec, field.name);
+        match field.rule {
+            Rule::AddressPart(slot) => {
+                *slot.write(self) = values::address_part(entry, path, problems)
+            }
+            Rule::Identifier(slot) => *slot.write(self) = values::identifier(entry, path, problems),
+            Rule::Count(slot) => *slot.write(self) = values::count(entry, path, problems),
+            Rule::Status(slot) => *slot.write(self) = values::status(entry, problems),
+            Rule::Params => self.params = values::params(entry, problems),
+            // No `spec` field follows these.
+            Rule::ApiVersion
+            | Rule::Kind
+            | Rule::Part(_)
+            | Rule::Name
+            | Rule::Boolean
+            | Rule::AttributeNames => {}
+        }
+    }
+
+    /// Whether the `spec` field `field` is not written at all (`params` always is: it
+    /// merges key by key).
+    pub fn is_absent(&self, field: &FieldSpec) -> bool {
+        match field.rule {
+            Rule::AddressPart(slot) | Rule::Identifier(slot) => slot.read(self).is_absent(),
+            Rule::Count(slot) => slot.read(self).is_absent(),
+            Rule::Status(slot) => slot.read(self).is_absent(),
+            Rule::Params
+            | Rule::ApiVersion
+            | Rule::Kind
+            | Rule::Part(_)
+            | Rule::Name
+            | Rule::Boolean
+            | Rule::AttributeNames => false,
+        }
+    }
+
+    /// Counts the field `field` as written, when it is not: a misspelling of it was
     /// reported already, so its absence must not be reported too.
-    fn mark_reported(&mut self, field: &str) {
+    fn mark_reported(&mut self, field: &FieldSpec) {
         fn mark<T>(value: &mut Field<T>) {
-            if matches!(value, Field::Absent) {
+            if value.is_absent() {
                 *value = Field::Invalid;
             }
         }
-        match field {
-            "regionId" => mark(&mut self.region_id),
-            "instanceId" => mark(&mut self.instance_id),
-            "algoLibId" => mark(&mut self.algo_lib_id),
-            "resourceProfileId" => mark(&mut self.resource_profile_id),
-            "planedJobCount" => mark(&mut self.planed_job_count),
-            "streamPerJob" => mark(&mut self.stream_per_job),
-            "jobCount" => mark(&mut self.job_count),
-            "status" => mark(&mut self.status),
-            _ => {}
+        match field.rule {
+            Rule::AddressPart(slot) | Rule::Identifier(slot) => mark(slot.write(self)),
+            Rule::Count(slot) => mark(slot.write(self)),
+            Rule::Status(slot) => mark(slot.write(self)),
+            // `params` is never missing: it merges key by key.
+            Rule::Params
+            | Rule::ApiVersion
+            | Rule::Kind
+            | Rule::Part(_)
+            | Rule::Name
+            | Rule::Boolean
+            | Rule::AttributeNames => {}
         }
     }
 
@@ -187,10 +197,10 @@ pub(crate) fn read_document(
         return None;
     }
     match kind(&root, position, problems)? {
-        "JobGroup" => Some(ManifestDocument::JobGroup(read_job_group(
+        Kind::JobGroup => Some(ManifestDocument::JobGroup(read_job_group(
             root, position, problems,
         ))),
-        _ => Some(ManifestDocument::Defaults(read_defaults(
+        Kind::Defaults => Some(ManifestDocument::Defaults(read_defaults(
             root, position, problems,
         ))),
     }
@@ -237,9 +247,9 @@ fn api_version_is_readable(
 }
 
 /// The document's `kind`, when it is one cityform knows.
-fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Option<&'static str> {
+fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Option<Kind> {
     // Built only for a problem: this runs for every document of the set.
-    let hint = || format!("the kinds are {}", suggest::list(KINDS));
+    let hint = || format!("the kinds are {}", suggest::list(&KINDS));
     let Some(entry) = root.get("kind") else {
         problems.push(
             Problem::new(position, "missing `kind`")
@@ -257,11 +267,11 @@ fn kind(root: &Mapping, position: Position, problems: &mut Vec<Problem>) -> Opti
         );
         return None;
     };
-    if let Some(known) = KINDS.iter().find(|known| *known == kind) {
+    if let Some(known) = Kind::ALL.into_iter().find(|known| known.as_str() == kind) {
         return Some(known);
     }
     let mut message = format!("unknown kind `{kind}`");
-    if let Some(suggestion) = suggest::closest(kind, KINDS) {
+    if let Some(suggestion) = suggest::closest(kind, &KINDS) {
         message.push_str(&format!(", did you mean `{suggestion}`?"));
     }
     problems.push(Problem::new(entry.position(), message).with_hint(hint()));
@@ -284,24 +294,32 @@ fn read_job_group(
     let mut has_spec = false;
     let mut suggested = Vec::new();
     for entry in root.entries {
-        match entry.key.as_str() {
-            "apiVersion" | "kind" => {}
-            "metadata" => {
+        let field = Part::Document.field(Kind::JobGroup, &entry.key);
+        match field.map(|field| field.rule) {
+            Some(Rule::ApiVersion | Rule::Kind) => {}
+            Some(Rule::Part(Part::Metadata)) => {
                 has_metadata = true;
                 document.name = read_metadata(entry, problems);
             }
-            "spec" => {
+            Some(Rule::Part(Part::Spec)) => {
                 has_spec = true;
                 document.spec_position = entry.key_position;
-                document.spec = read_spec(entry, problems);
+                document.spec = read_spec(entry, Kind::JobGroup, problems);
             }
-            "lifecycle" => document.lifecycle = read_lifecycle(entry, problems),
-            _ => suggested.extend(unknown_field(&entry, None, JOB_GROUP_FIELDS, problems)),
+            Some(Rule::Part(Part::Lifecycle)) => {
+                document.lifecycle = read_lifecycle(entry, problems);
+            }
+            _ => suggested.extend(unknown_field(
+                &entry,
+                Part::Document,
+                Kind::JobGroup,
+                problems,
+            )),
         }
     }
     // A misspelt `metadata` or `spec` is already reported; its absence is not news.
     if !has_metadata {
-        if !suggested.contains(&"metadata") {
+        if !suggested.iter().any(|field| is_part(field, Part::Metadata)) {
             problems.push(
                 Problem::new(position, "missing `metadata`")
                     .with_hint("add `metadata:` with the job group's `name`"),
@@ -309,7 +327,7 @@ fn read_job_group(
         }
         document.name = Field::Invalid;
     }
-    if !has_spec && suggested.contains(&"spec") {
+    if !has_spec && suggested.iter().any(|field| is_part(field, Part::Spec)) {
         document.spec = PartialSpec::unreadable();
     }
     document
@@ -325,14 +343,20 @@ fn read_defaults(
         spec: PartialSpec::default(),
     };
     for entry in root.entries {
-        match entry.key.as_str() {
-            "apiVersion" | "kind" => {}
-            "spec" => document.spec = read_spec(entry, problems),
-            "metadata" => problems.push(
+        // The fields of a job group are known here too, to say why they do not belong.
+        let field = Part::Document
+            .field(Kind::Defaults, &entry.key)
+            .or_else(|| Part::Document.field(Kind::JobGroup, &entry.key));
+        match field.map(|field| field.rule) {
+            Some(Rule::ApiVersion | Rule::Kind) => {}
+            Some(Rule::Part(Part::Spec)) => {
+                document.spec = read_spec(entry, Kind::Defaults, problems);
+            }
+            Some(Rule::Part(Part::Metadata)) => problems.push(
                 Problem::new(entry.key_position, "unknown field `metadata`")
                     .with_hint("a `Defaults` document has no name; remove `metadata`"),
             ),
-            "lifecycle" => problems.push(
+            Some(Rule::Part(Part::Lifecycle)) => problems.push(
                 Problem::new(
                     entry.key_position,
                     "`lifecycle` is not allowed in a `Defaults` document",
@@ -342,7 +366,7 @@ fn read_defaults(
                 ),
             ),
             _ => {
-                unknown_field(&entry, None, DEFAULTS_FIELDS, problems);
+                unknown_field(&entry, Part::Document, Kind::Defaults, problems);
             }
         }
     }
@@ -370,17 +394,22 @@ fn read_metadata(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
     let mut name = Field::Absent;
     let mut suggested = Vec::new();
     for entry in mapping.entries {
-        match entry.key.as_str() {
-            "name" => name = values::name(entry, problems),
+        let field = Part::Metadata.field(Kind::JobGroup, &entry.key);
+        match field.map(|field| field.rule) {
+            Some(Rule::Name) => name = values::name(entry, problems),
             _ => suggested.extend(unknown_field(
                 &entry,
-                Some("metadata"),
-                METADATA_FIELDS,
+                Part::Metadata,
+                Kind::JobGroup,
                 problems,
             )),
         }
     }
-    if name == Field::Absent && suggested.contains(&"name") {
+    if name == Field::Absent
+        && suggested
+            .iter()
+            .any(|field| matches!(field.rule, Rule::Name))
+    {
         return Field::Invalid;
     }
     if name == Field::Absent {
@@ -394,7 +423,7 @@ fn read_metadata(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
 }
 
 /// `spec`, as far as it can be read.
-fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
+fn read_spec(entry: Entry, kind: Kind, problems: &mut Vec<Problem>) -> PartialSpec {
     let position = entry.position();
     let mapping = match entry.value {
         Node::Mapping(mapping) => mapping,
@@ -403,41 +432,24 @@ fn read_spec(entry: Entry, problems: &mut Vec<Problem>) -> PartialSpec {
                 Node::Null => "`spec` has no value".to_owned(),
                 other => format!("`spec` must be a mapping, not {}", describe(&other)),
             };
-            problems.push(
-                Problem::new(position, message)
-                    .with_hint(format!("`spec` takes {}", suggest::list(SPEC_FIELDS))),
-            );
+            problems.push(Problem::new(position, message).with_hint(format!(
+                "`spec` takes {}",
+                suggest::list(&Part::Spec.names(kind))
+            )));
             return PartialSpec::unreadable();
         }
     };
     let mut spec = PartialSpec::default();
     let mut suggested = Vec::new();
     for entry in mapping.entries {
-        match entry.key.as_str() {
-            "regionId" => spec.region_id = values::address_part(entry, "spec.regionId", problems),
-            "instanceId" => {
-                spec.instance_id = values::address_part(entry, "spec.instanceId", problems);
-            }
-            "algoLibId" => spec.algo_lib_id = values::identifier(entry, "spec.algoLibId", problems),
-            "resourceProfileId" => {
-                spec.resource_profile_id =
-                    values::identifier(entry, "spec.resourceProfileId", problems);
-            }
-            "planedJobCount" => {
-                spec.planed_job_count = values::count(entry, "spec.planedJobCount", problems);
-            }
-            "streamPerJob" => {
-                spec.stream_per_job = values::count(entry, "spec.streamPerJob", problems);
-            }
-            "jobCount" => spec.job_count = values::count(entry, "spec.jobCount", problems),
-            "params" => spec.params = values::params(entry, problems),
-            "status" => spec.status = values::status(entry, problems),
-            _ => {
+        match Part::Spec.field(kind, &entry.key) {
+            Some(field) => spec.read(field, entry, problems),
+            None => {
                 // Fields a merge key may have brought are unknowable: none is reported missing.
                 if entry.key == "<<" {
-                    suggested.extend(SPEC_FIELDS);
+                    suggested.extend(Part::Spec.fields());
                 }
-                suggested.extend(unknown_field(&entry, Some("spec"), SPEC_FIELDS, problems));
+                suggested.extend(unknown_field(&entry, Part::Spec, kind, problems));
             }
         }
     }
@@ -460,56 +472,64 @@ fn read_lifecycle(entry: Entry, problems: &mut Vec<Problem>) -> Lifecycle {
             };
             problems.push(Problem::new(position, message).with_hint(format!(
                 "`lifecycle` takes {}; remove it when neither is needed",
-                suggest::list(LIFECYCLE_FIELDS)
+                suggest::list(&Part::Lifecycle.names(Kind::JobGroup))
             )));
             return Lifecycle::default();
         }
     };
     let mut read = Lifecycle::default();
     for entry in mapping.entries {
-        match entry.key.as_str() {
-            "preventDestroy" => {
+        let field = Part::Lifecycle.field(Kind::JobGroup, &entry.key);
+        match field.map(|field| field.rule) {
+            Some(Rule::Boolean) => {
                 if let Field::Given(value) = lifecycle::prevent_destroy(entry, problems) {
                     read.prevent_destroy = Some(value);
                 }
             }
-            "ignoreChanges" => read.ignore_changes = lifecycle::ignore_changes(entry, problems),
+            Some(Rule::AttributeNames) => {
+                read.ignore_changes = lifecycle::ignore_changes(entry, problems);
+            }
             _ => {
-                unknown_field(&entry, Some("lifecycle"), LIFECYCLE_FIELDS, problems);
+                unknown_field(&entry, Part::Lifecycle, Kind::JobGroup, problems);
             }
         }
     }
     read
 }
 
+/// Whether `field` holds the part `part`.
+fn is_part(field: &FieldSpec, part: Part) -> bool {
+    matches!(field.rule, Rule::Part(held) if held == part)
+}
+
 /// Where a field that is unknown in one part belongs instead, for the hint.
-fn belongs_elsewhere(key: &str) -> Option<&'static str> {
-    if SPEC_FIELDS.contains(&key) {
-        Some("spec")
-    } else if METADATA_FIELDS.contains(&key) {
-        Some("metadata")
-    } else if LIFECYCLE_FIELDS.contains(&key) {
-        Some("lifecycle")
+fn belongs_elsewhere(key: &str) -> Option<String> {
+    let known = |part: Part| part.fields().iter().any(|field| field.name == key);
+    if let Some(part) = [Part::Spec, Part::Metadata, Part::Lifecycle]
+        .into_iter()
+        .find(|part| known(*part))
+    {
+        part.path().map(|path| format!("`{path}`"))
     } else if crate::model::ParamKey::ALL
         .iter()
         .any(|param| param.as_str() == key)
     {
-        Some("spec.params")
-    } else if JOB_GROUP_FIELDS.contains(&key) {
-        Some("the top level of the document")
+        Some("`spec.params`".to_owned())
+    } else if known(Part::Document) {
+        Some("the top level of the document".to_owned())
     } else {
         None
     }
 }
 
-/// Reports a key that `part` (the top level when `None`) does not take, and returns the
-/// field it is probably a misspelling of.
+/// Reports a key that `part` of a document of `kind` does not take, and returns the field
+/// it is probably a misspelling of.
 fn unknown_field(
     entry: &Entry,
-    part: Option<&str>,
-    known: &[&'static str],
+    part: Part,
+    kind: Kind,
     problems: &mut Vec<Problem>,
-) -> Option<&'static str> {
+) -> Option<&'static FieldSpec> {
     let key = entry.key.as_str();
     if key == "<<" {
         problems.push(
@@ -518,37 +538,30 @@ fn unknown_field(
         );
         return None;
     }
-    let mut message = match part {
-        Some(part) => format!("unknown field `{key}` in `{part}`"),
+    let mut message = match part.path() {
+        Some(path) => format!("unknown field `{key}` in `{path}`"),
         None => format!("unknown field `{key}`"),
     };
-    let suggestion = suggest::closest(key, known);
+    let known = part.names(kind);
+    let suggestion = suggest::closest(key, &known);
     if let Some(suggestion) = suggestion {
         message.push_str(&format!(", did you mean `{suggestion}`?"));
     }
     let problem = Problem::new(entry.key_position, message);
     problems.push(match belongs_elsewhere(key) {
         Some(place) if suggestion.is_none() => {
-            problem.with_hint(format!("`{key}` belongs in {}", quote_place(place)))
+            problem.with_hint(format!("`{key}` belongs in {place}"))
         }
         _ if suggestion.is_some() => problem,
         _ => problem.with_hint(format!(
             "{} takes {}",
-            part.map_or_else(|| "a document".to_owned(), |part| format!("`{part}`")),
-            suggest::list(known)
+            part.path()
+                .map_or_else(|| "a document".to_owned(), |path| format!("`{path}`")),
+            suggest::list(&known)
         )),
     });
-    suggestion
+    suggestion.and_then(|name| part.field(kind, name))
 }
-
-fn quote_place(place: &str) -> String {
-    if place.starts_with("the ") {
-        place.to_owned()
-    } else {
-        format!("`{place}`")
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {

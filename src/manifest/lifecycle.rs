@@ -1,24 +1,14 @@
 //! Readers for the values of a `lifecycle:` block: `preventDestroy` (a boolean) and
 //! `ignoreChanges` (a list of attribute names, each checked against the attributes a plan
-//! compares). Which fields the block takes is `document.rs`'s business.
+//! compares, `format::ignorable_attributes`). Which fields the block takes is
+//! `format.rs`'s business.
 
 use super::diagnostic::Problem;
+use super::format::ignorable_attributes;
 use super::suggest;
 use super::values::{Field, describe, no_value, wrong_kind};
 use super::yaml::{Entry, Node};
 use crate::model::ParamKey;
-
-/// The attributes `ignoreChanges` may name, besides `params.<KEY>` for a supported key: the
-/// spec fields a plan compares, `params` for every param, and `status`.
-pub(crate) const IGNORABLE_ATTRIBUTES: &[&str] = &[
-    "algoLibId",
-    "resourceProfileId",
-    "planedJobCount",
-    "streamPerJob",
-    "jobCount",
-    "params",
-    "status",
-];
 
 /// `lifecycle.preventDestroy`: a YAML boolean.
 pub(crate) fn prevent_destroy(entry: Entry, problems: &mut Vec<Problem>) -> Field<bool> {
@@ -101,7 +91,7 @@ pub(crate) fn ignore_changes(entry: Entry, problems: &mut Vec<Problem>) -> Vec<S
 fn is_ignorable(name: &str) -> bool {
     match name.strip_prefix("params.") {
         Some(key) => ParamKey::ALL.iter().any(|param| param.as_str() == key),
-        None => IGNORABLE_ATTRIBUTES.contains(&name),
+        None => ignorable_attributes().any(|attribute| attribute == name),
     }
 }
 
@@ -115,7 +105,10 @@ fn unknown_attribute(name: &str, position: super::diagnostic::Position) -> Probl
             let keys: Vec<&str> = ParamKey::ALL.iter().map(|param| param.as_str()).collect();
             suggest::closest(key, &keys).map(|key| format!("params.{key}"))
         }
-        None => suggest::closest(name, IGNORABLE_ATTRIBUTES).map(str::to_owned),
+        None => {
+            let attributes: Vec<&str> = ignorable_attributes().collect();
+            suggest::closest(name, &attributes).map(str::to_owned)
+        }
     };
     match suggestion {
         Some(suggestion) => {
@@ -128,9 +121,10 @@ fn unknown_attribute(name: &str, position: super::diagnostic::Position) -> Probl
 
 fn attributes_hint() -> String {
     let keys: Vec<&str> = ParamKey::ALL.iter().map(|param| param.as_str()).collect();
+    let attributes: Vec<&str> = ignorable_attributes().collect();
     format!(
         "the attributes are {}, and `params.KEY` for one of {}",
-        suggest::list(IGNORABLE_ATTRIBUTES),
+        suggest::list(&attributes),
         suggest::list(&keys)
     )
 }

@@ -10,12 +10,15 @@
 //! `source` checks a file's bytes, `yaml` (the one door for YAML; it has `lexical` read the
 //! text first, in linear time, for nesting depth, tags and byte-order marks) parses documents into
 //! trees that know where each value was written, `document`, `values` and `lifecycle` give
-//! a document its meaning, and `set` applies defaults and checks the set as a whole.
+//! a document its meaning, and `set` applies defaults and checks the set as a whole. The
+//! format itself (fields, where they go, their rules and meanings) is written down once,
+//! in `format`, for the reader and for the JSON Schema of `schema`.
 
 mod desired;
 mod diagnostic;
 mod discover;
 mod document;
+mod format;
 mod lexical;
 mod lifecycle;
 mod parallel;

@@ -1,40 +1,43 @@
-//! The manifest format as serde and schemars types, for the JSON Schema that
-//! `cityform schema` prints and editors use (`docs/schema/cityform-v1.json`).
+//! The JSON Schema of a manifest document, which `cityform schema` prints and editors use
+//! (`docs/schema/cityform-v1.json`), built from the format's tables (`format.rs`): every
+//! field the reader knows is a property here, with the rule and the description written
+//! there.
 //!
-//! The loader reads manifests by hand, to locate every problem; these types mirror its
-//! documents field for field so that the schema says what the loader accepts. Where JSON
-//! Schema cannot follow a rule (a field that a `Defaults` document may supply, a duplicate
-//! address), the schema is the more permissive of the two: it never refuses a manifest the
-//! loader accepts. The loader stays the authority.
+//! Where JSON Schema cannot follow a rule (a field that a `Defaults` document may supply, a
+//! duplicate address), the schema is the more permissive of the two: it never refuses a
+//! manifest the loader accepts. The loader stays the authority.
 
 use schemars::generate::SchemaSettings;
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Deserialize, Serialize};
+use schemars::{Schema, json_schema};
+use serde_json::{Map, Value, json};
 
-use super::lifecycle::IGNORABLE_ATTRIBUTES;
+use super::format::{
+    API_VERSION, FieldSpec, Kind, MAX_COUNT, PARAMS_DESCRIPTION, Part, Presence, Rule,
+    STATUS_DESCRIPTION, STATUSES, ignorable_attributes, param_description, required_after_defaults,
+};
+use super::suggest;
 use crate::model::ParamKey;
-
-/// The largest count the API takes: its integers are 32-bit (Java `Integer`).
-pub const MAX_COUNT: u32 = 2_147_483_647;
 
 /// The JSON Schema of one manifest document, as `cityform schema` prints it.
 ///
 /// It is draft-07, the newest draft that every common editor integration
 /// (yaml-language-server among them) validates completely.
 pub fn manifest_schema() -> Schema {
-    let mut schema = SchemaSettings::draft07()
-        .into_generator()
-        .into_root_schema_for::<ManifestDocument>();
+    let mut schema = json_schema!({});
+    if let Some(meta_schema) = SchemaSettings::draft07().meta_schema {
+        schema.insert("$schema".to_owned(), meta_schema.into());
+    }
     schema.insert(
         "title".to_owned(),
-        "cityform manifest document (cityform/v1)".into(),
+        format!("cityform manifest document ({API_VERSION})").into(),
     );
     schema.insert(
         "description".to_owned(),
-        "One YAML document of a cityform manifest: a `JobGroup` or the `Defaults` for every \
-         job group of the set. Reference: docs/manifest.md."
-            .into(),
+        Part::Document.description().into(),
     );
+    let documents: Vec<Value> = Kind::ALL.into_iter().map(document_schema).collect();
+    schema.insert("oneOf".to_owned(), documents.into());
+    schema.insert("definitions".to_owned(), definitions().into());
     schema
 }
 
@@ -47,190 +50,137 @@ pub fn manifest_schema_json() -> String {
     text
 }
 
-/// One manifest document, told apart by `kind`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", deny_unknown_fields)]
-pub enum ManifestDocument {
-    /// One job group: its name, and the spec that `CreateJobGroup` receives.
-    JobGroup {
-        /// The manifest format version.
-        #[serde(rename = "apiVersion")]
-        api_version: ApiVersion,
-        /// The job group's identity.
-        metadata: Metadata,
-        /// The job group's settings. A field left out here is taken from the `Defaults`
-        /// document; after defaults, `regionId`, `instanceId`, `algoLibId`,
-        /// `resourceProfileId`, `planedJobCount` and `streamPerJob` are required.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Spec")]
-        spec: Option<Spec>,
-        /// How cityform treats this job group over its life.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Lifecycle")]
-        lifecycle: Option<Lifecycle>,
-    },
-    /// Values for every job group of the manifest set that leaves a field out; `params`
-    /// merge key by key. At most one per set.
-    Defaults {
-        /// The manifest format version.
-        #[serde(rename = "apiVersion")]
-        api_version: ApiVersion,
-        /// Any job-group `spec` field, all optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        #[schemars(with = "Spec")]
-        spec: Option<Spec>,
-    },
+/// A document of `kind`: its top-level fields, `kind` first among the required ones
+/// because it tells the documents apart.
+fn document_schema(kind: Kind) -> Value {
+    let mut schema = part_schema(Part::Document, kind);
+    if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|name| name != "kind");
+        required.insert(0, "kind".into());
+    }
+    schema.insert("description".to_owned(), kind.description().into());
+    schema.into()
 }
 
-/// The manifest format version: `cityform/v1`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum ApiVersion {
-    /// The first and only version.
-    #[serde(rename = "cityform/v1")]
-    V1,
+/// The definitions that properties refer to, by name.
+fn definitions() -> Map<String, Value> {
+    let mut definitions = Map::new();
+    definitions.insert(
+        "ApiVersion".to_owned(),
+        json!({
+            "description": format!("The manifest format version: `{API_VERSION}`."),
+            "oneOf": [{
+                "description": "The first and only version.",
+                "type": "string",
+                "const": API_VERSION,
+            }],
+        }),
+    );
+    for part in [Part::Metadata, Part::Spec, Part::Lifecycle] {
+        let mut schema = part_schema(part, Kind::JobGroup);
+        schema.insert("description".to_owned(), part.description().into());
+        definitions.insert(definition_name(part).to_owned(), schema.into());
+    }
+    let params: Map<String, Value> = ParamKey::ALL
+        .into_iter()
+        .map(|key| {
+            let mut schema = param_value_schema(key);
+            schema.insert("description".to_owned(), param_description(key).into());
+            (key.as_str().to_owned(), schema.to_value())
+        })
+        .collect();
+    definitions.insert(
+        "Params".to_owned(),
+        json!({
+            "description": PARAMS_DESCRIPTION,
+            "type": "object",
+            "properties": params,
+            "additionalProperties": false,
+        }),
+    );
+    let statuses: Vec<Value> = STATUSES
+        .iter()
+        .map(|(status, description)| {
+            json!({ "description": description, "type": "string", "const": status.as_str() })
+        })
+        .collect();
+    definitions.insert(
+        "Status".to_owned(),
+        json!({ "description": STATUS_DESCRIPTION, "oneOf": statuses }),
+    );
+    definitions
 }
 
-/// `metadata` of a job group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Metadata {
-    /// The `JobGroupName`, unique within an instance: 2 to 128 characters, the first an
-    /// ASCII letter or a CJK character, the rest ASCII letters, digits, CJK characters,
-    /// `:`, `.`, `_` or `-`, not starting with `http://` or `https://`. `:` and `.` are each
-    /// allowed by only one of the service's two documented rules: cityform warns about them.
-    #[schemars(schema_with = "name_schema")]
-    pub name: String,
+/// The name of the definition of `part`'s mapping.
+fn definition_name(part: Part) -> &'static str {
+    match part {
+        Part::Document => "ManifestDocument",
+        Part::Metadata => "Metadata",
+        Part::Spec => "Spec",
+        Part::Lifecycle => "Lifecycle",
+    }
 }
 
-/// A job group's `spec`, every field optional in the document itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Spec {
-    /// `RegionId`, e.g. `cn-shanghai`: the first part of the address
-    /// `regionId/instanceId/name`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "address_part_schema")]
-    pub region_id: Option<String>,
-    /// `InstanceId`, e.g. `cityvisual-Instance`: the CityVisual instance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "address_part_schema")]
-    pub instance_id: Option<String>,
-    /// `AlgoLibId`: the algorithm library. A string; an integer becomes its decimal text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "identifier_schema")]
-    pub algo_lib_id: Option<Identifier>,
-    /// `ResourceProfileId`: the resource profile. A string; an integer becomes its
-    /// decimal text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "identifier_schema")]
-    pub resource_profile_id: Option<Identifier>,
-    /// `PlanedJobCount` (the API's spelling): how many jobs the group is planned to run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "count_schema")]
-    pub planed_job_count: Option<u32>,
-    /// `StreamPerJob`: video streams each job analyses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "count_schema")]
-    pub stream_per_job: Option<u32>,
-    /// `JobCount`: jobs to start now. Left unset when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "count_schema")]
-    pub job_count: Option<u32>,
-    /// `JobGroupParams`: output switches and where scheduling starts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Params")]
-    pub params: Option<Params>,
-    /// Whether the job group's jobs should run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Status")]
-    pub status: Option<Status>,
+/// A reference to the definition `name`, in the form draft-07 allows a description beside.
+fn reference(name: &str) -> Schema {
+    json_schema!({ "allOf": [{ "$ref": format!("#/definitions/{name}") }] })
 }
 
-/// `algoLibId` or `resourceProfileId` as written: a string, or a non-negative integer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum Identifier {
-    /// `"3"`.
-    Text(String),
-    /// `3`, the same as `"3"`.
-    Integer(u64),
+/// The mapping of `part` as a document of `kind` has it: no other field, and the fields
+/// it requires.
+fn part_schema(part: Part, kind: Kind) -> Map<String, Value> {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for field in part
+        .fields()
+        .iter()
+        .filter(|field| field.kinds.contains(&kind))
+    {
+        properties.insert(field.name.to_owned(), field_schema(field, kind));
+        if field.presence == Presence::Required {
+            required.push(Value::from(field.name));
+        }
+    }
+    let mut schema = Map::new();
+    schema.insert("type".to_owned(), "object".into());
+    schema.insert("properties".to_owned(), properties.into());
+    schema.insert("additionalProperties".to_owned(), false.into());
+    if !required.is_empty() {
+        schema.insert("required".to_owned(), required.into());
+    }
+    schema
 }
 
-/// `JobGroupParams`, by the key the API spells. Values are matched without regard to case
-/// and sent in the API's spelling (`True`, `False`, `Latest`, `Oldest`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Params {
-    /// Output results to Elasticsearch.
-    #[serde(rename = "ES_ENABLE", default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "switch_schema")]
-    pub es_enable: Option<ParamValue>,
-    /// Output results to RDS.
-    #[serde(
-        rename = "RDS_ENABLE",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(schema_with = "switch_schema")]
-    pub rds_enable: Option<ParamValue>,
-    /// Output results to MQ.
-    #[serde(
-        rename = "OUT_MQ_ENABLE",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(schema_with = "switch_schema")]
-    pub out_mq_enable: Option<ParamValue>,
-    /// Output results to DataHub.
-    #[serde(
-        rename = "DATAHUB_ENABLE",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(schema_with = "switch_schema")]
-    pub datahub_enable: Option<ParamValue>,
-    /// Where scheduling starts in the stream: at the live edge (`Latest`) or at the oldest
-    /// retained video (`Oldest`).
-    #[serde(
-        rename = "SCHEDULE_FLOW_START_TIME",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    #[schemars(schema_with = "start_time_schema")]
-    pub schedule_flow_start_time: Option<ParamValue>,
-}
-
-/// A params value as written: a YAML boolean (`*_ENABLE` keys) or a string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum ParamValue {
-    /// `true` or `false`.
-    Boolean(bool),
-    /// `"True"`, `Latest`, ...
-    Text(String),
-}
-
-/// The status a job group should have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum Status {
-    /// Its jobs run.
-    Running,
-    /// Its jobs are stopped (the status of a new job group).
-    Stopped,
-}
-
-/// `lifecycle`: how cityform treats the job group over its life.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Lifecycle {
-    /// Refuse to delete this job group, even when its manifest entry is removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "bool")]
-    pub prevent_destroy: Option<bool>,
-    /// Attributes whose differences plans ignore, e.g. `jobCount` or `params.ES_ENABLE`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "ignore_changes_schema")]
-    pub ignore_changes: Option<Vec<String>>,
+/// The property of `field` in a document of `kind`: the schema of its rule, with its
+/// description.
+fn field_schema(field: &FieldSpec, kind: Kind) -> Value {
+    let mut schema = match field.rule {
+        Rule::ApiVersion => reference("ApiVersion"),
+        Rule::Kind => json_schema!({ "type": "string", "const": kind.as_str() }),
+        Rule::Part(part) => reference(definition_name(part)),
+        Rule::Name => name_schema(),
+        Rule::AddressPart(_) => address_part_schema(),
+        Rule::Identifier(_) => identifier_schema(),
+        Rule::Count(_) => count_schema(),
+        Rule::Status(_) => reference("Status"),
+        Rule::Params => reference("Params"),
+        Rule::Boolean => json_schema!({ "type": "boolean" }),
+        Rule::AttributeNames => ignore_changes_schema(),
+    };
+    let mut description = field.description.to_owned();
+    // The schema cannot require these: the `Defaults` document may give them.
+    if matches!(field.rule, Rule::Part(Part::Spec)) && kind == Kind::JobGroup {
+        let required: Vec<&str> = required_after_defaults().map(|field| field.name).collect();
+        description.push_str(&format!(
+            " After defaults, {} {} required.",
+            suggest::list(&required),
+            if required.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if !description.is_empty() {
+        schema.insert("description".to_owned(), description.into());
+    }
+    schema.to_value()
 }
 
 /// `^` + the name rule of `model::validate_job_group_name` + `$` (a `http://` or `https://`
@@ -243,7 +193,7 @@ const NAME_PATTERN: &str = concat!(
     "[A-Za-z0-9:._\\-\\u3400-\\u4DBF\\u4E00-\\u9FFF\\uF900-\\uFAFF\u{20000}-\u{2A6DF}]*$"
 );
 
-fn name_schema(_: &mut SchemaGenerator) -> Schema {
+fn name_schema() -> Schema {
     json_schema!({
         "type": "string",
         "minLength": 2,
@@ -253,7 +203,7 @@ fn name_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-fn address_part_schema(_: &mut SchemaGenerator) -> Schema {
+fn address_part_schema() -> Schema {
     json_schema!({
         "type": "string",
         "minLength": 1,
@@ -262,7 +212,7 @@ fn address_part_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-fn identifier_schema(_: &mut SchemaGenerator) -> Schema {
+fn identifier_schema() -> Schema {
     json_schema!({
         "anyOf": [
             { "type": "string", "pattern": "\\S" },
@@ -271,7 +221,7 @@ fn identifier_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-fn count_schema(_: &mut SchemaGenerator) -> Schema {
+fn count_schema() -> Schema {
     json_schema!({
         "type": "integer",
         "minimum": 1,
@@ -281,10 +231,9 @@ fn count_schema(_: &mut SchemaGenerator) -> Schema {
 
 /// The attribute names `lifecycle.ignoreChanges` takes: exactly the ones the loader accepts,
 /// so that editors offer them and a misspelt one is flagged before a plan refuses it.
-fn ignore_changes_schema(_: &mut SchemaGenerator) -> Schema {
-    let names: Vec<String> = IGNORABLE_ATTRIBUTES
-        .iter()
-        .map(|name| (*name).to_owned())
+fn ignore_changes_schema() -> Schema {
+    let names: Vec<String> = ignorable_attributes()
+        .map(str::to_owned)
         .chain(
             ParamKey::ALL
                 .iter()
@@ -297,17 +246,9 @@ fn ignore_changes_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-fn switch_schema(_: &mut SchemaGenerator) -> Schema {
-    param_value_schema(ParamKey::EsEnable, true)
-}
-
-fn start_time_schema(_: &mut SchemaGenerator) -> Schema {
-    param_value_schema(ParamKey::ScheduleFlowStartTime, false)
-}
-
 /// The values `key` takes: its canonical spellings (offered by editors), any other case of
 /// them, and for switches the YAML booleans.
-fn param_value_schema(key: ParamKey, boolean: bool) -> Schema {
+fn param_value_schema(key: ParamKey) -> Schema {
     let values = key.allowed_values();
     let pattern = format!(
         "^({})$",
@@ -318,7 +259,7 @@ fn param_value_schema(key: ParamKey, boolean: bool) -> Schema {
             .join("|")
     );
     let mut choices = Vec::new();
-    if boolean {
+    if key.is_switch() {
         choices.push(json_schema!({ "type": "boolean" }));
     }
     choices.push(json_schema!({ "enum": values }));
@@ -378,20 +319,6 @@ mod tests {
     }
 
     #[test]
-    fn the_spec_has_every_field_the_loader_reads() {
-        let schema = schema();
-        let properties = schema["definitions"]["Spec"]["properties"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let mut fields: Vec<&str> = properties.keys().map(String::as_str).collect();
-        fields.sort_unstable();
-        let mut expected: Vec<&str> = crate::manifest::document::SPEC_FIELDS.to_vec();
-        expected.sort_unstable();
-        assert_eq!(fields, expected);
-    }
-
-    #[test]
     fn documents_are_told_apart_by_kind() {
         let schema = schema();
         let kinds: Vec<Value> = schema["oneOf"]
@@ -413,29 +340,53 @@ mod tests {
     }
 
     #[test]
-    fn case_insensitive_patterns_spell_out_both_cases() {
-        assert_eq!(case_insensitive("True"), "[Tt][Rr][Uu][Ee]");
-        assert_eq!(case_insensitive("a_1"), "[Aa]_1");
+    fn a_job_group_spec_names_the_fields_required_after_defaults() {
+        let schema = schema();
+        let description = |variant: usize| {
+            schema["oneOf"][variant]["properties"]["spec"]["description"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            description(0).ends_with(
+                "After defaults, `regionId`, `instanceId`, `algoLibId`, `resourceProfileId`, \
+                 `planedJobCount` and `streamPerJob` are required."
+            ),
+            "{}",
+            description(0)
+        );
+        assert_eq!(description(1), "Any job-group `spec` field, all optional.");
+    }
+
+    /// Editors show a description as it is: a line break inside a sentence shows too.
+    #[test]
+    fn descriptions_are_paragraphs_without_line_breaks() {
+        fn descriptions<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+            match value {
+                Value::Object(object) => {
+                    for (key, value) in object {
+                        match (key.as_str(), value) {
+                            ("description", Value::String(text)) => found.push(text),
+                            _ => descriptions(value, found),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|item| descriptions(item, found)),
+                _ => {}
+            }
+        }
+        let schema = schema();
+        let mut found = Vec::new();
+        descriptions(&schema, &mut found);
+        assert!(found.len() > 20, "{found:?}");
+        let broken: Vec<&&str> = found.iter().filter(|text| text.contains('\n')).collect();
+        assert!(broken.is_empty(), "{broken:#?}");
     }
 
     #[test]
-    fn the_mirror_types_read_an_example_document() {
-        let document: ManifestDocument = serde_json::from_value(serde_json::json!({
-            "apiVersion": "cityform/v1",
-            "kind": "JobGroup",
-            "metadata": {"name": "traffic-east"},
-            "spec": {"algoLibId": 3, "planedJobCount": 10, "params": {"ES_ENABLE": true}},
-        }))
-        .unwrap_or_else(|error| panic!("{error}"));
-        let ManifestDocument::JobGroup { metadata, spec, .. } = document else {
-            panic!("not a job group");
-        };
-        assert_eq!(metadata.name, "traffic-east");
-        let spec = spec.unwrap_or_default();
-        assert_eq!(spec.algo_lib_id, Some(Identifier::Integer(3)));
-        assert_eq!(
-            spec.params.and_then(|params| params.es_enable),
-            Some(ParamValue::Boolean(true))
-        );
+    fn case_insensitive_patterns_spell_out_both_cases() {
+        assert_eq!(case_insensitive("True"), "[Tt][Rr][Uu][Ee]");
+        assert_eq!(case_insensitive("a_1"), "[Aa]_1");
     }
 }

@@ -10,6 +10,7 @@ use std::collections::btree_map;
 use super::desired::{Desired, DesiredGroup, SourceLocation};
 use super::diagnostic::Problem;
 use super::document::{DefaultsDocument, JobGroupDocument, ManifestDocument, PartialSpec};
+use super::format::required_after_defaults;
 use super::suggest;
 use super::values::Field;
 use crate::model::{Address, JobGroupSpec, Lifecycle, Status};
@@ -126,13 +127,10 @@ fn complete(
     problems: &mut Vec<SetProblem>,
 ) -> Option<Completed> {
     let spec = group.spec.with_defaults(defaults);
-    let mut missing = Vec::new();
-    let region_id = required(spec.region_id, "regionId", &mut missing);
-    let instance_id = required(spec.instance_id, "instanceId", &mut missing);
-    let algo_lib_id = required(spec.algo_lib_id, "algoLibId", &mut missing);
-    let resource_profile_id = required(spec.resource_profile_id, "resourceProfileId", &mut missing);
-    let planed_job_count = required(spec.planed_job_count, "planedJobCount", &mut missing);
-    let stream_per_job = required(spec.stream_per_job, "streamPerJob", &mut missing);
+    let missing: Vec<&str> = required_after_defaults()
+        .filter(|field| spec.is_absent(field))
+        .map(|field| field.name)
+        .collect();
     if !missing.is_empty() {
         let named = match &group.name {
             Field::Given(name) => format!("job group `{name}`"),
@@ -164,12 +162,14 @@ fn complete(
     let Field::Given(name) = group.name else {
         return None;
     };
-    let address = Address::new(region_id?, instance_id?, name);
+    // A required field that is not given was reported: missing just now, or wrong when
+    // its document was read.
+    let address = Address::new(spec.region_id.given()?, spec.instance_id.given()?, name);
     let spec = JobGroupSpec {
-        algo_lib_id: algo_lib_id?,
-        resource_profile_id: resource_profile_id?,
-        planed_job_count: planed_job_count?,
-        stream_per_job: stream_per_job?,
+        algo_lib_id: spec.algo_lib_id.given()?,
+        resource_profile_id: spec.resource_profile_id.given()?,
+        planed_job_count: spec.planed_job_count.given()?,
+        stream_per_job: spec.stream_per_job.given()?,
         job_count,
         params: spec.params.into_map(),
     };
@@ -182,18 +182,6 @@ fn optional<T>(field: Field<T>) -> Option<Option<T>> {
         Field::Given(value) => Some(Some(value)),
         Field::Absent => Some(None),
         Field::Invalid => None,
-    }
-}
-
-/// The value of a required field; a missing one is added to `missing`.
-fn required<T>(field: Field<T>, name: &'static str, missing: &mut Vec<&'static str>) -> Option<T> {
-    match field {
-        Field::Given(value) => Some(value),
-        Field::Invalid => None,
-        Field::Absent => {
-            missing.push(name);
-            None
-        }
     }
 }
 
@@ -316,6 +304,59 @@ mod tests {
             problems,
             [
                 "a.yaml:6:1: job group `alpha` is missing required fields `spec.instanceId`, `spec.resourceProfileId`, `spec.planedJobCount` and `spec.streamPerJob`"
+            ]
+        );
+    }
+
+    /// Every field of a group's `spec` left out in turn: the set either reports it missing,
+    /// by the name the format gives it, or builds the group without it. A group is never
+    /// dropped without a word.
+    #[test]
+    fn a_field_left_out_is_reported_missing_or_not_needed() {
+        let full =
+            format!("{FULL}  jobCount: 2\n  params:\n    ES_ENABLE: true\n  status: Running\n");
+        let names: Vec<&str> = full
+            .lines()
+            .filter(|line| line.starts_with("  ") && !line.starts_with("    "))
+            .map(|line| line.trim().split(':').next().unwrap())
+            .collect();
+        let mut required = Vec::new();
+        for name in &names {
+            let without: String = full
+                .split_inclusive('\n')
+                .scan(false, |inside, line| {
+                    let top = line.starts_with("  ") && !line.starts_with("    ");
+                    if top {
+                        *inside = line.trim_start().starts_with(&format!("{name}:"));
+                    }
+                    Some(if *inside { "" } else { line })
+                })
+                .collect();
+            let (desired, problems) = reads(&[("a.yaml", &group("alpha", &without))]);
+            match problems.as_slice() {
+                [] => assert_eq!(desired.groups.len(), 1, "{name}"),
+                [problem] => {
+                    assert!(desired.groups.is_empty(), "{name}");
+                    assert_eq!(
+                        problem,
+                        &format!(
+                            "a.yaml:6:1: job group `alpha` is missing required field `spec.{name}`"
+                        )
+                    );
+                    required.push(*name);
+                }
+                more => panic!("{name}: {more:?}"),
+            }
+        }
+        assert_eq!(
+            required,
+            [
+                "regionId",
+                "instanceId",
+                "algoLibId",
+                "resourceProfileId",
+                "planedJobCount",
+                "streamPerJob"
             ]
         );
     }

@@ -39,34 +39,26 @@ pub(crate) fn list(names: &[&str]) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use super::super::format::{Kind, Part};
     use super::*;
-
-    const SPEC: &[&str] = &[
-        "regionId",
-        "instanceId",
-        "algoLibId",
-        "resourceProfileId",
-        "planedJobCount",
-        "streamPerJob",
-        "jobCount",
-        "params",
-    ];
 
     #[test]
     fn suggests_the_field_a_typo_came_from() {
-        assert_eq!(closest("planedJobCont", SPEC), Some("planedJobCount"));
-        assert_eq!(closest("plannedJobCount", SPEC), Some("planedJobCount"));
-        assert_eq!(closest("streamsPerJob", SPEC), Some("streamPerJob"));
-        assert_eq!(closest("regionID", SPEC), Some("regionId"));
-        assert_eq!(closest("param", SPEC), Some("params"));
-        assert_eq!(closest("jobcount", SPEC), Some("jobCount"));
+        let spec = Part::Spec.names(Kind::JobGroup);
+        assert_eq!(closest("planedJobCont", &spec), Some("planedJobCount"));
+        assert_eq!(closest("plannedJobCount", &spec), Some("planedJobCount"));
+        assert_eq!(closest("streamsPerJob", &spec), Some("streamPerJob"));
+        assert_eq!(closest("regionID", &spec), Some("regionId"));
+        assert_eq!(closest("param", &spec), Some("params"));
+        assert_eq!(closest("jobcount", &spec), Some("jobCount"));
     }
 
     #[test]
     fn suggests_nothing_for_unrelated_words() {
-        assert_eq!(closest("colour", SPEC), None);
-        assert_eq!(closest("x", SPEC), None);
-        assert_eq!(closest("lifecycle", SPEC), None);
+        let spec = Part::Spec.names(Kind::JobGroup);
+        assert_eq!(closest("colour", &spec), None);
+        assert_eq!(closest("x", &spec), None);
+        assert_eq!(closest("lifecycle", &spec), None);
     }
 
     #[test]

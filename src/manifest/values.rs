@@ -3,8 +3,10 @@
 //! with it where it was written.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use super::diagnostic::Problem;
+use super::format::{MAX_COUNT, Part, STATUSES};
 use super::suggest;
 use super::yaml::{Entry, MAX_DEPTH, Mapping, Node};
 use crate::model::{
@@ -26,6 +28,19 @@ pub(crate) enum Field<T> {
 }
 
 impl<T> Field<T> {
+    /// The value, when it is written and valid.
+    pub fn given(self) -> Option<T> {
+        match self {
+            Field::Given(value) => Some(value),
+            Field::Absent | Field::Invalid => None,
+        }
+    }
+
+    /// Whether the field is not written at all.
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Field::Absent)
+    }
+
     /// This field, or `fallback` when this one is not written at all.
     pub fn or(self, fallback: Field<T>) -> Field<T> {
         match self {
@@ -80,8 +95,29 @@ impl Params {
     }
 }
 
-/// The largest count the API takes: counts are 32-bit signed integers there.
-pub(crate) const MAX_COUNT: u128 = 2_147_483_647;
+/// Where a field is written, as messages name it (`spec.regionId`); spelt out only when a
+/// problem needs it, because every field of every document is read with one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FieldPath {
+    part: Part,
+    name: &'static str,
+}
+
+impl FieldPath {
+    /// The field `name` of `part`.
+    pub fn new(part: Part, name: &'static str) -> Self {
+        Self { part, name }
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.part.path() {
+            Some(part) => write!(formatter, "{part}.{}", self.name),
+            None => formatter.write_str(self.name),
+        }
+    }
+}
 
 /// The name rule, as a hint (see `model::validate_job_group_name`).
 pub(crate) const NAME_RULE: &str = "a job group name has 2 to 128 characters: ASCII letters (`a`-`z`, `A`-`Z`), digits, CJK characters, `:`, `.`, `_` and `-`, starts with an ASCII letter or a CJK character, and does not start with `http://` or `https://`";
@@ -106,13 +142,13 @@ pub(crate) fn describe(node: &Node) -> String {
 }
 
 /// The problem for a field written with no value (`planedJobCount:`).
-pub(crate) fn no_value(entry: &Entry, path: &str, expected: &str) -> Problem {
+pub(crate) fn no_value(entry: &Entry, path: impl fmt::Display, expected: &str) -> Problem {
     Problem::new(entry.position(), format!("`{path}` has no value"))
         .with_hint(format!("write {expected}, or remove the line"))
 }
 
 /// The problem for a value of the wrong kind.
-pub(crate) fn wrong_kind(entry: &Entry, path: &str, expected: &str) -> Problem {
+pub(crate) fn wrong_kind(entry: &Entry, path: impl fmt::Display, expected: &str) -> Problem {
     Problem::new(
         entry.position(),
         format!(
@@ -124,12 +160,16 @@ pub(crate) fn wrong_kind(entry: &Entry, path: &str, expected: &str) -> Problem {
 
 /// A count (`planedJobCount`, `streamPerJob`, `jobCount`): an integer from 1 to
 /// [`MAX_COUNT`], written as a YAML integer.
-pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Field<u32> {
-    const EXPECTED: &str = "a whole number from 1 to 2147483647";
+pub(crate) fn count(
+    entry: Entry,
+    path: impl fmt::Display,
+    problems: &mut Vec<Problem>,
+) -> Field<u32> {
+    let expected = || format!("a whole number from 1 to {MAX_COUNT}");
     let position = entry.position();
     let problem = match &entry.value {
         Node::Integer(integer)
-            if !integer.negative && (1..=MAX_COUNT).contains(&integer.magnitude) =>
+            if !integer.negative && (1..=u128::from(MAX_COUNT)).contains(&integer.magnitude) =>
         {
             return match u32::try_from(integer.magnitude) {
                 Ok(count) => Field::Given(count),
@@ -143,7 +183,7 @@ pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Fi
         ),
         Node::Integer(integer) => Problem::new(
             position,
-            format!("`{path}` must be at most 2147483647, not `{integer}`"),
+            format!("`{path}` must be at most {MAX_COUNT}, not `{integer}`"),
         )
         .with_hint("counts are 32-bit integers in the API"),
         Node::Float(number) => Problem::new(
@@ -156,10 +196,10 @@ pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Fi
         )
         .with_hint(match text.parse::<i128>() {
             Ok(number) => format!("write `{}: {number}`", entry.key),
-            Err(_) => format!("write {EXPECTED}"),
+            Err(_) => format!("write {}", expected()),
         }),
         Node::String(text) => {
-            let problem = wrong_kind(&entry, path, "a number");
+            let problem = wrong_kind(&entry, &path, "a number");
             if text.trim().parse::<i128>().is_ok() {
                 problem.with_hint(format!(
                     "remove the quotes: `{}: {}`",
@@ -167,10 +207,10 @@ pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Fi
                     text.trim()
                 ))
             } else {
-                problem.with_hint(format!("write {EXPECTED}"))
+                problem.with_hint(format!("write {}", expected()))
             }
         }
-        Node::Null => no_value(&entry, path, EXPECTED),
+        Node::Null => no_value(&entry, path, &expected()),
         _ => wrong_kind(&entry, path, "a number"),
     };
     problems.push(problem);
@@ -181,7 +221,11 @@ pub(crate) fn count(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Fi
 /// accepted too, because users write `algoLibId: 3`; it becomes its decimal text. Unquoted
 /// digits with a leading zero (`03`) are kept as written, with a warning: other YAML
 /// readers take them for the number 3.
-pub(crate) fn identifier(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Field<String> {
+pub(crate) fn identifier(
+    entry: Entry,
+    path: impl fmt::Display,
+    problems: &mut Vec<Problem>,
+) -> Field<String> {
     const EXPECTED: &str = "a string or a non-negative integer";
     let position = entry.position();
     let problem = match entry.value {
@@ -223,7 +267,11 @@ pub(crate) fn identifier(entry: Entry, path: &str, problems: &mut Vec<Problem>) 
 }
 
 /// `regionId` or `instanceId`: a part of the job group's address `regionId/instanceId/name`.
-pub(crate) fn address_part(entry: Entry, path: &str, problems: &mut Vec<Problem>) -> Field<String> {
+pub(crate) fn address_part(
+    entry: Entry,
+    path: impl fmt::Display,
+    problems: &mut Vec<Problem>,
+) -> Field<String> {
     let position = entry.position();
     let problem = match entry.value {
         Node::String(text) | Node::LeadingZeroDigits(text) => match text.chars().find(|character| {
@@ -299,8 +347,9 @@ pub(crate) fn status(entry: Entry, problems: &mut Vec<Problem>) -> Field<Status>
                 );
                 // Only a difference of case is suggested: `started` is close to `Stopped`
                 // in spelling but means the opposite.
-                let same_word = ["Running", "Stopped"]
+                let same_word = STATUSES
                     .into_iter()
+                    .map(|(status, _)| status.as_str())
                     .find(|spelling| spelling.eq_ignore_ascii_case(text.trim()));
                 match same_word {
                     Some(spelling) => problem.with_hint(format!(
@@ -360,7 +409,7 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
             Node::Float(number) => format!("{number:?}").into(),
             Node::Null => {
                 let path = format!("spec.params.{key}");
-                problems.push(no_value(&param, &path, param_expectation(key)));
+                problems.push(no_value(&param, &path, key.expected()));
                 continue;
             }
             other => {
@@ -368,7 +417,7 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
                     param.position(),
                     format!(
                         "`spec.params.{key}` must be {}, not {}",
-                        param_expectation(key),
+                        key.expected(),
                         describe(other)
                     ),
                 ));
@@ -381,14 +430,6 @@ pub(crate) fn params(entry: Entry, problems: &mut Vec<Problem>) -> Params {
         }
     }
     params
-}
-
-/// What a param takes, in the manifest's spelling.
-fn param_expectation(key: ParamKey) -> &'static str {
-    match key {
-        ParamKey::ScheduleFlowStartTime => "`Latest` or `Oldest`",
-        _ => "`true` or `false`",
-    }
 }
 
 #[cfg(test)]

@@ -42,11 +42,26 @@ impl ParamKey {
         }
     }
 
+    /// Whether this key is an on/off switch, which a manifest may write as a YAML boolean.
+    pub fn is_switch(self) -> bool {
+        !matches!(self, ParamKey::ScheduleFlowStartTime)
+    }
+
+    /// What this key takes, as a manifest writes it: `` `true` or `false` `` for a switch.
+    pub fn expected(self) -> &'static str {
+        if self.is_switch() {
+            "`true` or `false`"
+        } else {
+            "`Latest` or `Oldest`"
+        }
+    }
+
     /// The values the API accepts for this key, in canonical spelling.
     pub fn allowed_values(self) -> &'static [&'static str] {
-        match self {
-            ParamKey::ScheduleFlowStartTime => &["Latest", "Oldest"],
-            _ => &["True", "False"],
+        if self.is_switch() {
+            &["True", "False"]
+        } else {
+            &["Latest", "Oldest"]
         }
     }
 }
@@ -64,20 +79,13 @@ pub enum ParamError {
     #[error("unsupported params key `{0}`")]
     UnsupportedKey(String),
     /// The value is not one of the key's allowed values.
-    #[error("unsupported value `{value}` for params key `{key}`: expected {}", expected(*.key))]
+    #[error("unsupported value `{value}` for params key `{key}`: expected {}", .key.expected())]
     UnsupportedValue {
         /// The key.
         key: ParamKey,
         /// The value as written.
         value: String,
     },
-}
-
-fn expected(key: ParamKey) -> String {
-    match key {
-        ParamKey::ScheduleFlowStartTime => "`Latest` or `Oldest`".to_owned(),
-        _ => "`true` or `false`".to_owned(),
-    }
 }
 
 impl FromStr for ParamKey {
