@@ -135,6 +135,7 @@ mod tests {
             refreshed: false,
             unmanaged: Vec::new(),
             targets: Vec::new(),
+            excludes: Vec::new(),
             refresh_skipped_reason: None,
         }
     }

@@ -16,7 +16,7 @@ use super::resolve::group_by_id;
 use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
 use crate::manifest::Desired;
 use crate::model::{Address, LiveStatus, Status};
-use crate::plan::{AttributeChange, LiveGroup, Observed, full_changes};
+use crate::plan::{AttributeChange, LiveGroup, Observed, PlanOptions, full_changes};
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{State, StateEntry};
 
@@ -62,7 +62,7 @@ pub enum RefreshError {
 }
 
 /// The instances a plan needs listed: every instance in which the state records a group
-/// that the manifests declare (of the targets, when there are targets), so that each such
+/// that the manifests declare (of those the plan considers: targeted, not excluded), so that each such
 /// group can be compared with its live self. Groups only the manifests declare are created
 /// and groups only the state records are orphans whatever their live selves look like, so
 /// neither needs a listing. With `show_unmanaged`, also every instance the manifests
@@ -71,16 +71,15 @@ pub enum RefreshError {
 pub fn instances_to_list(
     desired: &Desired,
     state: Option<&State>,
-    targets: &BTreeSet<Address>,
-    show_unmanaged: bool,
+    options: &PlanOptions,
 ) -> BTreeSet<Instance> {
-    let targeted = |address: &Address| targets.is_empty() || targets.contains(address);
+    let targeted = |address: &Address| options.considers(address);
     let recorded = state
         .into_iter()
         .flat_map(|state| state.job_groups.keys())
         .filter(|address| targeted(address) && desired.groups.contains_key(*address));
     let mut instances: BTreeSet<Instance> = recorded.map(Instance::of).collect();
-    if show_unmanaged {
+    if options.show_unmanaged {
         instances.extend(
             desired
                 .groups
@@ -365,21 +364,36 @@ mod tests {
     fn only_instances_with_declared_and_recorded_groups_are_listed_unless_unmanaged_are_wanted() {
         let desired = desired(&[("a", "x"), ("b", "y"), ("c", "z")]);
         let state = state(&[("a", "x", "1"), ("a", "w", "2"), ("b", "y", "3")]);
+        let options = |targets: &BTreeSet<Address>, show_unmanaged: bool| PlanOptions {
+            targets: targets.clone(),
+            show_unmanaged,
+            ..PlanOptions::default()
+        };
         let none = BTreeSet::new();
         assert_eq!(
-            instances_to_list(&desired, Some(&state), &none, false),
+            instances_to_list(&desired, Some(&state), &options(&none, false)),
             BTreeSet::from([instance("a"), instance("b")])
         );
         assert_eq!(
-            instances_to_list(&desired, Some(&state), &none, true),
+            instances_to_list(&desired, Some(&state), &options(&none, true)),
             BTreeSet::from([instance("a"), instance("b"), instance("c")])
         );
-        assert!(instances_to_list(&desired, None, &none, false).is_empty());
+        assert!(instances_to_list(&desired, None, &options(&none, false)).is_empty());
         let orphans_only = self::state(&[("c", "gone", "9")]);
-        assert!(instances_to_list(&desired, Some(&orphans_only), &none, false).is_empty());
+        assert!(
+            instances_to_list(&desired, Some(&orphans_only), &options(&none, false)).is_empty()
+        );
         let targets = BTreeSet::from([address("b", "y")]);
         assert_eq!(
-            instances_to_list(&desired, Some(&state), &targets, true),
+            instances_to_list(&desired, Some(&state), &options(&targets, true)),
+            BTreeSet::from([instance("b")])
+        );
+        let excluding_a = PlanOptions {
+            excludes: BTreeSet::from([address("a", "x")]),
+            ..PlanOptions::default()
+        };
+        assert_eq!(
+            instances_to_list(&desired, Some(&state), &excluding_a),
             BTreeSet::from([instance("b")])
         );
     }

@@ -121,6 +121,13 @@ pub struct PlanningArgs {
     /// looked at. A target may be a group only the state records, to prune just that one.
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<Address>,
+    /// Leave this job group out of the plan, `regionId/instanceId/name`. Repeatable; the
+    /// opposite of `--target`.
+    ///
+    /// The group is neither compared nor changed, whatever the manifests and the state say
+    /// of it; the plan names the groups left out.
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub excludes: Vec<Address>,
 }
 
 impl PlanningArgs {
@@ -130,6 +137,7 @@ impl PlanningArgs {
             prune: self.prune,
             show_unmanaged,
             targets: self.targets.iter().cloned().collect(),
+            excludes: self.excludes.iter().cloned().collect(),
         }
     }
 

@@ -196,6 +196,9 @@ pub struct Plan {
     /// The groups `--target` limited the plan to; empty means every group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<Address>,
+    /// The groups `--exclude` left out of the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<Address>,
     /// Why the live groups were not read although a refresh was asked for (e.g. the state
     /// records no group in the manifests' instances): one sentence that the renderers print
     /// as it is, in place of the note that the plan was not refreshed.
@@ -239,6 +242,7 @@ impl Plan {
             refreshed: false,
             unmanaged: Vec::new(),
             targets: Vec::new(),
+            excludes: Vec::new(),
             refresh_skipped_reason: None,
         }
     }

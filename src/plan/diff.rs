@@ -22,6 +22,17 @@ pub struct PlanOptions {
     pub show_unmanaged: bool,
     /// Limit the plan to these groups; empty means every group.
     pub targets: BTreeSet<Address>,
+    /// Leave these groups out of the plan (applied after `targets`).
+    pub excludes: BTreeSet<Address>,
+}
+
+impl PlanOptions {
+    /// Whether the plan considers the group at `address`: targeted (or no targets), and not
+    /// excluded.
+    pub fn considers(&self, address: &Address) -> bool {
+        (self.targets.is_empty() || self.targets.contains(address))
+            && !self.excludes.contains(address)
+    }
 }
 
 /// Compares the desired groups with the state and says what should happen to each, without
@@ -61,8 +72,8 @@ pub fn compute_owned(
     }));
     plan.refreshed = observed.is_some();
     plan.targets = options.targets.iter().cloned().collect();
-    let targeted =
-        |address: &Address| options.targets.is_empty() || options.targets.contains(address);
+    plan.excludes = options.excludes.iter().cloned().collect();
+    let targeted = |address: &Address| options.considers(address);
     let mut wanted = desired.groups.into_iter().peekable();
     let mut known = recorded.iter().peekable();
     loop {
@@ -772,5 +783,26 @@ mod tests {
         );
         assert_eq!(kinds(&plan), [("b".into(), "create")]);
         assert_eq!(plan.targets, vec![address("b")]);
+    }
+
+    #[test]
+    fn excluded_groups_are_left_out_of_the_plan_even_when_targeted() {
+        let options = PlanOptions {
+            prune: true,
+            targets: [address("a"), address("b")].into_iter().collect(),
+            excludes: [address("b"), address("c")].into_iter().collect(),
+            ..PlanOptions::default()
+        };
+        let plan = compute_with(
+            &desired(&[
+                ("a", JobGroupSpec::example()),
+                ("b", JobGroupSpec::example()),
+            ]),
+            Some(&state(&[("c", "3", JobGroupSpec::example())])),
+            None,
+            &options,
+        );
+        assert_eq!(kinds(&plan), [("a".into(), "create")]);
+        assert_eq!(plan.excludes, vec![address("b"), address("c")]);
     }
 }

@@ -30,11 +30,14 @@ pub enum ReconcileError {
     /// The live groups could not be read.
     #[error("cannot refresh; to plan from the state alone, pass `--refresh=false`")]
     Refresh(#[source] RefreshError),
-    /// `--target` names a group that neither the manifests nor the state know.
+    /// `--target` (or `--exclude`) names a group that neither the manifests nor the state
+    /// know.
     #[error(
-        "`--target {address}` names no job group: the manifests do not declare it and the state does not record it; targets are `regionId/instanceId/name`"
+        "`{flag} {address}` names no job group: the manifests do not declare it and the state does not record it; addresses are `regionId/instanceId/name`"
     )]
     UnknownTarget {
+        /// The flag.
+        flag: &'static str,
         /// The target.
         address: Address,
     },

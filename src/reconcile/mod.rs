@@ -183,11 +183,9 @@ async fn plan_against(
     offline_ok: bool,
     interaction: &mut dyn Interaction,
 ) -> Result<Planned, ReconcileError> {
-    check_targets(
-        &desired,
-        state.map(|state| &state.job_groups),
-        &planning.options.targets,
-    )?;
+    let recorded = state.map(|state| &state.job_groups);
+    check_targets(&desired, recorded, &planning.options.targets, "--target")?;
+    check_targets(&desired, recorded, &planning.options.excludes, "--exclude")?;
     let refresh = refresh::refresh_for_plan(
         connection,
         planning,
@@ -204,17 +202,20 @@ async fn plan_against(
     Ok(Planned { plan, last_applied })
 }
 
-/// Refuses a target that names nothing, most likely a typo that would plan nothing.
+/// Refuses a target (or an exclusion, `flag` says which) that names nothing, most likely a
+/// typo that would plan nothing (or exclude nothing).
 fn check_targets<'a>(
     desired: &Desired,
     recorded: Option<&BTreeMap<Address, StateEntry>>,
     targets: impl IntoIterator<Item = &'a Address>,
+    flag: &'static str,
 ) -> Result<(), ReconcileError> {
     match targets.into_iter().find(|target| {
         !desired.groups.contains_key(*target)
             && !recorded.is_some_and(|recorded| recorded.contains_key(*target))
     }) {
         Some(address) => Err(ReconcileError::UnknownTarget {
+            flag,
             address: address.clone(),
         }),
         None => Ok(()),
@@ -268,7 +269,7 @@ mod tests {
     #[test]
     fn a_target_must_name_a_declared_or_recorded_group() {
         let target = Address::new("cn-shanghai", "i", "a");
-        let error = check_targets(&Desired::default(), None, [&target]).unwrap_err();
+        let error = check_targets(&Desired::default(), None, [&target], "--target").unwrap_err();
         assert!(
             error
                 .to_string()
@@ -280,7 +281,14 @@ mod tests {
             target.clone(),
             StateEntry::new("1", JobGroupSpec::example(), "", "2026-11-27T08:00:00Z"),
         );
-        check_targets(&Desired::default(), Some(&recorded), [&target]).unwrap();
+        check_targets(&Desired::default(), Some(&recorded), [&target], "--exclude").unwrap();
+        let error = check_targets(&Desired::default(), None, [&target], "--exclude").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("`--exclude cn-shanghai/i/a` names no job group"),
+            "{error}"
+        );
     }
 
     #[test]

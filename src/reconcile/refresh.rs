@@ -78,13 +78,12 @@ pub(super) async fn refresh_for_plan(
     if !planning.refresh {
         return Ok(Refresh::TurnedOff);
     }
-    let targets = &planning.options.targets;
     let instances: BTreeSet<Instance> =
-        refresh::instances_to_list(desired, state, targets, planning.options.show_unmanaged);
+        refresh::instances_to_list(desired, state, &planning.options);
     if instances.is_empty() {
         return Ok(Refresh::Skipped(nothing_recorded_reason(
             state,
-            !targets.is_empty(),
+            !planning.options.targets.is_empty(),
         )));
     }
     let client = match connection.client().await {

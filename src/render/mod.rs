@@ -139,14 +139,30 @@ fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-/// The warning that `--target` limited the plan, when it did.
+/// The warning that `--target` or `--exclude` limited the plan, when one did.
 fn targeted_note(plan: &Plan) -> Option<String> {
-    (!plan.targets.is_empty()).then(|| {
+    let targeted = (!plan.targets.is_empty()).then(|| {
         format!(
             "Targeted plan: only {} considered; the rest of the manifests and state were not compared.",
             plural(plan.targets.len(), "group")
         )
-    })
+    });
+    let excluded = (!plan.excludes.is_empty()).then(|| {
+        let listed: Vec<String> = plan
+            .excludes
+            .iter()
+            .map(|address| format!("`{address}`"))
+            .collect();
+        format!(
+            "Excluded from the plan ({}): {}; they were not compared.",
+            plural(plan.excludes.len(), "group"),
+            listed.join(", ")
+        )
+    });
+    match (targeted, excluded) {
+        (Some(targeted), Some(excluded)) => Some(format!("{targeted} {excluded}")),
+        (one, other) => one.or(other),
+    }
 }
 
 /// The note that the plan did not read the live groups, or the reason the refresh was

@@ -26,6 +26,8 @@ struct PlanDocument<'a> {
     refresh_skipped_reason: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     targets: &'a [Address],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    excludes: &'a [Address],
     summary: Summary,
     actions: Vec<ActionDocument<'a>>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -85,6 +87,7 @@ pub fn write_plan_with(
         refreshed: plan.refreshed,
         refresh_skipped_reason: plan.refresh_skipped_reason.as_deref(),
         targets: &plan.targets,
+        excludes: &plan.excludes,
         summary: plan.summary(),
         actions,
         unmanaged: &plan.unmanaged,

@@ -71,6 +71,7 @@ fn every_kind() -> Plan {
         refreshed: false,
         unmanaged: Vec::new(),
         targets: Vec::new(),
+        excludes: Vec::new(),
         refresh_skipped_reason: None,
     }
 }
@@ -84,6 +85,7 @@ fn no_changes() -> Plan {
         refreshed: true,
         unmanaged: Vec::new(),
         targets: Vec::new(),
+        excludes: Vec::new(),
         refresh_skipped_reason: None,
     }
 }
@@ -188,6 +190,7 @@ fn lifecycle() -> Plan {
             },
         ],
         targets: Vec::new(),
+        excludes: Vec::new(),
         refresh_skipped_reason: None,
     }
 }
@@ -209,6 +212,7 @@ fn targeted_without_refresh() -> Plan {
         refreshed: false,
         unmanaged: Vec::new(),
         targets: vec![address("traffic-west")],
+        excludes: Vec::new(),
         refresh_skipped_reason: None,
     }
 }
@@ -225,6 +229,7 @@ fn no_changes_but_unmanaged() -> Plan {
             job_group_id: "7".into(),
         }],
         targets: Vec::new(),
+        excludes: Vec::new(),
         refresh_skipped_reason: None,
     }
 }

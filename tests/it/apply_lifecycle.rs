@@ -12,35 +12,35 @@ use std::collections::BTreeSet;
 
 use apply_support::*;
 use cityform::apply::import::{ImportError, import};
-use cityform::apply::refresh::{Finding, Instance, instances_to_list, observe, refresh_state};
+use cityform::apply::refresh::{Finding, Instance, observe, refresh_state};
 use cityform::apply::{ApplyError, ApplyEvent, ApplyReport, ChangeKind, FailureReason, execute};
+use cityform::cloud::Connection;
 use cityform::emulator::{EmulatorConfig, EmulatorHandle, Seed, SeedJobGroup, Status as Live};
 use cityform::manifest::Desired;
 use cityform::model::Status;
 use cityform::plan::{Action, Observed, Plan, PlanOptions, compute_with};
+use cityform::reconcile::{self, PlanRequest, Unattended};
 use cityform::state::{Backend, State};
 use tokio::sync::mpsc;
 
-/// Plans `desired` after a refresh of the instances the plan needs, as the command line
-/// does, with `options`.
+/// Plans `desired` after a refresh of the instances the plan needs, through the library's
+/// reconcile as `cityform plan` does, with `options`.
 async fn refreshed_plan(harness: &Harness, desired: &Desired, options: &PlanOptions) -> Plan {
-    let state = harness.backend().load().await.unwrap().state;
-    let instances = instances_to_list(
-        desired,
-        state.as_ref(),
-        &options.targets,
-        options.show_unmanaged,
-    );
-    let observed = if instances.is_empty() {
-        None
-    } else {
-        Some(
-            observe(&harness.client, &instances, state.as_ref())
-                .await
-                .unwrap(),
-        )
+    let connection = Connection::with_client(harness.client.clone());
+    let request = PlanRequest {
+        refresh: true,
+        options: options.clone(),
     };
-    compute_with(desired, state.as_ref(), observed.as_ref(), options)
+    reconcile::plan(
+        &harness.backend(),
+        &connection,
+        desired.clone(),
+        &request,
+        &mut Unattended,
+    )
+    .await
+    .unwrap()
+    .plan
 }
 
 /// Executes `plan` on a freshly opened backend, collecting the events.

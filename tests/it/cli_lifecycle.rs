@@ -16,8 +16,8 @@ use std::fmt::Write as _;
 
 use cityform::cloud::{ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest};
 use cli_apply_support::{
-    ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, INSTANCE, REGION, Run, Workspace, job_group, names,
-    spawn,
+    ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, INSTANCE, REGION, Run, Workspace, job_group,
+    job_groups, names, spawn,
 };
 
 /// A second instance, for seeds that span two.
@@ -622,6 +622,70 @@ fn target_limits_plan_and_apply_to_the_groups_named() {
     let typo = plan(&workspace, &["--target", &address("gamma-cam")]);
     typo.expect_code(1);
     assert!(typo.stderr.contains("names no job group"), "{typo}");
+}
+
+/// `--exclude`, the opposite of `--target`: the group is neither planned nor changed, the
+/// plan names it, and it can be combined with `--prune` without deleting it.
+#[test]
+fn exclude_leaves_the_groups_named_out_of_plan_and_apply() {
+    let emulator = Emulator::start(&[]);
+    let workspace = with_groups(&emulator, &["alpha-cam", "beta-cam", "gamma-cam"]);
+    let planned = plan(&workspace, &["--exclude", &address("beta-cam")]);
+    planned.expect_code(0);
+    assert!(planned.stdout.contains("Plan: 2 to create"), "{planned}");
+    assert!(
+        planned.stdout.contains(&format!(
+            "Excluded from the plan (1 group): `{}`; they were not compared.",
+            address("beta-cam")
+        )),
+        "{planned}"
+    );
+    assert!(!planned.stdout.contains("beta-cam\" {"), "{planned}");
+    let json = plan(
+        &workspace,
+        &["--exclude", &address("beta-cam"), "--format", "json"],
+    );
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        document["excludes"],
+        serde_json::json!([address("beta-cam")])
+    );
+
+    workspace
+        .apply(&["--exclude", &address("beta-cam")])
+        .expect_code(0);
+    assert_eq!(
+        emulator.ids().keys().collect::<Vec<_>>(),
+        ["alpha-cam", "gamma-cam"]
+    );
+
+    // Declared no more and excluded: `--prune` leaves it alone.
+    workspace.write(
+        "manifests/groups.yaml",
+        &job_groups(&["beta-cam".to_owned()]),
+    );
+    workspace.apply(&[]).expect_code(0);
+    workspace.write(
+        "manifests/groups.yaml",
+        &job_groups(&["gamma-cam".to_owned()]),
+    );
+    workspace
+        .apply(&["--prune", "--exclude", &address("alpha-cam")])
+        .expect_code(0);
+    assert_eq!(
+        emulator.ids().keys().collect::<Vec<_>>(),
+        ["alpha-cam", "gamma-cam"]
+    );
+
+    let typo = plan(&workspace, &["--exclude", &address("delta-cam")]);
+    typo.expect_code(1);
+    assert!(
+        typo.stderr.contains(&format!(
+            "`--exclude {}` names no job group",
+            address("delta-cam")
+        )),
+        "{typo}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -250,7 +250,7 @@ fn real_plans_validate_against_the_plan_schema() {
     runs.push(with_state);
     // Refreshed: drift, a rename, a group deleted outside cityform, starts, protections,
     // orphans and a group nobody manages; with --prune, a delete and a refused one (which
-    // fails the plan after printing it); and a targeted plan.
+    // fails the plan after printing it); a targeted plan and one that excludes a group.
     let (workspace, _emulator) = lifecycle_workspace(true);
     let refreshed = workspace
         .then()
@@ -271,6 +271,13 @@ fn real_plans_validate_against_the_plan_schema() {
         .run();
     targeted.success();
     runs.push(targeted);
+    let excluding = workspace
+        .then()
+        .args(["plan", "--format", "json", "--exclude"])
+        .arg(Address::example("drifted").to_string())
+        .run();
+    excluding.success();
+    runs.push(excluding);
     runs.push(plan_of_a_group_still_stopping());
 
     let schema: Value = serde_json::from_str(

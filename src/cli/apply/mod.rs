@@ -45,7 +45,7 @@ pub struct ApplyArgs {
     /// question, without reading the manifests and without another refresh.
     #[arg(
         value_name = "PLANFILE",
-        conflicts_with_all = ["files", "targets", "prune", "refresh"]
+        conflicts_with_all = ["files", "targets", "excludes", "prune", "refresh"]
     )]
     plan_file: Option<PathBuf>,
     #[command(flatten)]
