@@ -7,8 +7,8 @@
 //! every even-numbered group in it; every fifth of those records another `planedJobCount`,
 //! so the plan has creates, updates and unchanged groups, and the expected counts are known
 //! here without asking cityform. Each recorded group has the history an apply from CI leaves
-//! (its create, with the commit, manifest line, CI job and RequestId), so that the state is
-//! as large as a real one.
+//! (its create, with the commit, manifest line, CI job and RequestId), in the history file
+//! beside the state, as cityform keeps it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use cityform::manifest::SourceLocation;
 use cityform::model::{Address, JobGroupParams, JobGroupSpec};
-use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
+use cityform::provenance::RunContext;
+use cityform::state::{History, HistoryAction, HistoryEntry};
 use cityform::state::{State, StateEntry, write_state_file};
 
 /// How many files the job groups are spread over (besides the defaults file).
@@ -64,6 +65,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
     let mut manifest_bytes = DEFAULTS.len() as u64;
 
     let mut state = State::new("5a3e0c8e-61a4-4f0c-9b8e-0d7c2f4b1a90");
+    let mut history = History::default();
     let applied_from_ci = RunContext::without_git(
         Some("3f2a9c1e0b7d4a5f6c8e9d0a1b2c3d4e5f6a7b8c"),
         &BTreeMap::from(
@@ -113,7 +115,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
                     line: 2 + 10 * (index - first),
                     column: 1,
                 };
-                state.history.push(HistoryEntry {
+                history.push(HistoryEntry {
                     address: group.address.clone(),
                     action: HistoryAction::Create,
                     job_group_id: format!("jg-{index:08x}"),
@@ -142,6 +144,9 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
         manifest_bytes += text.len() as u64;
     }
 
+    let history_path = state_path.with_extension("json.history");
+    cityform::state::history::file::write_whole(&history_path, &state.lineage, history)
+        .with_context(|| format!("could not write `{}`", history_path.display()))?;
     write_state_file(&state_path, state)
         .with_context(|| format!("could not write `{}`", state_path.display()))?;
     let state_bytes = fs::metadata(&state_path)

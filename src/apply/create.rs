@@ -22,7 +22,7 @@ use super::slots::RequestSlots;
 use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
-use crate::provenance::HistoryAction;
+use crate::state::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 

@@ -152,7 +152,7 @@ pub async fn execute<B: Backend>(
     let prepared = prepare_state(backend, &client, will_create, &events, &history).await?;
     if let Some(retain_per_group) = options.history_retention
         && let Some(state) = &prepared.state
-        && state.history.retain_per_group() != retain_per_group
+        && state.history_retention != retain_per_group
     {
         backend
             .append(&[JournalRecord::Retention(Retention { retain_per_group })])

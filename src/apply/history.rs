@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use crate::manifest::SourceLocation;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
-use crate::provenance::{HistoryAction, HistoryEntry, Moved, RunContext};
+use crate::provenance::RunContext;
 use crate::state::journal::JournalRecord;
+use crate::state::{HistoryAction, HistoryEntry, Moved};
 
 /// Makes the `history` records of one run.
 #[derive(Debug, Clone, Default)]

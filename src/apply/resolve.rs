@@ -23,7 +23,8 @@ use super::history::HistoryRecorder;
 use super::report::{NOT_FOUND_CODE, RecoveredGroup, RecoveryReason};
 use crate::cloud::{CloudClient, CloudError, DescribeJobGroupsRequest, ObservedJobGroup};
 use crate::model::{Address, JobGroupSpec, LiveStatus};
-use crate::provenance::{HistoryAction, RunContext};
+use crate::provenance::RunContext;
+use crate::state::HistoryAction;
 use crate::state::journal::{Intent, JournalRecord, Operation, Put, Remove, Settle};
 use crate::state::{Backend, Recovered, State, StateEntry};
 
@@ -537,7 +538,7 @@ mod tests {
 
     #[test]
     fn resolutions_are_recorded_in_the_history_as_recover_and_delete() {
-        use crate::provenance::HistoryEntry;
+        use crate::state::HistoryEntry;
         let context = RunContext::without_git(None, &BTreeMap::new(), "host");
         let recorder = HistoryRecorder::new(Some(&context), None);
         let mut state = State::new("lineage");

@@ -81,11 +81,9 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     let plan = refresh.plan(desired, state, &args.planning.options(args.show_unmanaged));
+    let last_applied = LastApplied::read(&backend, state, &plan).await?;
     // Released at once, so that a command run right after does not find it held.
     backend.close().await?;
-    let last_applied = state.map_or_else(LastApplied::default, |state| {
-        LastApplied::from_history(&state.history, &plan)
-    });
     print_plan(&plan, &args.output, &last_applied, &environment)?;
     super::step_summary::publish(&environment, || {
         render::markdown::render_plan_with(&plan, &last_applied)

@@ -16,12 +16,13 @@ use super::{Outcome, output};
 use crate::apply::HistoryRecorder;
 use crate::manifest::Input;
 use crate::model::{Address, JobGroupSpec, Status, validate_job_group_name};
-use crate::provenance::{HistoryAction, Moved, RunContext};
+use crate::provenance::RunContext;
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{
     AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State,
     StateEntry, migrate,
 };
+use crate::state::{HistoryAction, HistorySelection, Moved};
 
 /// Arguments of `cityform state`.
 #[derive(Debug, Args)]
@@ -301,6 +302,10 @@ fn render_list_json(state: Option<&State>) -> anyhow::Result<String> {
 async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
     let backend = open(&args.state, "cityform state show").await?;
     let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
+    let this_group = std::collections::BTreeSet::from([args.address.clone()]);
+    let history = backend
+        .history(&state, HistorySelection::Groups(&this_group))
+        .await?;
     backend.close().await?;
     let entry =
         state
@@ -310,7 +315,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
                 address: args.address.clone(),
             })?;
     // The last recorded change and where it came from (`docs/provenance.md`).
-    let last_change = state.history.latest(&args.address);
+    let last_change = history.latest(&args.address);
     let text = match args.format {
         StateFormat::Text => {
             let mut text = render_entry(&args.address, entry);

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 
 use crate::model::{Address, printable};
 use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
-use crate::provenance::{History, Provenance};
+use crate::provenance::Provenance;
+use crate::state::{Backend, History, HistorySelection, State, StateError};
 
 /// Where each group a plan updates or orphans was last applied from: what the renderers
-/// quote as "last applied from 3f2a9c1 by ci/run 8812". Taken from the state's history by
-/// the caller, so that rendering stays pure; empty when nothing is known.
+/// quote as "last applied from 3f2a9c1 by ci/run 8812". Read from the history before
+/// rendering ([`LastApplied::read`]), so that rendering stays pure; empty when nothing is
+/// known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastApplied {
     by_address: BTreeMap<Address, Provenance>,
@@ -33,6 +35,29 @@ impl LastApplied {
             })
             .collect();
         Self { by_address }
+    }
+
+    /// Reads from `backend` the history of only the groups `plan` updates or orphans, and
+    /// takes their last applied provenance from it. A plan with neither, or no state, reads
+    /// nothing: the history is kept beside the state so that most plans never touch it.
+    pub async fn read(
+        backend: &impl Backend,
+        state: Option<&State>,
+        plan: &Plan,
+    ) -> Result<Self, StateError> {
+        let addresses: std::collections::BTreeSet<Address> = plan
+            .actions
+            .iter()
+            .filter(|action| matches!(action, Action::Update { .. } | Action::Orphan { .. }))
+            .map(|action| action.address().clone())
+            .collect();
+        let Some(state) = state.filter(|_| !addresses.is_empty()) else {
+            return Ok(Self::default());
+        };
+        let history = backend
+            .history(state, HistorySelection::Groups(&addresses))
+            .await?;
+        Ok(Self::from_history(&history, plan))
     }
 
     /// What is known about `action`'s group, when it is an update or an orphan.

@@ -314,6 +314,25 @@ pub enum StateError {
         /// What the operating system said (shared by every waiter of the failed batch).
         source: Arc<io::Error>,
     },
+    /// The history file beside the state cannot be used: it is not a history file, was
+    /// written by a newer cityform, belongs to another state, or is damaged in the middle.
+    #[error("history file `{}` cannot be read at line {line}: {reason}", path.display())]
+    HistoryInvalid {
+        /// The history file.
+        path: PathBuf,
+        /// 1-based line (0 when only the byte offset in `reason` is known).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Appending to or writing the history file failed.
+    #[error("cannot write history file `{}`: {source}", path.display())]
+    HistoryWrite {
+        /// The history file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
     /// The journal's writer thread is gone (it panicked or was shut down).
     #[error("the writer of journal `{}` has stopped", path.display())]
     JournalStopped {
@@ -533,6 +552,11 @@ impl StateError {
                 "the journal and the state were left as they are; inspect `{}` line {line}; \
                  the journal may be the only record of job groups created since the state was last written, \
                  so keep a copy of it before moving it aside",
+                path.display()
+            )),
+            Self::HistoryInvalid { path, .. } => Some(format!(
+                "the history file and the state were left as they are; the state does not depend \
+                 on the history: keep a copy of `{}` and move it aside to start a new history",
                 path.display()
             )),
             Self::JournalLineage { path, .. } | Self::OrphanJournal { path, .. } => Some(format!(

@@ -4,6 +4,10 @@
 //! of a run (load, create, compact), so they run on the calling task; the frequent
 //! operation, append, goes through the journal's writer thread.
 //!
+//! The history of recorded actions is in a file of its own beside the state
+//! ([`super::local_history`]): compaction folds the journal's `history` records into it, and
+//! only the commands that show or move the history read it.
+//!
 //! While it appends, the writer thread keeps the state replayed (the state file with every
 //! journal record applied). Holding the lock, this backend is the only writer of the
 //! files, so that replayed state is what reading them back would give: loads and the
@@ -18,13 +22,13 @@ use tokio::sync::{RwLock, RwLockWriteGuard};
 
 use super::atomic::{private_options, remove_if_present, replace_file, sync_directory};
 use super::backend::{Backend, Recovered, StateWarning};
-use super::file::{
-    DEFAULT_MAX_STATE_BYTES, read_limited, read_state_file_within, write_state_file,
-};
+use super::file::{DEFAULT_MAX_STATE_BYTES, read_limited, read_stored_state, write_state_file};
+use super::history::{History, HistorySelection};
 use super::journal::{
     Intent, JournalHeader, JournalParseError, JournalRecord, JournalWriter, Replayed, encode_line,
     parse_journal, replay,
 };
+use super::local_history;
 use super::lock::{LockOptions, StateLock};
 use super::paths::{StatePaths, check_file_type};
 use super::{State, StateError};
@@ -52,6 +56,9 @@ struct JournalSlot {
     /// A load or compaction has returned the files' warnings to its caller, and nothing has
     /// written the files since.
     announced: bool,
+    /// The history inside a state file of the earlier layout, as last read: read instead
+    /// of the history file, and moved to it at the state's first write.
+    embedded: Option<History>,
 }
 
 /// What the files hold, as this backend last wrote or read them.
@@ -172,10 +179,21 @@ impl Backend for LocalBackend {
                 path: self.paths.state.clone(),
             });
         }
-        let (recovered, _) = recover(&self.paths, self.max_state_bytes)?;
-        if recovered.state.is_some() {
+        let read = recover(&self.paths, self.max_state_bytes)?;
+        if read.recovered.state.is_some() {
             return Err(StateError::AlreadyExists {
                 path: self.paths.state.clone(),
+            });
+        }
+        if self.paths.history.exists() {
+            // Left by a state that is gone: a new lineage must not take it over.
+            return Err(StateError::HistoryInvalid {
+                path: self.paths.history.clone(),
+                line: 0,
+                reason: format!(
+                    "it exists but the state file `{}` it belongs to does not",
+                    self.paths.state.display()
+                ),
             });
         }
         let written = write_state_file(&self.paths.state, state)?;
@@ -198,10 +216,17 @@ impl Backend for LocalBackend {
         }
         let mut slot = self.journal.write().await;
         if slot.writer.is_none() {
-            let kept = match slot.kept.take() {
-                Some(kept) => kept,
-                None => self.recover_before_first_append(!slot.announced)?,
-            };
+            if slot.kept.is_none() {
+                let announced = slot.announced;
+                self.recover_before_first_append(&mut slot, !announced)?;
+            }
+            if slot.embedded.is_some() {
+                // The first write of a state of the earlier layout moves its history out.
+                self.compact_slot(&mut slot)?;
+            }
+            let kept = slot.kept.take().ok_or_else(|| StateError::NoState {
+                path: self.paths.state.clone(),
+            })?;
             slot.writer = Some(open_writer(&self.paths, kept)?);
         }
         let slot = slot.downgrade();
@@ -215,19 +240,36 @@ impl Backend for LocalBackend {
 
     async fn compact(&self) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
+        self.compact_slot(&mut slot)
+    }
+
+    async fn history(
+        &self,
+        state: &State,
+        selection: HistorySelection<'_>,
+    ) -> Result<History, StateError> {
+        let slot = self.journal.read().await;
+        local_history::read(&self.paths, state, selection, slot.embedded.as_ref())
+    }
+}
+
+impl LocalBackend {
+    /// [`Backend::compact`] with the journal taken for exclusive use.
+    fn compact_slot(&self, slot: &mut JournalSlot) -> Result<Recovered, StateError> {
         // Whatever fails from here on leaves nothing kept: the files are read again.
         let (kept, warnings) = match slot.kept.take() {
             Some(kept) => (kept, Vec::new()),
             None => {
-                let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
+                let read = recover(&self.paths, self.max_state_bytes)?;
                 slot.announced = true;
-                let Some(kept) = Kept::of(&recovered, journal_length) else {
-                    return Ok(recovered);
+                slot.embedded = read.embedded_history;
+                let Some(kept) = Kept::of(&read.recovered, read.journal_length) else {
+                    return Ok(read.recovered);
                 };
-                (kept, recovered.warnings)
+                (kept, read.recovered.warnings)
             }
         };
-        if !self.paths.journal.exists() {
+        if !self.paths.journal.exists() && slot.embedded.is_none() {
             let recovered = Recovered {
                 warnings,
                 ..recovered_from(&kept.replayed)
@@ -237,13 +279,18 @@ impl Backend for LocalBackend {
         }
         slot.announced = false;
         let Replayed {
-            state: mut folded,
+            state: folded,
             unresolved,
         } = kept.replayed;
-        // Each group's history is trimmed to the retention at every compaction: a state
-        // read with more (written by hand, or before the retention was lowered) shrinks here.
-        let retain_per_group = folded.history.retain_per_group();
-        folded.history.compact(retain_per_group);
+        // The history first, then the state, then the journal. A crash between any two
+        // leaves files that the next compaction ends alike: folding the same journal again
+        // appends nothing twice, and an embedded history still in the state file is merged
+        // with what the history file already holds.
+        if let Some(embedded) = slot.embedded.take() {
+            local_history::move_out(&self.paths, &folded.lineage, embedded)?;
+        }
+        local_history::fold_journal(&self.paths, &folded.lineage, folded.history_retention)?;
+        local_history::keep_retention(&self.paths, &folded.lineage, folded.history_retention)?;
         let mut written = write_state_file(&self.paths.state, folded)?;
         // A crash here leaves the old journal beside the new state; replaying it again
         // gives the same groups and intents (replay is idempotent), so nothing is lost or
@@ -272,51 +319,71 @@ impl LocalBackend {
         if let Some(kept) = &slot.kept {
             return Ok(recovered_from(&kept.replayed));
         }
-        let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
+        let read = recover(&self.paths, self.max_state_bytes)?;
         slot.announced = true;
+        slot.embedded = read.embedded_history;
         if keep {
-            slot.kept = Kept::of(&recovered, journal_length);
+            slot.kept = Kept::of(&read.recovered, read.journal_length);
         }
-        Ok(recovered)
+        Ok(read.recovered)
     }
 
     /// The first append with nothing kept from earlier: learn the journal's shape and what
     /// it replays to from the files. A damaged tail found without a load first has not been
     /// shown to anyone, so it goes to the log before the next append cuts it off.
-    fn recover_before_first_append(&self, unannounced: bool) -> Result<Kept, StateError> {
-        let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
+    fn recover_before_first_append(
+        &self,
+        slot: &mut JournalSlot,
+        unannounced: bool,
+    ) -> Result<(), StateError> {
+        let read = recover(&self.paths, self.max_state_bytes)?;
         if unannounced {
-            for warning in &recovered.warnings {
+            for warning in &read.recovered.warnings {
                 tracing::warn!("{warning}");
             }
         }
-        Kept::of(&recovered, journal_length).ok_or_else(|| StateError::NoState {
-            path: self.paths.state.clone(),
-        })
+        slot.embedded = read.embedded_history;
+        slot.kept = Some(
+            Kept::of(&read.recovered, read.journal_length).ok_or_else(|| StateError::NoState {
+                path: self.paths.state.clone(),
+            })?,
+        );
+        Ok(())
     }
 }
 
-/// The state file with the journal replayed onto it, and the length of the journal's
-/// verified prefix.
-fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), StateError> {
-    let state = read_state_file_within(&paths.state, max_bytes)?;
+/// What reading the files gave.
+struct Read {
+    /// The state file with the journal replayed onto it.
+    recovered: Recovered,
+    /// The length of the journal's verified prefix.
+    journal_length: u64,
+    /// The history inside a state file of the earlier layout.
+    embedded_history: Option<History>,
+}
+
+/// Reads the state file and replays the journal onto it.
+fn recover(paths: &StatePaths, max_bytes: u64) -> Result<Read, StateError> {
+    let stored = read_stored_state(&paths.state, max_bytes)?;
     let journal = read_journal(&paths.journal, max_bytes)?;
-    let Some(state) = state else {
+    let Some(stored) = stored else {
         if journal.is_some_and(|bytes| !bytes.is_empty()) {
             return Err(StateError::OrphanJournal {
                 path: paths.journal.clone(),
                 state_path: paths.state.clone(),
             });
         }
-        return Ok((
-            Recovered {
+        return Ok(Read {
+            recovered: Recovered {
                 state: None,
                 unresolved: Vec::new(),
                 warnings: Vec::new(),
             },
-            0,
-        ));
+            journal_length: 0,
+            embedded_history: None,
+        });
     };
+    let state = stored.state;
     let parsed = parse_journal(journal.as_deref().unwrap_or_default())
         .map_err(|error| journal_error(&paths.journal, error))?;
     if let Some(header) = &parsed.header
@@ -338,14 +405,15 @@ fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), State
         })
         .into_iter()
         .collect();
-    Ok((
-        Recovered {
+    Ok(Read {
+        recovered: Recovered {
             state: Some(state),
             unresolved,
             warnings,
         },
-        parsed.valid_length,
-    ))
+        journal_length: parsed.valid_length,
+        embedded_history: stored.embedded_history,
+    })
 }
 
 fn read_journal(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StateError> {

@@ -219,9 +219,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             )
             .await?;
             let plan = refresh.plan(desired, state.as_ref(), &args.planning.options(false));
-            let last_applied = state.as_ref().map_or_else(Default::default, |state| {
-                render::LastApplied::from_history(&state.history, &plan)
-            });
+            let last_applied = render::LastApplied::read(&backend, state.as_ref(), &plan).await?;
             if !json {
                 print_plan(&plan, &args.output, &last_applied, &environment)?;
             }
