@@ -498,3 +498,50 @@ fn the_printable_check_finds_exactly_the_text_printable_escapes() {
         assert_eq!(super::has_unprintable_text(&as_key), needs, "key {text:?}");
     }
 }
+
+/// The history is read for a plan's updates and orphans only: with a history file that
+/// cannot be read, a plan without either still gets its (empty) notes, and one with them
+/// fails on the file.
+#[test]
+#[allow(clippy::unwrap_used)]
+fn last_applied_reads_the_history_only_for_updates_and_orphans() {
+    use crate::state::{Backend as _, LocalBackend, LockOptions, State, StateError};
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("state.json");
+    crate::state::write_state_file(&path, State::new("lineage-1")).unwrap();
+    std::fs::write(
+        directory.path().join("state.json.history"),
+        "not a history\n",
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let backend = LocalBackend::open(&path, &LockOptions::new("test")).unwrap();
+    let state = runtime.block_on(backend.load()).unwrap().state.unwrap();
+    let mut only_creates = every_kind();
+    only_creates
+        .actions
+        .retain(|action| matches!(action, Action::Create { .. }));
+    assert!(!only_creates.actions.is_empty());
+
+    let notes = runtime
+        .block_on(super::LastApplied::read(
+            &backend,
+            Some(&state),
+            &only_creates,
+        ))
+        .unwrap();
+    assert_eq!(notes, super::LastApplied::default());
+    let error = runtime
+        .block_on(super::LastApplied::read(
+            &backend,
+            Some(&state),
+            &every_kind(),
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(error, StateError::HistoryInvalid { .. }),
+        "{error}"
+    );
+}

@@ -1153,4 +1153,147 @@ mod tests {
         assert!(recovered.unresolved.is_empty());
         assert!(recovered.warnings.is_empty());
     }
+
+    /// Every recorded action of the state in `backend`.
+    fn whole_history(backend: &LocalBackend) -> History {
+        block_on(async {
+            let state = backend.load().await.unwrap().state.unwrap();
+            backend
+                .history(&state, HistorySelection::All)
+                .await
+                .unwrap()
+        })
+    }
+
+    fn history_record(name: &str, minute: i64) -> JournalRecord {
+        JournalRecord::History(crate::state::fixtures::history_entry(
+            name,
+            minute,
+            "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a",
+        ))
+    }
+
+    /// A state file of the layout before the history file, its history inside it.
+    const EMBEDDED: &str = include_str!("../../tests/data/embedded-history-state.json");
+
+    #[test]
+    fn a_state_with_its_history_inside_is_read_as_it_is_and_moved_out_at_its_first_write() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = StatePaths::new(directory.path().join(".cityform/state.json")).unwrap();
+        fs::create_dir_all(paths.directory()).unwrap();
+        fs::write(&paths.state, EMBEDDED).unwrap();
+
+        // Reading: the groups and the history, and nothing written.
+        let backend = open(&directory);
+        let state = block_on(backend.load()).unwrap().state.unwrap();
+        assert_eq!(names(&state), ["alpha", "traffic-east"]);
+        assert_eq!(state.serial, 7);
+        let embedded = whole_history(&backend);
+        assert_eq!(embedded.len(), 3);
+        let east = crate::model::Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east");
+        let wanted = std::collections::BTreeSet::from([east.clone()]);
+        let of_east = block_on(backend.history(&state, HistorySelection::Groups(&wanted))).unwrap();
+        assert_eq!(of_east.len(), 2);
+        assert_eq!(
+            of_east
+                .last_applied(&east)
+                .unwrap()
+                .provenance
+                .short_commit(),
+            Some("9c0ffee")
+        );
+        drop(backend);
+        assert_eq!(fs::read_to_string(&paths.state).unwrap(), EMBEDDED);
+        assert!(!paths.history.exists());
+
+        // The first write moves the history out; the state keeps its groups.
+        let backend = open(&directory);
+        block_on(async {
+            backend.load_to_change().await.unwrap();
+            backend
+                .append(&[put("gamma", "jg-3", None), history_record("gamma", 9)])
+                .await
+                .unwrap();
+        });
+        let written = fs::read_to_string(&paths.state).unwrap();
+        assert!(!written.contains("\"history\""), "{written}");
+        assert!(written.contains("\"checksum\""));
+        assert!(paths.history.exists());
+        block_on(backend.compact()).unwrap();
+        drop(backend);
+
+        let backend = open(&directory);
+        let state = block_on(backend.load()).unwrap().state.unwrap();
+        assert_eq!(names(&state), ["alpha", "gamma", "traffic-east"]);
+        assert!(state.serial > 7);
+        let moved = whole_history(&backend);
+        assert_eq!(moved.len(), 4);
+        let mut newest_first = moved.newest_first();
+        assert_eq!(newest_first.next().unwrap().address, address("gamma"));
+        assert!(
+            newest_first.eq(embedded.newest_first()),
+            "the old entries, in order"
+        );
+    }
+
+    #[test]
+    fn a_journal_folded_again_after_a_crash_records_nothing_twice() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[
+                put("a", "jg-a", None),
+                history_record("a", 0),
+                put("b", "jg-b", None),
+                history_record("b", 1),
+            ],
+        );
+        let journal = fs::read(&paths.journal).unwrap();
+        let backend = open(&directory);
+        block_on(backend.compact()).unwrap();
+        drop(backend);
+        assert!(!paths.journal.exists());
+        assert_eq!(whole_history(&open(&directory)).len(), 2);
+
+        // A crash after the state was written and before the journal was removed.
+        fs::write(&paths.journal, &journal).unwrap();
+        let backend = open(&directory);
+        let recovered = block_on(backend.compact()).unwrap();
+        assert_eq!(names(recovered.state.as_ref().unwrap()), ["a", "b"]);
+        drop(backend);
+        let history = whole_history(&open(&directory));
+        assert_eq!(history.len(), 2, "nothing recorded twice");
+    }
+
+    #[test]
+    fn the_history_includes_what_the_journal_has_not_folded_in_yet() {
+        let directory = tempfile::tempdir().unwrap();
+        crashed_with(
+            &directory,
+            &[put("a", "jg-a", None), history_record("a", 0)],
+        );
+        let backend = open(&directory);
+        assert_eq!(whole_history(&backend).len(), 1);
+        block_on(backend.compact()).unwrap();
+        block_on(backend.append(&[put("a", "jg-a2", None), history_record("a", 1)])).unwrap();
+        assert_eq!(whole_history(&backend).len(), 2);
+    }
+
+    #[test]
+    fn a_history_left_by_a_state_that_is_gone_is_not_taken_over() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[put("a", "jg-a", None), history_record("a", 0)],
+        );
+        block_on(open(&directory).compact()).unwrap();
+        fs::remove_file(&paths.state).unwrap();
+        let backend = open(&directory);
+        let error = block_on(backend.create(State::new("lineage-2"))).unwrap_err();
+        assert!(
+            error.to_string().contains("exists but the state file"),
+            "{error}"
+        );
+        assert!(!paths.state.exists());
+    }
 }

@@ -560,6 +560,9 @@ struct Tail {
     last_entry: Option<EntryRecord>,
     /// The highest run number used.
     last_run: u64,
+    /// The last run record, when the end of the file holds it: the entries that follow it
+    /// refer to it, and so may the next ones.
+    last_run_record: Option<RunRecord>,
 }
 
 /// Reads the header and the end of the file: the last entry and run, and where the intact
@@ -623,22 +626,25 @@ fn read_tail(path: &Path, file: &mut File, lineage: &str) -> Result<Tail, StateE
         None if lines.is_empty() || start == header_length => start,
         None => lines[0].0,
     };
-    let mut last_entry = None;
-    let mut last_run = None;
+    let mut last_entry: Option<EntryRecord> = None;
+    let mut last_run_record: Option<RunRecord> = None;
     for json in verified.iter().rev().flatten() {
         match serde_json::from_slice::<Record>(json).map_err(|error| unreadable(path, 0, &error))? {
             Record::Entry(entry) => {
                 if last_entry.is_none() {
-                    last_run = Some(last_run.unwrap_or(entry.run).max(entry.run));
                     last_entry = Some(entry);
-                    break;
                 }
             }
             Record::Run(run) => {
-                last_run = Some(last_run.unwrap_or(run.run).max(run.run));
+                last_run_record = Some(run);
+                break;
             }
         }
     }
+    let mut last_run = last_run_record
+        .as_ref()
+        .map(|run| run.run)
+        .or(last_entry.as_ref().map(|entry| entry.run));
     if last_entry.is_none() && start > header_length {
         // Nothing but runs in the last bytes: a file of very large records. Read it whole.
         let mut found_entry = None;
@@ -663,6 +669,7 @@ fn read_tail(path: &Path, file: &mut File, lineage: &str) -> Result<Tail, StateE
         valid_length,
         last_entry,
         last_run: last_run.unwrap_or(0),
+        last_run_record,
     })
 }
 
@@ -724,6 +731,19 @@ pub fn fold(
         io::BufWriter::with_capacity(BUFFER, &mut file),
         tail.last_run,
     );
+    // Entries of the run the file ends with go on under its record.
+    encoder.current = tail.last_run_record.map(|record| {
+        (
+            record.run,
+            Run {
+                commit: record.commit,
+                dirty: record.dirty,
+                actor: record.actor,
+                repository_url: record.repository_url,
+                forge: record.forge,
+            },
+        )
+    });
     let mut index = 0usize;
     let mut failure = None;
     pending(&mut |entry| {
@@ -749,4 +769,233 @@ pub fn fold(
 /// The retention in the header of the history file at `path`: `None` when there is none.
 pub fn stored_retention(path: &Path, lineage: &str) -> Result<Option<usize>, StateError> {
     Ok(read_header(path, lineage)?.map(|(header, _)| header.retain_per_group))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::state::fixtures::{address, history_entry};
+
+    const COMMIT_A: &str = "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a";
+    const COMMIT_B: &str = "9c0ffee5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a1";
+    const LINEAGE: &str = "lineage-1";
+
+    fn sample() -> Vec<HistoryEntry> {
+        vec![
+            history_entry("east", 0, COMMIT_A),
+            history_entry("west", 1, COMMIT_A),
+            history_entry("east", 2, COMMIT_B),
+            history_entry("north", 3, COMMIT_B),
+        ]
+    }
+
+    fn history_of(entries: &[HistoryEntry]) -> History {
+        let mut history = History::default();
+        for entry in entries {
+            history.push(entry.clone());
+        }
+        history
+    }
+
+    /// Folds `entries` into the file at `path`, as compaction folds a journal's.
+    fn fold_entries(path: &Path, entries: &[HistoryEntry]) -> usize {
+        fold(path, LINEAGE, 1_000, &mut |visit| {
+            entries.iter().cloned().try_for_each(&mut *visit)
+        })
+        .unwrap()
+    }
+
+    fn kinds(path: &Path) -> Vec<String> {
+        fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let json: serde_json::Value =
+                    serde_json::from_slice(verify_line(line.as_bytes()).unwrap()).unwrap();
+                json["kind"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    use std::fs;
+
+    #[test]
+    fn a_written_history_reads_back_whole_with_each_run_written_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        write_whole(&path, LINEAGE, history_of(&sample())).unwrap();
+
+        assert_eq!(
+            kinds(&path),
+            ["history", "run", "entry", "entry", "run", "entry", "entry"]
+        );
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches(COMMIT_A).count(), 1, "{text}");
+        assert_eq!(text.matches("actions/runs/8812").count(), 2, "{text}");
+        let read = read_all(&path, LINEAGE).unwrap().unwrap();
+        assert_eq!(read, history_of(&sample()));
+        assert_eq!(
+            read_all(&directory.path().join("none"), LINEAGE).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn reading_some_groups_keeps_only_theirs() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        write_whole(&path, LINEAGE, history_of(&sample())).unwrap();
+
+        let wanted = BTreeSet::from([address("east")]);
+        let east = read_groups(&path, LINEAGE, &wanted).unwrap().unwrap();
+
+        assert_eq!(east.len(), 2);
+        let expected: Vec<HistoryEntry> = vec![sample()[2].clone(), sample()[0].clone()];
+        assert_eq!(east.newest_first().cloned().collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn folding_appends_and_folding_the_same_entries_again_appends_nothing() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        let entries = sample();
+
+        assert_eq!(fold_entries(&path, &entries[..2]), 2);
+        assert_eq!(fold_entries(&path, &entries[2..]), 2);
+        let length = fs::metadata(&path).unwrap().len();
+        // A journal folded again after a crash before it was rewritten.
+        assert_eq!(fold_entries(&path, &entries[2..]), 0);
+        assert_eq!(fs::metadata(&path).unwrap().len(), length);
+        // A fold cut short after its first entry: only the rest goes in.
+        let more = [
+            history_entry("south", 4, COMMIT_B),
+            history_entry("south", 5, COMMIT_B),
+        ];
+        fold_entries(&path, &more[..1]);
+        assert_eq!(fold_entries(&path, &more), 1);
+
+        let mut all = entries.clone();
+        all.extend(more);
+        assert_eq!(read_all(&path, LINEAGE).unwrap().unwrap(), history_of(&all));
+        // One record per run, however many folds its entries came in.
+        assert_eq!(kinds(&path).iter().filter(|kind| *kind == "run").count(), 2);
+    }
+
+    #[test]
+    fn a_torn_last_line_is_ignored_when_read_and_cut_before_the_next_fold() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        let entries = sample();
+        fold_entries(&path, &entries[..3]);
+        let complete = fs::read(&path).unwrap();
+        // A crash in the middle of appending the fourth entry.
+        fold_entries(&path, &entries[3..]);
+        let mut torn = fs::read(&path).unwrap();
+        torn.truncate(complete.len() + (torn.len() - complete.len()) / 2);
+        fs::write(&path, &torn).unwrap();
+
+        assert_eq!(
+            read_all(&path, LINEAGE).unwrap().unwrap(),
+            history_of(&entries[..3])
+        );
+        assert_eq!(fold_entries(&path, &entries[3..]), 1);
+        assert_eq!(
+            read_all(&path, LINEAGE).unwrap().unwrap(),
+            history_of(&entries)
+        );
+        let text = fs::read(&path).unwrap();
+        assert!(text.ends_with(b"\n"));
+        assert_eq!(kinds(&path).len(), 7, "the torn bytes are gone");
+    }
+
+    #[test]
+    fn a_damaged_middle_another_lineage_and_a_newer_format_are_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        write_whole(&path, LINEAGE, history_of(&sample())).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+
+        let damaged = text.replacen("east", "eass", 1);
+        fs::write(&path, &damaged).unwrap();
+        let error = read_all(&path, LINEAGE).unwrap_err().to_string();
+        assert!(
+            error.contains("checksum mismatch, and intact records follow it"),
+            "{error}"
+        );
+        let error = fold_entries_error(&path);
+        assert!(error.contains("intact records follow it"), "{error}");
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            damaged,
+            "left as it was"
+        );
+
+        fs::write(&path, &text).unwrap();
+        let error = read_all(&path, "lineage-2").unwrap_err().to_string();
+        assert!(
+            error.contains("it belongs to lineage `lineage-1`, not to the state's `lineage-2`"),
+            "{error}"
+        );
+
+        let mut newer = Vec::new();
+        encode_line_into(
+            &mut newer,
+            &serde_json::json!({"kind": "history", "format_version": 2, "lineage": LINEAGE, "retain_per_group": 1, "x": 1}),
+        )
+        .unwrap();
+        fs::write(&path, &newer).unwrap();
+        let error = read_all(&path, LINEAGE).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("written by a newer cityform (history format 2"),
+            "{error}"
+        );
+        assert!(error.hint().unwrap().contains("move it aside"));
+    }
+
+    fn fold_entries_error(path: &Path) -> String {
+        fold(path, LINEAGE, 1_000, &mut |visit| {
+            visit(history_entry("late", 9, COMMIT_B))
+        })
+        .unwrap_err()
+        .to_string()
+    }
+
+    #[test]
+    fn the_retention_in_the_header_is_applied_when_reading() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        let mut history = History::new(1);
+        history.compact(usize::MAX);
+        for entry in sample() {
+            history.push(entry);
+        }
+        write_whole(&path, LINEAGE, History::new(1)).unwrap();
+        fold(&path, LINEAGE, 1, &mut |visit| {
+            sample().into_iter().try_for_each(&mut *visit)
+        })
+        .unwrap();
+
+        let read = read_all(&path, LINEAGE).unwrap().unwrap();
+
+        assert_eq!(read.len(), 3, "east keeps only its newest");
+        assert_eq!(read.latest(&address("east")).unwrap(), &sample()[2]);
+        assert_eq!(stored_retention(&path, LINEAGE).unwrap(), Some(1));
+    }
+
+    #[test]
+    fn nothing_is_folded_with_a_retention_of_zero() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        write_whole(&path, LINEAGE, History::new(0)).unwrap();
+        let before = fs::read(&path).unwrap();
+        let folded = fold(&path, LINEAGE, 0, &mut |visit| {
+            sample().into_iter().try_for_each(&mut *visit)
+        })
+        .unwrap();
+        assert_eq!(folded, 0);
+        assert_eq!(fs::read(&path).unwrap(), before);
+    }
 }
