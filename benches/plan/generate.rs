@@ -52,6 +52,42 @@ struct Group {
     document: String,
 }
 
+/// Writes the manifests of `size` groups into `manifests` (which must exist), the groups for
+/// which `changed` is true with a `planedJobCount` one higher; returns their size in bytes.
+#[allow(dead_code)] // the scale bench's; this file is shared with it
+pub fn write_manifests(
+    manifests: &Path,
+    size: usize,
+    changed: &dyn Fn(usize) -> bool,
+) -> anyhow::Result<u64> {
+    let defaults_file = manifests.join("00-defaults.yaml");
+    fs::write(&defaults_file, DEFAULTS)
+        .with_context(|| format!("could not write `{}`", defaults_file.display()))?;
+    let mut bytes = DEFAULTS.len() as u64;
+    let per_file = size.div_ceil(GROUP_FILES).max(1);
+    for file_index in 0..GROUP_FILES {
+        let first = file_index * per_file;
+        let last = size.min(first + per_file);
+        if first >= last {
+            break;
+        }
+        let mut text = format!(
+            "# Job groups {first} to {} of the generated city.\n",
+            last - 1
+        );
+        for index in first..last {
+            if index > first {
+                text.push_str("---\n");
+            }
+            text.push_str(&group(index, u32::from(changed(index))).document);
+        }
+        let path = manifests.join(format!("groups-{file_index:02}.yaml"));
+        fs::write(&path, &text).with_context(|| format!("could not write `{}`", path.display()))?;
+        bytes += text.len() as u64;
+    }
+    Ok(bytes)
+}
+
 /// Writes the manifests and the state for `size` groups below `directory`.
 pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
     let manifests = directory.join("manifests");
@@ -96,7 +132,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
             last - 1
         );
         for index in first..last {
-            let group = group(index);
+            let group = group(index, 0);
             if index > first {
                 text.push_str("---\n");
             }
@@ -174,8 +210,9 @@ spec:
     ES_ENABLE: true
 ";
 
-/// Group `index`, varied by small periods so that every kind of document occurs often.
-fn group(index: usize) -> Group {
+/// Group `index`, varied by small periods so that every kind of document occurs often;
+/// `planedJobCount` raised by `bump`.
+fn group(index: usize, bump: u32) -> Group {
     let name = format!("camera-{index:06}");
     let mut document =
         format!("apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: {name}\nspec:\n");
@@ -198,7 +235,7 @@ fn group(index: usize) -> Group {
         "3"
     };
     let resource_profile_id = (index % 8 + 1).to_string();
-    let planed_job_count = (index % 50 + 1) as u32;
+    let planed_job_count = (index % 50 + 1) as u32 + bump;
     let stream_per_job = (index % 16 + 1) as u32;
     let _ = write!(
         document,

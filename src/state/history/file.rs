@@ -998,4 +998,27 @@ mod tests {
         assert_eq!(folded, 0);
         assert_eq!(fs::read(&path).unwrap(), before);
     }
+
+    #[test]
+    fn the_documented_history_file_reads() {
+        let document = include_str!("../../../docs/state.md");
+        let start = document.find("```text\n").unwrap();
+        let start = document[start + 1..]
+            .find("```text\n")
+            .map(|offset| start + 1 + offset + 8)
+            .unwrap();
+        let length = document[start..].find("```\n").unwrap();
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json.history");
+        fs::write(&path, &document[start..start + length]).unwrap();
+
+        let history = read_all(&path, "6f1e2a0c-3b4d-4e5f-8a9b-0c1d2e3f4a5b")
+            .unwrap()
+            .unwrap();
+
+        let entry = history.newest_first().next().unwrap();
+        assert_eq!(entry.provenance.short(), "3f2a9c1 by ci/run 8812");
+        assert_eq!(entry.provenance.source.as_ref().unwrap().line, 16);
+        assert_eq!(history.len(), 1);
+    }
 }
