@@ -41,7 +41,7 @@ pub(crate) struct RunContext<'a, B> {
     /// listed), by address: they may land late.
     pub open_creates: BTreeMap<Address, Vec<Intent>>,
     /// Makes the `history` record of each recorded action.
-    pub history: HistoryRecorder,
+    pub history: HistoryRecorder<'a>,
 }
 
 /// Creates `address` with `spec`, and records it with `prevent_destroy`.

@@ -86,7 +86,7 @@ pub async fn resolve_unresolved_with_provenance<B: Backend>(
 fn with_history(
     records: Vec<JournalRecord>,
     state: Option<&State>,
-    history: &HistoryRecorder,
+    history: &HistoryRecorder<'_>,
 ) -> Vec<JournalRecord> {
     let mut annotated = Vec::with_capacity(records.len() * 2);
     for record in records {
@@ -130,7 +130,7 @@ pub(crate) async fn resolve_intents<B: Backend>(
     state: Option<&State>,
     intents: Vec<Intent>,
     events: &EventSink,
-    history: &HistoryRecorder,
+    history: &HistoryRecorder<'_>,
 ) -> Result<Resolved, ApplyError> {
     let mut by_instance: BTreeMap<(String, String), Vec<Intent>> = BTreeMap::new();
     let count = intents.len();

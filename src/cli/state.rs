@@ -214,7 +214,7 @@ fn announced(recovered: Recovered) -> Option<State> {
 /// Records a state edit with who makes it, from where and at which commit: git runs in the
 /// current directory, where the manifests usually are. Collected before the state is
 /// locked, as for apply; no manifest line and no call are behind an edit.
-fn edit_history() -> HistoryRecorder {
+fn edit_history() -> HistoryRecorder<'static> {
     let context = RunContext::collect_inputs(
         &[Input::Path(PathBuf::from("."))],
         None,

@@ -93,6 +93,13 @@ impl Backend for AnyBackend {
         }
     }
 
+    async fn compact_at_end(&self) -> Result<(), StateError> {
+        match self {
+            Self::Local(backend) => backend.compact_at_end().await,
+            Self::Postgres(backend) => backend.compact_at_end().await,
+        }
+    }
+
     async fn history(
         &self,
         state: &State,

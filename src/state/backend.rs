@@ -48,6 +48,13 @@ pub trait Backend: Send + Sync {
     /// journal to fold.
     fn compact(&self) -> impl Future<Output = Result<Recovered, StateError>> + Send;
 
+    /// [`Backend::compact`] for a caller that reads nothing back afterwards (the end of a
+    /// run): a backend may then keep no copy of what it wrote. The state is read again if
+    /// it is asked for later.
+    fn compact_at_end(&self) -> impl Future<Output = Result<(), StateError>> + Send {
+        async move { self.compact().await.map(drop) }
+    }
+
     /// The recorded actions of `state` (as this backend loaded it) that `selection` asks
     /// for, each group trimmed to the state's retention. The history is kept beside the
     /// state and read only here, so a command that never calls this never reads it.

@@ -222,7 +222,7 @@ impl Backend for LocalBackend {
             }
             if slot.embedded.is_some() {
                 // The first write of a state of the earlier layout moves its history out.
-                self.compact_slot(&mut slot)?;
+                self.compact_slot(&mut slot, Keep::Copy)?;
             }
             let kept = slot.kept.take().ok_or_else(|| StateError::NoState {
                 path: self.paths.state.clone(),
@@ -240,7 +240,12 @@ impl Backend for LocalBackend {
 
     async fn compact(&self) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
-        self.compact_slot(&mut slot)
+        self.compact_slot(&mut slot, Keep::Copy)
+    }
+
+    async fn compact_at_end(&self) -> Result<(), StateError> {
+        let mut slot = self.exclusive().await;
+        self.compact_slot(&mut slot, Keep::Nothing).map(drop)
     }
 
     async fn history(
@@ -254,8 +259,10 @@ impl Backend for LocalBackend {
 }
 
 impl LocalBackend {
-    /// [`Backend::compact`] with the journal taken for exclusive use.
-    fn compact_slot(&self, slot: &mut JournalSlot) -> Result<Recovered, StateError> {
+    /// [`Backend::compact`] with the journal taken for exclusive use. With [`Keep::Nothing`]
+    /// the state written is returned and not kept: at the end of a large run, a copy of it
+    /// is a good part of the process's memory.
+    fn compact_slot(&self, slot: &mut JournalSlot, keep: Keep) -> Result<Recovered, StateError> {
         // Whatever fails from here on leaves nothing kept: the files are read again.
         let (kept, warnings) = match slot.kept.take() {
             Some(kept) => (kept, Vec::new()),
@@ -301,14 +308,22 @@ impl LocalBackend {
         let recovered = Recovered {
             state: Some(written),
             unresolved,
-            warnings: Vec::new(),
-        };
-        slot.kept = Kept::of(&recovered, journal_length);
-        Ok(Recovered {
             warnings,
-            ..recovered
-        })
+        };
+        slot.kept = match keep {
+            Keep::Copy => Kept::of(&recovered, journal_length),
+            Keep::Nothing => None,
+        };
+        Ok(recovered)
     }
+}
+
+/// Whether a compaction keeps a copy of the state it wrote, for the loads and appends that
+/// follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Copy,
+    Nothing,
 }
 
 impl LocalBackend {
