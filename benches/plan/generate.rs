@@ -7,8 +7,8 @@
 //! every even-numbered group in it; every fifth of those records another `planedJobCount`,
 //! so the plan has creates, updates and unchanged groups, and the expected counts are known
 //! here without asking cityform. Each recorded group has the history an apply from CI leaves
-//! (its create, with the commit, manifest line, CI job and RequestId), so that the state is
-//! as large as a real one.
+//! (its create, with the commit, manifest line, CI job and RequestId), in the history file
+//! beside the state, as cityform keeps it.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use cityform::manifest::SourceLocation;
 use cityform::model::{Address, JobGroupParams, JobGroupSpec};
-use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
+use cityform::provenance::RunContext;
+use cityform::state::{History, HistoryAction, HistoryEntry};
 use cityform::state::{State, StateEntry, write_state_file};
 
 /// How many files the job groups are spread over (besides the defaults file).
@@ -51,6 +52,42 @@ struct Group {
     document: String,
 }
 
+/// Writes the manifests of `size` groups into `manifests` (which must exist), the groups for
+/// which `changed` is true with a `planedJobCount` one higher; returns their size in bytes.
+#[allow(dead_code)] // the scale bench's; this file is shared with it
+pub fn write_manifests(
+    manifests: &Path,
+    size: usize,
+    changed: &dyn Fn(usize) -> bool,
+) -> anyhow::Result<u64> {
+    let defaults_file = manifests.join("00-defaults.yaml");
+    fs::write(&defaults_file, DEFAULTS)
+        .with_context(|| format!("could not write `{}`", defaults_file.display()))?;
+    let mut bytes = DEFAULTS.len() as u64;
+    let per_file = size.div_ceil(GROUP_FILES).max(1);
+    for file_index in 0..GROUP_FILES {
+        let first = file_index * per_file;
+        let last = size.min(first + per_file);
+        if first >= last {
+            break;
+        }
+        let mut text = format!(
+            "# Job groups {first} to {} of the generated city.\n",
+            last - 1
+        );
+        for index in first..last {
+            if index > first {
+                text.push_str("---\n");
+            }
+            text.push_str(&group(index, u32::from(changed(index))).document);
+        }
+        let path = manifests.join(format!("groups-{file_index:02}.yaml"));
+        fs::write(&path, &text).with_context(|| format!("could not write `{}`", path.display()))?;
+        bytes += text.len() as u64;
+    }
+    Ok(bytes)
+}
+
 /// Writes the manifests and the state for `size` groups below `directory`.
 pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
     let manifests = directory.join("manifests");
@@ -64,6 +101,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
     let mut manifest_bytes = DEFAULTS.len() as u64;
 
     let mut state = State::new("5a3e0c8e-61a4-4f0c-9b8e-0d7c2f4b1a90");
+    let mut history = History::default();
     let applied_from_ci = RunContext::without_git(
         Some("3f2a9c1e0b7d4a5f6c8e9d0a1b2c3d4e5f6a7b8c"),
         &BTreeMap::from(
@@ -94,7 +132,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
             last - 1
         );
         for index in first..last {
-            let group = group(index);
+            let group = group(index, 0);
             if index > first {
                 text.push_str("---\n");
             }
@@ -113,7 +151,7 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
                     line: 2 + 10 * (index - first),
                     column: 1,
                 };
-                state.history.push(HistoryEntry {
+                history.push(HistoryEntry {
                     address: group.address.clone(),
                     action: HistoryAction::Create,
                     job_group_id: format!("jg-{index:08x}"),
@@ -142,6 +180,9 @@ pub fn generate(directory: &Path, size: usize) -> anyhow::Result<Inputs> {
         manifest_bytes += text.len() as u64;
     }
 
+    let history_path = state_path.with_extension("json.history");
+    cityform::state::history::file::write_whole(&history_path, &state.lineage, history)
+        .with_context(|| format!("could not write `{}`", history_path.display()))?;
     write_state_file(&state_path, state)
         .with_context(|| format!("could not write `{}`", state_path.display()))?;
     let state_bytes = fs::metadata(&state_path)
@@ -169,8 +210,9 @@ spec:
     ES_ENABLE: true
 ";
 
-/// Group `index`, varied by small periods so that every kind of document occurs often.
-fn group(index: usize) -> Group {
+/// Group `index`, varied by small periods so that every kind of document occurs often;
+/// `planedJobCount` raised by `bump`.
+fn group(index: usize, bump: u32) -> Group {
     let name = format!("camera-{index:06}");
     let mut document =
         format!("apiVersion: cityform/v1\nkind: JobGroup\nmetadata:\n  name: {name}\nspec:\n");
@@ -193,7 +235,7 @@ fn group(index: usize) -> Group {
         "3"
     };
     let resource_profile_id = (index % 8 + 1).to_string();
-    let planed_job_count = (index % 50 + 1) as u32;
+    let planed_job_count = (index % 50 + 1) as u32 + bump;
     let stream_per_job = (index % 16 + 1) as u32;
     let _ = write!(
         document,

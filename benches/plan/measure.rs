@@ -32,11 +32,21 @@ pub struct Sample {
 /// Runs `program arguments…` with standard output to `/dev/null`, through a measuring copy
 /// of this program, and returns what it cost. A run that fails is an error with its stderr.
 pub fn measure(program: &Path, arguments: &[OsString]) -> anyhow::Result<Sample> {
+    measure_with(program, arguments, &[])
+}
+
+/// [`measure`] with `environment` set for the command (and the measuring copy).
+pub fn measure_with(
+    program: &Path,
+    arguments: &[OsString],
+    environment: &[(&str, &str)],
+) -> anyhow::Result<Sample> {
     let this = std::env::current_exe().context("could not locate the bench program")?;
     let output = Command::new(this)
         .arg(MEASURE_FLAG)
         .arg(program)
         .args(arguments)
+        .envs(environment.iter().copied())
         .stdin(Stdio::null())
         .output()
         .context("could not start the measuring process")?;

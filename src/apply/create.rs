@@ -22,7 +22,7 @@ use super::slots::RequestSlots;
 use super::work::Outcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
-use crate::provenance::HistoryAction;
+use crate::state::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 
@@ -41,7 +41,7 @@ pub(crate) struct RunContext<'a, B> {
     /// listed), by address: they may land late.
     pub open_creates: BTreeMap<Address, Vec<Intent>>,
     /// Makes the `history` record of each recorded action.
-    pub history: HistoryRecorder,
+    pub history: HistoryRecorder<'a>,
 }
 
 /// Creates `address` with `spec`, and records it with `prevent_destroy`.

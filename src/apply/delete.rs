@@ -13,7 +13,7 @@ use super::resolve::group_by_id;
 use super::status::failure_from;
 use super::work::Outcome;
 use crate::model::{Address, printable};
-use crate::provenance::HistoryAction;
+use crate::state::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Remove, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 

@@ -152,7 +152,7 @@ pub async fn execute<B: Backend>(
     let prepared = prepare_state(backend, &client, will_create, &events, &history).await?;
     if let Some(retain_per_group) = options.history_retention
         && let Some(state) = &prepared.state
-        && state.history.retain_per_group() != retain_per_group
+        && state.history_retention != retain_per_group
     {
         backend
             .append(&[JournalRecord::Retention(Retention { retain_per_group })])
@@ -182,6 +182,7 @@ pub async fn execute<B: Backend>(
         fatal: None,
     };
     let mut state = prepared.state;
+    let recorded_state = state.is_some();
     for (index, actions) in phases.iter().enumerate() {
         if actions.is_empty() {
             continue;
@@ -202,10 +203,13 @@ pub async fn execute<B: Backend>(
             .map(|created| created.address.clone())
             .chain(report.recovered.iter().map(|found| found.address.clone()))
             .collect();
+        // The actions to run, not their work: each is made into work (with copies of its
+        // spec and entry) only as it starts, so that a phase of 100,000 creates does not
+        // hold a second copy of every spec the plan holds.
         let mut queue = VecDeque::new();
         for action in actions {
             match prepare(action, state.as_ref(), &recorded_by_run) {
-                Some(Prepared::Run(work)) => queue.push_back(work),
+                Some(Prepared::Run(_)) => queue.push_back(*action),
                 // Resolution just recorded it and said so.
                 Some(Prepared::AlreadyRecorded(found)) if resolved_now.contains(&found.address) => {
                 }
@@ -219,6 +223,11 @@ pub async fn execute<B: Backend>(
                 None => {}
             }
         }
+        let queue = Queue {
+            actions: queue,
+            state: state.as_ref(),
+            recorded_by_run: &recorded_by_run,
+        };
         runner.run(queue, &mut report).await;
     }
     if let Some(timeout) = options.wait_timeout
@@ -250,8 +259,9 @@ pub async fn execute<B: Backend>(
     if let Some(source) = runner.fatal {
         return Err(ApplyError::Record { source });
     }
-    if state.is_some() {
-        backend.compact().await?;
+    drop(state);
+    if recorded_state {
+        backend.compact_at_end().await?;
     }
     report.sort();
     if let Some(halt) = health.halt() {
@@ -304,7 +314,7 @@ async fn prepare_state<B: Backend>(
     client: &CloudClient,
     will_create: bool,
     events: &EventSink,
-    history: &HistoryRecorder,
+    history: &HistoryRecorder<'_>,
 ) -> Result<StartingPoint, ApplyError> {
     let recovered = backend.compact().await?;
     let Some(state) = recovered.state else {
@@ -352,6 +362,27 @@ fn recovered_event(recovered: &RecoveredGroup) -> ApplyEvent {
     }
 }
 
+/// The actions of a phase still to start, with what makes each into its work.
+struct Queue<'p> {
+    actions: VecDeque<&'p Action>,
+    /// The state as the phase started, which every action was checked against.
+    state: Option<&'p State>,
+    recorded_by_run: &'p BTreeSet<Address>,
+}
+
+impl Queue<'_> {
+    /// The next action's work: checked against the same state as when the phase started, so
+    /// the check says again what it said then.
+    fn next_work(&mut self) -> Option<Work> {
+        while let Some(action) = self.actions.pop_front() {
+            if let Some(Prepared::Run(work)) = prepare(action, self.state, self.recorded_by_run) {
+                return Some(work);
+            }
+        }
+        None
+    }
+}
+
 /// Runs the work of each phase; remembers across phases whether to stop.
 struct Runner<'a, B, S: Future> {
     context: &'a RunContext<'a, B>,
@@ -383,14 +414,14 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
     }
 
     /// Runs `queue`, `parallelism` at a time; what never starts is reported `not_started`.
-    async fn run(&mut self, mut queue: VecDeque<Work>, report: &mut ApplyReport) {
+    async fn run(&mut self, mut queue: Queue<'_>, report: &mut ApplyReport) {
         let mut in_flight = FuturesUnordered::new();
         loop {
             if !self.stopping && self.stop.as_mut().now_or_never().is_some() {
                 self.stopping(report).await;
             }
             while !self.halted() && in_flight.len() < self.parallelism * ACTIONS_AHEAD {
-                let Some(work) = queue.pop_front() else {
+                let Some(work) = queue.next_work() else {
                     break;
                 };
                 in_flight.push(perform(self.context, work));
@@ -417,9 +448,12 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
                 else => break,
             }
         }
-        report
-            .not_started
-            .extend(queue.into_iter().map(|work| work.address().clone()));
+        report.not_started.extend(
+            queue
+                .actions
+                .into_iter()
+                .map(|action| action.address().clone()),
+        );
         if matches!(self.health.halt(), Some(Halt::ClockOff { .. })) {
             // Refusals answered before the halt was called are the same refusal: the run's
             // one error says why, and the service did nothing for any of them.

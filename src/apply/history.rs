@@ -9,20 +9,22 @@ use std::collections::BTreeMap;
 use crate::manifest::SourceLocation;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
-use crate::provenance::{HistoryAction, HistoryEntry, Moved, RunContext};
+use crate::provenance::RunContext;
 use crate::state::journal::JournalRecord;
+use crate::state::{HistoryAction, HistoryEntry, Moved};
 
 /// Makes the `history` records of one run.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct HistoryRecorder {
+pub(crate) struct HistoryRecorder<'p> {
     context: Option<RunContext>,
-    /// Where the manifests declare each group the plan creates or updates.
-    sources: BTreeMap<Address, SourceLocation>,
+    /// Where the manifests declare each group the plan creates or updates: borrowed from
+    /// the plan, which a large run would otherwise hold twice.
+    sources: BTreeMap<&'p Address, &'p SourceLocation>,
 }
 
-impl HistoryRecorder {
+impl<'p> HistoryRecorder<'p> {
     /// A recorder for the actions of `plan`, run with `context`.
-    pub(crate) fn new(context: Option<&RunContext>, plan: Option<&Plan>) -> Self {
+    pub(crate) fn new(context: Option<&RunContext>, plan: Option<&'p Plan>) -> Self {
         let sources = plan
             .into_iter()
             .flat_map(|plan| &plan.actions)
@@ -32,7 +34,7 @@ impl HistoryRecorder {
                 }
                 | Action::Update {
                     address, source, ..
-                } => Some((address.clone(), source.clone())),
+                } => Some((address, source)),
                 _ => None,
             })
             .collect();
@@ -86,7 +88,7 @@ impl HistoryRecorder {
             address: address.clone(),
             action,
             job_group_id: job_group_id.to_owned(),
-            provenance: context.for_group(self.sources.get(address), request_id),
+            provenance: context.for_group(self.sources.get(address).copied(), request_id),
             moved: None,
         })
     }
@@ -147,7 +149,8 @@ mod tests {
             &BTreeMap::new(),
             "laptop",
         );
-        let recorder = HistoryRecorder::new(Some(&context), Some(&plan()));
+        let plan = plan();
+        let recorder = HistoryRecorder::new(Some(&context), Some(&plan));
         let Some(JournalRecord::History(entry)) =
             recorder.record(HistoryAction::Create, &address("east"), "jg-1", "req-1")
         else {
@@ -173,7 +176,8 @@ mod tests {
 
     #[test]
     fn without_a_context_nothing_is_recorded() {
-        let recorder = HistoryRecorder::new(None, Some(&plan()));
+        let plan = plan();
+        let recorder = HistoryRecorder::new(None, Some(&plan));
         assert_eq!(
             recorder.record(HistoryAction::Create, &address("east"), "jg-1", "req-1"),
             None

@@ -10,9 +10,10 @@ use super::resolve::{group_by_id, now_rfc3339};
 use crate::cloud::{CloudClient, CloudError, ObservedJobGroup};
 use crate::manifest::Desired;
 use crate::model::{Address, JobGroupSpec, LiveStatus, Status};
-use crate::provenance::{HistoryAction, HistoryEntry, RunContext};
+use crate::provenance::RunContext;
 use crate::state::journal::{JournalRecord, Put};
 use crate::state::{Backend, State, StateEntry, StateError};
+use crate::state::{HistoryAction, HistoryEntry};
 
 /// Why a group could not be imported. Nothing was written.
 #[derive(Debug, thiserror::Error)]

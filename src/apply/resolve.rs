@@ -23,7 +23,8 @@ use super::history::HistoryRecorder;
 use super::report::{NOT_FOUND_CODE, RecoveredGroup, RecoveryReason};
 use crate::cloud::{CloudClient, CloudError, DescribeJobGroupsRequest, ObservedJobGroup};
 use crate::model::{Address, JobGroupSpec, LiveStatus};
-use crate::provenance::{HistoryAction, RunContext};
+use crate::provenance::RunContext;
+use crate::state::HistoryAction;
 use crate::state::journal::{Intent, JournalRecord, Operation, Put, Remove, Settle};
 use crate::state::{Backend, Recovered, State, StateEntry};
 
@@ -77,7 +78,7 @@ pub async fn resolve_unresolved<B: Backend>(
 fn with_history(
     records: Vec<JournalRecord>,
     state: Option<&State>,
-    history: &HistoryRecorder,
+    history: &HistoryRecorder<'_>,
 ) -> Vec<JournalRecord> {
     let mut annotated = Vec::with_capacity(records.len() * 2);
     for record in records {
@@ -121,7 +122,7 @@ pub(crate) async fn resolve_intents<B: Backend>(
     state: Option<&State>,
     intents: Vec<Intent>,
     events: &EventSink,
-    history: &HistoryRecorder,
+    history: &HistoryRecorder<'_>,
 ) -> Result<Resolved, ApplyError> {
     let mut by_instance: BTreeMap<(String, String), Vec<Intent>> = BTreeMap::new();
     let count = intents.len();
@@ -529,7 +530,7 @@ mod tests {
 
     #[test]
     fn resolutions_are_recorded_in_the_history_as_recover_and_delete() {
-        use crate::provenance::HistoryEntry;
+        use crate::state::HistoryEntry;
         let context = RunContext::without_git(None, &BTreeMap::new(), "host");
         let recorder = HistoryRecorder::new(Some(&context), None);
         let mut state = State::new("lineage");

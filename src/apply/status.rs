@@ -11,7 +11,7 @@ use super::update::gone;
 use super::work::Outcome;
 use crate::cloud::CloudError;
 use crate::model::{Address, Status};
-use crate::provenance::HistoryAction;
+use crate::state::HistoryAction;
 use crate::state::journal::{JournalRecord, Put};
 use crate::state::{Backend, StateEntry, StateError};
 

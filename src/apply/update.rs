@@ -20,7 +20,7 @@ use super::status::failure_from;
 use super::work::Outcome;
 use crate::cloud::ModifyJobGroupRequest;
 use crate::model::{Address, JobGroupSpec};
-use crate::provenance::HistoryAction;
+use crate::state::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Put, Settle};
 use crate::state::{Backend, StateEntry, StateError};
 

@@ -51,19 +51,6 @@ pub(crate) enum Work {
     Delete { address: Address, entry: StateEntry },
 }
 
-impl Work {
-    /// The group.
-    pub fn address(&self) -> &Address {
-        match self {
-            Work::Create { address, .. }
-            | Work::Update { address, .. }
-            | Work::Protect { address, .. }
-            | Work::SetStatus { address, .. }
-            | Work::Delete { address, .. } => address,
-        }
-    }
-}
-
 /// How one action ended. A state error instead ends the whole run.
 #[derive(Debug)]
 pub(crate) enum Outcome {

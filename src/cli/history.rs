@@ -1,6 +1,8 @@
 //! `cityform history [ADDRESS] [--since TIME] [--limit N] [--format text|json]`: the actions
-//! recorded in the state store, newest first, with their provenance. Reads the state only;
-//! never calls the service.
+//! recorded beside the state, newest first, with their provenance. Reads the state store only
+//! (of the history, only the group asked for); never calls the service.
+
+use std::collections::BTreeSet;
 
 use clap::{Args, ValueEnum};
 use time::OffsetDateTime;
@@ -8,8 +10,8 @@ use time::OffsetDateTime;
 use super::settings::StateArgs;
 use super::{Outcome, output};
 use crate::model::Address;
-use crate::provenance::{InvalidSince, parse_since};
 use crate::state::Backend as _;
+use crate::state::{History, HistorySelection, InvalidSince, parse_since};
 
 /// Arguments of `cityform history`.
 #[derive(Debug, Args)]
@@ -58,11 +60,21 @@ pub(super) async fn run(args: HistoryArgs) -> anyhow::Result<Outcome> {
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
     }
+    let history = match &recovered.state {
+        Some(state) => {
+            let selected;
+            let selection = match &args.address {
+                Some(address) => {
+                    selected = BTreeSet::from([address.clone()]);
+                    HistorySelection::Groups(&selected)
+                }
+                None => HistorySelection::All,
+            };
+            backend.history(state, selection).await?
+        }
+        None => History::default(),
+    };
     backend.close().await?;
-    let history = recovered
-        .state
-        .map(|state| state.history)
-        .unwrap_or_default();
     let mut entries = history.select(args.address.as_ref(), args.since);
     if let Some(limit) = args.limit {
         entries.truncate(limit);

@@ -15,12 +15,13 @@ use super::{Outcome, output};
 use crate::apply::HistoryRecorder;
 use crate::manifest::Input;
 use crate::model::{Address, validate_job_group_name};
-use crate::provenance::{HistoryAction, Moved, RunContext};
+use crate::provenance::RunContext;
 use crate::render;
 use crate::state::journal::{JournalRecord, Put, Remove};
 use crate::state::{
     AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State, migrate,
 };
+use crate::state::{HistoryAction, HistorySelection, Moved};
 
 /// Arguments of `cityform state`.
 #[derive(Debug, Args)]
@@ -212,7 +213,7 @@ fn announced(recovered: Recovered) -> Option<State> {
 /// Records a state edit with who makes it, from where and at which commit: git runs in the
 /// current directory, where the manifests usually are. Collected before the state is
 /// locked, as for apply; no manifest line and no call are behind an edit.
-fn edit_history() -> HistoryRecorder {
+fn edit_history() -> HistoryRecorder<'static> {
     let context = RunContext::collect_inputs(
         &[Input::Path(PathBuf::from("."))],
         None,
@@ -242,6 +243,10 @@ async fn list(args: ListArgs) -> anyhow::Result<Outcome> {
 async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
     let backend = open(&args.state, "cityform state show").await?;
     let state = load(&backend).await?.ok_or_else(|| no_state(&backend))?;
+    let this_group = std::collections::BTreeSet::from([args.address.clone()]);
+    let history = backend
+        .history(&state, HistorySelection::Groups(&this_group))
+        .await?;
     backend.close().await?;
     let entry =
         state
@@ -251,7 +256,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
                 address: args.address.clone(),
             })?;
     // The last recorded change and where it came from (`docs/provenance.md`).
-    let last_change = state.history.latest(&args.address);
+    let last_change = history.latest(&args.address);
     let text = match args.format {
         StateFormat::Text => render::state::entry_text(&args.address, entry, last_change),
         StateFormat::Json => render::state::entry_json(&args.address, entry, last_change)?,

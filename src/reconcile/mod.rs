@@ -27,7 +27,7 @@ use crate::manifest::Desired;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::render::LastApplied;
-use crate::state::{Backend, State, StateEntry};
+use crate::state::{Backend, HistorySelection, State, StateEntry, StateError};
 
 /// A plan, and where each group it updates or orphans was last applied from.
 #[derive(Debug)]
@@ -74,7 +74,16 @@ pub async fn plan<B: Backend>(
         interaction.notice(Notice::StateWarning(warning));
     }
     let state = recovered.state.as_ref();
-    plan_against(connection, desired, planning, state, false, interaction).await
+    plan_against(
+        backend,
+        connection,
+        desired,
+        planning,
+        state,
+        false,
+        interaction,
+    )
+    .await
 }
 
 /// Carries out `request`: see the module's documentation for the sequence.
@@ -123,6 +132,7 @@ pub async fn run<B: Backend>(
         Source::Saved { plan, .. } => plan,
         Source::Manifests { desired, planning } => {
             let planned = plan_against(
+                backend,
                 connection,
                 desired,
                 &planning,
@@ -173,9 +183,11 @@ pub async fn run<B: Backend>(
     })
 }
 
-/// The plan of `desired` against `state`, after the refresh `planning` asks for; with
-/// `offline_ok` (a dry run), a refresh without credentials is skipped and `interaction` told.
-async fn plan_against(
+/// The plan of `desired` against `state` (read from `backend`), after the refresh
+/// `planning` asks for; with `offline_ok` (a dry run), a refresh without credentials is
+/// skipped and `interaction` told.
+async fn plan_against<B: Backend>(
+    backend: &B,
     connection: &Connection,
     desired: Desired,
     planning: &PlanRequest,
@@ -196,10 +208,26 @@ async fn plan_against(
     )
     .await?;
     let plan = refresh.plan(desired, state, &planning.options);
-    let last_applied = state.map_or_else(LastApplied::default, |state| {
-        LastApplied::from_history(&state.history, &plan)
-    });
+    let last_applied = last_applied(backend, state, &plan).await?;
     Ok(Planned { plan, last_applied })
+}
+
+/// Where each group `plan` updates or orphans was last applied from, read from the history
+/// of only those groups. A plan with neither, or no state, reads nothing: the history is
+/// kept beside the state so that most plans never touch it.
+pub async fn last_applied<B: Backend>(
+    backend: &B,
+    state: Option<&State>,
+    plan: &Plan,
+) -> Result<LastApplied, StateError> {
+    let quoted = LastApplied::quoted_by(plan);
+    let Some(state) = state.filter(|_| !quoted.is_empty()) else {
+        return Ok(LastApplied::default());
+    };
+    let history = backend
+        .history(state, HistorySelection::Groups(&quoted))
+        .await?;
+    Ok(LastApplied::from_history(&history, plan))
 }
 
 /// Refuses a target (or an exclusion, `flag` says which) that names nothing, most likely a
@@ -303,5 +331,59 @@ mod tests {
         let mut plan = Plan::empty(None);
         plan.actions.push(orphan);
         assert_eq!(nothing_to_apply(&plan).not_applied.len(), 1);
+    }
+
+    /// The history is read for a plan's updates and orphans only: with a history file that
+    /// cannot be read, a plan without either still gets its (empty) notes, and one with them
+    /// fails on the file.
+    #[test]
+    fn last_applied_reads_the_history_only_for_updates_and_orphans() {
+        use crate::manifest::SourceLocation;
+        use crate::state::{LocalBackend, LocalFileError, LockOptions};
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("state.json");
+        crate::state::write_state_file(&path, State::new("lineage-1")).unwrap();
+        std::fs::write(
+            directory.path().join("state.json.history"),
+            "not a history\n",
+        )
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let backend = LocalBackend::open(&path, &LockOptions::new("test")).unwrap();
+        let state = runtime.block_on(backend.load()).unwrap().state.unwrap();
+        let mut plan = Plan::empty(None);
+        plan.actions.push(Action::Create {
+            address: Address::example("new"),
+            spec: JobGroupSpec::example(),
+            source: SourceLocation {
+                file: "groups.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            replaces_id: None,
+            prevent_destroy: false,
+        });
+
+        let notes = runtime
+            .block_on(last_applied(&backend, Some(&state), &plan))
+            .unwrap();
+        assert_eq!(notes, LastApplied::default());
+        plan.actions.push(Action::Orphan {
+            address: Address::example("old"),
+            job_group_id: "1".into(),
+            spec: JobGroupSpec::example(),
+        });
+        let error = runtime
+            .block_on(last_applied(&backend, Some(&state), &plan))
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                StateError::LocalFile(LocalFileError::HistoryInvalid { .. })
+            ),
+            "{error}"
+        );
     }
 }

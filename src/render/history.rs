@@ -8,7 +8,8 @@ use serde::Serialize;
 use time::UtcOffset;
 use time::macros::format_description;
 
-use crate::provenance::{HistoryEntry, Provenance};
+use crate::provenance::Provenance;
+use crate::state::HistoryEntry;
 
 /// The format version of `history --format json`; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -228,7 +229,7 @@ mod tests {
     use crate::manifest::SourceLocation;
     use crate::model::Address;
     use crate::provenance::{Actor, Forge};
-    use crate::provenance::{History, HistoryAction, Moved};
+    use crate::state::{History, HistoryAction, Moved};
 
     const COMMIT: &str = "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a";
     const OTHER: &str = "9c0ffee5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a1";

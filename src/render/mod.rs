@@ -22,24 +22,36 @@ use std::collections::BTreeMap;
 
 use crate::model::{Address, printable};
 use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
-use crate::provenance::{History, Provenance};
+use crate::provenance::Provenance;
+use crate::state::History;
 
 /// Where each group a plan updates or orphans was last applied from: what the renderers
-/// quote as "last applied from 3f2a9c1 by ci/run 8812". Taken from the state's history by
-/// the caller, so that rendering stays pure; empty when nothing is known.
+/// quote as "last applied from 3f2a9c1 by ci/run 8812". Read from the history before
+/// rendering (`reconcile::last_applied`), so that rendering stays pure; empty when nothing is
+/// known.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LastApplied {
     by_address: BTreeMap<Address, Provenance>,
 }
 
 impl LastApplied {
+    /// The groups whose last applied provenance a plan shows: those `plan` updates or
+    /// orphans. Reading the history of only these keeps most plans from touching it.
+    pub fn quoted_by(plan: &Plan) -> std::collections::BTreeSet<Address> {
+        plan.actions
+            .iter()
+            .filter(|action| quotes_last_applied(action))
+            .map(|action| action.address().clone())
+            .collect()
+    }
+
     /// The provenance of the last action that applied a spec
     /// ([`History::last_applied`]) to each group `plan` updates or orphans.
     pub fn from_history(history: &History, plan: &Plan) -> Self {
         let by_address = plan
             .actions
             .iter()
-            .filter(|action| matches!(action, Action::Update { .. } | Action::Orphan { .. }))
+            .filter(|action| quotes_last_applied(action))
             .filter_map(|action| {
                 let address = action.address();
                 let entry = history.last_applied(address)?;
@@ -56,6 +68,11 @@ impl LastApplied {
             _ => None,
         }
     }
+}
+
+/// Whether a plan shows where `action`'s group was last applied from.
+fn quotes_last_applied(action: &Action) -> bool {
+    matches!(action, Action::Update { .. } | Action::Orphan { .. })
 }
 
 /// The output formats every command that prints a plan or a result accepts.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::model::{Address, JobGroupSpec, Status};
-use crate::provenance::HistoryEntry;
+use crate::state::HistoryEntry;
 use crate::state::{State, StateEntry};
 
 /// One line per group, `ADDRESS  ID`, the ids aligned; nothing for an empty state.

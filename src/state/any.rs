@@ -6,7 +6,7 @@
 
 use super::backend::{Backend, Recovered};
 use super::journal::JournalRecord;
-use super::{LocalBackend, PostgresBackend, State, StateError};
+use super::{History, HistorySelection, LocalBackend, PostgresBackend, State, StateError};
 
 /// A locked state in either backend. The lock is held until this value is dropped.
 #[derive(Debug)]
@@ -90,6 +90,24 @@ impl Backend for AnyBackend {
         match self {
             Self::Local(backend) => backend.compact().await,
             Self::Postgres(backend) => backend.compact().await,
+        }
+    }
+
+    async fn compact_at_end(&self) -> Result<(), StateError> {
+        match self {
+            Self::Local(backend) => backend.compact_at_end().await,
+            Self::Postgres(backend) => backend.compact_at_end().await,
+        }
+    }
+
+    async fn history(
+        &self,
+        state: &State,
+        selection: HistorySelection<'_>,
+    ) -> Result<History, StateError> {
+        match self {
+            Self::Local(backend) => backend.history(state, selection).await,
+            Self::Postgres(backend) => backend.history(state, selection).await,
         }
     }
 }

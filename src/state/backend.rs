@@ -8,6 +8,7 @@ use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 
+use super::history::{History, HistorySelection};
 use super::journal::{DamagedTail, Intent, JournalRecord};
 use super::{State, StateError};
 
@@ -47,6 +48,28 @@ pub trait Backend: Send + Sync {
     /// returns what [`Backend::load`] would return now. Does nothing when there is no
     /// journal to fold.
     fn compact(&self) -> impl Future<Output = Result<Recovered, StateError>> + Send;
+
+    /// [`Backend::compact`] for a caller that reads nothing back afterwards (the end of a
+    /// run): a backend may then keep no copy of what it wrote. The state is read again if
+    /// it is asked for later.
+    fn compact_at_end(&self) -> impl Future<Output = Result<(), StateError>> + Send {
+        async move { self.compact().await.map(drop) }
+    }
+
+    /// The recorded actions of `state` (as this backend loaded it) that `selection` asks
+    /// for, each group trimmed to the state's retention. The history is kept beside the
+    /// state and read only here, so a command that never calls this never reads it.
+    ///
+    /// The default is a backend that keeps no history.
+    fn history(
+        &self,
+        state: &State,
+        selection: HistorySelection<'_>,
+    ) -> impl Future<Output = Result<History, StateError>> + Send {
+        let _ = selection;
+        let retention = state.history_retention;
+        async move { Ok(History::new(retention)) }
+    }
 }
 
 /// The state as recovered from the store.

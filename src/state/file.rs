@@ -17,12 +17,13 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::History;
 use super::atomic::replace_file_with;
-use super::model::{history_is_unused, serial_within_bounds};
+use super::history::DEFAULT_RETAIN_PER_GROUP;
+use super::model::{is_default_retention, serial_within_bounds};
 use super::paths::{check_file_type, special_kind, with_suffix};
 use super::{FORMAT_VERSION, State, StateEntry, StateError};
 use crate::model::{Address, printable};
-use crate::provenance::History;
 use crate::state::{JournalError, LocalFileError};
 
 /// The largest state file (and journal) read unless configured otherwise: 1 GiB, far above
@@ -36,9 +37,10 @@ pub const MAX_STATE_BYTES_VARIABLE: &str = "CITYFORM_MAX_STATE_BYTES";
 /// The prefix of the checksum's value: the algorithm.
 const CHECKSUM_PREFIX: &str = "sha256:";
 
-/// The state file as read: the state's fields and the checksum of them. Kept in step with
-/// [`State`] by the destructuring in [`unseal`] and [`SealedState::new`], which stop
-/// compiling when the state gains a field.
+/// The state file as read: the state's fields and the checksum of them, and the history a
+/// state written before the history file existed holds (`docs/state.md`, "The history").
+/// Kept in step with [`State`] by the destructuring in [`unseal`] and [`Checksummed::new`],
+/// which stop compiling when the state gains a field.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StateFile {
@@ -47,78 +49,109 @@ struct StateFile {
     #[serde(deserialize_with = "serial_within_bounds")]
     serial: u64,
     job_groups: BTreeMap<Address, StateEntry>,
+    #[serde(default = "default_retention")]
+    history_retention: usize,
     #[serde(default)]
-    history: History,
+    history: Option<History>,
     #[serde(default)]
     checksum: Option<String>,
 }
 
-/// The state file as written: the checksum right after the format, on a line of its own.
+fn default_retention() -> usize {
+    DEFAULT_RETAIN_PER_GROUP
+}
+
+/// A state as read from its file, with the history it embeds when it is of the earlier
+/// layout.
+#[derive(Debug)]
+pub(crate) struct StoredState {
+    /// The state.
+    pub state: State,
+    /// The history inside the file, as states kept it before the history file existed:
+    /// moved to the history file at the state's next write.
+    pub embedded_history: Option<History>,
+}
+
+/// What the checksum covers: the state's fields as compact JSON, in the order they are
+/// written, and for a state of the earlier layout its embedded history, as that layout
+/// wrote it (after the groups, and only when it held something).
 #[derive(Serialize)]
-struct SealedState<'a> {
+struct Checksummed<'a> {
     format_version: u32,
-    checksum: &'a str,
     lineage: &'a str,
     serial: u64,
     job_groups: &'a BTreeMap<Address, StateEntry>,
-    #[serde(skip_serializing_if = "unused_history")]
-    history: &'a History,
+    #[serde(skip_serializing_if = "is_default_retention")]
+    history_retention: usize,
+    #[serde(skip_serializing_if = "embeds_nothing")]
+    history: Option<&'a History>,
 }
 
-fn unused_history(history: &&History) -> bool {
-    history_is_unused(history)
+fn embeds_nothing(history: &Option<&History>) -> bool {
+    history.is_none_or(|history| {
+        history.is_empty() && history.retain_per_group() == DEFAULT_RETAIN_PER_GROUP
+    })
 }
 
-impl<'a> SealedState<'a> {
-    fn new(state: &'a State, checksum: &'a str) -> Self {
+impl<'a> Checksummed<'a> {
+    fn new(state: &'a State, embedded_history: Option<&'a History>) -> Self {
         let State {
             format_version,
             lineage,
             serial,
             job_groups,
-            history,
+            history_retention,
         } = state;
         Self {
             format_version: *format_version,
-            checksum,
             lineage,
             serial: *serial,
             job_groups,
-            history,
+            history_retention: *history_retention,
+            history: embedded_history,
         }
     }
 }
 
 /// The state a file holds, once its checksum (when it has one) is found to match.
-fn unseal(path: &Path, file: StateFile) -> Result<State, StateError> {
+fn unseal(path: &Path, file: StateFile) -> Result<StoredState, StateError> {
     let StateFile {
         format_version,
         checksum,
         lineage,
         serial,
         job_groups,
+        history_retention,
         history,
     } = file;
-    let state = State {
+    let mut state = State {
         format_version,
         lineage,
         serial,
         job_groups,
-        history,
+        history_retention,
     };
     if let Some(stated) = checksum
-        && stated != checksum_of(&state).map_err(|source| JournalError::Encode { source })?
+        && stated
+            != checksum_of(&Checksummed::new(&state, history.as_ref()))
+                .map_err(|source| JournalError::Encode { source })?
     {
         return Err(LocalFileError::ChecksumMismatch {
             path: path.to_path_buf(),
         }
         .into());
     }
-    Ok(state)
+    if let Some(history) = &history {
+        state.history_retention = history.retain_per_group();
+    }
+    Ok(StoredState {
+        state,
+        embedded_history: history,
+    })
 }
 
 /// `sha256:` and the hex SHA-256 of `state` as compact JSON.
-fn checksum_of(state: &State) -> Result<String, serde_json::Error> {
+fn checksum_of<T: Serialize>(state: &T) -> Result<String, serde_json::Error> {
     struct Hashing(Sha256);
     impl Write for Hashing {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
@@ -148,6 +181,14 @@ pub fn read_state_file(path: &Path) -> Result<Option<State>, StateError> {
 
 /// [`read_state_file`] with a size limit: a larger file is refused before it is read.
 pub fn read_state_file_within(path: &Path, max_bytes: u64) -> Result<Option<State>, StateError> {
+    Ok(read_stored_state(path, max_bytes)?.map(|stored| stored.state))
+}
+
+/// [`read_state_file_within`], with the history a state of the earlier layout embeds.
+pub(crate) fn read_stored_state(
+    path: &Path,
+    max_bytes: u64,
+) -> Result<Option<StoredState>, StateError> {
     // Before opening: opening a FIFO would wait for a writer.
     check_file_type(path, "state file")?;
     let file = match fs::File::open(path) {
@@ -212,7 +253,7 @@ pub(crate) fn read_limited(
     Ok(bytes)
 }
 
-fn read_whole(path: &Path, max_bytes: u64) -> Result<State, StateError> {
+fn read_whole(path: &Path, max_bytes: u64) -> Result<StoredState, StateError> {
     let bytes = match read_limited(path, "state file", max_bytes) {
         Ok(bytes) => bytes,
         Err(StateError::LocalFile(LocalFileError::Read { .. })) if path.is_dir() => {
@@ -223,11 +264,15 @@ fn read_whole(path: &Path, max_bytes: u64) -> Result<State, StateError> {
         }
         Err(error) => return Err(error),
     };
-    parse_state(path, &bytes)
+    parse_stored_state(path, &bytes)
 }
 
 /// Parses state file contents; `path` is only used in errors.
 pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
+    parse_stored_state(path, bytes).map(|stored| stored.state)
+}
+
+fn parse_stored_state(path: &Path, bytes: &[u8]) -> Result<StoredState, StateError> {
     if bytes.is_empty() {
         return Err(LocalFileError::Empty {
             path: path.to_path_buf(),
@@ -260,7 +305,7 @@ pub fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
 }
 
 /// Explains why `text`, which is JSON but not a state of this build's format, was refused.
-fn diagnose(path: &Path, text: &str) -> Result<State, StateError> {
+fn diagnose(path: &Path, text: &str) -> Result<StoredState, StateError> {
     // The version is checked before the shape: a newer format may well have fields this
     // build does not know, and "upgrade cityform" is the useful thing to say then.
     let document: serde_json::Value =
@@ -320,8 +365,7 @@ pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateErr
     let mut encoding_failed = None;
     let written = replace_file_with(path, Some(&backup), |file| {
         let mut writer = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let sealed = SealedState::new(&state, &checksum);
-        if let Err(error) = serde_json::to_writer_pretty(&mut writer, &sealed) {
+        if let Err(error) = write_layout(&mut writer, &state, &checksum) {
             if error.is_io() {
                 return Err(error.into());
             }
@@ -329,7 +373,6 @@ pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateErr
             encoding_failed = Some(error);
             return Err(io::Error::other(message));
         }
-        writer.write_all(b"\n")?;
         writer.flush()
     });
     match (written, encoding_failed) {
@@ -341,6 +384,50 @@ pub fn write_state_file(path: &Path, mut state: State) -> Result<State, StateErr
         }
         .into()),
     }
+}
+
+/// Writes the state file's text: an object with one field per line, the checksum right after
+/// the format, and each job group on a line of its own as compact JSON. A group per line
+/// keeps the file a third smaller than indenting every field (it is read by programs far
+/// more than by people) and still makes a change to one group a change to one line.
+fn write_layout(
+    writer: &mut impl Write,
+    state: &State,
+    checksum: &str,
+) -> Result<(), serde_json::Error> {
+    let State {
+        format_version,
+        lineage,
+        serial,
+        job_groups,
+        history_retention,
+    } = state;
+    let io = serde_json::Error::io;
+    write!(
+        writer,
+        "{{\n  \"format_version\": {format_version},\n  \"checksum\": "
+    )
+    .map_err(io)?;
+    serde_json::to_writer(&mut *writer, checksum)?;
+    writer.write_all(b",\n  \"lineage\": ").map_err(io)?;
+    serde_json::to_writer(&mut *writer, lineage)?;
+    write!(writer, ",\n  \"serial\": {serial},\n  \"job_groups\": {{").map_err(io)?;
+    for (index, (address, entry)) in job_groups.iter().enumerate() {
+        writer
+            .write_all(if index == 0 { b"\n    " } else { b",\n    " })
+            .map_err(io)?;
+        serde_json::to_writer(&mut *writer, address)?;
+        writer.write_all(b": ").map_err(io)?;
+        serde_json::to_writer(&mut *writer, entry)?;
+    }
+    if !job_groups.is_empty() {
+        writer.write_all(b"\n  ").map_err(io)?;
+    }
+    writer.write_all(b"}").map_err(io)?;
+    if !is_default_retention(history_retention) {
+        write!(writer, ",\n  \"history_retention\": {history_retention}").map_err(io)?;
+    }
+    writer.write_all(b"\n}\n").map_err(io)
 }
 
 /// Large enough that writing a big state takes few system calls.

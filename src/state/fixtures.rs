@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::StateEntry;
+use super::history::{HistoryAction, HistoryEntry};
 use super::journal::{Intent, IntentId, JournalRecord, Operation, Put};
 use crate::model::{Address, JobGroupSpec};
 
@@ -49,4 +50,37 @@ pub(crate) fn file_names(directory: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// A `create` of the group `name` recorded at `minute` past 08:00, in a run from `commit`
+/// by a CI job, with a request id and manifest line of its own.
+pub(crate) fn history_entry(name: &str, minute: i64, commit: &str) -> HistoryEntry {
+    let context = crate::provenance::RunContext::without_git(
+        Some(commit),
+        &std::collections::BTreeMap::from(
+            [
+                ("GITHUB_SERVER_URL", "https://github.com"),
+                ("GITHUB_REPOSITORY", "acme/city"),
+                ("GITHUB_RUN_ID", "8812"),
+            ]
+            .map(|(name, value)| (name.to_owned(), value.to_owned())),
+        ),
+        "ci",
+    );
+    let source = crate::manifest::SourceLocation {
+        file: "manifests/groups.yaml".to_owned(),
+        line: 2 + usize::try_from(minute).unwrap(),
+        column: 1,
+    };
+    HistoryEntry {
+        address: address(name),
+        action: HistoryAction::Create,
+        job_group_id: format!("jg-{name}"),
+        provenance: context.for_group_at(
+            Some(&source),
+            Some(&format!("req-{name}-{minute}")),
+            time::macros::datetime!(2026-11-27 08:00 UTC) + time::Duration::minutes(minute),
+        ),
+        moved: None,
+    }
 }

@@ -4,6 +4,10 @@
 //! of a run (load, create, compact), so they run on the calling task; the frequent
 //! operation, append, goes through the journal's writer thread.
 //!
+//! The history of recorded actions is in a file of its own beside the state
+//! ([`super::local_history`]): compaction folds the journal's `history` records into it, and
+//! only the commands that show or move the history read it.
+//!
 //! While it appends, the writer thread keeps the state replayed (the state file with every
 //! journal record applied). Holding the lock, this backend is the only writer of the
 //! files, so that replayed state is what reading them back would give: loads and the
@@ -18,13 +22,13 @@ use tokio::sync::{RwLock, RwLockWriteGuard};
 
 use super::atomic::{private_options, remove_if_present, replace_file, sync_directory};
 use super::backend::{Backend, Recovered, StateWarning};
-use super::file::{
-    DEFAULT_MAX_STATE_BYTES, read_limited, read_state_file_within, write_state_file,
-};
+use super::file::{DEFAULT_MAX_STATE_BYTES, read_limited, read_stored_state, write_state_file};
+use super::history::{History, HistorySelection};
 use super::journal::{
     Intent, JournalHeader, JournalParseError, JournalRecord, JournalWriter, Replayed, encode_line,
     parse_journal, replay,
 };
+use super::local_history;
 use super::lock::{LockOptions, StateLock};
 use super::paths::{StatePaths, check_file_type};
 use super::{State, StateError};
@@ -53,6 +57,9 @@ struct JournalSlot {
     /// A load or compaction has returned the files' warnings to its caller, and nothing has
     /// written the files since.
     announced: bool,
+    /// The history inside a state file of the earlier layout, as last read: read instead
+    /// of the history file, and moved to it at the state's first write.
+    embedded: Option<History>,
 }
 
 /// What the files hold, as this backend last wrote or read them.
@@ -174,10 +181,22 @@ impl Backend for LocalBackend {
             }
             .into());
         }
-        let (recovered, _) = recover(&self.paths, self.max_state_bytes)?;
-        if recovered.state.is_some() {
+        let read = recover(&self.paths, self.max_state_bytes)?;
+        if read.recovered.state.is_some() {
             return Err(LocalFileError::AlreadyExists {
                 path: self.paths.state.clone(),
+            }
+            .into());
+        }
+        if self.paths.history.exists() {
+            // Left by a state that is gone: a new lineage must not take it over.
+            return Err(LocalFileError::HistoryInvalid {
+                path: self.paths.history.clone(),
+                line: 0,
+                reason: format!(
+                    "it exists but the state file `{}` it belongs to does not",
+                    self.paths.state.display()
+                ),
             }
             .into());
         }
@@ -201,10 +220,19 @@ impl Backend for LocalBackend {
         }
         let mut slot = self.journal.write().await;
         if slot.writer.is_none() {
-            let kept = match slot.kept.take() {
-                Some(kept) => kept,
-                None => self.recover_before_first_append(!slot.announced)?,
-            };
+            if slot.kept.is_none() {
+                let announced = slot.announced;
+                self.recover_before_first_append(&mut slot, !announced)?;
+            }
+            if slot.embedded.is_some() {
+                // The first write of a state of the earlier layout moves its history out.
+                self.compact_slot(&mut slot, Keep::Copy)?;
+            }
+            let kept = slot.kept.take().ok_or_else(|| {
+                StateError::from(LocalFileError::NoState {
+                    path: self.paths.state.clone(),
+                })
+            })?;
             slot.writer = Some(open_writer(&self.paths, kept)?);
         }
         let slot = slot.downgrade();
@@ -219,19 +247,43 @@ impl Backend for LocalBackend {
 
     async fn compact(&self) -> Result<Recovered, StateError> {
         let mut slot = self.exclusive().await;
+        self.compact_slot(&mut slot, Keep::Copy)
+    }
+
+    async fn compact_at_end(&self) -> Result<(), StateError> {
+        let mut slot = self.exclusive().await;
+        self.compact_slot(&mut slot, Keep::Nothing).map(drop)
+    }
+
+    async fn history(
+        &self,
+        state: &State,
+        selection: HistorySelection<'_>,
+    ) -> Result<History, StateError> {
+        let slot = self.journal.read().await;
+        local_history::read(&self.paths, state, selection, slot.embedded.as_ref())
+    }
+}
+
+impl LocalBackend {
+    /// [`Backend::compact`] with the journal taken for exclusive use. With [`Keep::Nothing`]
+    /// the state written is returned and not kept: at the end of a large run, a copy of it
+    /// is a good part of the process's memory.
+    fn compact_slot(&self, slot: &mut JournalSlot, keep: Keep) -> Result<Recovered, StateError> {
         // Whatever fails from here on leaves nothing kept: the files are read again.
         let (kept, warnings) = match slot.kept.take() {
             Some(kept) => (kept, Vec::new()),
             None => {
-                let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
+                let read = recover(&self.paths, self.max_state_bytes)?;
                 slot.announced = true;
-                let Some(kept) = Kept::of(&recovered, journal_length) else {
-                    return Ok(recovered);
+                slot.embedded = read.embedded_history;
+                let Some(kept) = Kept::of(&read.recovered, read.journal_length) else {
+                    return Ok(read.recovered);
                 };
-                (kept, recovered.warnings)
+                (kept, read.recovered.warnings)
             }
         };
-        if !self.paths.journal.exists() {
+        if !self.paths.journal.exists() && slot.embedded.is_none() {
             let recovered = Recovered {
                 warnings,
                 ..recovered_from(&kept.replayed)
@@ -241,13 +293,18 @@ impl Backend for LocalBackend {
         }
         slot.announced = false;
         let Replayed {
-            state: mut folded,
+            state: folded,
             unresolved,
         } = kept.replayed;
-        // Each group's history is trimmed to the retention at every compaction: a state
-        // read with more (written by hand, or before the retention was lowered) shrinks here.
-        let retain_per_group = folded.history.retain_per_group();
-        folded.history.compact(retain_per_group);
+        // The history first, then the state, then the journal. A crash between any two
+        // leaves files that the next compaction ends alike: folding the same journal again
+        // appends nothing twice, and an embedded history still in the state file is merged
+        // with what the history file already holds.
+        if let Some(embedded) = slot.embedded.take() {
+            local_history::move_out(&self.paths, &folded.lineage, embedded)?;
+        }
+        local_history::fold_journal(&self.paths, &folded.lineage, folded.history_retention)?;
+        local_history::keep_retention(&self.paths, &folded.lineage, folded.history_retention)?;
         let mut written = write_state_file(&self.paths.state, folded)?;
         // A crash here leaves the old journal beside the new state; replaying it again
         // gives the same groups and intents (replay is idempotent), so nothing is lost or
@@ -258,14 +315,22 @@ impl Backend for LocalBackend {
         let recovered = Recovered {
             state: Some(written),
             unresolved,
-            warnings: Vec::new(),
-        };
-        slot.kept = Kept::of(&recovered, journal_length);
-        Ok(Recovered {
             warnings,
-            ..recovered
-        })
+        };
+        slot.kept = match keep {
+            Keep::Copy => Kept::of(&recovered, journal_length),
+            Keep::Nothing => None,
+        };
+        Ok(recovered)
     }
+}
+
+/// Whether a compaction keeps a copy of the state it wrote, for the loads and appends that
+/// follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Copy,
+    Nothing,
 }
 
 impl LocalBackend {
@@ -276,39 +341,56 @@ impl LocalBackend {
         if let Some(kept) = &slot.kept {
             return Ok(recovered_from(&kept.replayed));
         }
-        let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
+        let read = recover(&self.paths, self.max_state_bytes)?;
         slot.announced = true;
+        slot.embedded = read.embedded_history;
         if keep {
-            slot.kept = Kept::of(&recovered, journal_length);
+            slot.kept = Kept::of(&read.recovered, read.journal_length);
         }
-        Ok(recovered)
+        Ok(read.recovered)
     }
 
     /// The first append with nothing kept from earlier: learn the journal's shape and what
     /// it replays to from the files. A damaged tail found without a load first has not been
     /// shown to anyone, so it goes to the log before the next append cuts it off.
-    fn recover_before_first_append(&self, unannounced: bool) -> Result<Kept, StateError> {
-        let (recovered, journal_length) = recover(&self.paths, self.max_state_bytes)?;
+    fn recover_before_first_append(
+        &self,
+        slot: &mut JournalSlot,
+        unannounced: bool,
+    ) -> Result<(), StateError> {
+        let read = recover(&self.paths, self.max_state_bytes)?;
         if unannounced {
-            for warning in &recovered.warnings {
+            for warning in &read.recovered.warnings {
                 tracing::warn!("{warning}");
             }
         }
-        Kept::of(&recovered, journal_length).ok_or_else(|| {
-            LocalFileError::NoState {
-                path: self.paths.state.clone(),
-            }
-            .into()
-        })
+        slot.embedded = read.embedded_history;
+        slot.kept = Some(
+            Kept::of(&read.recovered, read.journal_length).ok_or_else(|| {
+                StateError::from(LocalFileError::NoState {
+                    path: self.paths.state.clone(),
+                })
+            })?,
+        );
+        Ok(())
     }
 }
 
-/// The state file with the journal replayed onto it, and the length of the journal's
-/// verified prefix.
-fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), StateError> {
-    let state = read_state_file_within(&paths.state, max_bytes)?;
+/// What reading the files gave.
+struct Read {
+    /// The state file with the journal replayed onto it.
+    recovered: Recovered,
+    /// The length of the journal's verified prefix.
+    journal_length: u64,
+    /// The history inside a state file of the earlier layout.
+    embedded_history: Option<History>,
+}
+
+/// Reads the state file and replays the journal onto it.
+fn recover(paths: &StatePaths, max_bytes: u64) -> Result<Read, StateError> {
+    let stored = read_stored_state(&paths.state, max_bytes)?;
     let journal = read_journal(&paths.journal, max_bytes)?;
-    let Some(state) = state else {
+    let Some(stored) = stored else {
         if journal.is_some_and(|bytes| !bytes.is_empty()) {
             return Err(JournalError::Orphan {
                 path: paths.journal.clone(),
@@ -316,15 +398,17 @@ fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), State
             }
             .into());
         }
-        return Ok((
-            Recovered {
+        return Ok(Read {
+            recovered: Recovered {
                 state: None,
                 unresolved: Vec::new(),
                 warnings: Vec::new(),
             },
-            0,
-        ));
+            journal_length: 0,
+            embedded_history: None,
+        });
     };
+    let state = stored.state;
     let parsed = parse_journal(journal.as_deref().unwrap_or_default())
         .map_err(|error| journal_error(&paths.journal, error))?;
     if let Some(header) = &parsed.header
@@ -347,14 +431,15 @@ fn recover(paths: &StatePaths, max_bytes: u64) -> Result<(Recovered, u64), State
         })
         .into_iter()
         .collect();
-    Ok((
-        Recovered {
+    Ok(Read {
+        recovered: Recovered {
             state: Some(state),
             unresolved,
             warnings,
         },
-        parsed.valid_length,
-    ))
+        journal_length: parsed.valid_length,
+        embedded_history: stored.embedded_history,
+    })
 }
 
 fn read_journal(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StateError> {
@@ -1102,5 +1187,148 @@ mod tests {
         );
         assert!(recovered.unresolved.is_empty());
         assert!(recovered.warnings.is_empty());
+    }
+
+    /// Every recorded action of the state in `backend`.
+    fn whole_history(backend: &LocalBackend) -> History {
+        block_on(async {
+            let state = backend.load().await.unwrap().state.unwrap();
+            backend
+                .history(&state, HistorySelection::All)
+                .await
+                .unwrap()
+        })
+    }
+
+    fn history_record(name: &str, minute: i64) -> JournalRecord {
+        JournalRecord::History(crate::state::fixtures::history_entry(
+            name,
+            minute,
+            "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a",
+        ))
+    }
+
+    /// A state file of the layout before the history file, its history inside it.
+    const EMBEDDED: &str = include_str!("../../tests/data/embedded-history-state.json");
+
+    #[test]
+    fn a_state_with_its_history_inside_is_read_as_it_is_and_moved_out_at_its_first_write() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = StatePaths::new(directory.path().join(".cityform/state.json")).unwrap();
+        fs::create_dir_all(paths.directory()).unwrap();
+        fs::write(&paths.state, EMBEDDED).unwrap();
+
+        // Reading: the groups and the history, and nothing written.
+        let backend = open(&directory);
+        let state = block_on(backend.load()).unwrap().state.unwrap();
+        assert_eq!(names(&state), ["alpha", "traffic-east"]);
+        assert_eq!(state.serial, 7);
+        let embedded = whole_history(&backend);
+        assert_eq!(embedded.len(), 3);
+        let east = crate::model::Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east");
+        let wanted = std::collections::BTreeSet::from([east.clone()]);
+        let of_east = block_on(backend.history(&state, HistorySelection::Groups(&wanted))).unwrap();
+        assert_eq!(of_east.len(), 2);
+        assert_eq!(
+            of_east
+                .last_applied(&east)
+                .unwrap()
+                .provenance
+                .short_commit(),
+            Some("9c0ffee")
+        );
+        drop(backend);
+        assert_eq!(fs::read_to_string(&paths.state).unwrap(), EMBEDDED);
+        assert!(!paths.history.exists());
+
+        // The first write moves the history out; the state keeps its groups.
+        let backend = open(&directory);
+        block_on(async {
+            backend.load_to_change().await.unwrap();
+            backend
+                .append(&[put("gamma", "jg-3", None), history_record("gamma", 9)])
+                .await
+                .unwrap();
+        });
+        let written = fs::read_to_string(&paths.state).unwrap();
+        assert!(!written.contains("\"history\""), "{written}");
+        assert!(written.contains("\"checksum\""));
+        assert!(paths.history.exists());
+        block_on(backend.compact()).unwrap();
+        drop(backend);
+
+        let backend = open(&directory);
+        let state = block_on(backend.load()).unwrap().state.unwrap();
+        assert_eq!(names(&state), ["alpha", "gamma", "traffic-east"]);
+        assert!(state.serial > 7);
+        let moved = whole_history(&backend);
+        assert_eq!(moved.len(), 4);
+        let mut newest_first = moved.newest_first();
+        assert_eq!(newest_first.next().unwrap().address, address("gamma"));
+        assert!(
+            newest_first.eq(embedded.newest_first()),
+            "the old entries, in order"
+        );
+    }
+
+    #[test]
+    fn a_journal_folded_again_after_a_crash_records_nothing_twice() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[
+                put("a", "jg-a", None),
+                history_record("a", 0),
+                put("b", "jg-b", None),
+                history_record("b", 1),
+            ],
+        );
+        let journal = fs::read(&paths.journal).unwrap();
+        let backend = open(&directory);
+        block_on(backend.compact()).unwrap();
+        drop(backend);
+        assert!(!paths.journal.exists());
+        assert_eq!(whole_history(&open(&directory)).len(), 2);
+
+        // A crash after the state was written and before the journal was removed.
+        fs::write(&paths.journal, &journal).unwrap();
+        let backend = open(&directory);
+        let recovered = block_on(backend.compact()).unwrap();
+        assert_eq!(names(recovered.state.as_ref().unwrap()), ["a", "b"]);
+        drop(backend);
+        let history = whole_history(&open(&directory));
+        assert_eq!(history.len(), 2, "nothing recorded twice");
+    }
+
+    #[test]
+    fn the_history_includes_what_the_journal_has_not_folded_in_yet() {
+        let directory = tempfile::tempdir().unwrap();
+        crashed_with(
+            &directory,
+            &[put("a", "jg-a", None), history_record("a", 0)],
+        );
+        let backend = open(&directory);
+        assert_eq!(whole_history(&backend).len(), 1);
+        block_on(backend.compact()).unwrap();
+        block_on(backend.append(&[put("a", "jg-a2", None), history_record("a", 1)])).unwrap();
+        assert_eq!(whole_history(&backend).len(), 2);
+    }
+
+    #[test]
+    fn a_history_left_by_a_state_that_is_gone_is_not_taken_over() {
+        let directory = tempfile::tempdir().unwrap();
+        let paths = crashed_with(
+            &directory,
+            &[put("a", "jg-a", None), history_record("a", 0)],
+        );
+        block_on(open(&directory).compact()).unwrap();
+        fs::remove_file(&paths.state).unwrap();
+        let backend = open(&directory);
+        let error = block_on(backend.create(State::new("lineage-2"))).unwrap_err();
+        assert!(
+            error.to_string().contains("exists but the state file"),
+            "{error}"
+        );
+        assert!(!paths.state.exists());
     }
 }

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::state::journal::{JournalRecord, Put, Remove, Retention, Settle};
-use crate::state::{Backend, MigrateError, State, StateError};
+use crate::state::{Backend, History, HistorySelection, MigrateError, State, StateError};
 
 /// What [`migrate`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,26 +66,38 @@ pub async fn migrate(from: &impl Backend, to: &impl Backend) -> Result<MigrateRe
             serial: None,
         });
     };
+    let history = from.history(&state, HistorySelection::All).await?;
     let destination = to.load().await?;
     let outcome = match destination.state {
         None => {
             to.create(state.clone()).await?;
-            let intents: Vec<JournalRecord> = source
+            let mut records: Vec<JournalRecord> = source
                 .unresolved
                 .iter()
                 .cloned()
                 .map(JournalRecord::Intent)
                 .collect();
-            to.append(&intents).await?;
+            records.extend(history_changes(
+                &History::new(state.history_retention),
+                &history,
+            ));
+            to.append(&records).await?;
             MigrateOutcome::Created
         }
         Some(existing) if existing.lineage == state.lineage => {
-            let records = differences(
+            let existing_history = to.history(&existing, HistorySelection::All).await?;
+            let mut records = differences(
                 &existing,
                 &destination.unresolved,
                 &state,
                 &source.unresolved,
             );
+            if existing.history_retention != state.history_retention {
+                records.push(JournalRecord::Retention(Retention {
+                    retain_per_group: state.history_retention,
+                }));
+            }
+            records.extend(history_changes(&existing_history, &history));
             if !records.is_empty() && existing.serial > state.serial {
                 return Err(MigrateError::WouldLoseChanges {
                     from: from.location(),
@@ -145,25 +157,19 @@ pub fn group_changes(existing: &State, wanted: &State) -> Vec<JournalRecord> {
     records
 }
 
-/// The records that give `existing` the history of `wanted`: its retention when it differs
-/// (first, so that a larger one drops nothing as the entries go in), then every entry of
-/// `wanted` that `existing` does not hold, oldest first. Entries `existing` holds beyond
-/// `wanted` (older ones that `wanted` trimmed) stay until its retention drops them.
-fn history_changes(existing: &State, wanted: &State) -> Vec<JournalRecord> {
-    let mut records = Vec::new();
-    let retain_per_group = wanted.history.retain_per_group();
-    if existing.history.retain_per_group() != retain_per_group {
-        records.push(JournalRecord::Retention(Retention { retain_per_group }));
-    }
+/// The `history` records that give `existing` the entries of `wanted` it lacks, oldest
+/// first. Entries `existing` holds beyond `wanted` (older ones that `wanted` trimmed) stay
+/// until its retention drops them. The retention itself is the state's, and is brought over
+/// with the groups (a `retention` record, first, so that a larger one drops nothing as the
+/// entries go in).
+fn history_changes(existing: &History, wanted: &History) -> Vec<JournalRecord> {
     let mut missing: Vec<JournalRecord> = wanted
-        .history
         .newest_first()
-        .filter(|entry| !existing.history.contains(entry))
+        .filter(|entry| !existing.contains(entry))
         .map(|entry| JournalRecord::History(entry.clone()))
         .collect();
     missing.reverse();
-    records.extend(missing);
-    records
+    missing
 }
 
 /// The records that turn `existing` (with its unresolved intents) into `wanted` (with its).
@@ -174,7 +180,6 @@ fn differences(
     wanted_unresolved: &[crate::state::journal::Intent],
 ) -> Vec<JournalRecord> {
     let mut records = group_changes(existing, wanted);
-    records.extend(history_changes(existing, wanted));
     let wanted_ids: BTreeSet<_> = wanted_unresolved.iter().map(|intent| &intent.id).collect();
     let existing_ids: BTreeSet<_> = existing_unresolved
         .iter()
@@ -201,9 +206,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::provenance::{History, HistoryAction, HistoryEntry, RunContext};
+    use crate::provenance::RunContext;
     use crate::state::fixtures::{address, entry, intent};
     use crate::state::journal::Intent;
+    use crate::state::{History, HistoryAction, HistoryEntry};
 
     fn intent_of(record: JournalRecord) -> Intent {
         match record {
@@ -267,33 +273,31 @@ mod tests {
     }
 
     #[test]
-    fn differences_bring_the_history_and_its_retention() {
+    fn history_changes_bring_only_the_entries_the_destination_lacks() {
         let created = history_entry("a", HistoryAction::Create, 0);
-        let mut existing = State::new("l");
-        existing.history.push(created.clone());
-        let mut wanted = State::new("l");
-        wanted.history = History::new(5);
+        let mut existing = History::default();
+        existing.push(created.clone());
+        let mut wanted = History::new(5);
         for entry in [
             created,
             history_entry("a", HistoryAction::Update, 1),
             history_entry("b", HistoryAction::Create, 2),
         ] {
-            wanted.history.push(entry);
+            wanted.push(entry);
         }
 
-        let records = differences(&existing, &[], &wanted, &[]);
+        let records = history_changes(&existing, &wanted);
 
-        assert_eq!(records.len(), 3, "{records:#?}");
-        assert_eq!(
-            records[0],
-            JournalRecord::Retention(Retention {
-                retain_per_group: 5
-            })
-        );
-        let (state, _) = crate::state::journal::replay(existing, &records);
-        assert_eq!(state.history, wanted.history);
+        let minutes: Vec<JournalRecord> = [
+            history_entry("a", HistoryAction::Update, 1),
+            history_entry("b", HistoryAction::Create, 2),
+        ]
+        .into_iter()
+        .map(JournalRecord::History)
+        .collect();
+        assert_eq!(records, minutes, "oldest first, only what is missing");
         assert!(
-            differences(&state, &[], &wanted, &[]).is_empty(),
+            history_changes(&wanted, &wanted).is_empty(),
             "equal histories need nothing"
         );
     }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::history::DEFAULT_RETAIN_PER_GROUP;
 use crate::model::{Address, JobGroupSpec, Status};
-use crate::provenance::{DEFAULT_RETAIN_PER_GROUP, History};
 
 /// The state format this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -41,16 +41,22 @@ pub struct State {
     pub serial: u64,
     /// The managed job groups, by address.
     pub job_groups: BTreeMap<Address, StateEntry>,
-    /// The recorded actions and their provenance, per group up to its retention
-    /// (`docs/provenance.md`). Optional in the file: a state without it has an empty
-    /// history, and an empty history with the default retention is not written, so states
-    /// that never recorded provenance stay byte for byte as they were.
-    #[serde(default, skip_serializing_if = "history_is_unused")]
-    pub history: History,
+    /// How many recorded actions the history keeps per group (`--history-retention`,
+    /// `docs/provenance.md`). The history itself is kept beside the state, not in it.
+    /// Written only when it is not the default, so that states keep their shape.
+    #[serde(
+        default = "default_retention",
+        skip_serializing_if = "is_default_retention"
+    )]
+    pub history_retention: usize,
 }
 
-pub(super) fn history_is_unused(history: &History) -> bool {
-    history.is_empty() && history.retain_per_group() == DEFAULT_RETAIN_PER_GROUP
+fn default_retention() -> usize {
+    DEFAULT_RETAIN_PER_GROUP
+}
+
+pub(super) fn is_default_retention(retention: &usize) -> bool {
+    *retention == DEFAULT_RETAIN_PER_GROUP
 }
 
 /// One managed job group.
@@ -100,7 +106,7 @@ impl State {
             lineage: lineage.into(),
             serial: 0,
             job_groups: BTreeMap::new(),
-            history: History::default(),
+            history_retention: DEFAULT_RETAIN_PER_GROUP,
         }
     }
 }

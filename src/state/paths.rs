@@ -28,6 +28,8 @@ pub struct StatePaths {
     pub backup: PathBuf,
     /// The append-only journal (`state.json.journal`).
     pub journal: PathBuf,
+    /// The history of recorded actions, append-only (`state.json.history`).
+    pub history: PathBuf,
     /// The lock file (`state.json.lock`).
     pub lock: PathBuf,
 }
@@ -46,12 +48,14 @@ impl StatePaths {
         let paths = Self {
             backup: with_suffix(&state, ".backup"),
             journal: with_suffix(&state, ".journal"),
+            history: with_suffix(&state, ".history"),
             lock: with_suffix(&state, ".lock"),
             state,
         };
         for (path, what) in [
             (&paths.state, "state file"),
             (&paths.journal, "journal"),
+            (&paths.history, "history file"),
             (&paths.backup, "state backup"),
             (&paths.lock, "lock file"),
         ] {
@@ -67,6 +71,7 @@ impl StatePaths {
             self.state.clone(),
             self.backup.clone(),
             self.journal.clone(),
+            self.history.clone(),
             self.lock.clone(),
         ];
         let temporary: Vec<PathBuf> = files.iter().map(|path| with_suffix(path, ".tmp")).collect();
@@ -153,6 +158,7 @@ mod tests {
         let paths = StatePaths::new(".cityform/state.json").unwrap();
         assert_eq!(paths.backup, Path::new(".cityform/state.json.backup"));
         assert_eq!(paths.journal, Path::new(".cityform/state.json.journal"));
+        assert_eq!(paths.history, Path::new(".cityform/state.json.history"));
         assert_eq!(paths.lock, Path::new(".cityform/state.json.lock"));
         assert_eq!(paths.directory(), Path::new(".cityform"));
     }

@@ -640,3 +640,86 @@ fn scrub(value: &mut serde_json::Value, prefix: &str) {
         _ => {}
     }
 }
+
+/// A state written before the history had a file of its own, its history inside it.
+const EMBEDDED_HISTORY_STATE: &str = include_str!("../data/embedded-history-state.json");
+
+/// A state of the earlier layout is read as it is (`history`, `plan`, `state show`: nothing
+/// written), and its history moves to `state.json.history` at its first write, which keeps
+/// every entry. Then a plan reads the history file only when it has an update or an orphan
+/// to quote: a history file that cannot be read does not stop a plan that needs none of it.
+#[test]
+fn a_state_with_its_history_inside_is_read_then_moved_out_at_the_first_write() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    repository.commit(&manifest(0, 3), "the groups as recorded");
+    let state_path = repository.workspace.state_path();
+    let history_path = state_path.with_extension("json.history");
+    repository
+        .workspace
+        .write(".cityform/state.json", EMBEDDED_HISTORY_STATE);
+
+    let before = repository.history_json(&[]);
+    let entries = before["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["action"], "update");
+    let text_before = repository.run(&["history"], &[]);
+    text_before.expect_code(0);
+    // An update of traffic-east quotes the commit of its last update.
+    repository.workspace.write(MANIFEST, &manifest(0, 5));
+    let plan = repository.run(&["plan", "--refresh=false"], &[]);
+    plan.expect_code(0);
+    assert!(
+        plan.stdout
+            .contains("# last applied from 9c0ffee by ci/run 8812"),
+        "{}",
+        plan.stdout
+    );
+    let show = repository.run(&["state", "show", &address("traffic-east")], &[]);
+    show.expect_code(0);
+    assert!(show.stdout.contains("9c0ffee"), "{}", show.stdout);
+    assert_eq!(
+        std::fs::read_to_string(&state_path).unwrap(),
+        EMBEDDED_HISTORY_STATE,
+        "reading writes nothing"
+    );
+    assert!(!history_path.exists());
+
+    // The first write: `state rm` forgets alpha, recorded as `forget`.
+    repository
+        .run(&["state", "rm", &address("alpha")], &[])
+        .expect_code(0);
+    let written = std::fs::read_to_string(&state_path).unwrap();
+    assert!(!written.contains("\"history\""), "{written}");
+    assert!(history_path.exists());
+    let after = repository.history_json(&[]);
+    let entries = after["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(entries[0]["action"], "forget");
+    assert_eq!(&entries[1..], &before["entries"].as_array().unwrap()[..]);
+    let plan_after = repository.run(&["plan", "--refresh=false"], &[]);
+    plan_after.expect_code(0);
+    assert!(
+        plan_after
+            .stdout
+            .contains("# last applied from 9c0ffee by ci/run 8812"),
+        "{}",
+        plan_after.stdout
+    );
+
+    // A history file that cannot be read: a plan that quotes nothing does not read it.
+    std::fs::write(&history_path, "not a history file\n").unwrap();
+    repository.workspace.write(MANIFEST, &manifest(0, 3));
+    let unchanged = repository.run(&["plan", "--refresh=false"], &[]);
+    unchanged.expect_code(0);
+    let updated = {
+        repository.workspace.write(MANIFEST, &manifest(0, 5));
+        repository.run(&["plan", "--refresh=false"], &[])
+    };
+    updated.expect_code(1);
+    assert!(
+        updated.stderr.contains("history file"),
+        "{}",
+        updated.stderr
+    );
+}

@@ -41,8 +41,9 @@ fn assert_valid(validator: &jsonschema::Validator, document: &Value, what: &str)
     assert!(errors.is_empty(), "{what}: {errors:#?}\n{document:#}");
 }
 
-/// A state against which the example manifests plan a create, an update and an orphan.
-fn state_with_every_kind_of_difference() -> State {
+/// A state against which the example manifests plan a create, an update and an orphan, and
+/// the history the update and the orphan quote.
+fn state_with_every_kind_of_difference() -> (State, cityform::state::History) {
     let desired = manifest::load(&[Input::Path(example_manifests())]).unwrap();
     let mut state = State::new(uuid::Uuid::new_v4().to_string());
     for (address, group) in &desired.groups {
@@ -70,10 +71,11 @@ fn state_with_every_kind_of_difference() -> State {
         .job_groups
         .insert(Address::example("parking-north"), orphan);
     // The update and the orphan quote the commit that last applied them (`last_applied`).
+    let mut history = cityform::state::History::default();
     for name in ["traffic-west", "parking-north"] {
-        state.history.push(cityform::provenance::HistoryEntry {
+        history.push(cityform::state::HistoryEntry {
             address: Address::example(name),
-            action: cityform::provenance::HistoryAction::Create,
+            action: cityform::state::HistoryAction::Create,
             job_group_id: format!("jg-{name}"),
             provenance: cityform::provenance::RunContext::without_git(
                 Some("3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
@@ -84,7 +86,7 @@ fn state_with_every_kind_of_difference() -> State {
             moved: None,
         });
     }
-    state
+    (state, history)
 }
 
 /// The lifecycle scenario: live groups in the emulator (seeded, ids 1 to 7 in this order),
@@ -241,9 +243,10 @@ fn real_plans_validate_against_the_plan_schema() {
     without_state.success();
     runs.push(without_state);
     // Compared with the state alone: a create, an update and an orphan.
+    let (state, history) = state_with_every_kind_of_difference();
     let with_state = Cityform::new()
         .manifests()
-        .state(&state_with_every_kind_of_difference())
+        .state_with_history(&state, history)
         .args(["plan", "--format", "json", "--refresh=false"])
         .run();
     with_state.success();
@@ -452,8 +455,9 @@ fn real_apply_events() -> Vec<(String, Value)> {
 
     // Recorded groups the refresh finds gone are created again; an orphan is left alone.
     let emulator = EmulatorProcess::start(&[]);
+    let (state, history) = state_with_every_kind_of_difference();
     let not_applied = workspace(&emulator)
-        .state(&state_with_every_kind_of_difference())
+        .state_with_history(&state, history)
         .args(APPLY)
         .run();
     not_applied.success();

@@ -15,13 +15,14 @@ use apply_support::*;
 use cityform::apply::ApplyReport;
 use cityform::cloud::CloudClient;
 use cityform::emulator::{EmulatorConfig, Faults};
-use cityform::provenance::{HistoryAction, HistoryEntry, RunContext};
+use cityform::provenance::RunContext;
 use cityform::reconcile::Reconciled;
 use cityform::state::journal::{Intent, IntentId, JournalRecord, Operation, Put};
 use cityform::state::{
-    Backend, LocalBackend, LockOptions, MigrateError, MigrateOutcome, PostgresBackend, Recovered,
-    State, StateEntry, StateError, migrate,
+    Backend, History, HistorySelection, LocalBackend, LockOptions, MigrateError, MigrateOutcome,
+    PostgresBackend, State, StateEntry, StateError, migrate,
 };
+use cityform::state::{HistoryAction, HistoryEntry};
 
 /// Load, resolve, plan and execute `names` on `backend`, through the library's reconcile.
 async fn apply_names(
@@ -266,6 +267,15 @@ fn local(directory: &tempfile::TempDir) -> LocalBackend {
 }
 
 /// Groups and unresolved intent ids: what a copy must keep.
+/// Every recorded action of the state in `backend`.
+async fn whole_history(backend: &impl Backend) -> History {
+    let state = backend.load().await.unwrap().state.unwrap();
+    backend
+        .history(&state, HistorySelection::All)
+        .await
+        .unwrap()
+}
+
 async fn content(backend: &impl Backend) -> (String, Vec<(String, StateEntry)>, Vec<String>) {
     let recovered = backend.load().await.unwrap();
     let state = recovered.state.unwrap();
@@ -328,10 +338,9 @@ async fn a_state_goes_from_file_to_postgres_and_back_without_loss() {
     let report = migrate(&postgres, &file).await.unwrap();
     assert_eq!(report.outcome, MigrateOutcome::Updated { records: 2 });
     assert_eq!(content(&file).await, content(&postgres).await);
-    let history = |recovered: Recovered| recovered.state.unwrap().history;
-    let copied = history(file.load().await.unwrap());
+    let copied = whole_history(&file).await;
     assert_eq!(copied.len(), 1);
-    assert_eq!(copied, history(postgres.load().await.unwrap()));
+    assert_eq!(copied, whole_history(&postgres).await);
     let (lineage, groups, unresolved) = content(&file).await;
     assert_eq!(lineage, "lineage-file");
     assert_eq!(groups.len(), 3);

@@ -8,12 +8,11 @@
 use crate::support_postgres;
 
 use cityform::model::{Address, JobGroupSpec};
-use cityform::provenance::{
-    Actor, DEFAULT_RETAIN_PER_GROUP, HistoryAction, HistoryEntry, Provenance,
-};
+use cityform::provenance::{Actor, Provenance};
 use cityform::state::journal::{JournalRecord, Put, Retention};
 use cityform::state::{
-    Backend, LocalBackend, LockOptions, PostgresBackend, SCHEMA_VERSION, State, StateEntry,
+    Backend, DEFAULT_RETAIN_PER_GROUP, History, HistoryAction, HistoryEntry, HistorySelection,
+    LocalBackend, LockOptions, PostgresBackend, SCHEMA_VERSION, State, StateEntry,
 };
 use time::macros::datetime;
 
@@ -95,9 +94,13 @@ fn expected(name: &str, count: usize, retain: usize) -> Vec<String> {
         .collect()
 }
 
-fn recorded(state: &State, name: &str) -> Vec<String> {
-    state
-        .history
+/// The whole history of `state`, read from `backend`.
+async fn history(backend: &impl Backend, state: &State) -> History {
+    backend.history(state, HistorySelection::All).await.unwrap()
+}
+
+fn recorded(history: &History, name: &str) -> Vec<String> {
+    history
         .for_address(&Address::example(name))
         .map(|entry| entry.provenance.request_id.clone().unwrap())
         .collect()
@@ -125,7 +128,7 @@ async fn exercise<B: Backend, F: std::future::Future<Output = B>>(
             let done = (batch + 1) * PER_APPEND;
             // Within the retention, a group's history is complete after every compaction.
             assert_eq!(
-                recorded(&compacted, "north"),
+                recorded(&history(&backend, &compacted).await, "north"),
                 expected("north", done, DEFAULT_RETAIN_PER_GROUP),
                 "after {done} actions"
             );
@@ -136,7 +139,8 @@ async fn exercise<B: Backend, F: std::future::Future<Output = B>>(
 
     let backend = reopen().await;
     let state = backend.load().await.unwrap().state.unwrap();
-    let north = recorded(&state, "north");
+    let all = history(&backend, &state).await;
+    let north = recorded(&all, "north");
     assert_eq!(
         north.len(),
         600,
@@ -144,7 +148,7 @@ async fn exercise<B: Backend, F: std::future::Future<Output = B>>(
     );
     assert_eq!(north, expected("north", ACTIONS, DEFAULT_RETAIN_PER_GROUP));
     for name in ["east", "west"] {
-        let kept = recorded(&state, name);
+        let kept = recorded(&all, name);
         assert_eq!(kept.len(), DEFAULT_RETAIN_PER_GROUP, "{name}");
         assert_eq!(
             kept,
@@ -152,8 +156,8 @@ async fn exercise<B: Backend, F: std::future::Future<Output = B>>(
             "{name}"
         );
     }
-    assert_eq!(state.history.len(), 600 + 2 * DEFAULT_RETAIN_PER_GROUP);
-    let newest = state.history.newest_first().next().unwrap();
+    assert_eq!(all.len(), 600 + 2 * DEFAULT_RETAIN_PER_GROUP);
+    let newest = all.newest_first().next().unwrap();
     assert_eq!(
         newest.provenance.request_id.as_deref(),
         Some(format!("req-{:05}", ACTIONS - 1).as_str())
@@ -170,20 +174,18 @@ async fn exercise<B: Backend, F: std::future::Future<Output = B>>(
     drop(backend);
     let backend = reopen().await;
     let state = backend.load().await.unwrap().state.unwrap();
-    assert_eq!(state.history.retain_per_group(), 100);
+    assert_eq!(state.history_retention, 100);
+    let all = history(&backend, &state).await;
     for name in ["north", "east", "west"] {
-        assert_eq!(
-            recorded(&state, name),
-            expected(name, ACTIONS, 100),
-            "{name}"
-        );
+        assert_eq!(recorded(&all, name), expected(name, ACTIONS, 100), "{name}");
     }
     backend.append(&action(ACTIONS)).await.unwrap();
     backend.compact().await.unwrap();
     let state = backend.load().await.unwrap().state.unwrap();
-    assert_eq!(recorded(&state, group_of(ACTIONS)).len(), 100);
+    let all = history(&backend, &state).await;
+    assert_eq!(recorded(&all, group_of(ACTIONS)).len(), 100);
     assert_eq!(
-        recorded(&state, group_of(ACTIONS))[0],
+        recorded(&all, group_of(ACTIONS))[0],
         format!("req-{ACTIONS:05}")
     );
 }
@@ -264,7 +266,7 @@ async fn a_version_1_database_is_upgraded_in_place_on_first_use() {
     let state = backend.load().await.unwrap().state.unwrap();
     assert_eq!(state.lineage, "upgraded-lineage");
     assert_eq!(state.job_groups.len(), 1, "the groups survive the upgrade");
-    assert!(state.history.is_empty());
+    assert!(history(&backend, &state).await.is_empty());
     backend.append(&action(1)).await.unwrap();
     backend.compact().await.unwrap();
     drop(backend);
@@ -272,5 +274,8 @@ async fn a_version_1_database_is_upgraded_in_place_on_first_use() {
         .await
         .unwrap();
     let state = backend.load().await.unwrap().state.unwrap();
-    assert_eq!(recorded(&state, group_of(1)), ["req-00001"]);
+    assert_eq!(
+        recorded(&history(&backend, &state).await, group_of(1)),
+        ["req-00001"]
+    );
 }

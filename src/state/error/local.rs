@@ -13,6 +13,25 @@ use crate::state::lock::LockHolder;
 /// understood is left exactly as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalFileError {
+    /// The history file beside the state cannot be used: it is not a history file, was
+    /// written by a newer cityform, belongs to another state, or is damaged in the middle.
+    #[error("history file `{}` cannot be read at line {line}: {reason}", path.display())]
+    HistoryInvalid {
+        /// The history file.
+        path: PathBuf,
+        /// 1-based line (0 when only the byte offset in `reason` is known).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Appending to or writing the history file failed.
+    #[error("cannot write history file `{}`: {source}", path.display())]
+    HistoryWrite {
+        /// The history file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: io::Error,
+    },
     /// The state path has no file name (`..`, `/`).
     #[error("state path `{}` does not name a file", path.display())]
     InvalidPath {
@@ -226,6 +245,11 @@ impl LocalFileError {
     /// What the user can do about it, when there is something to say beyond the message.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Self::HistoryInvalid { path, .. } => Some(format!(
+                "the history file and the state were left as they are; the state does not depend \
+                 on the history: keep a copy of `{}` and move it aside to start a new history",
+                path.display()
+            )),
             Self::IsDirectory { path } => Some(format!(
                 "move `{}` aside, or point cityform at another state file",
                 path.display()

@@ -19,4 +19,4 @@ pub use record::{
 pub use replay::{DamagedTail, JournalParseError, ParsedJournal, Replayed, parse_journal, replay};
 pub use writer::JournalWriter;
 
-pub(crate) use record::encode_line;
+pub(crate) use record::{encode_line, encode_line_into, verify_line};

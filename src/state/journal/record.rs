@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Address, JobGroupSpec};
-use crate::provenance::HistoryEntry;
+use crate::state::HistoryEntry;
 use crate::state::StateEntry;
 
 /// The journal format this build writes, and the newest it reads. Version 2 added the

@@ -238,16 +238,11 @@ impl Replayed {
                     remove.intent
                 }
                 JournalRecord::Settle(settle) => Some(settle.id),
-                JournalRecord::History(entry) => {
-                    // A journal replayed again after a crash between writing the compacted
-                    // state and rewriting the journal must not record its actions twice.
-                    if !state.history.contains(&entry) {
-                        state.history.push(entry);
-                    }
-                    None
-                }
+                // The history is kept beside the state: compaction appends these records
+                // to it (`crate::state::history::file::fold`), and nothing here holds them.
+                JournalRecord::History(_) => None,
                 JournalRecord::Retention(retention) => {
-                    state.history.compact(retention.retain_per_group);
+                    state.history_retention = retention.retain_per_group;
                     None
                 }
             };
@@ -303,51 +298,32 @@ mod tests {
     }
 
     #[test]
-    fn history_records_fold_into_the_state_once_and_retention_trims_them() {
-        use crate::provenance::{HistoryAction, HistoryEntry, RunContext};
-        let context = RunContext::without_git(
-            Some("3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
-            &std::collections::BTreeMap::new(),
-            "host",
-        );
-        let history = |index: u32| {
-            JournalRecord::History(HistoryEntry {
-                address: address("a"),
-                action: HistoryAction::Update,
-                job_group_id: "jg-1".into(),
-                provenance: context.for_group_at(
-                    None,
-                    Some(&format!("req-{index}")),
-                    time::macros::datetime!(2026-11-27 08:00 UTC)
-                        + time::Duration::seconds(index.into()),
-                ),
-                moved: None,
-            })
-        };
-        let records = [put("a", "jg-1", None), history(1), history(2), history(3)];
-        let (state, _) = replay(State::new("lineage-1"), &records);
-        let requests = |state: &State| -> Vec<String> {
-            state
-                .history
-                .for_address(&address("a"))
-                .map(|entry| entry.provenance.request_id.clone().unwrap())
-                .collect()
-        };
-        assert_eq!(requests(&state), ["req-3", "req-2", "req-1"]);
-        assert_eq!(state.serial, 4, "every record is a write");
-
-        // Replayed again (a crash between writing the state and rewriting the journal).
-        let (again, _) = replay(state.clone(), &records);
-        assert_eq!(requests(&again), ["req-3", "req-2", "req-1"]);
-
-        let (trimmed, _) = replay(
-            state,
-            &[JournalRecord::Retention(super::super::record::Retention {
+    fn history_records_count_as_writes_and_retention_is_recorded_in_the_state() {
+        use crate::provenance::RunContext;
+        use crate::state::{HistoryAction, HistoryEntry};
+        let context = RunContext::without_git(None, &std::collections::BTreeMap::new(), "host");
+        let history = JournalRecord::History(HistoryEntry {
+            address: address("a"),
+            action: HistoryAction::Update,
+            job_group_id: "jg-1".into(),
+            provenance: context.for_group_at(
+                None,
+                None,
+                time::macros::datetime!(2026-11-27 08:00 UTC),
+            ),
+            moved: None,
+        });
+        let records = [
+            put("a", "jg-1", None),
+            history,
+            JournalRecord::Retention(super::super::record::Retention {
                 retain_per_group: 1,
-            })],
-        );
-        assert_eq!(requests(&trimmed), ["req-3"]);
-        assert_eq!(trimmed.history.retain_per_group(), 1);
+            }),
+        ];
+        let (state, _) = replay(State::new("lineage-1"), &records);
+        assert_eq!(state.serial, 3, "every record is a write");
+        assert_eq!(state.history_retention, 1);
+        assert_eq!(state.job_groups.len(), 1);
     }
 
     #[test]

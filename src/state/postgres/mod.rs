@@ -32,6 +32,7 @@ use self::lock::WorkspaceLock;
 use self::pool::Pool;
 use self::store::{Stored, Target};
 use super::backend::{Backend, Recovered};
+use super::history::{History, HistorySelection};
 use super::journal::{JournalRecord, replay};
 use super::lock::LockOptions;
 use super::{State, StateError};
@@ -263,6 +264,49 @@ impl Backend for PostgresBackend {
             unresolved,
             warnings: Vec::new(),
         })
+    }
+
+    async fn history(
+        &self,
+        state: &State,
+        selection: HistorySelection<'_>,
+    ) -> Result<History, StateError> {
+        let _shared = self.exclusive.read().await;
+        let mut attempt = 1;
+        loop {
+            let failure = match self
+                .read_history_once(selection, state.history_retention)
+                .await
+            {
+                Ok(history) => return Ok(history),
+                Err(Failure::State(error)) => return Err(error),
+                Err(Failure::Database(error)) => error,
+            };
+            if attempt >= READ_ATTEMPTS || !is_connection_lost(&failure) {
+                return Err(failed(&self.location, "read", &failure));
+            }
+            attempt += 1;
+        }
+    }
+}
+
+impl PostgresBackend {
+    async fn read_history_once(
+        &self,
+        selection: HistorySelection<'_>,
+        retain_per_group: usize,
+    ) -> Result<History, Failure> {
+        let mut client = self.pool.get().await?;
+        let transaction = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let history =
+            store::read_history(&transaction, self.target(), selection, retain_per_group).await?;
+        transaction.commit().await?;
+        Ok(history)
     }
 }
 

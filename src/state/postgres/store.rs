@@ -11,7 +11,7 @@ use tokio_postgres::{Client, Transaction};
 
 use super::failure::Failure;
 use crate::model::Address;
-use crate::provenance::{DEFAULT_RETAIN_PER_GROUP, History, HistoryEntry};
+use crate::state::history::{DEFAULT_RETAIN_PER_GROUP, History, HistoryEntry, HistorySelection};
 use crate::state::journal::{Intent, JournalRecord};
 use crate::state::{FORMAT_VERSION, JournalError, PostgresError, State, StateEntry, StateError};
 
@@ -105,19 +105,7 @@ pub(super) async fn read(
     let mut base = State::new(lineage);
     base.format_version = format_version;
     base.serial = serial;
-    base.history = History::new(retain_per_group);
-    for row in transaction
-        .query(
-            "SELECT seq, entry::text FROM cityform_history WHERE workspace = $1 ORDER BY seq",
-            &[&target.workspace],
-        )
-        .await?
-    {
-        let entry: HistoryEntry = serde_json::from_str(row.get::<_, &str>(1)).map_err(|error| {
-            target.unreadable(format!("history row {}", row.get::<_, i64>(0)), error)
-        })?;
-        base.history.push(entry);
-    }
+    base.history_retention = retain_per_group;
     for row in transaction
         .query(
             "SELECT address, entry::text FROM cityform_job_groups WHERE workspace = $1",
@@ -202,10 +190,69 @@ pub(super) async fn create(
         .map(|(address, entry)| (address.to_string(), entry.clone()))
         .collect();
     upsert_groups(transaction, target, &groups).await?;
-    let entries: Vec<&HistoryEntry> = written.history.newest_first().collect();
-    insert_history(transaction, target, entries.into_iter().rev()).await?;
-    store_retention(transaction, target, written.history.retain_per_group()).await?;
+    store_retention(transaction, target, written.history_retention).await?;
     Ok(written)
+}
+
+/// The workspace's recorded actions that `selection` asks for, oldest first: the rows of
+/// `cityform_history`, then the `history` records of the journal not folded in yet, each
+/// group trimmed to `retain_per_group`.
+pub(super) async fn read_history(
+    transaction: &Transaction<'_>,
+    target: Target<'_>,
+    selection: HistorySelection<'_>,
+    retain_per_group: usize,
+) -> Result<History, Failure> {
+    let addresses: Option<Vec<String>> = match selection {
+        HistorySelection::All => None,
+        HistorySelection::Groups(addresses) => {
+            Some(addresses.iter().map(ToString::to_string).collect())
+        }
+    };
+    let mut history = History::new(usize::MAX);
+    for row in transaction
+        .query(
+            "SELECT seq, entry::text FROM cityform_history
+             WHERE workspace = $1 AND ($2::text[] IS NULL OR address = ANY($2))
+             ORDER BY seq",
+            &[&target.workspace, &addresses],
+        )
+        .await?
+    {
+        let entry: HistoryEntry = serde_json::from_str(row.get::<_, &str>(1)).map_err(|error| {
+            target.unreadable(format!("history row {}", row.get::<_, i64>(0)), error)
+        })?;
+        history.push(entry);
+    }
+    for row in transaction
+        .query(
+            "SELECT batch, position, record::text FROM cityform_journal
+             WHERE workspace = $1 AND record->>'kind' = 'history'
+               AND ($2::text[] IS NULL OR record->>'address' = ANY($2))
+             ORDER BY batch, position",
+            &[&target.workspace, &addresses],
+        )
+        .await?
+    {
+        let record: JournalRecord =
+            serde_json::from_str(row.get::<_, &str>(2)).map_err(|error| {
+                target.unreadable(
+                    format!(
+                        "journal record (batch {}, position {})",
+                        row.get::<_, i64>(0),
+                        row.get::<_, i32>(1)
+                    ),
+                    error,
+                )
+            })?;
+        if let JournalRecord::History(entry) = record
+            && !history.contains(&entry)
+        {
+            history.push(entry);
+        }
+    }
+    history.compact(retain_per_group);
+    Ok(history)
 }
 
 /// Adds `entries` after the workspace's recorded history, in the order given.
@@ -362,7 +409,7 @@ pub(super) async fn write_compacted(
         _ => None,
     });
     insert_history(transaction, target, recorded).await?;
-    store_retention(transaction, target, folded.history.retain_per_group()).await?;
+    store_retention(transaction, target, folded.history_retention).await?;
     transaction
         .execute(
             "DELETE FROM cityform_journal WHERE workspace = $1",

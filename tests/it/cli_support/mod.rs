@@ -115,6 +115,22 @@ impl Cityform {
         self
     }
 
+    /// Writes `state` as [`Self::state`] does, and `history` beside it as cityform keeps it
+    /// (`state.json.history`).
+    pub fn state_with_history(self, state: &State, history: cityform::state::History) -> Self {
+        let path = self.join(STATE_PATH);
+        write_state_file(&path, state.clone()).unwrap();
+        let mut history_path = path.into_os_string();
+        history_path.push(".history");
+        cityform::state::history::file::write_whole(
+            std::path::Path::new(&history_path),
+            &state.lineage,
+            history,
+        )
+        .unwrap();
+        self
+    }
+
     /// Appends one argument.
     pub fn arg(mut self, argument: impl Into<OsString>) -> Self {
         self.arguments.push(argument.into());

@@ -1,6 +1,6 @@
-//! The history of recorded actions: what was done to which job group, and its
+//! The history of recorded actions in memory: what was done to which job group, and its
 //! [`Provenance`], kept per group up to a retention limit. A pure container: storing it is
-//! the state backend's business.
+//! the backends' business (the local one in [`super::file`]).
 
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::fmt;
@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
-use super::record::Provenance;
 use crate::model::Address;
+use crate::provenance::Provenance;
 
 /// How many actions [`History`] keeps per job group unless configured otherwise: the last
 /// 1,000. At a change a day, that is nearly three years of a group's life, in about
@@ -451,7 +451,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::provenance::record::Actor;
+    use crate::provenance::Actor;
 
     fn address(name: &str) -> Address {
         Address::new("cn-shanghai", "cityvisual-Instance", name)
