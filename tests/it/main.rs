@@ -35,6 +35,7 @@ mod cli_provenance;
 mod client_emulator;
 mod client_http;
 mod docs_architecture;
+mod docs_environment;
 mod docs_getting_started;
 mod docs_json_output;
 mod docs_links;
