@@ -10,12 +10,21 @@
 //! `id-token: write` and token request, GitLab's `id_tokens:`) that cityform exchanges at
 //! the emulator's STS, started with `--oidc-token` so that only that token is accepted.
 //!
-//! The runner is simulated just enough: a bare git repository is `origin`; checkout is a
-//! clone, artefacts are copies; `gh` and `curl` are stand-ins that record what they were
-//! asked to post (and `curl` answers GitHub's OIDC token request, as GitHub's token service
-//! would, only with the request token of a job that has `id-token: write`); `cityform` on `PATH` is the binary under test behind a shim that logs each
-//! command line and its exit code. A step that installs cityform is skipped. An expression
-//! the recipe uses and this test does not know fails the test, so the two stay in sync.
+//! cityform is installed as the recipes install it: their own install step runs the
+//! release's `install.sh` against a release served from a loopback port
+//! (`release_support`), whose archive holds the binary under test behind a shim that logs
+//! each command line and its exit code (not `--version`, the install's own check). Nothing
+//! else puts `cityform` on `PATH`, so a broken install step or `PATH` fails the jobs; the
+//! release's files are fetched by the first job only, the others find cityform in the cache.
+//!
+//! The runner is simulated just enough: every job gets a fresh home and temporary
+//! directory; a bare git repository is `origin`; checkout is a clone, artefacts and caches
+//! are copies; `$GITHUB_ENV` and `$GITHUB_PATH` apply to the job's later steps; `gh` and
+//! `curl` are stand-ins that record what they were asked to post (and `curl` answers
+//! GitHub's OIDC token request, as GitHub's token service would, only with the request token
+//! of a job that has `id-token: write`, and passes requests for the release to the real
+//! `curl`). An expression the recipe uses and this test does not know, or one GitHub does
+//! not allow where it stands, fails the test, so the two stay in sync.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::emulator_process;
@@ -25,6 +34,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use emulator_process::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess};
+
+use crate::release_support::{ReleaseServer, VERSION, archive_name};
 
 /// The OIDC token the CI systems hand out, and the only one the emulator's STS accepts.
 const CI_OIDC_TOKEN: &str = "ci-oidc-token-for-tests";
@@ -76,18 +87,35 @@ fn string_map(value: Option<&Value>) -> Vec<(String, String)> {
 struct Lab {
     root: tempfile::TempDir,
     emulator: EmulatorProcess,
+    /// The release the recipes install, with the logging shim as its `cityform`.
+    release: ReleaseServer,
     runs: std::cell::Cell<usize>,
+    homes: std::cell::Cell<usize>,
 }
 
 impl Lab {
     fn new() -> Self {
         let root = tempfile::tempdir().unwrap();
+        let shim = root.path().join("cityform-shim");
+        std::fs::write(&shim, logging_shim(&root.path().join("cityform-calls.log"))).unwrap();
+        make_executable(&shim);
         let lab = Self {
             root,
             emulator: EmulatorProcess::start(&["--oidc-token", CI_OIDC_TOKEN]),
+            release: ReleaseServer::new(&shim),
             runs: std::cell::Cell::new(0),
+            homes: std::cell::Cell::new(0),
         };
-        for directory in ["bin", "home", "artifacts", "jobs", "seed", "runner-temp"] {
+        for directory in [
+            "bin",
+            "home",
+            "homes",
+            "artifacts",
+            "caches",
+            "jobs",
+            "seed",
+            "runner-temp",
+        ] {
             std::fs::create_dir_all(lab.path(directory)).unwrap();
         }
         lab.install_stand_ins();
@@ -95,7 +123,7 @@ impl Lab {
         copy_directory(&repository().join("manifests"), &seed.join("manifests"));
         std::fs::write(
             seed.join(".gitignore"),
-            ".cityform/*.lock\n.cityform/*.tmp\n",
+            ".cityform/*.lock\n.cityform/*.tmp\n.cache/\n",
         )
         .unwrap();
         lab.git(&seed, &["init", "--quiet", "--initial-branch=main"]);
@@ -119,14 +147,8 @@ impl Lab {
         self.root.path().join(relative)
     }
 
-    /// `cityform` (the binary under test, logging each call), `gh` and `curl` (recording).
+    /// `gh` and `curl` (recording; `curl` fetches the release for real).
     fn install_stand_ins(&self) {
-        let log = self.path("cityform-calls.log");
-        let cityform = format!(
-            "#!/bin/sh\n{} \"$@\"\nstatus=$?\nprintf '%s\\t%s\\n' \"$*\" \"$status\" >> {}\nexit $status\n",
-            quote(Path::new(env!("CARGO_BIN_EXE_cityform"))),
-            quote(&log)
-        );
         let poster = |name: &str| {
             format!(
                 "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {log}\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in\n    --body-file) cat \"$2\" >> {body} ;;\n    body@*) cat \"${{1#body@}}\" >> {body} ;;\n  esac\n  shift\ndone\n",
@@ -139,8 +161,13 @@ impl Lab {
             "#!/bin/sh\ncase \"$*\" in\n  *'{GITHUB_TOKEN_URL}'*)\n    printf '%s\\n' \"$*\" >> {log}\n    case \"$*\" in\n      *'Authorization: bearer {GITHUB_REQUEST_TOKEN}'*'&audience={OIDC_AUDIENCE}'*) printf '{{\"count\":1,\"value\":\"%s\"}}' '{CI_OIDC_TOKEN}'; exit 0 ;;\n      *) echo 'curl: (22) The requested URL returned error: 401' >&2; exit 22 ;;\n    esac ;;\nesac\n",
             log = quote(&self.path("oidc-requests.log")),
         );
-        let curl = token_service + poster("curl").trim_start_matches("#!/bin/sh\n");
-        for (name, script) in [("cityform", cityform), ("gh", poster("gh")), ("curl", curl)] {
+        let release = format!(
+            "case \"$*\" in\n  *'{}/'*) exec {} \"$@\" ;;\nesac\n",
+            self.release.base_url,
+            quote(&real_program("curl")),
+        );
+        let curl = token_service + &release + poster("curl").trim_start_matches("#!/bin/sh\n");
+        for (name, script) in [("gh", poster("gh")), ("curl", curl)] {
             let path = self.path("bin").join(name);
             std::fs::write(&path, script).unwrap();
             make_executable(&path);
@@ -231,16 +258,28 @@ impl Lab {
         (calls, body)
     }
 
-    /// The environment every step gets, before the recipe's own variables.
-    fn base_environment(&self) -> Vec<(String, String)> {
-        let path = format!(
-            "{}:{}",
-            self.path("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
+    /// A fresh home directory for a job, as a new runner machine or container has.
+    fn fresh_home(&self, job: &str) -> PathBuf {
+        let number = self.homes.get() + 1;
+        self.homes.set(number);
+        let home = self.path("homes").join(format!("{number:02}-{job}"));
+        std::fs::create_dir_all(&home).unwrap();
+        home
+    }
+
+    /// The environment every step gets, before the recipe's own variables: the stand-ins
+    /// first on `PATH`, then the machine's `PATH` without any directory that has a
+    /// `cityform` (only the recipe's install may bring one).
+    fn base_environment(&self, home: &Path) -> Vec<(String, String)> {
+        let machine = std::env::var_os("PATH").unwrap_or_default();
+        let directories = std::iter::once(self.path("bin")).chain(
+            std::env::split_paths(&machine)
+                .filter(|directory| !directory.join("cityform").exists()),
         );
+        let path = std::env::join_paths(directories).unwrap();
         vec![
-            ("PATH".into(), path),
-            ("HOME".into(), self.path("home").display().to_string()),
+            ("PATH".into(), path.to_string_lossy().into_owned()),
+            ("HOME".into(), home.display().to_string()),
             ("CI".into(), "true".into()),
             ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
             // The runner's network leads to the emulator instead of the cloud, STS included.
@@ -274,6 +313,40 @@ impl Lab {
             .envs(environment.iter().map(|(name, value)| (name, value)))
             .output()
             .unwrap()
+    }
+}
+
+/// The logging shim: runs the binary under test and appends its arguments and exit code to
+/// `log`; `--version` (the install's check that the binary runs) is not logged.
+fn logging_shim(log: &Path) -> String {
+    format!(
+        "#!/bin/sh\nif [ \"$*\" = --version ]; then exec {binary} --version; fi\n{binary} \"$@\"\nstatus=$?\nprintf '%s\\t%s\\n' \"$*\" \"$status\" >> {log}\nexit $status\n",
+        binary = quote(Path::new(env!("CARGO_BIN_EXE_cityform"))),
+        log = quote(log)
+    )
+}
+
+/// The machine's own `name`, found on `PATH`.
+fn real_program(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|directory| directory.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("the CI recipes need `{name}`, as the runners have it"))
+}
+
+/// What one install from the release fetches.
+fn one_install() -> Vec<String> {
+    ["install.sh", "SHA256SUMS", &archive_name()]
+        .iter()
+        .map(|file| format!("/download/v{VERSION}/{file}"))
+        .collect()
+}
+
+/// Copies `source`'s contents into `target`, as a cache restore or save does.
+fn copy_into(source: &Path, target: &Path) {
+    if source.is_dir() {
+        copy_directory(source, target);
     }
 }
 
@@ -369,7 +442,11 @@ const GITHUB_RECIPE: &str = "docs/ci/github-actions.yml";
 /// The values of `${{ ... }}` expressions while one workflow run is simulated.
 struct GitHubContext {
     event: String,
-    runner_temp: String,
+    /// `runner.temp` of the job that runs; `None` where GitHub has no `runner` context (a
+    /// workflow's or a job's `env:`).
+    runner_temp: Option<String>,
+    /// The workflow's and the job's `env:`.
+    env: BTreeMap<String, String>,
     steps: BTreeMap<String, BTreeMap<String, String>>,
     needs: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -378,11 +455,29 @@ impl GitHubContext {
     fn resolve(&self, expression: &str) -> String {
         let expression = expression.trim();
         let parts: Vec<&str> = expression.split('.').collect();
+        let runner = || {
+            self.runner_temp.as_ref().unwrap_or_else(|| {
+                panic!("{GITHUB_RECIPE} uses `{expression}` where GitHub has no `runner` context")
+            })
+        };
         match parts.as_slice() {
             ["github", "event_name"] => self.event.clone(),
             ["github", "token"] => "token-for-tests".into(),
             ["github", "run_id"] => "4242".into(),
-            ["runner", "temp"] => self.runner_temp.clone(),
+            ["runner", "temp"] => runner().clone(),
+            ["runner", "os"] => {
+                runner();
+                "Linux".into()
+            }
+            ["runner", "arch"] => {
+                runner();
+                "X64".into()
+            }
+            ["env", name] => self
+                .env
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| panic!("{GITHUB_RECIPE}: `env.{name}` is not set")),
             ["vars", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN"] => OIDC_PROVIDER_ARN.into(),
             ["vars", "CITYFORM_READ_ROLE_ARN"] => READ_ROLE_ARN.into(),
             ["vars", "CITYFORM_APPLY_ROLE_ARN"] => APPLY_ROLE_ARN.into(),
@@ -439,14 +534,21 @@ fn run_github(lab: &Lab, event: &str) -> BTreeMap<String, JobResult> {
     let workflow = read_recipe(GITHUB_RECIPE);
     let mut context = GitHubContext {
         event: event.to_owned(),
-        runner_temp: lab.path("runner-temp").display().to_string(),
+        runner_temp: None,
+        env: BTreeMap::new(),
         steps: BTreeMap::new(),
         needs: BTreeMap::new(),
     };
-    let workflow_environment: Vec<(String, String)> = string_map(workflow.get("env"))
+    let mut workflow_environment: Vec<(String, String)> = string_map(workflow.get("env"))
         .into_iter()
         .map(|(name, value)| (name, context.substitute(&value)))
         .collect();
+    // The runner's network leads to the lab's release instead of GitHub's.
+    let releases = workflow_environment
+        .iter_mut()
+        .find(|(name, _)| name == "CITYFORM_RELEASES")
+        .unwrap_or_else(|| panic!("{GITHUB_RECIPE} sets no CITYFORM_RELEASES"));
+    releases.1.clone_from(&lab.release.base_url);
     let mut results = BTreeMap::new();
     for (name, job) in workflow["jobs"].as_mapping().unwrap() {
         let name = name.as_str().unwrap().to_owned();
@@ -485,10 +587,31 @@ fn run_github_job(
 ) -> JobResult {
     let mut directory = None;
     let mut failure: Option<(String, i32)> = None;
-    let job_environment: Vec<(String, String)> = string_map(job.get("env"))
+    context.runner_temp = None;
+    let mut job_environment: Vec<(String, String)> = string_map(job.get("env"))
         .into_iter()
         .map(|(name, value)| (name, context.substitute(&value)))
         .collect();
+    context.env = workflow_environment
+        .iter()
+        .chain(&job_environment)
+        .cloned()
+        .collect();
+    // A new machine for every job: its own home and temporary directory.
+    let home = lab.fresh_home(name);
+    let runner_temp = lab.path("runner-temp").join(home.file_name().unwrap());
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    context.runner_temp = Some(runner_temp.display().to_string());
+    let expand_home = |path: &str| match path.strip_prefix("~/") {
+        Some(relative) => home.join(relative),
+        None => PathBuf::from(path),
+    };
+    // `$GITHUB_PATH` and `$GITHUB_ENV`: what a step adds there applies to the later steps.
+    let github_path = runner_temp.join("github-path");
+    let github_env = runner_temp.join("github-env");
+    let mut added_paths: Vec<String> = Vec::new();
+    // `actions/cache` saves what it did not find when the job succeeds.
+    let mut caches_to_save: Vec<(PathBuf, PathBuf)> = Vec::new();
     // GitHub hands a job the means to request an OIDC token only with `id-token: write`.
     let id_token = job
         .get("permissions")
@@ -512,6 +635,23 @@ fn run_github_job(
             let workspace: &Path = directory.get_or_insert_with(|| lab.checkout(name));
             if action.starts_with("actions/checkout@") {
                 // The clone above is the checkout.
+            } else if action.starts_with("actions/cache@") {
+                let with = with.unwrap();
+                let path = expand_home(text(with, "path").unwrap());
+                let key = context.substitute(text(with, "key").unwrap());
+                let stored = lab.path("caches").join(format!("github-{key}"));
+                let hit = stored.is_dir();
+                if hit {
+                    copy_into(&stored, &path);
+                } else {
+                    caches_to_save.push((path, stored));
+                }
+                if let Some(id) = text(step, "id") {
+                    context.steps.insert(
+                        id.to_owned(),
+                        BTreeMap::from([("cache-hit".to_owned(), hit.to_string())]),
+                    );
+                }
             } else if action.starts_with("actions/upload-artifact@") {
                 let artifact = lab
                     .path("artifacts")
@@ -533,14 +673,20 @@ fn run_github_job(
             }
             continue;
         }
-        if step_name.starts_with("Install cityform") {
-            continue;
-        }
         let workspace = directory.get_or_insert_with(|| lab.checkout(name)).clone();
         let script = context.substitute(text(step, "run").unwrap());
         let outputs_file = lab.path(&format!("outputs-{name}-{index}"));
         std::fs::write(&outputs_file, "").unwrap();
-        let mut environment = lab.base_environment();
+        std::fs::write(&github_path, "").unwrap();
+        std::fs::write(&github_env, "").unwrap();
+        let mut environment = lab.base_environment(&home);
+        if !added_paths.is_empty() {
+            let (_, path) = environment
+                .iter_mut()
+                .find(|(variable, _)| variable == "PATH")
+                .unwrap();
+            *path = format!("{}:{path}", added_paths.join(":"));
+        }
         environment.extend(workflow_environment.iter().cloned());
         environment.extend(job_environment.iter().cloned());
         for (variable, value) in string_map(step.get("env")) {
@@ -563,6 +709,9 @@ fn run_github_job(
             ("GITHUB_EVENT_NAME".into(), context.event.clone()),
             ("GITHUB_REF_NAME".into(), "main".into()),
             ("GITHUB_OUTPUT".into(), outputs_file.display().to_string()),
+            ("GITHUB_PATH".into(), github_path.display().to_string()),
+            ("GITHUB_ENV".into(), github_env.display().to_string()),
+            ("RUNNER_TEMP".into(), runner_temp.display().to_string()),
             (
                 "GITHUB_STEP_SUMMARY".into(),
                 lab.path("step-summary.md").display().to_string(),
@@ -579,6 +728,16 @@ fn run_github_job(
         if let Some(id) = text(step, "id") {
             context.steps.insert(id.to_owned(), outputs);
         }
+        // Each new directory goes before the ones added earlier.
+        for line in std::fs::read_to_string(&github_path).unwrap().lines().rev() {
+            added_paths.insert(0, line.to_owned());
+        }
+        for line in std::fs::read_to_string(&github_env).unwrap().lines() {
+            let (variable, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{name}: `{line}` in $GITHUB_ENV is not NAME=value"));
+            job_environment.push((variable.to_owned(), value.to_owned()));
+        }
         if !output.status.success() && failure.is_none() {
             eprintln!(
                 "{name} / {step_name} failed:\n{}\n{}",
@@ -590,6 +749,9 @@ fn run_github_job(
     }
     if let Some((step, code)) = failure {
         return JobResult::Failed { step, code };
+    }
+    for (path, stored) in caches_to_save {
+        copy_into(&path, &stored);
     }
     let outputs = string_map(job.get("outputs"))
         .into_iter()
@@ -666,6 +828,8 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
             (PULL_REQUEST_PLAN.to_owned(), 2),
         ]
     );
+    // The job installed the release, checked; every later job finds it in the cache.
+    assert_eq!(lab.release.take_requests(), one_install());
     let (gh, comment) = lab.take_posted("gh");
     assert_eq!(gh, "pr comment 7 --body-file plan.md\n");
     assert!(comment.starts_with("### cityform plan"), "{comment}");
@@ -787,6 +951,7 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         [("plan --detailed-exitcode".to_owned(), 2)]
     );
     assert_eq!(lab.emulator.job_groups().len(), 5);
+    assert_eq!(lab.release.take_requests(), Vec::<String>::new());
 }
 
 // ---------------------------------------------------------------- GitLab CI/CD
@@ -843,6 +1008,38 @@ fn gitlab_condition(condition: &str, variables: &[(String, String)]) -> bool {
     })
 }
 
+/// `value` with `$NAME` and `${NAME}` replaced by the variables' values, as GitLab expands
+/// `cache:key`.
+fn gitlab_expand(value: &str, variables: &[(String, String)]) -> String {
+    let lookup = |name: &str| {
+        variables
+            .iter()
+            .rev()
+            .find(|(variable, _)| variable == name)
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find('$') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let (name, tail) = if let Some(braced) = after.strip_prefix('{') {
+            let end = braced.find('}').unwrap();
+            (&braced[..end], &braced[end + 1..])
+        } else {
+            let end = after
+                .find(|character: char| !(character.is_ascii_alphanumeric() || character == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        out.push_str(&lookup(name));
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Runs the pipeline a `source` event starts; manual jobs are started at once, as a
 /// reviewer would. Jobs run by stage, then in file order.
 fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
@@ -855,21 +1052,18 @@ fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
         "CITYFORM_STATE_REMOTE".into(),
         lab.path("origin.git").display().to_string(),
     ));
-    let before_script: Vec<String> = pipeline["default"]["before_script"]
+    // The runner's network leads to the lab's release instead of GitHub's.
+    let releases = variables
+        .iter_mut()
+        .find(|(name, _)| name == "CITYFORM_RELEASES")
+        .unwrap_or_else(|| panic!("{GITLAB_RECIPE} sets no CITYFORM_RELEASES"));
+    releases.1.clone_from(&lab.release.base_url);
+    // `default:`'s `before_script` runs before each job's `script`, in the same shell.
+    let before_script: Vec<&str> = pipeline["default"]["before_script"]
         .as_sequence()
-        .map(|lines| {
-            lines
-                .iter()
-                .map(|line| line.as_str().unwrap().to_owned())
-                .collect()
-        })
+        .map(|lines| lines.iter().map(|line| line.as_str().unwrap()).collect())
         .unwrap_or_default();
-    for line in &before_script {
-        assert!(
-            line.starts_with("cargo install"),
-            "{GITLAB_RECIPE}: `before_script` does more than install cityform: {line}"
-        );
-    }
+    let cache = &pipeline["default"]["cache"];
     let stages: Vec<String> = pipeline["stages"]
         .as_sequence()
         .unwrap()
@@ -934,13 +1128,30 @@ fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
                     environment.push((variable.as_str().unwrap().to_owned(), value.to_owned()));
                 }
             }
-            let mut base = lab.base_environment();
+            // The cache is restored into the workspace before the job, and saved after it
+            // succeeds.
+            let cache_key = text(cache, "key").map(|key| gitlab_expand(key, &environment));
+            let cache_paths: Vec<&str> = cache
+                .get("paths")
+                .and_then(Value::as_sequence)
+                .map(|paths| paths.iter().map(|path| path.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            let stored = cache_key.map(|key| lab.path("caches").join(format!("gitlab-{key}")));
+            if let Some(stored) = &stored {
+                copy_into(stored, &workspace);
+            }
+            let mut base = lab.base_environment(&lab.fresh_home(name));
             base.extend(environment);
-            let script: Vec<&str> = job["script"]
-                .as_sequence()
-                .unwrap()
+            let script: Vec<&str> = before_script
                 .iter()
-                .map(|line| line.as_str().unwrap())
+                .copied()
+                .chain(
+                    job["script"]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|line| line.as_str().unwrap()),
+                )
                 .collect();
             let output = lab.shell(
                 &["bash", "-e", "-o", "pipefail"],
@@ -962,6 +1173,12 @@ fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
                     },
                 );
                 continue;
+            }
+            if let Some(stored) = &stored {
+                for path in &cache_paths {
+                    let path = path.trim_end_matches('/');
+                    copy_into(&workspace.join(path), &stored.join(path));
+                }
             }
             let artifacts = &job["artifacts"];
             if let Some(paths) = artifacts.get("paths").and_then(Value::as_sequence) {
@@ -1002,6 +1219,8 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
             (PULL_REQUEST_PLAN.to_owned(), 2),
         ]
     );
+    // The job installed the release, checked; every later job finds it in the cache.
+    assert_eq!(lab.release.take_requests(), one_install());
     let (curl, note) = lab.take_posted("curl");
     assert!(
         curl.contains("https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes"),
@@ -1098,4 +1317,5 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         lab.take_calls(),
         [("plan --detailed-exitcode".to_owned(), 2)]
     );
+    assert_eq!(lab.release.take_requests(), Vec::<String>::new());
 }

@@ -18,6 +18,7 @@ mod emulator_support;
 #[allow(dead_code, clippy::expect_used)] // the fuzz targets' own code: a panic is a finding
 mod fuzzing;
 mod generated_support;
+mod release_support;
 mod support_postgres;
 
 mod apply_executor;
@@ -34,6 +35,7 @@ mod cli_provenance;
 mod client_emulator;
 mod client_http;
 mod docs_architecture;
+mod docs_environment;
 mod docs_getting_started;
 mod docs_json_output;
 mod docs_links;
@@ -53,5 +55,6 @@ mod properties_journal;
 mod properties_planner;
 mod properties_signer;
 mod provenance_git;
+mod release_install;
 mod secrets;
 mod state_corpus;
