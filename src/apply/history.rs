@@ -11,7 +11,7 @@ use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::provenance::RunContext;
 use crate::state::journal::JournalRecord;
-use crate::state::{HistoryAction, HistoryEntry, Moved};
+use crate::state::{HistoryAction, HistoryEntry};
 
 /// Makes the `history` records of one run.
 #[derive(Debug, Clone, Default)]
@@ -58,21 +58,6 @@ impl<'p> HistoryRecorder<'p> {
     ) -> Option<JournalRecord> {
         self.entry(action, address, job_group_id, request_id)
             .map(JournalRecord::History)
-    }
-
-    /// The record of a `state mv` of the group `job_group_id` as `moved` says, under `at`
-    /// (the old address or the new one); no call is behind it.
-    pub(crate) fn record_move(
-        &self,
-        moved: &Moved,
-        at: &Address,
-        job_group_id: &str,
-    ) -> Option<JournalRecord> {
-        let entry = self.entry(HistoryAction::Move, at, job_group_id, "")?;
-        Some(JournalRecord::History(HistoryEntry {
-            moved: Some(moved.clone()),
-            ..entry
-        }))
     }
 
     fn entry(

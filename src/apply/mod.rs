@@ -21,7 +21,6 @@ mod error;
 mod event;
 mod executor;
 mod history;
-pub(crate) use history::HistoryRecorder;
 pub mod import;
 mod options;
 mod pacer;

@@ -12,16 +12,15 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::backend::{self, BackendArgs, BackendChoice};
 use super::settings::{DEFAULT_STATE_PATH, StateArgs, process_environment};
 use super::{Outcome, output};
-use crate::apply::HistoryRecorder;
 use crate::manifest::Input;
-use crate::model::{Address, validate_job_group_name};
+use crate::model::Address;
 use crate::provenance::RunContext;
 use crate::render;
-use crate::state::journal::{JournalRecord, Put, Remove};
+use crate::state::HistorySelection;
+use crate::state::edit::{self, Forgotten, StateEditError};
 use crate::state::{
     AnyBackend, Backend as _, LockOptions, MigrateOutcome, MigrateReport, Recovered, State, migrate,
 };
-use crate::state::{HistoryAction, HistorySelection, Moved};
 
 /// Arguments of `cityform state`.
 #[derive(Debug, Args)]
@@ -129,53 +128,11 @@ enum StateFormat {
 /// Why a state command refused; nothing was written.
 #[derive(Debug, thiserror::Error)]
 pub enum StateCommandError {
-    /// There is no state.
-    #[error("there is no state at `{path}`: nothing is recorded yet")]
-    NoState {
-        /// The state file, or the PostgreSQL state without a password.
-        path: String,
-    },
     /// `migrate` with the same state on both sides.
     #[error("`--to` names the state being copied, `{location}`: name another backend or workspace")]
     SameState {
         /// The state.
         location: String,
-    },
-    /// The state does not record the address.
-    #[error("the state does not record `{address}`; `cityform state list` shows what it records")]
-    NotRecorded {
-        /// The address.
-        address: Address,
-    },
-    /// `mv` onto an address the state already records.
-    #[error(
-        "the state already records `{address}` (id `{job_group_id}`); forget that one first \
-         with `cityform state rm {address}`, or choose another address"
-    )]
-    DestinationTaken {
-        /// The address.
-        address: Address,
-        /// The id recorded there.
-        job_group_id: String,
-    },
-    /// `mv` to another region or instance.
-    #[error(
-        "cannot move `{source_address}` to `{destination}`: a job group cannot change region or \
-         instance, only its name"
-    )]
-    OtherInstance {
-        /// The recorded address.
-        source_address: Address,
-        /// The address asked for.
-        destination: Address,
-    },
-    /// `mv` to a name the service would refuse.
-    #[error("cannot move to `{destination}`: {reason}")]
-    InvalidName {
-        /// The address asked for.
-        destination: Address,
-        /// Why the name is refused.
-        reason: String,
     },
 }
 
@@ -198,11 +155,6 @@ async fn load(backend: &AnyBackend) -> anyhow::Result<Option<State>> {
     Ok(announced(backend.load().await?))
 }
 
-/// The state, for a command that changes it: the backend keeps what it read for the change.
-async fn load_to_change(backend: &AnyBackend) -> anyhow::Result<Option<State>> {
-    Ok(announced(backend.load_to_change().await?))
-}
-
 fn announced(recovered: Recovered) -> Option<State> {
     for warning in &recovered.warnings {
         eprintln!("warning: {warning}");
@@ -213,17 +165,16 @@ fn announced(recovered: Recovered) -> Option<State> {
 /// Records a state edit with who makes it, from where and at which commit: git runs in the
 /// current directory, where the manifests usually are. Collected before the state is
 /// locked, as for apply; no manifest line and no call are behind an edit.
-fn edit_history() -> HistoryRecorder<'static> {
-    let context = RunContext::collect_inputs(
+fn edit_provenance() -> RunContext {
+    RunContext::collect_inputs(
         &[Input::Path(PathBuf::from("."))],
         None,
         &process_environment(),
-    );
-    HistoryRecorder::new(Some(&context), None)
+    )
 }
 
-fn no_state(backend: &AnyBackend) -> StateCommandError {
-    StateCommandError::NoState {
+fn no_state(backend: &AnyBackend) -> StateEditError {
+    StateEditError::NoState {
         path: backend.location(),
     }
 }
@@ -248,13 +199,12 @@ async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
         .history(&state, HistorySelection::Groups(&this_group))
         .await?;
     backend.close().await?;
-    let entry =
-        state
-            .job_groups
-            .get(&args.address)
-            .ok_or_else(|| StateCommandError::NotRecorded {
-                address: args.address.clone(),
-            })?;
+    let entry = state
+        .job_groups
+        .get(&args.address)
+        .ok_or_else(|| StateEditError::NotRecorded {
+            address: args.address.clone(),
+        })?;
     // The last recorded change and where it came from (`docs/provenance.md`).
     let last_change = history.latest(&args.address);
     let text = match args.format {
@@ -266,36 +216,22 @@ async fn show(args: ShowArgs) -> anyhow::Result<Outcome> {
 }
 
 async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
-    let history = edit_history();
+    let provenance = edit_provenance();
     let backend = open(&args.state, "cityform state rm").await?;
-    let state = load_to_change(&backend)
-        .await?
-        .ok_or_else(|| no_state(&backend))?;
-    let mut records = Vec::new();
-    let mut removed = Vec::new();
-    for address in &args.addresses {
-        let entry =
-            state
-                .job_groups
-                .get(address)
-                .ok_or_else(|| StateCommandError::NotRecorded {
-                    address: address.clone(),
-                })?;
-        if removed.iter().any(|(seen, _)| seen == address) {
-            continue;
-        }
-        records.push(JournalRecord::Remove(Remove {
-            address: address.clone(),
-            intent: None,
-        }));
-        records.extend(history.record(HistoryAction::Forget, address, &entry.job_group_id, ""));
-        removed.push((address.clone(), entry.job_group_id.clone()));
-    }
-    backend.append(&records).await?;
-    backend.compact().await?;
+    let forgotten = edit::forget(
+        &backend,
+        &args.addresses,
+        Some(&provenance),
+        &mut |warning| eprintln!("warning: {warning}"),
+    )
+    .await?;
     backend.close().await?;
     let mut text = String::new();
-    for (address, job_group_id) in removed {
+    for Forgotten {
+        address,
+        job_group_id,
+    } in forgotten
+    {
         let _ = writeln!(
             text,
             "Removed `{address}` (id {job_group_id}) from the state. The job group itself was not deleted, and cityform no longer manages it."
@@ -307,67 +243,20 @@ async fn remove(args: RemoveArgs) -> anyhow::Result<Outcome> {
 
 async fn move_group(args: MoveArgs) -> anyhow::Result<Outcome> {
     let (source, destination) = (&args.source, &args.destination);
-    if (&source.region_id, &source.instance_id)
-        != (&destination.region_id, &destination.instance_id)
-    {
-        return Err(StateCommandError::OtherInstance {
-            source_address: source.clone(),
-            destination: destination.clone(),
-        }
-        .into());
-    }
-    if let Err(error) = validate_job_group_name(&destination.name) {
-        return Err(StateCommandError::InvalidName {
-            destination: destination.clone(),
-            reason: error.to_string(),
-        }
-        .into());
-    }
-    let history = edit_history();
+    let provenance = edit_provenance();
     let backend = open(&args.state, "cityform state mv").await?;
-    let state = load_to_change(&backend)
-        .await?
-        .ok_or_else(|| no_state(&backend))?;
-    let entry = state
-        .job_groups
-        .get(source)
-        .ok_or_else(|| StateCommandError::NotRecorded {
-            address: source.clone(),
-        })?;
-    if let Some(taken) = state.job_groups.get(destination) {
-        return Err(StateCommandError::DestinationTaken {
-            address: destination.clone(),
-            job_group_id: taken.job_group_id.clone(),
-        }
-        .into());
-    }
-    let moved = Moved {
-        from: source.clone(),
-        to: destination.clone(),
-    };
-    let mut records = vec![
-        JournalRecord::Remove(Remove {
-            address: source.clone(),
-            intent: None,
-        }),
-        JournalRecord::Put(Put {
-            address: destination.clone(),
-            entry: entry.clone(),
-            intent: None,
-        }),
-    ];
-    // Under both addresses, so that the history of either tells where the group went.
-    records.extend(
-        [source, destination]
-            .into_iter()
-            .filter_map(|at| history.record_move(&moved, at, &entry.job_group_id)),
-    );
-    backend.append(&records).await?;
-    backend.compact().await?;
+    let job_group_id = edit::move_group(
+        &backend,
+        source,
+        destination,
+        Some(&provenance),
+        &mut |warning| eprintln!("warning: {warning}"),
+    )
+    .await?;
     backend.close().await?;
     output::print(&format!(
-        "Moved `{source}` to `{destination}` (id {}). The job group is still named `{}` in the service: the next apply renames it to `{}`.\n",
-        entry.job_group_id, source.name, destination.name
+        "Moved `{source}` to `{destination}` (id {job_group_id}). The job group is still named `{}` in the service: the next apply renames it to `{}`.\n",
+        source.name, destination.name
     ))?;
     Ok(Outcome::Success)
 }

@@ -13,6 +13,7 @@
 mod any;
 pub mod atomic;
 mod backend;
+pub mod edit;
 mod error;
 mod file;
 #[cfg(test)]
