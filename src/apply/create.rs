@@ -19,7 +19,7 @@ use super::report::{
 };
 use super::resolve::{common_spec, found_entry, groups_by_name, now_rfc3339};
 use super::slots::RequestSlots;
-use super::work::Outcome;
+use super::work::ActionOutcome;
 use crate::cloud::{CloudClient, CloudError};
 use crate::model::{Address, JobGroupSpec, Status};
 use crate::state::HistoryAction;
@@ -31,7 +31,7 @@ use crate::state::{Backend, StateEntry, StateError};
 pub const MAX_CREATE_ROUNDS: u32 = 3;
 
 /// What the actions of one run share.
-pub(crate) struct RunContext<'a, B> {
+pub(crate) struct ActionContext<'a, B> {
     pub backend: &'a B,
     /// Paced by the run's shared pacer.
     pub client: CloudClient,
@@ -46,11 +46,11 @@ pub(crate) struct RunContext<'a, B> {
 
 /// Creates `address` with `spec`, and records it with `prevent_destroy`.
 pub(crate) async fn create<B: Backend>(
-    context: &RunContext<'_, B>,
+    context: &ActionContext<'_, B>,
     address: Address,
     spec: JobGroupSpec,
     prevent_destroy: bool,
-) -> Result<Outcome, StateError> {
+) -> Result<ActionOutcome, StateError> {
     let started = Instant::now();
     let backend = context.backend;
     // The creates of this address whose outcome is not known, oldest first: earlier runs',
@@ -78,7 +78,7 @@ pub(crate) async fn create<B: Backend>(
             slot = context.slots.start(&address, ChangeKind::Create).await;
             if slot.is_none() {
                 backend.append(&[settle(intent.id)]).await?;
-                return Ok(Outcome::NotStarted(address));
+                return Ok(ActionOutcome::NotStarted(address));
             }
         }
 
@@ -114,7 +114,7 @@ pub(crate) async fn create<B: Backend>(
                 let mut records = recorded(&earlier, &address, entry, intent.id);
                 records.extend(history);
                 backend.append(&records).await?;
-                return Ok(Outcome::Created(CreatedGroup {
+                return Ok(ActionOutcome::Created(CreatedGroup {
                     address,
                     job_group_id: created.job_group_id,
                     request_id: created.request_id,
@@ -140,17 +140,20 @@ pub(crate) async fn create<B: Backend>(
             } else {
                 ActionFailure::from_cloud(&address, FailureReason::Refused, &error)
             };
-            return Ok(Outcome::Failed(failure));
+            return Ok(ActionOutcome::Failed(failure));
         }
 
         // A lost answer, or a name taken while a create of it is open: look it up.
         lost_answer_here |= error.is_ambiguous();
-        let listed = match groups_by_name(&context.client, &address.region_id, &address.instance_id)
-            .await
-        {
-            Ok(listed) => listed,
-            Err(lookup) => return Ok(Outcome::Failed(unknown_outcome(&address, &error, &lookup))),
-        };
+        let listed =
+            match groups_by_name(&context.client, &address.region_id, &address.instance_id).await {
+                Ok(listed) => listed,
+                Err(lookup) => {
+                    return Ok(ActionOutcome::Failed(unknown_outcome(
+                        &address, &error, &lookup,
+                    )));
+                }
+            };
         if let Some(found) = listed.get(&address.name) {
             // A duplicate's RequestId is not the one of the create that made the group.
             let request_id = if duplicate {
@@ -176,7 +179,7 @@ pub(crate) async fn create<B: Backend>(
                 request_id,
             );
             backend.append(&records).await?;
-            return Ok(Outcome::Recovered(RecoveredGroup {
+            return Ok(ActionOutcome::Recovered(RecoveredGroup {
                 address,
                 job_group_id: found.job_group_id.clone(),
                 reason: if lost_answer_here {
@@ -189,7 +192,7 @@ pub(crate) async fn create<B: Backend>(
         if duplicate {
             // Taken, most likely by an earlier create of this state, yet not listed: the
             // listing lags behind it. The intents stay open; the next apply looks again.
-            return Ok(Outcome::Failed(
+            return Ok(ActionOutcome::Failed(
                 ActionFailure::from_cloud(&address, FailureReason::OutcomeUnknown, &error)
                     .with_hint(
                         "the name is taken, most likely by an earlier create of this state \
@@ -199,7 +202,7 @@ pub(crate) async fn create<B: Backend>(
             ));
         }
         if round >= MAX_CREATE_ROUNDS {
-            return Ok(Outcome::Failed(
+            return Ok(ActionOutcome::Failed(
                 ActionFailure::from_cloud(&address, FailureReason::NotCreated, &error).with_hint(
                     format!(
                         "the answer was lost {round} times and the group was never found by \
@@ -298,13 +301,13 @@ mod tests {
         backend: &LocalBackend,
         client: CloudClient,
         earlier: Vec<Intent>,
-    ) -> RunContext<'_, LocalBackend> {
+    ) -> ActionContext<'_, LocalBackend> {
         let open_creates = if earlier.is_empty() {
             BTreeMap::new()
         } else {
             BTreeMap::from([(address(), earlier)])
         };
-        RunContext {
+        ActionContext {
             backend,
             client,
             slots: RequestSlots::new(1, None),
@@ -347,7 +350,7 @@ mod tests {
             .await
             .unwrap();
 
-        let Outcome::Recovered(recovered) = outcome else {
+        let ActionOutcome::Recovered(recovered) = outcome else {
             panic!("{outcome:?}");
         };
         assert_eq!(recovered.job_group_id, landed.job_group_id);
@@ -387,7 +390,7 @@ mod tests {
             .await
             .unwrap();
 
-        let Outcome::Failed(failure) = outcome else {
+        let ActionOutcome::Failed(failure) = outcome else {
             panic!("{outcome:?}");
         };
         assert_eq!(failure.reason, FailureReason::Conflict);
@@ -426,7 +429,7 @@ mod tests {
             .unwrap();
 
         assert!(
-            matches!(&outcome, Outcome::Failed(failure) if failure.reason == FailureReason::Refused),
+            matches!(&outcome, ActionOutcome::Failed(failure) if failure.reason == FailureReason::Refused),
             "{outcome:?}"
         );
         let loaded = backend.load().await.unwrap();
@@ -447,7 +450,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert!(matches!(outcome, Outcome::Created(_)), "{outcome:?}");
+        assert!(matches!(outcome, ActionOutcome::Created(_)), "{outcome:?}");
         let loaded = backend.load().await.unwrap();
         assert!(loaded.unresolved.is_empty(), "{:?}", loaded.unresolved);
     }

@@ -7,11 +7,11 @@
 //! stays unresolved, and the next run lists the instance to learn whether the group is gone
 //! before sending anything (`docs/apply.md`, "Unfinished runs").
 
-use super::create::RunContext;
+use super::create::ActionContext;
 use super::report::{ActionFailure, ChangeKind, DeletedGroup, FailureReason, NOT_FOUND_CODE};
 use super::resolve::group_by_id;
 use super::status::failure_from;
-use super::work::Outcome;
+use super::work::ActionOutcome;
 use crate::model::{Address, printable};
 use crate::state::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Remove, Settle};
@@ -19,10 +19,10 @@ use crate::state::{Backend, StateEntry, StateError};
 
 /// Deletes the group recorded as `entry` at `address`, and forgets it.
 pub(crate) async fn delete<B: Backend>(
-    context: &RunContext<'_, B>,
+    context: &ActionContext<'_, B>,
     address: Address,
     entry: StateEntry,
-) -> Result<Outcome, StateError> {
+) -> Result<ActionOutcome, StateError> {
     let intent = Intent {
         id: IntentId::random(),
         address: address.clone(),
@@ -39,7 +39,7 @@ pub(crate) async fn delete<B: Backend>(
             .backend
             .append(&[JournalRecord::Settle(Settle { id: intent_id })])
             .await?;
-        return Ok(Outcome::NotStarted(address));
+        return Ok(ActionOutcome::NotStarted(address));
     };
     // A delete goes by id, and an id is only as good as the state that holds it: a damaged
     // or hand-edited address would delete a group the manifests still declare.
@@ -83,7 +83,7 @@ pub(crate) async fn delete<B: Backend>(
             .backend
             .append(&[JournalRecord::Settle(Settle { id: intent_id })])
             .await?;
-        return Ok(Outcome::Failed(failure));
+        return Ok(ActionOutcome::Failed(failure));
     }
     let answer = context
         .client
@@ -103,14 +103,14 @@ pub(crate) async fn delete<B: Backend>(
                  keeps it with the unfinished call, and the next apply lists the instance to \
                  find out before sending anything",
             );
-            return Ok(Outcome::Failed(failure));
+            return Ok(ActionOutcome::Failed(failure));
         }
         Err(error) => {
             context
                 .backend
                 .append(&[JournalRecord::Settle(Settle { id: intent_id })])
                 .await?;
-            return Ok(Outcome::Failed(failure_from(
+            return Ok(ActionOutcome::Failed(failure_from(
                 ChangeKind::Delete,
                 &address,
                 &error,
@@ -128,7 +128,7 @@ pub(crate) async fn delete<B: Backend>(
         &request_id,
     );
     context.backend.append(&records).await?;
-    Ok(Outcome::Deleted(DeletedGroup {
+    Ok(ActionOutcome::Deleted(DeletedGroup {
         address,
         job_group_id: entry.job_group_id,
         request_id,

@@ -15,7 +15,7 @@ use futures_util::future::{Fuse, FutureExt};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use super::create::{RunContext, create};
+use super::create::{ActionContext, create};
 use super::delete::delete;
 use super::error::ApplyError;
 use super::event::{ApplyEvent, EventSink};
@@ -31,7 +31,7 @@ use super::slots::RequestSlots;
 use super::status::set_status;
 use super::update::{protect, update};
 use super::wait::wait_for_statuses;
-use super::work::{Outcome, PHASES, Prepared, Work, change_kind, prepare};
+use super::work::{ActionOutcome, PHASES, Prepared, Work, change_kind, prepare};
 use crate::cloud::health::{EXPIRED_TIMESTAMP_CODE, Halt};
 use crate::cloud::{CloudClient, ErrorClass, RunHealth};
 use crate::model::Address;
@@ -165,7 +165,7 @@ pub async fn execute<B: Backend>(
         .map(|recovered| recovered.address.clone())
         .collect();
 
-    let context = RunContext {
+    let context = ActionContext {
         backend,
         client,
         slots: RequestSlots::new(options.parallelism, Some(events.clone())),
@@ -214,10 +214,10 @@ pub async fn execute<B: Backend>(
                 Some(Prepared::AlreadyRecorded(found)) if resolved_now.contains(&found.address) => {
                 }
                 Some(Prepared::AlreadyRecorded(found)) => {
-                    record_outcome(Outcome::Recovered(found), &events, &mut report).await;
+                    record_outcome(ActionOutcome::Recovered(found), &events, &mut report).await;
                 }
                 Some(Prepared::Refused(failure)) => {
-                    record_outcome(Outcome::Failed(failure), &events, &mut report).await;
+                    record_outcome(ActionOutcome::Failed(failure), &events, &mut report).await;
                 }
                 Some(Prepared::Waiting) => report.not_started.push(action.address().clone()),
                 None => {}
@@ -385,7 +385,7 @@ impl Queue<'_> {
 
 /// Runs the work of each phase; remembers across phases whether to stop.
 struct Runner<'a, B, S: Future> {
-    context: &'a RunContext<'a, B>,
+    context: &'a ActionContext<'a, B>,
     parallelism: usize,
     events: &'a EventSink,
     stop: Pin<&'a mut Fuse<S>>,
@@ -436,7 +436,7 @@ impl<B: Backend, S: Future<Output = ()> + Send> Runner<'_, B, S> {
                     self.stopping(report).await;
                 }
                 Some(result) = in_flight.next() => match result {
-                    Ok(Outcome::Failed(failure)) if self.health.is_stopped() && left_undone(&failure) => {
+                    Ok(ActionOutcome::Failed(failure)) if self.health.is_stopped() && left_undone(&failure) => {
                         report.not_started.push(failure.address);
                     }
                     Ok(outcome) => record_outcome(outcome, self.events, report).await,
@@ -481,9 +481,9 @@ fn left_undone(failure: &ActionFailure) -> bool {
 
 /// Carries out one piece of work.
 async fn perform<B: Backend>(
-    context: &RunContext<'_, B>,
+    context: &ActionContext<'_, B>,
     work: Work,
-) -> Result<Outcome, StateError> {
+) -> Result<ActionOutcome, StateError> {
     match work {
         Work::Create {
             address,
@@ -507,9 +507,9 @@ async fn perform<B: Backend>(
     }
 }
 
-async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut ApplyReport) {
+async fn record_outcome(outcome: ActionOutcome, events: &EventSink, report: &mut ApplyReport) {
     match outcome {
-        Outcome::Created(created) => {
+        ActionOutcome::Created(created) => {
             events
                 .emit(ApplyEvent::Created {
                     address: created.address.clone(),
@@ -520,11 +520,11 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.created.push(created);
         }
-        Outcome::Recovered(recovered) => {
+        ActionOutcome::Recovered(recovered) => {
             events.emit(recovered_event(&recovered)).await;
             report.recovered.push(recovered);
         }
-        Outcome::Updated(updated) => {
+        ActionOutcome::Updated(updated) => {
             events
                 .emit(ApplyEvent::Updated {
                     address: updated.address.clone(),
@@ -536,7 +536,7 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.updated.push(updated);
         }
-        Outcome::StatusChanged(changed) => {
+        ActionOutcome::StatusChanged(changed) => {
             events
                 .emit(ApplyEvent::StatusChanged {
                     address: changed.address.clone(),
@@ -547,7 +547,7 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.status_changed.push(changed);
         }
-        Outcome::Protected(protected) => {
+        ActionOutcome::Protected(protected) => {
             events
                 .emit(ApplyEvent::Protected {
                     address: protected.address.clone(),
@@ -556,7 +556,7 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.protected.push(protected);
         }
-        Outcome::Deleted(deleted) => {
+        ActionOutcome::Deleted(deleted) => {
             events
                 .emit(ApplyEvent::Deleted {
                     address: deleted.address.clone(),
@@ -567,7 +567,7 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.deleted.push(deleted);
         }
-        Outcome::Failed(failure) => {
+        ActionOutcome::Failed(failure) => {
             events
                 .emit(ApplyEvent::Failed {
                     failure: failure.clone(),
@@ -575,7 +575,7 @@ async fn record_outcome(outcome: Outcome, events: &EventSink, report: &mut Apply
                 .await;
             report.failed.push(failure);
         }
-        Outcome::NotStarted(address) => report.not_started.push(address),
+        ActionOutcome::NotStarted(address) => report.not_started.push(address),
     }
 }
 

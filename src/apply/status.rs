@@ -4,11 +4,11 @@
 //! error, so a call whose outcome is unknown (or whose result a crash kept from the state) is
 //! simply sent again by the next apply if the refreshed status still differs.
 
-use super::create::RunContext;
+use super::create::ActionContext;
 use super::report::{ActionFailure, ChangeKind, FailureReason, NOT_FOUND_CODE, StatusChange};
 use super::resolve::now_rfc3339;
 use super::update::gone;
-use super::work::Outcome;
+use super::work::ActionOutcome;
 use crate::cloud::CloudError;
 use crate::model::{Address, Status};
 use crate::state::HistoryAction;
@@ -17,11 +17,11 @@ use crate::state::{Backend, StateEntry, StateError};
 
 /// Starts or stops the group recorded as `entry` so that it is `to`, and records it.
 pub(crate) async fn set_status<B: Backend>(
-    context: &RunContext<'_, B>,
+    context: &ActionContext<'_, B>,
     address: Address,
     entry: StateEntry,
     to: Status,
-) -> Result<Outcome, StateError> {
+) -> Result<ActionOutcome, StateError> {
     let kind = ChangeKind::for_status(to);
     let (region_id, instance_id, job_group_id) = (
         address.region_id.as_str(),
@@ -29,7 +29,7 @@ pub(crate) async fn set_status<B: Backend>(
         entry.job_group_id.as_str(),
     );
     let Some(slot) = context.slots.start(&address, kind).await else {
-        return Ok(Outcome::NotStarted(address));
+        return Ok(ActionOutcome::NotStarted(address));
     };
     let answer = match to {
         Status::Running => {
@@ -49,9 +49,9 @@ pub(crate) async fn set_status<B: Backend>(
     let answer = match answer {
         Ok(answer) => answer,
         Err(error) if error.code() == Some(NOT_FOUND_CODE) => {
-            return Ok(Outcome::Failed(gone(kind, &address, &entry)));
+            return Ok(ActionOutcome::Failed(gone(kind, &address, &entry)));
         }
-        Err(error) => return Ok(Outcome::Failed(failure_from(kind, &address, &error))),
+        Err(error) => return Ok(ActionOutcome::Failed(failure_from(kind, &address, &error))),
     };
     let job_group_id = entry.job_group_id.clone();
     let action = match to {
@@ -75,7 +75,7 @@ pub(crate) async fn set_status<B: Backend>(
         &answer.request_id,
     );
     context.backend.append(&records).await?;
-    Ok(Outcome::StatusChanged(StatusChange {
+    Ok(ActionOutcome::StatusChanged(StatusChange {
         address,
         job_group_id,
         status: to,

@@ -10,14 +10,14 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use super::create::RunContext;
+use super::create::ActionContext;
 use super::report::{
     ActionFailure, ChangeKind, DUPLICATE_NAME_CODE, FailureReason, NOT_FOUND_CODE,
     ProtectionChange, UpdatedGroup,
 };
 use super::resolve::{group_by_id, now_rfc3339};
 use super::status::failure_from;
-use super::work::Outcome;
+use super::work::ActionOutcome;
 use crate::cloud::ModifyJobGroupRequest;
 use crate::model::{Address, JobGroupSpec};
 use crate::state::HistoryAction;
@@ -114,17 +114,17 @@ pub(crate) fn modification(
 /// Updates the group recorded as `entry` at `address`: sends the changed `attributes` of
 /// `desired`, then records the result with `prevent_destroy`.
 pub(crate) async fn update<B: Backend>(
-    context: &RunContext<'_, B>,
+    context: &ActionContext<'_, B>,
     address: Address,
     entry: StateEntry,
     attributes: Vec<String>,
     desired: JobGroupSpec,
     prevent_destroy: bool,
-) -> Result<Outcome, StateError> {
+) -> Result<ActionOutcome, StateError> {
     let started = Instant::now();
     let kind = ChangeKind::Update;
     let Some(slot) = context.slots.start(&address, kind).await else {
-        return Ok(Outcome::NotStarted(address));
+        return Ok(ActionOutcome::NotStarted(address));
     };
     let changes_params = attributes
         .iter()
@@ -139,9 +139,9 @@ pub(crate) async fn update<B: Backend>(
         .await
         {
             Ok(Some(live)) => live.to_spec(),
-            Ok(None) => return Ok(Outcome::Failed(gone(kind, &address, &entry))),
+            Ok(None) => return Ok(ActionOutcome::Failed(gone(kind, &address, &entry))),
             Err(error) => {
-                return Ok(Outcome::Failed(
+                return Ok(ActionOutcome::Failed(
                     failure_from(kind, &address, &error).with_hint(
                         "the live params could not be read before changing them; nothing was \
                          sent; run apply again",
@@ -188,7 +188,7 @@ pub(crate) async fn update<B: Backend>(
                 &answer.request_id,
             );
             context.backend.append(&records).await?;
-            Ok(Outcome::Updated(UpdatedGroup {
+            Ok(ActionOutcome::Updated(UpdatedGroup {
                 address,
                 job_group_id: entry.job_group_id,
                 attributes: modification.attributes,
@@ -221,18 +221,18 @@ pub(crate) async fn update<B: Backend>(
             } else {
                 failure_from(kind, &address, &error)
             };
-            Ok(Outcome::Failed(failure))
+            Ok(ActionOutcome::Failed(failure))
         }
     }
 }
 
 /// Records `prevent_destroy` for the group recorded as `entry`; sends nothing.
 pub(crate) async fn protect<B: Backend>(
-    context: &RunContext<'_, B>,
+    context: &ActionContext<'_, B>,
     address: Address,
     entry: StateEntry,
     prevent_destroy: bool,
-) -> Result<Outcome, StateError> {
+) -> Result<ActionOutcome, StateError> {
     let job_group_id = entry.job_group_id.clone();
     let records = context.history.with(
         vec![JournalRecord::Put(Put {
@@ -249,7 +249,7 @@ pub(crate) async fn protect<B: Backend>(
         "",
     );
     context.backend.append(&records).await?;
-    Ok(Outcome::Protected(ProtectionChange {
+    Ok(ActionOutcome::Protected(ProtectionChange {
         address,
         job_group_id,
         prevent_destroy,

@@ -53,7 +53,7 @@ pub(crate) enum Work {
 
 /// How one action ended. A state error instead ends the whole run.
 #[derive(Debug)]
-pub(crate) enum Outcome {
+pub(crate) enum ActionOutcome {
     Created(CreatedGroup),
     Recovered(RecoveredGroup),
     Updated(UpdatedGroup),
