@@ -30,6 +30,9 @@ pub enum ReconcileError {
     /// The live groups could not be read.
     #[error("cannot refresh; to plan from the state alone, pass `--refresh=false`")]
     Refresh(#[source] RefreshError),
+    /// The live groups could not be read to bring the state up to date.
+    #[error("cannot refresh; the state was not changed")]
+    RefreshState(#[source] RefreshError),
     /// `--target` (or `--exclude`) names a group that neither the manifests nor the state
     /// know.
     #[error(

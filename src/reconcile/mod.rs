@@ -2,7 +2,7 @@
 //! result, in one place, for the command line, the tests and the continuous reconcile alike.
 //!
 //! [`plan`] reads the state without changing it, refreshes what the plan needs and computes
-//! the plan. [`run`] is `apply`: read the state to change it → check a saved plan's binding
+//! the plan; [`refresh_state`] records what changed outside cityform. [`run`] is `apply`: read the state to change it → check a saved plan's binding
 //! → resolve calls an earlier run left unfinished → refresh → plan → show and confirm
 //! (through the caller's [`Interaction`]) → execute, every result recorded durably → the
 //! state compacted. The caller opens the state (and so holds its lock) before, and closes it
@@ -21,6 +21,7 @@ pub use request::{
     CallerError, Interaction, Notice, PlanRequest, Request, Source, StopSignal, Unattended,
 };
 
+use crate::apply::refresh::Finding;
 use crate::apply::{self, ApplyReport, NotApplied};
 use crate::cloud::Connection;
 use crate::manifest::Desired;
@@ -180,6 +181,53 @@ pub async fn run<B: Backend>(
     Ok(Reconciled::Applied {
         plan: Box::new(plan),
         report,
+    })
+}
+
+/// What bringing the state up to date with the live groups found.
+#[derive(Debug, Default)]
+pub struct StateRefreshed {
+    /// How many instances were listed.
+    pub instances: usize,
+    /// Groups found as recorded.
+    pub unchanged: usize,
+    /// Groups changed, gone or renamed outside cityform.
+    pub findings: Vec<Finding>,
+}
+
+/// `cityform refresh`: lists every instance the state records a group in and records what
+/// changed outside cityform (a changed spec or status, a group gone), changing nothing in
+/// the service. Nothing is written when nothing changed, or when an instance cannot be
+/// listed.
+pub async fn refresh_state<B: Backend>(
+    backend: &B,
+    connection: &Connection,
+    interaction: &mut dyn Interaction,
+) -> Result<StateRefreshed, ReconcileError> {
+    let recovered = backend.load_to_change().await?;
+    for warning in recovered.warnings {
+        interaction.notice(Notice::StateWarning(warning));
+    }
+    let Some(state) = recovered.state else {
+        return Ok(StateRefreshed::default());
+    };
+    let instances = apply::refresh::recorded_instances(&state);
+    let observed = if instances.is_empty() {
+        crate::plan::Observed::default()
+    } else {
+        apply::refresh::observe(connection.client().await?, &instances, Some(&state))
+            .await
+            .map_err(ReconcileError::RefreshState)?
+    };
+    let refresh = apply::refresh::refresh_state(&state, &observed);
+    if !refresh.records.is_empty() {
+        backend.append(&refresh.records).await?;
+        backend.compact().await?;
+    }
+    Ok(StateRefreshed {
+        instances: instances.len(),
+        unchanged: refresh.unchanged,
+        findings: refresh.findings,
     })
 }
 
