@@ -18,6 +18,7 @@ mod provenance_args;
 mod refresh;
 mod schema;
 pub mod settings;
+mod show;
 mod state;
 pub mod step_summary;
 mod validate;
@@ -48,6 +49,11 @@ enum Command {
     /// Make the job groups what the manifests declare: create, update, start or stop, and
     /// with `--prune` delete.
     Apply(apply::ApplyArgs),
+    /// Print a saved plan exactly as `plan --out` printed it, in any format.
+    ///
+    /// Reads the file only (its checksum is verified): no manifests, no state, no service.
+    /// A CI job shows with it the plan it is about to apply.
+    Show(show::ShowArgs),
     /// Record the live job groups in the state, changing nothing in the service.
     ///
     /// Lists every instance the state records a group in, records the live spec, name and
@@ -125,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Validate(args) => validate::run(args),
             Command::Plan(args) => plan::run(args).await,
             Command::Apply(args) => apply::run(args).await,
+            Command::Show(args) => show::run(&args),
             Command::Refresh(args) => refresh::run(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Whoami(args) => whoami::run(args).await,

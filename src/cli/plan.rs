@@ -43,7 +43,11 @@ pub struct PlanArgs {
     /// Write the plan to FILE, for `cityform apply FILE` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    /// Exit 2 when `apply` with the same flags would call the service or change the state, 0
+    /// when it would not, 1 on error.
+    ///
+    /// Orphans left alone (no `--prune`) are listed but are not changes: a plan of orphans
+    /// only exits 0.
     #[arg(long)]
     detailed_exitcode: bool,
 }
@@ -83,7 +87,8 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     });
     reconcile::refuse_blocked(&plan)?;
     if let Some(out) = &args.out {
-        let bytes = plan::saved::to_bytes(&plan)?;
+        // With the notes printed beside it, so that `cityform show` prints it as it was shown.
+        let bytes = plan::saved::to_bytes_with_shown(&plan, &last_applied)?;
         output_file::write_output_file(out, SAVED_PLAN, &bytes, state_files.as_ref())?;
         if args.output.format == Format::Text {
             output::print(&format!(
@@ -93,7 +98,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
             ))?;
         }
     }
-    if args.detailed_exitcode && !plan.is_empty() {
+    if args.detailed_exitcode && plan.actions.iter().any(reconcile::changes_something) {
         return Ok(Outcome::ChangesPresent);
     }
     Ok(Outcome::Success)

@@ -3,9 +3,15 @@
 //! The plan carries the full desired specs and the state (lineage and serial) it was computed
 //! against, so applying it needs no manifests and refuses a state that moved on. The
 //! checksum covers the plan's exact bytes as written, so any edit is detected.
+//!
+//! A file may also carry what was shown beside the plan when it was saved (where each update
+//! and orphan was last applied from), so that `cityform show` prints the plan exactly as
+//! `plan` printed it. It has a checksum of its own: a build that does not know it ignores
+//! it and still verifies the plan.
 
 use std::fmt::Write as _;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -51,6 +57,10 @@ struct EnvelopeOut<'a> {
     cityform_version: &'a str,
     checksum: String,
     plan: &'a RawValue,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shown_checksum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shown: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +71,10 @@ struct EnvelopeIn<'a> {
     checksum: String,
     #[serde(borrow)]
     plan: &'a RawValue,
+    #[serde(default)]
+    shown_checksum: Option<String>,
+    #[serde(default, borrow)]
+    shown: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -79,6 +93,20 @@ fn checksum(bytes: &[u8]) -> String {
 
 /// Serialises a plan as a saved-plan file.
 pub fn to_bytes(plan: &Plan) -> Result<Vec<u8>, serde_json::Error> {
+    seal(plan, None)
+}
+
+/// Serialises a plan as a saved-plan file, with what was shown beside it (`shown`), sealed
+/// with a checksum of its own.
+pub fn to_bytes_with_shown(
+    plan: &Plan,
+    shown: &impl Serialize,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let shown = RawValue::from_string(serde_json::to_string(shown)?)?;
+    seal(plan, Some(&shown))
+}
+
+fn seal(plan: &Plan, shown: Option<&RawValue>) -> Result<Vec<u8>, serde_json::Error> {
     let body = serde_json::to_string(plan)?;
     let raw = RawValue::from_string(body)?;
     let envelope = EnvelopeOut {
@@ -86,6 +114,8 @@ pub fn to_bytes(plan: &Plan) -> Result<Vec<u8>, serde_json::Error> {
         cityform_version: env!("CARGO_PKG_VERSION"),
         checksum: checksum(raw.get().as_bytes()),
         plan: &raw,
+        shown_checksum: shown.map(|shown| checksum(shown.get().as_bytes())),
+        shown,
     };
     let mut bytes = serde_json::to_vec_pretty(&envelope)?;
     bytes.push(b'\n');
@@ -94,19 +124,53 @@ pub fn to_bytes(plan: &Plan) -> Result<Vec<u8>, serde_json::Error> {
 
 /// Reads a saved-plan file; `file` names it in errors.
 pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Plan, SavedPlanError> {
-    let malformed = |error: serde_json::Error| SavedPlanError::Malformed {
+    let envelope = open(file, bytes)?;
+    read_plan(file, &envelope)
+}
+
+/// Reads a saved-plan file and what was shown beside the plan when it was saved (`None` for
+/// a file saved without it); `file` names it in errors.
+pub fn from_bytes_with_shown<T: DeserializeOwned>(
+    file: &str,
+    bytes: &[u8],
+) -> Result<(Plan, Option<T>), SavedPlanError> {
+    let envelope = open(file, bytes)?;
+    let plan = read_plan(file, &envelope)?;
+    let Some(shown) = envelope.shown else {
+        return Ok((plan, None));
+    };
+    if envelope.shown_checksum.as_deref() != Some(checksum(shown.get().as_bytes()).as_str()) {
+        return Err(SavedPlanError::ChecksumMismatch {
+            file: file.to_owned(),
+        });
+    }
+    let shown = serde_json::from_str(shown.get()).map_err(|error| malformed(file, &error))?;
+    Ok((plan, Some(shown)))
+}
+
+fn malformed(file: &str, error: &serde_json::Error) -> SavedPlanError {
+    SavedPlanError::Malformed {
         file: file.to_owned(),
         // serde quotes an unknown field or variant as written, escape sequences included.
         reason: printable(&error.to_string()).into_owned(),
-    };
-    let version: VersionOnly = serde_json::from_slice(bytes).map_err(malformed)?;
+    }
+}
+
+/// The envelope of `bytes`, its format checked.
+fn open<'a>(file: &str, bytes: &'a [u8]) -> Result<EnvelopeIn<'a>, SavedPlanError> {
+    let version: VersionOnly =
+        serde_json::from_slice(bytes).map_err(|error| malformed(file, &error))?;
     if version.format_version > FORMAT_VERSION {
         return Err(SavedPlanError::NewerFormat {
             file: file.to_owned(),
             found: version.format_version,
         });
     }
-    let envelope: EnvelopeIn<'_> = serde_json::from_slice(bytes).map_err(malformed)?;
+    serde_json::from_slice(bytes).map_err(|error| malformed(file, &error))
+}
+
+/// The plan of `envelope`, its checksum verified.
+fn read_plan(file: &str, envelope: &EnvelopeIn<'_>) -> Result<Plan, SavedPlanError> {
     if envelope.format_version != FORMAT_VERSION
         || envelope.checksum != checksum(envelope.plan.get().as_bytes())
     {
@@ -114,7 +178,7 @@ pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<Plan, SavedPlanError> {
             file: file.to_owned(),
         });
     }
-    serde_json::from_str(envelope.plan.get()).map_err(malformed)
+    serde_json::from_str(envelope.plan.get()).map_err(|error| malformed(file, &error))
 }
 
 #[cfg(test)]
@@ -154,6 +218,29 @@ mod tests {
     fn round_trips() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = to_bytes(&plan())?;
         assert_eq!(from_bytes("plan.json", &bytes)?, plan());
+        Ok(())
+    }
+
+    #[test]
+    fn what_was_shown_round_trips_and_an_edit_of_it_is_detected()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let shown = serde_json::json!({"note": "last applied from 3f2a9c1"});
+        let bytes = to_bytes_with_shown(&plan(), &shown)?;
+        // A build that knows nothing of it still reads the plan.
+        assert_eq!(from_bytes("plan.json", &bytes)?, plan());
+        let (read, read_shown) = from_bytes_with_shown::<serde_json::Value>("plan.json", &bytes)?;
+        assert_eq!((read, read_shown), (plan(), Some(shown)));
+        let (_, none) =
+            from_bytes_with_shown::<serde_json::Value>("plan.json", &to_bytes(&plan())?)?;
+        assert_eq!(none, None);
+
+        let edited = String::from_utf8(bytes)?.replace("3f2a9c1", "0000000");
+        let error =
+            from_bytes_with_shown::<serde_json::Value>("plan.json", edited.as_bytes()).err();
+        assert!(
+            matches!(error, Some(SavedPlanError::ChecksumMismatch { .. })),
+            "{error:?}"
+        );
         Ok(())
     }
 

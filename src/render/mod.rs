@@ -29,7 +29,8 @@ use crate::state::History;
 /// quote as "last applied from 3f2a9c1 by ci/run 8812". Read from the history before
 /// rendering (`reconcile::last_applied`), so that rendering stays pure; empty when nothing is
 /// known.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct LastApplied {
     by_address: BTreeMap<Address, Provenance>,
 }

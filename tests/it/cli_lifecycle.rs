@@ -688,6 +688,25 @@ fn exclude_leaves_the_groups_named_out_of_plan_and_apply() {
     );
 }
 
+/// `--detailed-exitcode` says 2 exactly when apply would change something: orphans left
+/// alone do not count, the same orphans with `--prune` do.
+#[test]
+fn orphans_left_alone_are_not_changes_for_the_detailed_exit_code() {
+    let emulator = Emulator::start(&[]);
+    let workspace = with_groups(&emulator, &["alpha-cam", "beta-cam"]);
+    plan(&workspace, &["--detailed-exitcode"]).expect_code(2);
+    workspace.apply(&[]).expect_code(0);
+    plan(&workspace, &["--detailed-exitcode"]).expect_code(0);
+    workspace.write(
+        "manifests/groups.yaml",
+        &job_groups(&["alpha-cam".to_owned()]),
+    );
+    let orphaned = plan(&workspace, &["--detailed-exitcode"]);
+    orphaned.expect_code(0);
+    assert!(orphaned.stdout.contains("beta-cam"), "{orphaned}");
+    plan(&workspace, &["--detailed-exitcode", "--prune"]).expect_code(2);
+}
+
 // ---------------------------------------------------------------------------------------
 // State commands, and refresh
 

@@ -229,7 +229,8 @@ fn detailed_exitcode_is_2_with_changes_and_0_without() {
         .args(["plan", "--refresh=false"])
         .run()
         .success();
-    // A plan with nothing but an orphan still asks for attention.
+    // A plan with nothing but an orphan left alone changes nothing: apply would send nothing
+    // and write nothing. With `--prune`, the same orphan is a delete.
     let mut orphan_only = state_matching(&example_desired());
     let parking = Address::example("parking-north");
     let spec = orphan_only.job_groups[&Address::example("traffic-east")]
@@ -242,6 +243,12 @@ fn detailed_exitcode_is_2_with_changes_and_0_without() {
         .manifests()
         .state(&orphan_only)
         .args(["plan", "--refresh=false", "--detailed-exitcode"])
+        .run()
+        .expect_code(0);
+    Cityform::new()
+        .manifests()
+        .state(&orphan_only)
+        .args(["plan", "--refresh=false", "--detailed-exitcode", "--prune"])
         .run()
         .expect_code(2);
 

@@ -397,6 +397,83 @@ fn ci_variables_name_the_commit_and_the_job_and_plans_quote_them() {
     });
 }
 
+/// `show PLANFILE` prints a saved plan exactly as `plan --out` printed it, in each format,
+/// "last applied from" notes included (they are saved with the plan), and refuses an edit.
+#[test]
+fn show_prints_a_saved_plan_as_plan_printed_it() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    repository.commit(&manifest(0, 2), "first");
+    let ci = [
+        ("GITHUB_SHA", "3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
+        ("GITHUB_SERVER_URL", "https://github.com"),
+        ("GITHUB_REPOSITORY", "acme/city"),
+        ("GITHUB_RUN_ID", "8812"),
+    ];
+    repository.apply(&[], &ci).expect_code(0);
+    repository
+        .workspace
+        .write(MANIFEST, &job_group("traffic-east", "3", 7));
+    let endpoint = repository.workspace.endpoint.clone();
+    let mut shown_text = String::new();
+    for format in ["text", "json", "markdown"] {
+        let file = format!("plan-{format}.bin");
+        let planned = repository.run(
+            &[
+                "plan",
+                "--endpoint",
+                &endpoint,
+                "--format",
+                format,
+                "--out",
+                &file,
+            ],
+            &[],
+        );
+        planned.expect_code(0);
+        let shown = repository.run(&["show", &file, "--format", format], &[]);
+        shown.expect_code(0);
+        assert!(
+            shown.stdout.contains("3f2a9c1"),
+            "the notes were not saved with the plan:\n{shown}"
+        );
+        let printed = if format == "text" {
+            // `plan --out` adds where it saved the plan after the plan.
+            let saved = format!(
+                "\nSaved the plan to `{file}`. Apply exactly this plan with: cityform apply {file}\n"
+            );
+            planned
+                .stdout
+                .strip_suffix(&saved)
+                .unwrap_or(&planned.stdout)
+                .to_owned()
+        } else {
+            planned.stdout.clone()
+        };
+        assert_eq!(shown.stdout, printed, "`show` of the {format} plan");
+        if format == "text" {
+            shown_text = shown.stdout.clone();
+        }
+    }
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("show_text_last_applied", shown_text);
+    });
+
+    let saved = repository.workspace.path().join("plan-text.bin");
+    let original = std::fs::read_to_string(&saved).unwrap();
+    let edited = original.replace("actions/runs/8812", "actions/runs/9999");
+    assert_ne!(edited, original, "the edit must hit the saved notes");
+    std::fs::write(&saved, edited).unwrap();
+    let refused = repository.run(&["show", "plan-text.bin"], &[]);
+    refused.expect_code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("has been modified since it was saved"),
+        "{refused}"
+    );
+}
+
 #[test]
 fn the_commit_flag_wins_and_since_filters_by_time() {
     let emulator = Emulator::start(&[]);
