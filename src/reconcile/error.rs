@@ -60,7 +60,7 @@ pub enum ReconcileError {
 /// Why a saved plan does not fit the state.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "Saved plan is stale: the state changed since it was made ({found}, plan expects {expected}). Run plan again."
+    "saved plan is stale: the state changed since it was made ({found}, plan expects {expected}); run plan again"
 )]
 pub struct StalePlan {
     /// The state found, described.

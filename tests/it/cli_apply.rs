@@ -384,7 +384,7 @@ fn a_saved_plan_is_applied_once_without_manifests_and_refused_when_stale_or_edit
 
     let again = workspace.run(&["apply", "--endpoint", &endpoint, "p.json"]);
     again.expect_code(1);
-    assert!(again.stderr.contains("Saved plan is stale"), "{again}");
+    assert!(again.stderr.contains("saved plan is stale"), "{again}");
     assert_eq!(workspace.state(), state, "a stale plan changed the state");
     assert_eq!(
         emulator.requests().len(),
@@ -404,7 +404,7 @@ fn a_saved_plan_is_applied_once_without_manifests_and_refused_when_stale_or_edit
     let requests = emulator.requests().len();
     let stale = workspace.run(&["apply", "--endpoint", &endpoint, "p2.json"]);
     stale.expect_code(1);
-    assert!(stale.stderr.contains("Saved plan is stale"), "{stale}");
+    assert!(stale.stderr.contains("saved plan is stale"), "{stale}");
     let serials = stale_serials(&stale.stderr);
     assert!(
         serials.is_some_and(|(found, expected)| found > expected),

@@ -302,6 +302,33 @@ fn output_to_a_pipe_has_no_escape_codes_with_or_without_no_color() {
     }
 }
 
+/// An apply whose question is not answered `yes` (here: standard input ends) is cancelled:
+/// exit 1, as Terraform, saying nothing was changed, and no state is written.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_apply_not_approved_exits_1_and_changes_nothing() {
+    let cityform = Cityform::new().manifests();
+    let run = cityform
+        .then()
+        .args(["apply", "--refresh=false"])
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", "an-id")
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "a-secret")
+        .run_on_terminal();
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("Do you want to perform these actions?"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("error: apply cancelled: nothing was changed"),
+        "{}",
+        run.stdout
+    );
+    assert!(!cityform.path().join(".cityform/state.json").exists());
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_terminal_colour_is_on_unless_no_color_or_the_flag_turns_it_off() {

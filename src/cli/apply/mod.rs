@@ -204,8 +204,8 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let report = match reconciled {
         Ok(Reconciled::Applied { report, .. }) => report,
         Ok(Reconciled::Cancelled) => {
-            eprintln!("Apply cancelled: nothing was changed.");
-            return Ok(Outcome::Success);
+            backend.close().await?;
+            bail!(Cancelled);
         }
         Ok(Reconciled::NothingToApply { plan, report }) => {
             if !plan.plan.is_empty() && !json {
@@ -291,6 +291,12 @@ fn outcome(report: &ApplyReport) -> anyhow::Result<Outcome> {
     }
     Ok(Outcome::Success)
 }
+
+/// The answer to the question was not `yes`: exit 1, as Terraform does, so that a script
+/// that piped an answer in does not take a refusal for a success.
+#[derive(Debug, thiserror::Error)]
+#[error("apply cancelled: nothing was changed")]
+struct Cancelled;
 
 /// The error for an apply that cannot ask.
 #[derive(Debug, thiserror::Error)]
