@@ -121,9 +121,9 @@ fn source_text(provenance: &Provenance) -> String {
     )
 }
 
-/// What `state show` adds about a group's last recorded change, as `name = value` lines:
-/// `lastChange = "update 2026-11-27T08:00:00Z"`, `lastCommit`, `lastBy`, `lastSource`.
-pub fn last_change_text(entry: &HistoryEntry) -> String {
+/// What `state show` adds about a group's last recorded change, as names and quoted values:
+/// `lastChange` (`"update 2026-11-27T08:00:00Z"`), `lastCommit`, `lastBy`, `lastSource`.
+pub fn last_change_lines(entry: &HistoryEntry) -> Vec<(&'static str, String)> {
     let provenance = &entry.provenance;
     let lines = [
         (
@@ -146,11 +146,10 @@ pub fn last_change_text(entry: &HistoryEntry) -> String {
         ("lastBy", provenance.actor.short()),
         ("lastSource", source_text(provenance)),
     ];
-    let mut text = String::new();
-    for (name, value) in lines {
-        let _ = writeln!(text, "{name:<17} = {:?}", printable(&value));
-    }
-    text
+    lines
+        .into_iter()
+        .map(|(name, value)| (name, format!("{:?}", printable(&value))))
+        .collect()
 }
 
 /// `2026-11-27T08:00:00Z`.

@@ -75,9 +75,19 @@ pub fn entry_text(
     entry: &StateEntry,
     last_change: Option<&HistoryEntry>,
 ) -> String {
-    let mut text = entry_lines(address, entry);
+    let mut lines = entry_lines(address, entry);
     if let Some(change) = last_change {
-        text.push_str(&super::history::last_change_text(change));
+        lines.extend(
+            super::history::last_change_lines(change)
+                .into_iter()
+                .map(|(name, value)| (name.to_owned(), value)),
+        );
+    }
+    // One column for every line, the last change's included.
+    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    let mut text = String::new();
+    for (name, value) in lines {
+        let _ = writeln!(text, "{name:<width$} = {value}");
     }
     text
 }
@@ -129,7 +139,8 @@ impl<'a> Shown<'a> {
 
 /// `name = value` lines: the address and id, every spec attribute, then what the state
 /// knows besides.
-fn entry_lines(address: &Address, entry: &StateEntry) -> String {
+/// `state show`'s lines of the recorded group itself, names and values as shown.
+fn entry_lines(address: &Address, entry: &StateEntry) -> Vec<(String, String)> {
     let mut lines: Vec<(String, String)> = vec![
         ("address".into(), address.to_string()),
         ("id".into(), format!("{:?}", entry.job_group_id)),
@@ -155,12 +166,7 @@ fn entry_lines(address: &Address, entry: &StateEntry) -> String {
     lines.push(("preventDestroy".into(), entry.prevent_destroy.to_string()));
     lines.push(("requestId".into(), format!("{:?}", entry.request_id)));
     lines.push(("appliedAt".into(), format!("{:?}", entry.applied_at)));
-    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-    let mut text = String::new();
-    for (name, value) in lines {
-        let _ = writeln!(text, "{name:<width$} = {value}");
-    }
-    text
+    lines
 }
 
 #[cfg(test)]
@@ -219,7 +225,7 @@ mod tests {
     fn show_prints_every_recorded_field() {
         let state = state();
         let (address, entry) = state.job_groups.iter().nth(1).unwrap();
-        insta::assert_snapshot!(entry_lines(address, entry), @r#"
+        insta::assert_snapshot!(entry_text(address, entry, None), @r#"
         address           = cn-shanghai/cityvisual-Instance/traffic-east
         id                = "7"
         algoLibId         = "3"
@@ -236,5 +242,31 @@ mod tests {
         assert_eq!(json["status"], "Running");
         assert_eq!(json["prevent_destroy"], false);
         assert_eq!(json["spec"]["params"]["ES_ENABLE"], "True");
+    }
+
+    #[test]
+    fn show_aligns_the_last_change_with_the_rest() {
+        use crate::provenance::RunContext;
+        use crate::state::HistoryAction;
+        let address = Address::example("traffic-east");
+        let entry = StateEntry::new(
+            "7",
+            JobGroupSpec::example().with_param("SCHEDULE_FLOW_START_TIME", "Latest"),
+            "R-1",
+            "2026-11-27T08:00:00Z",
+        );
+        let change = HistoryEntry {
+            address: address.clone(),
+            action: HistoryAction::Update,
+            job_group_id: "7".into(),
+            provenance: RunContext::without_git(None, &std::collections::BTreeMap::new(), "host")
+                .for_group(None, Some("R-1")),
+            moved: None,
+        };
+        let text = entry_text(&address, &entry, Some(&change));
+        let columns: std::collections::BTreeSet<usize> =
+            text.lines().map(|line| line.find(" = ").unwrap()).collect();
+        assert_eq!(columns.len(), 1, "{text}");
+        assert!(text.contains("lastChange"), "{text}");
     }
 }
