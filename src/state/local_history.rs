@@ -8,15 +8,14 @@
 //! result they belong to, in the same sync); nothing keeps them in memory. Compaction reads
 //! them back from the journal, streaming, before it rewrites the journal.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::history::file as history_file;
 use super::history::{History, HistoryEntry, HistorySelection};
 use super::journal::{JournalRecord, verify_line};
 use super::paths::StatePaths;
-use super::{JournalError, LocalFileError, State, StateError};
+use super::{JournalError, State, StateError};
 
 /// The start of a journal line's JSON when it is a `history` record (serde writes the tag
 /// first).
@@ -28,16 +27,9 @@ fn visit_journal_history(
     path: &Path,
     visit: &mut dyn FnMut(HistoryEntry) -> Result<(), StateError>,
 ) -> Result<(), StateError> {
-    let read_error = |source| {
-        StateError::from(LocalFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(source) => return Err(read_error(source)),
+    let read_error = history_file::read_error(path);
+    let Some(file) = history_file::open_if_present(path)? else {
+        return Ok(());
     };
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut line = Vec::with_capacity(1024);

@@ -313,26 +313,36 @@ pub fn write_whole(path: &Path, lineage: &str, mut history: History) -> Result<(
     }
 }
 
+/// What a failed read of `path` is.
+pub(crate) fn read_error(path: &Path) -> impl Fn(io::Error) -> StateError + Copy + '_ {
+    move |source| {
+        LocalFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()
+    }
+}
+
+/// The file at `path`, opened to be read; `None` when there is none.
+pub(crate) fn open_if_present(path: &Path) -> Result<Option<File>, StateError> {
+    match File::open(path) {
+        Ok(file) => Ok(Some(file)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(read_error(path)(source)),
+    }
+}
+
 /// The header of the history file at `path`: `None` when there is no file.
 fn read_header(path: &Path, lineage: &str) -> Result<Option<(Header, u64)>, StateError> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StateError::from(LocalFileError::Read {
-                path: path.to_path_buf(),
-                source,
-            }));
-        }
+    let Some(file) = open_if_present(path)? else {
+        return Ok(None);
     };
     let mut reader = BufReader::new(file.take(64 * 1024));
     let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line).map_err(|source| {
-        StateError::from(LocalFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    })?;
+    reader
+        .read_until(b'\n', &mut line)
+        .map_err(read_error(path))?;
     parse_header(path, &line, lineage).map(|header| Some((header, line.len() as u64)))
 }
 
@@ -419,16 +429,9 @@ fn stream(
     lineage: &str,
     mut visit: impl FnMut(&[u8], usize) -> Result<(), StateError>,
 ) -> Result<Option<Header>, StateError> {
-    let read_error = |source| {
-        StateError::from(LocalFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(read_error(source)),
+    let read_error = read_error(path);
+    let Some(file) = open_if_present(path)? else {
+        return Ok(None);
     };
     let mut lines = Lines {
         reader: BufReader::with_capacity(BUFFER, file),
@@ -573,12 +576,7 @@ struct Tail {
 /// Reads the header and the end of the file: the last entry and run, and where the intact
 /// records end. Reads the whole file only when its end holds no entry.
 fn read_tail(path: &Path, file: &mut File, lineage: &str) -> Result<Tail, StateError> {
-    let read_error = |source| {
-        StateError::from(LocalFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
-    };
+    let read_error = read_error(path);
     let length = file.metadata().map_err(read_error)?.len();
     let Some((header, header_length)) = read_header(path, lineage)? else {
         return Err(invalid(path, 1, "it disappeared while it was read"));
@@ -711,12 +709,7 @@ pub fn fold(
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|source| {
-            StateError::from(LocalFileError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        })?;
+        .map_err(read_error(path))?;
     let tail = read_tail(path, &mut file, lineage)?;
     if tail.header.retain_per_group == 0 {
         return Ok(0);
