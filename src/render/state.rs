@@ -146,14 +146,7 @@ fn entry_lines(address: &Address, entry: &StateEntry) -> Vec<(String, String)> {
         ("id".into(), format!("{:?}", entry.job_group_id)),
     ];
     for (attribute, value) in entry.spec.attributes() {
-        let shown = if matches!(
-            attribute.as_str(),
-            "planedJobCount" | "streamPerJob" | "jobCount"
-        ) {
-            value
-        } else {
-            format!("{value:?}")
-        };
+        let shown = super::display_value(&attribute, &value);
         lines.push((attribute, shown));
     }
     lines.push((
