@@ -166,12 +166,7 @@ impl PostgresBackend {
 
     async fn read_once(&self) -> Result<Option<Stored>, Failure> {
         let mut client = self.pool.get().await?;
-        let transaction = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let transaction = read_only_snapshot(&mut client).start().await?;
         let stored = store::read(&transaction, self.target(), false).await?;
         transaction.commit().await?;
         Ok(stored)
@@ -297,12 +292,7 @@ impl PostgresBackend {
         retain_per_group: usize,
     ) -> Result<History, Failure> {
         let mut client = self.pool.get().await?;
-        let transaction = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let transaction = read_only_snapshot(&mut client).start().await?;
         let history =
             store::read_history(&transaction, self.target(), selection, retain_per_group).await?;
         transaction.commit().await?;
@@ -349,6 +339,16 @@ pub fn validate_workspace(workspace: &str) -> Result<(), StateError> {
         .into());
     }
     Ok(())
+}
+
+/// A read-only transaction that sees one snapshot: what every read of a workspace starts.
+fn read_only_snapshot(
+    client: &mut tokio_postgres::Client,
+) -> tokio_postgres::TransactionBuilder<'_> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
 }
 
 #[cfg(test)]

@@ -132,19 +132,26 @@ pub(super) async fn read(
         )
         .await?
     {
-        let record = serde_json::from_str(row.get::<_, &str>(2)).map_err(|error| {
-            target.unreadable(
-                format!(
-                    "journal record (batch {}, position {})",
-                    row.get::<_, i64>(0),
-                    row.get::<_, i32>(1)
-                ),
-                error,
-            )
-        })?;
-        records.push(record);
+        records.push(journal_record(target, &row)?);
     }
     Ok(Some(Stored { base, records }))
+}
+
+/// The journal record of a `batch, position, record::text` row.
+fn journal_record(
+    target: Target<'_>,
+    row: &tokio_postgres::Row,
+) -> Result<JournalRecord, StateError> {
+    serde_json::from_str(row.get::<_, &str>(2)).map_err(|error| {
+        target.unreadable(
+            format!(
+                "journal record (batch {}, position {})",
+                row.get::<_, i64>(0),
+                row.get::<_, i32>(1)
+            ),
+            error,
+        )
+    })
 }
 
 /// Writes `state` as the workspace's first state, serial bumped; refuses when it has one.
@@ -234,17 +241,7 @@ pub(super) async fn read_history(
         )
         .await?
     {
-        let record: JournalRecord =
-            serde_json::from_str(row.get::<_, &str>(2)).map_err(|error| {
-                target.unreadable(
-                    format!(
-                        "journal record (batch {}, position {})",
-                        row.get::<_, i64>(0),
-                        row.get::<_, i32>(1)
-                    ),
-                    error,
-                )
-            })?;
+        let record = journal_record(target, &row)?;
         if let JournalRecord::History(entry) = record
             && !history.contains(&entry)
         {
