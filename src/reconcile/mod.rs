@@ -130,7 +130,10 @@ pub async fn run<B: Backend>(
     };
 
     let plan = match source {
-        Source::Saved { plan, .. } => plan,
+        Source::Saved { plan, .. } => {
+            refuse_blocked(&plan)?;
+            plan
+        }
         Source::Manifests { desired, planning } => {
             let planned = plan_against(
                 backend,
@@ -170,7 +173,6 @@ pub async fn run<B: Backend>(
         }
     };
 
-    refuse_blocked(&plan)?;
     interaction.actions_starting(plan.actions.iter().filter(|a| changes_something(a)).count());
     let client = if options.dry_run {
         connection.offline_client()
