@@ -88,12 +88,6 @@ pub struct ApplyArgs {
     emulator: bool,
 }
 
-/// Where the plan to apply comes from.
-enum PlanSource {
-    Manifests(manifest::Desired),
-    Saved { file: PathBuf, plan: Plan },
-}
-
 pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // Installed first, so that Ctrl-C at any moment ends the run with 130, not a bare signal.
     let interruption = Interruption::install();
@@ -106,7 +100,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             let bytes = std::fs::read(file)
                 .with_context(|| format!("could not read the saved plan `{}`", file.display()))?;
             let plan = plan::saved::from_bytes(&file.display().to_string(), &bytes)?;
-            PlanSource::Saved {
+            Source::Saved {
                 file: file.clone(),
                 plan,
             }
@@ -121,14 +115,17 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 &super::connect::manifest_options(args.cloud.profile.clone(), &environment),
             )?;
             super::output::report_warnings(&desired.warnings);
-            PlanSource::Manifests(desired)
+            Source::Manifests {
+                desired,
+                planning: args.planning.request(false),
+            }
         }
     };
     // Collected once, before anything is locked, sent or written: `--require-clean`
     // stops here. A saved plan's apply is from the current directory's commit.
     let provenance = match &source {
-        PlanSource::Saved { .. } => args.provenance.collect_here(&environment)?,
-        PlanSource::Manifests(_) => args
+        Source::Saved { .. } => args.provenance.collect_here(&environment)?,
+        Source::Manifests { .. } => args
             .provenance
             .collect(&args.manifests.inputs(), &environment)?,
     };
@@ -180,13 +177,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let request = reconcile::Request {
         backend: &backend,
         connection: &connection,
-        source: match source {
-            PlanSource::Saved { file, plan } => Source::Saved { file, plan },
-            PlanSource::Manifests(desired) => Source::Manifests {
-                desired,
-                planning: args.planning.request(false),
-            },
-        },
+        source,
         options,
         auto_approve: args.auto_approve,
         events: sender,
