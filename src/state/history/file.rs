@@ -111,6 +111,22 @@ struct RunRecord {
     forge: Option<Forge>,
 }
 
+impl RunRecord {
+    /// The run's number, and what its entries share.
+    fn split(self) -> (u64, Run) {
+        (
+            self.run,
+            Run {
+                commit: self.commit,
+                dirty: self.dirty,
+                actor: self.actor,
+                repository_url: self.repository_url,
+                forge: self.forge,
+            },
+        )
+    }
+}
+
 /// An entry record: one action, and what is its own rather than its run's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -524,16 +540,8 @@ fn read_selected(
         }
         match serde_json::from_slice(json).map_err(|error| unreadable(path, number, &error))? {
             Record::Run(record) => {
-                runs.insert(
-                    record.run,
-                    Run {
-                        commit: record.commit,
-                        dirty: record.dirty,
-                        actor: record.actor,
-                        repository_url: record.repository_url,
-                        forge: record.forge,
-                    },
-                );
+                let (number, run) = record.split();
+                runs.insert(number, run);
             }
             Record::Entry(record) => {
                 let Some(run) = runs.get(&record.run) else {
@@ -734,18 +742,7 @@ pub fn fold(
         tail.last_run,
     );
     // Entries of the run the file ends with go on under its record.
-    encoder.current = tail.last_run_record.map(|record| {
-        (
-            record.run,
-            Run {
-                commit: record.commit,
-                dirty: record.dirty,
-                actor: record.actor,
-                repository_url: record.repository_url,
-                forge: record.forge,
-            },
-        )
-    });
+    encoder.current = tail.last_run_record.map(RunRecord::split);
     let mut index = 0usize;
     let mut failure = None;
     pending(&mut |entry| {
