@@ -4,6 +4,7 @@
 use super::ApplyReport;
 use crate::cloud::{CloudError, Halt};
 use crate::model::Address;
+use crate::plan::NameConflict;
 use crate::state::StateError;
 
 /// Why a run could not start or could not go on.
@@ -22,6 +23,19 @@ pub enum ApplyError {
     Blocked {
         /// The protected groups.
         addresses: Vec<Address>,
+    },
+    /// The plan creates groups whose names live groups already have (`plan::NameConflict`):
+    /// the service would refuse each. Nothing was sent.
+    #[error(
+        "{} job group(s) to create already exist in the service: {}; nothing was changed. \
+         Add the `Import` (or, for a renamed group, `Moved`) document the plan suggests, or \
+         rename the group in its manifest",
+        conflicts.len(),
+        conflict_list(conflicts)
+    )]
+    NameConflicts {
+        /// The refused creates.
+        conflicts: Vec<NameConflict>,
     },
     /// The options cannot be carried out.
     #[error("invalid apply options: {reason}")]
@@ -70,6 +84,19 @@ pub enum ApplyError {
         /// The listing's error.
         source: Box<CloudError>,
     },
+}
+
+fn conflict_list(conflicts: &[NameConflict]) -> String {
+    conflicts
+        .iter()
+        .map(|conflict| {
+            format!(
+                "`{}` ({}) is job group {}",
+                conflict.address, conflict.source, conflict.live_job_group_id
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list(addresses: &[Address]) -> String {

@@ -46,11 +46,28 @@ use crate::state::{Backend, State, StateError};
 /// resolve at the next start.
 const ACTIONS_AHEAD: usize = 4;
 
+/// Refuses a plan that cannot be applied as a whole, before anything is sent: one that
+/// deletes groups `preventDestroy` protects ([`ApplyError::Blocked`]), or creates groups
+/// whose names live groups already have ([`ApplyError::NameConflicts`]).
+pub fn check_appliable(plan: &Plan) -> Result<(), ApplyError> {
+    let blocked: Vec<Address> = plan.blocked_deletes().cloned().collect();
+    if !blocked.is_empty() {
+        return Err(ApplyError::Blocked { addresses: blocked });
+    }
+    if !plan.conflicts.is_empty() {
+        return Err(ApplyError::NameConflicts {
+            conflicts: plan.conflicts.clone(),
+        });
+    }
+    Ok(())
+}
+
 /// Carries out `plan`: every action recorded durably before it is reported, every create
 /// exactly once.
 ///
 /// In order:
-/// 1. A plan with a blocked delete is refused ([`ApplyError::Blocked`]): nothing is sent.
+/// 1. A plan with a blocked delete or a name conflict is refused ([`check_appliable`]):
+///    nothing is sent.
 ///    Orphans are reported as not applied (events `not_applied`).
 /// 2. The state is compacted; when there is none and something is to be created, it is
 ///    created (its lineage is born then). Intents still unresolved are resolved first
@@ -93,10 +110,7 @@ pub async fn execute<B: Backend>(
     stop: impl Future<Output = ()> + Send,
 ) -> Result<ApplyReport, ApplyError> {
     options.validate()?;
-    let blocked: Vec<Address> = plan.blocked_deletes().cloned().collect();
-    if !blocked.is_empty() {
-        return Err(ApplyError::Blocked { addresses: blocked });
-    }
+    check_appliable(plan)?;
     let events = EventSink::new(events);
     let mut report = ApplyReport {
         dry_run: options.dry_run,

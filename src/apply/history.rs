@@ -120,6 +120,7 @@ mod tests {
             state: None,
             unchanged: 0,
             refreshed: false,
+            conflicts: Vec::new(),
             unmanaged: Vec::new(),
             targets: Vec::new(),
             excludes: Vec::new(),

@@ -61,34 +61,37 @@ pub enum RefreshError {
     },
 }
 
-/// The instances a plan needs listed: every instance in which the state records a group
-/// that the manifests declare (of those the plan considers: targeted, not excluded), so that each such
-/// group can be compared with its live self. Groups only the manifests declare are created
-/// and groups only the state records are orphans whatever their live selves look like, so
-/// neither needs a listing. With `show_unmanaged`, also every instance the manifests
-/// declare a group in, to find the groups nobody manages. Empty when nothing needs listing,
-/// e.g. a first plan on fresh manifests, which then needs no credentials.
-pub fn instances_to_list(
+/// The instances a plan needs listed: every instance the manifests declare a group in (of
+/// the groups the plan considers: targeted, not excluded). A group the state records is
+/// compared with its live self; a group to create is checked against the live names of its
+/// instance, since the service refuses a second group of one name (`InvalidName.Duplicate`)
+/// and a plan must not promise that create. Groups only the state records are orphans
+/// whatever their live selves look like, and need no listing of their own. Empty when the
+/// manifests declare no group the plan considers.
+pub fn instances_to_list(desired: &Desired, options: &PlanOptions) -> BTreeSet<Instance> {
+    desired
+        .groups
+        .keys()
+        .filter(|address| options.considers(address))
+        .map(Instance::of)
+        .collect()
+}
+
+/// Of [`instances_to_list`], those in which the state records a group the manifests declare:
+/// the ones without whose listing a plan cannot compare a managed group with its live self.
+/// The others only check the names of creates, which a plan without credentials can do
+/// without, saying so.
+pub fn instances_to_compare(
     desired: &Desired,
     state: Option<&State>,
     options: &PlanOptions,
 ) -> BTreeSet<Instance> {
-    let targeted = |address: &Address| options.considers(address);
-    let recorded = state
+    state
         .into_iter()
         .flat_map(|state| state.job_groups.keys())
-        .filter(|address| targeted(address) && desired.groups.contains_key(*address));
-    let mut instances: BTreeSet<Instance> = recorded.map(Instance::of).collect();
-    if options.show_unmanaged {
-        instances.extend(
-            desired
-                .groups
-                .keys()
-                .filter(|address| targeted(address))
-                .map(Instance::of),
-        );
-    }
-    instances
+        .filter(|address| options.considers(address) && desired.groups.contains_key(*address))
+        .map(Instance::of)
+        .collect()
 }
 
 /// Every instance the state records a group in.
@@ -361,31 +364,28 @@ mod tests {
     }
 
     #[test]
-    fn only_instances_with_declared_and_recorded_groups_are_listed_unless_unmanaged_are_wanted() {
+    fn every_declared_instance_is_listed_and_those_with_recorded_groups_are_compared() {
         let desired = desired(&[("a", "x"), ("b", "y"), ("c", "z")]);
         let state = state(&[("a", "x", "1"), ("a", "w", "2"), ("b", "y", "3")]);
-        let options = |targets: &BTreeSet<Address>, show_unmanaged: bool| PlanOptions {
-            targets: targets.clone(),
-            show_unmanaged,
+        let targeting = |targets: &[Address]| PlanOptions {
+            targets: targets.iter().cloned().collect(),
             ..PlanOptions::default()
         };
-        let none = BTreeSet::new();
+        let all = PlanOptions::default();
         assert_eq!(
-            instances_to_list(&desired, Some(&state), &options(&none, false)),
-            BTreeSet::from([instance("a"), instance("b")])
-        );
-        assert_eq!(
-            instances_to_list(&desired, Some(&state), &options(&none, true)),
+            instances_to_list(&desired, &all),
             BTreeSet::from([instance("a"), instance("b"), instance("c")])
         );
-        assert!(instances_to_list(&desired, None, &options(&none, false)).is_empty());
-        let orphans_only = self::state(&[("c", "gone", "9")]);
-        assert!(
-            instances_to_list(&desired, Some(&orphans_only), &options(&none, false)).is_empty()
-        );
-        let targets = BTreeSet::from([address("b", "y")]);
         assert_eq!(
-            instances_to_list(&desired, Some(&state), &options(&targets, true)),
+            instances_to_compare(&desired, Some(&state), &all),
+            BTreeSet::from([instance("a"), instance("b")])
+        );
+        assert!(instances_to_compare(&desired, None, &all).is_empty());
+        let orphans_only = self::state(&[("c", "gone", "9")]);
+        assert!(instances_to_compare(&desired, Some(&orphans_only), &all).is_empty());
+        let only_b = targeting(&[address("b", "y")]);
+        assert_eq!(
+            instances_to_list(&desired, &only_b),
             BTreeSet::from([instance("b")])
         );
         let excluding_a = PlanOptions {
@@ -393,7 +393,11 @@ mod tests {
             ..PlanOptions::default()
         };
         assert_eq!(
-            instances_to_list(&desired, Some(&state), &excluding_a),
+            instances_to_list(&desired, &excluding_a),
+            BTreeSet::from([instance("b"), instance("c")])
+        );
+        assert_eq!(
+            instances_to_compare(&desired, Some(&state), &excluding_a),
             BTreeSet::from([instance("b")])
         );
     }

@@ -421,6 +421,7 @@ mod tests {
             address: address("g"),
             job_group_id: "9".into(),
             spec: JobGroupSpec::example(),
+            renamed_to: None,
         };
         assert_eq!(prepare(&action, None, &BTreeSet::new()), None);
         assert_eq!(change_kind(&action), None);

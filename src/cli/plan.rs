@@ -36,8 +36,9 @@ pub struct PlanArgs {
     cloud: CloudArgs,
     /// Also list the live job groups that no state records.
     ///
-    /// Every instance the manifests use is refreshed for it, even one the state records no
-    /// group in. The groups listed are never changed; `cityform import` adopts one.
+    /// They are found in the instances the manifests use, which the refresh lists anyway.
+    /// The groups listed are never changed; an `Import` document (or `cityform import`)
+    /// adopts one.
     #[arg(long)]
     show_unmanaged: bool,
     /// Write the plan to FILE, for `cityform apply FILE` to carry out exactly.
@@ -85,7 +86,7 @@ pub(super) async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     super::step_summary::publish(&environment, || {
         render::plan_markdown::render_plan_with(&plan, &last_applied)
     });
-    reconcile::refuse_blocked(&plan)?;
+    reconcile::refuse_unappliable(&plan)?;
     if let Some(out) = &args.out {
         // With the notes printed beside it, so that `cityform show` prints it as it was shown.
         let bytes = plan::saved::to_bytes_with_shown(&plan, &last_applied)?;

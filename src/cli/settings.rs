@@ -92,12 +92,13 @@ pub struct CloudArgs {
 pub struct PlanningArgs {
     /// Read the live job groups before planning (`--refresh=false`: the state alone).
     ///
-    /// The refresh lists each instance that holds a group both recorded in the state and
-    /// declared in the manifests (`DescribeJobGroups`), to see groups changed or deleted
-    /// outside cityform. With no such group there is nothing to look up: it is skipped and
-    /// needs no credentials.
-    /// `--refresh=false` plans from the state alone: the plan cannot see drift, deletions or
-    /// renames made outside cityform, and says so.
+    /// The refresh lists each instance the manifests declare a group in
+    /// (`DescribeJobGroups`), to see groups changed or deleted outside cityform, and names a
+    /// new group would take that a live group already has (the plan refuses those creates).
+    /// `plan` without credentials, when no group it compares is recorded, skips it and says
+    /// that the new names were not checked.
+    /// `--refresh=false` plans from the state alone: the plan cannot see drift, deletions,
+    /// renames made outside cityform or names already taken, and says so.
     #[arg(
         long,
         value_name = "BOOL",

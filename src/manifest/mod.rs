@@ -27,6 +27,7 @@ mod set;
 mod source;
 mod suggest;
 mod values;
+pub mod write;
 mod yaml;
 
 pub use desired::{Desired, DesiredGroup, SourceLocation};

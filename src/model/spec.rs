@@ -9,7 +9,7 @@ use super::JobGroupParams;
 /// Region, instance and name are not here: they are the group's [`super::Address`]. `params`
 /// is keyed by the API key (`ES_ENABLE`) and holds normalised values (`True`), so two specs
 /// are equal exactly when the service would see the same group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JobGroupSpec {
     /// `AlgoLibId`.

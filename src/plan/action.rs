@@ -110,6 +110,10 @@ pub enum Action {
         job_group_id: String,
         /// The spec as last applied.
         spec: JobGroupSpec,
+        /// The address it was most likely renamed to in the manifests, for the `Moved`
+        /// document the plan suggests instead of `--prune`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        renamed_to: Option<RenameHint>,
     },
 }
 
@@ -148,6 +152,36 @@ pub struct UnmanagedGroup {
     pub job_group_id: String,
 }
 
+/// A group the manifests declare and the state does not record, whose name a live group of
+/// its instance already has: the service would refuse to create it, so the plan does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NameConflict {
+    /// The group the manifests declare.
+    pub address: Address,
+    /// Where the manifests declare it.
+    pub source: SourceLocation,
+    /// The id of the live group that has the name.
+    pub live_job_group_id: String,
+    /// Where the state records that live group, when it does: the group was renamed live (or
+    /// its document renamed), and a `Moved` document from this address is the fix. `None`:
+    /// no state records it, and an `Import` document is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_as: Option<Address>,
+}
+
+/// Why an orphan is probably a group renamed in the manifests, rather than one to let go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameHint {
+    /// The address the manifests now declare it under.
+    pub to: Address,
+    /// Where the manifests declare it.
+    pub source: SourceLocation,
+    /// Whether the live group already has the new name (renamed outside cityform), as
+    /// opposed to a new document with exactly the orphan's spec in its instance.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub same_live_name: bool,
+}
+
 /// The state a plan was computed against; a saved plan only applies to that exact state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateBinding {
@@ -176,6 +210,9 @@ pub struct Summary {
     pub orphan: usize,
     /// Groups that already match.
     pub unchanged: usize,
+    /// Creates refused because a live group has the name ([`Plan::conflicts`]).
+    #[serde(default)]
+    pub conflict: usize,
 }
 
 /// The result of comparing the manifests with the state.
@@ -190,6 +227,11 @@ pub struct Plan {
     /// Whether the live groups were read (`DescribeJobGroups`) before planning.
     #[serde(default)]
     pub refreshed: bool,
+    /// Groups the manifests declare whose names live groups no document manages already
+    /// have: not created, and the plan cannot be applied until each is imported, moved or
+    /// renamed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<NameConflict>,
     /// Live groups no state records, when `--show-unmanaged` asked for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<UnmanagedGroup>,
@@ -211,6 +253,7 @@ impl Plan {
     pub fn summary(&self) -> Summary {
         let mut summary = Summary {
             unchanged: self.unchanged,
+            conflict: self.conflicts.len(),
             ..Summary::default()
         };
         for action in &self.actions {
@@ -228,9 +271,9 @@ impl Plan {
     }
 
     /// Whether manifests and state agree completely. An orphan is a disagreement too, even
-    /// though applying leaves it alone: a reviewer (and `--detailed-exitcode`) should see it.
+    /// though applying leaves it alone: a reviewer should see it.
     pub fn is_empty(&self) -> bool {
-        self.actions.is_empty()
+        self.actions.is_empty() && self.conflicts.is_empty()
     }
 
     /// A plan with no actions yet, bound to `state`.
@@ -240,6 +283,7 @@ impl Plan {
             actions: Vec::new(),
             unchanged: 0,
             refreshed: false,
+            conflicts: Vec::new(),
             unmanaged: Vec::new(),
             targets: Vec::new(),
             excludes: Vec::new(),

@@ -96,6 +96,7 @@ pub fn compute_owned(
             _ => {}
         }
     }
+    super::names::check(&mut plan, observed, recorded);
     if options.show_unmanaged
         && let Some(observed) = observed
     {
@@ -247,6 +248,7 @@ fn plan_orphan(address: &Address, entry: &StateEntry, prune: bool) -> Action {
             address,
             job_group_id,
             spec: entry.spec.clone(),
+            renamed_to: None,
         },
         (true, true) => Action::BlockedDelete {
             address,

@@ -2,10 +2,13 @@
 
 mod action;
 mod diff;
+mod names;
 mod observed;
 pub mod saved;
 
-pub use action::{Action, AttributeChange, Plan, StateBinding, Summary, UnmanagedGroup};
+pub use action::{
+    Action, AttributeChange, NameConflict, Plan, RenameHint, StateBinding, Summary, UnmanagedGroup,
+};
 pub(crate) use diff::full_changes;
 pub use diff::{PlanOptions, compute, compute_owned, compute_with};
 pub use observed::{LiveGroup, Observed};

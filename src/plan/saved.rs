@@ -207,6 +207,7 @@ mod tests {
             }],
             unchanged: 2,
             refreshed: false,
+            conflicts: Vec::new(),
             unmanaged: Vec::new(),
             targets: Vec::new(),
             excludes: Vec::new(),

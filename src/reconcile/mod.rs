@@ -29,6 +29,7 @@ use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::render::LastApplied;
 use crate::state::{Backend, HistorySelection, State, StateEntry, StateError};
+use refresh::Offline;
 
 /// A plan, and where each group it updates or orphans was last applied from.
 #[derive(Debug)]
@@ -81,7 +82,7 @@ pub async fn plan<B: Backend>(
         desired,
         planning,
         state,
-        false,
+        Offline::NamesUnchecked,
         interaction,
     )
     .await
@@ -131,7 +132,7 @@ pub async fn run<B: Backend>(
 
     let plan = match source {
         Source::Saved { plan, .. } => {
-            refuse_blocked(&plan)?;
+            refuse_unappliable(&plan)?;
             plan
         }
         Source::Manifests { desired, planning } => {
@@ -141,14 +142,18 @@ pub async fn run<B: Backend>(
                 desired,
                 &planning,
                 state.as_ref(),
-                options.dry_run,
+                if options.dry_run {
+                    Offline::PlanFromState
+                } else {
+                    Offline::Refuse
+                },
                 interaction,
             )
             .await?;
             interaction
                 .plan_ready(&planned.plan, &planned.last_applied)
                 .map_err(ReconcileError::Caller)?;
-            refuse_blocked(&planned.plan)?;
+            refuse_unappliable(&planned.plan)?;
             if !planned.plan.actions.iter().any(changes_something) {
                 if !options.dry_run && state.is_some() {
                     // Records an earlier run made durable but was killed before folding
@@ -234,29 +239,22 @@ pub async fn refresh_state<B: Backend>(
 }
 
 /// The plan of `desired` against `state` (read from `backend`), after the refresh
-/// `planning` asks for; with `offline_ok` (a dry run), a refresh without credentials is
-/// skipped and `interaction` told.
+/// `planning` asks for; `offline` says what happens without credentials.
 async fn plan_against<B: Backend>(
     backend: &B,
     connection: &Connection,
     desired: Desired,
     planning: &PlanRequest,
     state: Option<&State>,
-    offline_ok: bool,
+    offline: Offline,
     interaction: &mut dyn Interaction,
 ) -> Result<Planned, ReconcileError> {
     let recorded = state.map(|state| &state.job_groups);
     check_targets(&desired, recorded, &planning.options.targets, "--target")?;
     check_targets(&desired, recorded, &planning.options.excludes, "--exclude")?;
-    let refresh = refresh::refresh_for_plan(
-        connection,
-        planning,
-        &desired,
-        state,
-        offline_ok,
-        interaction,
-    )
-    .await?;
+    let refresh =
+        refresh::refresh_for_plan(connection, planning, &desired, state, offline, interaction)
+            .await?;
     let plan = refresh.plan(desired, state, &planning.options);
     let last_applied = last_applied(backend, state, &plan).await?;
     Ok(Planned { plan, last_applied })
@@ -300,14 +298,10 @@ fn check_targets<'a>(
     }
 }
 
-/// The error for a plan that would delete protected groups: it cannot be applied.
-pub fn refuse_blocked(plan: &Plan) -> Result<(), apply::ApplyError> {
-    let addresses: Vec<_> = plan.blocked_deletes().cloned().collect();
-    if addresses.is_empty() {
-        Ok(())
-    } else {
-        Err(apply::ApplyError::Blocked { addresses })
-    }
+/// Refuses a plan that cannot be applied: blocked deletes, creates of names live groups
+/// already have ([`apply::check_appliable`]). `plan` prints the plan first, then fails.
+pub fn refuse_unappliable(plan: &Plan) -> Result<(), apply::ApplyError> {
+    apply::check_appliable(plan)
 }
 
 /// Whether applying `action` changes anything: everything but orphans (left alone) and
@@ -376,6 +370,7 @@ mod tests {
             address,
             job_group_id: "1".into(),
             spec: JobGroupSpec::example(),
+            renamed_to: None,
         };
         assert!(!changes_something(&orphan));
         let mut plan = Plan::empty(None);
@@ -424,6 +419,7 @@ mod tests {
             address: Address::example("old"),
             job_group_id: "1".into(),
             spec: JobGroupSpec::example(),
+            renamed_to: None,
         });
         let error = runtime
             .block_on(last_applied(&backend, Some(&state), &plan))

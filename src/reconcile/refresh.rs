@@ -43,56 +43,71 @@ impl Refresh {
     }
 }
 
-/// Why a refresh with nothing to list was skipped: no group the plan compares is recorded.
-fn nothing_recorded_reason(state: Option<&State>, targeted: bool) -> String {
-    let why = if state.is_none() {
-        "there is no state yet".to_owned()
-    } else {
-        format!(
-            "the state records none of the {}job groups the manifests declare",
-            if targeted { "targeted " } else { "" }
-        )
-    };
+/// Why a refresh with nothing to list was skipped: the manifests declare no group the plan
+/// considers.
+fn nothing_declared_reason(targeted: bool) -> String {
     format!(
-        "Note: the live job groups were not read: {why}, so there was nothing to compare them with."
+        "Note: the live job groups were not read: the manifests declare none of the {}job groups \
+         in this plan, so there was nothing to compare them with.",
+        if targeted { "targeted " } else { "" }
     )
 }
 
 /// Why a dry run without credentials did not refresh.
 const NO_CREDENTIALS_REASON: &str = "Note: the live job groups were not read: there are no credentials, so this dry run compares the manifests with the state only.";
 
-/// Reads the live groups a plan of `desired` against `state` needs, per `planning`. Nothing
-/// is read when the refresh is turned off, or when nothing needs listing (no recorded group
-/// in any instance the plan touches, and no `--show-unmanaged`), which needs no credentials.
-///
-/// `offline_ok` (a dry run): without credentials, skip the refresh and tell it instead of
-/// failing.
+/// Why a plan that only creates groups did not check their names.
+const NAMES_UNCHECKED_REASON: &str = "Note: the live job groups were not read: there are no credentials, so this plan cannot tell whether the job groups it creates already exist in the service.";
+
+/// What a plan does when there are no credentials to refresh with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Offline {
+    /// A real apply: it needs them anyway, so it fails at once.
+    Refuse,
+    /// `plan`: when no recorded group needs comparing, only the creates' names go
+    /// unchecked, which the plan says; otherwise it fails.
+    NamesUnchecked,
+    /// A dry run: plans from the state alone, and says so.
+    PlanFromState,
+}
+
+/// Reads the live groups a plan of `desired` against `state` needs, per `planning`: the
+/// instances of every group the plan considers ([`refresh::instances_to_list`]). Nothing is
+/// read when the refresh is turned off or nothing needs listing, which needs no credentials;
+/// without credentials, `offline` says what happens.
 pub(super) async fn refresh_for_plan(
     connection: &Connection,
     planning: &PlanRequest,
     desired: &Desired,
     state: Option<&State>,
-    offline_ok: bool,
+    offline: Offline,
     interaction: &mut dyn Interaction,
 ) -> Result<Refresh, ReconcileError> {
     if !planning.refresh {
         return Ok(Refresh::TurnedOff);
     }
-    let instances: BTreeSet<Instance> =
-        refresh::instances_to_list(desired, state, &planning.options);
+    let instances: BTreeSet<Instance> = refresh::instances_to_list(desired, &planning.options);
     if instances.is_empty() {
-        return Ok(Refresh::Skipped(nothing_recorded_reason(
-            state,
+        return Ok(Refresh::Skipped(nothing_declared_reason(
             !planning.options.targets.is_empty(),
         )));
     }
     let client = match connection.client().await {
         Ok(client) => client,
-        Err(error) if offline_ok => {
-            interaction.notice(Notice::NotRefreshing(error.to_string()));
-            return Ok(Refresh::Skipped(NO_CREDENTIALS_REASON.to_owned()));
-        }
-        Err(error) => return Err(ReconcileError::RefreshNeedsCredentials(error)),
+        Err(error) => match offline {
+            Offline::PlanFromState => {
+                interaction.notice(Notice::NotRefreshing(error.to_string()));
+                return Ok(Refresh::Skipped(NO_CREDENTIALS_REASON.to_owned()));
+            }
+            Offline::NamesUnchecked
+                if refresh::instances_to_compare(desired, state, &planning.options).is_empty() =>
+            {
+                return Ok(Refresh::Skipped(NAMES_UNCHECKED_REASON.to_owned()));
+            }
+            Offline::NamesUnchecked | Offline::Refuse => {
+                return Err(ReconcileError::RefreshNeedsCredentials(error));
+            }
+        },
     };
     let observed = refresh::observe(client, &instances, state)
         .await

@@ -20,8 +20,11 @@ pub mod state;
 
 use std::collections::BTreeMap;
 
+use crate::manifest::write;
 use crate::model::{Address, printable};
-use crate::plan::{Action, AttributeChange, Plan, Summary, UnmanagedGroup};
+use crate::plan::{
+    Action, AttributeChange, NameConflict, Plan, RenameHint, Summary, UnmanagedGroup,
+};
 use crate::provenance::Provenance;
 use crate::state::History;
 
@@ -128,6 +131,12 @@ fn summary_line(summary: &Summary) -> String {
             plural(summary.blocked, "deletion")
         ));
     }
+    if summary.conflict > 0 {
+        line.push_str(&format!(
+            ", {} refused: the name exists",
+            plural(summary.conflict, "create")
+        ));
+    }
     line.push_str(&format!(", {} orphaned.", summary.orphan));
     line
 }
@@ -188,11 +197,15 @@ fn targeted_note(plan: &Plan) -> Option<String> {
 /// group (a first plan): reading the live groups could not have changed it, and the JSON
 /// plan still tells programs why it was not refreshed.
 fn refresh_note(plan: &Plan) -> Option<String> {
-    if plan.refreshed || !is_about_recorded_groups(plan) {
+    if plan.refreshed || !reads_live_groups(plan) {
         return None;
     }
     match &plan.refresh_skipped_reason {
         Some(reason) => Some(reason.clone()),
+        None if creates_any(plan) => Some(
+            "Note: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only, and cannot tell whether the job groups it creates already exist in the service."
+                .to_owned(),
+        ),
         None => Some(
             "Note: the live job groups were not read (--refresh=false); this plan compares the manifests with the state only."
                 .to_owned(),
@@ -200,19 +213,70 @@ fn refresh_note(plan: &Plan) -> Option<String> {
     }
 }
 
-/// Whether the plan compares any group the state records: the only groups a refresh looks
-/// up. A plan that only creates groups (a first plan, or one without a state) is not.
-fn is_about_recorded_groups(plan: &Plan) -> bool {
+/// Whether the plan creates a group.
+fn creates_any(plan: &Plan) -> bool {
+    plan.actions
+        .iter()
+        .any(|action| matches!(action, Action::Create { .. }))
+}
+
+/// Whether a refresh reads anything this plan depends on: the live self of a group the state
+/// records, or the live names a create must not take. A plan with neither (only orphans) is
+/// the same with or without one.
+fn reads_live_groups(plan: &Plan) -> bool {
     plan.unchanged > 0
+        || !plan.conflicts.is_empty()
         || plan.actions.iter().any(|action| match action {
-            Action::Create { replaces_id, .. } => replaces_id.is_some(),
             Action::SetStatus { job_group_id, .. } => job_group_id.is_some(),
-            Action::Update { .. }
+            Action::Create { .. }
+            | Action::Update { .. }
             | Action::Protect { .. }
             | Action::Delete { .. }
-            | Action::BlockedDelete { .. }
-            | Action::Orphan { .. } => true,
+            | Action::BlockedDelete { .. } => true,
+            Action::Orphan { .. } => false,
         })
+}
+
+/// What a plan says of a create it refused because a live group has the name: the sentence
+/// (without the address) and the document to add instead.
+fn conflict_advice(conflict: &NameConflict) -> (String, String) {
+    let id = &conflict.live_job_group_id;
+    match &conflict.managed_as {
+        Some(from) => (
+            format!(
+                " cannot be created: job group {id} already has this name, and the state records it as `{from}`: it was renamed; add this document to rename it in place, keeping its id"
+            ),
+            written(write::moved_document(from, &conflict.address)),
+        ),
+        None => (
+            format!(
+                " cannot be created: job group {id} already has this name in the service, and no state records it; add this document to manage the existing group"
+            ),
+            written(write::import_document(&conflict.address, id)),
+        ),
+    }
+}
+
+/// What a plan says of an orphan that is probably `hint.to` renamed: the sentence and the
+/// `Moved` document that keeps it (and its id) under the new name.
+fn rename_advice(from: &Address, hint: &RenameHint) -> (String, String) {
+    let sentence = if hint.same_live_name {
+        format!(
+            "its live name is already `{}`, which the manifests declare ({}): add this document so that it is renamed in place, keeping its id",
+            hint.to.name, hint.source
+        )
+    } else {
+        format!(
+            "`{}` ({}) is new in its instance with exactly its spec: if it was renamed, add this document so that it is renamed in place instead of created again",
+            hint.to, hint.source
+        )
+    };
+    (sentence, written(write::moved_document(from, &hint.to)))
+}
+
+/// A written document, or why it could not be (never expected: the values are plain strings).
+fn written(document: Result<String, write::WriteError>) -> String {
+    document.unwrap_or_else(|error| format!("# {error}\n"))
 }
 
 /// How the live group differs from what cityform recorded, as a unified diff of two

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{LastApplied, drift_diff};
 use crate::model::Address;
-use crate::plan::{Action, Plan, StateBinding, Summary, UnmanagedGroup};
+use crate::plan::{Action, NameConflict, Plan, StateBinding, Summary, UnmanagedGroup};
 use crate::provenance::Provenance;
 
 /// The JSON output format version; bumped on any incompatible change.
@@ -30,6 +30,8 @@ struct PlanDocument<'a> {
     excludes: &'a [Address],
     summary: Summary,
     actions: Vec<ActionDocument<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    conflicts: &'a [NameConflict],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     unmanaged: &'a [UnmanagedGroup],
 }
@@ -90,6 +92,7 @@ pub fn write_plan_with(
         excludes: &plan.excludes,
         summary: plan.summary(),
         actions,
+        conflicts: &plan.conflicts,
         unmanaged: &plan.unmanaged,
     };
     serde_json::to_writer_pretty(&mut writer, &document)?;

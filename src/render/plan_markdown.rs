@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    LastApplied, display_value, drift_diff, plural, refresh_note, shown_status, summary_line,
-    targeted_note, unmanaged_sentence,
+    LastApplied, conflict_advice, display_value, drift_diff, plural, refresh_note, rename_advice,
+    shown_status, summary_line, targeted_note, unmanaged_sentence,
 };
 use crate::model::{JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan, UnmanagedGroup};
@@ -76,6 +76,11 @@ pub fn render_plan_with(plan: &Plan, last_applied: &LastApplied) -> String {
             plural(summary.blocked, "deletion")
         );
     }
+    out.push_str(&conflicts(plan));
+    if plan.actions.is_empty() {
+        out.push_str(&unmanaged);
+        return out;
+    }
     out.push_str("| | Job group | Action |\n|---|---|---|\n");
     let mut table = String::new();
     for action in &plan.actions {
@@ -122,6 +127,34 @@ pub fn render_plan_with(plan: &Plan, last_applied: &LastApplied) -> String {
     out
 }
 
+/// The creates refused because live groups have their names: a paragraph saying the plan
+/// cannot be applied, and each group with the document to add.
+fn conflicts(plan: &Plan) -> String {
+    let mut out = String::new();
+    if plan.conflicts.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "**This plan cannot be applied:** the service would refuse {}: the names exist.\n",
+        plural(plan.conflicts.len(), "create")
+    );
+    for conflict in &plan.conflicts {
+        let (sentence, document) = conflict_advice(conflict);
+        let _ = writeln!(
+            out,
+            "- `{}` (`{}`){sentence}:\n\n  ```yaml",
+            conflict.address, conflict.source
+        );
+        for line in document.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        out.push_str("  ```\n");
+    }
+    out.push('\n');
+    out
+}
+
 /// The sign and the words of an action's row in the table.
 fn table_row(action: &Action) -> (&'static str, String) {
     match action {
@@ -143,6 +176,16 @@ fn table_row(action: &Action) -> (&'static str, String) {
             }
             ("~", what)
         }
+        Action::Orphan {
+            renamed_to: Some(hint),
+            ..
+        } => (
+            "-",
+            format!(
+                "orphaned, left alone; renamed to `{}`? add a `Moved` document (see the details)",
+                hint.to
+            ),
+        ),
         Action::Orphan { .. } => ("-", "orphaned, left alone".to_owned()),
         Action::SetStatus {
             job_group_id,
@@ -283,12 +326,20 @@ fn action_details(out: &mut String, action: &Action) {
         Action::Orphan {
             address,
             job_group_id,
+            renamed_to,
             ..
         } => {
             let _ = writeln!(
                 out,
                 "# {address} (orphaned, id {job_group_id}): in no manifest, left alone"
             );
+            if let Some(hint) = renamed_to {
+                let (sentence, document) = rename_advice(address, hint);
+                let _ = writeln!(out, "# {sentence}:");
+                for line in document.lines() {
+                    let _ = writeln!(out, "#   {line}");
+                }
+            }
         }
         Action::SetStatus {
             address,

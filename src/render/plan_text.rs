@@ -5,12 +5,12 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    LastApplied, display_value, drift_diff, plural, refresh_note, shown_status, summary_line,
-    targeted_note, unmanaged_sentence,
+    LastApplied, conflict_advice, display_value, drift_diff, plural, refresh_note, rename_advice,
+    shown_status, summary_line, targeted_note, unmanaged_sentence,
 };
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
-use crate::plan::{Action, AttributeChange, Plan};
+use crate::plan::{Action, AttributeChange, Plan, RenameHint};
 use crate::provenance::Provenance;
 use crate::render::history::last_applied_text;
 
@@ -80,11 +80,14 @@ pub fn render_plan_with(plan: &Plan, color: Color, last_applied: &LastApplied) -
         out.push_str(refresh_note.as_deref().unwrap_or_default());
         return out;
     }
-    out.push_str("cityform will perform the following actions:\n");
+    if !plan.actions.is_empty() {
+        out.push_str("cityform will perform the following actions:\n");
+    }
     for action in &plan.actions {
         out.push('\n');
         render_action(&mut out, action, &painter, last_applied.for_action(action));
     }
+    render_conflicts(&mut out, plan, &painter);
     render_unmanaged(&mut out, plan, &painter);
     out.push_str(refresh_note.as_deref().unwrap_or_default());
     let summary = plan.summary();
@@ -94,6 +97,14 @@ pub fn render_plan_with(plan: &Plan, color: Color, last_applied: &LastApplied) -
             "\n{} preventDestroy refuses {} (marked `!` above).",
             painter.paint(AnsiColor::Red, "This plan cannot be applied:"),
             plural(summary.blocked, "deletion")
+        );
+    }
+    if summary.conflict > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} the service would refuse {}: the names exist (marked `!` above).",
+            painter.paint(AnsiColor::Red, "This plan cannot be applied:"),
+            plural(summary.conflict, "create")
         );
     }
     let _ = writeln!(
@@ -152,6 +163,49 @@ fn render_drift(out: &mut String, plan: &Plan, painter: &Painter) {
     );
 }
 
+/// Creates the plan refused because live groups have their names, each with the document
+/// that fixes it.
+fn render_conflicts(out: &mut String, plan: &Plan, painter: &Painter) {
+    if plan.conflicts.is_empty() {
+        return;
+    }
+    if !plan.actions.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        painter.bold(&format!(
+            "cityform cannot create {}: the names already exist in the service:",
+            plural(plan.conflicts.len(), "job group")
+        ))
+    );
+    for conflict in &plan.conflicts {
+        let (sentence, document) = conflict_advice(conflict);
+        let located = painter.paint(AnsiColor::BrightBlack, &format!("({})", conflict.source));
+        let _ = writeln!(
+            out,
+            "\n  # {}{sentence} {located}",
+            painter.bold(&conflict.address.to_string())
+        );
+        let _ = writeln!(
+            out,
+            "  {} job_group \"{}\" {{ id = {:?} }}",
+            painter.paint(AnsiColor::Red, "!"),
+            conflict.address,
+            conflict.live_job_group_id
+        );
+        render_document(out, &document);
+    }
+}
+
+/// A manifest document to add, as comment lines under a block.
+fn render_document(out: &mut String, document: &str) {
+    for line in document.lines() {
+        let _ = writeln!(out, "    #   {line}");
+    }
+}
+
 /// Live groups that no state records, when `--show-unmanaged` asked for them.
 fn render_unmanaged(out: &mut String, plan: &Plan, painter: &Painter) {
     if plan.unmanaged.is_empty() {
@@ -205,8 +259,9 @@ fn render_action(
         Action::Orphan {
             address,
             job_group_id,
+            renamed_to,
             ..
-        } => block.orphan(address, job_group_id),
+        } => block.orphan(address, job_group_id, renamed_to.as_ref()),
         Action::SetStatus {
             address,
             job_group_id,
@@ -326,7 +381,7 @@ impl Block<'_> {
         self.out.push_str("    }\n");
     }
 
-    fn orphan(&mut self, address: &Address, job_group_id: &str) {
+    fn orphan(&mut self, address: &Address, job_group_id: &str, renamed_to: Option<&RenameHint>) {
         self.header(
             address,
             " is orphaned: it is in the state but in no manifest, and is left alone",
@@ -336,8 +391,16 @@ impl Block<'_> {
             "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
             self.painter.paint(AnsiColor::Red, "-")
         );
-        self.out
-            .push_str("    # delete it with --prune, or forget it with `cityform state rm`\n");
+        match renamed_to {
+            Some(hint) => {
+                let (sentence, document) = rename_advice(address, hint);
+                let _ = writeln!(self.out, "    # {sentence}:");
+                render_document(self.out, &document);
+            }
+            None => self.out.push_str(
+                "    # delete it with --prune, or forget it with a `Removed` document (or `cityform state rm`)\n",
+            ),
+        }
     }
 
     fn set_status(

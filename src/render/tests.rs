@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
-use crate::plan::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
+use crate::plan::{
+    Action, AttributeChange, NameConflict, Plan, RenameHint, StateBinding, UnmanagedGroup,
+};
 
 use super::plan_text::Color;
 
@@ -52,6 +54,7 @@ fn every_kind() -> Plan {
                 address: address("traffic-old"),
                 job_group_id: "12".into(),
                 spec: JobGroupSpec::example(),
+                renamed_to: None,
             },
             Action::Update {
                 address: address("traffic-west"),
@@ -69,6 +72,7 @@ fn every_kind() -> Plan {
         ],
         unchanged: 4,
         refreshed: false,
+        conflicts: Vec::new(),
         unmanaged: Vec::new(),
         targets: Vec::new(),
         excludes: Vec::new(),
@@ -83,6 +87,7 @@ fn no_changes() -> Plan {
         actions: Vec::new(),
         unchanged: 6,
         refreshed: true,
+        conflicts: Vec::new(),
         unmanaged: Vec::new(),
         targets: Vec::new(),
         excludes: Vec::new(),
@@ -115,6 +120,16 @@ fn lifecycle() -> Plan {
     Plan {
         state: binding(),
         actions: vec![
+            Action::Orphan {
+                address: address("night-market"),
+                job_group_id: "18".into(),
+                spec: JobGroupSpec::example(),
+                renamed_to: Some(RenameHint {
+                    to: address("night-bazaar"),
+                    source: source(60),
+                    same_live_name: true,
+                }),
+            },
             Action::Create {
                 address: address("parking-north"),
                 spec: created,
@@ -179,6 +194,20 @@ fn lifecycle() -> Plan {
         ],
         unchanged: 3,
         refreshed: true,
+        conflicts: vec![
+            NameConflict {
+                address: address("legacy-cams"),
+                source: source(52),
+                live_job_group_id: "17".into(),
+                managed_as: None,
+            },
+            NameConflict {
+                address: address("night-bazaar"),
+                source: source(60),
+                live_job_group_id: "18".into(),
+                managed_as: Some(address("night-market")),
+            },
+        ],
         unmanaged: vec![
             UnmanagedGroup {
                 address: address("by-hand"),
@@ -210,6 +239,7 @@ fn targeted_without_refresh() -> Plan {
         }],
         unchanged: 0,
         refreshed: false,
+        conflicts: Vec::new(),
         unmanaged: Vec::new(),
         targets: vec![address("traffic-west")],
         excludes: Vec::new(),
@@ -224,6 +254,7 @@ fn no_changes_but_unmanaged() -> Plan {
         actions: Vec::new(),
         unchanged: 5,
         refreshed: true,
+        conflicts: Vec::new(),
         unmanaged: vec![UnmanagedGroup {
             address: address("by-hand"),
             job_group_id: "7".into(),
@@ -397,12 +428,10 @@ fn a_skipped_refresh_is_explained_in_its_own_words() {
 }
 
 #[test]
-fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
-    let text = super::plan_text::render_plan(&every_kind(), Color::Never);
-    assert!(text.contains("--refresh=false"), "{text}");
+fn a_plan_of_orphans_alone_needs_no_refresh_note() {
     let mut plan = every_kind();
     plan.actions
-        .retain(|action| matches!(action, Action::Create { .. }));
+        .retain(|action| matches!(action, Action::Orphan { .. }));
     plan.unchanged = 0;
     for state in [None, binding()] {
         plan.state = state;
@@ -423,6 +452,23 @@ fn a_plan_about_no_recorded_group_needs_no_refresh_note() {
 }
 
 #[test]
+fn creates_without_a_refresh_say_once_that_their_names_were_not_checked() {
+    let mut plan = every_kind();
+    plan.actions
+        .retain(|action| matches!(action, Action::Create { .. }));
+    plan.unchanged = 0;
+    let unchecked = "cannot tell whether the job groups it creates already exist";
+    for text in [
+        super::plan_text::render_plan(&plan, Color::Never),
+        super::plan_markdown::render_plan(&plan),
+    ] {
+        assert_eq!(text.matches(unchecked).count(), 1, "{text}");
+    }
+    plan.refreshed = true;
+    assert!(!super::plan_text::render_plan(&plan, Color::Never).contains("Note:"));
+}
+
+#[test]
 fn no_changes_without_a_refresh_says_what_it_compared() {
     let mut plan = no_changes();
     plan.refreshed = false;
@@ -437,7 +483,7 @@ fn the_summary_names_refused_deletes_and_ends_with_the_orphans() {
     let summary = super::summary_line(&lifecycle().summary());
     assert_eq!(
         summary,
-        "Plan: 1 to create, 2 to update, 1 to delete, 2 to start or stop, 2 protections to record, 1 deletion refused by preventDestroy, 0 orphaned."
+        "Plan: 1 to create, 2 to update, 1 to delete, 2 to start or stop, 2 protections to record, 1 deletion refused by preventDestroy, 2 creates refused: the name exists, 1 orphaned."
     );
 }
 

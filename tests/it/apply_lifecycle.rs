@@ -918,21 +918,15 @@ async fn a_refreshed_plan_over_500_groups_in_2_instances_costs_the_paging_minimu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_first_plan_on_fresh_manifests_lists_nothing() {
+async fn a_first_plan_lists_the_manifests_instance_once_to_check_the_names() {
     within(async {
         let harness = Harness::new().await;
         let plan = refreshed_plan(&harness, &desired(&["a", "b"]), &no_options()).await;
-        assert!(!plan.refreshed);
-        assert_eq!(plan.summary().create, 2);
-        assert!(harness.emulator.request_counts().is_empty());
-        // Unless unmanaged groups are wanted: then the manifests' instance is listed once.
-        let options = PlanOptions {
-            show_unmanaged: true,
-            ..PlanOptions::default()
-        };
-        let plan = refreshed_plan(&harness, &desired(&["a", "b"]), &options).await;
         assert!(plan.refreshed);
+        assert_eq!(plan.summary().create, 2);
+        assert!(plan.conflicts.is_empty());
         assert_eq!(harness.emulator.request_count("DescribeJobGroups"), 1);
+        assert_eq!(harness.emulator.request_counts().len(), 1, "only a listing");
     })
     .await;
 }

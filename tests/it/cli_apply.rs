@@ -367,10 +367,12 @@ fn a_saved_plan_is_applied_once_without_manifests_and_refused_when_stale_or_edit
     let emulator = Emulator::start(&[]);
     let workspace = Workspace::with_bundled_manifests(&emulator);
 
-    workspace.run(&["plan", "--out", "p.json"]).expect_code(0);
+    let endpoint = workspace.endpoint.clone();
+    workspace
+        .run(&["plan", "--endpoint", &endpoint, "--out", "p.json"])
+        .expect_code(0);
     std::fs::remove_dir_all(workspace.path().join("manifests")).unwrap();
     // Neither `--auto-approve` nor a terminal: a saved plan was approved when it was saved.
-    let endpoint = workspace.endpoint.clone();
     let applied = workspace.run(&["apply", "--endpoint", &endpoint, "p.json"]);
     applied.expect_code(0);
     assert_eq!(
@@ -397,7 +399,15 @@ fn a_saved_plan_is_applied_once_without_manifests_and_refused_when_stale_or_edit
     workspace.write("more/a.yaml", &job_group("planned-a", "3", 2));
     workspace.write("more/b.yaml", &job_group("planned-b", "3", 2));
     workspace
-        .run(&["plan", "-f", "more/a.yaml", "--out", "p2.json"])
+        .run(&[
+            "plan",
+            "--endpoint",
+            &endpoint,
+            "-f",
+            "more/a.yaml",
+            "--out",
+            "p2.json",
+        ])
         .expect_code(0);
     workspace.apply(&["-f", "more/b.yaml"]).expect_code(0);
     assert!(emulator.ids().contains_key("planned-b"));
@@ -419,8 +429,17 @@ fn a_saved_plan_is_applied_once_without_manifests_and_refused_when_stale_or_edit
 
     // A saved plan edited by hand.
     workspace
-        .run(&["plan", "-f", "more/a.yaml", "--out", "p3.json"])
+        .run(&[
+            "plan",
+            "--endpoint",
+            &endpoint,
+            "-f",
+            "more/a.yaml",
+            "--out",
+            "p3.json",
+        ])
         .expect_code(0);
+    let requests = emulator.requests().len();
     let saved = std::fs::read_to_string(workspace.path().join("p3.json")).unwrap();
     assert!(saved.contains("planned-a"));
     std::fs::write(
@@ -542,8 +561,11 @@ fn a_refused_create_is_reported_the_others_are_recorded_and_a_fix_finishes() {
     assert!(third.stdout.starts_with("No changes."), "{third}");
 }
 
+/// A group the manifests declare that already exists, made by hand: the plan reports the
+/// conflict at the document with the `Import` document to add, and apply refuses the whole
+/// plan before any call. Never adopted silently.
 #[test]
-fn a_group_made_elsewhere_is_a_conflict_never_adopted() {
+fn a_group_made_elsewhere_is_a_conflict_refused_before_any_call() {
     let seed_directory = tempfile::tempdir().unwrap();
     let seed = seed_directory.path().join("seed.yaml");
     std::fs::write(
@@ -557,34 +579,74 @@ fn a_group_made_elsewhere_is_a_conflict_never_adopted() {
     assert_eq!(emulator.ids()["traffic-east"], "1");
     let workspace = Workspace::with_bundled_manifests(&emulator);
 
+    let plan = workspace.run(&["plan", "--endpoint", &workspace.endpoint]);
+    plan.expect_code(1);
+    let import_hint = "    #   kind: Import\n    #   spec:\n    #     address: cn-shanghai/cityvisual-Instance/traffic-east\n    #     id: '1'\n";
+    assert!(
+        plan.stdout.contains(
+            "# cn-shanghai/cityvisual-Instance/traffic-east cannot be created: job group 1 already has this name in the service"
+        ) && plan.stdout.contains("(manifests/traffic.yaml:3:1)")
+            && plan.stdout.contains(import_hint),
+        "{plan}"
+    );
+    assert!(
+        plan.stdout.contains(
+            "Plan: 4 to create, 0 to update, 1 create refused: the name exists, 0 orphaned."
+        ),
+        "{plan}"
+    );
+    assert!(
+        !plan
+            .stdout
+            .contains("will be created (manifests/traffic.yaml:3:1)"),
+        "{plan}"
+    );
+
     for _ in 0..2 {
         let run = workspace.apply(&[]);
         run.expect_code(1);
-        let failure = run
-            .stdout
-            .lines()
-            .skip_while(|line| *line != "Failures:")
-            .find(|line| line.contains("/traffic-east: failed: "))
-            .unwrap_or_else(|| panic!("traffic-east not listed as failed:\n{run}"));
-        assert!(failure.contains("InvalidName.Duplicate"), "{failure}");
+        assert!(run.stdout.contains(import_hint), "{run}");
         assert!(
-            run.stdout
-                .contains("cityform import cn-shanghai/cityvisual-Instance/traffic-east"),
+            run.stderr.contains(
+                "error: 1 job group(s) to create already exist in the service: `cn-shanghai/cityvisual-Instance/traffic-east` (manifests/traffic.yaml:3:1) is job group 1; nothing was changed."
+            ),
             "{run}"
         );
-        let recorded = workspace.state_ids();
-        assert!(
-            !recorded.contains_key("traffic-east"),
-            "adopted: {recorded:?}"
-        );
-        assert_eq!(recorded.len(), 4);
-        let emulated = emulator.ids();
-        assert_eq!(emulated["traffic-east"], "1");
-        assert_eq!(emulated.len(), 5);
-        for (name, id) in recorded {
-            assert_eq!(emulated[&name], id);
-        }
+        assert_eq!(creates_sent(&emulator), 0, "a call was sent");
+        assert!(workspace.state_ids().is_empty());
+        assert_eq!(emulator.ids().len(), 1);
     }
+
+    // Without a refresh nothing can be checked: the plan says so once, and the service
+    // refuses the create, which apply reports with the same advice.
+    let blind = workspace.run(&["plan", "--endpoint", &workspace.endpoint, "--refresh=false"]);
+    blind.expect_code(0);
+    assert_eq!(
+        blind
+            .stdout
+            .matches("cannot tell whether the job groups it creates already exist")
+            .count(),
+        1,
+        "{blind}"
+    );
+    let run = workspace.apply(&["--refresh=false"]);
+    run.expect_code(1);
+    let failure = run
+        .stdout
+        .lines()
+        .skip_while(|line| *line != "Failures:")
+        .find(|line| line.contains("/traffic-east: failed: "))
+        .unwrap_or_else(|| panic!("traffic-east not listed as failed:\n{run}"));
+    assert!(failure.contains("InvalidName.Duplicate"), "{failure}");
+    let recorded = workspace.state_ids();
+    assert!(
+        !recorded.contains_key("traffic-east"),
+        "adopted: {recorded:?}"
+    );
+    assert_eq!(recorded.len(), 4);
+    let emulated = emulator.ids();
+    assert_eq!(emulated["traffic-east"], "1");
+    assert_eq!(emulated.len(), 5);
 }
 
 #[test]
@@ -976,8 +1038,15 @@ fn a_clock_that_is_off_halts_the_run_with_one_error_saying_by_how_much() {
     let declared = names("clock", 30);
     let workspace = Workspace::with_groups(&emulator, &declared);
 
-    let mut command =
-        workspace.command(&["apply", "--endpoint", &workspace.endpoint, "--auto-approve"]);
+    // Without a refresh, whose listing would find the clock off first: this is about the
+    // creates.
+    let mut command = workspace.command(&[
+        "apply",
+        "--endpoint",
+        &workspace.endpoint,
+        "--auto-approve",
+        "--refresh=false",
+    ]);
     command.env("CITYFORM_TEST_CLOCK_OFFSET_SECONDS", "-3600");
     let run = spawn(command).finish();
     run.expect_code(1);

@@ -694,17 +694,23 @@ fn a_call_the_service_finds_expired_is_sent_once_more_with_fresh_credentials() {
             .contains("the security token expired: sending again with fresh credentials"),
         "{run}"
     );
+    // The first call to the service (the listing before the plan) is refused and sent
+    // again; the create that follows is sent once.
     let requests = emulator.requests();
-    let creates: Vec<&String> = requests
+    let calls: Vec<&String> = requests
         .iter()
-        .filter(|line| line.contains(" CreateJobGroup -> "))
+        .filter(|line| !line.contains("AssumeRole"))
         .collect();
-    assert_eq!(creates.len(), 2, "{requests:#?}");
+    assert_eq!(calls.len(), 3, "{requests:#?}");
     assert!(
-        creates[0].contains("InvalidSecurityToken.Expired"),
+        calls[0].contains(" DescribeJobGroups -> 400 InvalidSecurityToken.Expired"),
         "{requests:#?}"
     );
-    assert!(creates[1].contains("-> 200"), "{requests:#?}");
+    assert!(
+        calls[1].contains(" DescribeJobGroups -> 200"),
+        "{requests:#?}"
+    );
+    assert!(calls[2].contains(" CreateJobGroup -> 200"), "{requests:#?}");
     // Obtained twice: once to start, once after the service refused the first key.
     assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(emulator.groups().len(), 1);

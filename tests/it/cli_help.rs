@@ -154,7 +154,9 @@ fn cli_reference() -> String {
          that read an environment variable show it as `[env: NAME=]`. Exit codes are the same \
          for every command: 0 success (or no changes), 1 error, 2 changes present (only with \
          `--detailed-exitcode`: `apply` with the same flags would call the service or change \
-         the state; orphans left alone are listed but are not changes), 130 interrupted.\n\n\
+         the state; orphans left alone are listed but are not changes; a plan that cannot be \
+         applied, because preventDestroy refuses a delete or a name to create is taken, exits \
+         1 after printing it), 130 interrupted.\n\n\
          Every option that takes a `DURATION`, and the duration form of `history --since`, reads \
          one grammar: numbers each followed by a unit, written together or apart (`250ms`, \
          `30s`, `5m`, `1h30m`, `7d`, `2w`, `1h 30min`), or `0`. The units are `ms`, `s`, `m`, \

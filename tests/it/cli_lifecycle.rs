@@ -170,6 +170,15 @@ fn a_first_plan_needs_no_credentials_but_a_plan_of_recorded_groups_does() {
     let first = spawn(workspace.bare_command(&["plan"])).finish();
     first.expect_code(0);
     assert!(first.stdout.contains("will be created"), "{first}");
+    // Its names could not be checked against the live groups, and it says so once.
+    assert_eq!(
+        first
+            .stdout
+            .matches("there are no credentials, so this plan cannot tell whether the job groups it creates already exist")
+            .count(),
+        1,
+        "{first}"
+    );
     workspace.apply(&[]).expect_code(0);
 
     let blind = spawn(workspace.bare_command(&["plan"])).finish();
@@ -185,8 +194,8 @@ fn a_first_plan_needs_no_credentials_but_a_plan_of_recorded_groups_does() {
     assert!(dry.stderr.contains("note: not refreshing"), "{dry}");
     assert_eq!(
         emulator.requests().len(),
-        1,
-        "only the first apply's create was sent"
+        2,
+        "only the first apply's listing and create were sent"
     );
 }
 
@@ -197,38 +206,43 @@ fn a_refresh_skipped_by_cityform_says_why_instead_of_blaming_refresh_false() {
     workspace.apply(&[]).expect_code(0);
     let listings = sent(&emulator, "DescribeJobGroups");
 
-    // The state records only a group no manifest declares: nothing to list, so no
-    // credentials are needed, and the plan says why it did not read the live groups.
+    // The state records only a group no manifest declares, and the manifests declare a new
+    // one: without credentials its name cannot be checked, which the plan says instead of
+    // failing, and without blaming `--refresh=false`.
     workspace.write("manifests/groups.yaml", &job_group("north-gate", "3", 1));
+    let unchecked = "Note: the live job groups were not read: there are no credentials, so this plan cannot tell whether the job groups it creates already exist in the service.";
     let orphaned = spawn(workspace.bare_command(&["plan"])).finish();
     orphaned.expect_code(0);
-    assert!(
-        orphaned.stdout.contains(
-            "Note: the live job groups were not read: the state records none of the job groups the manifests declare"
-        ),
-        "{orphaned}"
-    );
+    assert_eq!(orphaned.stdout.matches(unchecked).count(), 1, "{orphaned}");
     assert!(!orphaned.stdout.contains("--refresh=false"), "{orphaned}");
-    let targeted =
-        spawn(workspace.bare_command(&["plan", "--target", &address("east-gate")])).finish();
+    // Only the orphan targeted: nothing the manifests declare is in the plan, so there is
+    // nothing to list, and nothing the live groups could change; JSON says why.
+    let targeted = spawn(workspace.bare_command(&[
+        "plan",
+        "--target",
+        &address("east-gate"),
+        "--format",
+        "json",
+    ]))
+    .finish();
     targeted.expect_code(0);
-    assert!(
-        targeted
-            .stdout
-            .contains("the state records none of the targeted job groups"),
-        "{targeted}"
-    );
-    let json = spawn(workspace.bare_command(&["plan", "--format", "json"])).finish();
-    json.expect_code(0);
-    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(document["refreshed"], false, "{json}");
+    let document: serde_json::Value = serde_json::from_str(&targeted.stdout).unwrap();
     assert!(
         document["refresh_skipped_reason"]
             .as_str()
             .unwrap()
-            .contains("the state records none of the job groups"),
-        "{json}"
+            .contains("the manifests declare none of the targeted job groups in this plan"),
+        "{targeted}"
     );
+    let targeted =
+        spawn(workspace.bare_command(&["plan", "--target", &address("east-gate")])).finish();
+    targeted.expect_code(0);
+    assert!(!targeted.stdout.contains("Note:"), "{targeted}");
+    let json = spawn(workspace.bare_command(&["plan", "--format", "json"])).finish();
+    json.expect_code(0);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["refreshed"], false, "{json}");
+    assert_eq!(document["refresh_skipped_reason"], unchecked, "{json}");
     // Turned off on purpose, the plan says that instead, and JSON has no reason.
     let turned_off = spawn(workspace.bare_command(&["plan", "--refresh=false"])).finish();
     turned_off.expect_code(0);
@@ -522,7 +536,9 @@ fn a_name_taken_by_a_group_the_state_lost_is_not_said_to_be_someone_elses() {
     state.job_groups.clear();
     workspace.replace_state(state);
 
-    let applied = workspace.apply(&[]);
+    // Without a refresh, which would find the name taken before any call: this is about
+    // the service's refusal.
+    let applied = workspace.apply(&["--refresh=false"]);
     applied.expect_code(1);
     let output = format!("{}{}", applied.stdout, applied.stderr);
     assert!(output.contains("already exists in instance"), "{applied}");
@@ -785,12 +801,16 @@ fn state_list_show_and_rm() {
                 .join(".cityform/state.json.backup")
                 .exists()
     );
-    // The manifest still declares it, so the plan proposes to create it (and apply would
-    // meet the existing group as a conflict, to be imported on purpose).
+    // The manifest still declares it, and it still runs: the plan does not promise a
+    // create the service would refuse, and says how to adopt it again, on purpose.
+    let replanned = plan(&workspace, &[]);
+    replanned.expect_code(1);
     assert!(
-        plan(&workspace, &[])
+        replanned
             .stdout
-            .contains("west-gate will be created")
+            .contains("west-gate cannot be created: job group")
+            && replanned.stdout.contains("#   kind: Import"),
+        "{replanned}"
     );
 }
 

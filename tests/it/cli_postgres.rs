@@ -222,13 +222,15 @@ fn the_backend_comes_from_the_flag_the_environment_or_cityform_yaml() {
     );
     assert_converged(&emulator, &workspace, &declared);
 
-    // The flag wins over the file: `local` has no state yet, so everything is to create.
+    // The flag wins over the file: `local` has no state yet, so every group is new to it,
+    // and (compared without a refresh) to create.
     let planned = workspace.run(&[
         "plan",
         "--backend",
         "local",
         "--endpoint",
         &workspace.endpoint,
+        "--refresh=false",
     ]);
     planned.expect_code(0);
     assert!(planned.stdout.contains("2 to create"), "{planned}");

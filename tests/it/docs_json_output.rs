@@ -221,6 +221,45 @@ fn plan_of_a_group_still_stopping() -> cli_support::Run {
     plan
 }
 
+/// A refreshed plan that cannot be applied: `by-hand` exists live and no state records it (a
+/// conflict), and `night-market`, recorded, is in no manifest while `night-bazaar`, new, has
+/// exactly its spec (an orphan pointed at its probable new name).
+fn plan_with_a_conflict_and_a_rename() -> cli_support::Run {
+    let seeded = Cityform::new().file(
+        "seed.yaml",
+        "jobGroups:\n  - {instanceId: cityvisual-Instance, name: by-hand, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}\n  - {instanceId: cityvisual-Instance, name: night-market, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}\n",
+    );
+    let emulator = EmulatorProcess::start(&["--seed", seeded.join("seed.yaml").to_str().unwrap()]);
+    let mut state = State::new(uuid::Uuid::new_v4().to_string());
+    state.job_groups.insert(
+        Address::example("night-market"),
+        StateEntry::new("2", lifecycle_spec(), "R", "2026-11-20T08:00:00Z"),
+    );
+    let plan = Cityform::new()
+        .file(
+            "manifests/groups.yaml",
+            [
+                lifecycle_document("by-hand", ""),
+                lifecycle_document("night-bazaar", ""),
+            ]
+            .concat(),
+        )
+        .state(&state)
+        .env("CITYFORM_ENDPOINT", &emulator.endpoint)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
+        .args(["plan", "--format", "json"])
+        .run();
+    plan.failure();
+    assert!(
+        plan.stdout.contains(r#""live_job_group_id": "1""#),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains(r#""renamed_to""#), "{}", plan.stdout);
+    plan
+}
+
 /// The names of the properties a schema object (or a definition of it) describes.
 fn described_properties(schema: &Value) -> BTreeSet<String> {
     schema["properties"]
@@ -282,6 +321,7 @@ fn real_plans_validate_against_the_plan_schema() {
     excluding.success();
     runs.push(excluding);
     runs.push(plan_of_a_group_still_stopping());
+    runs.push(plan_with_a_conflict_and_a_rename());
 
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(repository().join("docs/schema/plan-v1.json")).unwrap(),
@@ -423,8 +463,10 @@ fn real_apply_events() -> Vec<(String, Value)> {
     first.success();
     collect(&first);
 
-    // A dry run.
-    let dry_run = workspace(&emulator)
+    // A dry run, where nothing exists yet (where the groups exist and no state records
+    // them, the plan refuses to create them again).
+    let fresh = EmulatorProcess::start(&[]);
+    let dry_run = workspace(&fresh)
         .args(["apply", "--dry-run", "--format", "json"])
         .run();
     dry_run.success();
@@ -435,7 +477,11 @@ fn real_apply_events() -> Vec<(String, Value)> {
     let seeded = Cityform::new().file("seed.yaml", seed);
     let seed_path = seeded.join("seed.yaml");
     let emulator = EmulatorProcess::start(&["--seed", seed_path.to_str().unwrap()]);
-    let conflict = workspace(&emulator).args(APPLY).run();
+    // Without a refresh, which would refuse the plan before any call.
+    let conflict = workspace(&emulator)
+        .args(APPLY)
+        .arg("--refresh=false")
+        .run();
     conflict.failure();
     collect(&conflict);
 

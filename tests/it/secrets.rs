@@ -203,6 +203,7 @@ async fn validate_and_plan_print_and_save_no_secret() {
                     "--out",
                     out,
                     "--detailed-exitcode",
+                    "--refresh=false",
                 ],
                 &environment,
             )
@@ -323,6 +324,7 @@ async fn applying_against_the_emulator_prints_and_records_no_secret() {
                 "saved/state.json",
                 "--out",
                 "saved/plan.json",
+                "--refresh=false",
             ],
             &environment,
         )
