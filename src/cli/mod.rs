@@ -7,6 +7,7 @@ mod completions;
 mod connect;
 pub mod core_dumps;
 mod force_unlock;
+mod generate;
 mod history;
 mod import;
 mod interaction;
@@ -66,6 +67,14 @@ enum Command {
     /// the group. The group is recorded as it lives and nothing is sent to it: the next plan
     /// shows how it differs from its manifest.
     Import(import::ImportArgs),
+    /// Write manifests for the live job groups of an instance that the state does not manage.
+    ///
+    /// Lists the instance (`DescribeJobGroups`, every page) and writes a `JobGroup` document
+    /// for each group the state does not record, as it lives, plus an `Import` document for
+    /// each: committed and applied, they adopt the groups and create nothing. Groups whose
+    /// names no manifest may declare, and params cityform does not know, are left out and
+    /// reported.
+    Generate(generate::GenerateArgs),
     /// List, show, forget or move what the state records.
     ///
     /// These commands never call the service. `rm` and `mv` take the state's lock, record
@@ -134,6 +143,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Show(args) => show::run(&args),
             Command::Refresh(args) => refresh::run(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Generate(args) => generate::run(args).await,
             Command::Whoami(args) => whoami::run(args).await,
             Command::State(args) => state::run(args).await,
             Command::History(args) => history::run(args).await,

@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::format::API_VERSION;
-use crate::model::{Address, JobGroupSpec, ParamKey, Status};
+use crate::model::{Address, JobGroupSpec, ParamKey, Status, validate_job_group_name};
 
 /// Why a document could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +133,96 @@ pub fn job_group_document(
     Ok((serde_yaml::to_string(&document)?, unknown))
 }
 
+/// A live group to write documents for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveDocument {
+    /// Where it lives, by its live name.
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// Its live spec, in canonical form.
+    pub spec: JobGroupSpec,
+    /// Its status, when settled (`Running` or `Stopped`).
+    pub status: Option<Status>,
+}
+
+/// The documents that adopt a set of live groups: one file per group with its `JobGroup`
+/// document, and one file with every `Import` document, to delete once applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// `(file name, contents)` of each group's file, in address order.
+    pub files: Vec<(String, String)>,
+    /// The `Import` documents, one per group.
+    pub imports: String,
+    /// Params left out because cityform does not know them: `(group, key)`.
+    pub unknown_params: Vec<(Address, String)>,
+    /// Groups left out because a manifest cannot declare their names: `(group, why)`.
+    pub skipped: Vec<(Address, String)>,
+}
+
+/// The name of the file holding the import documents.
+pub const IMPORTS_FILE: &str = "imports.yaml";
+
+/// Writes the documents that adopt `groups`: a `JobGroup` per group, in a file named after
+/// it (characters other than letters, digits, `.`, `_` and `-` become `_`; a name that
+/// collides, or the imports file's, gets its id appended), and an `Import` by id for each.
+/// A group whose live name no manifest may declare is left out, with the reason.
+pub fn generated(groups: &[LiveDocument]) -> Result<Generated, WriteError> {
+    let mut generated = Generated::default();
+    let mut taken = std::collections::BTreeSet::from([IMPORTS_FILE.to_owned()]);
+    let mut imports = Vec::new();
+    for group in groups {
+        if let Err(error) = validate_job_group_name(&group.address.name) {
+            generated
+                .skipped
+                .push((group.address.clone(), error.to_string()));
+            continue;
+        }
+        let (document, unknown) = job_group_document(&group.address, &group.spec, group.status)?;
+        generated
+            .unknown_params
+            .extend(unknown.into_iter().map(|key| (group.address.clone(), key)));
+        let stem = file_stem(&group.address.name);
+        let mut name = format!("{stem}.yaml");
+        if !taken.insert(name.clone()) {
+            name = format!("{stem}-{}.yaml", file_stem(&group.job_group_id));
+            taken.insert(name.clone());
+        }
+        let header = format!(
+            "# Job group {} of {}/{}, as it was live when generated.\n",
+            group.job_group_id, group.address.region_id, group.address.instance_id
+        );
+        generated.files.push((name, header + &document));
+        imports.push(import_document(&group.address, &group.job_group_id)?);
+    }
+    generated.imports = format!(
+        "# Adopts the groups declared beside this file into the state at the next apply.\n\
+         # Once applied, these documents do nothing: delete this file in a later change.\n{}",
+        imports.join("---\n")
+    );
+    Ok(generated)
+}
+
+/// `name` as a file name: letters (CJK too), digits, `.`, `_` and `-` kept, anything else
+/// `_`, never empty or hidden.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|character| {
+            if character.is_alphanumeric() || matches!(character, '.' | '_' | '-') {
+                character
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match stem.strip_prefix('.') {
+        Some(rest) => format!("_{rest}"),
+        None if stem.is_empty() => "_".to_owned(),
+        None => stem,
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
@@ -164,6 +254,52 @@ mod tests {
         spec.params.remove("SOMETHING_NEW");
         assert_eq!(group.spec, spec);
         assert_eq!(group.status, Some(Status::Running));
+    }
+
+    #[test]
+    fn generated_files_are_named_after_their_groups_and_never_collide() {
+        let group = |name: &str, id: &str| LiveDocument {
+            address: address(name),
+            job_group_id: id.into(),
+            spec: JobGroupSpec::example(),
+            status: Some(Status::Stopped),
+        };
+        let generated = generated(&[
+            group("cams:east", "1"),
+            group("cams_east", "2"),
+            group("imports", "3"),
+            group("路口-7", "4"),
+            group("cams east", "5"),
+        ])
+        .unwrap();
+        assert_eq!(generated.skipped.len(), 1);
+        assert_eq!(generated.skipped[0].0, address("cams east"));
+        let names: Vec<&str> = generated
+            .files
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "cams_east.yaml",
+                "cams_east-2.yaml",
+                "imports-3.yaml",
+                "路口-7.yaml"
+            ]
+        );
+        assert_eq!(generated.imports.matches("kind: Import").count(), 4);
+        insta::assert_snapshot!(generated.imports);
+        let sources: Vec<Source> = generated
+            .files
+            .iter()
+            .map(|(name, text)| Source {
+                name: name.clone(),
+                bytes: text.clone().into_bytes(),
+            })
+            .collect();
+        let desired = load_sources(sources).unwrap();
+        assert_eq!(desired.groups.len(), 4);
     }
 
     #[test]
