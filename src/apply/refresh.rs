@@ -63,7 +63,8 @@ pub enum RefreshError {
 
 /// The instances a plan needs listed: every instance in which the state records a group
 /// that the manifests declare (of those the plan considers: targeted, not excluded), so that each such
-/// group can be compared with its live self. Groups only the manifests declare are created
+/// group can be compared with its live self; and those of the recorded groups `Moved`
+/// documents move and of the groups `Import` documents adopt. Groups only the manifests declare are created
 /// and groups only the state records are orphans whatever their live selves look like, so
 /// neither needs a listing. With `show_unmanaged`, also every instance the manifests
 /// declare a group in, to find the groups nobody manages. Empty when nothing needs listing,
@@ -79,6 +80,25 @@ pub fn instances_to_list(
         .flat_map(|state| state.job_groups.keys())
         .filter(|address| targeted(address) && desired.groups.contains_key(*address));
     let mut instances: BTreeSet<Instance> = recorded.map(Instance::of).collect();
+    let is_recorded =
+        |address: &Address| state.is_some_and(|state| state.job_groups.contains_key(address));
+    // A recorded group a `Moved` document brings to a declared address is compared there
+    // (its instance is the same at both ends); a group an `Import` document adopts is
+    // looked up among the live ones.
+    instances.extend(
+        desired
+            .moves
+            .iter()
+            .filter(|moved| is_recorded(&moved.from) && targeted(&moved.to))
+            .map(|moved| Instance::of(&moved.from)),
+    );
+    instances.extend(
+        desired
+            .imports
+            .iter()
+            .filter(|import| !is_recorded(&import.address) && targeted(&import.address))
+            .map(|import| Instance::of(&import.address)),
+    );
     if options.show_unmanaged {
         instances.extend(
             desired

@@ -257,7 +257,7 @@ async fn plan_against<B: Backend>(
         interaction,
     )
     .await?;
-    let plan = refresh.plan(desired, state, &planning.options);
+    let plan = refresh.plan(desired, state, &planning.options)?;
     let last_applied = last_applied(backend, state, &plan).await?;
     Ok(Planned { plan, last_applied })
 }

@@ -128,6 +128,15 @@ fn summary_line(summary: &Summary) -> String {
             plural(summary.blocked, "deletion")
         ));
     }
+    for (count, what) in [
+        (summary.moved, "to move"),
+        (summary.imported, "to import"),
+        (summary.forgotten, "to forget"),
+    ] {
+        if count > 0 {
+            line.push_str(&format!(", {count} {what}"));
+        }
+    }
     line.push_str(&format!(", {} orphaned.", summary.orphan));
     line
 }
@@ -211,7 +220,11 @@ fn is_about_recorded_groups(plan: &Plan) -> bool {
             | Action::Protect { .. }
             | Action::Delete { .. }
             | Action::BlockedDelete { .. }
+            | Action::Move { .. }
+            | Action::Forget { .. }
             | Action::Orphan { .. } => true,
+            // A refresh found it: the plan read the live groups.
+            Action::Import { .. } => false,
         })
 }
 

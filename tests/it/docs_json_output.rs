@@ -1,4 +1,4 @@
-//! The JSON Schemas of `docs/json-output.md`: `docs/schema/plan-v1.json` and
+//! The JSON Schemas of `docs/json-output.md`: `docs/schema/plan-v2.json` and
 //! `docs/schema/apply-events-v1.json` accept what the binary really prints (plans with each
 //! kind of action, refreshed or not, targeted, with unmanaged groups; apply runs that
 //! create, update, start, protect, delete, recover, fail, throttle, dry-run and leave
@@ -233,7 +233,7 @@ fn described_properties(schema: &Value) -> BTreeSet<String> {
 
 #[test]
 fn real_plans_validate_against_the_plan_schema() {
-    let validator = validator("docs/schema/plan-v1.json");
+    let validator = validator("docs/schema/plan-v2.json");
     let mut runs = Vec::new();
     // No state: nothing recorded to look up, so the refresh is skipped and says why.
     let without_state = Cityform::new()
@@ -284,7 +284,7 @@ fn real_plans_validate_against_the_plan_schema() {
     runs.push(plan_of_a_group_still_stopping());
 
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repository().join("docs/schema/plan-v1.json")).unwrap(),
+        &std::fs::read_to_string(repository().join("docs/schema/plan-v2.json")).unwrap(),
     )
     .unwrap();
     let mut fields = BTreeSet::new();
@@ -332,14 +332,14 @@ fn real_plans_validate_against_the_plan_schema() {
 
 #[test]
 fn the_plan_schema_refuses_what_the_format_does_not_allow() {
-    let validator = validator("docs/schema/plan-v1.json");
+    let validator = validator("docs/schema/plan-v2.json");
     let run = Cityform::new()
         .manifests()
         .args(["plan", "--format", "json"])
         .run();
     let plan: Value = serde_json::from_str(&run.stdout).unwrap();
     let mut wrong_version = plan.clone();
-    wrong_version["format_version"] = 2.into();
+    wrong_version["format_version"] = 1.into();
     let mut unknown_action = plan.clone();
     unknown_action["actions"][0]["action"] = "destroy".into();
     let mut count_as_text = plan.clone();
@@ -360,7 +360,7 @@ fn the_plan_schema_refuses_what_the_format_does_not_allow() {
         "action": "set_status", "address": "a/b/c", "job_group_id": "4", "to": "Paused"
     });
     for (what, document) in [
-        ("format_version 2", wrong_version),
+        ("format_version 1", wrong_version),
         ("an unknown action", unknown_action),
         ("a count as text", count_as_text),
         ("a param value not in canonical form", lowercase_param),
@@ -644,7 +644,7 @@ fn the_event_schema_refuses_what_the_format_does_not_allow() {
 #[test]
 fn cityform_schema_prints_the_committed_output_schemas() {
     for (kind, relative) in [
-        ("plan", "docs/schema/plan-v1.json"),
+        ("plan", "docs/schema/plan-v2.json"),
         ("apply-events", "docs/schema/apply-events-v1.json"),
     ] {
         let run = Cityform::new().args(["schema", kind]).run();
