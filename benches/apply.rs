@@ -865,7 +865,7 @@ fn desired(creates: usize) -> Desired {
                 )
             })
             .collect(),
-        warnings: Vec::new(),
+        ..Desired::default()
     }
 }
 

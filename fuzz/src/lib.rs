@@ -409,6 +409,25 @@ pub fn applied(plan: &Plan, state: Option<&State>) -> State {
             Action::Delete { address, .. } => {
                 state.job_groups.remove(address);
             }
+            Action::Move { address, from, .. } => {
+                if let Some(entry) = state.job_groups.remove(from) {
+                    state.job_groups.insert(address.clone(), entry);
+                }
+            }
+            Action::Import {
+                address,
+                job_group_id,
+                spec,
+                ..
+            } => {
+                state.job_groups.insert(
+                    address.clone(),
+                    StateEntry::new(job_group_id.clone(), spec.clone(), "", ""),
+                );
+            }
+            Action::Forget { address, .. } => {
+                state.job_groups.remove(address);
+            }
             Action::Orphan { .. } | Action::BlockedDelete { .. } => {}
         }
     }

@@ -123,6 +123,19 @@ pub enum ApplyEvent {
         /// The service no longer knew the group: it was only forgotten.
         already_gone: bool,
     },
+    /// A `Moved`, `Import` or `Removed` document was carried out in the state; nothing was
+    /// sent.
+    Recorded {
+        /// Where the state records the group now (where it recorded it, for a removal).
+        address: Address,
+        /// Its id.
+        job_group_id: String,
+        /// `move`, `import` or `forget`.
+        action: ChangeKind,
+        /// For a move, where the state recorded the group before.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<Address>,
+    },
     /// A group was found to exist already because of an earlier attempt, and recorded.
     Recovered {
         /// The group.

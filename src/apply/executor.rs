@@ -22,6 +22,7 @@ use super::event::{ApplyEvent, EventSink};
 use super::history::HistoryRecorder;
 use super::options::ApplyOptions;
 use super::pacer::Pacer;
+use super::record;
 use super::report::{
     ActionFailure, ApplyReport, ChangeKind, FailureReason, NotApplied, PlannedChange,
     RecoveredGroup,
@@ -72,8 +73,8 @@ pub fn check_appliable(plan: &Plan) -> Result<(), ApplyError> {
 /// 2. The state is compacted; when there is none and something is to be created, it is
 ///    created (its lineage is born then). Intents still unresolved are resolved first
 ///    (see [`super::resolve_unresolved`]), before anything is sent.
-/// 3. Phase by phase ([`Action::phase`]): creates, updates and protections; then starts and
-///    stops; then deletes. Each action is checked against the state as the phase starts: a
+/// 3. Phase by phase ([`Action::phase`]): moves, imports and removals, which change only the
+///    state; creates, updates and protections; then starts and stops; then deletes. Each action is checked against the state as the phase starts: a
 ///    create whose address the state already records (with an id other than the one the
 ///    plan saw deleted outside) becomes `recovered`; an action on a group the state no
 ///    longer records as planned fails as stale; a start of a group whose create failed is
@@ -159,9 +160,11 @@ pub async fn execute<B: Backend>(
             }
         }
     };
-    let will_create = phases[0]
+    // An import records a group too: without a state, one is created for it.
+    let will_create = phases
         .iter()
-        .any(|action| matches!(action, Action::Create { .. }));
+        .flatten()
+        .any(|action| matches!(action, Action::Create { .. } | Action::Import { .. }));
     let history = HistoryRecorder::new(options.provenance.as_ref(), Some(plan));
     let prepared = prepare_state(backend, &client, will_create, &events, &history).await?;
     if let Some(retain_per_group) = options.history_retention
@@ -518,6 +521,22 @@ async fn perform<B: Backend>(
         } => protect(context, address, entry, prevent_destroy).await,
         Work::SetStatus { address, entry, to } => set_status(context, address, entry, to).await,
         Work::Delete { address, entry } => delete(context, address, entry).await,
+        Work::Move {
+            address,
+            from,
+            entry,
+            source,
+        } => record::move_group(context, address, from, entry, source).await,
+        Work::Import {
+            address,
+            entry,
+            source,
+        } => record::import(context, address, entry, source).await,
+        Work::Forget {
+            address,
+            entry,
+            source,
+        } => record::forget(context, address, entry, source).await,
     }
 }
 
@@ -580,6 +599,17 @@ async fn record_outcome(outcome: ActionOutcome, events: &EventSink, report: &mut
                 })
                 .await;
             report.deleted.push(deleted);
+        }
+        ActionOutcome::Recorded(change) => {
+            events
+                .emit(ApplyEvent::Recorded {
+                    address: change.address.clone(),
+                    job_group_id: change.job_group_id.clone(),
+                    action: change.action,
+                    from: change.from.clone(),
+                })
+                .await;
+            report.recorded.push(change);
         }
         ActionOutcome::Failed(failure) => {
             events

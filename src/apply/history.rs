@@ -11,7 +11,7 @@ use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::provenance::RunContext;
 use crate::state::journal::JournalRecord;
-use crate::state::{HistoryAction, HistoryEntry};
+use crate::state::{HistoryAction, HistoryEntry, Moved};
 
 /// Makes the `history` records of one run.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +76,26 @@ impl<'p> HistoryRecorder<'p> {
             provenance: context.for_group(self.sources.get(address).copied(), request_id),
             moved: None,
         })
+    }
+
+    /// The record of a move, import or removal that the document at `source` asked for
+    /// (`moved` names both addresses of a move); `None` without a context.
+    pub(crate) fn declared(
+        &self,
+        action: HistoryAction,
+        address: &Address,
+        job_group_id: &str,
+        source: &SourceLocation,
+        moved: Option<&Moved>,
+    ) -> Option<JournalRecord> {
+        let context = self.context.as_ref()?;
+        Some(JournalRecord::History(HistoryEntry {
+            address: address.clone(),
+            action,
+            job_group_id: job_group_id.to_owned(),
+            provenance: context.for_group(Some(source), None),
+            moved: moved.cloned(),
+        }))
     }
 
     /// `records` followed by the record of `action`, when there is one.

@@ -12,7 +12,7 @@
 //! adaptive slow-down shared by every call), `resolve` (looking groups up by name when an
 //! outcome is unknown), `work` (a plan's actions in phases, checked against the state), one
 //! module per kind of action (`create`, `update`, `status`, `delete`: intent → call →
-//! result), `wait` (until started and stopped groups get there), `history` (the provenance recorded with each result), `executor` (the run around them), and `event` and `report` (what the run tells
+//! result; `record`: the moves, imports and removals that change only the state), `wait` (until started and stopped groups get there), `history` (the provenance recorded with each result), `executor` (the run around them), and `event` and `report` (what the run tells
 //! its caller).
 
 mod create;
@@ -24,6 +24,7 @@ mod history;
 pub mod import;
 mod options;
 mod pacer;
+mod record;
 pub mod refresh;
 mod report;
 mod resolve;
@@ -41,6 +42,6 @@ pub use options::{ApplyOptions, DEFAULT_WAIT_TIMEOUT, Pacing};
 pub use report::{
     ActionFailure, ApplyReport, ChangeKind, CreatedGroup, DUPLICATE_NAME_CODE, DeletedGroup,
     FailureReason, NOT_FOUND_CODE, NotApplied, NotAppliedKind, PlannedChange, ProtectionChange,
-    ReadyGroup, RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
+    ReadyGroup, RecordedChange, RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
 pub use resolve::resolve_unresolved;

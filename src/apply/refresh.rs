@@ -62,36 +62,68 @@ pub enum RefreshError {
 }
 
 /// The instances a plan needs listed: every instance the manifests declare a group in (of
-/// the groups the plan considers: targeted, not excluded). A group the state records is
-/// compared with its live self; a group to create is checked against the live names of its
-/// instance, since the service refuses a second group of one name (`InvalidName.Duplicate`)
-/// and a plan must not promise that create. Groups only the state records are orphans
-/// whatever their live selves look like, and need no listing of their own. Empty when the
-/// manifests declare no group the plan considers.
-pub fn instances_to_list(desired: &Desired, options: &PlanOptions) -> BTreeSet<Instance> {
-    desired
+/// the groups the plan considers: targeted, not excluded), and those of the recorded groups
+/// `Moved` documents move and of the groups `Import` documents adopt. A group the state
+/// records is compared with its live self; a group to create is checked against the live
+/// names of its instance, since the service refuses a second group of one name
+/// (`InvalidName.Duplicate`) and a plan must not promise that create. Groups only the state
+/// records are orphans whatever their live selves look like, and need no listing of their
+/// own. Empty when the manifests declare nothing the plan considers.
+pub fn instances_to_list(
+    desired: &Desired,
+    state: Option<&State>,
+    options: &PlanOptions,
+) -> BTreeSet<Instance> {
+    let mut instances: BTreeSet<Instance> = desired
         .groups
         .keys()
         .filter(|address| options.considers(address))
         .map(Instance::of)
-        .collect()
+        .collect();
+    instances.extend(declared_instances(desired, state, options));
+    instances
 }
 
-/// Of [`instances_to_list`], those in which the state records a group the manifests declare:
-/// the ones without whose listing a plan cannot compare a managed group with its live self.
-/// The others only check the names of creates, which a plan without credentials can do
-/// without, saying so.
+/// Of [`instances_to_list`], those without whose listing a plan cannot be made: where the
+/// state records a group the manifests declare (compared with its live self), and those
+/// `Moved` and `Import` documents need. The others only check the names of creates, which a
+/// plan without credentials can do without, saying so.
 pub fn instances_to_compare(
     desired: &Desired,
     state: Option<&State>,
     options: &PlanOptions,
 ) -> BTreeSet<Instance> {
-    state
+    let mut instances: BTreeSet<Instance> = state
         .into_iter()
         .flat_map(|state| state.job_groups.keys())
         .filter(|address| options.considers(address) && desired.groups.contains_key(*address))
         .map(Instance::of)
-        .collect()
+        .collect();
+    instances.extend(declared_instances(desired, state, options));
+    instances
+}
+
+/// The instances of the recorded groups `Moved` documents bring to a considered address (its
+/// instance is the same at both ends), and of the groups `Import` documents adopt, which are
+/// looked up among the live ones.
+fn declared_instances<'a>(
+    desired: &'a Desired,
+    state: Option<&'a State>,
+    options: &'a PlanOptions,
+) -> impl Iterator<Item = Instance> + 'a {
+    let is_recorded =
+        move |address: &Address| state.is_some_and(|state| state.job_groups.contains_key(address));
+    let moved = desired
+        .moves
+        .iter()
+        .filter(move |moved| is_recorded(&moved.from) && options.considers(&moved.to))
+        .map(|moved| Instance::of(&moved.from));
+    let imported = desired
+        .imports
+        .iter()
+        .filter(move |import| !is_recorded(&import.address) && options.considers(&import.address))
+        .map(|import| Instance::of(&import.address));
+    moved.chain(imported)
 }
 
 /// Every instance the state records a group in.
@@ -373,7 +405,7 @@ mod tests {
         };
         let all = PlanOptions::default();
         assert_eq!(
-            instances_to_list(&desired, &all),
+            instances_to_list(&desired, None, &all),
             BTreeSet::from([instance("a"), instance("b"), instance("c")])
         );
         assert_eq!(
@@ -385,7 +417,7 @@ mod tests {
         assert!(instances_to_compare(&desired, Some(&orphans_only), &all).is_empty());
         let only_b = targeting(&[address("b", "y")]);
         assert_eq!(
-            instances_to_list(&desired, &only_b),
+            instances_to_list(&desired, None, &only_b),
             BTreeSet::from([instance("b")])
         );
         let excluding_a = PlanOptions {
@@ -393,7 +425,7 @@ mod tests {
             ..PlanOptions::default()
         };
         assert_eq!(
-            instances_to_list(&desired, &excluding_a),
+            instances_to_list(&desired, Some(&state), &excluding_a),
             BTreeSet::from([instance("b"), instance("c")])
         );
         assert_eq!(

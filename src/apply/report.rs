@@ -31,6 +31,9 @@ pub struct ApplyReport {
     pub protected: Vec<ProtectionChange>,
     /// Groups deleted (`--prune`), and removed from the state.
     pub deleted: Vec<DeletedGroup>,
+    /// Groups the state now records at another address, records for the first time or no
+    /// longer records, as `Moved`, `Import` and `Removed` documents asked (nothing was sent).
+    pub recorded: Vec<RecordedChange>,
     /// Groups found to exist already because of an earlier attempt, and recorded.
     pub recovered: Vec<RecoveredGroup>,
     /// Actions that failed; the others went on.
@@ -66,6 +69,7 @@ impl ApplyReport {
         self.ready.sort_by(|a, b| a.address.cmp(&b.address));
         self.protected.sort_by(|a, b| a.address.cmp(&b.address));
         self.deleted.sort_by(|a, b| a.address.cmp(&b.address));
+        self.recorded.sort_by(|a, b| a.address.cmp(&b.address));
         self.recovered.sort_by(|a, b| a.address.cmp(&b.address));
         // Stable: a group's failed create and its start stay in that order.
         self.failed.sort_by(|a, b| a.address.cmp(&b.address));
@@ -93,6 +97,12 @@ pub enum ChangeKind {
     Protect,
     /// `DeleteJobGroup`.
     Delete,
+    /// The state records the group at another address (`Moved`); nothing is sent.
+    Move,
+    /// The state records an existing group (`Import`); nothing is sent.
+    Import,
+    /// The state forgets the group (`Removed`); nothing is sent.
+    Forget,
 }
 
 impl ChangeKind {
@@ -113,8 +123,26 @@ impl ChangeKind {
             ChangeKind::Stop => "stop",
             ChangeKind::Protect => "record the protection of",
             ChangeKind::Delete => "delete",
+            ChangeKind::Move => "record the move of",
+            ChangeKind::Import => "import",
+            ChangeKind::Forget => "forget",
         }
     }
+}
+
+/// A change of what the state records, carried out for a `Moved`, `Import` or `Removed`
+/// document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedChange {
+    /// Where the state records the group now (where it recorded it, for a removal).
+    pub address: Address,
+    /// Its id.
+    pub job_group_id: String,
+    /// `move`, `import` or `forget`.
+    pub action: ChangeKind,
+    /// For a move, where the state recorded the group before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Address>,
 }
 
 /// A group this run updated in place.

@@ -1,22 +1,25 @@
 //! A plan's actions as the executor runs them: sorted into phases, and each one checked
 //! against the state it is about to change. Pure: no I/O here.
 //!
-//! A run has three phases, one after the other: creates, updates and protections; then
-//! starts and stops (so that a group is started only once it exists and has its new spec);
-//! then deletes ([`Action::phase`]). Within a phase, actions run in parallel.
+//! A run has four phases, one after the other: moves, imports and removals in the state
+//! (so that an update that follows finds the group at its new address); creates, updates
+//! and protections; then starts and stops (so that a group is started only once it exists
+//! and has its new spec); then deletes ([`Action::phase`]). Within a phase, actions run in
+//! parallel.
 
 use std::collections::BTreeSet;
 
 use super::report::{
     ActionFailure, ChangeKind, CreatedGroup, DeletedGroup, FailureReason, ProtectionChange,
-    RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
+    RecordedChange, RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
+use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status};
 use crate::plan::Action;
 use crate::state::{State, StateEntry};
 
 /// How many phases a run has.
-pub(crate) const PHASES: usize = 3;
+pub(crate) const PHASES: usize = 4;
 
 /// One action, ready to run: with the state entry it changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,25 @@ pub(crate) enum Work {
     },
     /// `DeleteJobGroup`.
     Delete { address: Address, entry: StateEntry },
+    /// The entry at `from` recorded at `address` instead; nothing is sent.
+    Move {
+        address: Address,
+        from: Address,
+        entry: StateEntry,
+        source: SourceLocation,
+    },
+    /// A new entry for an existing group; nothing is sent.
+    Import {
+        address: Address,
+        entry: StateEntry,
+        source: SourceLocation,
+    },
+    /// The entry forgotten; nothing is sent.
+    Forget {
+        address: Address,
+        entry: StateEntry,
+        source: SourceLocation,
+    },
 }
 
 /// How one action ended. A state error instead ends the whole run.
@@ -60,6 +82,7 @@ pub(crate) enum ActionOutcome {
     StatusChanged(StatusChange),
     Protected(ProtectionChange),
     Deleted(DeletedGroup),
+    Recorded(RecordedChange),
     Failed(ActionFailure),
     /// The run stopped before its call was sent: nothing changed, any intent is settled.
     NotStarted(Address),
@@ -88,6 +111,9 @@ pub(crate) fn change_kind(action: &Action) -> Option<ChangeKind> {
         Action::Protect { .. } => Some(ChangeKind::Protect),
         Action::SetStatus { to, .. } => Some(ChangeKind::for_status(*to)),
         Action::Delete { .. } => Some(ChangeKind::Delete),
+        Action::Move { .. } => Some(ChangeKind::Move),
+        Action::Import { .. } => Some(ChangeKind::Import),
+        Action::Forget { .. } => Some(ChangeKind::Forget),
         Action::Orphan { .. } | Action::BlockedDelete { .. } => None,
     }
 }
@@ -207,9 +233,68 @@ pub(crate) fn prepare(
             }),
             Err(failure) => Prepared::Refused(*failure),
         },
+        Action::Move {
+            address,
+            from,
+            job_group_id,
+            source,
+        } => match matching_entry(ChangeKind::Move, from, job_group_id, recorded(from)) {
+            Ok(_) if recorded(address).is_some() => {
+                Prepared::Refused(recorded_since(ChangeKind::Move, address))
+            }
+            Ok(entry) => Prepared::Run(Work::Move {
+                address: address.clone(),
+                from: from.clone(),
+                entry: entry.clone(),
+                source: source.clone(),
+            }),
+            Err(failure) => Prepared::Refused(*failure),
+        },
+        Action::Import {
+            address,
+            job_group_id,
+            spec,
+            status,
+            source,
+            ..
+        } => match recorded(address) {
+            Some(_) => Prepared::Refused(recorded_since(ChangeKind::Import, address)),
+            None => Prepared::Run(Work::Import {
+                address: address.clone(),
+                entry: StateEntry {
+                    status: *status,
+                    ..StateEntry::new(job_group_id.clone(), spec.clone(), "", "")
+                },
+                source: source.clone(),
+            }),
+        },
+        Action::Forget {
+            address,
+            job_group_id,
+            source,
+        } => match matching_entry(ChangeKind::Forget, address, job_group_id, recorded(address)) {
+            Ok(entry) => Prepared::Run(Work::Forget {
+                address: address.clone(),
+                entry: entry.clone(),
+                source: source.clone(),
+            }),
+            Err(failure) => Prepared::Refused(*failure),
+        },
         Action::Orphan { .. } | Action::BlockedDelete { .. } => return None,
     };
     Some(prepared)
+}
+
+/// The failure of a move or import onto an address the state came to record after the
+/// plan was made.
+fn recorded_since(kind: ChangeKind, address: &Address) -> ActionFailure {
+    ActionFailure::local(
+        kind,
+        address,
+        FailureReason::Stale,
+        "the state records this address since the plan was made",
+    )
+    .with_hint("the state changed since the plan was made; run plan again")
 }
 
 /// The state entry of `address`, if it still records the id the plan saw.

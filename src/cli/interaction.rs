@@ -46,6 +46,7 @@ pub fn into_anyhow(error: ReconcileError) -> anyhow::Error {
         ReconcileError::Apply(error) => error.into(),
         ReconcileError::Credentials(error) => error.into(),
         ReconcileError::Caller(error) => anyhow::Error::from_boxed(error),
+        ReconcileError::Declarations(errors) => errors.into(),
         other => other.into(),
     }
 }

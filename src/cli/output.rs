@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use crate::manifest::{Diagnostic, Diagnostics};
+use crate::plan::DeclarationErrors;
 use crate::state::StateError;
 
 /// Writes `text` to standard output and flushes it.
@@ -61,6 +62,10 @@ pub fn report_error(error: &anyhow::Error) {
 fn render_error(error: &anyhow::Error) -> String {
     if let Some(diagnostics) = error.downcast_ref::<Diagnostics>() {
         return format!("{diagnostics}\n");
+    }
+    // Located like manifest problems, and said the same way.
+    if let Some(errors) = error.downcast_ref::<DeclarationErrors>() {
+        return format!("{errors}\n");
     }
     let mut text = String::new();
     let mut above = error.to_string();

@@ -8,7 +8,7 @@ use super::{Outcome, output};
 use crate::manifest::schema::manifest_schema_json;
 
 /// The JSON Schema of `cityform plan --format json` (`docs/json-output.md`).
-pub const PLAN_SCHEMA: &str = include_str!("../../docs/schema/plan-v1.json");
+pub const PLAN_SCHEMA: &str = include_str!("../../docs/schema/plan-v2.json");
 
 /// The JSON Schema of one line of `cityform apply --format json` (`docs/json-output.md`).
 pub const APPLY_EVENTS_SCHEMA: &str = include_str!("../../docs/schema/apply-events-v1.json");

@@ -53,11 +53,52 @@ impl DesiredGroup {
     }
 }
 
-/// Every desired job group of a manifest set, by address.
+/// A `Moved` document: the group the state records at `from` is declared at `to` now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveDeclaration {
+    /// The address the state records it under.
+    pub from: Address,
+    /// The address it is declared under now.
+    pub to: Address,
+    /// Where the document starts.
+    pub source: SourceLocation,
+}
+
+/// An `Import` document: the existing group for the state to record at `address`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportDeclaration {
+    /// Where to record it; a `JobGroup` document declares it.
+    pub address: Address,
+    /// Its id; `None` to find it by the address's name in its instance.
+    pub job_group_id: Option<String>,
+    /// Where the document starts.
+    pub source: SourceLocation,
+}
+
+/// A `Removed` document: the group for the state to forget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovalDeclaration {
+    /// The address the state records it under; no `JobGroup` document declares it.
+    pub address: Address,
+    /// Where the document starts.
+    pub source: SourceLocation,
+}
+
+/// Every desired job group of a manifest set, by address, and the changes of what the
+/// state records that the set declares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Desired {
     /// The groups, in address order.
     pub groups: BTreeMap<Address, DesiredGroup>,
+    /// The `Moved` documents, in the order read; no two share a `from` or a `to`, and they
+    /// form no cycle.
+    pub moves: Vec<MoveDeclaration>,
+    /// The `Import` documents, in the order read; each address once, each declared by a
+    /// `JobGroup` document.
+    pub imports: Vec<ImportDeclaration>,
+    /// The `Removed` documents, in the order read; each address once, none declared by a
+    /// `JobGroup` document.
+    pub removals: Vec<RemovalDeclaration>,
     /// What the manifests say that loads but deserves a look (each a
     /// [`Severity::Warning`](super::Severity::Warning)), in the order errors would be shown.
     pub warnings: Vec<Diagnostic>,

@@ -6,6 +6,7 @@
 //! The fields each part takes, and the rule each value follows, come from the tables of
 //! `format.rs`; this module reads them and says what is wrong where it is written.
 
+use super::declaration::{DeclarationDocument, read_declaration};
 use super::diagnostic::{Position, Problem};
 use super::format::{API_VERSION, FieldSpec, KINDS, Kind, Part, Rule};
 use super::lifecycle;
@@ -21,6 +22,8 @@ pub(crate) enum ManifestDocument {
     JobGroup(JobGroupDocument),
     /// `kind: Defaults`.
     Defaults(DefaultsDocument),
+    /// `kind: Moved`, `Import` or `Removed`: a change of what the state records.
+    Declaration(DeclarationDocument),
 }
 
 /// A `JobGroup` document, before defaults.
@@ -98,13 +101,15 @@ impl PartialSpec {
             Rule::Count(slot) => *slot.write(self) = values::count(entry, path, problems),
             Rule::Status(slot) => *slot.write(self) = values::status(entry, problems),
             Rule::Params => self.params = values::params(entry, problems),
-            // No `spec` field follows these.
+            // No job group `spec` field follows these.
             Rule::ApiVersion
             | Rule::Kind
             | Rule::Part(_)
             | Rule::Name
             | Rule::Boolean
-            | Rule::AttributeNames => {}
+            | Rule::AttributeNames
+            | Rule::Address
+            | Rule::JobGroupId => {}
         }
     }
 
@@ -121,7 +126,9 @@ impl PartialSpec {
             | Rule::Part(_)
             | Rule::Name
             | Rule::Boolean
-            | Rule::AttributeNames => false,
+            | Rule::AttributeNames
+            | Rule::Address
+            | Rule::JobGroupId => false,
         }
     }
 
@@ -144,7 +151,9 @@ impl PartialSpec {
             | Rule::Part(_)
             | Rule::Name
             | Rule::Boolean
-            | Rule::AttributeNames => {}
+            | Rule::AttributeNames
+            | Rule::Address
+            | Rule::JobGroupId => {}
         }
     }
 
@@ -203,6 +212,9 @@ pub(crate) fn read_document(
         Kind::Defaults => Some(ManifestDocument::Defaults(read_defaults(
             root, position, problems,
         ))),
+        kind @ (Kind::Moved | Kind::Import | Kind::Removed) => {
+            read_declaration(root, kind, position, problems).map(ManifestDocument::Declaration)
+        }
     }
 }
 
@@ -498,16 +510,23 @@ fn read_lifecycle(entry: Entry, problems: &mut Vec<Problem>) -> Lifecycle {
 }
 
 /// Whether `field` holds the part `part`.
-fn is_part(field: &FieldSpec, part: Part) -> bool {
+pub(super) fn is_part(field: &FieldSpec, part: Part) -> bool {
     matches!(field.rule, Rule::Part(held) if held == part)
 }
 
 /// Where a field that is unknown in one part belongs instead, for the hint.
 fn belongs_elsewhere(key: &str) -> Option<String> {
     let known = |part: Part| part.fields().iter().any(|field| field.name == key);
-    if let Some(part) = [Part::Spec, Part::Metadata, Part::Lifecycle]
-        .into_iter()
-        .find(|part| known(*part))
+    if let Some(part) = [
+        Part::Spec,
+        Part::Metadata,
+        Part::Lifecycle,
+        Part::Moved,
+        Part::Import,
+        Part::Removed,
+    ]
+    .into_iter()
+    .find(|part| known(*part))
     {
         part.path().map(|path| format!("`{path}`"))
     } else if crate::model::ParamKey::ALL
@@ -524,7 +543,7 @@ fn belongs_elsewhere(key: &str) -> Option<String> {
 
 /// Reports a key that `part` of a document of `kind` does not take, and returns the field
 /// it is probably a misspelling of.
-fn unknown_field(
+pub(super) fn unknown_field(
     entry: &Entry,
     part: Part,
     kind: Kind,

@@ -25,17 +25,42 @@ pub(crate) enum Kind {
     JobGroup,
     /// The defaults of every job group of the set.
     Defaults,
+    /// A group recorded under one address that is now declared under another.
+    Moved,
+    /// An existing group that the state is to record, adopted without being created.
+    Import,
+    /// A recorded group the state is to forget, leaving it running in the service.
+    Removed,
 }
 
 impl Kind {
     /// Every kind, in the order hints list them.
-    pub const ALL: [Kind; 2] = [Kind::JobGroup, Kind::Defaults];
+    pub const ALL: [Kind; 5] = [
+        Kind::JobGroup,
+        Kind::Defaults,
+        Kind::Moved,
+        Kind::Import,
+        Kind::Removed,
+    ];
 
     /// The kind as `kind` spells it.
     pub const fn as_str(self) -> &'static str {
         match self {
             Kind::JobGroup => "JobGroup",
             Kind::Defaults => "Defaults",
+            Kind::Moved => "Moved",
+            Kind::Import => "Import",
+            Kind::Removed => "Removed",
+        }
+    }
+
+    /// The part that holds this kind's `spec`.
+    pub const fn spec_part(self) -> Part {
+        match self {
+            Kind::JobGroup | Kind::Defaults => Part::Spec,
+            Kind::Moved => Part::Moved,
+            Kind::Import => Part::Import,
+            Kind::Removed => Part::Removed,
         }
     }
 
@@ -49,12 +74,31 @@ impl Kind {
                 "Values for every job group of the manifest set that leaves a field out; `params` \
                  merge key by key. At most one per set."
             }
+            Kind::Moved => {
+                "A job group the state records under `from` that is now declared under `to`: \
+                 the plan renames it in place, keeping its id, instead of deleting and \
+                 creating it. Once applied, it changes nothing and may stay."
+            }
+            Kind::Import => {
+                "An existing job group for the state to record at `address`, found by `id` or \
+                 by name: nothing is created. Once applied, it changes nothing and may stay."
+            }
+            Kind::Removed => {
+                "A job group for the state to forget: cityform stops managing it, and it keeps \
+                 running in the service. Once applied, it changes nothing and may stay."
+            }
         }
     }
 }
 
 /// The kinds as `kind` spells them, for suggestions and hints.
-pub(crate) const KINDS: [&str; 2] = [Kind::JobGroup.as_str(), Kind::Defaults.as_str()];
+pub(crate) const KINDS: [&str; 5] = [
+    Kind::JobGroup.as_str(),
+    Kind::Defaults.as_str(),
+    Kind::Moved.as_str(),
+    Kind::Import.as_str(),
+    Kind::Removed.as_str(),
+];
 
 /// A part of a document: a mapping with fields of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +111,26 @@ pub(crate) enum Part {
     Spec,
     /// `lifecycle`.
     Lifecycle,
+    /// The `spec` of a `Moved` document.
+    Moved,
+    /// The `spec` of an `Import` document.
+    Import,
+    /// The `spec` of a `Removed` document.
+    Removed,
 }
 
 impl Part {
+    /// The parts below the top level, each with the kind of document whose fields it
+    /// describes.
+    pub const NESTED: [(Part, Kind); 6] = [
+        (Part::Metadata, Kind::JobGroup),
+        (Part::Spec, Kind::JobGroup),
+        (Part::Lifecycle, Kind::JobGroup),
+        (Part::Moved, Kind::Moved),
+        (Part::Import, Kind::Import),
+        (Part::Removed, Kind::Removed),
+    ];
+
     /// The fields of this part, in the order hints list them.
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
@@ -77,6 +138,9 @@ impl Part {
             Part::Metadata => METADATA_FIELDS,
             Part::Spec => SPEC_FIELDS,
             Part::Lifecycle => LIFECYCLE_FIELDS,
+            Part::Moved => MOVED_FIELDS,
+            Part::Import => IMPORT_FIELDS,
+            Part::Removed => REMOVED_FIELDS,
         }
     }
 
@@ -108,7 +172,7 @@ impl Part {
         match self {
             Part::Document => None,
             Part::Metadata => Some("metadata"),
-            Part::Spec => Some("spec"),
+            Part::Spec | Part::Moved | Part::Import | Part::Removed => Some("spec"),
             Part::Lifecycle => Some("lifecycle"),
         }
     }
@@ -117,12 +181,18 @@ impl Part {
     pub fn description(self) -> &'static str {
         match self {
             Part::Document => {
-                "One YAML document of a cityform manifest: a `JobGroup` or the `Defaults` for every \
-                 job group of the set. Reference: docs/manifest.md."
+                "One YAML document of a cityform manifest: a `JobGroup`, the `Defaults` for every \
+                 job group of the set, or a change of what the state records (`Moved`, `Import`, \
+                 `Removed`). Reference: docs/manifest.md."
             }
             Part::Metadata => "`metadata` of a job group.",
             Part::Spec => "A job group's `spec`, every field optional in the document itself.",
             Part::Lifecycle => "`lifecycle`: how cityform treats the job group over its life.",
+            Part::Moved => {
+                "The `spec` of a `Moved` document: where the group was, and where it is now."
+            }
+            Part::Import => "The `spec` of an `Import` document: the group to adopt, and where.",
+            Part::Removed => "The `spec` of a `Removed` document: the group to forget.",
         }
     }
 }
@@ -202,6 +272,12 @@ pub(crate) enum Rule {
     Boolean,
     /// A list of the attributes a plan compares (`lifecycle::ignore_changes`).
     AttributeNames,
+    /// A job group's address `regionId/instanceId/name`, written as one string, its name
+    /// following the name rule (`values::address`).
+    Address,
+    /// A `JobGroupId`: a non-blank string, or a non-negative integer that becomes its
+    /// decimal text (`values::identifier`).
+    JobGroupId,
 }
 
 /// One field of the format.
@@ -220,8 +296,13 @@ pub(crate) struct FieldSpec {
 }
 
 const EVERY_KIND: &[Kind] = &Kind::ALL;
+/// The kinds whose `spec` is a job group's.
+const GROUP_KINDS: &[Kind] = &[Kind::JobGroup, Kind::Defaults];
 const JOB_GROUP_ONLY: &[Kind] = &[Kind::JobGroup];
 const DEFAULTS_ONLY: &[Kind] = &[Kind::Defaults];
+const MOVED_ONLY: &[Kind] = &[Kind::Moved];
+const IMPORT_ONLY: &[Kind] = &[Kind::Import];
+const REMOVED_ONLY: &[Kind] = &[Kind::Removed];
 
 /// The top-level fields. `spec` has a row per kind, because it means something different
 /// in each.
@@ -264,6 +345,27 @@ const DOCUMENT_FIELDS: &[FieldSpec] = &[
         description: "Any job-group `spec` field, all optional.",
     },
     FieldSpec {
+        name: "spec",
+        kinds: MOVED_ONLY,
+        presence: Presence::Required,
+        rule: Rule::Part(Part::Moved),
+        description: "The move: `from` and `to`.",
+    },
+    FieldSpec {
+        name: "spec",
+        kinds: IMPORT_ONLY,
+        presence: Presence::Required,
+        rule: Rule::Part(Part::Import),
+        description: "The import: `address`, and `id` when the group is not found by name.",
+    },
+    FieldSpec {
+        name: "spec",
+        kinds: REMOVED_ONLY,
+        presence: Presence::Required,
+        rule: Rule::Part(Part::Removed),
+        description: "The removal: `address`.",
+    },
+    FieldSpec {
         name: "lifecycle",
         kinds: JOB_GROUP_ONLY,
         presence: Presence::Optional,
@@ -288,7 +390,7 @@ const METADATA_FIELDS: &[FieldSpec] = &[FieldSpec {
 const SPEC_FIELDS: &[FieldSpec] = &[
     FieldSpec {
         name: "regionId",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::RequiredAfterDefaults,
         rule: Rule::AddressPart(slot!(region_id)),
         description: "`RegionId`, e.g. `cn-shanghai`: the first part of the address \
@@ -296,21 +398,21 @@ const SPEC_FIELDS: &[FieldSpec] = &[
     },
     FieldSpec {
         name: "instanceId",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::RequiredAfterDefaults,
         rule: Rule::AddressPart(slot!(instance_id)),
         description: "`InstanceId`, e.g. `cityvisual-Instance`: the CityVisual instance.",
     },
     FieldSpec {
         name: "algoLibId",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::RequiredAfterDefaults,
         rule: Rule::Identifier(slot!(algo_lib_id)),
         description: "`AlgoLibId`: the algorithm library. A string; an integer becomes its decimal text.",
     },
     FieldSpec {
         name: "resourceProfileId",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::RequiredAfterDefaults,
         rule: Rule::Identifier(slot!(resource_profile_id)),
         description: "`ResourceProfileId`: the resource profile. A string; an integer becomes its \
@@ -318,35 +420,35 @@ const SPEC_FIELDS: &[FieldSpec] = &[
     },
     FieldSpec {
         name: "planedJobCount",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::RequiredAfterDefaults,
         rule: Rule::Count(slot!(planed_job_count)),
         description: "`PlanedJobCount` (the API's spelling): how many jobs the group is planned to run.",
     },
     FieldSpec {
         name: "streamPerJob",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::RequiredAfterDefaults,
         rule: Rule::Count(slot!(stream_per_job)),
         description: "`StreamPerJob`: video streams each job analyses.",
     },
     FieldSpec {
         name: "jobCount",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::Optional,
         rule: Rule::Count(slot!(job_count)),
         description: "`JobCount`: jobs to start now. Left unset when absent.",
     },
     FieldSpec {
         name: "params",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::Optional,
         rule: Rule::Params,
         description: "`JobGroupParams`: output switches and where scheduling starts.",
     },
     FieldSpec {
         name: "status",
-        kinds: EVERY_KIND,
+        kinds: GROUP_KINDS,
         presence: Presence::Optional,
         rule: Rule::Status(slot!(status)),
         description: "Whether the job group's jobs should run.",
@@ -370,6 +472,57 @@ const LIFECYCLE_FIELDS: &[FieldSpec] = &[
         description: "Attributes whose differences plans ignore, e.g. `jobCount` or `params.ES_ENABLE`.",
     },
 ];
+
+/// The fields of a `Moved` document's `spec`.
+const MOVED_FIELDS: &[FieldSpec] = &[
+    FieldSpec {
+        name: "from",
+        kinds: MOVED_ONLY,
+        presence: Presence::Required,
+        rule: Rule::Address,
+        description: "The address `regionId/instanceId/name` the state records the group under.",
+    },
+    FieldSpec {
+        name: "to",
+        kinds: MOVED_ONLY,
+        presence: Presence::Required,
+        rule: Rule::Address,
+        description: "The address the group is declared under now: same region and instance, \
+                      the new name. A chain of moves (`a` to `b`, `b` to `c`) is followed to \
+                      its end.",
+    },
+];
+
+/// The fields of an `Import` document's `spec`.
+const IMPORT_FIELDS: &[FieldSpec] = &[
+    FieldSpec {
+        name: "address",
+        kinds: IMPORT_ONLY,
+        presence: Presence::Required,
+        rule: Rule::Address,
+        description: "The address `regionId/instanceId/name` of the `JobGroup` document that \
+                      describes the group.",
+    },
+    FieldSpec {
+        name: "id",
+        kinds: IMPORT_ONLY,
+        presence: Presence::Optional,
+        rule: Rule::JobGroupId,
+        description: "The group's `JobGroupId`. Without it, the group is the one of the \
+                      address's name in its instance. A string; an integer becomes its decimal \
+                      text.",
+    },
+];
+
+/// The fields of a `Removed` document's `spec`.
+const REMOVED_FIELDS: &[FieldSpec] = &[FieldSpec {
+    name: "address",
+    kinds: REMOVED_ONLY,
+    presence: Presence::Required,
+    rule: Rule::Address,
+    description: "The address `regionId/instanceId/name` the state records the group under; \
+                  no `JobGroup` document may declare it.",
+}];
 
 /// The `spec` fields that a job group, with defaults, must have.
 pub(crate) fn required_after_defaults() -> impl Iterator<Item = &'static FieldSpec> {
@@ -434,11 +587,29 @@ mod tests {
         );
         assert!(Part::Document.field(Kind::Defaults, "lifecycle").is_none());
         assert!(Part::Document.field(Kind::JobGroup, "lifecycle").is_some());
+        for kind in [Kind::Moved, Kind::Import, Kind::Removed] {
+            assert_eq!(Part::Document.names(kind), ["apiVersion", "kind", "spec"]);
+        }
+    }
+
+    #[test]
+    fn each_state_change_kind_has_its_own_spec() {
+        assert_eq!(Part::Moved.names(Kind::Moved), ["from", "to"]);
+        assert_eq!(Part::Import.names(Kind::Import), ["address", "id"]);
+        assert_eq!(Part::Removed.names(Kind::Removed), ["address"]);
+        for kind in [Kind::Moved, Kind::Import, Kind::Removed] {
+            assert!(Part::Spec.names(kind).is_empty(), "{kind:?}");
+            let spec = Part::Document.field(kind, "spec").map(|field| field.rule);
+            assert!(
+                matches!(spec, Some(Rule::Part(part)) if part == kind.spec_part()),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]
     fn field_names_are_unique_within_a_part_and_kind() {
-        for part in [Part::Document, Part::Metadata, Part::Spec, Part::Lifecycle] {
+        for part in std::iter::once(Part::Document).chain(Part::NESTED.map(|(part, _)| part)) {
             for kind in Kind::ALL {
                 let rows = part
                     .fields()

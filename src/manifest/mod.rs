@@ -14,6 +14,8 @@
 //! format itself (fields, where they go, their rules and meanings) is written down once,
 //! in `format`, for the reader and for the JSON Schema of `schema`.
 
+mod declaration;
+mod declared;
 mod desired;
 mod diagnostic;
 mod discover;
@@ -30,7 +32,9 @@ mod values;
 pub mod write;
 mod yaml;
 
-pub use desired::{Desired, DesiredGroup, SourceLocation};
+pub use desired::{
+    Desired, DesiredGroup, ImportDeclaration, MoveDeclaration, RemovalDeclaration, SourceLocation,
+};
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use discover::{Input, LoadOptions};
 pub use source::Source;
@@ -236,7 +240,7 @@ mod tests {
 second.yaml:1:1: error: missing `apiVersion`
   hint: add `apiVersion: cityform/v1`
 second.yaml:1:7: error: unknown kind `Nope`
-  hint: the kinds are `JobGroup` and `Defaults`
+  hint: the kinds are `JobGroup`, `Defaults`, `Moved`, `Import` and `Removed`
 error: `missing.yaml` does not exist
   hint: name a manifest file or a directory of `*.yaml` files
 -:1:1: error: a manifest document must be a mapping, not a sequence

@@ -76,8 +76,8 @@ fn definitions() -> Map<String, Value> {
             }],
         }),
     );
-    for part in [Part::Metadata, Part::Spec, Part::Lifecycle] {
-        let mut schema = part_schema(part, Kind::JobGroup);
+    for (part, kind) in Part::NESTED {
+        let mut schema = part_schema(part, kind);
         schema.insert("description".to_owned(), part.description().into());
         definitions.insert(definition_name(part).to_owned(), schema.into());
     }
@@ -118,6 +118,9 @@ fn definition_name(part: Part) -> &'static str {
         Part::Metadata => "Metadata",
         Part::Spec => "Spec",
         Part::Lifecycle => "Lifecycle",
+        Part::Moved => "MovedSpec",
+        Part::Import => "ImportSpec",
+        Part::Removed => "RemovedSpec",
     }
 }
 
@@ -166,6 +169,8 @@ fn field_schema(field: &FieldSpec, kind: Kind) -> Value {
         Rule::Params => reference("Params"),
         Rule::Boolean => json_schema!({ "type": "boolean" }),
         Rule::AttributeNames => ignore_changes_schema(),
+        Rule::Address => address_schema(),
+        Rule::JobGroupId => identifier_schema(),
     };
     let mut description = field.description.to_owned();
     // The schema cannot require these: the `Defaults` document may give them.
@@ -209,6 +214,17 @@ fn address_part_schema() -> Schema {
         "minLength": 1,
         // No `/` (it separates the parts of an address), whitespace or control character.
         "pattern": "^[^/\\s\\u0000-\\u001F\\u007F-\\u009F]+$",
+    })
+}
+
+/// `regionId/instanceId/name`: the parts as `address_part_schema` and `name_schema` allow
+/// them, the name's pattern without its anchors.
+fn address_schema() -> Schema {
+    let name = NAME_PATTERN.trim_start_matches('^').trim_end_matches('$');
+    json_schema!({
+        "type": "string",
+        "pattern": format!("^[^/\\s\\u0000-\\u001F\\u007F-\\u009F]+/[^/\\s\\u0000-\\u001F\\u007F-\\u009F]+/{name}$"),
+        "examples": ["cn-shanghai/cityvisual-Instance/traffic-east"],
     })
 }
 
@@ -335,8 +351,64 @@ mod tests {
             vec![
                 serde_json::json!({"type": "string", "const": "JobGroup"}),
                 serde_json::json!({"type": "string", "const": "Defaults"}),
+                serde_json::json!({"type": "string", "const": "Moved"}),
+                serde_json::json!({"type": "string", "const": "Import"}),
+                serde_json::json!({"type": "string", "const": "Removed"}),
             ]
         );
+    }
+
+    #[test]
+    fn state_change_documents_have_their_own_spec() {
+        let schema = schema();
+        for (kind, definition, required) in [
+            ("Moved", "MovedSpec", vec!["from", "to"]),
+            ("Import", "ImportSpec", vec!["address"]),
+            ("Removed", "RemovedSpec", vec!["address"]),
+        ] {
+            let document = schema["oneOf"]
+                .as_array()
+                .and_then(|variants| {
+                    variants
+                        .iter()
+                        .find(|variant| variant["properties"]["kind"]["const"] == kind)
+                })
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                document["properties"]["spec"]["allOf"][0]["$ref"],
+                format!("#/definitions/{definition}"),
+                "{kind}"
+            );
+            assert_eq!(
+                document["required"],
+                serde_json::json!(["kind", "apiVersion", "spec"]),
+                "{kind}"
+            );
+            assert_eq!(
+                schema["definitions"][definition]["required"],
+                serde_json::json!(required),
+                "{kind}"
+            );
+        }
+        let Ok(validator) = jsonschema::draft7::new(&schema) else {
+            panic!("the schema does not compile");
+        };
+        let moved = |to: &str| {
+            serde_json::json!({
+                "apiVersion": "cityform/v1",
+                "kind": "Moved",
+                "spec": {"from": "cn-shanghai/cityvisual-Instance/night-market", "to": to},
+            })
+        };
+        assert!(validator.is_valid(&moved("cn-shanghai/cityvisual-Instance/night-bazaar")));
+        for wrong in [
+            "cn-shanghai/night-bazaar",
+            "cn-shanghai/i/1bad",
+            "a b/i/name",
+        ] {
+            assert!(!validator.is_valid(&moved(wrong)), "{wrong}");
+        }
     }
 
     #[test]

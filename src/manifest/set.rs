@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map;
 
+use super::declared;
 use super::desired::{Desired, DesiredGroup, SourceLocation};
 use super::diagnostic::Problem;
 use super::document::{DefaultsDocument, JobGroupDocument, ManifestDocument, PartialSpec};
@@ -33,10 +34,16 @@ pub(crate) fn assemble(
         defaults.region_id = defaults.region_id.or(Field::Given(region.to_owned()));
     }
     let mut groups: BTreeMap<Address, DesiredGroup> = BTreeMap::new();
+    let mut declarations = Vec::new();
     for (index, documents) in documents.into_iter().enumerate() {
         for document in documents {
-            let ManifestDocument::JobGroup(group) = document else {
-                continue;
+            let group = match document {
+                ManifestDocument::JobGroup(group) => group,
+                ManifestDocument::Declaration(declaration) => {
+                    declarations.push((index, declaration));
+                    continue;
+                }
+                ManifestDocument::Defaults(_) => continue,
             };
             let position = group.position;
             let Some((address, spec, status, lifecycle)) =
@@ -73,9 +80,14 @@ pub(crate) fn assemble(
             }
         }
     }
+    let (declared, declared_problems) = declared::check(declarations, &groups, names);
+    problems.extend(declared_problems);
     (
         Desired {
             groups,
+            moves: declared.moves,
+            imports: declared.imports,
+            removals: declared.removals,
             warnings: Vec::new(),
         },
         problems,
@@ -414,5 +426,141 @@ mod tests {
         let (desired, problems) = reads(&[("a.yaml", &text)]);
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(desired.groups.len(), 2);
+    }
+
+    fn moved(from: &str, to: &str) -> String {
+        format!(
+            "---\napiVersion: cityform/v1\nkind: Moved\nspec:\n  from: cn-shanghai/inst/{from}\n  to: {to}\n"
+        )
+    }
+
+    fn declared(kind: &str, name: &str) -> String {
+        format!(
+            "---\napiVersion: cityform/v1\nkind: {kind}\nspec:\n  address: cn-shanghai/inst/{name}\n"
+        )
+    }
+
+    #[test]
+    fn moves_imports_and_removals_are_carried_with_their_documents() {
+        let text = group("bazaar", FULL)
+            + &moved("market", "cn-shanghai/inst/bazaar")
+            + &group("legacy", FULL)
+            + &declared("Import", "legacy")
+            + "  id: \"17\"\n"
+            + &declared("Removed", "retired");
+        let (desired, problems) = reads(&[("a.yaml", &text)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(desired.moves.len(), 1);
+        assert_eq!(desired.moves[0].from.name, "market");
+        assert_eq!(desired.moves[0].to.name, "bazaar");
+        assert_eq!(desired.moves[0].source.to_string(), "a.yaml:14:1");
+        assert_eq!(desired.imports[0].job_group_id.as_deref(), Some("17"));
+        assert_eq!(desired.imports[0].source.to_string(), "a.yaml:32:1");
+        assert_eq!(desired.removals[0].address.name, "retired");
+        assert_eq!(desired.groups.len(), 2);
+    }
+
+    #[test]
+    fn a_chain_of_moves_is_kept_and_a_cycle_is_refused_naming_every_document() {
+        let chain =
+            moved("alpha", "cn-shanghai/inst/beta") + &moved("beta", "cn-shanghai/inst/gamma");
+        let (desired, problems) = reads(&[("a.yaml", &chain)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(desired.moves.len(), 2);
+
+        let cycle = moved("alpha", "cn-shanghai/inst/beta");
+        let (desired, problems) = reads(&[
+            ("a.yaml", &cycle),
+            ("b.yaml", &moved("beta", "cn-shanghai/inst/alpha")),
+        ]);
+        assert!(desired.moves.is_empty());
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:2:1: these `Moved` documents form a cycle: `alpha` to `beta` at a.yaml:2:1, `beta` to `alpha` at b.yaml:2:1"
+            ]
+        );
+    }
+
+    #[test]
+    fn conflicting_declarations_are_refused_naming_both_documents() {
+        let (_, problems) = reads(&[(
+            "a.yaml",
+            &(moved("alpha", "cn-shanghai/inst/gamma") + &moved("beta", "cn-shanghai/inst/gamma")),
+        )]);
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:8:1: two moves to one address: `cn-shanghai/inst/gamma` is already the destination of the `Moved` document at a.yaml:2:1"
+            ]
+        );
+
+        let (_, problems) = reads(&[(
+            "a.yaml",
+            &(group("gamma", FULL) + &moved("alpha", "cn-beijing/inst/gamma")),
+        )]);
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:14:1: cannot move `cn-shanghai/inst/alpha` to `cn-beijing/inst/gamma`: a job group cannot change region or instance, only its name"
+            ]
+        );
+        let other_instance = FULL.replace("instanceId: inst", "instanceId: other");
+        let (_, problems) = reads(&[(
+            "a.yaml",
+            &(group("gamma", &other_instance) + &moved("alpha", "cn-shanghai/other/gamma")),
+        )]);
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:14:1: cannot move `cn-shanghai/inst/alpha` to `cn-shanghai/other/gamma`: a job group cannot change region or instance, only its name; `cn-shanghai/other/gamma` is declared at a.yaml:2:1"
+            ]
+        );
+
+        let (desired, problems) = reads(&[
+            ("groups.yaml", &group("kept", FULL)),
+            ("removed.yaml", &declared("Removed", "kept")),
+        ]);
+        assert!(desired.removals.is_empty());
+        assert_eq!(
+            problems,
+            [
+                "groups.yaml:2:1: `cn-shanghai/inst/kept` is declared here but removed by the `Removed` document at removed.yaml:2:1: one or the other",
+                "removed.yaml:2:1: `cn-shanghai/inst/kept` is removed here but declared by the `JobGroup` document at groups.yaml:2:1: one or the other",
+            ]
+        );
+
+        let (_, problems) = reads(&[("a.yaml", &declared("Import", "nobody"))]);
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:2:1: no `JobGroup` document declares `cn-shanghai/inst/nobody`, which this `Import` adopts"
+            ]
+        );
+
+        let (_, problems) = reads(&[(
+            "a.yaml",
+            &(group("alpha", FULL) + &moved("alpha", "cn-shanghai/inst/beta")),
+        )]);
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:14:1: `cn-shanghai/inst/alpha` is moved away, but the `JobGroup` document at a.yaml:2:1 still declares it"
+            ]
+        );
+
+        let (_, problems) = reads(&[(
+            "a.yaml",
+            &(declared("Removed", "xray")
+                + &declared("Removed", "xray")
+                + &moved("xray", "cn-shanghai/inst/yankee")),
+        )]);
+        assert_eq!(
+            problems,
+            [
+                "a.yaml:7:1: `cn-shanghai/inst/xray` is removed twice; the first is at a.yaml:2:1",
+                "a.yaml:12:1: `cn-shanghai/inst/xray` is also removed by the `Removed` document at a.yaml:2:1: one or the other",
+            ]
+        );
     }
 }

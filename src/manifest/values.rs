@@ -10,7 +10,7 @@ use super::format::{MAX_COUNT, Part, STATUSES};
 use super::suggest;
 use super::yaml::{Entry, MAX_DEPTH, Mapping, Node};
 use crate::model::{
-    JobGroupParams, NameRuleSource, ParamKey, Status, normalize_param_value,
+    Address, JobGroupParams, NameRuleSource, ParamKey, Status, normalize_param_value, printable,
     single_rule_characters, validate_job_group_name,
 };
 
@@ -292,6 +292,78 @@ pub(crate) fn address_part(
     };
     problems.push(problem);
     Field::Invalid
+}
+
+/// An address written as one string, `regionId/instanceId/name` (`spec.from`,
+/// `spec.address`): three parts, none empty, the first two without whitespace or control
+/// characters, the name following the name rule.
+pub(crate) fn address(
+    entry: Entry,
+    path: impl fmt::Display,
+    problems: &mut Vec<Problem>,
+) -> Field<Address> {
+    const EXPECTED: &str = "an address `regionId/instanceId/name`";
+    let position = entry.position();
+    let text = match entry.value {
+        Node::String(text) => text,
+        Node::Null => {
+            problems.push(no_value(&entry, path, EXPECTED));
+            return Field::Invalid;
+        }
+        _ => {
+            problems.push(wrong_kind(&entry, path, EXPECTED));
+            return Field::Invalid;
+        }
+    };
+    let parts: Vec<&str> = text.split('/').collect();
+    let [region, instance, name] = parts.as_slice() else {
+        problems.push(
+            Problem::new(
+                position,
+                format!(
+                    "`{path}` must be {EXPECTED}, not `{}`",
+                    printable(&text)
+                ),
+            )
+            .with_hint(format!(
+                "`{text}` has {} part{}; write three, e.g. `cn-shanghai/cityvisual-Instance/traffic-east`",
+                parts.len(),
+                if parts.len() == 1 { "" } else { "s" },
+                text = printable(&text)
+            )),
+        );
+        return Field::Invalid;
+    };
+    for (part, what) in [(region, "regionId"), (instance, "instanceId")] {
+        let wrong = if part.is_empty() {
+            Some("is empty".to_owned())
+        } else {
+            part.chars()
+                .find(|character| character.is_whitespace() || character.is_control())
+                .map(|character| format!("contains {character:?}"))
+        };
+        if let Some(wrong) = wrong {
+            problems.push(Problem::new(
+                position,
+                format!("the {what} of `{path}` {wrong}"),
+            ));
+            return Field::Invalid;
+        }
+    }
+    if let Err(error) = validate_job_group_name(name) {
+        problems.push(
+            Problem::new(
+                position,
+                format!(
+                    "invalid job group name `{}` in `{path}`: {error}",
+                    printable(name)
+                ),
+            )
+            .with_hint(NAME_RULE),
+        );
+        return Field::Invalid;
+    }
+    Field::Given(Address::new(*region, *instance, *name))
 }
 
 /// `metadata.name`: the `JobGroupName`, checked against the name rule.

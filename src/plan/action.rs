@@ -102,6 +102,46 @@ pub enum Action {
         /// Its id, from the state.
         job_group_id: String,
     },
+    /// A `Moved` document: the state records the group at `address` instead of `from`.
+    /// Nothing is sent; the update that follows renames the live group.
+    Move {
+        /// Where the state is to record the group: the end of the chain of moves.
+        address: Address,
+        /// Where the state records it now.
+        from: Address,
+        /// Its id, from the state.
+        job_group_id: String,
+        /// Where the `Moved` document starts.
+        source: SourceLocation,
+    },
+    /// An `Import` document: the state records an existing live group at `address`.
+    /// Nothing is created or sent; an update that follows makes it what its manifest says.
+    Import {
+        /// Where the state is to record it.
+        address: Address,
+        /// Its id, from the live groups.
+        job_group_id: String,
+        /// Its live name (another name than the address's is renamed by the update that
+        /// follows).
+        live_name: String,
+        /// Its live spec, recorded as it is.
+        spec: JobGroupSpec,
+        /// Its live status (the one it is on its way to), recorded as it is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<Status>,
+        /// Where the `Import` document starts.
+        source: SourceLocation,
+    },
+    /// A `Removed` document: the state forgets the group, which keeps running in the
+    /// service. Nothing is sent.
+    Forget {
+        /// The group.
+        address: Address,
+        /// Its id, from the state.
+        job_group_id: String,
+        /// Where the `Removed` document starts.
+        source: SourceLocation,
+    },
     /// In the state, in no manifest. Left alone: deleting is never implicit.
     Orphan {
         /// The group.
@@ -127,17 +167,33 @@ impl Action {
             | Action::Protect { address, .. }
             | Action::Delete { address, .. }
             | Action::BlockedDelete { address, .. }
+            | Action::Move { address, .. }
+            | Action::Import { address, .. }
+            | Action::Forget { address, .. }
             | Action::Orphan { address, .. } => address,
         }
     }
 
-    /// When the action runs within one apply: creates and updates, then start/stop, then
-    /// deletes. Actions of one group keep this order in a plan too.
+    /// When the action runs within one apply: moves, imports and removals in the state;
+    /// then creates and updates; then start/stop; then deletes. Actions of one group keep
+    /// this order in a plan too.
     pub fn phase(&self) -> u8 {
         match self {
-            Action::Create { .. } | Action::Update { .. } | Action::Protect { .. } => 0,
-            Action::SetStatus { .. } => 1,
-            Action::Delete { .. } | Action::BlockedDelete { .. } | Action::Orphan { .. } => 2,
+            Action::Move { .. } | Action::Import { .. } | Action::Forget { .. } => 0,
+            Action::Create { .. } | Action::Update { .. } | Action::Protect { .. } => 1,
+            Action::SetStatus { .. } => 2,
+            Action::Delete { .. } | Action::BlockedDelete { .. } | Action::Orphan { .. } => 3,
+        }
+    }
+
+    /// The `Moved`, `Import` or `Removed` document the action carries out, when it
+    /// carries out one.
+    pub fn declared_at(&self) -> Option<&SourceLocation> {
+        match self {
+            Action::Move { source, .. }
+            | Action::Import { source, .. }
+            | Action::Forget { source, .. } => Some(source),
+            _ => None,
         }
     }
 }
@@ -208,6 +264,15 @@ pub struct Summary {
     pub blocked: usize,
     /// Groups in the state that no manifest declares.
     pub orphan: usize,
+    /// Groups the state is to record at another address (`Moved`).
+    #[serde(rename = "move")]
+    pub moved: usize,
+    /// Live groups the state is to record (`Import`).
+    #[serde(rename = "import")]
+    pub imported: usize,
+    /// Groups the state is to forget (`Removed`).
+    #[serde(rename = "forget")]
+    pub forgotten: usize,
     /// Groups that already match.
     pub unchanged: usize,
     /// Creates refused because a live group has the name ([`Plan::conflicts`]).
@@ -265,6 +330,9 @@ impl Plan {
                 Action::Protect { .. } => summary.protect += 1,
                 Action::Delete { .. } => summary.delete += 1,
                 Action::BlockedDelete { .. } => summary.blocked += 1,
+                Action::Move { .. } => summary.moved += 1,
+                Action::Import { .. } => summary.imported += 1,
+                Action::Forget { .. } => summary.forgotten += 1,
             }
         }
         summary

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashSet, btree_map};
 use std::iter::Peekable;
 
 use super::action::{Action, AttributeChange, Plan, StateBinding, UnmanagedGroup};
+use super::declared::{self, DeclarationError, DeclarationErrors};
 use super::observed::Observed;
 use crate::manifest::{Desired, DesiredGroup};
 use crate::model::{Address, JobGroupSpec, LiveStatus, Status};
@@ -58,14 +59,54 @@ pub fn compute_with(
 
 /// [`compute_with`] for a caller that has no further use for `desired`: the groups that need
 /// an action are moved into the plan instead of copied, which matters at 100,000 groups.
+///
+/// A `Moved`, `Import` or `Removed` document that cannot be carried out (see
+/// [`compute_checked`]) is left out of the plan.
 pub fn compute_owned(
     desired: Desired,
     state: Option<&State>,
     observed: Option<&Observed>,
     options: &PlanOptions,
 ) -> Plan {
+    compute_declared(desired, state, observed, options).0
+}
+
+/// [`compute_owned`], refusing the plan when a `Moved`, `Import` or `Removed` document
+/// cannot be carried out: a move onto an address the state records, an import whose group
+/// is not found (or found twice, or recorded already elsewhere), an import without the live
+/// groups of its instance.
+pub fn compute_checked(
+    desired: Desired,
+    state: Option<&State>,
+    observed: Option<&Observed>,
+    options: &PlanOptions,
+) -> Result<Plan, DeclarationErrors> {
+    let (plan, errors) = compute_declared(desired, state, observed, options);
+    if errors.is_empty() {
+        Ok(plan)
+    } else {
+        Err(DeclarationErrors(errors))
+    }
+}
+
+fn compute_declared(
+    mut desired: Desired,
+    state: Option<&State>,
+    observed: Option<&Observed>,
+    options: &PlanOptions,
+) -> (Plan, Vec<DeclarationError>) {
     let empty = std::collections::BTreeMap::new();
-    let recorded = state.map_or(&empty, |state| &state.job_groups);
+    let resolved = declared::resolve(
+        &desired,
+        state.map_or(&empty, |state| &state.job_groups),
+        observed,
+        options,
+    );
+    desired.moves.clear();
+    desired.imports.clear();
+    desired.removals.clear();
+    let recorded = &*resolved.recorded;
+    let recorded_names = &resolved.recorded_names;
     let mut plan = Plan::empty(state.map(|state| StateBinding {
         lineage: state.lineage.clone(),
         serial: state.serial,
@@ -80,7 +121,18 @@ pub fn compute_owned(
         match next_pair(&mut wanted, &mut known) {
             Pair::Both(address, group, entry) if targeted(&address) => {
                 let before = plan.actions.len();
-                plan_managed(&mut plan.actions, address, group, entry, observed);
+                let recorded_name = recorded_names
+                    .get(&address)
+                    .cloned()
+                    .unwrap_or_else(|| address.name.clone());
+                plan_managed(
+                    &mut plan.actions,
+                    address,
+                    group,
+                    entry,
+                    &recorded_name,
+                    observed,
+                );
                 if plan.actions.len() == before {
                     plan.unchanged += 1;
                 }
@@ -102,7 +154,14 @@ pub fn compute_owned(
     {
         plan.unmanaged = unmanaged(observed, recorded);
     }
-    plan
+    if !resolved.actions.is_empty() {
+        // Before the actions of their group; stable, so each group keeps its order.
+        let mut actions = resolved.actions;
+        actions.append(&mut plan.actions);
+        actions.sort_by(|left, right| left.address().cmp(right.address()));
+        plan.actions = actions;
+    }
+    (plan, resolved.errors)
 }
 
 /// The live state of a recorded group: from the refresh, or the record itself.
@@ -115,11 +174,14 @@ struct Current<'a> {
     unsettled: Option<&'a LiveStatus>,
 }
 
+/// The actions a declared group the state records needs. `recorded_name` is the name the
+/// state knew it by (its old name when a `Moved` document brings it to `address`).
 fn plan_managed(
     actions: &mut Vec<Action>,
     address: Address,
     group: DesiredGroup,
     entry: &StateEntry,
+    recorded_name: &str,
     observed: Option<&Observed>,
 ) {
     let listed =
@@ -147,7 +209,7 @@ fn plan_managed(
             }
         }
         None => Current {
-            name: &address.name,
+            name: recorded_name,
             spec: &entry.spec,
             status: entry.status,
             unsettled: None,
@@ -421,6 +483,9 @@ mod tests {
                     Action::Protect { .. } => "protect",
                     Action::Delete { .. } => "delete",
                     Action::BlockedDelete { .. } => "blocked",
+                    Action::Move { .. } => "move",
+                    Action::Import { .. } => "import",
+                    Action::Forget { .. } => "forget",
                 };
                 (action.address().name.clone(), kind)
             })
@@ -806,5 +871,299 @@ mod tests {
         );
         assert_eq!(kinds(&plan), [("a".into(), "create")]);
         assert_eq!(plan.excludes, vec![address("b"), address("c")]);
+    }
+
+    fn location(line: usize) -> SourceLocation {
+        SourceLocation {
+            file: "manifests/changes.yaml".into(),
+            line,
+            column: 1,
+        }
+    }
+
+    fn moving(mut desired: Desired, from: &str, to: &str) -> Desired {
+        let line = desired.moves.len() * 6 + 1;
+        desired.moves.push(crate::manifest::MoveDeclaration {
+            from: address(from),
+            to: address(to),
+            source: location(line),
+        });
+        desired
+    }
+
+    fn importing(mut desired: Desired, name: &str, id: Option<&str>) -> Desired {
+        desired.imports.push(crate::manifest::ImportDeclaration {
+            address: address(name),
+            job_group_id: id.map(str::to_owned),
+            source: location(40),
+        });
+        desired
+    }
+
+    fn removing(mut desired: Desired, name: &str) -> Desired {
+        desired.removals.push(crate::manifest::RemovalDeclaration {
+            address: address(name),
+            source: location(50),
+        });
+        desired
+    }
+
+    fn declared_kinds(plan: &Plan) -> Vec<(String, &'static str)> {
+        plan.actions
+            .iter()
+            .map(|action| {
+                let kind = match action {
+                    Action::Move { .. } => "move",
+                    Action::Import { .. } => "import",
+                    Action::Forget { .. } => "forget",
+                    Action::Update { .. } => "update",
+                    Action::Create { .. } => "create",
+                    Action::Orphan { .. } => "orphan",
+                    _ => "other",
+                };
+                (action.address().name.clone(), kind)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_move_renames_the_group_in_place_with_its_spec_changes_in_the_same_update() {
+        let spec = JobGroupSpec::example();
+        let wanted = moving(
+            desired(&[("bazaar", spec.clone().with_planed_jobs(12))]),
+            "market",
+            "bazaar",
+        );
+        let recorded = state(&[("market", "7", spec.clone())]);
+        for observed in [
+            None,
+            Some(observed(vec![live("7", "market", spec.clone(), None)])),
+        ] {
+            let plan = compute_checked(
+                wanted.clone(),
+                Some(&recorded),
+                observed.as_ref(),
+                &PlanOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(
+                declared_kinds(&plan),
+                [("bazaar".into(), "move"), ("bazaar".into(), "update")]
+            );
+            let [
+                Action::Move {
+                    from,
+                    job_group_id,
+                    source,
+                    ..
+                },
+                Action::Update {
+                    job_group_id: updated,
+                    changes,
+                    ..
+                },
+            ] = plan.actions.as_slice()
+            else {
+                panic!("{plan:?}");
+            };
+            assert_eq!((from, job_group_id.as_str()), (&address("market"), "7"));
+            assert_eq!(source.line, 1);
+            assert_eq!(updated, "7");
+            let changed: Vec<_> = changes
+                .iter()
+                .map(|change| (change.attribute.as_str(), change.after.as_deref()))
+                .collect();
+            assert_eq!(
+                changed,
+                [("name", Some("bazaar")), ("planedJobCount", Some("12"))]
+            );
+            assert_eq!(plan.summary().moved, 1);
+        }
+    }
+
+    #[test]
+    fn a_move_already_made_plans_nothing_and_a_chain_lands_at_its_end() {
+        let spec = JobGroupSpec::example();
+        let wanted = moving(desired(&[("bazaar", spec.clone())]), "market", "bazaar");
+        let done = state(&[("bazaar", "7", spec.clone())]);
+        let plan =
+            compute_checked(wanted.clone(), Some(&done), None, &PlanOptions::default()).unwrap();
+        assert!(plan.is_empty(), "{plan:?}");
+        let refreshed = compute_checked(
+            wanted,
+            Some(&done),
+            Some(&observed(vec![live("7", "bazaar", spec.clone(), None)])),
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        assert!(refreshed.is_empty(), "{refreshed:?}");
+
+        let chain = moving(
+            moving(desired(&[("harbour", spec.clone())]), "market", "bazaar"),
+            "bazaar",
+            "harbour",
+        );
+        for recorded_as in ["market", "bazaar"] {
+            let plan = compute_checked(
+                chain.clone(),
+                Some(&state(&[(recorded_as, "7", spec.clone())])),
+                None,
+                &PlanOptions::default(),
+            )
+            .unwrap();
+            assert!(
+                matches!(
+                    plan.actions.as_slice(),
+                    [Action::Move { address, from, .. }, Action::Update { .. }]
+                        if address.name == "harbour" && from.name == recorded_as
+                ),
+                "{plan:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_move_onto_a_recorded_address_is_refused_at_its_document() {
+        let spec = JobGroupSpec::example();
+        let wanted = moving(desired(&[("bazaar", spec.clone())]), "market", "bazaar");
+        let both = state(&[("market", "7", spec.clone()), ("bazaar", "8", spec)]);
+        let errors =
+            compute_checked(wanted, Some(&both), None, &PlanOptions::default()).unwrap_err();
+        assert_eq!(
+            errors.to_string(),
+            "manifests/changes.yaml:1:1: error: cannot move `cn-shanghai/cityvisual-Instance/market` to `cn-shanghai/cityvisual-Instance/bazaar`: the state records both (ids `7` and `8`)\n  hint: forget one of them with a `Removed` document (or `cityform state rm cn-shanghai/cityvisual-Instance/bazaar`), or remove this document\n1 document cannot be planned"
+        );
+    }
+
+    #[test]
+    fn an_import_records_the_live_group_by_id_or_name_and_updates_it_to_the_manifest() {
+        let spec = JobGroupSpec::example();
+        let live_groups = observed(vec![
+            live(
+                "17",
+                "legacy-cams",
+                spec.clone().with_planed_jobs(3),
+                Some(Status::Running),
+            ),
+            live("18", "twin", spec.clone(), None),
+            live("19", "twin", spec.clone(), None),
+        ]);
+        for id in [Some("17"), None] {
+            let wanted = importing(desired(&[("legacy-cams", spec.clone())]), "legacy-cams", id);
+            let plan =
+                compute_checked(wanted, None, Some(&live_groups), &PlanOptions::default()).unwrap();
+            let [
+                Action::Import {
+                    job_group_id,
+                    spec: recorded,
+                    status,
+                    ..
+                },
+                Action::Update {
+                    job_group_id: updated,
+                    changes,
+                    ..
+                },
+            ] = plan.actions.as_slice()
+            else {
+                panic!("{plan:?}");
+            };
+            assert_eq!((job_group_id.as_str(), updated.as_str()), ("17", "17"));
+            assert_eq!(recorded.planed_job_count, 3);
+            assert_eq!(*status, Some(Status::Running));
+            assert_eq!(changes.len(), 1, "{changes:?}");
+            assert_eq!(changes[0].attribute, "planedJobCount");
+            assert_eq!(plan.summary().create, 0);
+        }
+        // Imported already: nothing to do.
+        let wanted = importing(
+            desired(&[("legacy-cams", spec.clone())]),
+            "legacy-cams",
+            Some("17"),
+        );
+        let done = state(&[("legacy-cams", "17", spec.clone())]);
+        let plan =
+            compute_checked(wanted.clone(), Some(&done), None, &PlanOptions::default()).unwrap();
+        assert!(plan.is_empty(), "{plan:?}");
+        let other = state(&[("legacy-cams", "5", spec.clone())]);
+        assert!(compute_checked(wanted, Some(&other), None, &PlanOptions::default()).is_err());
+    }
+
+    #[test]
+    fn an_import_whose_group_is_not_found_once_is_refused_at_its_document() {
+        let spec = JobGroupSpec::example();
+        let live_groups = observed(vec![
+            live("18", "twin", spec.clone(), None),
+            live("19", "twin", spec.clone(), None),
+        ]);
+        let refused = |name: &str, id: Option<&str>, observed: Option<&Observed>| {
+            let wanted = importing(desired(&[(name, spec.clone())]), name, id);
+            compute_checked(wanted, None, observed, &PlanOptions::default())
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|error| format!("{}: {}", error.source, error.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            refused("legacy-cams", Some("99"), Some(&live_groups)),
+            [
+                "manifests/changes.yaml:40:1: cannot import `cn-shanghai/cityvisual-Instance/legacy-cams`: there is no job group with id `99` in instance `cn-shanghai/cityvisual-Instance`"
+            ]
+        );
+        assert_eq!(
+            refused("legacy-cams", None, Some(&live_groups)),
+            [
+                "manifests/changes.yaml:40:1: cannot import `cn-shanghai/cityvisual-Instance/legacy-cams`: there is no job group named `legacy-cams` in instance `cn-shanghai/cityvisual-Instance`"
+            ]
+        );
+        assert_eq!(
+            refused("twin", None, Some(&live_groups)),
+            [
+                "manifests/changes.yaml:40:1: cannot import `cn-shanghai/cityvisual-Instance/twin`: 2 job groups are named `twin` in instance `cn-shanghai/cityvisual-Instance` (ids `18`, `19`)"
+            ]
+        );
+        assert_eq!(
+            refused("twin", Some("18"), None),
+            [
+                "manifests/changes.yaml:40:1: cannot import `cn-shanghai/cityvisual-Instance/twin`: the live job groups of instance `cn-shanghai/cityvisual-Instance` were not read"
+            ]
+        );
+        // The plan without the check leaves the import out rather than guess, and does not
+        // promise the create either: the name is taken.
+        let wanted = importing(desired(&[("twin", spec.clone())]), "twin", None);
+        let plan = compute_owned(wanted, None, Some(&live_groups), &PlanOptions::default());
+        assert!(declared_kinds(&plan).is_empty(), "{plan:?}");
+        assert_eq!(plan.conflicts.len(), 1);
+    }
+
+    #[test]
+    fn a_removal_forgets_a_recorded_group_instead_of_orphaning_it() {
+        let spec = JobGroupSpec::example();
+        let wanted = removing(Desired::default(), "retired");
+        let recorded = state(&[("retired", "4", spec.clone())]);
+        let plan = compute_checked(
+            wanted.clone(),
+            Some(&recorded),
+            None,
+            &PlanOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(declared_kinds(&plan), [("retired".into(), "forget")]);
+        assert_eq!(plan.summary().orphan, 0);
+        let pruned = compute_checked(
+            wanted.clone(),
+            Some(&recorded),
+            None,
+            &PlanOptions {
+                prune: true,
+                ..PlanOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(declared_kinds(&pruned), [("retired".into(), "forget")]);
+        let plan =
+            compute_checked(wanted, Some(&state(&[])), None, &PlanOptions::default()).unwrap();
+        assert!(plan.is_empty(), "{plan:?}");
     }
 }

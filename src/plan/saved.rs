@@ -246,6 +246,39 @@ mod tests {
     }
 
     #[test]
+    fn moves_imports_and_removals_are_carried() -> Result<(), Box<dyn std::error::Error>> {
+        let document = |line| SourceLocation {
+            file: "manifests/changes.yaml".into(),
+            line,
+            column: 1,
+        };
+        let mut declared = plan();
+        declared.actions = vec![
+            Action::Move {
+                address: Address::example("night-bazaar"),
+                from: Address::example("night-market"),
+                job_group_id: "1".into(),
+                source: document(1),
+            },
+            Action::Import {
+                address: Address::example("legacy-cams"),
+                job_group_id: "17".into(),
+                live_name: "legacy".into(),
+                spec: JobGroupSpec::example(),
+                status: Some(crate::model::Status::Running),
+                source: document(7),
+            },
+            Action::Forget {
+                address: Address::example("retired-group"),
+                job_group_id: "4".into(),
+                source: document(13),
+            },
+        ];
+        assert_eq!(from_bytes("plan.json", &to_bytes(&declared)?)?, declared);
+        Ok(())
+    }
+
+    #[test]
     fn any_edit_is_detected() -> Result<(), Box<dyn std::error::Error>> {
         let text = String::from_utf8(to_bytes(&plan())?)?;
         let edited = text.replace("\"planedJobCount\":10", "\"planedJobCount\":11");

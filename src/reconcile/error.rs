@@ -8,6 +8,7 @@ use crate::apply::ApplyError;
 use crate::apply::refresh::RefreshError;
 use crate::cloud::CredentialError;
 use crate::model::Address;
+use crate::plan::DeclarationErrors;
 use crate::state::StateError;
 
 /// Why a reconcile (or a plan) stopped.
@@ -52,6 +53,10 @@ pub enum ReconcileError {
         /// How the states differ.
         source: StalePlan,
     },
+    /// A `Moved`, `Import` or `Removed` document cannot be carried out against this state
+    /// and these live groups.
+    #[error(transparent)]
+    Declarations(#[from] DeclarationErrors),
     /// The caller's [`super::Interaction`] failed.
     #[error(transparent)]
     Caller(CallerError),

@@ -255,7 +255,7 @@ async fn plan_against<B: Backend>(
     let refresh =
         refresh::refresh_for_plan(connection, planning, &desired, state, offline, interaction)
             .await?;
-    let plan = refresh.plan(desired, state, &planning.options);
+    let plan = refresh.plan(desired, state, &planning.options)?;
     let last_applied = last_applied(backend, state, &plan).await?;
     Ok(Planned { plan, last_applied })
 }

@@ -8,7 +8,7 @@ use super::request::{Interaction, Notice, PlanRequest};
 use crate::apply::refresh::{self, Instance};
 use crate::cloud::Connection;
 use crate::manifest::Desired;
-use crate::plan::{self, Observed, Plan, PlanOptions};
+use crate::plan::{self, DeclarationErrors, Observed, Plan, PlanOptions};
 use crate::state::State;
 
 /// What the refresh before a plan found: the live groups, or why they were not read.
@@ -33,13 +33,19 @@ impl Refresh {
     }
 
     /// The plan of `desired` against `state` and what was read, saying why the live groups
-    /// were not read when the refresh was skipped.
-    pub fn plan(&self, desired: Desired, state: Option<&State>, options: &PlanOptions) -> Plan {
-        let mut plan = plan::compute_owned(desired, state, self.observed(), options);
+    /// were not read when the refresh was skipped; refused when a `Moved`, `Import` or
+    /// `Removed` document cannot be carried out.
+    pub fn plan(
+        &self,
+        desired: Desired,
+        state: Option<&State>,
+        options: &PlanOptions,
+    ) -> Result<Plan, DeclarationErrors> {
+        let mut plan = plan::compute_checked(desired, state, self.observed(), options)?;
         if let Refresh::Skipped(reason) = self {
             plan.refresh_skipped_reason = Some(reason.clone());
         }
-        plan
+        Ok(plan)
     }
 }
 
@@ -86,7 +92,8 @@ pub(super) async fn refresh_for_plan(
     if !planning.refresh {
         return Ok(Refresh::TurnedOff);
     }
-    let instances: BTreeSet<Instance> = refresh::instances_to_list(desired, &planning.options);
+    let instances: BTreeSet<Instance> =
+        refresh::instances_to_list(desired, state, &planning.options);
     if instances.is_empty() {
         return Ok(Refresh::Skipped(nothing_declared_reason(
             !planning.options.targets.is_empty(),

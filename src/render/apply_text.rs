@@ -53,6 +53,7 @@ pub fn finishes_an_action(event: &ApplyEvent) -> bool {
             | ApplyEvent::Protected { .. }
             | ApplyEvent::Deleted { .. }
             | ApplyEvent::Recovered { .. }
+            | ApplyEvent::Recorded { .. }
             | ApplyEvent::Failed { .. }
     )
 }
@@ -152,6 +153,23 @@ pub fn event_line(event: &ApplyEvent) -> Option<EventLine> {
         } => EventLine::always(format!(
             "{address}: recovered [id={job_group_id}] ({reason})"
         )),
+        ApplyEvent::Recorded {
+            address,
+            job_group_id,
+            action,
+            from,
+        } => EventLine::always(match (action, from) {
+            (ChangeKind::Move, Some(from)) => format!(
+                "{address}: moved in the state from `{from}` (nothing was sent) [id={job_group_id}]"
+            ),
+            (ChangeKind::Import, _) => format!(
+                "{address}: imported into the state (nothing was created) [id={job_group_id}]"
+            ),
+            (ChangeKind::Forget, _) => format!(
+                "{address}: forgotten by the state; it keeps running in the service [id={job_group_id}]"
+            ),
+            (action, _) => format!("{address}: {} [id={job_group_id}]", done(*action)),
+        }),
         ApplyEvent::Failed { failure } => EventLine::always(failure_line(failure)),
         ApplyEvent::NotApplied { address, kind } => EventLine::always(match kind {
             NotAppliedKind::Orphan => format!(
@@ -264,6 +282,9 @@ fn counts(report: &ApplyReport) -> String {
         (report.status_changed.len(), "started or stopped"),
         (report.protected.len(), "protection(s) recorded"),
         (report.deleted.len(), "deleted"),
+        (count_of(report, ChangeKind::Move), "moved"),
+        (count_of(report, ChangeKind::Import), "imported"),
+        (count_of(report, ChangeKind::Forget), "forgotten"),
     ];
     for (count, what) in optional {
         if count > 0 {
@@ -273,6 +294,15 @@ fn counts(report: &ApplyReport) -> String {
     parts.push(format!("{} recovered", report.recovered.len()));
     parts.push(format!("{} failed", report.failed.len()));
     parts.join(", ")
+}
+
+/// How many changes of what the state records were of `action`.
+fn count_of(report: &ApplyReport, action: ChangeKind) -> usize {
+    report
+        .recorded
+        .iter()
+        .filter(|change| change.action == action)
+        .count()
 }
 
 /// `1.25s`: a duration as the lines show it.
@@ -289,6 +319,9 @@ fn progressive(action: ChangeKind) -> &'static str {
         ChangeKind::Stop => "stopping",
         ChangeKind::Protect => "recording its protection",
         ChangeKind::Delete => "deleting",
+        ChangeKind::Move => "moving it in the state",
+        ChangeKind::Import => "importing",
+        ChangeKind::Forget => "forgetting",
     }
 }
 
@@ -301,6 +334,9 @@ fn done(action: ChangeKind) -> &'static str {
         ChangeKind::Stop => "stopped",
         ChangeKind::Protect => "given a new recorded protection",
         ChangeKind::Delete => "deleted",
+        ChangeKind::Move => "moved in the state",
+        ChangeKind::Import => "imported",
+        ChangeKind::Forget => "forgotten by the state",
     }
 }
 
@@ -312,6 +348,9 @@ fn failure_line(failure: &ActionFailure) -> String {
         ChangeKind::Stop => "stop failed",
         ChangeKind::Protect => "recording the protection failed",
         ChangeKind::Delete => "delete failed",
+        ChangeKind::Move => "move failed",
+        ChangeKind::Import => "import failed",
+        ChangeKind::Forget => "forgetting failed",
     };
     let mut line = format!("{}: {what}: {}", failure.address, failure.message);
     if let Some(hint) = &failure.hint {

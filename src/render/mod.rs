@@ -137,6 +137,15 @@ fn summary_line(summary: &Summary) -> String {
             plural(summary.conflict, "create")
         ));
     }
+    for (count, what) in [
+        (summary.moved, "to move"),
+        (summary.imported, "to import"),
+        (summary.forgotten, "to forget"),
+    ] {
+        if count > 0 {
+            line.push_str(&format!(", {count} {what}"));
+        }
+    }
     line.push_str(&format!(", {} orphaned.", summary.orphan));
     line
 }
@@ -232,8 +241,11 @@ fn reads_live_groups(plan: &Plan) -> bool {
             | Action::Update { .. }
             | Action::Protect { .. }
             | Action::Delete { .. }
-            | Action::BlockedDelete { .. } => true,
-            Action::Orphan { .. } => false,
+            | Action::BlockedDelete { .. }
+            | Action::Move { .. } => true,
+            // A refresh found it: the plan read the live groups.
+            Action::Import { .. } => false,
+            Action::Orphan { .. } | Action::Forget { .. } => false,
         })
 }
 

@@ -14,7 +14,7 @@ use crate::plan::{Action, NameConflict, Plan, StateBinding, Summary, UnmanagedGr
 use crate::provenance::Provenance;
 
 /// The JSON output format version; bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct PlanDocument<'a> {

@@ -225,6 +225,20 @@ fn table_row(action: &Action) -> (&'static str, String) {
             "!",
             "**cannot be deleted**: in no manifest, but preventDestroy is recorded".to_owned(),
         ),
+        Action::Move { from, source, .. } => (
+            ">",
+            format!("move in the state from `{from}` (`Moved` at {source})"),
+        ),
+        Action::Import { source, .. } => (
+            "<",
+            format!("import: record the existing group, create nothing (`Import` at {source})"),
+        ),
+        Action::Forget { source, .. } => (
+            "#",
+            format!(
+                "forget: the state stops managing it, it keeps running (`Removed` at {source})"
+            ),
+        ),
     }
 }
 
@@ -384,6 +398,40 @@ fn action_details(out: &mut String, action: &Action) {
             let _ = writeln!(
                 out,
                 "! {address} (id {job_group_id}): cannot be deleted, preventDestroy is recorded"
+            );
+        }
+        Action::Move {
+            address,
+            from,
+            job_group_id,
+            source,
+        } => {
+            let _ = writeln!(
+                out,
+                "# {address} (id {job_group_id}): moved in the state from {from}, nothing is sent ({source})"
+            );
+        }
+        Action::Import {
+            address,
+            job_group_id,
+            live_name,
+            source,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "# {address} (id {job_group_id}): imported into the state, live name {}, nothing is created ({source})",
+                printable(live_name)
+            );
+        }
+        Action::Forget {
+            address,
+            job_group_id,
+            source,
+        } => {
+            let _ = writeln!(
+                out,
+                "# {address} (id {job_group_id}): forgotten by the state, it keeps running ({source})"
             );
         }
     }

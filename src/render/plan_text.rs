@@ -289,6 +289,25 @@ fn render_action(
             address,
             job_group_id,
         } => block.blocked_delete(address, job_group_id),
+        Action::Move {
+            address,
+            from,
+            job_group_id,
+            source,
+        } => block.moved(address, from, job_group_id, source),
+        Action::Import {
+            address,
+            job_group_id,
+            live_name,
+            spec,
+            status,
+            source,
+        } => block.import(address, job_group_id, live_name, spec, *status, source),
+        Action::Forget {
+            address,
+            job_group_id,
+            source,
+        } => block.forget(address, job_group_id, source),
     }
 }
 
@@ -470,6 +489,70 @@ impl Block<'_> {
         }));
         render_listing(self.out, &attributes, "-", AnsiColor::Red, self.painter);
         self.out.push_str("    }\n");
+    }
+
+    fn moved(
+        &mut self,
+        address: &Address,
+        from: &Address,
+        job_group_id: &str,
+        source: &SourceLocation,
+    ) {
+        let located = self.located(source);
+        self.header(
+            address,
+            &format!(" will be moved in the state from {from} (nothing is sent) {located}"),
+        );
+        let _ = writeln!(
+            self.out,
+            "  {} job_group \"{from}\" -> \"{address}\" {{ id = {job_group_id:?} }}",
+            self.painter.paint(AnsiColor::Cyan, ">")
+        );
+    }
+
+    fn import(
+        &mut self,
+        address: &Address,
+        job_group_id: &str,
+        live_name: &str,
+        spec: &JobGroupSpec,
+        status: Option<Status>,
+        source: &SourceLocation,
+    ) {
+        let located = self.located(source);
+        self.header(
+            address,
+            &format!(" will be imported: the state records the existing group, nothing is created {located}"),
+        );
+        self.opening("<", AnsiColor::Cyan, address);
+        let mut attributes = vec![
+            ("id".to_owned(), format!("{job_group_id:?}")),
+            ("name".to_owned(), format!("{live_name:?}")),
+        ];
+        attributes.extend(spec.attributes().into_iter().map(|(name, value)| {
+            let shown = display_value(&name, &value);
+            (name, shown)
+        }));
+        if let Some(status) = status {
+            attributes.push(("status".to_owned(), format!("{:?}", status.as_str())));
+        }
+        render_listing(self.out, &attributes, " ", AnsiColor::Cyan, self.painter);
+        self.out.push_str("    }\n");
+    }
+
+    fn forget(&mut self, address: &Address, job_group_id: &str, source: &SourceLocation) {
+        let located = self.located(source);
+        self.header(
+            address,
+            &format!(
+                " will be forgotten: the state stops managing it, and it keeps running {located}"
+            ),
+        );
+        let _ = writeln!(
+            self.out,
+            "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
+            self.painter.paint(AnsiColor::Cyan, "#")
+        );
     }
 
     fn blocked_delete(&mut self, address: &Address, job_group_id: &str) {

@@ -265,6 +265,84 @@ fn no_changes_but_unmanaged() -> Plan {
     }
 }
 
+/// What `Moved`, `Import` and `Removed` documents plan: a move and the rename that follows
+/// it, an import and the update that makes the group what its manifest says, a removal.
+fn declared() -> Plan {
+    let documents = |line| SourceLocation {
+        file: "manifests/changes.yaml".into(),
+        line,
+        column: 1,
+    };
+    Plan {
+        state: binding(),
+        actions: vec![
+            Action::Import {
+                address: address("legacy-cams"),
+                job_group_id: "17".into(),
+                live_name: "legacy-cams".into(),
+                spec: JobGroupSpec::example().with_planed_jobs(3),
+                status: Some(Status::Running),
+                source: documents(7),
+            },
+            Action::Update {
+                address: address("legacy-cams"),
+                job_group_id: "17".into(),
+                changes: vec![change("planedJobCount", Some("3"), Some("10"))],
+                drift: Vec::new(),
+                spec: JobGroupSpec::example(),
+                source: source(60),
+                prevent_destroy: false,
+            },
+            Action::Move {
+                address: address("night-bazaar"),
+                from: address("night-market"),
+                job_group_id: "9".into(),
+                source: documents(1),
+            },
+            Action::Update {
+                address: address("night-bazaar"),
+                job_group_id: "9".into(),
+                changes: vec![
+                    change("name", Some("night-market"), Some("night-bazaar")),
+                    change("streamPerJob", Some("5"), Some("6")),
+                ],
+                drift: Vec::new(),
+                spec: JobGroupSpec::example(),
+                source: source(30),
+                prevent_destroy: false,
+            },
+            Action::Forget {
+                address: address("retired-group"),
+                job_group_id: "4".into(),
+                source: documents(13),
+            },
+        ],
+        unchanged: 2,
+        refreshed: true,
+        conflicts: Vec::new(),
+        unmanaged: Vec::new(),
+        targets: Vec::new(),
+        excludes: Vec::new(),
+        refresh_skipped_reason: None,
+    }
+}
+
+#[test]
+fn text_declared_plan() {
+    insta::assert_snapshot!(super::plan_text::render_plan(&declared(), Color::Never));
+}
+
+#[test]
+fn markdown_declared_plan() {
+    insta::assert_snapshot!(super::plan_markdown::render_plan(&declared()));
+}
+
+#[test]
+fn json_declared_plan() -> Result<(), serde_json::Error> {
+    insta::assert_snapshot!(super::plan_json::render_plan(&declared())?);
+    Ok(())
+}
+
 #[test]
 fn text_plan_with_every_action_kind() {
     insta::assert_snapshot!(super::plan_text::render_plan(&every_kind(), Color::Never));

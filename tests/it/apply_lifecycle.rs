@@ -88,6 +88,9 @@ fn kinds(plan: &Plan) -> Vec<(String, &'static str)> {
                 Action::Delete { .. } => "delete",
                 Action::BlockedDelete { .. } => "blocked",
                 Action::Orphan { .. } => "orphan",
+                Action::Move { .. } => "move",
+                Action::Import { .. } => "import",
+                Action::Forget { .. } => "forget",
             };
             (action.address().name.clone(), kind)
         })

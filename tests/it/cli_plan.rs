@@ -138,12 +138,12 @@ fn plan_as_json_is_versioned_and_counts_the_actions() {
         .run();
     run.success();
     let plan = json(&run.stdout);
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     assert_eq!(plan["kind"], "plan");
     assert_eq!(plan["state"], Value::Null);
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"create": 5, "update": 0, "delete": 0, "status": 0, "protect": 0, "blocked": 0, "orphan": 0, "unchanged": 0, "conflict": 0})
+        serde_json::json!({"create": 5, "update": 0, "delete": 0, "status": 0, "protect": 0, "blocked": 0, "orphan": 0, "move": 0, "import": 0, "forget": 0, "unchanged": 0, "conflict": 0})
     );
     assert_eq!(
         json_actions(&plan),
@@ -208,7 +208,7 @@ fn plan_shows_every_kind_of_action_and_changes_nothing() {
     );
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"create": 2, "update": 1, "delete": 0, "status": 0, "protect": 0, "blocked": 0, "orphan": 1, "unchanged": 2, "conflict": 0})
+        serde_json::json!({"create": 2, "update": 1, "delete": 0, "status": 0, "protect": 0, "blocked": 0, "orphan": 1, "move": 0, "import": 0, "forget": 0, "unchanged": 2, "conflict": 0})
     );
     // The state as written: `write_state_file` counts the write in the serial.
     assert_eq!(plan["state"]["serial"], 1);

@@ -374,7 +374,7 @@ fn ci_variables_name_the_commit_and_the_job_and_plans_quote_them() {
     // The committed schema accepts the plan with its `last_applied` objects.
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/plan-v1.json"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/plan-v2.json"),
         )
         .unwrap(),
     )

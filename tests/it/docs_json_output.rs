@@ -1,4 +1,4 @@
-//! The JSON Schemas of `docs/json-output.md`: `docs/schema/plan-v1.json` and
+//! The JSON Schemas of `docs/json-output.md`: `docs/schema/plan-v2.json` and
 //! `docs/schema/apply-events-v1.json` accept what the binary really prints (plans with each
 //! kind of action, refreshed or not, targeted, with unmanaged groups; apply runs that
 //! create, update, start, protect, delete, recover, fail, throttle, dry-run and leave
@@ -175,6 +175,56 @@ fn lifecycle_workspace(protect_kept: bool) -> (Cityform, EmulatorProcess) {
     (workspace, emulator)
 }
 
+/// A workspace whose `Moved`, `Import` and `Removed` documents plan a move (and the rename
+/// that follows), an import and a removal, pointed at a fresh emulator (returned too).
+fn declared_workspace() -> (Cityform, EmulatorProcess) {
+    let seeded = Cityform::new().file(
+        "seed.yaml",
+        "jobGroups:\n  - {instanceId: cityvisual-Instance, name: old-name, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}\n  - {instanceId: cityvisual-Instance, name: adopted, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2, status: Running}\n  - {instanceId: cityvisual-Instance, name: handed-over, algoLibId: \"3\", resourceProfileId: \"6\", planedJobCount: 2, streamPerJob: 2}\n",
+    );
+    let emulator = EmulatorProcess::start(&["--seed", seeded.join("seed.yaml").to_str().unwrap()]);
+    let mut state = State::new(uuid::Uuid::new_v4().to_string());
+    for (name, id) in [("old-name", "1"), ("handed-over", "3")] {
+        state.job_groups.insert(
+            Address::example(name),
+            StateEntry::new(id, lifecycle_spec(), "R", "2026-11-20T08:00:00Z"),
+        );
+    }
+    let changes = "\
+apiVersion: cityform/v1
+kind: Moved
+spec:
+  from: cn-shanghai/cityvisual-Instance/old-name
+  to: cn-shanghai/cityvisual-Instance/new-name
+---
+apiVersion: cityform/v1
+kind: Import
+spec:
+  address: cn-shanghai/cityvisual-Instance/adopted
+---
+apiVersion: cityform/v1
+kind: Removed
+spec:
+  address: cn-shanghai/cityvisual-Instance/handed-over
+";
+    let workspace = Cityform::new()
+        .file(
+            "manifests/groups.yaml",
+            [
+                lifecycle_document("new-name", ""),
+                lifecycle_document("adopted", ""),
+            ]
+            .concat(),
+        )
+        .file("manifests/changes.yaml", changes)
+        .state(&state)
+        .env("CITYFORM_ENDPOINT", &emulator.endpoint)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
+        .env("CITYFORM_RETRY_BASE_MS", "1");
+    (workspace, emulator)
+}
+
 /// A refreshed plan to start `started` while the service still reports it `stopping`: a
 /// first workspace stops it (without waiting) on an emulator whose transitions last ten
 /// minutes, a second one, whose manifests want it running, plans.
@@ -272,7 +322,7 @@ fn described_properties(schema: &Value) -> BTreeSet<String> {
 
 #[test]
 fn real_plans_validate_against_the_plan_schema() {
-    let validator = validator("docs/schema/plan-v1.json");
+    let validator = validator("docs/schema/plan-v2.json");
     let mut runs = Vec::new();
     // No state: nothing recorded to look up, so the refresh is skipped and says why.
     let without_state = Cityform::new()
@@ -322,9 +372,14 @@ fn real_plans_validate_against_the_plan_schema() {
     runs.push(excluding);
     runs.push(plan_of_a_group_still_stopping());
     runs.push(plan_with_a_conflict_and_a_rename());
+    // Moved, Import and Removed documents: a move, an import and a removal.
+    let (declared, _declared_emulator) = declared_workspace();
+    let declared = declared.then().args(["plan", "--format", "json"]).run();
+    declared.success();
+    runs.push(declared);
 
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repository().join("docs/schema/plan-v1.json")).unwrap(),
+        &std::fs::read_to_string(repository().join("docs/schema/plan-v2.json")).unwrap(),
     )
     .unwrap();
     let mut fields = BTreeSet::new();
@@ -372,14 +427,14 @@ fn real_plans_validate_against_the_plan_schema() {
 
 #[test]
 fn the_plan_schema_refuses_what_the_format_does_not_allow() {
-    let validator = validator("docs/schema/plan-v1.json");
+    let validator = validator("docs/schema/plan-v2.json");
     let run = Cityform::new()
         .manifests()
         .args(["plan", "--format", "json"])
         .run();
     let plan: Value = serde_json::from_str(&run.stdout).unwrap();
     let mut wrong_version = plan.clone();
-    wrong_version["format_version"] = 2.into();
+    wrong_version["format_version"] = 1.into();
     let mut unknown_action = plan.clone();
     unknown_action["actions"][0]["action"] = "destroy".into();
     let mut count_as_text = plan.clone();
@@ -400,7 +455,7 @@ fn the_plan_schema_refuses_what_the_format_does_not_allow() {
         "action": "set_status", "address": "a/b/c", "job_group_id": "4", "to": "Paused"
     });
     for (what, document) in [
-        ("format_version 2", wrong_version),
+        ("format_version 1", wrong_version),
         ("an unknown action", unknown_action),
         ("a count as text", count_as_text),
         ("a param value not in canonical form", lowercase_param),
@@ -521,6 +576,12 @@ fn real_apply_events() -> Vec<(String, Value)> {
     let applied = lifecycle.then().args(APPLY).arg("--prune").run();
     applied.success();
     collect(&applied);
+
+    // Moved, Import and Removed documents carried out in the state.
+    let (declared, _emulator) = declared_workspace();
+    let applied = declared.then().args(APPLY).run();
+    applied.success();
+    collect(&applied);
     collected
 }
 
@@ -604,6 +665,7 @@ fn real_apply_events_validate_against_the_event_schema() {
         "protected",
         "deleted",
         "recovered",
+        "recorded",
         "failed",
         "not_applied",
         "would_create",
@@ -690,7 +752,7 @@ fn the_event_schema_refuses_what_the_format_does_not_allow() {
 #[test]
 fn cityform_schema_prints_the_committed_output_schemas() {
     for (kind, relative) in [
-        ("plan", "docs/schema/plan-v1.json"),
+        ("plan", "docs/schema/plan-v2.json"),
         ("apply-events", "docs/schema/apply-events-v1.json"),
     ] {
         let run = Cityform::new().args(["schema", kind]).run();

@@ -26,6 +26,7 @@ mod apply_lifecycle;
 mod ci_recipes;
 mod cli_apply;
 mod cli_credentials;
+mod cli_declarative;
 mod cli_diagnostics;
 mod cli_help;
 mod cli_lifecycle;

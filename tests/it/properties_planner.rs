@@ -326,6 +326,28 @@ fn apply(plan: &Plan, state: Option<&State>) -> State {
                 state.job_groups.remove(address);
                 state.serial += 1;
             }
+            Action::Move { address, from, .. } => {
+                if let Some(entry) = state.job_groups.remove(from) {
+                    state.job_groups.insert(address.clone(), entry);
+                    state.serial += 1;
+                }
+            }
+            Action::Import {
+                address,
+                job_group_id,
+                spec,
+                ..
+            } => {
+                state.job_groups.insert(
+                    address.clone(),
+                    StateEntry::new(job_group_id.clone(), spec.clone(), "", ""),
+                );
+                state.serial += 1;
+            }
+            Action::Forget { address, .. } => {
+                state.job_groups.remove(address);
+                state.serial += 1;
+            }
             Action::Orphan { .. } | Action::BlockedDelete { .. } => {}
         }
     }

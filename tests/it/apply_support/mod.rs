@@ -173,7 +173,7 @@ pub fn desired_with<'a>(groups: impl IntoIterator<Item = (&'a str, JobGroupSpec)
                 )
             })
             .collect(),
-        warnings: Vec::new(),
+        ..Desired::default()
     }
 }
 
