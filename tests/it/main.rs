@@ -28,6 +28,7 @@ mod cli_apply;
 mod cli_credentials;
 mod cli_declarative;
 mod cli_diagnostics;
+mod cli_generate;
 mod cli_help;
 mod cli_lifecycle;
 mod cli_plan;
