@@ -13,6 +13,7 @@ pub mod cloud;
 pub mod duration;
 pub mod emulator;
 pub mod file_kind;
+pub mod forge;
 pub mod manifest;
 pub mod model;
 pub mod plan;

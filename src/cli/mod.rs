@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod backend;
+mod comment;
 mod completions;
 mod connect;
 pub mod core_dumps;
@@ -55,6 +56,13 @@ enum Command {
     /// Reads the file only (its checksum is verified): no manifests, no state, no service.
     /// A CI job shows with it the plan it is about to apply.
     Show(show::ShowArgs),
+    /// Post a saved plan on the pull request a CI job runs for, updating it in place.
+    ///
+    /// One comment per plan key, found again by a hidden marker and edited on every push
+    /// instead of adding a new one; a plan too long for one comment is posted whole in
+    /// several, in order, each saying which part it is. Uses the platform's REST API with
+    /// the job's token (`GITHUB_TOKEN`, or `CITYFORM_GITLAB_TOKEN` on GitLab).
+    Comment(comment::CommentArgs),
     /// Record the live job groups in the state, changing nothing in the service.
     ///
     /// Lists every instance the state records a group in, records the live spec, name and
@@ -141,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Plan(args) => plan::run(args).await,
             Command::Apply(args) => apply::run(args).await,
             Command::Show(args) => show::run(&args),
+            Command::Comment(args) => comment::run(args).await,
             Command::Refresh(args) => refresh::run(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Generate(args) => generate::run(args).await,

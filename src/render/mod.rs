@@ -11,6 +11,7 @@
 
 pub mod apply_markdown;
 pub mod apply_text;
+pub mod comment;
 pub mod history;
 pub mod plan_json;
 pub mod plan_markdown;

@@ -30,6 +30,12 @@ pub fn render_plan(plan: &Plan) -> String {
 /// [`render_plan`], each update and orphan saying which commit last applied it (linked
 /// when the repository is known), as far as `last_applied` knows.
 pub fn render_plan_with(plan: &Plan, last_applied: &LastApplied) -> String {
+    render_plan_within(plan, last_applied, MAX_LENGTH)
+}
+
+/// [`render_plan_with`], cut past `max_length` bytes instead of [`MAX_LENGTH`]: with
+/// `usize::MAX`, whole, for a caller that splits it into several comments itself.
+pub fn render_plan_within(plan: &Plan, last_applied: &LastApplied, max_length: usize) -> String {
     let shown = super::printable_plan(plan);
     let plan: &Plan = &shown;
     let mut out = String::from("### cityform plan\n\n");
@@ -94,7 +100,7 @@ pub fn render_plan_with(plan: &Plan, last_applied: &LastApplied) -> String {
     let details = details(plan);
     let closing = "```\n\n</details>\n";
     let opening = "\n<details><summary>Show attribute changes</summary>\n\n```diff\n";
-    let budget = MAX_LENGTH
+    let budget = max_length
         .saturating_sub(out.len() + opening.len() + closing.len() + unmanaged.len() + 200);
     if table.len() > budget {
         let (kept, shown) = cut(&table, budget / 2);
