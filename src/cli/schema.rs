@@ -24,7 +24,7 @@ pub struct SchemaArgs {
 /// The documents cityform has a schema for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SchemaKind {
-    /// A manifest document (`kind: JobGroup` or `kind: Defaults`), for editors and linters.
+    /// A manifest document (`kind: JobGroup`, `Defaults`, `Moved`, `Import` or `Removed`), for editors and linters.
     Manifest,
     /// The output of `cityform plan --format json`.
     Plan,
