@@ -14,6 +14,7 @@ mod cli_support;
 mod credentials_support;
 mod emulator_process;
 mod emulator_support;
+mod forge_support;
 #[path = "../../fuzz/src/lib.rs"]
 #[allow(dead_code, clippy::expect_used)] // the fuzz targets' own code: a panic is a finding
 mod fuzzing;
