@@ -283,12 +283,9 @@ impl RunContext {
 /// The directory git runs in: the first path input's (itself when it is a directory, its
 /// parent otherwise), or the current directory.
 fn git_directory(inputs: &[Input]) -> PathBuf {
-    let first = inputs.iter().find_map(|input| match input {
-        Input::Path(path) => Some(path),
-        Input::Stdin => None,
-    });
+    let first = inputs.iter().find_map(Input::path);
     match first {
-        Some(path) if path.is_dir() => path.clone(),
+        Some(path) if path.is_dir() => path.to_path_buf(),
         Some(path) => match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
@@ -316,14 +313,11 @@ fn inspect_repository(
         ..RepositoryFacts::default()
     };
     for input in inputs {
-        let path = match input {
-            Input::Stdin => {
-                facts
-                    .unknown
-                    .get_or_insert(CleanlinessUnknown::StandardInput);
-                continue;
-            }
-            Input::Path(path) => path,
+        let Some(path) = input.path() else {
+            facts
+                .unknown
+                .get_or_insert(CleanlinessUnknown::StandardInput);
+            continue;
         };
         let inside = path.canonicalize().ok().and_then(|canonical| {
             let relative = canonical.strip_prefix(&canonical_toplevel).ok()?;
@@ -331,7 +325,7 @@ fn inspect_repository(
         });
         match inside {
             Some((in_repository, directory)) => facts.scopes.push(Scope {
-                named: path.clone(),
+                named: path.to_path_buf(),
                 directory,
                 in_repository,
             }),
@@ -339,7 +333,7 @@ fn inspect_repository(
                 facts
                     .unknown
                     .get_or_insert_with(|| CleanlinessUnknown::OutsideRepository {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         toplevel: toplevel.to_path_buf(),
                     });
             }

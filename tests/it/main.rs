@@ -27,6 +27,7 @@ mod ci_recipes;
 mod cli_apply;
 mod cli_credentials;
 mod cli_diagnostics;
+mod cli_habits;
 mod cli_help;
 mod cli_lifecycle;
 mod cli_plan;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use super::Outcome;
 use super::backend::{self, BackendChoice};
 use super::interaction::{into_anyhow, print_notice};
+use super::output::Advice;
 use super::plan::print_plan;
 use super::provenance_args::{ProvenanceArgs, RetentionArgs};
 use super::settings::{
@@ -97,9 +98,18 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     }
     let source = match &args.plan_file {
         Some(file) => {
+            if file.is_dir() {
+                bail!(manifests_given_as_plan(file));
+            }
             let bytes = std::fs::read(file)
                 .with_context(|| format!("could not read the saved plan `{}`", file.display()))?;
-            let plan = plan::saved::from_bytes(&file.display().to_string(), &bytes)?;
+            let plan = match plan::saved::from_bytes(&file.display().to_string(), &bytes) {
+                Ok(plan) => plan,
+                Err(_) if looks_like_manifest(file, &bytes) => {
+                    bail!(manifests_given_as_plan(file))
+                }
+                Err(error) => return Err(error.into()),
+            };
             Source::Saved {
                 file: file.clone(),
                 plan,
@@ -236,6 +246,38 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         demo.finish(&report);
     }
     outcome(&report)
+}
+
+/// Whether a file that is not a saved plan is a manifest: named `*.yaml` or `*.yml`, or
+/// with a line that starts a manifest document (`apiVersion:`, `kind:`). A saved plan is
+/// JSON, whose lines never start so.
+fn looks_like_manifest(file: &Path, bytes: &[u8]) -> bool {
+    let by_name = matches!(
+        file.extension().and_then(|extension| extension.to_str()),
+        Some("yaml" | "yml")
+    );
+    by_name
+        || String::from_utf8_lossy(bytes)
+            .lines()
+            .any(|line| line.starts_with("apiVersion:") || line.starts_with("kind:"))
+}
+
+/// The error for `apply manifests/` or `apply x.yaml`, as `kubectl apply` is written:
+/// manifests are named with `-f`; the positional argument is a saved plan.
+fn manifests_given_as_plan(file: &Path) -> Advice {
+    let shown = file.display();
+    let what = if file.is_dir() {
+        "a directory"
+    } else {
+        "a manifest"
+    };
+    Advice::new(
+        format!("`{shown}` is {what}, not a saved plan"),
+        format!(
+            "name manifests with `-f`: `cityform apply -f {shown}`; the argument without a flag \
+             is a plan saved by `cityform plan --out FILE`"
+        ),
+    )
 }
 
 /// The command line's side of an apply: notices and the plan printed, the question asked

@@ -1,0 +1,110 @@
+//! What cityform says to a command line written from another tool's habits (`kubectl apply
+//! x.yaml`, `--flag value` for a flag that takes `=value`) or from a place it did not expect
+//! (inside the manifests directory): each message names what was given and what to write
+//! instead. One test per habit, each with its snapshot.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use crate::cli_support::Cityform;
+
+#[test]
+fn apply_given_a_manifest_file_says_to_use_dash_f() {
+    let run = Cityform::new()
+        .manifests()
+        .args(["apply", "manifests/traffic.yaml"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr
+            .contains("hint: name manifests with `-f`: `cityform apply -f manifests/traffic.yaml`"),
+        "{}",
+        run.stderr
+    );
+    assert_run_snapshot!(run);
+}
+
+#[test]
+fn apply_given_a_manifest_by_its_content_or_a_directory_says_to_use_dash_f() {
+    let cityform = Cityform::new()
+        .manifests()
+        .file("groups.txt", "apiVersion: cityform/v1\nkind: JobGroup\n");
+    let by_content = cityform.then().args(["apply", "groups.txt"]).run();
+    by_content.failure();
+    assert!(
+        by_content
+            .stderr
+            .starts_with("error: `groups.txt` is a manifest, not a saved plan\n"),
+        "{}",
+        by_content.stderr
+    );
+    let directory = cityform.then().args(["apply", "manifests"]).run();
+    directory.failure();
+    assert_run_snapshot!(directory);
+    // Anything else that is not a plan is still called what it is.
+    let other = cityform
+        .then()
+        .file("notes.txt", "not json")
+        .args(["apply", "notes.txt"])
+        .run();
+    other.failure();
+    assert!(
+        other
+            .stderr
+            .starts_with("error: `notes.txt` is not a cityform saved plan: "),
+        "{}",
+        other.stderr
+    );
+}
+
+#[test]
+fn one_file_without_the_defaults_beside_it_names_the_defaults_file() {
+    let run = Cityform::new()
+        .manifests()
+        .args(["plan", "--refresh=false", "-f", "manifests/safety.yaml"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr.contains(
+            "`manifests/00-defaults.yaml` beside it holds a `Defaults` document, which applies \
+             only when it is read too: name the directory, `-f manifests`, or add \
+             `-f manifests/00-defaults.yaml`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_run_snapshot!(run);
+    // With the defaults named too, the same file plans.
+    Cityform::new()
+        .manifests()
+        .args([
+            "plan",
+            "--refresh=false",
+            "-f",
+            "manifests/safety.yaml",
+            "-f",
+            "manifests/00-defaults.yaml",
+        ])
+        .run()
+        .success();
+}
+
+#[test]
+fn run_inside_the_manifests_directory_says_where_it_looked() {
+    let cityform = Cityform::new().manifests();
+    let run = cityform
+        .then()
+        .in_directory("manifests")
+        .args(["plan", "--refresh=false"])
+        .run();
+    run.failure();
+    let looked = cityform.join("manifests/manifests");
+    assert!(
+        run.stderr.contains(&format!(
+            "looked for the manifests in `{}`",
+            looked.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("(`-f .` reads the current directory)"));
+    assert_run_snapshot!(run);
+}
