@@ -1,7 +1,8 @@
 //! What cityform says to a command line written from another tool's habits (`kubectl apply
-//! x.yaml`, `--flag value` for a flag that takes `=value`) or from a place it did not expect
-//! (inside the manifests directory): each message names what was given and what to write
-//! instead. One test per habit, each with its snapshot.
+//! x.yaml`, `--flag value` for a flag that takes `=value`), from a place it did not expect
+//! (inside the manifests directory), or with settings nobody typed (a flag's environment
+//! variable, half an access key): each message names what was given and what to write
+//! instead, and never a secret's value.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::cli_support::Cityform;
@@ -106,5 +107,101 @@ fn run_inside_the_manifests_directory_says_where_it_looked() {
         run.stderr
     );
     assert!(run.stderr.contains("(`-f .` reads the current directory)"));
+    assert_run_snapshot!(run);
+}
+
+#[test]
+fn a_conflict_with_a_flag_set_by_its_variable_names_the_variable() {
+    let run = Cityform::new()
+        .manifests()
+        .env("CITYFORM_ENDPOINT", "http://127.0.0.1:9/")
+        .args(["apply", "--emulator", "--auto-approve"])
+        .run();
+    run.failure();
+    assert_run_snapshot!(run);
+    let run = Cityform::new()
+        .manifests()
+        .env("CITYFORM_STATE", "elsewhere.json")
+        .args(["apply", "--emulator", "--auto-approve"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr.starts_with(
+            "error: `--emulator` cannot be used with `CITYFORM_STATE` (set in the environment, \
+             it stands for `--state`)\n  hint: unset `CITYFORM_STATE` for this run \
+             (`env -u CITYFORM_STATE cityform ...`), or leave out `--emulator`\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    // A flag typed on the command line is still named as typed.
+    let run = Cityform::new()
+        .manifests()
+        .args(["apply", "--emulator", "--state", "elsewhere.json"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr
+            .contains("the argument '--emulator' cannot be used with '--state <PATH>'"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_invalid_value_from_a_variable_names_the_variable() {
+    let run = Cityform::new()
+        .manifests()
+        .env("CITYFORM_HISTORY_RETENTION", "many")
+        .args(["apply", "--auto-approve"])
+        .run();
+    run.failure();
+    assert_run_snapshot!(run);
+}
+
+#[test]
+fn a_value_after_a_space_where_equals_is_needed_is_explained() {
+    let run = Cityform::new()
+        .manifests()
+        .args(["plan", "--refresh", "false"])
+        .run();
+    run.failure();
+    assert_run_snapshot!(run);
+    // `apply` would take `false` for a saved plan's name: the same explanation.
+    let run = Cityform::new()
+        .manifests()
+        .args(["apply", "--refresh", "false", "--auto-approve"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr.contains("write `--refresh=false`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_endpoint_without_a_scheme_is_given_one() {
+    let run = Cityform::new()
+        .manifests()
+        .args(["plan", "--endpoint", "localhost:8790"])
+        .run();
+    run.failure();
+    assert_run_snapshot!(run);
+}
+
+#[test]
+fn half_an_access_key_names_what_is_set_and_what_is_missing_never_a_value() {
+    let run = Cityform::new()
+        .manifests()
+        .env("ALIBABA_CLOUD_SECURITY_TOKEN", "token-value-never-shown")
+        .env(
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "secret-value-never-shown",
+        )
+        .arg("whoami")
+        .run();
+    run.failure();
+    assert!(!run.stderr.contains("never-shown"), "{}", run.stderr);
     assert_run_snapshot!(run);
 }
