@@ -147,6 +147,7 @@ pub(crate) fn prepare(
             address,
             job_group_id,
             prevent_destroy,
+            ..
         } => match matching_entry(
             ChangeKind::Protect,
             address,
@@ -281,6 +282,7 @@ mod tests {
             from: Some(Status::Stopped),
             observed: None,
             to: Status::Running,
+            source: None,
         }
     }
 
@@ -357,6 +359,7 @@ mod tests {
             address: address("g"),
             job_group_id: "7".into(),
             prevent_destroy: true,
+            source: None,
         };
         let Some(Prepared::Refused(failure)) = prepare(&action, Some(&state), &BTreeSet::new())
         else {

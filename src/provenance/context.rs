@@ -118,6 +118,24 @@ impl RunContext {
     ) -> RunContext {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         Self::collect_with(&Git::default(), inputs, commit_override, environment, &host)
+            .with_account_fallback(environment, account_name)
+    }
+
+    /// The same context with `account()` (asked only when needed) as the person running
+    /// cityform when neither a CI job nor `USER`/`LOGNAME` names one: a container, a
+    /// service or `env -i` still records who ran it, not `unknown`.
+    fn with_account_fallback(
+        mut self,
+        environment: &BTreeMap<String, String>,
+        account: impl FnOnce() -> Option<String>,
+    ) -> Self {
+        if environment::user_name(environment).is_none()
+            && let Actor::User { user, .. } = &mut self.actor
+            && let Some(account) = account()
+        {
+            *user = name_or_unknown(&account);
+        }
+        self
     }
 
     /// [`RunContext::collect_inputs`] with a given `git` and host name.
@@ -411,6 +429,21 @@ fn assemble(
         repository_url,
         forge,
         scopes: repository.scopes,
+    }
+}
+
+/// The name of the account the process runs as, from the password database.
+fn account_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        nix::unistd::User::from_uid(nix::unistd::Uid::current())
+            .ok()
+            .flatten()
+            .map(|user| user.name)
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 
@@ -864,6 +897,42 @@ mod tests {
             PathBuf::from(".")
         );
         assert_eq!(git_directory(&[Input::Stdin]), PathBuf::from("."));
+    }
+
+    #[test]
+    fn the_account_names_the_person_only_when_the_environment_names_nobody() {
+        let nobody = environment(&[]);
+        let account = || Some("svc-deploy".to_owned());
+        let user_of = |context: RunContext| match context.actor {
+            Actor::User { user, .. } => user,
+            Actor::Ci { url, .. } => url,
+        };
+        let fallback = RunContext::without_git(None, &nobody, "h");
+        assert_eq!(
+            user_of(fallback.with_account_fallback(&nobody, account)),
+            "svc-deploy"
+        );
+        let named = environment(&[("USER", "alice")]);
+        let context = RunContext::without_git(None, &named, "h");
+        assert_eq!(
+            user_of(context.with_account_fallback(&named, || panic!("not asked"))),
+            "alice"
+        );
+        let ci = environment(&[
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/city"),
+            ("GITHUB_RUN_ID", "8812"),
+        ]);
+        let context = RunContext::without_git(None, &ci, "h");
+        assert!(matches!(
+            context.with_account_fallback(&ci, account).actor,
+            Actor::Ci { .. }
+        ));
+        let none = RunContext::without_git(None, &nobody, "h");
+        assert_eq!(
+            user_of(none.with_account_fallback(&nobody, || None)),
+            "unknown"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::{
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan};
-use crate::provenance::Provenance;
+use crate::render::Quote;
 use crate::render::history::last_applied_text;
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
@@ -174,7 +174,7 @@ fn render_action(
     out: &mut String,
     action: &Action,
     painter: &Painter,
-    last_applied: Option<&Provenance>,
+    last_applied: Option<Quote<'_>>,
 ) {
     let mut block = Block {
         out,
@@ -213,6 +213,7 @@ fn render_action(
             from,
             observed,
             to,
+            ..
         } => block.set_status(
             address,
             job_group_id.as_deref(),
@@ -224,6 +225,7 @@ fn render_action(
             address,
             job_group_id,
             prevent_destroy,
+            ..
         } => block.protect(address, job_group_id, *prevent_destroy),
         Action::Delete {
             address,
@@ -242,7 +244,7 @@ fn render_action(
 struct Block<'a> {
     out: &'a mut String,
     painter: &'a Painter,
-    last_applied: Option<&'a Provenance>,
+    last_applied: Option<Quote<'a>>,
 }
 
 impl Block<'_> {
@@ -252,8 +254,8 @@ impl Block<'_> {
             "  # {}{what}",
             self.painter.bold(&address.to_string())
         );
-        if let Some(provenance) = self.last_applied {
-            let note = format!("# {}", last_applied_text(provenance));
+        if let Some(quote) = self.last_applied {
+            let note = format!("# {}", last_applied_text(quote));
             let _ = writeln!(
                 self.out,
                 "  {}",

@@ -205,3 +205,25 @@ fn half_an_access_key_names_what_is_set_and_what_is_missing_never_a_value() {
     assert!(!run.stderr.contains("never-shown"), "{}", run.stderr);
     assert_run_snapshot!(run);
 }
+
+#[test]
+fn each_command_offers_only_the_formats_it_prints() {
+    let help = |command: &str| {
+        let run = Cityform::new().args([command, "--help"]).run();
+        run.success();
+        run.stdout
+    };
+    assert!(!help("apply").contains("markdown"), "{}", help("apply"));
+    assert!(help("plan").contains("- markdown:"), "{}", help("plan"));
+    assert!(help("show").contains("- markdown:"), "{}", help("show"));
+    let run = Cityform::new()
+        .manifests()
+        .args(["apply", "--format", "markdown", "--auto-approve"])
+        .run();
+    run.failure();
+    assert!(
+        run.stderr.contains("[possible values: text, json]"),
+        "{}",
+        run.stderr
+    );
+}

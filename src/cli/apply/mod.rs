@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 
 use super::Outcome;
@@ -54,7 +54,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     state: StateArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    output: ApplyOutputArgs,
     #[command(flatten)]
     cloud: CloudArgs,
     #[command(flatten)]
@@ -89,13 +89,44 @@ pub struct ApplyArgs {
     emulator: bool,
 }
 
+/// How apply prints: `--format` offers only what apply prints (Markdown is for plans,
+/// `plan --format markdown`), with the colour switch every command has.
+#[derive(Debug, Clone, Args)]
+struct ApplyOutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    format: ApplyFormat,
+    /// Never colour the output (colour is used only on a terminal, and never when `NO_COLOR` is set).
+    #[arg(long)]
+    no_color: bool,
+}
+
+/// The formats apply prints in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ApplyFormat {
+    /// Human-readable text: the plan, then a line per action, coloured on a terminal.
+    Text,
+    /// One JSON object per line: each event, then the summary (`docs/json-output.md`).
+    Json,
+}
+
+impl From<ApplyOutputArgs> for OutputArgs {
+    fn from(output: ApplyOutputArgs) -> Self {
+        OutputArgs {
+            format: match output.format {
+                ApplyFormat::Text => Format::Text,
+                ApplyFormat::Json => Format::Json,
+            },
+            no_color: output.no_color,
+        }
+    }
+}
+
 pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // Installed first, so that Ctrl-C at any moment ends the run with 130, not a bare signal.
     let interruption = Interruption::install();
     let environment = process_environment();
-    if args.output.format == Format::Markdown {
-        bail!("`--format markdown` is for plans; apply prints `text` or `json`");
-    }
+    let output = OutputArgs::from(args.output.clone());
     let source = match &args.plan_file {
         Some(file) => {
             if file.is_dir() {
@@ -164,7 +195,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         connection.client().await?;
     }
 
-    let json = args.output.format == Format::Json;
+    let json = output.format == Format::Json;
     if args.dry_run && !json {
         eprintln!("{}", render::apply_text::dry_run_banner());
     }
@@ -180,7 +211,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         None => backend::open_state(&args.state, "cityform apply", &environment).await?,
     };
 
-    let renderer = progress::Renderer::new(args.output.format);
+    let renderer = progress::Renderer::new(output.format);
     let (sender, receiver) = mpsc::channel(1024);
     let printer = tokio::spawn(renderer.clone().consume(receiver));
     let (acting, stop) = interruption.parts();
@@ -194,7 +225,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         stop,
     };
     let mut interaction = Terminal {
-        output: &args.output,
+        output: &output,
         environment: &environment,
         renderer: renderer.clone(),
         acting,
