@@ -266,6 +266,30 @@ fn plan_and_apply_append_to_the_github_job_summary() {
         summary.ends_with("**No changes.** The job groups match the manifests (5 unchanged).\n\n"),
         "{summary}"
     );
+
+    // Updates alone: the headline counts them, as the table lists them.
+    let manifest = workspace.join("manifests/traffic.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("streamPerJob: 5", "streamPerJob: 6"),
+    )
+    .unwrap();
+    std::fs::write(workspace.join("summary.md"), "").unwrap();
+    workspace
+        .then()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+    let summary = std::fs::read_to_string(workspace.join("summary.md")).unwrap();
+    let updated = summary.matches("| `~` |").count();
+    assert!(updated >= 2, "{summary}");
+    assert!(
+        summary.starts_with(&format!(
+            "### cityform apply\n\n**Apply complete:** 0 created, {updated} updated, 0 recovered, 0 failed.\n"
+        )),
+        "{summary}"
+    );
 }
 
 #[test]
