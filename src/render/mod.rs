@@ -17,6 +17,7 @@ pub mod plan_markdown;
 pub mod plan_text;
 pub mod refresh;
 pub mod state;
+pub mod validation;
 
 use std::collections::{BTreeMap, BTreeSet};
 
