@@ -44,11 +44,16 @@ impl Flag {
     }
 }
 
-/// Every flag of `command` and its subcommands.
-fn flags(command: &Command) -> Vec<Flag> {
+/// The flags of the command `typed` runs: those of each (sub)command named on the way
+/// down from `command`, so that the global ones are among them.
+fn flags(command: &Command, typed: &[&str]) -> Vec<Flag> {
     let mut found: Vec<Flag> = command.get_arguments().filter_map(Flag::of).collect();
-    for subcommand in command.get_subcommands() {
-        found.extend(flags(subcommand));
+    let named = typed
+        .iter()
+        .enumerate()
+        .find_map(|(index, word)| Some((index, command.find_subcommand(word)?)));
+    if let Some((index, subcommand)) = named {
+        found.extend(flags(subcommand, &typed[index + 1..]));
     }
     found
 }
@@ -62,12 +67,16 @@ pub fn reword(
     environment: &BTreeMap<String, String>,
     command: &Command,
 ) -> clap::Error {
-    let flags = flags(command);
+    // `--help` and `--version` end parsing as errors too; they are not mistakes.
+    if !error.use_stderr() {
+        return error;
+    }
     let typed: Vec<&str> = arguments
         .iter()
         .skip(1)
         .filter_map(|argument| argument.to_str())
         .collect();
+    let flags = flags(command, &typed);
     if let Some(message) = space_before_value(&typed, &flags) {
         return clap::Error::raw(ErrorKind::ValueValidation, message);
     }
@@ -254,6 +263,21 @@ mod tests {
         );
         let message = parse(&["apply", "--refresh", "true"], &[]);
         assert!(message.contains("write `--refresh=true`"), "{message}");
+    }
+
+    #[test]
+    fn help_is_not_a_mistake() {
+        let arguments: Vec<OsString> = ["cityform", "plan", "--help"]
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        let command = Cli::command();
+        let help = command
+            .clone()
+            .try_get_matches_from(&arguments)
+            .unwrap_err();
+        let kept = reword(help, &arguments, &BTreeMap::new(), &command);
+        assert_eq!(kept.kind(), ErrorKind::DisplayHelp);
     }
 
     #[test]
