@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 /// mimalloc instead of glibc's allocator: `plan` and `apply` allocate from several threads at
 /// once, and glibc's arenas made them markedly slower (`docs/performance.md`, "Allocator").
 #[global_allocator]
@@ -17,7 +15,7 @@ fn main() -> ExitCode {
             "warning: {error}; a crash could leave the access key secret in a core file: set `ulimit -c 0`"
         );
     }
-    let cli = match cityform::cli::Cli::try_parse() {
+    let cli = match cityform::cli::Cli::parse_command_line() {
         Ok(cli) => cli,
         Err(error) => {
             // `--help` and `--version` end here too, and are not errors. A usage error is

@@ -38,7 +38,7 @@ use crate::cloud::{CloudClient, ErrorClass, RunHealth};
 use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::state::journal::{Intent, JournalRecord, Retention};
-use crate::state::{Backend, State, StateError};
+use crate::state::{Backend, HistorySelection, State, StateError};
 
 /// Actions under way at once, per request slot. `parallelism` bounds the calls in hand
 /// ([`RequestSlots`]); the actions beyond them record their intents ahead, or their
@@ -165,8 +165,15 @@ pub async fn execute<B: Backend>(
         .iter()
         .flatten()
         .any(|action| matches!(action, Action::Create { .. } | Action::Import { .. }));
-    let history = HistoryRecorder::new(options.provenance.as_ref(), Some(plan));
+    let mut history = HistoryRecorder::new(options.provenance.as_ref(), Some(plan));
     let prepared = prepare_state(backend, &client, will_create, &events, &history).await?;
+    let deleted = history.deleted_groups();
+    if let Some(state) = prepared.state.as_ref().filter(|_| !deleted.is_empty()) {
+        let earlier = backend
+            .history(state, HistorySelection::Groups(&deleted))
+            .await?;
+        history.remember_declared(&earlier);
+    }
     if let Some(retain_per_group) = options.history_retention
         && let Some(state) = &prepared.state
         && state.history_retention != retain_per_group

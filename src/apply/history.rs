@@ -4,30 +4,35 @@
 //!
 //! A run without a [`RunContext`] (library callers that collect none) records no history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::SourceLocation;
 use crate::model::Address;
 use crate::plan::{Action, Plan};
 use crate::provenance::RunContext;
 use crate::state::journal::JournalRecord;
-use crate::state::{HistoryAction, HistoryEntry, Moved};
+use crate::state::{History, HistoryAction, HistoryEntry, Moved};
 
 /// Makes the `history` records of one run.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HistoryRecorder<'p> {
     context: Option<RunContext>,
-    /// Where the manifests declare each group the plan creates or updates: borrowed from
-    /// the plan, which a large run would otherwise hold twice.
+    /// Where the manifests declare each group the plan creates, updates, starts, stops or
+    /// protects: borrowed from the plan, which a large run would otherwise hold twice.
     sources: BTreeMap<&'p Address, &'p SourceLocation>,
+    /// The groups the plan deletes.
+    deletes: Vec<&'p Address>,
+    /// Where the manifests declared each deleted group when it was last applied, as its
+    /// history recorded it ([`HistoryRecorder::remember_declared`]).
+    declared_before: BTreeMap<Address, SourceLocation>,
 }
 
 impl<'p> HistoryRecorder<'p> {
     /// A recorder for the actions of `plan`, run with `context`.
     pub(crate) fn new(context: Option<&RunContext>, plan: Option<&'p Plan>) -> Self {
-        let sources = plan
-            .into_iter()
-            .flat_map(|plan| &plan.actions)
+        let actions = plan.into_iter().flat_map(|plan| &plan.actions);
+        let sources = actions
+            .clone()
             .filter_map(|action| match action {
                 Action::Create {
                     address, source, ..
@@ -35,20 +40,63 @@ impl<'p> HistoryRecorder<'p> {
                 | Action::Update {
                     address, source, ..
                 } => Some((address, source)),
+                Action::SetStatus {
+                    address,
+                    source: Some(source),
+                    ..
+                }
+                | Action::Protect {
+                    address,
+                    source: Some(source),
+                    ..
+                } => Some((address, source)),
+                _ => None,
+            })
+            .collect();
+        let deletes = actions
+            .filter_map(|action| match action {
+                Action::Delete { address, .. } => Some(address),
                 _ => None,
             })
             .collect();
         Self {
             context: context.cloned(),
             sources,
+            deletes,
+            declared_before: BTreeMap::new(),
+        }
+    }
+
+    /// The groups whose earlier history [`HistoryRecorder::remember_declared`] wants: those
+    /// the plan deletes, when anything is recorded at all.
+    pub(crate) fn deleted_groups(&self) -> BTreeSet<Address> {
+        if self.context.is_none() {
+            return BTreeSet::new();
+        }
+        self.deletes
+            .iter()
+            .map(|address| (*address).clone())
+            .collect()
+    }
+
+    /// Takes from `history` where each deleted group was declared when it was last applied:
+    /// a delete has no manifest line of its own, and this is the one that went away.
+    pub(crate) fn remember_declared(&mut self, history: &History) {
+        for address in &self.deletes {
+            if let Some(source) = history
+                .last_applied(address)
+                .and_then(|entry| entry.provenance.source.clone())
+            {
+                self.declared_before.insert((*address).clone(), source);
+            }
         }
     }
 
     /// The record of `action` on `address` (the group `job_group_id`), carried out by the
     /// call that returned `request_id` (empty when unknown); `None` without a context.
     ///
-    /// The manifest line is the plan's for the group when the plan creates or updates it;
-    /// a start, stop, protection or delete alone names none.
+    /// The manifest line is the plan's for the group; for a delete, the line that declared
+    /// the group when it was last applied, when its history knows.
     pub(crate) fn record(
         &self,
         action: HistoryAction,
@@ -69,11 +117,16 @@ impl<'p> HistoryRecorder<'p> {
     ) -> Option<HistoryEntry> {
         let context = self.context.as_ref()?;
         let request_id = Some(request_id).filter(|id| !id.is_empty());
+        let mut provenance = context.for_group(self.sources.get(address).copied(), request_id);
+        if provenance.source.is_none() && action == HistoryAction::Delete {
+            // Recorded as the history has it already: relative to the repository.
+            provenance.source = self.declared_before.get(address).cloned();
+        }
         Some(HistoryEntry {
             address: address.clone(),
             action,
             job_group_id: job_group_id.to_owned(),
-            provenance: context.for_group(self.sources.get(address).copied(), request_id),
+            provenance,
             moved: None,
         })
     }
@@ -178,6 +231,61 @@ mod tests {
         };
         assert_eq!(other.provenance.source, None);
         assert_eq!(other.provenance.request_id, None);
+    }
+
+    #[test]
+    fn a_start_or_stop_names_its_manifest_line_and_a_delete_the_line_that_went_away() {
+        let context = RunContext::without_git(Some("3f2a9c1"), &BTreeMap::new(), "laptop");
+        let line = |line| SourceLocation {
+            file: "manifests/city.yaml".into(),
+            line,
+            column: 1,
+        };
+        let mut plan = plan();
+        plan.actions = vec![
+            Action::SetStatus {
+                address: address("west"),
+                job_group_id: Some("jg-2".into()),
+                from: Some(crate::model::Status::Running),
+                observed: None,
+                to: crate::model::Status::Stopped,
+                source: Some(line(9)),
+            },
+            Action::Delete {
+                address: address("gone"),
+                job_group_id: "jg-3".into(),
+                spec: JobGroupSpec::example(),
+            },
+        ];
+        let mut recorder = HistoryRecorder::new(Some(&context), Some(&plan));
+        assert_eq!(recorder.deleted_groups(), BTreeSet::from([address("gone")]));
+        let source_of = |recorder: &HistoryRecorder<'_>, action, name| {
+            let Some(JournalRecord::History(entry)) =
+                recorder.record(action, &address(name), "jg", "req")
+            else {
+                panic!("no history record");
+            };
+            entry.provenance.source
+        };
+        assert_eq!(
+            source_of(&recorder, HistoryAction::Stop, "west"),
+            Some(line(9))
+        );
+        // Without the group's history, a delete names no line.
+        assert_eq!(source_of(&recorder, HistoryAction::Delete, "gone"), None);
+        let mut history = History::new(10);
+        history.push(HistoryEntry {
+            address: address("gone"),
+            action: HistoryAction::Create,
+            job_group_id: "jg-3".into(),
+            provenance: context.for_group(Some(&line(4)), Some("req-0")),
+            moved: None,
+        });
+        recorder.remember_declared(&history);
+        assert_eq!(
+            source_of(&recorder, HistoryAction::Delete, "gone"),
+            Some(line(4))
+        );
     }
 
     #[test]

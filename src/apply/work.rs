@@ -173,6 +173,7 @@ pub(crate) fn prepare(
             address,
             job_group_id,
             prevent_destroy,
+            ..
         } => match matching_entry(
             ChangeKind::Protect,
             address,
@@ -366,6 +367,7 @@ mod tests {
             from: Some(Status::Stopped),
             observed: None,
             to: Status::Running,
+            source: None,
         }
     }
 
@@ -442,6 +444,7 @@ mod tests {
             address: address("g"),
             job_group_id: "7".into(),
             prevent_destroy: true,
+            source: None,
         };
         let Some(Prepared::Refused(failure)) = prepare(&action, Some(&state), &BTreeSet::new())
         else {

@@ -23,12 +23,13 @@ pub mod settings;
 mod show;
 mod state;
 pub mod step_summary;
+mod usage;
 mod validate;
 mod whoami;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 pub use output::report_error;
 
@@ -113,6 +114,23 @@ enum Command {
     Schema(schema::SchemaArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
+}
+
+impl Cli {
+    /// Parses the process's command line. A usage error that clap would word from a flag
+    /// nobody typed (set by its environment variable), or from `--flag value` where the
+    /// flag takes `--flag=value`, says what was given instead.
+    pub fn parse_command_line() -> Result<Self, clap::Error> {
+        let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        Self::try_parse_from(&arguments).map_err(|error| {
+            usage::reword(
+                error,
+                &arguments,
+                &settings::process_environment(),
+                &Self::command(),
+            )
+        })
+    }
 }
 
 /// How a successful command ended; errors are exit code 1.

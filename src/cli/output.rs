@@ -87,10 +87,34 @@ fn render_error(error: &anyhow::Error) -> String {
 }
 
 fn hint(error: &anyhow::Error) -> Option<String> {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<StateError>())
-        .and_then(StateError::hint)
+    error.chain().find_map(|cause| {
+        if let Some(advice) = cause.downcast_ref::<Advice>() {
+            return Some(advice.hint.clone());
+        }
+        cause
+            .downcast_ref::<StateError>()
+            .and_then(StateError::hint)
+    })
+}
+
+/// An error of the command line itself, with what to do about it (printed as `hint:`).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Advice {
+    /// What is wrong, values in backticks.
+    pub message: String,
+    /// What to do instead.
+    pub hint: String,
+}
+
+impl Advice {
+    /// The error `message`, with `hint`.
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +175,15 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with(", or repair it by hand\n"), "{text}");
+    }
+
+    #[test]
+    fn advice_ends_with_its_hint() {
+        let error = anyhow::Error::new(Advice::new("`x` is wrong", "write `y`"));
+        assert_eq!(
+            render_error(&error),
+            "error: `x` is wrong\n  hint: write `y`\n"
+        );
     }
 
     #[test]

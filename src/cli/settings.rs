@@ -35,7 +35,9 @@ impl ManifestArgs {
     /// The inputs to load, in the order given.
     pub fn inputs(&self) -> Vec<Input> {
         if self.files.is_empty() {
-            return vec![Input::Path(PathBuf::from(DEFAULT_MANIFEST_DIRECTORY))];
+            return vec![Input::DefaultDirectory(PathBuf::from(
+                DEFAULT_MANIFEST_DIRECTORY,
+            ))];
         }
         self.files
             .iter()
@@ -251,7 +253,10 @@ mod tests {
     #[test]
     fn manifests_default_to_the_manifests_directory() {
         let args = ManifestArgs { files: vec![] };
-        assert_eq!(args.inputs(), vec![Input::Path(PathBuf::from("manifests"))]);
+        assert_eq!(
+            args.inputs(),
+            vec![Input::DefaultDirectory(PathBuf::from("manifests"))]
+        );
         let args = ManifestArgs {
             files: vec!["a.yaml".into(), "-".into()],
         };

@@ -61,6 +61,15 @@ pub enum EndpointError {
         /// The URL.
         url: String,
     },
+    /// The override has no `scheme://`, as in `localhost:8790`.
+    #[error("endpoint `{input}` has no scheme: write `{suggestion}`")]
+    MissingScheme {
+        /// The override as given, user information removed.
+        input: String,
+        /// It with the scheme it most likely meant: `http://` for a loopback host (the
+        /// emulator), `https://` otherwise.
+        suggestion: String,
+    },
     /// The override has no host.
     #[error("endpoint `{url}` has no host")]
     NoHost {
@@ -152,6 +161,26 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 fn parse_override(input: &str) -> Result<Url, EndpointError> {
+    let trimmed = input.trim();
+    if !trimmed.contains("://") {
+        // `localhost:8790` parses as a URL of scheme `localhost`: say what is missing.
+        let shown = hide_user_information(trimmed);
+        let host = match shown.strip_prefix('[') {
+            Some(rest) => rest
+                .find(']')
+                .map_or(shown.as_str(), |end| &shown[..end + 2]),
+            None => shown.split([':', '/']).next().unwrap_or_default(),
+        };
+        let host = host.rsplit('@').next().unwrap_or(host);
+        let scheme = if is_loopback(host) { "http" } else { "https" };
+        let suggestion = format!("{scheme}://{shown}");
+        if Url::parse(&suggestion).is_ok_and(|url| url.host_str().is_some_and(|h| !h.is_empty())) {
+            return Err(EndpointError::MissingScheme {
+                suggestion,
+                input: shown,
+            });
+        }
+    }
     let url = Url::parse(input.trim()).map_err(|error| EndpointError::NotAUrl {
         input: hide_user_information(input),
         detail: error.to_string(),
@@ -270,9 +299,30 @@ mod tests {
             Err(EndpointError::HasQueryOrFragment { .. })
         ));
         assert!(matches!(
-            Endpoints::with_override("127.0.0.1:8080"),
-            Err(EndpointError::UnsupportedScheme { .. }) | Err(EndpointError::NotAUrl { .. })
+            Endpoints::with_override("not a url"),
+            Err(EndpointError::NotAUrl { .. })
         ));
+    }
+
+    #[test]
+    fn a_missing_scheme_is_named_with_the_url_meant() {
+        let message = |input: &str| Endpoints::with_override(input).unwrap_err().to_string();
+        assert_eq!(
+            message("localhost:8790"),
+            "endpoint `localhost:8790` has no scheme: write `http://localhost:8790`"
+        );
+        assert_eq!(
+            message("127.0.0.1:8080/api"),
+            "endpoint `127.0.0.1:8080/api` has no scheme: write `http://127.0.0.1:8080/api`"
+        );
+        assert_eq!(
+            message("[::1]:9"),
+            "endpoint `[::1]:9` has no scheme: write `http://[::1]:9`"
+        );
+        assert_eq!(
+            message("cityvisual.example.com"),
+            "endpoint `cityvisual.example.com` has no scheme: write `https://cityvisual.example.com`"
+        );
         assert!(matches!(
             Endpoints::with_override("not a url"),
             Err(EndpointError::NotAUrl { .. })

@@ -27,11 +27,23 @@ use super::source::Source;
 pub enum Input {
     /// A file, or a directory of `*.yaml` / `*.yml` files.
     Path(PathBuf),
+    /// The directory a command reads when it is named no manifests: read as [`Input::Path`],
+    /// but when it does not exist the message says where it was looked for, since nobody
+    /// typed it.
+    DefaultDirectory(PathBuf),
     /// Standard input, named `-` in locations.
     Stdin,
 }
 
 impl Input {
+    /// The path read, if any (standard input has none).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Input::Path(path) | Input::DefaultDirectory(path) => Some(path),
+            Input::Stdin => None,
+        }
+    }
+
     /// The input a command-line argument names: `-` is standard input, anything else a path.
     pub fn from_argument(argument: impl Into<OsString>) -> Self {
         let argument = argument.into();
@@ -103,6 +115,7 @@ pub(crate) fn discover<'a>(
         match input {
             Input::Stdin => discovery.stdin(),
             Input::Path(path) => discovery.named_path(path),
+            Input::DefaultDirectory(path) => discovery.default_directory(path),
         }
     }
     discovery
@@ -113,6 +126,57 @@ pub(crate) fn discover<'a>(
             Planned::Stdin => read_limited(stdin, "-", options),
             Planned::Problem(diagnostic) => Found::Problem(diagnostic),
         })
+}
+
+/// The manifest files beside each named file (in its directory, not below it) that the
+/// inputs do not read themselves, as sources; unreadable ones are left out.
+pub(crate) fn unread_siblings(inputs: &[Input], options: &LoadOptions) -> Vec<Source> {
+    let mut read: HashSet<PathBuf> = HashSet::new();
+    let mut directories: Vec<&Path> = Vec::new();
+    for path in inputs.iter().filter_map(Input::path) {
+        if let Ok(canonical) = fs::canonicalize(path) {
+            if canonical.is_dir() {
+                // A named directory is read whole, and so are the files below it.
+                read.insert(canonical);
+                continue;
+            }
+            read.insert(canonical);
+        }
+        let parent = path.parent().unwrap_or(Path::new(""));
+        if !directories.contains(&parent) {
+            directories.push(parent);
+        }
+    }
+    let mut siblings = Vec::new();
+    for directory in directories {
+        let listed = fs::read_dir(if directory.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            directory
+        });
+        let Ok(entries) = listed else { continue };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+            .map(|entry| directory.join(entry.file_name()))
+            .filter(|path| is_manifest_name(path) && !is_hidden(path))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let inside_read = fs::canonicalize(&path).is_ok_and(|canonical| {
+                canonical
+                    .ancestors()
+                    .any(|ancestor| read.contains(ancestor))
+            });
+            if inside_read {
+                continue;
+            }
+            if let Found::Source(source) = read_file(&path, options) {
+                siblings.push(source);
+            }
+        }
+    }
+    siblings
 }
 
 /// The state of walking one directory tree.
@@ -176,6 +240,28 @@ impl Discovery {
         }
         self.stdin_named = true;
         self.planned.push(Planned::Stdin);
+    }
+
+    fn default_directory(&mut self, path: &Path) {
+        if fs::symlink_metadata(path).is_ok() {
+            return self.named_path(path);
+        }
+        // Run from inside the directory itself, or from elsewhere: say where it was looked
+        // for, and how to name the manifests instead.
+        let looked = std::env::current_dir()
+            .map_or_else(|_| path.to_path_buf(), |directory| directory.join(path));
+        self.planned.push(problem(
+            format!(
+                "`{}` does not exist: no `-f` was given, so cityform looked for the manifests in `{}`",
+                display(path),
+                display(&looked)
+            ),
+            Some(&format!(
+                "run cityform in the directory that holds `{}`, or name the manifests with `-f` \
+                 (`-f .` reads the current directory)",
+                display(path)
+            )),
+        ));
     }
 
     fn named_path(&mut self, path: &Path) {

@@ -69,14 +69,34 @@ fn load_from(
     load_found(
         discover::discover(inputs, options, stdin),
         options.default_region_id.as_deref(),
+        &mut || defaults_beside(inputs, options),
     )
+}
+
+/// The files beside the files `inputs` name (not the directories) that hold a valid
+/// `Defaults` document and were not named themselves: `-f manifests/traffic.yaml` leaves
+/// out `manifests/00-defaults.yaml`, which the group may count on. A file with errors is
+/// not one a group was meant to take its fields from.
+fn defaults_beside(inputs: &[Input], options: &LoadOptions) -> Vec<String> {
+    discover::unread_siblings(inputs, options)
+        .into_iter()
+        .filter(|source| {
+            let read = read_source(source, OUTLINE);
+            !read.problems.iter().any(|problem| problem.is_error())
+                && read
+                    .documents
+                    .iter()
+                    .any(|document| matches!(document, document::ManifestDocument::Defaults(_)))
+        })
+        .map(|source| source.name)
+        .collect()
 }
 
 /// Reads, validates and assembles manifest texts: the pure core of [`load`].
 ///
 /// `sources` are in the order problems are reported in; a name is only used in messages.
 pub fn load_sources(sources: Vec<Source>) -> Result<Desired, Diagnostics> {
-    load_found(sources.into_iter().map(Found::Source), None)
+    load_found(sources.into_iter().map(Found::Source), None, &mut Vec::new)
 }
 
 /// Reads one source's documents.
@@ -105,6 +125,7 @@ type Sorted = (usize, Position, Diagnostic);
 fn load_found(
     found: impl IntoIterator<Item = Found>,
     default_region_id: Option<&str>,
+    defaults_elsewhere: &mut dyn FnMut() -> Vec<String>,
 ) -> Result<Desired, Diagnostics> {
     let found = parallel::map_in_order(found, parallel::worker_count(), |found| match found {
         Found::Source(source) => Ok((read_fully(&source), source.name)),
@@ -131,7 +152,8 @@ fn load_found(
         names.push(name);
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (mut desired, set_problems) = set::assemble(documents, &names, default_region_id);
+    let (mut desired, set_problems) =
+        set::assemble(documents, &names, default_region_id, defaults_elsewhere);
     problems.extend(set_problems);
     let refused = !diagnostics.is_empty() || problems.iter().any(|(_, problem)| problem.is_error());
     for (index, problem) in problems {

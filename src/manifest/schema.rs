@@ -6,6 +6,12 @@
 //! Where JSON Schema cannot follow a rule (a field that a `Defaults` document may supply, a
 //! duplicate address), the schema is the more permissive of the two: it never refuses a
 //! manifest the loader accepts. The loader stays the authority.
+//!
+//! The kinds of document are told apart with `if`/`then` on `kind`, one branch per
+//! [`Kind::ALL`], rather than `oneOf`: a validator then reports the mistake inside the
+//! document of the kind it names (`spec.planedJobCont` is not a property), not that the
+//! document matches none of the kinds. An unknown `kind` or `apiVersion` fails an `enum`,
+//! whose message lists the ones this version knows.
 
 use schemars::generate::SchemaSettings;
 use schemars::{Schema, json_schema};
@@ -35,8 +41,40 @@ pub fn manifest_schema() -> Schema {
         "description".to_owned(),
         Part::Document.description().into(),
     );
-    let documents: Vec<Value> = Kind::ALL.into_iter().map(document_schema).collect();
-    schema.insert("oneOf".to_owned(), documents.into());
+    schema.insert("type".to_owned(), "object".into());
+    schema.insert("required".to_owned(), json!(["kind"]));
+    let kinds: Vec<&str> = Kind::ALL.into_iter().map(Kind::as_str).collect();
+    schema.insert(
+        "properties".to_owned(),
+        json!({
+            "apiVersion": reference("ApiVersion"),
+            "kind": {
+                "description": format!(
+                    "What the document declares, one of: {}.",
+                    kinds
+                        .iter()
+                        .map(|kind| format!("`{kind}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "type": "string",
+                "enum": kinds,
+            },
+        }),
+    );
+    let branches: Vec<Value> = Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            json!({
+                "if": {
+                    "properties": { "kind": { "const": kind.as_str() } },
+                    "required": ["kind"],
+                },
+                "then": document_schema(kind),
+            })
+        })
+        .collect();
+    schema.insert("allOf".to_owned(), branches.into());
     schema.insert("definitions".to_owned(), definitions().into());
     schema
 }
@@ -68,12 +106,11 @@ fn definitions() -> Map<String, Value> {
     definitions.insert(
         "ApiVersion".to_owned(),
         json!({
-            "description": format!("The manifest format version: `{API_VERSION}`."),
-            "oneOf": [{
-                "description": "The first and only version.",
-                "type": "string",
-                "const": API_VERSION,
-            }],
+            "description": format!(
+                "The manifest format version: `{API_VERSION}`, the first and only one."
+            ),
+            "type": "string",
+            "enum": [API_VERSION],
         }),
     );
     for (part, kind) in Part::NESTED {
@@ -301,6 +338,7 @@ fn case_insensitive(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::format::KINDS;
     use super::*;
     use serde_json::Value;
 
@@ -337,24 +375,29 @@ mod tests {
     #[test]
     fn documents_are_told_apart_by_kind() {
         let schema = schema();
-        let kinds: Vec<Value> = schema["oneOf"]
-            .as_array()
-            .map(|variants| {
-                variants
-                    .iter()
-                    .map(|variant| variant["properties"]["kind"].clone())
-                    .collect()
+        let branches = schema["allOf"].as_array().cloned().unwrap_or_default();
+        let kinds: Vec<(Value, Value)> = branches
+            .iter()
+            .map(|branch| {
+                (
+                    branch["if"]["properties"]["kind"].clone(),
+                    branch["then"]["properties"]["kind"].clone(),
+                )
             })
-            .unwrap_or_default();
+            .collect();
+        let expected: Vec<(Value, Value)> = Kind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    serde_json::json!({"const": kind.as_str()}),
+                    serde_json::json!({"type": "string", "const": kind.as_str()}),
+                )
+            })
+            .collect();
+        assert_eq!(kinds, expected);
         assert_eq!(
-            kinds,
-            vec![
-                serde_json::json!({"type": "string", "const": "JobGroup"}),
-                serde_json::json!({"type": "string", "const": "Defaults"}),
-                serde_json::json!({"type": "string", "const": "Moved"}),
-                serde_json::json!({"type": "string", "const": "Import"}),
-                serde_json::json!({"type": "string", "const": "Removed"}),
-            ]
+            schema["properties"]["kind"]["enum"],
+            serde_json::json!(KINDS)
         );
     }
 
@@ -366,14 +409,14 @@ mod tests {
             ("Import", "ImportSpec", vec!["address"]),
             ("Removed", "RemovedSpec", vec!["address"]),
         ] {
-            let document = schema["oneOf"]
+            let document = schema["allOf"]
                 .as_array()
-                .and_then(|variants| {
-                    variants
+                .and_then(|branches| {
+                    branches
                         .iter()
-                        .find(|variant| variant["properties"]["kind"]["const"] == kind)
+                        .find(|branch| branch["if"]["properties"]["kind"]["const"] == kind)
                 })
-                .cloned()
+                .map(|branch| branch["then"].clone())
                 .unwrap_or_default();
             assert_eq!(
                 document["properties"]["spec"]["allOf"][0]["$ref"],
@@ -415,7 +458,7 @@ mod tests {
     fn a_job_group_spec_names_the_fields_required_after_defaults() {
         let schema = schema();
         let description = |variant: usize| {
-            schema["oneOf"][variant]["properties"]["spec"]["description"]
+            schema["allOf"][variant]["then"]["properties"]["spec"]["description"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned()

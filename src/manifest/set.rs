@@ -23,13 +23,20 @@ pub(crate) type SetProblem = (usize, Problem);
 /// those of source `index`), consuming them so that their strings move into the result.
 /// `names` are the sources' names, for messages that point at another file.
 /// `default_region_id` is the region of a group that neither it nor `Defaults` gives.
+/// `defaults_elsewhere` names the files that hold a `Defaults` document but are not in the
+/// set; it is asked only when a group misses fields and the set has no `Defaults`.
 pub(crate) fn assemble(
     documents: Vec<Vec<ManifestDocument>>,
     names: &[&str],
     default_region_id: Option<&str>,
+    defaults_elsewhere: &mut dyn FnMut() -> Vec<String>,
 ) -> (Desired, Vec<SetProblem>) {
     let mut problems = Vec::new();
-    let mut defaults = find_defaults(&documents, names, &mut problems);
+    let found_defaults = find_defaults(&documents, names, &mut problems);
+    let has_defaults = found_defaults.is_some();
+    let mut defaults = found_defaults.unwrap_or_default();
+    // The places in `problems` of the groups that miss required fields.
+    let mut incomplete = Vec::new();
     if let Some(region) = default_region_id {
         defaults.region_id = defaults.region_id.or(Field::Given(region.to_owned()));
     }
@@ -46,9 +53,10 @@ pub(crate) fn assemble(
                 ManifestDocument::Defaults(_) => continue,
             };
             let position = group.position;
-            let Some((address, spec, status, lifecycle)) =
-                complete(group, &defaults, index, &mut problems)
-            else {
+            let before = problems.len();
+            let completed = complete(group, &defaults, index, &mut problems);
+            incomplete.extend(before..problems.len());
+            let Some((address, spec, status, lifecycle)) = completed else {
                 continue;
             };
             match groups.entry(address) {
@@ -80,6 +88,15 @@ pub(crate) fn assemble(
             }
         }
     }
+    if !incomplete.is_empty() && !has_defaults {
+        let elsewhere = defaults_elsewhere();
+        if let Some(unread) = unread_defaults_hint(&elsewhere) {
+            for place in incomplete {
+                let problem = &mut problems[place].1;
+                problem.hint = problem.hint.take().map(|hint| format!("{hint}; {unread}"));
+            }
+        }
+    }
     let (declared, declared_problems) = declared::check(declarations, &groups, names);
     problems.extend(declared_problems);
     (
@@ -94,13 +111,36 @@ pub(crate) fn assemble(
     )
 }
 
-/// The spec of the first `Defaults` document (empty when there is none); every later one
+/// What to say of `Defaults` documents that were not read with the set: most often the
+/// manifests' directory holds one and a single file of it was named.
+fn unread_defaults_hint(files: &[String]) -> Option<String> {
+    let first = files.first()?;
+    let directory = match std::path::Path::new(first).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.display().to_string(),
+        _ => ".".to_owned(),
+    };
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    Some(if names.len() == 1 {
+        format!(
+            "`{first}` beside it holds a `Defaults` document, which applies only when it is \
+             read too: name the directory, `-f {directory}`, or add `-f {first}`"
+        )
+    } else {
+        format!(
+            "{} beside it hold `Defaults` documents, which apply only when read too: name the \
+             directory, `-f {directory}`, or add the one meant with `-f`",
+            suggest::list(&names)
+        )
+    })
+}
+
+/// The spec of the first `Defaults` document (`None` when there is none); every later one
 /// is a problem.
 fn find_defaults(
     documents: &[Vec<ManifestDocument>],
     names: &[&str],
     problems: &mut Vec<SetProblem>,
-) -> PartialSpec {
+) -> Option<PartialSpec> {
     let mut first: Option<(&DefaultsDocument, usize)> = None;
     for (index, documents) in documents.iter().enumerate() {
         for document in documents {
@@ -123,7 +163,7 @@ fn find_defaults(
             }
         }
     }
-    first.map_or_else(PartialSpec::default, |(defaults, _)| defaults.spec.clone())
+    first.map(|(defaults, _)| defaults.spec.clone())
 }
 
 /// A complete job group: its address, spec, status wish and lifecycle block.
@@ -230,7 +270,7 @@ mod tests {
             .collect();
         let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
         let documents = reads.into_iter().map(|read| read.documents).collect();
-        let (desired, mut problems) = assemble(documents, &names, region);
+        let (desired, mut problems) = assemble(documents, &names, region, &mut Vec::new);
         problems.sort_by_key(sort_key);
         let rendered = problems
             .into_iter()
@@ -262,6 +302,48 @@ mod tests {
         let beta = &desired.groups[&"cn-shanghai/inst/beta".parse().unwrap()];
         assert_eq!(beta.source.to_string(), "a.yaml:14:1");
         assert_eq!(beta.spec, JobGroupSpec::example());
+    }
+
+    #[test]
+    fn a_group_missing_fields_is_told_of_defaults_files_left_unread() {
+        let text = group("alpha", "  algoLibId: 3\n");
+        let names = ["dir/a.yaml"];
+        let read = read_source(
+            &Source {
+                name: names[0].into(),
+                bytes: text.as_bytes().to_vec(),
+            },
+            Detail::Everything,
+        );
+        let hints = |elsewhere: Vec<String>| {
+            let mut asked = 0;
+            let (_, problems) = assemble(vec![read.documents.clone()], &names, None, &mut || {
+                asked += 1;
+                elsewhere.clone()
+            });
+            assert_eq!(asked, 1);
+            problems
+                .into_iter()
+                .map(|(_, problem)| problem.hint.unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        let one = hints(vec!["dir/00-defaults.yaml".into()]);
+        assert_eq!(one.len(), 1);
+        assert!(
+            one[0].ends_with(
+                "`dir/00-defaults.yaml` beside it holds a `Defaults` document, which applies \
+                 only when it is read too: name the directory, `-f dir`, or add \
+                 `-f dir/00-defaults.yaml`"
+            ),
+            "{one:?}"
+        );
+        let two = hints(vec!["dir/a-defaults.yaml".into(), "dir/b.yaml".into()]);
+        assert!(
+            two[0].contains("`dir/a-defaults.yaml` and `dir/b.yaml` beside it hold `Defaults`"),
+            "{two:?}"
+        );
+        let none = hints(Vec::new());
+        assert!(!none[0].contains("beside it"), "{none:?}");
     }
 
     #[test]

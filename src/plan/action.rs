@@ -76,6 +76,10 @@ pub enum Action {
         observed: Option<String>,
         /// The status the manifests ask for.
         to: Status,
+        /// Where the manifests declare the group; `None` in plans saved before it was
+        /// recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SourceLocation>,
     },
     /// Only the recorded protection changes; nothing is sent.
     Protect {
@@ -85,6 +89,10 @@ pub enum Action {
         job_group_id: String,
         /// The protection to record.
         prevent_destroy: bool,
+        /// Where the manifests declare the group; `None` in plans saved before it was
+        /// recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SourceLocation>,
     },
     /// In the state, in no manifest, and `--prune` asked for deletion: `DeleteJobGroup`.
     Delete {

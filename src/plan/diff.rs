@@ -233,6 +233,7 @@ fn plan_managed(
             from: current.status,
             observed: current.unsettled.map(ToString::to_string),
             to: wanted,
+            source: Some(group.source.clone()),
         });
     if *current.spec != group.spec {
         changes.extend(
@@ -265,6 +266,7 @@ fn plan_managed(
             address,
             job_group_id: entry.job_group_id.clone(),
             prevent_destroy,
+            source: Some(group.source),
         });
     }
     actions.extend(status_change);
@@ -288,6 +290,7 @@ fn plan_create(
         from: Some(Status::Stopped),
         observed: None,
         to: Status::Running,
+        source: Some(group.source.clone()),
     });
     actions.push(Action::Create {
         address,
@@ -752,6 +755,11 @@ mod tests {
                     from,
                     observed: observed.map(str::to_owned),
                     to: Status::Running,
+                    source: Some(SourceLocation {
+                        file: "manifests/city.yaml".into(),
+                        line: 1,
+                        column: 1,
+                    }),
                 }],
                 "{status}"
             );

@@ -118,6 +118,24 @@ impl RunContext {
     ) -> RunContext {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         Self::collect_with(&Git::default(), inputs, commit_override, environment, &host)
+            .with_account_fallback(environment, account_name)
+    }
+
+    /// The same context with `account()` (asked only when needed) as the person running
+    /// cityform when neither a CI job nor `USER`/`LOGNAME` names one: a container, a
+    /// service or `env -i` still records who ran it, not `unknown`.
+    fn with_account_fallback(
+        mut self,
+        environment: &BTreeMap<String, String>,
+        account: impl FnOnce() -> Option<String>,
+    ) -> Self {
+        if environment::user_name(environment).is_none()
+            && let Actor::User { user, .. } = &mut self.actor
+            && let Some(account) = account()
+        {
+            *user = name_or_unknown(&account);
+        }
+        self
     }
 
     /// [`RunContext::collect_inputs`] with a given `git` and host name.
@@ -283,12 +301,9 @@ impl RunContext {
 /// The directory git runs in: the first path input's (itself when it is a directory, its
 /// parent otherwise), or the current directory.
 fn git_directory(inputs: &[Input]) -> PathBuf {
-    let first = inputs.iter().find_map(|input| match input {
-        Input::Path(path) => Some(path),
-        Input::Stdin => None,
-    });
+    let first = inputs.iter().find_map(Input::path);
     match first {
-        Some(path) if path.is_dir() => path.clone(),
+        Some(path) if path.is_dir() => path.to_path_buf(),
         Some(path) => match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
@@ -316,14 +331,11 @@ fn inspect_repository(
         ..RepositoryFacts::default()
     };
     for input in inputs {
-        let path = match input {
-            Input::Stdin => {
-                facts
-                    .unknown
-                    .get_or_insert(CleanlinessUnknown::StandardInput);
-                continue;
-            }
-            Input::Path(path) => path,
+        let Some(path) = input.path() else {
+            facts
+                .unknown
+                .get_or_insert(CleanlinessUnknown::StandardInput);
+            continue;
         };
         let inside = path.canonicalize().ok().and_then(|canonical| {
             let relative = canonical.strip_prefix(&canonical_toplevel).ok()?;
@@ -331,7 +343,7 @@ fn inspect_repository(
         });
         match inside {
             Some((in_repository, directory)) => facts.scopes.push(Scope {
-                named: path.clone(),
+                named: path.to_path_buf(),
                 directory,
                 in_repository,
             }),
@@ -339,7 +351,7 @@ fn inspect_repository(
                 facts
                     .unknown
                     .get_or_insert_with(|| CleanlinessUnknown::OutsideRepository {
-                        path: path.clone(),
+                        path: path.to_path_buf(),
                         toplevel: toplevel.to_path_buf(),
                     });
             }
@@ -417,6 +429,21 @@ fn assemble(
         repository_url,
         forge,
         scopes: repository.scopes,
+    }
+}
+
+/// The name of the account the process runs as, from the password database.
+fn account_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        nix::unistd::User::from_uid(nix::unistd::Uid::current())
+            .ok()
+            .flatten()
+            .map(|user| user.name)
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 
@@ -870,6 +897,42 @@ mod tests {
             PathBuf::from(".")
         );
         assert_eq!(git_directory(&[Input::Stdin]), PathBuf::from("."));
+    }
+
+    #[test]
+    fn the_account_names_the_person_only_when_the_environment_names_nobody() {
+        let nobody = environment(&[]);
+        let account = || Some("svc-deploy".to_owned());
+        let user_of = |context: RunContext| match context.actor {
+            Actor::User { user, .. } => user,
+            Actor::Ci { url, .. } => url,
+        };
+        let fallback = RunContext::without_git(None, &nobody, "h");
+        assert_eq!(
+            user_of(fallback.with_account_fallback(&nobody, account)),
+            "svc-deploy"
+        );
+        let named = environment(&[("USER", "alice")]);
+        let context = RunContext::without_git(None, &named, "h");
+        assert_eq!(
+            user_of(context.with_account_fallback(&named, || panic!("not asked"))),
+            "alice"
+        );
+        let ci = environment(&[
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/city"),
+            ("GITHUB_RUN_ID", "8812"),
+        ]);
+        let context = RunContext::without_git(None, &ci, "h");
+        assert!(matches!(
+            context.with_account_fallback(&ci, account).actor,
+            Actor::Ci { .. }
+        ));
+        let none = RunContext::without_git(None, &nobody, "h");
+        assert_eq!(
+            user_of(none.with_account_fallback(&nobody, || None)),
+            "unknown"
+        );
     }
 
     #[test]

@@ -1,45 +1,51 @@
 //! What an apply did, as Markdown for the CI step summary: a headline with the counts, then
-//! one row per group that was created, recovered, failed or left alone.
+//! one row per group that was created, updated, started or stopped, protected, deleted,
+//! recovered, failed, left alone or not started. Every kind of row the table has is counted
+//! in the headline.
 
 use std::fmt::Write as _;
 
+use super::apply_text::{self, done};
 use crate::apply::{ActionFailure, ApplyReport, NotAppliedKind};
 
 /// Rows listed per section before the rest is only counted: GitHub shows at most 1 MiB of
 /// summary per step.
 const MAX_ROWS: usize = 200;
 
-/// What an apply did, as Markdown: a headline with the counts, then one row per group that
-/// was created, recovered, failed or left alone.
+/// What an apply did, as Markdown: a headline with the counts, then one row per group.
 pub fn render(report: &ApplyReport) -> String {
     let mut out = String::from("### cityform apply\n\n");
     if report.dry_run {
+        let changed = if report.would_change.is_empty() {
+            String::new()
+        } else {
+            format!(", {} would be changed", report.would_change.len())
+        };
         let _ = writeln!(
             out,
-            "**Dry run:** {} would be created. Nothing was sent and the state was not written.\n",
+            "**Dry run:** {} would be created{changed}. Nothing was sent and the state was not written.\n",
             plural(report.would_create.len(), "job group")
         );
-        let rows = report.would_create.iter().map(|address| {
+        let created = report.would_create.iter().map(|address| {
             (
                 "+".to_owned(),
                 address.to_string(),
                 "would be created".to_owned(),
             )
         });
-        table(&mut out, rows);
+        let changed = report.would_change.iter().map(|change| {
+            (
+                "~".to_owned(),
+                change.address.to_string(),
+                format!("would be {}", done(change.action)),
+            )
+        });
+        table(&mut out, created.chain(changed));
         return out;
     }
-    let counts = format!(
-        "{} created, {} recovered, {} failed",
-        report.created.len(),
-        report.recovered.len(),
-        report.failed.len()
-    );
+    let counts = headline_counts(report);
     let headline = if report.interrupted {
-        format!(
-            "**Apply interrupted:** {counts}, {} not started. Run apply again to finish.",
-            report.not_started.len()
-        )
+        format!("**Apply interrupted:** {counts}. Run apply again to finish.")
     } else if report.failed.is_empty() {
         format!("**Apply complete:** {counts}.")
     } else {
@@ -126,6 +132,19 @@ pub fn render(report: &ApplyReport) -> String {
     out
 }
 
+/// The counts of the headline: those of the text summary, and the groups left alone and
+/// not started, which the table lists too.
+fn headline_counts(report: &ApplyReport) -> String {
+    let mut counts = apply_text::counts(report);
+    if !report.not_applied.is_empty() {
+        let _ = write!(counts, ", {} left alone", report.not_applied.len());
+    }
+    if report.interrupted || !report.not_started.is_empty() {
+        let _ = write!(counts, ", {} not started", report.not_started.len());
+    }
+    counts
+}
+
 /// A failure in one table cell: the message, the service's code, the request id and the hint.
 fn failure_cell(failure: &ActionFailure) -> String {
     let mut cell = format!("failed: {}", failure.message);
@@ -186,9 +205,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::apply::{ChangeKind, CreatedGroup, FailureReason};
+    use crate::apply::{
+        ChangeKind, CreatedGroup, DeletedGroup, FailureReason, NotApplied, ProtectionChange,
+        RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
+    };
     use crate::cloud::ErrorClass;
-    use crate::model::Address;
+    use crate::model::{Address, Status};
 
     fn address(name: &str) -> Address {
         Address::new("cn-shanghai", "cityvisual-Instance", name)
@@ -228,15 +250,126 @@ mod tests {
     }
 
     #[test]
+    fn updates_alone_are_counted() {
+        let updated = |name: &str| UpdatedGroup {
+            address: address(name),
+            job_group_id: "7".into(),
+            attributes: vec!["planedJobCount".into()],
+            request_id: "R".into(),
+            elapsed: Duration::from_millis(3),
+        };
+        let report = ApplyReport {
+            updated: vec![updated("traffic-east"), updated("traffic-west")],
+            ..ApplyReport::default()
+        };
+        insta::assert_snapshot!(render(&report), @r"
+        ### cityform apply
+
+        **Apply complete:** 0 created, 2 updated, 0 recovered, 0 failed.
+
+        | | Job group | Result |
+        |---|---|---|
+        | `~` | `cn-shanghai/cityvisual-Instance/traffic-east` | updated (planedJobCount) |
+        | `~` | `cn-shanghai/cityvisual-Instance/traffic-west` | updated (planedJobCount) |
+        ");
+    }
+
+    /// Each kind of row twice (so that no count is the 1 of another kind), and the
+    /// headline counts every one of them.
+    #[test]
+    fn every_kind_of_row_is_counted_in_the_headline() {
+        let twice = |name: &str| [address(&format!("{name}-1")), address(&format!("{name}-2"))];
+        let report = ApplyReport {
+            created: twice("created")
+                .map(|address| CreatedGroup {
+                    address,
+                    job_group_id: "1".into(),
+                    request_id: "R".into(),
+                    elapsed: Duration::ZERO,
+                })
+                .into(),
+            updated: twice("updated")
+                .map(|address| UpdatedGroup {
+                    address,
+                    job_group_id: "2".into(),
+                    attributes: vec!["streamPerJob".into()],
+                    request_id: "R".into(),
+                    elapsed: Duration::ZERO,
+                })
+                .into(),
+            status_changed: twice("stopped")
+                .map(|address| StatusChange {
+                    address,
+                    job_group_id: "3".into(),
+                    status: Status::Stopped,
+                    request_id: "R".into(),
+                })
+                .into(),
+            protected: twice("protected")
+                .map(|address| ProtectionChange {
+                    address,
+                    job_group_id: "4".into(),
+                    prevent_destroy: true,
+                })
+                .into(),
+            deleted: twice("deleted")
+                .map(|address| DeletedGroup {
+                    address,
+                    job_group_id: "5".into(),
+                    request_id: "R".into(),
+                    already_gone: false,
+                })
+                .into(),
+            recovered: twice("recovered")
+                .map(|address| RecoveredGroup {
+                    address,
+                    job_group_id: "6".into(),
+                    reason: RecoveryReason::LostAnswer,
+                })
+                .into(),
+            not_applied: twice("orphan")
+                .map(|address| NotApplied {
+                    address,
+                    job_group_id: "7".into(),
+                    kind: NotAppliedKind::Orphan,
+                })
+                .into(),
+            not_started: twice("waiting").into(),
+            interrupted: true,
+            ..ApplyReport::default()
+        };
+        let markdown = render(&report);
+        assert!(
+            markdown.contains(
+                "**Apply interrupted:** 2 created, 2 updated, 2 started or stopped, 2 \
+                 protection(s) recorded, 2 deleted, 2 recovered, 0 failed, 2 left alone, 2 not \
+                 started. Run apply again to finish."
+            ),
+            "{markdown}"
+        );
+        assert_eq!(markdown.matches("\n| `").count(), 16, "{markdown}");
+    }
+
+    #[test]
     fn a_dry_run_summary_says_nothing_was_sent() {
         let report = ApplyReport {
             would_create: vec![address("traffic-east")],
+            would_change: vec![crate::apply::PlannedChange {
+                address: address("traffic-west"),
+                action: ChangeKind::Update,
+            }],
             dry_run: true,
             ..ApplyReport::default()
         };
         let markdown = render(&report);
         assert!(
-            markdown.contains("**Dry run:** 1 job group would be created."),
+            markdown.contains("**Dry run:** 1 job group would be created, 1 would be changed."),
+            "{markdown}"
+        );
+        assert!(
+            markdown.contains(
+                "| `~` | `cn-shanghai/cityvisual-Instance/traffic-west` | would be updated in place |"
+            ),
             "{markdown}"
         );
         assert!(markdown.contains(

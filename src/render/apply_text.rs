@@ -275,7 +275,7 @@ pub fn summary_text(report: &ApplyReport) -> String {
 }
 
 /// `5 created, 1 updated, 0 recovered, 0 failed`: kinds of change appear when there are any.
-fn counts(report: &ApplyReport) -> String {
+pub(super) fn counts(report: &ApplyReport) -> String {
     let mut parts = vec![format!("{} created", report.created.len())];
     let optional = [
         (report.updated.len(), "updated"),
@@ -326,7 +326,7 @@ fn progressive(action: ChangeKind) -> &'static str {
 }
 
 /// `created`, `updated`, ...: an action done.
-fn done(action: ChangeKind) -> &'static str {
+pub(super) fn done(action: ChangeKind) -> &'static str {
     match action {
         ChangeKind::Create => "created",
         ChangeKind::Update => "updated in place",

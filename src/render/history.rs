@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::UtcOffset;
 use time::macros::format_description;
 
+use super::Quote;
 use crate::provenance::Provenance;
 use crate::state::HistoryEntry;
 
@@ -177,14 +178,24 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// The note a plan shows for an update or orphan: `last applied from 3f2a9c1 by ci/run 8812`.
-pub fn last_applied_text(provenance: &Provenance) -> String {
+/// The note a plan shows for an update or orphan: `last applied from 3f2a9c1 by ci/run 8812`,
+/// or for a group whose spec is the one an import found, `imported at 3f2a9c1 by ...`.
+pub fn last_applied_text(quote: Quote<'_>) -> String {
+    let provenance = quote.provenance;
+    if quote.imported {
+        return printable(&format!(
+            "imported at {} by {}, not applied from the manifests since",
+            provenance.commit_label(),
+            provenance.actor.short()
+        ));
+    }
     printable(&format!("last applied from {}", provenance.short()))
 }
 
 /// [`last_applied_text`] for Markdown: the commit links to its page and a CI actor to its
 /// job when the addresses are known; safe inside a table cell.
-pub fn last_applied_markdown(provenance: &Provenance) -> String {
+pub fn last_applied_markdown(quote: Quote<'_>) -> String {
+    let provenance = quote.provenance;
     let commit = match (provenance.short_commit(), provenance.commit_url()) {
         (Some(short), Some(url)) => format!("[`{short}`]({url})"),
         (Some(short), None) => format!("`{short}`"),
@@ -201,6 +212,11 @@ pub fn last_applied_markdown(provenance: &Provenance) -> String {
         }
         actor @ crate::provenance::Actor::User { .. } => escape_markdown(&actor.short()),
     };
+    if quote.imported {
+        return format!(
+            "imported at {commit}{dirty} by {actor}, not applied from the manifests since"
+        );
+    }
     format!("last applied from {commit}{dirty} by {actor}")
 }
 
@@ -415,11 +431,11 @@ mod tests {
     fn last_applied_notes() {
         let ci = provenance(Some(COMMIT), Some(false), github_run(8812), 0);
         assert_eq!(
-            last_applied_text(&ci),
+            last_applied_text(applied(&ci)),
             "last applied from 3f2a9c1 by ci/run 8812"
         );
         assert_eq!(
-            last_applied_markdown(&ci),
+            last_applied_markdown(applied(&ci)),
             format!(
                 "last applied from [`3f2a9c1`](https://github.com/acme/city/commit/{COMMIT}) \
                  by [ci/run 8812](https://github.com/acme/city/actions/runs/8812)"
@@ -430,22 +446,41 @@ mod tests {
             ..provenance(Some(COMMIT), Some(true), alice(), 0)
         };
         assert_eq!(
-            last_applied_text(&local),
+            last_applied_text(applied(&local)),
             "last applied from 3f2a9c1 (dirty) by alice@laptop"
         );
         assert_eq!(
-            last_applied_markdown(&local),
+            last_applied_markdown(applied(&local)),
             "last applied from `3f2a9c1` (dirty) by alice@laptop"
         );
         let unknown = provenance(None, None, alice(), 0);
         assert_eq!(
-            last_applied_text(&unknown),
+            last_applied_text(applied(&unknown)),
             "last applied from unknown commit by alice@laptop"
         );
         assert_eq!(
-            last_applied_markdown(&unknown),
+            last_applied_markdown(applied(&unknown)),
             "last applied from an unknown commit by alice@laptop"
         );
+        let imported = Quote {
+            provenance: &local,
+            imported: true,
+        };
+        assert_eq!(
+            last_applied_text(imported),
+            "imported at 3f2a9c1 (dirty) by alice@laptop, not applied from the manifests since"
+        );
+        assert_eq!(
+            last_applied_markdown(imported),
+            "imported at `3f2a9c1` (dirty) by alice@laptop, not applied from the manifests since"
+        );
+    }
+
+    fn applied(provenance: &Provenance) -> Quote<'_> {
+        Quote {
+            provenance,
+            imported: false,
+        }
     }
 
     #[test]
@@ -459,12 +494,12 @@ mod tests {
             },
             0,
         );
-        let markdown = last_applied_markdown(&odd);
+        let markdown = last_applied_markdown(applied(&odd));
         assert!(
             markdown.ends_with(r"by eve\|\*\[x\]\(y\)?\[31m@host?name"),
             "{markdown}"
         );
-        let text = last_applied_text(&odd);
+        let text = last_applied_text(applied(&odd));
         assert!(!text.contains('\u{1b}') && !text.contains('\n'), "{text:?}");
         let entry = HistoryEntry {
             address: Address::new("cn-shanghai", "cityvisual-Instance", "traffic-east"),

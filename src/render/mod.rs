@@ -18,8 +18,9 @@ pub mod plan_markdown;
 pub mod plan_text;
 pub mod refresh;
 pub mod state;
+pub mod validation;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::write;
 use crate::model::{Address, printable};
@@ -27,16 +28,62 @@ use crate::plan::{
     Action, AttributeChange, NameConflict, Plan, RenameHint, Summary, UnmanagedGroup,
 };
 use crate::provenance::Provenance;
-use crate::state::History;
+use crate::state::{History, HistoryAction};
 
 /// Where each group a plan updates or orphans was last applied from: what the renderers
 /// quote as "last applied from 3f2a9c1 by ci/run 8812". Read from the history before
 /// rendering (`reconcile::last_applied`), so that rendering stays pure; empty when nothing is
 /// known.
+///
+/// A group whose last applied spec is the one `cityform import` found is quoted as imported:
+/// no manifest was applied to it yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
+#[serde(from = "LastAppliedForm")]
 pub struct LastApplied {
     by_address: BTreeMap<Address, Provenance>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    imported: BTreeSet<Address>,
+}
+
+/// What a saved plan may hold as [`LastApplied`]: the map alone, as plans saved before
+/// imports were told apart hold it, or the whole value.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum LastAppliedForm {
+    Whole {
+        by_address: BTreeMap<Address, Provenance>,
+        #[serde(default)]
+        imported: BTreeSet<Address>,
+    },
+    Map(BTreeMap<Address, Provenance>),
+}
+
+impl From<LastAppliedForm> for LastApplied {
+    fn from(form: LastAppliedForm) -> Self {
+        match form {
+            LastAppliedForm::Whole {
+                by_address,
+                imported,
+            } => Self {
+                by_address,
+                imported,
+            },
+            LastAppliedForm::Map(by_address) => Self {
+                by_address,
+                imported: BTreeSet::new(),
+            },
+        }
+    }
+}
+
+/// What a plan quotes about one group: the provenance of its last applied spec, and
+/// whether that was an import rather than an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote<'a> {
+    /// Where, when and by whom.
+    pub provenance: &'a Provenance,
+    /// The spec is the one `cityform import` recorded.
+    pub imported: bool,
 }
 
 impl LastApplied {
@@ -53,23 +100,36 @@ impl LastApplied {
     /// The provenance of the last action that applied a spec
     /// ([`History::last_applied`]) to each group `plan` updates or orphans.
     pub fn from_history(history: &History, plan: &Plan) -> Self {
-        let by_address = plan
+        let mut quoted = Self::default();
+        for action in plan
             .actions
             .iter()
             .filter(|action| quotes_last_applied(action))
-            .filter_map(|action| {
-                let address = action.address();
-                let entry = history.last_applied(address)?;
-                Some((address.clone(), entry.provenance.clone()))
-            })
-            .collect();
-        Self { by_address }
+        {
+            let address = action.address();
+            let Some(entry) = history.last_applied(address) else {
+                continue;
+            };
+            if entry.action == HistoryAction::Import {
+                quoted.imported.insert(address.clone());
+            }
+            quoted
+                .by_address
+                .insert(address.clone(), entry.provenance.clone());
+        }
+        quoted
     }
 
     /// What is known about `action`'s group, when it is an update or an orphan.
-    pub fn for_action(&self, action: &Action) -> Option<&Provenance> {
+    pub fn for_action(&self, action: &Action) -> Option<Quote<'_>> {
         match action {
-            Action::Update { .. } | Action::Orphan { .. } => self.by_address.get(action.address()),
+            Action::Update { .. } | Action::Orphan { .. } => {
+                let address = action.address();
+                self.by_address.get(address).map(|provenance| Quote {
+                    provenance,
+                    imported: self.imported.contains(address),
+                })
+            }
             _ => None,
         }
     }

@@ -47,6 +47,10 @@ struct ActionDocument<'a> {
     /// history knows (`docs/provenance.md`).
     #[serde(skip_serializing_if = "Option::is_none")]
     last_applied: Option<&'a Provenance>,
+    /// `true` when that spec is the one `cityform import` found: no manifest was applied
+    /// to the group since.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    last_applied_by_import: bool,
 }
 
 /// Renders a plan as pretty-printed JSON followed by a newline.
@@ -79,7 +83,12 @@ pub fn write_plan_with(
                 Action::Update { drift, .. } if !drift.is_empty() => Some(drift_diff(drift)),
                 _ => None,
             },
-            last_applied: last_applied.for_action(action),
+            last_applied: last_applied
+                .for_action(action)
+                .map(|quote| quote.provenance),
+            last_applied_by_import: last_applied
+                .for_action(action)
+                .is_some_and(|quote| quote.imported),
         })
         .collect();
     let document = PlanDocument {

@@ -91,9 +91,9 @@ pub fn render_plan_within(plan: &Plan, last_applied: &LastApplied, max_length: u
     let mut table = String::new();
     for action in &plan.actions {
         let (sign, mut what) = table_row(action);
-        if let Some(provenance) = last_applied.for_action(action) {
+        if let Some(quote) = last_applied.for_action(action) {
             what.push_str("; ");
-            what.push_str(&last_applied_markdown(provenance));
+            what.push_str(&last_applied_markdown(quote));
         }
         let _ = writeln!(table, "| `{sign}` | `{}` | {what} |", action.address());
     }
@@ -367,6 +367,7 @@ fn action_details(out: &mut String, action: &Action) {
             from,
             observed,
             to,
+            ..
         } => {
             let call = to.setting_action();
             let id = job_group_id
@@ -381,6 +382,7 @@ fn action_details(out: &mut String, action: &Action) {
             address,
             job_group_id,
             prevent_destroy,
+            ..
         } => {
             let _ = writeln!(
                 out,

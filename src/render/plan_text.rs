@@ -11,7 +11,7 @@ use super::{
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan, RenameHint};
-use crate::provenance::Provenance;
+use crate::render::Quote;
 use crate::render::history::last_applied_text;
 
 /// Whether to colour the output; decided by the caller from the terminal and `NO_COLOR`.
@@ -228,7 +228,7 @@ fn render_action(
     out: &mut String,
     action: &Action,
     painter: &Painter,
-    last_applied: Option<&Provenance>,
+    last_applied: Option<Quote<'_>>,
 ) {
     let mut block = Block {
         out,
@@ -268,6 +268,7 @@ fn render_action(
             from,
             observed,
             to,
+            ..
         } => block.set_status(
             address,
             job_group_id.as_deref(),
@@ -279,6 +280,7 @@ fn render_action(
             address,
             job_group_id,
             prevent_destroy,
+            ..
         } => block.protect(address, job_group_id, *prevent_destroy),
         Action::Delete {
             address,
@@ -316,7 +318,7 @@ fn render_action(
 struct Block<'a> {
     out: &'a mut String,
     painter: &'a Painter,
-    last_applied: Option<&'a Provenance>,
+    last_applied: Option<Quote<'a>>,
 }
 
 impl Block<'_> {
@@ -326,8 +328,8 @@ impl Block<'_> {
             "  # {}{what}",
             self.painter.bold(&address.to_string())
         );
-        if let Some(provenance) = self.last_applied {
-            let note = format!("# {}", last_applied_text(provenance));
+        if let Some(quote) = self.last_applied {
+            let note = format!("# {}", last_applied_text(quote));
             let _ = writeln!(
                 self.out,
                 "  {}",

@@ -143,6 +143,7 @@ fn lifecycle() -> Plan {
                 from: Some(Status::Stopped),
                 observed: None,
                 to: Status::Running,
+                source: Some(source(3)),
             },
             Action::Update {
                 address: address("parking-south"),
@@ -166,6 +167,7 @@ fn lifecycle() -> Plan {
                 address: address("safety-stations"),
                 job_group_id: "40".into(),
                 prevent_destroy: true,
+                source: Some(source(21)),
             },
             Action::SetStatus {
                 address: address("safety-stations"),
@@ -173,11 +175,13 @@ fn lifecycle() -> Plan {
                 from: Some(Status::Running),
                 observed: Some("starting".into()),
                 to: Status::Stopped,
+                source: Some(source(21)),
             },
             Action::Protect {
                 address: address("safety-tunnels"),
                 job_group_id: "41".into(),
                 prevent_destroy: false,
+                source: Some(source(29)),
             },
             Action::Update {
                 address: address("traffic-west"),
@@ -630,4 +634,51 @@ fn the_printable_check_finds_exactly_the_text_printable_escapes() {
         let as_key = BTreeMap::from([(text, "value")]);
         assert_eq!(super::has_unprintable_text(&as_key), needs, "key {text:?}");
     }
+}
+
+/// `cityform show` reads what a saved plan holds beside the plan: a plan saved before
+/// imports were told apart holds the bare map of provenances, and still reads, with no
+/// group taken for imported.
+#[test]
+fn last_applied_saved_by_an_older_cityform_still_reads() {
+    use crate::state::{History, HistoryAction, HistoryEntry};
+
+    let context = crate::provenance::RunContext::without_git(
+        Some("3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
+        &BTreeMap::new(),
+        "laptop",
+    );
+    let plan = lifecycle();
+    let updated = plan
+        .actions
+        .iter()
+        .find(|action| matches!(action, Action::Update { .. }))
+        .unwrap()
+        .address()
+        .clone();
+    let mut history = History::new(10);
+    history.push(HistoryEntry {
+        address: updated.clone(),
+        action: HistoryAction::Import,
+        job_group_id: "1".into(),
+        provenance: context.for_group(Some(&source(3)), None),
+        moved: None,
+    });
+    let quoted = super::LastApplied::from_history(&history, &plan);
+    let update = plan
+        .actions
+        .iter()
+        .find(|action| action.address() == &updated)
+        .unwrap();
+    assert!(quoted.for_action(update).unwrap().imported);
+    let saved = serde_json::to_value(&quoted).unwrap();
+    let read: super::LastApplied = serde_json::from_value(saved.clone()).unwrap();
+    assert_eq!(read, quoted);
+    let older: super::LastApplied = serde_json::from_value(saved["by_address"].clone()).unwrap();
+    let quote = older.for_action(update).unwrap();
+    assert!(!quote.imported);
+    assert_eq!(
+        quote.provenance,
+        quoted.for_action(update).unwrap().provenance
+    );
 }

@@ -797,6 +797,11 @@ fn take_token_requests(lab: &Lab) -> Vec<String> {
     log.lines().map(str::to_owned).collect()
 }
 
+/// Validation on a pull request, as annotations on its lines.
+const GITHUB_VALIDATE: &str = "validate --format github";
+/// Validation on a merge request, as a code-quality report.
+const GITLAB_VALIDATE: &str = "validate --format gitlab";
+
 /// The pull-request plan: no key, so no refresh.
 const PULL_REQUEST_PLAN: &str =
     "plan --refresh=false --detailed-exitcode --out plan.bin --format markdown";
@@ -824,7 +829,7 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     assert_eq!(
         calls,
         [
-            ("validate".to_owned(), 0),
+            (GITHUB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 2),
         ]
     );
@@ -897,7 +902,7 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     assert_eq!(
         lab.take_calls(),
         [
-            ("validate".to_owned(), 0),
+            (GITHUB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 0),
         ]
     );
@@ -1208,6 +1213,14 @@ fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
 #[test]
 fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     let lab = Lab::new();
+    // The validation's code-quality report reaches the merge request, also when it fails.
+    let recipe = read_recipe(GITLAB_RECIPE);
+    let artifacts = &recipe["plan-merge-request"]["artifacts"];
+    assert_eq!(text(artifacts, "when"), Some("always"));
+    assert_eq!(
+        text(&artifacts["reports"], "codequality"),
+        Some("gl-code-quality-report.json")
+    );
 
     let results = run_gitlab(&lab, "merge_request_event");
     skipped_except(&results, &["plan-merge-request"]);
@@ -1215,7 +1228,7 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     assert_eq!(
         lab.take_calls(),
         [
-            ("validate".to_owned(), 0),
+            (GITLAB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 2),
         ]
     );
@@ -1271,7 +1284,7 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
     assert_eq!(
         lab.take_calls(),
         [
-            ("validate".to_owned(), 0),
+            (GITLAB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 0),
         ]
     );

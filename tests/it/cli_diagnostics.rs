@@ -266,6 +266,30 @@ fn plan_and_apply_append_to_the_github_job_summary() {
         summary.ends_with("**No changes.** The job groups match the manifests (5 unchanged).\n\n"),
         "{summary}"
     );
+
+    // Updates alone: the headline counts them, as the table lists them.
+    let manifest = workspace.join("manifests/traffic.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("streamPerJob: 5", "streamPerJob: 6"),
+    )
+    .unwrap();
+    std::fs::write(workspace.join("summary.md"), "").unwrap();
+    workspace
+        .then()
+        .args(["apply", "--auto-approve"])
+        .run()
+        .success();
+    let summary = std::fs::read_to_string(workspace.join("summary.md")).unwrap();
+    let updated = summary.matches("| `~` |").count();
+    assert!(updated >= 2, "{summary}");
+    assert!(
+        summary.starts_with(&format!(
+            "### cityform apply\n\n**Apply complete:** 0 created, {updated} updated, 0 recovered, 0 failed.\n"
+        )),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -283,4 +307,93 @@ fn a_summary_that_cannot_be_written_is_a_warning() {
     );
     let unset = Cityform::new().manifests().arg("plan").run();
     assert_eq!(unset.stderr, "");
+}
+
+/// The example manifests with a misspelt field in `traffic.yaml` and a group name the
+/// service may refuse (a warning).
+fn validation_workspace() -> Cityform {
+    let cityform = Cityform::new().manifests();
+    let path = cityform.join("manifests/traffic.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text
+        .replacen("planedJobCount: 10", "planedJobCont: 10", 1)
+        .replacen("name: traffic-west", "name: traffic:west", 1);
+    std::fs::write(path, text).unwrap();
+    cityform
+}
+
+#[test]
+fn validate_annotates_github_pull_requests() {
+    let run = validation_workspace()
+        .args(["validate", "--format", "github"])
+        .run();
+    run.failure();
+    assert!(
+        run.stdout.lines().all(|line| line
+            .starts_with("::error file=manifests/traffic.yaml,line=")
+            || line.starts_with("::warning file=manifests/traffic.yaml,line=")),
+        "{}",
+        run.stdout
+    );
+    // People still read the problems in the log.
+    assert!(
+        run.stderr.ends_with("found in the manifests\n"),
+        "{}",
+        run.stderr
+    );
+    assert_run_snapshot!(run);
+}
+
+#[test]
+fn validate_writes_a_gitlab_code_quality_report() {
+    let run = validation_workspace()
+        .args(["validate", "--format", "gitlab"])
+        .run();
+    run.failure();
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let issues = report.as_array().unwrap();
+    assert_eq!(issues.len(), 2, "{report:#}");
+    for issue in issues {
+        for field in ["description", "check_name", "fingerprint", "severity"] {
+            assert!(issue[field].is_string(), "{field}: {issue:#}");
+        }
+        assert_eq!(issue["location"]["path"], "manifests/traffic.yaml");
+        assert!(issue["location"]["lines"]["begin"].as_u64().unwrap() > 1);
+    }
+    assert_run_snapshot!(run);
+}
+
+#[test]
+fn validate_as_json_lists_every_problem_and_keeps_its_exit_codes() {
+    let run = validation_workspace()
+        .args(["validate", "--format", "json"])
+        .run();
+    run.failure();
+    let document: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(document["valid"], false);
+    assert_eq!(document["errors"], 1);
+    assert_eq!(document["warnings"], 1);
+    assert_run_snapshot!(run);
+
+    // Valid manifests: exit 0, and the document alone on standard output.
+    for format in ["json", "github", "gitlab"] {
+        let valid = Cityform::new()
+            .manifests()
+            .args(["validate", "--format", format])
+            .run();
+        valid.success();
+        assert_eq!(
+            valid.stderr, "The manifests are valid: 5 job groups.\n",
+            "{format}"
+        );
+        match format {
+            "json" => {
+                let document: serde_json::Value = serde_json::from_str(&valid.stdout).unwrap();
+                assert_eq!(document["valid"], true);
+                assert_eq!(document["job_groups"], 5);
+            }
+            "gitlab" => assert_eq!(valid.stdout, "[]\n"),
+            _ => assert_eq!(valid.stdout, ""),
+        }
+    }
 }

@@ -142,8 +142,10 @@ fn filters() -> Vec<(&'static str, &'static str)> {
             r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z",
             "YYYY-MM-DDTHH:MM:SSZ",
         ),
+        // In a sentence, the host name ends at a comma.
+        (r"tester@[^\s,]+,", "tester@[host],"),
         // The host name's length decides the width of the `BY` column.
-        (r"tester@\S+ +", "tester@[host]  "),
+        (r"tester@[^\s,]+ +", "tester@[host]  "),
         (r"BY +SOURCE", "BY             SOURCE"),
         (r#""host": "[^"]*""#, r#""host": "[host]""#),
         (
@@ -269,6 +271,104 @@ fn history_names_each_commit_file_and_line_newest_first() {
         "{}",
         shown.stdout
     );
+}
+
+#[test]
+fn history_names_the_manifest_line_of_starts_stops_and_deletes_too() {
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    let with_status = |status: &str| {
+        format!(
+            "{}  status: {status}\n{}",
+            job_group("alpha", "3", 1),
+            job_group("traffic-east", "3", 2)
+        )
+    };
+    let running = with_status("Running");
+    repository.commit(&running, "alpha running");
+    repository.apply(&[], &[]).expect_code(0);
+    // Alpha moves down a line, so that the stop's line is not the create's.
+    let stopped = format!("# stopped\n{}", with_status("Stopped"));
+    repository.commit(&stopped, "alpha stopped");
+    repository.apply(&[], &[]).expect_code(0);
+    let removed = format!(
+        "# stopped\n{}  status: Stopped\n",
+        job_group("alpha", "3", 1)
+    );
+    repository.commit(&removed, "traffic-east removed");
+    repository.apply(&["--prune"], &[]).expect_code(0);
+
+    let json = repository.history_json(&[]);
+    let sources: Vec<(String, String)> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let source = &entry["provenance"]["source"];
+            (
+                format!(
+                    "{} {}",
+                    entry["action"].as_str().unwrap(),
+                    entry["address"]
+                        .as_str()
+                        .unwrap()
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                ),
+                format!("{}:{}", source["file"], source["line"]),
+            )
+        })
+        .collect();
+    let line = |text: &str, name: &str| format!("\"{MANIFEST}\":{}", declaring_line(text, name));
+    assert_eq!(
+        sources,
+        [
+            (
+                "delete traffic-east".to_owned(),
+                line(&running, "traffic-east")
+            ),
+            ("stop alpha".to_owned(), line(&stopped, "alpha")),
+            ("start alpha".to_owned(), line(&running, "alpha")),
+            (
+                "create traffic-east".to_owned(),
+                line(&running, "traffic-east")
+            ),
+            ("create alpha".to_owned(), line(&running, "alpha")),
+        ],
+        "{json:#}"
+    );
+    let text = repository.run(&["history"], &[]);
+    text.expect_code(0);
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("history_of_starts_stops_and_deletes", text.stdout);
+    });
+}
+
+#[test]
+fn without_user_or_logname_the_account_of_the_process_is_recorded() {
+    let account = Command::new("id").arg("-un").output().unwrap();
+    assert!(account.status.success());
+    let account = String::from_utf8(account.stdout).unwrap().trim().to_owned();
+    let emulator = Emulator::start(&[]);
+    let repository = Repository::new(&emulator);
+    repository.commit(&manifest(0, 2), "first");
+    let mut arguments = vec!["apply", "--endpoint", &repository.workspace.endpoint];
+    arguments.push("--auto-approve");
+    let mut command = repository.workspace.command(&arguments);
+    for name in PROVENANCE_VARIABLES {
+        command.env_remove(name);
+    }
+    command.env_remove("USERNAME");
+    spawn(command).finish().expect_code(0);
+    let json = repository.history_json(&[]);
+    for entry in json["entries"].as_array().unwrap() {
+        assert_eq!(
+            entry["provenance"]["actor"]["user"],
+            account.as_str(),
+            "{json:#}"
+        );
+    }
 }
 
 #[test]
@@ -550,6 +650,57 @@ fn forget_and_import_are_recorded_with_their_provenance() {
     assert_eq!(
         newest["provenance"]["source"]["line"],
         declaring_line(&text, "alpha")
+    );
+
+    // A plan that changes the imported group says it was imported, not applied from a
+    // commit: no manifest was applied to it.
+    let changed = format!(
+        "{}{}",
+        job_group("alpha", "3", 4),
+        job_group("traffic-east", "3", 2)
+    );
+    repository.commit(&changed, "alpha with 4 jobs");
+    let plan = |format: &str| {
+        let run = repository.run(&["plan", "--endpoint", &endpoint, "--format", format], &[]);
+        run.expect_code(0);
+        run.stdout
+    };
+    let short = &head[..7];
+    let text = plan("text");
+    assert!(
+        text.contains(&format!("# imported at {short} by tester@"))
+            && text.contains(", not applied from the manifests since\n"),
+        "{text}"
+    );
+    assert!(!text.contains("last applied from"), "{text}");
+    insta::with_settings!({filters => filters()}, {
+        insta::assert_snapshot!("plan_text_imported", text);
+    });
+    let markdown = plan("markdown");
+    assert!(
+        markdown.contains(&format!("imported at `{short}` by tester@")),
+        "{markdown}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
+    let update = &json["actions"][0];
+    assert_eq!(update["action"], "update", "{json:#}");
+    assert_eq!(update["last_applied_by_import"], true, "{json:#}");
+    assert_eq!(update["last_applied"]["commit"], head.as_str());
+    // Once applied, the group is quoted as applied again.
+    repository.apply(&[], &[]).expect_code(0);
+    let again = format!(
+        "{}{}",
+        job_group("alpha", "3", 5),
+        job_group("traffic-east", "3", 2)
+    );
+    repository.commit(&again, "alpha with 5 jobs");
+    let text = plan("text");
+    assert!(text.contains("# last applied from "), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&plan("json")).unwrap();
+    assert_eq!(
+        json["actions"][0]["last_applied_by_import"],
+        serde_json::Value::Null,
+        "{json:#}"
     );
 }
 

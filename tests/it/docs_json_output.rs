@@ -44,6 +44,14 @@ fn assert_valid(validator: &jsonschema::Validator, document: &Value, what: &str)
 /// A state against which the example manifests plan a create, an update and an orphan, and
 /// the history the update and the orphan quote.
 fn state_with_every_kind_of_difference() -> (State, cityform::state::History) {
+    state_last_applied_by(cityform::state::HistoryAction::Create)
+}
+
+/// [`state_with_every_kind_of_difference`], with `action` as what last applied the update's
+/// and the orphan's spec.
+fn state_last_applied_by(
+    action: cityform::state::HistoryAction,
+) -> (State, cityform::state::History) {
     let desired = manifest::load(&[Input::Path(example_manifests())]).unwrap();
     let mut state = State::new(uuid::Uuid::new_v4().to_string());
     for (address, group) in &desired.groups {
@@ -75,7 +83,7 @@ fn state_with_every_kind_of_difference() -> (State, cityform::state::History) {
     for name in ["traffic-west", "parking-north"] {
         history.push(cityform::state::HistoryEntry {
             address: Address::example(name),
-            action: cityform::state::HistoryAction::Create,
+            action,
             job_group_id: format!("jg-{name}"),
             provenance: cityform::provenance::RunContext::without_git(
                 Some("3f2a9c1e5b7d9f0a1c3e5b7d9f0a1c3e5b7d9f0a"),
@@ -340,6 +348,15 @@ fn real_plans_validate_against_the_plan_schema() {
         .run();
     with_state.success();
     runs.push(with_state);
+    // The same, with the update and the orphan as an import left them.
+    let (state, history) = state_last_applied_by(cityform::state::HistoryAction::Import);
+    let imported = Cityform::new()
+        .manifests()
+        .state_with_history(&state, history)
+        .args(["plan", "--format", "json", "--refresh=false"])
+        .run();
+    imported.success();
+    runs.push(imported);
     // Refreshed: drift, a rename, a group deleted outside cityform, starts, protections,
     // orphans and a group nobody manages; with --prune, a delete and a refused one (which
     // fails the plan after printing it); a targeted plan and one that excludes a group.

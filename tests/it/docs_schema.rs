@@ -392,3 +392,132 @@ fn snippets_get_the_same_verdict_from_the_schema_and_the_loader() {
     }
     assert!(disagreements.is_empty(), "{disagreements:#?}");
 }
+
+/// The `Defaults` document every example set opens with.
+const DEFAULTS: &str = "\
+apiVersion: cityform/v1
+kind: Defaults
+spec:
+  regionId: cn-shanghai
+  planedJobCount: 4
+";
+
+/// A wrong document, and where a validator's first error must point: the instance path,
+/// the keyword that failed, and words the message must hold.
+struct Mistake {
+    name: &'static str,
+    yaml: String,
+    path: &'static str,
+    keyword: &'static str,
+    says: &'static [&'static str],
+}
+
+fn mistake(
+    name: &'static str,
+    yaml: impl Into<String>,
+    path: &'static str,
+    keyword: &'static str,
+    says: &'static [&'static str],
+) -> Mistake {
+    Mistake {
+        name,
+        yaml: yaml.into(),
+        path,
+        keyword,
+        says,
+    }
+}
+
+/// An editor shows the first error a validator reports: it must be the mistake made, in the
+/// document of the kind written, not "this document is none of the kinds".
+#[test]
+fn the_first_error_points_at_the_mistake() {
+    let validator = validator();
+    let mistakes = [
+        mistake(
+            "a misspelt spec field of a job group",
+            edited("planedJobCount:", "planedJobCont: 10"),
+            "/spec",
+            "additionalProperties",
+            &["planedJobCont"],
+        ),
+        mistake(
+            "a misspelt spec field of the defaults",
+            DEFAULTS.replace("planedJobCount", "planedJobCont"),
+            "/spec",
+            "additionalProperties",
+            &["planedJobCont"],
+        ),
+        mistake(
+            "a misspelt metadata field",
+            edited("name:", "nmae: traffic-east"),
+            "/metadata",
+            "additionalProperties",
+            &["nmae"],
+        ),
+        mistake(
+            "a misspelt top-level field",
+            edited("spec:", "spce:"),
+            "",
+            "additionalProperties",
+            &["spce"],
+        ),
+        mistake(
+            "metadata in the defaults",
+            format!("{DEFAULTS}metadata:\n  name: traffic-east\n"),
+            "",
+            "additionalProperties",
+            &["metadata"],
+        ),
+        mistake(
+            "a count written as a word",
+            edited("planedJobCount:", "planedJobCount: ten"),
+            "/spec/planedJobCount",
+            "type",
+            &["integer"],
+        ),
+        mistake(
+            "a job group without metadata",
+            edited("metadata:", "").replace("  name: traffic-east\n", ""),
+            "",
+            "required",
+            &["metadata"],
+        ),
+        mistake(
+            "an unknown apiVersion",
+            edited("apiVersion:", "apiVersion: cityform/v2"),
+            "/apiVersion",
+            "enum",
+            &["cityform/v2", "cityform/v1"],
+        ),
+        mistake(
+            "an unknown kind",
+            edited("kind:", "kind: JobGrup"),
+            "/kind",
+            "enum",
+            &["JobGrup", "JobGroup", "Defaults"],
+        ),
+        mistake("no kind", edited("kind:", ""), "", "required", &["kind"]),
+    ];
+    let mut wrong = Vec::new();
+    for mistake in &mistakes {
+        let document = documents(&mistake.yaml).remove(0);
+        let Some(first) = validator.iter_errors(&document).next() else {
+            wrong.push(format!("{}: accepted\n{}", mistake.name, mistake.yaml));
+            continue;
+        };
+        let path = first.instance_path().to_string();
+        let keyword = first.kind().keyword();
+        let message = first.to_string();
+        if path != mistake.path
+            || keyword != mistake.keyword
+            || !mistake.says.iter().all(|word| message.contains(word))
+        {
+            wrong.push(format!(
+                "{}: `{keyword}` at `{path}`: {message}; expected `{}` at `{}` saying {:?}",
+                mistake.name, mistake.keyword, mistake.path, mistake.says
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

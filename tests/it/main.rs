@@ -31,6 +31,7 @@ mod cli_credentials;
 mod cli_declarative;
 mod cli_diagnostics;
 mod cli_generate;
+mod cli_habits;
 mod cli_help;
 mod cli_lifecycle;
 mod cli_plan;

@@ -8,17 +8,18 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use tokio::sync::mpsc;
 
 use super::Outcome;
 use super::backend::{self, BackendChoice};
 use super::interaction::{into_anyhow, print_notice};
+use super::output::Advice;
 use super::plan::print_plan;
 use super::provenance_args::{ProvenanceArgs, RetentionArgs};
 use super::settings::{
@@ -53,7 +54,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     state: StateArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    output: ApplyOutputArgs,
     #[command(flatten)]
     cloud: CloudArgs,
     #[command(flatten)]
@@ -88,18 +89,58 @@ pub struct ApplyArgs {
     emulator: bool,
 }
 
+/// How apply prints: `--format` offers only what apply prints (Markdown is for plans,
+/// `plan --format markdown`), with the colour switch every command has.
+#[derive(Debug, Clone, Args)]
+struct ApplyOutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    format: ApplyFormat,
+    /// Never colour the output (colour is used only on a terminal, and never when `NO_COLOR` is set).
+    #[arg(long)]
+    no_color: bool,
+}
+
+/// The formats apply prints in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ApplyFormat {
+    /// Human-readable text: the plan, then a line per action, coloured on a terminal.
+    Text,
+    /// One JSON object per line: each event, then the summary (`docs/json-output.md`).
+    Json,
+}
+
+impl From<ApplyOutputArgs> for OutputArgs {
+    fn from(output: ApplyOutputArgs) -> Self {
+        OutputArgs {
+            format: match output.format {
+                ApplyFormat::Text => Format::Text,
+                ApplyFormat::Json => Format::Json,
+            },
+            no_color: output.no_color,
+        }
+    }
+}
+
 pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // Installed first, so that Ctrl-C at any moment ends the run with 130, not a bare signal.
     let interruption = Interruption::install();
     let environment = process_environment();
-    if args.output.format == Format::Markdown {
-        bail!("`--format markdown` is for plans; apply prints `text` or `json`");
-    }
+    let output = OutputArgs::from(args.output.clone());
     let source = match &args.plan_file {
         Some(file) => {
+            if file.is_dir() {
+                bail!(manifests_given_as_plan(file));
+            }
             let bytes = std::fs::read(file)
                 .with_context(|| format!("could not read the saved plan `{}`", file.display()))?;
-            let plan = plan::saved::from_bytes(&file.display().to_string(), &bytes)?;
+            let plan = match plan::saved::from_bytes(&file.display().to_string(), &bytes) {
+                Ok(plan) => plan,
+                Err(_) if looks_like_manifest(file, &bytes) => {
+                    bail!(manifests_given_as_plan(file))
+                }
+                Err(error) => return Err(error.into()),
+            };
             Source::Saved {
                 file: file.clone(),
                 plan,
@@ -154,7 +195,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         connection.client().await?;
     }
 
-    let json = args.output.format == Format::Json;
+    let json = output.format == Format::Json;
     if args.dry_run && !json {
         eprintln!("{}", render::apply_text::dry_run_banner());
     }
@@ -170,7 +211,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         None => backend::open_state(&args.state, "cityform apply", &environment).await?,
     };
 
-    let renderer = progress::Renderer::new(args.output.format);
+    let renderer = progress::Renderer::new(output.format);
     let (sender, receiver) = mpsc::channel(1024);
     let printer = tokio::spawn(renderer.clone().consume(receiver));
     let (acting, stop) = interruption.parts();
@@ -184,7 +225,7 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         stop,
     };
     let mut interaction = Terminal {
-        output: &args.output,
+        output: &output,
         environment: &environment,
         renderer: renderer.clone(),
         acting,
@@ -236,6 +277,38 @@ pub(super) async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         demo.finish(&report);
     }
     outcome(&report)
+}
+
+/// Whether a file that is not a saved plan is a manifest: named `*.yaml` or `*.yml`, or
+/// with a line that starts a manifest document (`apiVersion:`, `kind:`). A saved plan is
+/// JSON, whose lines never start so.
+fn looks_like_manifest(file: &Path, bytes: &[u8]) -> bool {
+    let by_name = matches!(
+        file.extension().and_then(|extension| extension.to_str()),
+        Some("yaml" | "yml")
+    );
+    by_name
+        || String::from_utf8_lossy(bytes)
+            .lines()
+            .any(|line| line.starts_with("apiVersion:") || line.starts_with("kind:"))
+}
+
+/// The error for `apply manifests/` or `apply x.yaml`, as `kubectl apply` is written:
+/// manifests are named with `-f`; the positional argument is a saved plan.
+fn manifests_given_as_plan(file: &Path) -> Advice {
+    let shown = file.display();
+    let what = if file.is_dir() {
+        "a directory"
+    } else {
+        "a manifest"
+    };
+    Advice::new(
+        format!("`{shown}` is {what}, not a saved plan"),
+        format!(
+            "name manifests with `-f`: `cityform apply -f {shown}`; the argument without a flag \
+             is a plan saved by `cityform plan --out FILE`"
+        ),
+    )
 }
 
 /// The command line's side of an apply: notices and the plan printed, the question asked

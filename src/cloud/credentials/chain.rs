@@ -340,13 +340,21 @@ fn oidc_from_environment(
         .iter()
         .map(|name| set_variable(environment, name))
         .collect();
-    let Some(set) = names.iter().zip(&values).find(|(_, value)| value.is_some()) else {
+    if values.iter().all(Option::is_none) {
         return Ok(None);
-    };
-    if let Some((missing, _)) = names.iter().zip(&values).find(|(_, value)| value.is_none()) {
+    }
+    if values.iter().any(Option::is_none) {
+        let named = |present: bool| {
+            names
+                .iter()
+                .zip(&values)
+                .filter(|(_, value)| value.is_some() == present)
+                .map(|(name, _)| *name)
+                .collect()
+        };
         return Err(CredentialError::HalfSetEnvironment {
-            set: set.0,
-            missing,
+            set: named(true),
+            missing: named(false),
         });
     }
     let value = |index: usize| values[index].unwrap_or_default().to_owned();
@@ -428,8 +436,11 @@ mod tests {
         assert_eq!(
             partial.choose().unwrap_err(),
             CredentialError::HalfSetEnvironment {
-                set: ALIBABA_CLOUD_ROLE_ARN,
-                missing: ALIBABA_CLOUD_OIDC_PROVIDER_ARN
+                set: vec![ALIBABA_CLOUD_ROLE_ARN],
+                missing: vec![
+                    ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+                    ALIBABA_CLOUD_OIDC_TOKEN_FILE
+                ]
             }
         );
         let whole = chain(

@@ -63,19 +63,27 @@ pub(super) fn access_key(
             credentials.security_token = security_token.map(Secret::from);
             Ok(Some(credentials))
         }
-        (Some(_), None) => Err(CredentialError::HalfSetEnvironment {
-            set: names.access_key_id,
-            missing: names.access_key_secret,
-        }),
-        (None, Some(_)) => Err(CredentialError::HalfSetEnvironment {
-            set: names.access_key_secret,
-            missing: names.access_key_id,
-        }),
-        (None, None) if security_token.is_some() => Err(CredentialError::HalfSetEnvironment {
-            set: names.security_token,
-            missing: names.access_key_id,
-        }),
-        (None, None) => Ok(None),
+        (None, None) if security_token.is_none() => Ok(None),
+        // The token is optional; the id and the secret are not.
+        _ => {
+            let triple = [
+                (names.access_key_id, access_key_id.is_some()),
+                (names.access_key_secret, access_key_secret.is_some()),
+                (names.security_token, security_token.is_some()),
+            ];
+            Err(CredentialError::HalfSetEnvironment {
+                set: triple
+                    .iter()
+                    .filter(|(_, set)| *set)
+                    .map(|(name, _)| *name)
+                    .collect(),
+                missing: triple[..2]
+                    .iter()
+                    .filter(|(_, set)| !*set)
+                    .map(|(name, _)| *name)
+                    .collect(),
+            })
+        }
     }
 }
 
@@ -94,37 +102,52 @@ mod tests {
     }
 
     #[test]
-    fn half_set_pairs_are_errors_not_fallthroughs() {
-        let cases = [
-            (
-                environment(&[(ALIBABA_CLOUD_ACCESS_KEY_ID, "LTAI")]),
-                ALIBABA_CLOUD_ACCESS_KEY_ID,
-                ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-            ),
-            (
-                environment(&[(ALIBABA_CLOUD_ACCESS_KEY_SECRET, "s")]),
-                ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-                ALIBABA_CLOUD_ACCESS_KEY_ID,
-            ),
-            (
-                environment(&[(ALIBABA_CLOUD_SECURITY_TOKEN, "t")]),
-                ALIBABA_CLOUD_SECURITY_TOKEN,
-                ALIBABA_CLOUD_ACCESS_KEY_ID,
-            ),
+    fn half_set_keys_name_every_variable_set_and_every_one_missing() {
+        let (id, secret, token) = (
+            ALIBABA_CLOUD_ACCESS_KEY_ID,
+            ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+            ALIBABA_CLOUD_SECURITY_TOKEN,
+        );
+        let cases: [(&[&str], &[&str], &[&str]); 5] = [
+            (&[id], &[id], &[secret]),
+            (&[secret], &[secret], &[id]),
+            (&[token], &[token], &[id, secret]),
+            (&[id, token], &[id, token], &[secret]),
+            (&[secret, token], &[secret, token], &[id]),
         ];
-        for (env, set, missing) in cases {
+        for (given, set, missing) in cases {
+            let pairs: Vec<(&str, &str)> = given.iter().map(|name| (*name, "value")).collect();
             assert_eq!(
-                access_key(&env, NAMING_CONVENTIONS[0]),
-                Err(CredentialError::HalfSetEnvironment { set, missing })
+                access_key(&environment(&pairs), NAMING_CONVENTIONS[0]),
+                Err(CredentialError::HalfSetEnvironment {
+                    set: set.to_vec(),
+                    missing: missing.to_vec()
+                }),
+                "{given:?}"
             );
         }
         let env = environment(&[(ALICLOUD_SECRET_KEY, "s")]);
         assert_eq!(
             access_key(&env, NAMING_CONVENTIONS[1]),
             Err(CredentialError::HalfSetEnvironment {
-                set: ALICLOUD_SECRET_KEY,
-                missing: ALICLOUD_ACCESS_KEY
+                set: vec![ALICLOUD_SECRET_KEY],
+                missing: vec![ALICLOUD_ACCESS_KEY]
             })
         );
+    }
+
+    #[test]
+    fn a_half_set_key_is_told_by_names_alone() {
+        let env = environment(&[(ALIBABA_CLOUD_SECURITY_TOKEN, "the-token-value")]);
+        let message = access_key(&env, NAMING_CONVENTIONS[0])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            message,
+            "`ALIBABA_CLOUD_SECURITY_TOKEN` is set but `ALIBABA_CLOUD_ACCESS_KEY_ID` and \
+             `ALIBABA_CLOUD_ACCESS_KEY_SECRET` are not: set them too, or unset \
+             `ALIBABA_CLOUD_SECURITY_TOKEN`"
+        );
+        assert!(!message.contains("the-token-value"));
     }
 }

@@ -205,6 +205,22 @@ impl fmt::Display for CredentialSource {
     }
 }
 
+/// `` `A` ``, `` `A` and `B` ``, `` `A`, `B` and `C` ``.
+fn names(variables: &[&str]) -> String {
+    let quoted: Vec<String> = variables.iter().map(|name| format!("`{name}`")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, init)) => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// [`names`] followed by `is` or `are`.
+fn names_are(variables: &[&str]) -> String {
+    let verb = if variables.len() == 1 { "is" } else { "are" };
+    format!("{} {verb}", names(variables))
+}
+
 /// Why no credentials could be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CredentialError {
@@ -217,13 +233,20 @@ pub enum CredentialError {
         /// Every place that was consulted, in order.
         looked_at: Vec<String>,
     },
-    /// One variable of a group is set and another is not.
-    #[error("`{set}` is set but `{missing}` is not: set both, or unset `{set}`")]
+    /// Some variables of a group are set and others it needs are not. Only names are
+    /// shown, never a value.
+    #[error(
+        "{} set but {} not: set {} too, or unset {}",
+        names_are(set),
+        names_are(missing),
+        if missing.len() == 1 { "it" } else { "them" },
+        names(set)
+    )]
     HalfSetEnvironment {
-        /// The variable that is set.
-        set: &'static str,
-        /// The variable that is missing.
-        missing: &'static str,
+        /// The variables of the group that are set.
+        set: Vec<&'static str>,
+        /// Those it needs that are not.
+        missing: Vec<&'static str>,
     },
     /// A variable has a value cityform cannot use.
     #[error("`{variable}` is `{value}`: {fix}")]

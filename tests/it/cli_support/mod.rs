@@ -47,6 +47,9 @@ pub struct Cityform {
     arguments: Vec<OsString>,
     environment: Vec<(OsString, OsString)>,
     stdin: Option<Vec<u8>>,
+    /// The child's working directory, relative to the workspace; the workspace itself
+    /// when `None`.
+    directory: Option<PathBuf>,
 }
 
 impl Default for Cityform {
@@ -63,6 +66,7 @@ impl Cityform {
             arguments: Vec::new(),
             environment: Vec::new(),
             stdin: None,
+            directory: None,
         }
     }
 
@@ -73,6 +77,7 @@ impl Cityform {
             arguments: Vec::new(),
             environment: self.environment.clone(),
             stdin: None,
+            directory: None,
         }
     }
 
@@ -153,6 +158,21 @@ impl Cityform {
         self
     }
 
+    /// Runs the child in `relative`, a directory inside the workspace (which stays its
+    /// home).
+    pub fn in_directory(mut self, relative: impl Into<PathBuf>) -> Self {
+        self.directory = Some(relative.into());
+        self
+    }
+
+    /// The child's working directory.
+    fn working_directory(&self) -> PathBuf {
+        match &self.directory {
+            Some(relative) => self.join(relative),
+            None => self.path().to_path_buf(),
+        }
+    }
+
     /// What the child reads on standard input (otherwise it reads nothing: `/dev/null`).
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());
@@ -179,7 +199,7 @@ impl Cityform {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cityform"));
         command
             .args(&self.arguments)
-            .current_dir(self.path())
+            .current_dir(self.working_directory())
             .env_clear()
             // Never ask a real metadata service (100.100.100.200) from a test.
             .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
@@ -268,7 +288,7 @@ impl Cityform {
             .args(["--quiet", "--return", "--command"])
             .arg(&line)
             .arg("/dev/null")
-            .current_dir(self.path())
+            .current_dir(self.working_directory())
             .env_clear()
             // Never ask a real metadata service (100.100.100.200) from a test.
             .env("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
