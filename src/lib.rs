@@ -15,6 +15,7 @@ pub mod emulator;
 pub mod file_kind;
 pub mod manifest;
 pub mod model;
+pub mod phase;
 pub mod plan;
 pub mod provenance;
 pub mod reconcile;

@@ -31,6 +31,7 @@ mod cli_diagnostics;
 mod cli_generate;
 mod cli_help;
 mod cli_lifecycle;
+mod cli_logging;
 mod cli_plan;
 mod cli_postgres;
 mod cli_provenance;
