@@ -30,6 +30,7 @@ mod cli_declarative;
 mod cli_diagnostics;
 mod cli_generate;
 mod cli_help;
+mod cli_init;
 mod cli_lifecycle;
 mod cli_logging;
 mod cli_plan;
