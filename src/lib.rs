@@ -16,6 +16,7 @@ pub mod file_kind;
 pub mod forge;
 pub mod manifest;
 pub mod model;
+pub mod phase;
 pub mod plan;
 pub mod provenance;
 pub mod reconcile;

@@ -452,8 +452,22 @@ pub async fn open_state(
     environment: &BTreeMap<String, String>,
 ) -> anyhow::Result<AnyBackend> {
     let choice = choose(state, environment)?;
+    log_choice(&choice);
     let options = LockOptions::new(command).with_timeout(state.lock_timeout);
     Ok(open(&choice, &options).await?)
+}
+
+/// Logs which state a command uses: never the connection string's password.
+fn log_choice(choice: &BackendChoice) {
+    match choice {
+        BackendChoice::Local { path } => {
+            tracing::info!("using the local state `{}`", path.display());
+        }
+        BackendChoice::Postgres { url, workspace } => {
+            let location = redact_connection_string(url);
+            tracing::info!("using the PostgreSQL state `{location}`, workspace `{workspace}`");
+        }
+    }
 }
 
 #[cfg(test)]

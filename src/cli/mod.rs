@@ -11,6 +11,7 @@ mod force_unlock;
 mod generate;
 mod history;
 mod import;
+mod init;
 mod interaction;
 pub mod logging;
 mod output;
@@ -45,6 +46,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a project: an example manifest, a `.gitignore` and, with `--ci`, a CI recipe.
+    ///
+    /// Writes `manifests/example.yaml` (a `Defaults` and a `JobGroup` document, commented),
+    /// a `.gitignore` that keeps the state's lock, temporary and backup files out of git
+    /// (the state itself is committed) and, with `--ci`, the recipe of `docs/ci/`. Never
+    /// overwrites anything: when `manifests/` or any file it would write exists, it writes
+    /// nothing, names them and exits 1.
+    Init(init::InitArgs),
     /// Check the manifests and report every problem at once.
     Validate(validate::ValidateArgs),
     /// Show what apply would change, without changing anything.
@@ -163,6 +172,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Init(args) => init::run(&args),
             Command::Validate(args) => validate::run(args),
             Command::Plan(args) => plan::run(args).await,
             Command::Apply(args) => apply::run(args).await,

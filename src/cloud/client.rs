@@ -111,6 +111,9 @@ pub struct CloudClient {
     clock_offset: time::Duration,
 }
 
+/// The header in which the service (and the emulator) repeat an answer's `RequestId`.
+const REQUEST_ID_HEADER: &str = "x-acs-request-id";
+
 /// Shifts the time requests are signed with by this many seconds (negative: back). A testing
 /// aid that simulates a machine whose clock is off; never set it for real work.
 pub const CLOCK_OFFSET_VARIABLE: &str = "CITYFORM_TEST_CLOCK_OFFSET_SECONDS";
@@ -566,6 +569,7 @@ impl CloudClient {
         );
         url.set_query(Some(&signed.query_string()));
         tracing::debug!(action = call.request.action, subject = %call.subject, %endpoint, "sending");
+        let sent = Instant::now();
         let mut response = self
             .http
             .post(url)
@@ -583,6 +587,11 @@ impl CloudClient {
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let request_id_header = response
+            .headers()
+            .get(REQUEST_ID_HEADER)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let limit = self.options.max_response_bytes;
@@ -621,8 +630,22 @@ impl CloudClient {
                 }
             }
         }
-        tracing::debug!(action = call.request.action, subject = %call.subject, status = status.as_u16(), bytes = body.len(), "answered");
         let received = Received { body, content_type };
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            let request_id = request_id_header
+                .or_else(|| job_groups::request_id(received.answer()))
+                .unwrap_or_else(|| "none".to_owned());
+            let elapsed = format!("{:.1}ms", sent.elapsed().as_secs_f64() * 1000.0);
+            tracing::debug!(
+                action = call.request.action,
+                subject = %call.subject,
+                status = status.as_u16(),
+                %request_id,
+                %elapsed,
+                bytes = received.body.len(),
+                "answered"
+            );
+        }
         if status.is_success() {
             return Ok(received);
         }

@@ -69,6 +69,7 @@ impl Connection {
             retry: RetryPolicy::default().with_environment(environment)?,
             ..ClientOptions::default()
         };
+        tracing::info!("requests go to {endpoints}");
         let chain = chain_for(profile, environment);
         let clock_offset = clock_offset(environment)?;
         Ok(Self {

@@ -406,6 +406,11 @@ fn request_id_of(document: &Value) -> Option<String> {
     text_field(document, "RequestId").map(|id| printable(&id).into_owned())
 }
 
+/// The `RequestId` of any answer, success or error, when its body has one: for the logs.
+pub fn request_id<'a>(body: impl Into<AnswerBody<'a>>) -> Option<String> {
+    request_id_of(&body.into().document().ok()?)
+}
+
 /// Parses `DescribeJobGroups`' answer.
 pub fn parse_page<'a>(body: impl Into<AnswerBody<'a>>) -> Result<JobGroupPage, AnswerProblem> {
     let document = parse_object(body.into())?;

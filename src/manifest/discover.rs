@@ -118,6 +118,7 @@ pub(crate) fn discover<'a>(
             Input::DefaultDirectory(path) => discovery.default_directory(path),
         }
     }
+    log_planned(&discovery.planned);
     discovery
         .planned
         .into_iter()
@@ -177,6 +178,34 @@ pub(crate) fn unread_siblings(inputs: &[Input], options: &LoadOptions) -> Vec<So
         }
     }
     siblings
+}
+
+/// How many manifest files the `info` log names; `debug` names every one.
+const FILES_NAMED: usize = 20;
+
+/// Logs which manifests are about to be read.
+fn log_planned(planned: &[Planned]) {
+    let files: Vec<String> = planned
+        .iter()
+        .filter_map(|planned| match planned {
+            Planned::File(path) => Some(path.display().to_string()),
+            Planned::Stdin => Some("-".to_owned()),
+            Planned::Problem(_) => None,
+        })
+        .collect();
+    let mut named = files
+        .iter()
+        .take(FILES_NAMED)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.len() > FILES_NAMED {
+        named.push_str(&format!(" and {} more", files.len() - FILES_NAMED));
+        for file in &files {
+            tracing::debug!("manifest file {file}");
+        }
+    }
+    tracing::info!("reading {} manifest file(s): {named}", files.len());
 }
 
 /// The state of walking one directory tree.

@@ -57,7 +57,14 @@ pub fn load(inputs: &[Input]) -> Result<Desired, Diagnostics> {
 
 /// Loads the manifests `inputs` name, within `options`' limits.
 pub fn load_with(inputs: &[Input], options: &LoadOptions) -> Result<Desired, Diagnostics> {
-    load_from(inputs, options, &mut std::io::stdin().lock())
+    crate::phase::timed_sync(crate::phase::LOAD_MANIFESTS, || {
+        let desired = load_from(inputs, options, &mut std::io::stdin().lock())?;
+        tracing::info!(
+            "the manifests declare {} job group(s)",
+            desired.groups.len()
+        );
+        Ok(desired)
+    })
 }
 
 /// [`load_with`], reading `-` from `stdin`.

@@ -26,6 +26,7 @@ use crate::apply::{self, ApplyReport, NotApplied};
 use crate::cloud::Connection;
 use crate::manifest::Desired;
 use crate::model::Address;
+use crate::phase;
 use crate::plan::{Action, Plan};
 use crate::render::LastApplied;
 use crate::state::{Backend, HistorySelection, State, StateEntry, StateError};
@@ -120,14 +121,19 @@ pub async fn run<B: Backend>(
         }
         recovered.state
     } else {
-        apply::resolve_unresolved(
+        let unresolved = !recovered.unresolved.is_empty();
+        let resolving = apply::resolve_unresolved(
             backend,
             connection.client().await?,
             recovered,
             &events,
             options.provenance.as_ref(),
-        )
-        .await?
+        );
+        if unresolved {
+            phase::timed(phase::RESOLVE, resolving).await?
+        } else {
+            resolving.await?
+        }
     };
 
     let plan = match source {
@@ -184,7 +190,11 @@ pub async fn run<B: Backend>(
     } else {
         connection.client().await?
     };
-    let report = apply::execute(backend, client, &plan, &options, events, stop).await?;
+    let report = phase::timed(
+        phase::APPLY,
+        apply::execute(backend, client, &plan, &options, events, stop),
+    )
+    .await?;
     Ok(Reconciled::Applied {
         plan: Box::new(plan),
         report,
@@ -222,9 +232,12 @@ pub async fn refresh_state<B: Backend>(
     let observed = if instances.is_empty() {
         crate::plan::Observed::default()
     } else {
-        apply::refresh::observe(connection.client().await?, &instances, Some(&state))
-            .await
-            .map_err(ReconcileError::RefreshState)?
+        phase::timed(
+            phase::REFRESH,
+            apply::refresh::observe(connection.client().await?, &instances, Some(&state)),
+        )
+        .await
+        .map_err(ReconcileError::RefreshState)?
     };
     let refresh = apply::refresh::refresh_state(&state, &observed);
     if !refresh.records.is_empty() {
@@ -252,10 +265,14 @@ async fn plan_against<B: Backend>(
     let recorded = state.map(|state| &state.job_groups);
     check_targets(&desired, recorded, &planning.options.targets, "--target")?;
     check_targets(&desired, recorded, &planning.options.excludes, "--exclude")?;
-    let refresh =
-        refresh::refresh_for_plan(connection, planning, &desired, state, offline, interaction)
-            .await?;
-    let plan = refresh.plan(desired, state, &planning.options)?;
+    let refresh = phase::timed(
+        phase::REFRESH,
+        refresh::refresh_for_plan(connection, planning, &desired, state, offline, interaction),
+    )
+    .await?;
+    let plan = phase::timed_sync(phase::PLAN, || {
+        refresh.plan(desired, state, &planning.options)
+    })?;
     let last_applied = last_applied(backend, state, &plan).await?;
     Ok(Planned { plan, last_applied })
 }

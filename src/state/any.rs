@@ -2,11 +2,13 @@
 //! PostgreSQL that implements [`Backend`] by delegation.
 //!
 //! [`Backend`]'s methods return `impl Future`, so the trait is not object-safe; commands that
-//! choose the backend at run time hold this enum instead of a `dyn Backend`.
+//! choose the backend at run time hold this enum instead of a `dyn Backend`. Being the
+//! backend every command holds, it is where loading and compacting are logged as phases.
 
 use super::backend::{Backend, Recovered};
 use super::journal::JournalRecord;
 use super::{History, HistorySelection, LocalBackend, PostgresBackend, State, StateError};
+use crate::phase::{COMPACT, LOAD_STATE, timed};
 
 /// A locked state in either backend. The lock is held until this value is dropped.
 #[derive(Debug)]
@@ -59,17 +61,23 @@ impl Backend for AnyBackend {
     }
 
     async fn load(&self) -> Result<Recovered, StateError> {
-        match self {
-            Self::Local(backend) => backend.load().await,
-            Self::Postgres(backend) => backend.load().await,
-        }
+        timed(LOAD_STATE, async {
+            match self {
+                Self::Local(backend) => backend.load().await,
+                Self::Postgres(backend) => backend.load().await,
+            }
+        })
+        .await
     }
 
     async fn load_to_change(&self) -> Result<Recovered, StateError> {
-        match self {
-            Self::Local(backend) => backend.load_to_change().await,
-            Self::Postgres(backend) => backend.load_to_change().await,
-        }
+        timed(LOAD_STATE, async {
+            match self {
+                Self::Local(backend) => backend.load_to_change().await,
+                Self::Postgres(backend) => backend.load_to_change().await,
+            }
+        })
+        .await
     }
 
     async fn create(&self, state: State) -> Result<State, StateError> {
@@ -87,17 +95,23 @@ impl Backend for AnyBackend {
     }
 
     async fn compact(&self) -> Result<Recovered, StateError> {
-        match self {
-            Self::Local(backend) => backend.compact().await,
-            Self::Postgres(backend) => backend.compact().await,
-        }
+        timed(COMPACT, async {
+            match self {
+                Self::Local(backend) => backend.compact().await,
+                Self::Postgres(backend) => backend.compact().await,
+            }
+        })
+        .await
     }
 
     async fn compact_at_end(&self) -> Result<(), StateError> {
-        match self {
-            Self::Local(backend) => backend.compact_at_end().await,
-            Self::Postgres(backend) => backend.compact_at_end().await,
-        }
+        timed(COMPACT, async {
+            match self {
+                Self::Local(backend) => backend.compact_at_end().await,
+                Self::Postgres(backend) => backend.compact_at_end().await,
+            }
+        })
+        .await
     }
 
     async fn history(

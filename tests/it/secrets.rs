@@ -2,8 +2,9 @@
 //! (`validate`, `plan` in each format and with `--out`, `apply` succeeding, failing and dry,
 //! in text and JSON, `emulator`) with a recognisable access key secret and security token in
 //! the environment, or in an aliyun `config.json` of a fake home, and with every log level
-//! turned up. Neither value, raw or percent-encoded once or twice, may appear in any output,
-//! state file, backup, journal or saved plan.
+//! turned up (`CITYFORM_LOG=trace`, and `-vv`, which logs every API call). Neither value, raw
+//! or percent-encoded once or twice, may appear in any output, state file, backup, journal or
+//! saved plan; nor may a signature or a signed query.
 //!
 //! The files cityform writes are checked here too: readable by their owner only (0600, in a
 //! 0700 directory), with no temporary file left behind.
@@ -409,6 +410,98 @@ async fn failed_applies_print_and_record_no_secret() {
         }
     }
     assert_eq!(emulator.state().job_groups.len(), 0);
+    scene.assert_files_clean();
+}
+
+/// What a request carries besides the secrets themselves, which no log line may show either:
+/// its signature (in a query, or percent-encoded in a string-to-sign), the security token
+/// parameter of a signed query, an `Authorization` header. (The service's refusal quotes
+/// its string-to-sign, nonce included, with the token masked; the signature is not in it.)
+const REQUEST_PARTS: [&str; 5] = [
+    "Signature=",
+    "Signature%3D",
+    "SecurityToken=",
+    "AccessKeySecret",
+    "authorization",
+];
+
+/// `-vv` (every API call logged), over the static key with a security token and over OIDC
+/// through STS, for `apply`, `plan`, `whoami` and a refused call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn very_verbose_logs_of_every_api_call_hold_no_secret() {
+    let scene = Scene::new();
+    let emulator = cityform::emulator::start(EmulatorConfig {
+        credentials: Credentials::new(ACCESS_KEY_ID, SECRET),
+        oidc_token: Some(OIDC_TOKEN.into()),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let endpoint = emulator.endpoint();
+    let token_file = scene.path(OIDC_TOKEN_FILE);
+    std::fs::write(&token_file, OIDC_TOKEN).unwrap();
+    let token_path = token_file.to_str().unwrap().to_owned();
+    let oidc = [
+        (
+            "ALIBABA_CLOUD_ROLE_ARN",
+            "acs:ram::1234567890123456:role/deploy",
+        ),
+        (
+            "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+            "acs:ram::1234567890123456:oidc-provider/ci",
+        ),
+        ("ALIBABA_CLOUD_OIDC_TOKEN_FILE", token_path.as_str()),
+        ("ALIBABA_CLOUD_STS_ENDPOINT", endpoint.as_str()),
+    ];
+    let mut with_key = env_credentials();
+    with_key.push(("ALIBABA_CLOUD_STS_ENDPOINT", endpoint.as_str()));
+    let command = |verb: &'static str, state: &'static str| -> Vec<&str> {
+        vec![
+            verb,
+            "-vv",
+            "-f",
+            MANIFESTS,
+            "--state",
+            state,
+            "--endpoint",
+            &endpoint,
+        ]
+    };
+    let mut runs = Vec::new();
+    // One state: the second apply finds the groups the first created.
+    let state = "state/state.json";
+    for environment in [&with_key[..], &oidc[..]] {
+        let apply = [command("apply", state), vec!["--auto-approve"]].concat();
+        runs.push((scene.run(&apply, environment).await, 0, true));
+        runs.push((
+            scene.run(&command("plan", state), environment).await,
+            0,
+            true,
+        ));
+        runs.push((scene.run(&["whoami", "-vv"], environment).await, 0, false));
+    }
+    let mut wrong_key = with_key.clone();
+    wrong_key[1].1 = "not-the-secret";
+    runs.push((
+        scene.run(&command("plan", state), &wrong_key).await,
+        1,
+        true,
+    ));
+    for (output, code, calls) in &runs {
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(*code), "{stderr}");
+        let shown = text(&output.stdout) + &stderr;
+        assert!(
+            !calls || (shown.contains(" DEBUG ") && shown.contains("answered")),
+            "the API calls were not logged:\n{shown}"
+        );
+        for part in REQUEST_PARTS {
+            assert!(
+                !shown.to_lowercase().contains(&part.to_lowercase()),
+                "`{part}` in:\n{shown}"
+            );
+        }
+    }
     scene.assert_files_clean();
 }
 
