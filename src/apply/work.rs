@@ -368,6 +368,7 @@ mod tests {
             from: Some(Status::Stopped),
             observed: None,
             to: Status::Running,
+            source: None,
         }
     }
 

@@ -76,6 +76,9 @@ pub enum Action {
         observed: Option<String>,
         /// The status the manifests ask for.
         to: Status,
+        /// Where the manifests declare it; absent from plans saved before it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<SourceLocation>,
     },
     /// Only the recorded protection changes; nothing is sent.
     Protect {

@@ -233,6 +233,7 @@ fn plan_managed(
             from: current.status,
             observed: current.unsettled.map(ToString::to_string),
             to: wanted,
+            source: Some(group.source.clone()),
         });
     if *current.spec != group.spec {
         changes.extend(
@@ -288,6 +289,7 @@ fn plan_create(
         from: Some(Status::Stopped),
         observed: None,
         to: Status::Running,
+        source: Some(group.source.clone()),
     });
     actions.push(Action::Create {
         address,
@@ -752,6 +754,7 @@ mod tests {
                     from,
                     observed: observed.map(str::to_owned),
                     to: Status::Running,
+                    source: Some(wanted.groups[&address("g")].source.clone()),
                 }],
                 "{status}"
             );
