@@ -114,12 +114,15 @@ pub(crate) async fn create<B: Backend>(
                 let mut records = recorded(&earlier, &address, entry, intent.id);
                 records.extend(history);
                 backend.append(&records).await?;
-                return Ok(ActionOutcome::Created(CreatedGroup {
-                    address,
-                    job_group_id: created.job_group_id,
-                    request_id: created.request_id,
-                    elapsed: elapsed_since(started),
-                }));
+                return Ok(ActionOutcome::Created(
+                    CreatedGroup {
+                        address,
+                        job_group_id: created.job_group_id,
+                        request_id: created.request_id,
+                        elapsed: elapsed_since(started),
+                    },
+                    created.retries,
+                ));
             }
             Err(error) => error,
         };
@@ -450,7 +453,7 @@ mod tests {
             .await
             .unwrap();
 
-        assert!(matches!(outcome, ActionOutcome::Created(_)), "{outcome:?}");
+        assert!(matches!(outcome, ActionOutcome::Created(..)), "{outcome:?}");
         let loaded = backend.load().await.unwrap();
         assert!(loaded.unresolved.is_empty(), "{:?}", loaded.unresolved);
     }

@@ -12,6 +12,7 @@ use super::report::{ActionFailure, ChangeKind, DeletedGroup, FailureReason, NOT_
 use super::resolve::group_by_id;
 use super::status::failure_from;
 use super::work::ActionOutcome;
+use crate::cloud::Retries;
 use crate::model::{Address, printable};
 use crate::state::HistoryAction;
 use crate::state::journal::{Intent, IntentId, JournalRecord, Operation, Remove, Settle};
@@ -94,9 +95,11 @@ pub(crate) async fn delete<B: Backend>(
         )
         .await;
     drop(slot);
-    let (request_id, already_gone) = match answer {
-        Ok(answer) => (answer.request_id, false),
-        Err(error) if error.code() == Some(NOT_FOUND_CODE) => (String::new(), true),
+    let (request_id, retries, already_gone) = match answer {
+        Ok(answer) => (answer.request_id, answer.retries, false),
+        Err(error) if error.code() == Some(NOT_FOUND_CODE) => {
+            (String::new(), Retries::default(), true)
+        }
         Err(error) if error.is_ambiguous() => {
             let failure = failure_from(ChangeKind::Delete, &address, &error).with_hint(
                 "the answer was lost, so the group may or may not have been deleted; the state \
@@ -128,10 +131,13 @@ pub(crate) async fn delete<B: Backend>(
         &request_id,
     );
     context.backend.append(&records).await?;
-    Ok(ActionOutcome::Deleted(DeletedGroup {
-        address,
-        job_group_id: entry.job_group_id,
-        request_id,
-        already_gone,
-    }))
+    Ok(ActionOutcome::Deleted(
+        DeletedGroup {
+            address,
+            job_group_id: entry.job_group_id,
+            request_id,
+            already_gone,
+        },
+        retries,
+    ))
 }

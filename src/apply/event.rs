@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::report::{ActionFailure, ChangeKind, NotAppliedKind, RecoveryReason, milliseconds};
+use crate::cloud::Retries;
 use crate::model::{Address, Status};
 use crate::state::journal::Operation;
 
@@ -53,6 +54,9 @@ pub enum ApplyEvent {
         elapsed: Duration,
         /// The create's `RequestId`.
         request_id: String,
+        /// How often the create was sent again before it succeeded.
+        #[serde(flatten)]
+        retries: CallRetries,
     },
     /// A group was updated in place and recorded.
     Updated {
@@ -67,6 +71,9 @@ pub enum ApplyEvent {
         elapsed: Duration,
         /// The `RequestId` of the `ModifyJobGroup`.
         request_id: String,
+        /// How often the update was sent again before it succeeded.
+        #[serde(flatten)]
+        retries: CallRetries,
     },
     /// A group was started or stopped, and its status recorded.
     StatusChanged {
@@ -78,6 +85,9 @@ pub enum ApplyEvent {
         status: Status,
         /// The `RequestId` of the call.
         request_id: String,
+        /// How often the call was sent again before it succeeded.
+        #[serde(flatten)]
+        retries: CallRetries,
     },
     /// A started or stopped group is waited for until the service reports it `running` or
     /// `stopped`. Sent when the wait begins and whenever the status seen changes.
@@ -122,6 +132,9 @@ pub enum ApplyEvent {
         request_id: String,
         /// The service no longer knew the group: it was only forgotten.
         already_gone: bool,
+        /// How often the delete was sent again before its answer.
+        #[serde(flatten)]
+        retries: CallRetries,
     },
     /// A `Moved`, `Import` or `Removed` document was carried out in the state; nothing was
     /// sent.
@@ -186,6 +199,31 @@ pub enum ApplyEvent {
     },
 }
 
+/// How often the call that finished an action was sent again (`retried`), and how many of
+/// its attempts the service refused as throttled (`throttled`); in JSON only when not zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CallRetries {
+    /// Attempts sent again after a failure, throttled ones included.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retried: u32,
+    /// Attempts the service refused as throttled.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub throttled: u32,
+}
+
+impl From<Retries> for CallRetries {
+    fn from(retries: Retries) -> Self {
+        Self {
+            retried: retries.retried,
+            throttled: retries.throttled,
+        }
+    }
+}
+
+fn is_zero(count: &u32) -> bool {
+    *count == 0
+}
+
 /// Sends events; a caller that stopped listening does not stop the run.
 #[derive(Debug, Clone)]
 pub(crate) struct EventSink {
@@ -239,6 +277,7 @@ mod tests {
                 job_group_id: "4".into(),
                 elapsed: Duration::from_millis(1234),
                 request_id: "R-1".into(),
+                retries: CallRetries::default(),
             },
             ApplyEvent::Updated {
                 address: address(),
@@ -246,12 +285,20 @@ mod tests {
                 attributes: vec!["name".into(), "planedJobCount".into()],
                 elapsed: Duration::from_millis(56),
                 request_id: "R-3".into(),
+                retries: CallRetries {
+                    retried: 4,
+                    throttled: 3,
+                },
             },
             ApplyEvent::StatusChanged {
                 address: address(),
                 job_group_id: "4".into(),
                 status: Status::Running,
                 request_id: "R-4".into(),
+                retries: CallRetries {
+                    retried: 1,
+                    throttled: 0,
+                },
             },
             ApplyEvent::Waiting {
                 address: address(),
@@ -274,6 +321,7 @@ mod tests {
                 job_group_id: "4".into(),
                 request_id: String::new(),
                 already_gone: true,
+                retries: CallRetries::default(),
             },
             ApplyEvent::Recovered {
                 address: address(),

@@ -549,13 +549,14 @@ async fn perform<B: Backend>(
 
 async fn record_outcome(outcome: ActionOutcome, events: &EventSink, report: &mut ApplyReport) {
     match outcome {
-        ActionOutcome::Created(created) => {
+        ActionOutcome::Created(created, retries) => {
             events
                 .emit(ApplyEvent::Created {
                     address: created.address.clone(),
                     job_group_id: created.job_group_id.clone(),
                     elapsed: created.elapsed,
                     request_id: created.request_id.clone(),
+                    retries: retries.into(),
                 })
                 .await;
             report.created.push(created);
@@ -564,7 +565,7 @@ async fn record_outcome(outcome: ActionOutcome, events: &EventSink, report: &mut
             events.emit(recovered_event(&recovered)).await;
             report.recovered.push(recovered);
         }
-        ActionOutcome::Updated(updated) => {
+        ActionOutcome::Updated(updated, retries) => {
             events
                 .emit(ApplyEvent::Updated {
                     address: updated.address.clone(),
@@ -572,17 +573,19 @@ async fn record_outcome(outcome: ActionOutcome, events: &EventSink, report: &mut
                     attributes: updated.attributes.clone(),
                     elapsed: updated.elapsed,
                     request_id: updated.request_id.clone(),
+                    retries: retries.into(),
                 })
                 .await;
             report.updated.push(updated);
         }
-        ActionOutcome::StatusChanged(changed) => {
+        ActionOutcome::StatusChanged(changed, retries) => {
             events
                 .emit(ApplyEvent::StatusChanged {
                     address: changed.address.clone(),
                     job_group_id: changed.job_group_id.clone(),
                     status: changed.status,
                     request_id: changed.request_id.clone(),
+                    retries: retries.into(),
                 })
                 .await;
             report.status_changed.push(changed);
@@ -596,13 +599,14 @@ async fn record_outcome(outcome: ActionOutcome, events: &EventSink, report: &mut
                 .await;
             report.protected.push(protected);
         }
-        ActionOutcome::Deleted(deleted) => {
+        ActionOutcome::Deleted(deleted, retries) => {
             events
                 .emit(ApplyEvent::Deleted {
                     address: deleted.address.clone(),
                     job_group_id: deleted.job_group_id.clone(),
                     request_id: deleted.request_id.clone(),
                     already_gone: deleted.already_gone,
+                    retries: retries.into(),
                 })
                 .await;
             report.deleted.push(deleted);

@@ -36,7 +36,7 @@ mod work;
 
 pub use create::MAX_CREATE_ROUNDS;
 pub use error::ApplyError;
-pub use event::ApplyEvent;
+pub use event::{ApplyEvent, CallRetries};
 pub use executor::{check_appliable, execute};
 pub use options::{ApplyOptions, DEFAULT_WAIT_TIMEOUT, Pacing};
 pub use report::{

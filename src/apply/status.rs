@@ -75,12 +75,15 @@ pub(crate) async fn set_status<B: Backend>(
         &answer.request_id,
     );
     context.backend.append(&records).await?;
-    Ok(ActionOutcome::StatusChanged(StatusChange {
-        address,
-        job_group_id,
-        status: to,
-        request_id: answer.request_id,
-    }))
+    Ok(ActionOutcome::StatusChanged(
+        StatusChange {
+            address,
+            job_group_id,
+            status: to,
+            request_id: answer.request_id,
+        },
+        answer.retries,
+    ))
 }
 
 /// The failure of `kind` on `address` that `error` describes, with the reason its class

@@ -188,13 +188,16 @@ pub(crate) async fn update<B: Backend>(
                 &answer.request_id,
             );
             context.backend.append(&records).await?;
-            Ok(ActionOutcome::Updated(UpdatedGroup {
-                address,
-                job_group_id: entry.job_group_id,
-                attributes: modification.attributes,
-                request_id: answer.request_id,
-                elapsed: Instant::now().saturating_duration_since(started),
-            }))
+            Ok(ActionOutcome::Updated(
+                UpdatedGroup {
+                    address,
+                    job_group_id: entry.job_group_id,
+                    attributes: modification.attributes,
+                    request_id: answer.request_id,
+                    elapsed: Instant::now().saturating_duration_since(started),
+                },
+                answer.retries,
+            ))
         }
         Err(error) => {
             // Sending an update again is harmless, so an unknown outcome needs no look-up:

@@ -13,6 +13,7 @@ use super::report::{
     ActionFailure, ChangeKind, CreatedGroup, DeletedGroup, FailureReason, ProtectionChange,
     RecordedChange, RecoveredGroup, RecoveryReason, StatusChange, UpdatedGroup,
 };
+use crate::cloud::Retries;
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status};
 use crate::plan::Action;
@@ -76,12 +77,13 @@ pub(crate) enum Work {
 /// How one action ended. A state error instead ends the whole run.
 #[derive(Debug)]
 pub(crate) enum ActionOutcome {
-    Created(CreatedGroup),
+    /// With the retries of the call that did it, which the report does not keep.
+    Created(CreatedGroup, Retries),
     Recovered(RecoveredGroup),
-    Updated(UpdatedGroup),
-    StatusChanged(StatusChange),
+    Updated(UpdatedGroup, Retries),
+    StatusChanged(StatusChange, Retries),
     Protected(ProtectionChange),
-    Deleted(DeletedGroup),
+    Deleted(DeletedGroup, Retries),
     Recorded(RecordedChange),
     Failed(ActionFailure),
     /// The run stopped before its call was sent: nothing changed, any intent is settled.

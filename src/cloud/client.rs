@@ -26,7 +26,7 @@ use super::error::{CloudError, CloudErrorKind, ErrorClass, error_from_answer, hu
 use super::health::{ClockSkew, EXPIRED_TIMESTAMP_CODE, RunHealth};
 use super::job_groups::{
     self, Acknowledged, AnswerProblem, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage,
-    ModifyJobGroupRequest, ObservedJobGroup,
+    ModifyJobGroupRequest, ObservedJobGroup, Retries,
 };
 use super::redact::Redactor;
 use super::request::{self, FORM_CONTENT_TYPE, RpcRequest};
@@ -213,9 +213,11 @@ impl CloudClient {
             subject: name.to_owned(),
             safety: Safety::Mutation,
         };
-        let (received, attempts) = self.execute(&call).await?;
-        job_groups::parse_created(received.answer())
-            .map_err(|problem| answer_error(&call, problem, attempts))
+        let (received, retries) = self.execute(&call).await?;
+        let mut created = job_groups::parse_created(received.answer())
+            .map_err(|problem| answer_error(&call, problem, retries.retried + 1))?;
+        created.retries = retries;
+        Ok(created)
     }
 
     /// One page of `DescribeJobGroups`.
@@ -236,9 +238,9 @@ impl CloudClient {
             subject,
             safety: Safety::Read,
         };
-        let (received, attempts) = self.execute(&call).await?;
+        let (received, retries) = self.execute(&call).await?;
         job_groups::parse_page(received.answer())
-            .map_err(|problem| answer_error(&call, problem, attempts))
+            .map_err(|problem| answer_error(&call, problem, retries.retried + 1))
     }
 
     /// Every job group of an instance, paging through `DescribeJobGroups` at the largest page
@@ -404,16 +406,19 @@ impl CloudClient {
             subject: job_group_id.to_owned(),
             safety: Safety::Mutation,
         };
-        let (received, attempts) = self.execute(&call).await?;
-        job_groups::parse_acknowledged(received.answer())
-            .map_err(|problem| answer_error(&call, problem, attempts))
+        let (received, retries) = self.execute(&call).await?;
+        let mut acknowledged = job_groups::parse_acknowledged(received.answer())
+            .map_err(|problem| answer_error(&call, problem, retries.retried + 1))?;
+        acknowledged.retries = retries;
+        Ok(acknowledged)
     }
 
     /// Sends `call` until it succeeds or may not be retried; returns the success answer and the
-    /// number of attempts made.
-    async fn execute(&self, call: &Call) -> Result<(Received, u32), CloudError> {
+    /// attempts made before it.
+    async fn execute(&self, call: &Call) -> Result<(Received, Retries), CloudError> {
         let started = Instant::now();
         let mut attempts = 0_u32;
+        let mut throttled = 0_u32;
         // Under a run-wide throttle, a flow-control refusal (`Throttling.User`) is the run's
         // pacing signal, not this call's failure: the service did not act, and the throttle
         // already slows every call down. Such attempts are bounded by the policy's time only,
@@ -455,7 +460,11 @@ impl CloudClient {
                     if let Some(health) = &self.health {
                         health.on_answer();
                     }
-                    return Ok((received, attempts));
+                    let retries = Retries {
+                        retried: attempts - 1,
+                        throttled,
+                    };
+                    return Ok((received, retries));
                 }
                 Err(failure) => failure,
             };
@@ -481,6 +490,9 @@ impl CloudClient {
                 class,
                 attempts,
             };
+            if error.is_throttling() {
+                throttled += 1;
+            }
             if error.is_throttling()
                 && let Some(throttle) = &self.throttle
             {

@@ -244,6 +244,8 @@ pub struct CreatedJobGroup {
     pub job_group_id: String,
     /// `RequestId` (empty when the answer had none).
     pub request_id: String,
+    /// The attempts it took before this answer.
+    pub retries: Retries,
 }
 
 /// The answer of an action that returns only a `RequestId` (modify, delete, start, stop).
@@ -251,6 +253,18 @@ pub struct CreatedJobGroup {
 pub struct Acknowledged {
     /// `RequestId` (empty when the answer had none).
     pub request_id: String,
+    /// The attempts it took before this answer.
+    pub retries: Retries,
+}
+
+/// The attempts a call made before the one that succeeded, so that a result can say it was
+/// retried or throttled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retries {
+    /// Attempts sent again after a failure (a throttled one included).
+    pub retried: u32,
+    /// Of those, the attempts the service refused as throttled.
+    pub throttled: u32,
 }
 
 /// One page of `DescribeJobGroups`.
@@ -375,6 +389,7 @@ pub fn parse_created<'a>(
         Some(job_group_id) => Ok(CreatedJobGroup {
             job_group_id,
             request_id: request_id.unwrap_or_default(),
+            retries: Retries::default(),
         }),
         None => Err(AnswerProblem::MissingField {
             field: "JobGroupId",
@@ -390,6 +405,7 @@ pub fn parse_acknowledged<'a>(
     let document = parse_object(body.into())?;
     Ok(Acknowledged {
         request_id: request_id_of(&document).unwrap_or_default(),
+        retries: Retries::default(),
     })
 }
 
@@ -701,7 +717,8 @@ mod tests {
             parse_created(br#"{"JobGroupId":"4","RequestId":"E175"}"#),
             Ok(CreatedJobGroup {
                 job_group_id: "4".into(),
-                request_id: "E175".into()
+                request_id: "E175".into(),
+                retries: Retries::default(),
             })
         );
         assert_eq!(
@@ -1076,7 +1093,8 @@ mod tests {
             parse_created(br#"{"JobGroupId":445,"RequestId":7}"#),
             Ok(CreatedJobGroup {
                 job_group_id: "445".into(),
-                request_id: "7".into()
+                request_id: "7".into(),
+                retries: Retries::default(),
             })
         );
         assert!(matches!(
@@ -1280,7 +1298,8 @@ mod tests {
             parse_created(created.as_bytes()),
             Ok(CreatedJobGroup {
                 job_group_id: "4".into(),
-                request_id: "E175B041-75A2-4335-B3AC-0FD008F93627".into()
+                request_id: "E175B041-75A2-4335-B3AC-0FD008F93627".into(),
+                retries: Retries::default(),
             })
         );
         let modified = "<ModifyJobGroupResponse>
@@ -1289,7 +1308,8 @@ mod tests {
         assert_eq!(
             parse_acknowledged(modified.as_bytes()),
             Ok(Acknowledged {
-                request_id: "E175B041-75A2-4335-B3AC-0FD008F93627".into()
+                request_id: "E175B041-75A2-4335-B3AC-0FD008F93627".into(),
+                retries: Retries::default(),
             })
         );
         assert!(matches!(
@@ -1351,7 +1371,8 @@ mod tests {
         assert_eq!(
             parse_acknowledged(br#"{"RequestId":"R-9"}"#),
             Ok(Acknowledged {
-                request_id: "R-9".into()
+                request_id: "R-9".into(),
+                retries: Retries::default(),
             })
         );
         assert!(parse_acknowledged(b"ok").is_err());

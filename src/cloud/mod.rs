@@ -40,7 +40,7 @@ pub use error::{CloudError, CloudErrorKind, ErrorClass, ServiceError};
 pub use health::{Halt, RunHealth};
 pub use job_groups::{
     Acknowledged, CreatedJobGroup, DescribeJobGroupsRequest, JobGroupPage, ModifyJobGroupRequest,
-    ObservedComputeJob, ObservedJobGroup,
+    ObservedComputeJob, ObservedJobGroup, Retries,
 };
 pub use retry::RetryPolicy;
 pub use secret::Secret;

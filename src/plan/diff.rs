@@ -755,11 +755,7 @@ mod tests {
                     from,
                     observed: observed.map(str::to_owned),
                     to: Status::Running,
-                    source: Some(SourceLocation {
-                        file: "manifests/city.yaml".into(),
-                        line: 1,
-                        column: 1,
-                    }),
+                    source: Some(wanted.groups[&address("g")].source.clone()),
                 }],
                 "{status}"
             );

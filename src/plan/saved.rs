@@ -216,6 +216,19 @@ mod tests {
     }
 
     #[test]
+    fn a_start_saved_before_its_source_was_recorded_still_reads()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let old = r#"{"action":"set_status","address":"cn-shanghai/cityvisual-Instance/traffic-east","job_group_id":"7","from":"Stopped","to":"Running"}"#;
+        let action: Action = serde_json::from_str(old)?;
+        assert!(
+            matches!(&action, Action::SetStatus { source: None, job_group_id: Some(id), .. } if id == "7"),
+            "{action:?}"
+        );
+        assert_eq!(serde_json::to_string(&action)?, old);
+        Ok(())
+    }
+
+    #[test]
     fn round_trips() -> Result<(), Box<dyn std::error::Error>> {
         let bytes = to_bytes(&plan())?;
         assert_eq!(from_bytes("plan.json", &bytes)?, plan());

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::apply::{ActionFailure, ApplyEvent, ApplyReport, ChangeKind, NotAppliedKind};
-use crate::model::{Address, Status};
+use crate::apply::{
+    ActionFailure, ApplyEvent, ApplyReport, CallRetries, ChangeKind, NotAppliedKind,
+};
+use crate::model::{Address, Status, printable};
 use crate::state::journal::Operation;
 
 /// The banner a dry run prints before and after, so nobody mistakes it for an apply.
@@ -22,8 +24,8 @@ pub fn dry_run_banner() -> &'static str {
 pub struct EventLine {
     /// The text, without a newline.
     pub text: String,
-    /// Printed above a progress bar too; otherwise only where there is no bar (the bar
-    /// counts it instead).
+    /// Printed above a progress bar too: a result. Otherwise only where there is no bar: an
+    /// action under way, which the bar's message names instead.
     pub beside_bar: bool,
 }
 
@@ -79,33 +81,41 @@ pub fn event_line(event: &ApplyEvent) -> Option<EventLine> {
             address,
             job_group_id,
             elapsed,
+            retries,
             ..
-        } => EventLine::without_bar(format!(
-            "{address}: created after {} [id={job_group_id}]",
-            seconds(*elapsed)
+        } => EventLine::always(format!(
+            "{address}: created after {}{} [id={job_group_id}]",
+            seconds(*elapsed),
+            retry_note(*retries)
         )),
         ApplyEvent::Updated {
             address,
             job_group_id,
             attributes,
             elapsed,
+            retries,
             ..
-        } => EventLine::without_bar(format!(
-            "{address}: updated {} after {} [id={job_group_id}]",
+        } => EventLine::always(format!(
+            "{address}: updated {} after {}{} [id={job_group_id}]",
             attributes.join(", "),
-            seconds(*elapsed)
+            seconds(*elapsed),
+            retry_note(*retries)
         )),
         ApplyEvent::StatusChanged {
             address,
             job_group_id,
             status,
+            retries,
             ..
         } => {
             let verb = match status {
                 Status::Running => "started",
                 Status::Stopped => "stopped",
             };
-            EventLine::without_bar(format!("{address}: {verb} [id={job_group_id}]"))
+            EventLine::always(format!(
+                "{address}: {verb}{} [id={job_group_id}]",
+                retry_note(*retries)
+            ))
         }
         ApplyEvent::Waiting {
             address,
@@ -122,7 +132,7 @@ pub fn event_line(event: &ApplyEvent) -> Option<EventLine> {
             job_group_id,
             status,
             waited,
-        } => EventLine::without_bar(format!(
+        } => EventLine::always(format!(
             "{address}: {} after {} [id={job_group_id}]",
             status.as_str().to_lowercase(),
             seconds(*waited)
@@ -144,8 +154,12 @@ pub fn event_line(event: &ApplyEvent) -> Option<EventLine> {
         ApplyEvent::Deleted {
             address,
             job_group_id,
+            retries,
             ..
-        } => EventLine::without_bar(format!("{address}: deleted [id={job_group_id}]")),
+        } => EventLine::always(format!(
+            "{address}: deleted{} [id={job_group_id}]",
+            retry_note(*retries)
+        )),
         ApplyEvent::Recovered {
             address,
             job_group_id,
@@ -189,29 +203,84 @@ pub fn event_line(event: &ApplyEvent) -> Option<EventLine> {
     }
 }
 
+/// ` (throttled 3 times)`, ` (retried once)`, ` (retried 4 times, throttled 3 times)`, or
+/// nothing for a call that went through at its first attempt: why a result took long.
+pub fn retry_note(retries: CallRetries) -> String {
+    let CallRetries { retried, throttled } = retries;
+    if retried == 0 && throttled == 0 {
+        String::new()
+    } else if retried == throttled {
+        format!(" (throttled {})", times(throttled))
+    } else if throttled == 0 {
+        format!(" (retried {})", times(retried))
+    } else {
+        format!(
+            " (retried {}, throttled {})",
+            times(retried),
+            times(throttled)
+        )
+    }
+}
+
+/// `once`, `3 times`.
+fn times(count: u32) -> String {
+    if count == 1 {
+        "once".to_owned()
+    } else {
+        format!("{count} times")
+    }
+}
+
 /// What a group waited for was last seen as, before it was seen at all.
 pub const NOT_SEEN_YET: &str = "not seen yet";
 
-/// The progress bar's message while the service throttles.
-pub fn throttled_message(delay: Duration) -> String {
-    format!("throttled: pacing requests {}ms apart", delay.as_millis())
-}
+/// At most this many groups are named in the progress bar's message; the rest are counted.
+const NAMED_IN_FLIGHT: usize = 3;
 
-/// `waiting: 3 starting, 1 stopping`, or nothing when no group is waited for: the progress
-/// bar's message while groups are waited for, from the status each was seen in last.
-pub fn waiting_message(waiting: &BTreeMap<Address, String>) -> String {
-    if waiting.is_empty() {
-        return String::new();
+/// What the progress bar says beside the count: the groups whose calls are in flight (by
+/// name, the first few), the groups waited for by the status each was seen in last, and the
+/// run-wide pacing while the service throttles. For example
+/// `creating cam-01, cam-02, updating cam-09 +4 more; waiting: 2 starting; throttled: requests 120ms apart`.
+pub fn progress_message(
+    in_flight: &BTreeMap<Address, ChangeKind>,
+    waiting: &BTreeMap<Address, String>,
+    pacing: Option<Duration>,
+) -> String {
+    let mut parts = Vec::new();
+    if !in_flight.is_empty() {
+        let mut named = String::new();
+        let mut last_action = None;
+        for (address, action) in in_flight.iter().take(NAMED_IN_FLIGHT) {
+            if !named.is_empty() {
+                named.push_str(", ");
+            }
+            if last_action != Some(*action) {
+                named.push_str(progressive(*action));
+                named.push(' ');
+                last_action = Some(*action);
+            }
+            named.push_str(&printable(&address.name));
+        }
+        if in_flight.len() > NAMED_IN_FLIGHT {
+            let _ = write!(named, " +{} more", in_flight.len() - NAMED_IN_FLIGHT);
+        }
+        parts.push(named);
     }
-    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    for status in waiting.values() {
-        *by_status.entry(status).or_default() += 1;
+    if !waiting.is_empty() {
+        let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+        for status in waiting.values() {
+            *by_status.entry(status).or_default() += 1;
+        }
+        let counts: Vec<String> = by_status
+            .iter()
+            .map(|(status, count)| format!("{count} {status}"))
+            .collect();
+        parts.push(format!("waiting: {}", counts.join(", ")));
     }
-    let parts: Vec<String> = by_status
-        .iter()
-        .map(|(status, count)| format!("{count} {status}"))
-        .collect();
-    format!("waiting: {}", parts.join(", "))
+    if let Some(delay) = pacing {
+        parts.push(format!("throttled: requests {}ms apart", delay.as_millis()));
+    }
+    parts.join("; ")
 }
 
 #[derive(Serialize)]
@@ -363,46 +432,167 @@ fn failure_line(failure: &ActionFailure) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apply::{FailureReason, RecoveryReason};
+    use crate::cloud::ErrorClass;
 
     fn address(name: &str) -> Address {
         Address::new("cn-shanghai", "cityvisual-Instance", name)
     }
 
     #[test]
-    fn the_bar_counts_the_groups_waiting_in_each_status() {
+    fn the_bar_names_the_groups_in_flight_and_counts_those_waited_for() {
+        let mut in_flight = BTreeMap::new();
         let mut waiting = BTreeMap::new();
-        assert_eq!(waiting_message(&waiting), "");
+        assert_eq!(progress_message(&in_flight, &waiting, None), "");
+        in_flight.insert(address("cam-01"), ChangeKind::Create);
+        assert_eq!(
+            progress_message(&in_flight, &waiting, None),
+            "creating cam-01"
+        );
+        in_flight.insert(address("cam-02"), ChangeKind::Create);
+        in_flight.insert(address("cam-03"), ChangeKind::Update);
+        in_flight.insert(address("cam-04"), ChangeKind::Update);
+        in_flight.insert(address("cam-05"), ChangeKind::Delete);
         waiting.insert(address("a"), "starting".to_owned());
         waiting.insert(address("b"), "starting".to_owned());
         waiting.insert(address("c"), "stopping".to_owned());
         waiting.insert(address("d"), NOT_SEEN_YET.to_owned());
         assert_eq!(
-            waiting_message(&waiting),
-            "waiting: 1 not seen yet, 2 starting, 1 stopping"
+            progress_message(&in_flight, &waiting, Some(Duration::from_millis(120))),
+            "creating cam-01, cam-02, updating cam-03 +2 more; waiting: 1 not seen yet, 2 starting, 1 stopping; throttled: requests 120ms apart"
         );
     }
 
     #[test]
-    fn an_action_done_is_counted_by_the_bar_and_printed_where_there_is_none() {
+    fn retries_and_throttling_are_said_as_such() {
+        let note = |retried, throttled| retry_note(CallRetries { retried, throttled });
+        assert_eq!(note(0, 0), "");
+        assert_eq!(note(3, 3), " (throttled 3 times)");
+        assert_eq!(note(1, 1), " (throttled once)");
+        assert_eq!(note(1, 0), " (retried once)");
+        assert_eq!(note(2, 0), " (retried 2 times)");
+        assert_eq!(note(4, 3), " (retried 4 times, throttled 3 times)");
+    }
+
+    #[test]
+    fn a_result_is_printed_above_the_bar_and_an_action_under_way_only_without_one() {
         let created = ApplyEvent::Created {
             address: address("a"),
             job_group_id: "7".into(),
             request_id: "R".into(),
             elapsed: Duration::from_millis(1250),
+            retries: CallRetries::default(),
         };
         assert!(finishes_an_action(&created));
         assert_eq!(
             event_line(&created),
             Some(EventLine {
                 text: "cn-shanghai/cityvisual-Instance/a: created after 1.25s [id=7]".into(),
-                beside_bar: false,
+                beside_bar: true,
             })
+        );
+        let starting = ApplyEvent::Starting {
+            address: address("a"),
+            action: ChangeKind::Create,
+        };
+        assert!(!finishes_an_action(&starting));
+        assert_eq!(
+            event_line(&starting).map(|line| line.beside_bar),
+            Some(false)
         );
         let throttled = ApplyEvent::Throttled {
             delay: Duration::from_millis(40),
         };
         assert!(!finishes_an_action(&throttled));
         assert_eq!(event_line(&throttled), None);
+    }
+
+    /// Every event that prints a line, as a run without a terminal prints it.
+    #[test]
+    fn event_lines() {
+        let retried = CallRetries {
+            retried: 3,
+            throttled: 3,
+        };
+        let events = vec![
+            ApplyEvent::Starting {
+                address: address("cam-01"),
+                action: ChangeKind::Create,
+            },
+            ApplyEvent::Created {
+                address: address("cam-01"),
+                job_group_id: "1".into(),
+                request_id: "R-1".into(),
+                elapsed: Duration::from_millis(20),
+                retries: CallRetries::default(),
+            },
+            ApplyEvent::Updated {
+                address: address("cam-09"),
+                job_group_id: "9".into(),
+                attributes: vec!["planedJobCount".into()],
+                elapsed: Duration::from_millis(6010),
+                request_id: "R-2".into(),
+                retries: retried,
+            },
+            ApplyEvent::StatusChanged {
+                address: address("cam-01"),
+                job_group_id: "1".into(),
+                status: Status::Running,
+                request_id: "R-3".into(),
+                retries: CallRetries {
+                    retried: 1,
+                    throttled: 0,
+                },
+            },
+            ApplyEvent::Waiting {
+                address: address("cam-01"),
+                job_group_id: "1".into(),
+                status: Status::Running,
+                observed: Some("starting".into()),
+            },
+            ApplyEvent::Ready {
+                address: address("cam-01"),
+                job_group_id: "1".into(),
+                status: Status::Running,
+                waited: Duration::from_millis(1500),
+            },
+            ApplyEvent::Deleted {
+                address: address("cam-07"),
+                job_group_id: "7".into(),
+                request_id: "R-4".into(),
+                already_gone: false,
+                retries: CallRetries {
+                    retried: 4,
+                    throttled: 3,
+                },
+            },
+            ApplyEvent::Recovered {
+                address: address("cam-02"),
+                job_group_id: "2".into(),
+                reason: RecoveryReason::LostAnswer,
+            },
+            ApplyEvent::Failed {
+                failure: ActionFailure {
+                    address: address("cam-03"),
+                    action: ChangeKind::Create,
+                    reason: FailureReason::GaveUp,
+                    class: ErrorClass::Retryable,
+                    code: Some("Throttling.User".into()),
+                    message: "CreateJobGroup cam-03: Throttling.User (400) after 6 attempts".into(),
+                    request_id: None,
+                    hint: None,
+                },
+            },
+        ];
+        let lines: Vec<String> = events
+            .iter()
+            .filter_map(event_line)
+            .map(|line| {
+                let shown = if line.beside_bar { "bar " } else { "    " };
+                format!("{shown}| {}", line.text)
+            })
+            .collect();
+        insta::assert_snapshot!(lines.join("\n"));
     }
 
     #[test]

@@ -23,10 +23,8 @@ pub mod validation;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::manifest::write;
-use crate::model::{Address, printable};
-use crate::plan::{
-    Action, AttributeChange, NameConflict, Plan, RenameHint, Summary, UnmanagedGroup,
-};
+use crate::model::{Address, Status, printable};
+use crate::plan::{Action, AttributeChange, NameConflict, Plan, RenameHint, UnmanagedGroup};
 use crate::provenance::Provenance;
 use crate::state::{History, HistoryAction};
 
@@ -166,49 +164,97 @@ fn display_value(attribute: &str, value: &str) -> String {
     }
 }
 
-/// `Plan: 1 to create, 2 to update, 0 orphaned.`: the summary line all formats share. Kinds
-/// that are rare (deletes, starts and stops, protections, refused deletes) appear only when
-/// present; the line always ends with the orphans.
-fn summary_line(summary: &Summary) -> String {
+/// `Plan: 2 to create, 1 to update, 1 to start, 0 to stop, 0 to delete. 1 orphan left alone.`:
+/// the summary line all formats share, of one shape whatever the counts. Two sentences follow
+/// only when they have something to say: what changes in the state only
+/// (`In the state only: 1 to move, 1 to import, 1 to forget, 2 protections to record.`) and
+/// what the plan refuses (`Refused: 1 deletion (preventDestroy), 2 creates (the name exists).`).
+fn summary_line(plan: &Plan) -> String {
+    let summary = plan.summary();
+    let (start, stop) = plan
+        .actions
+        .iter()
+        .fold((0, 0), |(start, stop), action| match action {
+            Action::SetStatus {
+                to: Status::Running,
+                ..
+            } => (start + 1, stop),
+            Action::SetStatus {
+                to: Status::Stopped,
+                ..
+            } => (start, stop + 1),
+            _ => (start, stop),
+        });
     let mut line = format!(
-        "Plan: {} to create, {} to update",
-        summary.create, summary.update
+        "Plan: {} to create, {} to update, {start} to start, {stop} to stop, {} to delete. {} left alone.",
+        summary.create,
+        summary.update,
+        summary.delete,
+        plural(summary.orphan, "orphan")
     );
-    if summary.delete > 0 {
-        line.push_str(&format!(", {} to delete", summary.delete));
-    }
-    if summary.status > 0 {
-        line.push_str(&format!(", {} to start or stop", summary.status));
-    }
+    let mut state_only: Vec<String> = [
+        (summary.moved, "to move"),
+        (summary.imported, "to import"),
+        (summary.forgotten, "to forget"),
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .map(|(count, what)| format!("{count} {what}"))
+    .collect();
     if summary.protect > 0 {
-        line.push_str(&format!(
-            ", {} to record",
+        state_only.push(format!(
+            "{} to record",
             plural(summary.protect, "protection")
         ));
     }
+    if !state_only.is_empty() {
+        line.push_str(&format!(" In the state only: {}.", state_only.join(", ")));
+    }
+    let mut refused = Vec::new();
     if summary.blocked > 0 {
-        line.push_str(&format!(
-            ", {} refused by preventDestroy",
+        refused.push(format!(
+            "{} (preventDestroy)",
             plural(summary.blocked, "deletion")
         ));
     }
     if summary.conflict > 0 {
-        line.push_str(&format!(
-            ", {} refused: the name exists",
+        refused.push(format!(
+            "{} (the name exists)",
             plural(summary.conflict, "create")
         ));
     }
-    for (count, what) in [
-        (summary.moved, "to move"),
-        (summary.imported, "to import"),
-        (summary.forgotten, "to forget"),
-    ] {
-        if count > 0 {
-            line.push_str(&format!(", {count} {what}"));
-        }
+    if !refused.is_empty() {
+        line.push_str(&format!(" Refused: {}.", refused.join(", ")));
     }
-    line.push_str(&format!(", {} orphaned.", summary.orphan));
     line
+}
+
+/// The groups this plan creates and then starts, with the status each is given: their
+/// create and their start are shown as one.
+fn set_after_create(plan: &Plan) -> BTreeMap<&Address, Status> {
+    plan.actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::SetStatus {
+                address,
+                job_group_id: None,
+                to,
+                ..
+            } => Some((address, *to)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `action` is shown with its group's create rather than on its own.
+fn shown_with_create(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::SetStatus {
+            job_group_id: None,
+            ..
+        }
+    )
 }
 
 /// `1 group`, `2 groups`.

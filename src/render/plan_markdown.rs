@@ -8,9 +8,11 @@
 
 use std::fmt::Write as _;
 
+use super::plan_text::ORPHAN_SIGN;
 use super::{
-    LastApplied, conflict_advice, display_value, drift_diff, plural, refresh_note, rename_advice,
-    shown_status, summary_line, targeted_note, unmanaged_sentence,
+    LastApplied, conflict_advice, display_value, plural, refresh_note, rename_advice,
+    set_after_create, shown_status, shown_with_create, summary_line, targeted_note,
+    unmanaged_sentence,
 };
 use crate::model::{JobGroupSpec, Status, printable};
 use crate::plan::{Action, AttributeChange, Plan, UnmanagedGroup};
@@ -72,7 +74,7 @@ pub fn render_plan_within(plan: &Plan, last_applied: &LastApplied, max_length: u
     let _ = writeln!(
         out,
         "**{}** {} unchanged.\n",
-        summary_line(&summary),
+        summary_line(plan),
         summary.unchanged
     );
     if summary.blocked > 0 {
@@ -89,8 +91,16 @@ pub fn render_plan_within(plan: &Plan, last_applied: &LastApplied, max_length: u
     }
     out.push_str("| | Job group | Action |\n|---|---|---|\n");
     let mut table = String::new();
-    for action in &plan.actions {
+    let set_after_create = set_after_create(plan);
+    for action in plan
+        .actions
+        .iter()
+        .filter(|action| !shown_with_create(action))
+    {
         let (sign, mut what) = table_row(action);
+        if let Some(to) = set_after_create.get(action.address()) {
+            let _ = write!(what, ", then {}", status_verb(*to));
+        }
         if let Some(quote) = last_applied.for_action(action) {
             what.push_str("; ");
             what.push_str(&last_applied_markdown(quote));
@@ -109,7 +119,7 @@ pub fn render_plan_within(plan: &Plan, last_applied: &LastApplied, max_length: u
             out,
             "\n_The plan is too long for one comment: {} of {} actions shown. Run `cityform plan` for the rest._",
             shown,
-            plan.actions.len()
+            table.lines().count()
         );
         out.push_str(&unmanaged);
         return out;
@@ -186,13 +196,13 @@ fn table_row(action: &Action) -> (&'static str, String) {
             renamed_to: Some(hint),
             ..
         } => (
-            "-",
+            ORPHAN_SIGN,
             format!(
                 "orphaned, left alone; renamed to `{}`? add a `Moved` document (see the details)",
                 hint.to
             ),
         ),
-        Action::Orphan { .. } => ("-", "orphaned, left alone".to_owned()),
+        Action::Orphan { .. } => (ORPHAN_SIGN, "orphaned, left alone".to_owned()),
         Action::SetStatus {
             job_group_id,
             from,
@@ -290,18 +300,33 @@ fn cut(text: &str, budget: usize) -> (&str, usize) {
     (&text[..end], lines)
 }
 
+/// `start`, `stop`.
+fn status_verb(to: Status) -> &'static str {
+    match to {
+        Status::Running => "start",
+        Status::Stopped => "stop",
+    }
+}
+
 /// The body of the `diff` block: per action, a header line (`+` create, `-` delete, `!`
 /// change, `#` remark) and its attribute lines.
 fn details(plan: &Plan) -> String {
     let mut out = String::new();
-    for action in &plan.actions {
-        action_details(&mut out, action);
+    let set_after_create = set_after_create(plan);
+    for action in plan
+        .actions
+        .iter()
+        .filter(|action| !shown_with_create(action))
+    {
+        let then = set_after_create.get(action.address()).copied();
+        action_details(&mut out, action, then);
     }
     out
 }
 
-/// One action's lines of the `diff` block.
-fn action_details(out: &mut String, action: &Action) {
+/// One action's lines of the `diff` block; `then` is the status a created group is given
+/// right after.
+fn action_details(out: &mut String, action: &Action, then: Option<Status>) {
     match action {
         Action::Create {
             address,
@@ -310,18 +335,24 @@ fn action_details(out: &mut String, action: &Action) {
             prevent_destroy,
             ..
         } => {
+            let and_then = then.map_or(String::new(), |to| {
+                format!(", then {}", to.setting_action())
+            });
             match replaces_id {
                 Some(id) => {
                     let _ = writeln!(
                         out,
-                        "+ {address} (create again: id {id} was deleted outside cityform)"
+                        "+ {address} (create again: id {id} was deleted outside cityform{and_then})"
                     );
                 }
                 None => {
-                    let _ = writeln!(out, "+ {address} (create)");
+                    let _ = writeln!(out, "+ {address} (create{and_then})");
                 }
             }
             attribute_lines(out, '+', spec);
+            if let Some(to) = then {
+                let _ = writeln!(out, "+     status = {to}");
+            }
             if *prevent_destroy {
                 let _ = writeln!(out, "#     preventDestroy: deleting it will be refused");
             }
@@ -336,12 +367,12 @@ fn action_details(out: &mut String, action: &Action) {
             if !drift.is_empty() {
                 let _ = writeln!(
                     out,
-                    "# {address} has drifted: changed outside cityform since the last apply"
+                    "# {address} has drifted: changed outside cityform since the last apply (recorded by cityform, then live)"
                 );
-                out.push_str(&drift_diff(drift));
+                change_lines(out, drift, &[]);
             }
             let _ = writeln!(out, "! {address} (update, id {job_group_id})");
-            change_lines(out, changes);
+            change_lines(out, changes, drift);
         }
         Action::Orphan {
             address,
@@ -457,15 +488,21 @@ fn attribute_lines(out: &mut String, sign: char, spec: &JobGroupSpec) {
     }
 }
 
-/// Each change as the value it had (`-`) and the value it gets (`+`).
-fn change_lines(out: &mut String, changes: &[AttributeChange]) {
+/// Each change as the value it had (`-`) and the value it gets (`+`); the value of an
+/// attribute in `drift` is said to have been changed outside cityform.
+fn change_lines(out: &mut String, changes: &[AttributeChange], drift: &[AttributeChange]) {
     for change in changes {
         let name = &change.attribute;
-        for (sign, value) in [('-', &change.before), ('+', &change.after)] {
+        let outside = if drift.iter().any(|drifted| drifted.attribute == *name) {
+            " (changed outside cityform)"
+        } else {
+            ""
+        };
+        for (sign, value, note) in [('-', &change.before, outside), ('+', &change.after, "")] {
             if let Some(value) = value {
                 let _ = writeln!(
                     out,
-                    "{sign}     {} = {}",
+                    "{sign}     {} = {}{note}",
                     printable(name),
                     display_value(name, value)
                 );

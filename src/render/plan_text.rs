@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::{
-    LastApplied, conflict_advice, display_value, drift_diff, plural, refresh_note, rename_advice,
-    shown_status, summary_line, targeted_note, unmanaged_sentence,
+    LastApplied, conflict_advice, display_value, plural, refresh_note, rename_advice,
+    set_after_create, shown_status, shown_with_create, summary_line, targeted_note,
+    unmanaged_sentence,
 };
 use crate::manifest::SourceLocation;
 use crate::model::{Address, JobGroupSpec, Status, printable};
@@ -83,9 +84,20 @@ pub fn render_plan_with(plan: &Plan, color: Color, last_applied: &LastApplied) -
     if !plan.actions.is_empty() {
         out.push_str("cityform will perform the following actions:\n");
     }
+    let set_after_create = set_after_create(plan);
     for action in &plan.actions {
+        if shown_with_create(action) {
+            continue;
+        }
         out.push('\n');
-        render_action(&mut out, action, &painter, last_applied.for_action(action));
+        let then = set_after_create.get(action.address()).copied();
+        render_action(
+            &mut out,
+            action,
+            &painter,
+            last_applied.for_action(action),
+            then,
+        );
     }
     render_conflicts(&mut out, plan, &painter);
     render_unmanaged(&mut out, plan, &painter);
@@ -110,22 +122,26 @@ pub fn render_plan_with(plan: &Plan, color: Color, last_applied: &LastApplied) -
     let _ = writeln!(
         out,
         "\n{} {} unchanged.",
-        painter.bold(&summary_line(&summary)),
+        painter.bold(&summary_line(plan)),
         summary.unchanged
     );
     out
 }
 
 /// Changes made outside cityform, before the actions that undo them (as Terraform shows
-/// "Objects have changed outside of Terraform").
+/// "Objects have changed outside of Terraform"), in the attribute style of an update: what
+/// cityform recorded `->` what the service has now.
 fn render_drift(out: &mut String, plan: &Plan, painter: &Painter) {
-    let drifted: Vec<(&Address, &[AttributeChange])> = plan
+    let drifted: Vec<(&Address, &str, &[AttributeChange])> = plan
         .actions
         .iter()
         .filter_map(|action| match action {
-            Action::Update { address, drift, .. } if !drift.is_empty() => {
-                Some((address, drift.as_slice()))
-            }
+            Action::Update {
+                address,
+                job_group_id,
+                drift,
+                ..
+            } if !drift.is_empty() => Some((address, job_group_id.as_str(), drift.as_slice())),
             _ => None,
         })
         .collect();
@@ -137,26 +153,23 @@ fn render_drift(out: &mut String, plan: &Plan, painter: &Painter) {
         "{} job groups changed outside cityform since the last apply:",
         painter.bold("Note:")
     );
-    for (address, drift) in drifted {
+    for (address, job_group_id, drift) in drifted {
         let _ = writeln!(
             out,
-            "\n  # {} has drifted",
+            "\n  # {} has drifted: recorded by cityform -> live",
             painter.bold(&address.to_string())
         );
-        for line in drift_diff(drift).lines() {
-            let color = match line.as_bytes().first() {
-                _ if line.starts_with("---") || line.starts_with("+++") => None,
-                Some(b'-') => Some(AnsiColor::Red),
-                Some(b'+') => Some(AnsiColor::Green),
-                Some(b'@') => Some(AnsiColor::Cyan),
-                _ => None,
-            };
-            let line = match color {
-                Some(color) => painter.paint(color, line),
-                None => painter.bold(line),
-            };
-            let _ = writeln!(out, "      {line}");
-        }
+        let _ = writeln!(
+            out,
+            "  {} job_group \"{address}\" {{",
+            painter.paint(AnsiColor::Yellow, "~")
+        );
+        let width = padded_width(
+            std::iter::once("id").chain(drift.iter().map(|change| change.attribute.as_str())),
+        );
+        let _ = writeln!(out, "        {:<width$} = {job_group_id:?}", "id");
+        render_changes(out, drift, &[], width, painter);
+        out.push_str("    }\n");
     }
     out.push_str(
         "\nThe updates below set these attributes back to what the manifests say. To keep a change\nmade outside cityform, write it into the manifest, or list the attribute in\n`lifecycle.ignoreChanges`.\n\n",
@@ -224,11 +237,13 @@ fn render_unmanaged(out: &mut String, plan: &Plan, painter: &Painter) {
     }
 }
 
+/// One action's block; `then` is the status a created group is given right after.
 fn render_action(
     out: &mut String,
     action: &Action,
     painter: &Painter,
     last_applied: Option<Quote<'_>>,
+    then: Option<Status>,
 ) {
     let mut block = Block {
         out,
@@ -248,14 +263,16 @@ fn render_action(
             source,
             replaces_id.as_deref(),
             *prevent_destroy,
+            then,
         ),
         Action::Update {
             address,
             job_group_id,
             changes,
+            drift,
             source,
             ..
-        } => block.update(address, job_group_id, changes, source),
+        } => block.update(address, job_group_id, changes, drift, source),
         Action::Orphan {
             address,
             job_group_id,
@@ -268,13 +285,14 @@ fn render_action(
             from,
             observed,
             to,
-            ..
+            source,
         } => block.set_status(
             address,
             job_group_id.as_deref(),
             *from,
             observed.as_deref(),
             *to,
+            source.as_ref(),
         ),
         Action::Protect {
             address,
@@ -358,17 +376,29 @@ impl Block<'_> {
         source: &SourceLocation,
         replaces_id: Option<&str>,
         prevent_destroy: bool,
+        then: Option<Status>,
     ) {
-        let what = match replaces_id {
+        let mut what = match replaces_id {
             Some(id) => format!(
                 " was deleted outside cityform (id {id} no longer exists) and will be created again"
             ),
             None => " will be created".to_owned(),
         };
+        if let Some(to) = then {
+            let _ = write!(what, ", then {} ({})", status_verb(to), to.setting_action());
+        }
         let located = self.located(source);
         self.header(address, &format!("{what} {located}"));
         self.opening("+", AnsiColor::Green, address);
-        render_spec(self.out, spec, "+", AnsiColor::Green, self.painter);
+        let mut attributes = spec_attributes(spec);
+        if let Some(to) = then {
+            // The service creates groups stopped: the status is set by a call of its own.
+            attributes.push((
+                "status".to_owned(),
+                format!("{:?} (once created)", to.as_str()),
+            ));
+        }
+        render_listing(self.out, &attributes, "+", AnsiColor::Green, self.painter);
         if prevent_destroy {
             self.out
                 .push_str("      # preventDestroy: deleting it will be refused\n");
@@ -381,6 +411,7 @@ impl Block<'_> {
         address: &Address,
         job_group_id: &str,
         changes: &[AttributeChange],
+        drift: &[AttributeChange],
         source: &SourceLocation,
     ) {
         let renamed = changes
@@ -398,7 +429,7 @@ impl Block<'_> {
             std::iter::once("id").chain(changes.iter().map(|change| change.attribute.as_str())),
         );
         let _ = writeln!(self.out, "        {:<width$} = {job_group_id:?}", "id");
-        render_changes(self.out, changes, width, self.painter);
+        render_changes(self.out, changes, drift, width, self.painter);
         self.out.push_str("    }\n");
     }
 
@@ -410,7 +441,7 @@ impl Block<'_> {
         let _ = writeln!(
             self.out,
             "  {} job_group \"{address}\" {{ id = {job_group_id:?} }}",
-            self.painter.paint(AnsiColor::Red, "-")
+            self.painter.paint(AnsiColor::Magenta, ORPHAN_SIGN)
         );
         match renamed_to {
             Some(hint) => {
@@ -431,18 +462,20 @@ impl Block<'_> {
         from: Option<Status>,
         observed: Option<&str>,
         to: Status,
+        source: Option<&SourceLocation>,
     ) {
-        let verb = match to {
-            Status::Running => "started",
-            Status::Stopped => "stopped",
-        };
+        let verb = status_verb(to);
         let call = to.setting_action();
         let after_create = if job_group_id.is_none() {
             " once created"
         } else {
             ""
         };
-        self.header(address, &format!(" will be {verb}{after_create} ({call})"));
+        let located = source.map_or(String::new(), |source| format!(" {}", self.located(source)));
+        self.header(
+            address,
+            &format!(" will be {verb}{after_create} ({call}){located}"),
+        );
         self.opening("~", AnsiColor::Yellow, address);
         let id = job_group_id.map_or("(known after create)".to_owned(), |id| format!("{id:?}"));
         let from = shown_status(from, observed, |text| format!("{text:?}"));
@@ -576,26 +609,30 @@ impl Block<'_> {
     }
 }
 
+/// The sign of an orphan, which is left alone: neither a change nor a delete.
+pub const ORPHAN_SIGN: &str = "?";
+
+/// `started`, `stopped`.
+fn status_verb(to: Status) -> &'static str {
+    match to {
+        Status::Running => "started",
+        Status::Stopped => "stopped",
+    }
+}
+
 fn padded_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
     names.map(str::len).max().unwrap_or(0)
 }
 
-fn render_spec(
-    out: &mut String,
-    spec: &JobGroupSpec,
-    sign: &str,
-    color: AnsiColor,
-    painter: &Painter,
-) {
-    let attributes: Vec<(String, String)> = spec
-        .attributes()
+/// Every attribute of `spec` with its value as shown.
+fn spec_attributes(spec: &JobGroupSpec) -> Vec<(String, String)> {
+    spec.attributes()
         .into_iter()
         .map(|(name, value)| {
             let shown = display_value(&name, &value);
             (name, shown)
         })
-        .collect();
-    render_listing(out, &attributes, sign, color, painter);
+        .collect()
 }
 
 /// `name = value` lines, names padded to one width, values already as shown.
@@ -617,8 +654,15 @@ fn render_listing(
     }
 }
 
-/// The lines of attribute changes, names padded to `width`.
-fn render_changes(out: &mut String, changes: &[AttributeChange], width: usize, painter: &Painter) {
+/// The lines of attribute changes, names padded to `width`; a change of an attribute in
+/// `drift` says it was changed outside cityform.
+fn render_changes(
+    out: &mut String,
+    changes: &[AttributeChange],
+    drift: &[AttributeChange],
+    width: usize,
+    painter: &Painter,
+) {
     for change in changes {
         let name = &change.attribute;
         let (sign, color, value) = match (&change.before, &change.after) {
@@ -639,10 +683,15 @@ fn render_changes(out: &mut String, changes: &[AttributeChange], width: usize, p
             ),
             (None, None) => continue,
         };
+        let outside = if drift.iter().any(|drifted| drifted.attribute == *name) {
+            " (changed outside cityform)"
+        } else {
+            ""
+        };
         let name = printable(name);
         let _ = writeln!(
             out,
-            "      {} {name:<width$} = {value}",
+            "      {} {name:<width$} = {value}{outside}",
             painter.paint(color, sign)
         );
     }

@@ -458,7 +458,8 @@ fn drift_is_a_unified_diff_of_recorded_and_live_listings() {
 }
 
 #[test]
-fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_json::Error> {
+fn the_json_keeps_the_drift_diff_and_text_and_markdown_show_attributes()
+-> Result<(), serde_json::Error> {
     let plan = lifecycle();
     let json: serde_json::Value = serde_json::from_str(&super::plan_json::render_plan(&plan)?)?;
     let with_diff: Vec<&serde_json::Value> = json["actions"]
@@ -471,11 +472,25 @@ fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_j
     let diff = with_diff[0]["drift_diff"].as_str().unwrap_or_default();
     assert_eq!(diff, super::drift_diff(&drift()));
     assert_eq!(with_diff[0]["drift"].as_array().map(Vec::len), Some(4));
-    assert!(super::plan_markdown::render_plan(&plan).contains(diff));
+    // People read drift in the attribute style of the rest of the plan.
     let text = super::plan_text::render_plan(&plan, Color::Never);
-    for line in diff.lines() {
-        assert!(text.contains(&format!("      {line}\n")), "{line}");
+    let markdown = super::plan_markdown::render_plan(&plan);
+    for shown in [&text, &markdown] {
+        assert!(!shown.contains("@@"), "{shown}");
+        assert!(!shown.contains("+++ live"), "{shown}");
     }
+    assert!(
+        text.contains("      ~ planedJobCount    = 10 -> 99\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      ~ planedJobCount   = 99 -> 10 (changed outside cityform)\n"),
+        "{text}"
+    );
+    assert!(
+        markdown.contains("-     planedJobCount = 99 (changed outside cityform)\n"),
+        "{markdown}"
+    );
     Ok(())
 }
 
@@ -483,11 +498,11 @@ fn the_json_drift_diff_is_the_one_text_and_markdown_show() -> Result<(), serde_j
 fn drift_is_coloured_on_a_terminal() {
     let coloured = super::plan_text::render_plan(&lifecycle(), Color::Always);
     assert!(
-        coloured.contains("\u{1b}[31m-planedJobCount = 10\u{1b}[0m"),
+        coloured.contains("\u{1b}[33m~\u{1b}[0m planedJobCount    = 10 -> 99\n"),
         "{coloured}"
     );
-    assert!(coloured.contains("\u{1b}[32m+planedJobCount = 99\u{1b}[0m"));
-    assert!(coloured.contains("\u{1b}[36m@@ -1,3 +1,3 @@\u{1b}[0m"));
+    assert!(coloured.contains("\u{1b}[32m+\u{1b}[0m jobCount          = 4\n"));
+    assert!(coloured.contains("\u{1b}[31m-\u{1b}[0m params.RDS_ENABLE = \"True\" -> (unset)\n"));
 }
 
 #[test]
@@ -499,7 +514,7 @@ fn a_skipped_refresh_is_explained_in_its_own_words() {
     let text = super::plan_text::render_plan(&plan, Color::Never);
     assert!(
         text.ends_with(&format!(
-            "\n\n{reason}\n\nPlan: 0 to create, 1 to update, 0 orphaned. 0 unchanged.\n"
+            "\n\n{reason}\n\nPlan: 0 to create, 1 to update, 0 to start, 0 to stop, 0 to delete. 0 orphans left alone. 0 unchanged.\n"
         )),
         "{text}"
     );
@@ -561,11 +576,18 @@ fn no_changes_without_a_refresh_says_what_it_compared() {
 }
 
 #[test]
-fn the_summary_names_refused_deletes_and_ends_with_the_orphans() {
-    let summary = super::summary_line(&lifecycle().summary());
+fn the_summary_keeps_its_shape_and_adds_what_only_some_plans_have() {
     assert_eq!(
-        summary,
-        "Plan: 1 to create, 2 to update, 1 to delete, 2 to start or stop, 2 protections to record, 1 deletion refused by preventDestroy, 2 creates refused: the name exists, 1 orphaned."
+        super::summary_line(&lifecycle()),
+        "Plan: 1 to create, 2 to update, 1 to start, 1 to stop, 1 to delete. 1 orphan left alone. In the state only: 2 protections to record. Refused: 1 deletion (preventDestroy), 2 creates (the name exists)."
+    );
+    assert_eq!(
+        super::summary_line(&every_kind()),
+        "Plan: 1 to create, 1 to update, 0 to start, 0 to stop, 0 to delete. 1 orphan left alone."
+    );
+    assert_eq!(
+        super::summary_line(&no_changes()),
+        "Plan: 0 to create, 0 to update, 0 to start, 0 to stop, 0 to delete. 0 orphans left alone."
     );
 }
 

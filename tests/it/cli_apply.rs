@@ -591,7 +591,7 @@ fn a_group_made_elsewhere_is_a_conflict_refused_before_any_call() {
     );
     assert!(
         plan.stdout.contains(
-            "Plan: 4 to create, 0 to update, 1 create refused: the name exists, 0 orphaned."
+            "Plan: 4 to create, 0 to update, 0 to start, 0 to stop, 0 to delete. 0 orphans left alone. Refused: 1 create (the name exists)."
         ),
         "{plan}"
     );

@@ -231,7 +231,7 @@ fn plan_and_apply_append_to_the_github_job_summary() {
     let summary = std::fs::read_to_string(workspace.join("summary.md")).unwrap();
     assert!(summary.starts_with("### cityform plan\n"), "{summary}");
     assert!(
-        summary.contains("**Plan: 5 to create, 0 to update, 0 orphaned.**"),
+        summary.contains("**Plan: 5 to create, 0 to update, 0 to start, 0 to stop, 0 to delete. 0 orphans left alone.**"),
         "{summary}"
     );
 

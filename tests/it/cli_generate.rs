@@ -88,7 +88,7 @@ fn an_instance_of_250_groups_is_adopted_in_one_apply_keeping_every_id() {
     plan.expect_code(0);
     assert!(
         plan.stdout
-            .contains("Plan: 0 to create, 0 to update, 250 to import, 0 orphaned."),
+            .contains("Plan: 0 to create, 0 to update, 0 to start, 0 to stop, 0 to delete. 0 orphans left alone. In the state only: 250 to import."),
         "{plan}"
     );
 

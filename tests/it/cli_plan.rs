@@ -125,7 +125,7 @@ fn plan_without_a_state_creates_every_group() {
     assert_eq!(run.stdout.matches(" will be created ").count(), 5);
     assert!(
         run.stdout
-            .ends_with("Plan: 5 to create, 0 to update, 0 orphaned. 0 unchanged.\n")
+            .ends_with("Plan: 5 to create, 0 to update, 0 to start, 0 to stop, 0 to delete. 0 orphans left alone. 0 unchanged.\n")
     );
     assert_run_snapshot!(run);
 }
@@ -185,7 +185,7 @@ fn plan_shows_every_kind_of_action_and_changes_nothing() {
     run.success();
     assert!(
         run.stdout
-            .ends_with("Plan: 2 to create, 1 to update, 1 orphaned. 2 unchanged.\n")
+            .ends_with("Plan: 2 to create, 1 to update, 0 to start, 0 to stop, 0 to delete. 1 orphan left alone. 2 unchanged.\n")
     );
     assert_run_snapshot!(run);
     let changes = before.changes(&Tree::read(cityform.path()), &[LOCK_PATH]);

@@ -26,6 +26,7 @@ mod apply_executor;
 mod apply_lifecycle;
 mod ci_recipes;
 mod cli_apply;
+mod cli_apply_terminal;
 mod cli_comment;
 mod cli_credentials;
 mod cli_declarative;

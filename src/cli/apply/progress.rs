@@ -1,5 +1,6 @@
-//! Where `apply`'s output goes while it runs: a live progress bar on a terminal, one line per
-//! action otherwise, or one JSON event per line with `--format json`. What each line says is
+//! Where `apply`'s output goes while it runs: on a terminal, one line per result printed above
+//! a live progress bar that names the groups in flight; otherwise one line per action as it
+//! starts and ends; or one JSON event per line with `--format json`. What each line says is
 //! [`crate::render::apply_text`]'s.
 
 use std::collections::BTreeMap;
@@ -7,10 +8,10 @@ use std::io::{IsTerminal as _, Write as _};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use tokio::sync::mpsc;
 
-use crate::apply::{ApplyEvent, ApplyReport};
+use crate::apply::{ApplyEvent, ApplyReport, ChangeKind};
 use crate::model::Address;
 use crate::render::{Format, apply_text};
 
@@ -19,8 +20,20 @@ use crate::render::{Format, apply_text};
 pub struct Renderer {
     mode: Mode,
     bar: ProgressBar,
+    /// What the bar's message says.
+    activity: Arc<Mutex<Activity>>,
+}
+
+/// What is going on now, as the bar's message says it.
+#[derive(Default)]
+struct Activity {
+    /// The groups whose call is in flight, with what it does.
+    in_flight: BTreeMap<Address, ChangeKind>,
     /// The groups waited for, with the status each was seen in last.
-    waiting: Arc<Mutex<BTreeMap<Address, String>>>,
+    waiting: BTreeMap<Address, String>,
+    /// The run-wide delay between requests since the service last throttled; dropped once an
+    /// action goes through without being throttled.
+    pacing: Option<Duration>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -46,7 +59,7 @@ impl Renderer {
         Self {
             mode,
             bar,
-            waiting: Arc::default(),
+            activity: Arc::default(),
         }
     }
 
@@ -56,10 +69,15 @@ impl Renderer {
             return;
         }
         self.bar.set_length(total as u64);
-        let style = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} done ({per_sec}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        // Every field but the message keeps its width, so the bar does not move as the count,
+        // the rate and the message change; the message fills (or is cut to) the rest.
+        let digits = total.to_string().len();
+        let template = format!(
+            "{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos:>{digits}}}/{{len}} done ({{rate:>5}}) {{wide_msg}}"
+        );
+        let style = ProgressStyle::with_template(&template)
+            .map(|style| style.with_key("rate", whole_rate))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         self.bar.set_style(style);
         self.bar.enable_steady_tick(Duration::from_millis(120));
     }
@@ -88,43 +106,73 @@ impl Renderer {
             }
             return;
         }
-        if apply_text::finishes_an_action(event) {
-            self.bar.inc(1);
-        }
-        match event {
-            ApplyEvent::Waiting {
-                address, observed, ..
-            } => {
-                let seen = observed.as_deref().unwrap_or(apply_text::NOT_SEEN_YET);
-                self.waiting_changed(|waiting| {
-                    waiting.insert(address.clone(), seen.to_owned());
-                });
-            }
-            ApplyEvent::Ready { address, .. } => self.waiting_changed(|waiting| {
-                waiting.remove(address);
-            }),
-            ApplyEvent::Throttled { delay } => {
-                self.bar.set_message(apply_text::throttled_message(*delay));
-            }
-            _ => {}
-        }
+        // The line first: a result is printed above the bar before the bar counts it.
         if let Some(line) = apply_text::event_line(event)
             && (line.beside_bar || self.mode == Mode::Lines)
         {
             self.line(&line.text);
         }
-    }
-
-    /// Changes the groups waited for, and says on the bar how many wait in each status.
-    fn waiting_changed(&self, change: impl FnOnce(&mut BTreeMap<Address, String>)) {
-        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        change(&mut waiting);
+        if apply_text::finishes_an_action(event) {
+            self.bar.inc(1);
+        }
         if self.mode == Mode::Bar {
-            self.bar.set_message(apply_text::waiting_message(&waiting));
+            self.follow(event);
         }
     }
 
-    /// Clears the bar and prints the summary and every failure.
+    /// Keeps the bar's message up to date with what `event` says is going on.
+    fn follow(&self, event: &ApplyEvent) {
+        let mut activity = self.activity.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            ApplyEvent::Starting { address, action } => {
+                activity.in_flight.insert(address.clone(), *action);
+            }
+            ApplyEvent::Waiting {
+                address, observed, ..
+            } => {
+                let seen = observed.as_deref().unwrap_or(apply_text::NOT_SEEN_YET);
+                activity.waiting.insert(address.clone(), seen.to_owned());
+            }
+            ApplyEvent::Ready { address, .. } => {
+                activity.waiting.remove(address);
+            }
+            ApplyEvent::Throttled { delay } => activity.pacing = Some(*delay),
+            ApplyEvent::Created {
+                address, retries, ..
+            }
+            | ApplyEvent::Updated {
+                address, retries, ..
+            }
+            | ApplyEvent::StatusChanged {
+                address, retries, ..
+            }
+            | ApplyEvent::Deleted {
+                address, retries, ..
+            } => {
+                activity.in_flight.remove(address);
+                if retries.throttled == 0 {
+                    activity.pacing = None;
+                }
+            }
+            ApplyEvent::Failed { failure } => {
+                activity.in_flight.remove(&failure.address);
+                activity.waiting.remove(&failure.address);
+            }
+            ApplyEvent::Recovered { address, .. }
+            | ApplyEvent::Recorded { address, .. }
+            | ApplyEvent::Protected { address, .. } => {
+                activity.in_flight.remove(address);
+            }
+            _ => return,
+        }
+        self.bar.set_message(apply_text::progress_message(
+            &activity.in_flight,
+            &activity.waiting,
+            activity.pacing,
+        ));
+    }
+
+    /// Clears the bar (the results stay above it) and prints the summary and every failure.
     pub fn finish(&self, report: &ApplyReport) -> std::io::Result<()> {
         self.bar.finish_and_clear();
         let mut stdout = std::io::stdout().lock();
@@ -137,4 +185,10 @@ impl Renderer {
         }
         stdout.flush()
     }
+}
+
+/// The rate as a whole number of actions a second: a fraction changes the field's width at
+/// every redraw and says nothing a reviewer needs.
+fn whole_rate(state: &ProgressState, out: &mut dyn std::fmt::Write) {
+    let _ = write!(out, "{:.0}/s", state.per_sec());
 }
