@@ -27,7 +27,9 @@
 //! not allow where it stands, fails the test, so the two stay in sync.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::credentials_support::{self, Served};
 use crate::emulator_process;
+use crate::forge_support::{self, Shared};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,6 +91,12 @@ struct Lab {
     emulator: EmulatorProcess,
     /// The release the recipes install, with the logging shim as its `cityform`.
     release: ReleaseServer,
+    /// GitHub's pull request 7 and GitLab's merge request 3, as their comment APIs keep
+    /// them.
+    github_thread: Shared,
+    gitlab_thread: Shared,
+    github: Served,
+    gitlab: Served,
     runs: std::cell::Cell<usize>,
     homes: std::cell::Cell<usize>,
 }
@@ -99,10 +107,16 @@ impl Lab {
         let shim = root.path().join("cityform-shim");
         std::fs::write(&shim, logging_shim(&root.path().join("cityform-calls.log"))).unwrap();
         make_executable(&shim);
+        let github_thread = Shared::default();
+        let gitlab_thread = Shared::default();
         let lab = Self {
             root,
             emulator: EmulatorProcess::start(&["--oidc-token", CI_OIDC_TOKEN]),
             release: ReleaseServer::new(&shim),
+            github: credentials_support::serve(forge_support::github(github_thread.clone())),
+            gitlab: credentials_support::serve(forge_support::gitlab(gitlab_thread.clone())),
+            github_thread,
+            gitlab_thread,
             runs: std::cell::Cell::new(0),
             homes: std::cell::Cell::new(0),
         };
@@ -147,15 +161,10 @@ impl Lab {
         self.root.path().join(relative)
     }
 
-    /// `gh` and `curl` (recording; `curl` fetches the release for real).
+    /// `curl`: GitHub's token service, and the release fetched for real; any other call
+    /// fails, so that a recipe cannot post anything by hand. No `gh`: the recipes comment
+    /// with `cityform comment`, against the fake comment APIs.
     fn install_stand_ins(&self) {
-        let poster = |name: &str| {
-            format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {log}\nwhile [ $# -gt 0 ]; do\n  case \"$1\" in\n    --body-file) cat \"$2\" >> {body} ;;\n    body@*) cat \"${{1#body@}}\" >> {body} ;;\n  esac\n  shift\ndone\n",
-                log = quote(&self.path(&format!("{name}.log"))),
-                body = quote(&self.path("posted.md")),
-            )
-        };
         // GitHub's token service: the token for the audience asked, to the request token.
         let token_service = format!(
             "#!/bin/sh\ncase \"$*\" in\n  *'{GITHUB_TOKEN_URL}'*)\n    printf '%s\\n' \"$*\" >> {log}\n    case \"$*\" in\n      *'Authorization: bearer {GITHUB_REQUEST_TOKEN}'*'&audience={OIDC_AUDIENCE}'*) printf '{{\"count\":1,\"value\":\"%s\"}}' '{CI_OIDC_TOKEN}'; exit 0 ;;\n      *) echo 'curl: (22) The requested URL returned error: 401' >&2; exit 22 ;;\n    esac ;;\nesac\n",
@@ -166,12 +175,10 @@ impl Lab {
             self.release.base_url,
             quote(&real_program("curl")),
         );
-        let curl = token_service + &release + poster("curl").trim_start_matches("#!/bin/sh\n");
-        for (name, script) in [("gh", poster("gh")), ("curl", curl)] {
-            let path = self.path("bin").join(name);
-            std::fs::write(&path, script).unwrap();
-            make_executable(&path);
-        }
+        let unexpected = "echo \"curl: not expected in a recipe: $*\" >&2\nexit 2\n";
+        let path = self.path("bin").join("curl");
+        std::fs::write(&path, token_service + &release + unexpected).unwrap();
+        make_executable(&path);
     }
 
     /// Runs git with an identity of its own and no user or system configuration.
@@ -249,13 +256,15 @@ impl Lab {
             .collect()
     }
 
-    /// What `gh`/`curl` were asked to post, and the bodies; both are emptied.
-    fn take_posted(&self, tool: &str) -> (String, String) {
-        let calls = std::fs::read_to_string(self.path(&format!("{tool}.log"))).unwrap_or_default();
-        let body = std::fs::read_to_string(self.path("posted.md")).unwrap_or_default();
-        let _ = std::fs::remove_file(self.path(&format!("{tool}.log")));
-        let _ = std::fs::remove_file(self.path("posted.md"));
-        (calls, body)
+    /// The bodies of the comments on the pull (merge) request, oldest first.
+    fn comments(&self, thread: &Shared) -> Vec<String> {
+        thread
+            .lock()
+            .unwrap()
+            .comments
+            .iter()
+            .map(|(_, body)| body.clone())
+            .collect()
     }
 
     /// A fresh home directory for a job, as a new runner machine or container has.
@@ -462,7 +471,7 @@ impl GitHubContext {
         };
         match parts.as_slice() {
             ["github", "event_name"] => self.event.clone(),
-            ["github", "token"] => "token-for-tests".into(),
+            ["github", "token"] => forge_support::TOKEN.into(),
             ["github", "run_id"] => "4242".into(),
             ["runner", "temp"] => runner().clone(),
             ["runner", "os"] => {
@@ -708,6 +717,16 @@ fn run_github_job(
             ("GITHUB_ACTIONS".into(), "true".into()),
             ("GITHUB_EVENT_NAME".into(), context.event.clone()),
             ("GITHUB_REF_NAME".into(), "main".into()),
+            ("GITHUB_API_URL".into(), lab.github.base.clone()),
+            ("GITHUB_REPOSITORY".into(), "city/cams".into()),
+            (
+                "GITHUB_REF".into(),
+                if context.event == "pull_request" {
+                    "refs/pull/7/merge".into()
+                } else {
+                    "refs/heads/main".into()
+                },
+            ),
             ("GITHUB_OUTPUT".into(), outputs_file.display().to_string()),
             ("GITHUB_PATH".into(), github_path.display().to_string()),
             ("GITHUB_ENV".into(), github_env.display().to_string()),
@@ -802,6 +821,10 @@ const GITHUB_VALIDATE: &str = "validate --format github";
 /// Validation on a merge request, as a code-quality report.
 const GITLAB_VALIDATE: &str = "validate --format gitlab";
 
+/// The comment steps: one plan comment (note), edited in place on every push.
+const GITHUB_COMMENT: &str = "comment github plan.bin";
+const GITLAB_COMMENT: &str = "comment gitlab plan.bin";
+
 /// The pull-request plan: no key, so no refresh.
 const PULL_REQUEST_PLAN: &str =
     "plan --refresh=false --detailed-exitcode --out plan.bin --format markdown";
@@ -831,14 +854,18 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         [
             (GITHUB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 2),
+            (GITHUB_COMMENT.to_owned(), 0),
         ]
     );
     // The job installed the release, checked; every later job finds it in the cache.
     assert_eq!(lab.release.take_requests(), one_install());
-    let (gh, comment) = lab.take_posted("gh");
-    assert_eq!(gh, "pr comment 7 --body-file plan.md\n");
-    assert!(comment.starts_with("### cityform plan"), "{comment}");
-    assert!(comment.contains("5 to create"), "{comment}");
+    let comments = lab.comments(&lab.github_thread);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].starts_with("<!-- cityform-plan key=default part=1/1 -->\n### cityform plan"),
+        "{comments:?}"
+    );
+    assert!(comments[0].contains("5 to create"), "{comments:?}");
     let summary = std::fs::read_to_string(lab.path("step-summary.md")).unwrap();
     assert!(summary.contains("### cityform plan"), "{summary}");
     assert!(
@@ -904,11 +931,14 @@ fn github_actions_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         [
             (GITHUB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 0),
+            (GITHUB_COMMENT.to_owned(), 0),
         ]
     );
-    let (_, comment) = lab.take_posted("gh");
-    assert!(comment.contains("No changes."), "{comment}");
-    assert!(comment.contains("(--refresh=false)"), "{comment}");
+    // The same comment, edited: a pull request keeps one plan comment.
+    let comments = lab.comments(&lab.github_thread);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(comments[0].contains("No changes."), "{comments:?}");
+    assert!(comments[0].contains("(--refresh=false)"), "{comments:?}");
 
     // Someone changes a group in the console: only a real refresh sees it, and the nightly
     // check fails on it.
@@ -967,20 +997,21 @@ const GITLAB_RECIPE: &str = "docs/ci/gitlab-ci.yml";
 const GITLAB_KEYWORDS: &[&str] = &["stages", "variables", "default", "include", "workflow"];
 
 /// The predefined variables of a pipeline started by `source` on the default branch.
-fn gitlab_predefined(source: &str) -> Vec<(String, String)> {
+fn gitlab_predefined(lab: &Lab, source: &str) -> Vec<(String, String)> {
+    let api = format!("{}/api/v4", lab.gitlab.base);
     [
         ("GITLAB_CI", "true"),
         ("CI_PIPELINE_SOURCE", source),
         ("CI_COMMIT_BRANCH", "main"),
         ("CI_DEFAULT_BRANCH", "main"),
         ("CI_SERVER_HOST", "gitlab.example.com"),
-        ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+        ("CI_API_V4_URL", api.as_str()),
         ("CI_PROJECT_ID", "42"),
         ("CI_PROJECT_PATH", "city/job-groups"),
-        ("CI_MERGE_REQUEST_IID", "7"),
+        ("CI_MERGE_REQUEST_IID", "3"),
         ("CI_JOB_ID", "99"),
         // The project's CI/CD variables: no key among them.
-        ("CITYFORM_GITLAB_TOKEN", "token-for-tests"),
+        ("CITYFORM_GITLAB_TOKEN", forge_support::TOKEN),
         ("CITYFORM_OIDC_PROVIDER_ARN", OIDC_PROVIDER_ARN),
         ("CITYFORM_READ_ROLE_ARN", READ_ROLE_ARN),
         ("CITYFORM_APPLY_ROLE_ARN", APPLY_ROLE_ARN),
@@ -1049,7 +1080,7 @@ fn gitlab_expand(value: &str, variables: &[(String, String)]) -> String {
 /// reviewer would. Jobs run by stage, then in file order.
 fn run_gitlab(lab: &Lab, source: &str) -> BTreeMap<String, JobResult> {
     let pipeline = read_recipe(GITLAB_RECIPE);
-    let predefined = gitlab_predefined(source);
+    let predefined = gitlab_predefined(lab, source);
     let mut variables = string_map(pipeline.get("variables"));
     // The state goes back to the lab's origin instead of the GitLab server.
     variables.retain(|(name, _)| name != "CITYFORM_STATE_REMOTE");
@@ -1230,16 +1261,17 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         [
             (GITLAB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 2),
+            (GITLAB_COMMENT.to_owned(), 0),
         ]
     );
     // The job installed the release, checked; every later job finds it in the cache.
     assert_eq!(lab.release.take_requests(), one_install());
-    let (curl, note) = lab.take_posted("curl");
+    let notes = lab.comments(&lab.gitlab_thread);
+    assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(
-        curl.contains("https://gitlab.example.com/api/v4/projects/42/merge_requests/7/notes"),
-        "{curl}"
+        notes[0].starts_with("<!-- cityform-plan key=default part=1/1 -->\n### cityform plan"),
+        "{notes:?}"
     );
-    assert!(note.starts_with("### cityform plan"), "{note}");
     assert!(
         lab.emulator.job_groups().is_empty(),
         "a plan created something"
@@ -1286,10 +1318,13 @@ fn gitlab_recipe_plans_applies_the_saved_plan_and_checks_drift() {
         [
             (GITLAB_VALIDATE.to_owned(), 0),
             (PULL_REQUEST_PLAN.to_owned(), 0),
+            (GITLAB_COMMENT.to_owned(), 0),
         ]
     );
-    let (_, note) = lab.take_posted("curl");
-    assert!(note.contains("(--refresh=false)"), "{note}");
+    // The same note, edited: a merge request keeps one plan note.
+    let notes = lab.comments(&lab.gitlab_thread);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("(--refresh=false)"), "{notes:?}");
 
     // A change in the console fails the scheduled check; the next push's plan and apply put
     // the group back.
