@@ -69,27 +69,19 @@ pub(crate) async fn import<B: Backend>(
         applied_at: now_rfc3339(),
         ..entry
     };
-    let mut records = vec![JournalRecord::Put(Put {
+    let records = vec![JournalRecord::Put(Put {
         address: address.clone(),
         entry: entry.clone(),
         intent: None,
     })];
-    records.extend(context.history.declared(
-        HistoryAction::Import,
-        &address,
-        &entry.job_group_id,
-        &source,
-        None,
-    ));
-    append(
+    record_one(
         context,
-        &records,
-        RecordedChange {
-            address,
-            job_group_id: entry.job_group_id,
-            action: ChangeKind::Import,
-            from: None,
-        },
+        records,
+        HistoryAction::Import,
+        ChangeKind::Import,
+        address,
+        entry.job_group_id,
+        &source,
     )
     .await
 }
@@ -101,24 +93,45 @@ pub(crate) async fn forget<B: Backend>(
     entry: StateEntry,
     source: SourceLocation,
 ) -> Result<ActionOutcome, StateError> {
-    let mut records = vec![JournalRecord::Remove(Remove {
+    let records = vec![JournalRecord::Remove(Remove {
         address: address.clone(),
         intent: None,
     })];
-    records.extend(context.history.declared(
+    record_one(
+        context,
+        records,
         HistoryAction::Forget,
-        &address,
-        &entry.job_group_id,
+        ChangeKind::Forget,
+        address,
+        entry.job_group_id,
         &source,
-        None,
-    ));
+    )
+    .await
+}
+
+/// Appends `records` with the history entry of `action` on the group at `address`, and
+/// reports the change.
+async fn record_one<B: Backend>(
+    context: &ActionContext<'_, B>,
+    mut records: Vec<JournalRecord>,
+    action: HistoryAction,
+    kind: ChangeKind,
+    address: Address,
+    job_group_id: String,
+    source: &SourceLocation,
+) -> Result<ActionOutcome, StateError> {
+    records.extend(
+        context
+            .history
+            .declared(action, &address, &job_group_id, source, None),
+    );
     append(
         context,
         &records,
         RecordedChange {
             address,
-            job_group_id: entry.job_group_id,
-            action: ChangeKind::Forget,
+            job_group_id,
+            action: kind,
             from: None,
         },
     )

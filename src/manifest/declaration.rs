@@ -186,22 +186,12 @@ fn read_spec(document: &mut DeclarationDocument, entry: Entry, problems: &mut Ve
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::document::{ManifestDocument, read_document};
-    use super::super::yaml::{Detail, Item, parse_stream};
+    use super::super::document::ManifestDocument;
     use super::*;
 
     fn read(text: &str) -> (Option<DeclarationDocument>, Vec<String>) {
-        let mut documents = Vec::new();
-        let mut problems = Vec::new();
-        parse_stream(text, Detail::Everything, |item| match item {
-            Item::Document(document, found) => {
-                problems.extend(found);
-                documents.push(document);
-            }
-            other => panic!("unexpected {other:?}"),
-        });
-        let document = documents.into_iter().next().expect("one document");
-        let read = match read_document(document, &mut problems) {
+        let (read, problems) = super::super::document::tests::read(text);
+        let read = match read {
             Some(ManifestDocument::Declaration(declaration)) => Some(declaration),
             None => None,
             Some(other) => panic!("not a declaration: {other:?}"),

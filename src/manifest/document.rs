@@ -581,15 +581,16 @@ pub(super) fn unknown_field(
     });
     suggestion.and_then(|name| part.field(kind, name))
 }
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(super) mod tests {
     use super::super::yaml::{Detail, Item, parse_stream};
     use super::*;
     use crate::model::ParamKey;
 
     /// Reads the first document of `text`, with every position located.
-    fn read(text: &str) -> (Option<ManifestDocument>, Vec<Problem>) {
+    pub(in crate::manifest) fn read(text: &str) -> (Option<ManifestDocument>, Vec<Problem>) {
         let mut documents = Vec::new();
         let mut problems = Vec::new();
         parse_stream(text, Detail::Everything, |item| match item {

@@ -912,24 +912,6 @@ mod tests {
         desired
     }
 
-    fn declared_kinds(plan: &Plan) -> Vec<(String, &'static str)> {
-        plan.actions
-            .iter()
-            .map(|action| {
-                let kind = match action {
-                    Action::Move { .. } => "move",
-                    Action::Import { .. } => "import",
-                    Action::Forget { .. } => "forget",
-                    Action::Update { .. } => "update",
-                    Action::Create { .. } => "create",
-                    Action::Orphan { .. } => "orphan",
-                    _ => "other",
-                };
-                (action.address().name.clone(), kind)
-            })
-            .collect()
-    }
-
     #[test]
     fn a_move_renames_the_group_in_place_with_its_spec_changes_in_the_same_update() {
         let spec = JobGroupSpec::example();
@@ -951,7 +933,7 @@ mod tests {
             )
             .unwrap();
             assert_eq!(
-                declared_kinds(&plan),
+                kinds(&plan),
                 [("bazaar".into(), "move"), ("bazaar".into(), "update")]
             );
             let [
@@ -1137,7 +1119,7 @@ mod tests {
         // promise the create either: the name is taken.
         let wanted = importing(desired(&[("twin", spec.clone())]), "twin", None);
         let plan = compute_owned(wanted, None, Some(&live_groups), &PlanOptions::default());
-        assert!(declared_kinds(&plan).is_empty(), "{plan:?}");
+        assert!(kinds(&plan).is_empty(), "{plan:?}");
         assert_eq!(plan.conflicts.len(), 1);
     }
 
@@ -1153,7 +1135,7 @@ mod tests {
             &PlanOptions::default(),
         )
         .unwrap();
-        assert_eq!(declared_kinds(&plan), [("retired".into(), "forget")]);
+        assert_eq!(kinds(&plan), [("retired".into(), "forget")]);
         assert_eq!(plan.summary().orphan, 0);
         let pruned = compute_checked(
             wanted.clone(),
@@ -1165,7 +1147,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(declared_kinds(&pruned), [("retired".into(), "forget")]);
+        assert_eq!(kinds(&pruned), [("retired".into(), "forget")]);
         let plan =
             compute_checked(wanted, Some(&state(&[])), None, &PlanOptions::default()).unwrap();
         assert!(plan.is_empty(), "{plan:?}");
