@@ -7,6 +7,7 @@ use super::error::ReconcileError;
 use super::request::{Interaction, Notice, PlanRequest};
 use crate::apply::refresh::{self, Instance};
 use crate::cloud::Connection;
+use crate::cloud::credentials::CredentialError;
 use crate::manifest::Desired;
 use crate::plan::{self, DeclarationErrors, Observed, Plan, PlanOptions};
 use crate::state::State;
@@ -70,8 +71,8 @@ const NAMES_UNCHECKED_REASON: &str = "Note: the live job groups were not read: t
 pub(super) enum Offline {
     /// A real apply: it needs them anyway, so it fails at once.
     Refuse,
-    /// `plan`: when no recorded group needs comparing, only the creates' names go
-    /// unchecked, which the plan says; otherwise it fails.
+    /// `plan`: when no source holds credentials and no recorded group needs comparing, only
+    /// the creates' names go unchecked, which the plan says; otherwise it fails.
     NamesUnchecked,
     /// A dry run: plans from the state alone, and says so.
     PlanFromState,
@@ -106,8 +107,12 @@ pub(super) async fn refresh_for_plan(
                 interaction.notice(Notice::NotRefreshing(error.to_string()));
                 return Ok(Refresh::Skipped(NO_CREDENTIALS_REASON.to_owned()));
             }
+            // Only when no source holds credentials at all: a source set up wrong (half a
+            // key, an unreadable file) is an error to fix, not a reason to plan blind.
             Offline::NamesUnchecked
-                if refresh::instances_to_compare(desired, state, &planning.options).is_empty() =>
+                if matches!(error, CredentialError::NotFound { .. })
+                    && refresh::instances_to_compare(desired, state, &planning.options)
+                        .is_empty() =>
             {
                 return Ok(Refresh::Skipped(NAMES_UNCHECKED_REASON.to_owned()));
             }

@@ -179,6 +179,17 @@ fn a_first_plan_needs_no_credentials_but_a_plan_of_recorded_groups_does() {
         1,
         "{first}"
     );
+    // Credentials set up wrong are an error to fix, not a reason to plan without them.
+    let mut half_set = workspace.bare_command(&["plan"]);
+    half_set.env("ALIBABA_CLOUD_ACCESS_KEY_ID", "LTAIhalfsettest");
+    let half_set = spawn(half_set).finish();
+    half_set.expect_code(1);
+    assert!(
+        half_set.stderr.contains(
+            "`ALIBABA_CLOUD_ACCESS_KEY_ID` is set but `ALIBABA_CLOUD_ACCESS_KEY_SECRET` is not"
+        ),
+        "{half_set}"
+    );
     workspace.apply(&[]).expect_code(0);
 
     let blind = spawn(workspace.bare_command(&["plan"])).finish();
