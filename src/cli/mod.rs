@@ -7,6 +7,7 @@ mod comment;
 mod completions;
 mod connect;
 pub mod core_dumps;
+mod fmt;
 mod force_unlock;
 mod generate;
 mod history;
@@ -56,6 +57,14 @@ enum Command {
     Init(init::InitArgs),
     /// Check the manifests and report every problem at once.
     Validate(validate::ValidateArgs),
+    /// Rewrite manifest files in canonical form, keeping their comments; with `--check`,
+    /// list those that are not and exit 1.
+    ///
+    /// Orders the keys as the format lists them (`params` sorted), indents by two spaces and
+    /// writes ids as quoted strings and counts as bare numbers. A file this cannot rewrite
+    /// safely (flow style, anchors, multi-line scalars, tabs) is left as it is and reported.
+    /// Nothing is written unless the manifests, read again, declare exactly the same.
+    Fmt(fmt::FmtArgs),
     /// Show what apply would change, without changing anything.
     Plan(plan::PlanArgs),
     /// Make the job groups what the manifests declare: create, update, start or stop, and
@@ -174,6 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         match cli.command {
             Command::Init(args) => init::run(&args),
             Command::Validate(args) => validate::run(args),
+            Command::Fmt(args) => fmt::run(args),
             Command::Plan(args) => plan::run(args).await,
             Command::Apply(args) => apply::run(args).await,
             Command::Show(args) => show::run(&args),

@@ -14,6 +14,7 @@
 //! format itself (fields, where they go, their rules and meanings) is written down once,
 //! in `format`, for the reader and for the JSON Schema of `schema`.
 
+pub mod canonical;
 mod declaration;
 mod declared;
 mod desired;
@@ -104,6 +105,38 @@ fn defaults_beside(inputs: &[Input], options: &LoadOptions) -> Vec<String> {
 /// `sources` are in the order problems are reported in; a name is only used in messages.
 pub fn load_sources(sources: Vec<Source>) -> Result<Desired, Diagnostics> {
     load_found(sources.into_iter().map(Found::Source), None, &mut Vec::new)
+}
+
+/// The texts `inputs` name, read as [`load_with`] reads them but not yet understood, for a
+/// command that rewrites them; every path that cannot be read is a problem.
+pub fn read_inputs(inputs: &[Input], options: &LoadOptions) -> Result<Vec<Source>, Diagnostics> {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for found in discover::discover(inputs, options, &mut std::io::stdin().lock()) {
+        match found {
+            Found::Source(source) => sources.push(source),
+            Found::Problem(diagnostic) => problems.push(diagnostic),
+        }
+    }
+    if problems.is_empty() {
+        Ok(sources)
+    } else {
+        Err(Diagnostics::new(problems))
+    }
+}
+
+/// [`load_sources`] for texts [`read_inputs`] read from `inputs`: with the `Defaults` beside
+/// the named files and the default region of `options`, as [`load_with`] would read them.
+pub fn load_sources_of(
+    sources: Vec<Source>,
+    inputs: &[Input],
+    options: &LoadOptions,
+) -> Result<Desired, Diagnostics> {
+    load_found(
+        sources.into_iter().map(Found::Source),
+        options.default_region_id.as_deref(),
+        &mut || defaults_beside(inputs, options),
+    )
 }
 
 /// Reads one source's documents.

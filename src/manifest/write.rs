@@ -2,7 +2,8 @@
 //! `Moved` documents a plan suggests, as YAML the reader accepts back unchanged.
 //!
 //! Values go through the YAML serializer, so names and ids that YAML would read as something
-//! else (`"17"`, `yes`, `a: b`) come out quoted.
+//! else (`"17"`, `yes`, `a: b`) come out quoted, and then through the canonical form
+//! (`cityform fmt`), so that what cityform writes is what `fmt --check` accepts.
 
 use serde::Serialize;
 
@@ -65,7 +66,13 @@ fn document<S: Serialize>(kind: &'static str, spec: S) -> Result<String, WriteEr
         metadata: None,
         spec,
     };
-    Ok(serde_yaml::to_string(&document)?)
+    Ok(in_canonical_form(serde_yaml::to_string(&document)?))
+}
+
+/// `text` as `cityform fmt` writes it (ids double-quoted, fields in the format's order), so
+/// that what cityform writes never shows up as a change in review.
+fn in_canonical_form(text: String) -> String {
+    super::canonical::canonical(&text).unwrap_or(text)
 }
 
 /// The `Import` document that adopts the live group `id` as `address`.
@@ -130,7 +137,10 @@ pub fn job_group_document(
             status: status.map(Status::as_str),
         },
     };
-    Ok((serde_yaml::to_string(&document)?, unknown))
+    Ok((
+        in_canonical_form(serde_yaml::to_string(&document)?),
+        unknown,
+    ))
 }
 
 /// A live group to write documents for.

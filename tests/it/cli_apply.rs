@@ -581,7 +581,7 @@ fn a_group_made_elsewhere_is_a_conflict_refused_before_any_call() {
 
     let plan = workspace.run(&["plan", "--endpoint", &workspace.endpoint]);
     plan.expect_code(1);
-    let import_hint = "    #   kind: Import\n    #   spec:\n    #     address: cn-shanghai/cityvisual-Instance/traffic-east\n    #     id: '1'\n";
+    let import_hint = "    #   kind: Import\n    #   spec:\n    #     address: cn-shanghai/cityvisual-Instance/traffic-east\n    #     id: \"1\"\n";
     assert!(
         plan.stdout.contains(
             "# cn-shanghai/cityvisual-Instance/traffic-east cannot be created: job group 1 already has this name in the service"

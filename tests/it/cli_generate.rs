@@ -84,6 +84,10 @@ fn an_instance_of_250_groups_is_adopted_in_one_apply_keeping_every_id() {
     workspace
         .run(&["validate", "-f", "manifests"])
         .expect_code(0);
+    // What cityform writes is already in the form `fmt` writes.
+    workspace
+        .run(&["fmt", "--check", "-f", "manifests"])
+        .expect_code(0);
     let plan = workspace.run(&["plan", "--endpoint", &workspace.endpoint]);
     plan.expect_code(0);
     assert!(

@@ -49,6 +49,12 @@ fn init_writes_a_project_that_validates_and_plans() {
         .run();
     run.success();
     assert_eq!(run.stdout, "The manifests are valid: 1 job group.\n");
+    // The example is in the form `fmt` writes.
+    workspace
+        .then()
+        .args(["fmt", "--check", "-f", "city/manifests"])
+        .run()
+        .success();
     let run = workspace
         .then()
         .args(["plan", "-f", "city/manifests", "--detailed-exitcode"])

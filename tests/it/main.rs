@@ -31,6 +31,7 @@ mod cli_comment;
 mod cli_credentials;
 mod cli_declarative;
 mod cli_diagnostics;
+mod cli_fmt;
 mod cli_generate;
 mod cli_habits;
 mod cli_help;
