@@ -1,0 +1,227 @@
+//! `cityform watch`: the real binary against an emulator process, in detect and apply mode,
+//! one round or running until stopped.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
+use cityform::cloud::{ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest};
+
+use crate::cli_apply_support::{
+    ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, Running, Workspace, names, spawn,
+};
+
+/// `cityform watch --endpoint … ARGS`.
+fn watch(workspace: &Workspace, extra: &[&str]) -> Running {
+    let mut arguments = vec!["watch", "--endpoint", &workspace.endpoint];
+    arguments.extend_from_slice(extra);
+    spawn(workspace.command(&arguments))
+}
+
+/// The event names of `lines`, in order.
+fn event_names(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}"));
+            event["event"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Reads events until one named `name`; fails when stdout ends first.
+fn read_event(running: &mut Running, name: &str) -> serde_json::Value {
+    let quoted = format!("\"event\":\"{name}\"");
+    assert!(
+        running.read_until(|line| line.contains(&quoted)),
+        "no `{name}` event: {:?}",
+        running.lines
+    );
+    serde_json::from_str(running.lines.last().unwrap()).unwrap()
+}
+
+/// Sets `planedJobCount` of `name` to 99 through the API, as someone else would.
+fn change_behind_cityforms_back(emulator: &Emulator, name: &str) {
+    let group = emulator
+        .groups()
+        .into_iter()
+        .find(|group| group.name == name)
+        .unwrap();
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let client = CloudClient::new(
+        Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+        Endpoints::with_override(&emulator.endpoint).unwrap(),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let mut change =
+        ModifyJobGroupRequest::new(&group.region_id, &group.instance_id, &group.job_group_id);
+    change.planed_job_count = Some(99);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.modify_job_group(&change))
+        .unwrap();
+}
+
+/// `planedJobCount` of `name` as the emulator holds it.
+fn planed_job_count(emulator: &Emulator, name: &str) -> u64 {
+    emulator.dump()["jobGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|group| group["name"] == name)
+        .unwrap()["planedJobCount"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn once_in_detect_mode_exits_2_on_fresh_manifests_and_changes_nothing() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("watched", 2));
+    let run = watch(&workspace, &["--interval", "1s", "--once"]).finish();
+    run.expect_code(2);
+    assert_eq!(
+        event_names(&run.stdout.lines().map(str::to_owned).collect::<Vec<_>>()),
+        ["round_started", "round_finished", "drift_detected"],
+        "{run}"
+    );
+    let events = run.events();
+    assert_eq!(events[1]["mode"], "detect", "{run}");
+    assert_eq!(events[1]["summary"]["create"], 2, "{run}");
+    assert_eq!(
+        events[2]["groups"],
+        serde_json::json!([
+            "cn-shanghai/cityvisual-Instance/watched-000",
+            "cn-shanghai/cityvisual-Instance/watched-001"
+        ]),
+        "{run}"
+    );
+    assert!(emulator.groups().is_empty(), "detect created groups");
+    assert!(workspace.state_ids().is_empty(), "detect wrote a state");
+}
+
+#[test]
+fn once_in_apply_mode_creates_the_groups_and_a_second_round_exits_0() {
+    let emulator = Emulator::start(&[]);
+    let names = names("applied", 2);
+    let workspace = Workspace::with_groups(&emulator, &names);
+    let run = watch(
+        &workspace,
+        &["--interval", "1s", "--once", "--mode", "apply"],
+    )
+    .finish();
+    run.expect_code(0);
+    let events = run.events();
+    assert_eq!(
+        event_names(&run.stdout.lines().map(str::to_owned).collect::<Vec<_>>()),
+        [
+            "round_started",
+            "round_finished",
+            "drift_detected",
+            "drift_cleared"
+        ],
+        "{run}"
+    );
+    assert_eq!(events[1]["summary"]["create"], 2, "{run}");
+    crate::cli_apply_support::assert_converged(&emulator, &workspace, &names);
+
+    let again = watch(
+        &workspace,
+        &["--interval", "1s", "--once", "--mode", "apply"],
+    )
+    .finish();
+    again.expect_code(0);
+    assert_eq!(again.events()[1]["summary"]["unchanged"], 2, "{again}");
+    let detect = watch(&workspace, &["--interval", "1s", "--once"]).finish();
+    detect.expect_code(0);
+}
+
+#[test]
+fn a_running_watch_detects_drift_and_in_apply_mode_restores_it() {
+    let emulator = Emulator::start(&[]);
+    let names = names("drifting", 1);
+    let workspace = Workspace::with_groups(&emulator, &names);
+    workspace.apply(&[]).expect_code(0);
+    let declared = planed_job_count(&emulator, &names[0]);
+
+    let mut detecting = watch(&workspace, &["--interval", "1s"]);
+    read_event(&mut detecting, "round_finished");
+    change_behind_cityforms_back(&emulator, &names[0]);
+    let detected = read_event(&mut detecting, "drift_detected");
+    assert_eq!(
+        detected["groups"],
+        serde_json::json!([format!("cn-shanghai/cityvisual-Instance/{}", names[0])])
+    );
+    assert_eq!(
+        planed_job_count(&emulator, &names[0]),
+        99,
+        "detect changed it"
+    );
+    detecting.signal("TERM");
+    detecting.finish().expect_code(0);
+
+    let mut applying = watch(&workspace, &["--interval", "1s", "--mode", "apply"]);
+    read_event(&mut applying, "drift_detected");
+    read_event(&mut applying, "drift_cleared");
+    assert_eq!(planed_job_count(&emulator, &names[0]), declared);
+    change_behind_cityforms_back(&emulator, &names[0]);
+    read_event(&mut applying, "drift_detected");
+    read_event(&mut applying, "drift_cleared");
+    assert_eq!(planed_job_count(&emulator, &names[0]), declared);
+    applying.signal("TERM");
+    applying.finish().expect_code(0);
+}
+
+#[test]
+fn with_the_emulator_stopped_rounds_fail_and_the_watch_keeps_running() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("unreachable", 1));
+    workspace.apply(&[]).expect_code(0);
+    drop(emulator);
+
+    let mut watching = watch(&workspace, &["--interval", "1s"]);
+    let first = read_event(&mut watching, "round_failed");
+    assert_eq!(first["round"], 1, "{first}");
+    assert!(!first["error"].as_str().unwrap().is_empty(), "{first}");
+    let second = read_event(&mut watching, "round_failed");
+    assert_eq!(second["round"], 2, "{second}");
+    watching.signal("TERM");
+    let run = watching.finish();
+    run.expect_code(0);
+    assert!(
+        !run.stdout.contains(ACCESS_KEY_SECRET) && !run.stderr.contains(ACCESS_KEY_SECRET),
+        "{run}"
+    );
+}
+
+#[test]
+fn once_fails_with_1_when_the_round_fails() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("down", 1));
+    workspace.apply(&[]).expect_code(0);
+    drop(emulator);
+    let run = watch(&workspace, &["--interval", "1s", "--once"]).finish();
+    run.expect_code(1);
+    assert_eq!(
+        event_names(&run.stdout.lines().map(str::to_owned).collect::<Vec<_>>()),
+        ["round_started", "round_failed"],
+        "{run}"
+    );
+}
+
+#[test]
+fn sigterm_between_rounds_exits_0_at_once() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("stopped", 1));
+    let mut watching = watch(&workspace, &["--interval", "1h"]);
+    read_event(&mut watching, "round_finished");
+    let asked = std::time::Instant::now();
+    watching.signal("TERM");
+    let run = watching.finish();
+    run.expect_code(0);
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(10),
+        "{run}"
+    );
+}
