@@ -3,9 +3,10 @@
 //! it), events as JSON lines on standard output, SIGTERM and Ctrl-C into a stop.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use tokio::sync::watch as channel;
 
@@ -18,7 +19,7 @@ use crate::apply::ApplyOptions;
 use crate::cloud::Connection;
 use crate::manifest;
 use crate::reconcile::StopSignal;
-use crate::watch::{self, Ended, Event, Finished, Mode};
+use crate::watch::{self, Ended, Event, Finished, Metrics, Mode};
 
 /// Arguments of `cityform watch`.
 #[derive(Debug, Args)]
@@ -40,6 +41,13 @@ pub struct WatchArgs {
     /// What each round does.
     #[arg(long, value_enum, default_value_t = WatchMode::Detect)]
     mode: WatchMode,
+    /// Serve `/metrics` (Prometheus), `/healthz` and `/readyz` on this address, such as
+    /// `127.0.0.1:9464`.
+    ///
+    /// `/readyz` answers 200 when the last successful round ended within three intervals, 503
+    /// otherwise.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     /// Run one round and exit: 0 when nothing is pending (or the apply succeeded), 2 when
     /// `detect` finds changes pending, 1 on error.
     #[arg(long)]
@@ -76,6 +84,19 @@ pub(super) async fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
         mode: args.mode.into(),
         once: args.once,
     };
+    let metrics = Arc::new(Metrics::default());
+    if let Some(address) = args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("could not listen on `{address}` (`--metrics-listen`)"))?;
+        let served = Arc::clone(&metrics);
+        let interval = args.interval;
+        tokio::spawn(async move {
+            if let Err(error) = watch::serve(listener, served, interval).await {
+                tracing::error!(%error, "the metrics endpoint stopped");
+            }
+        });
+    }
     let ended = watch::run(
         settings,
         |signal| {
@@ -88,6 +109,7 @@ pub(super) async fn run(args: WatchArgs) -> anyhow::Result<Outcome> {
         },
         print_event,
         stop,
+        &metrics,
     )
     .await;
     match ended {

@@ -11,7 +11,9 @@
 mod backoff;
 mod drift;
 mod event;
+mod metrics;
 pub mod round;
+mod serve;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -22,7 +24,9 @@ use tokio::sync::watch;
 
 pub use backoff::next_delay;
 pub use event::Event;
+pub use metrics::Metrics;
 pub use round::Finished;
+pub use serve::serve;
 
 use crate::reconcile::StopSignal;
 use drift::{Drift, Transition};
@@ -62,7 +66,8 @@ pub enum Ended {
 }
 
 /// Runs rounds with `round` (given the stop signal of `apply`) until `stop` turns true, or
-/// one round with `settings.once`; every event goes to `emit`.
+/// one round with `settings.once`; every event goes to `emit`, every round's result to
+/// `metrics`.
 ///
 /// A stop between rounds ends at once. In `detect` mode a round in progress is abandoned
 /// (it changes nothing); in `apply` mode it is told to stop starting actions, as apply's
@@ -72,6 +77,7 @@ pub async fn run<F, Fut, E>(
     mut round: F,
     mut emit: impl FnMut(&Event),
     mut stop: watch::Receiver<bool>,
+    metrics: &Metrics,
 ) -> Ended
 where
     F: FnMut(StopSignal) -> Fut,
@@ -102,6 +108,7 @@ where
         match result {
             Ok(finished) => {
                 failures = 0;
+                metrics.succeeded(started.elapsed(), finished.managed, finished.pending.len());
                 emit(&Event::RoundFinished {
                     round: number,
                     mode: settings.mode,
@@ -134,6 +141,7 @@ where
                 }
             }
             Err(error) => {
+                metrics.failed(started.elapsed());
                 failures = failures.saturating_add(1);
                 let error = error.to_string();
                 emit(&Event::RoundFailed {
@@ -206,6 +214,7 @@ mod tests {
             |_| async { Ok::<_, String>(pending(&["a"])) },
             |event| events.push(event.clone()),
             stop.clone(),
+            &Metrics::default(),
         )
         .await;
         assert_eq!(ended, Ended::ChangesPending);
@@ -222,6 +231,7 @@ mod tests {
             |_| async { Ok::<_, String>(pending(&[])) },
             |_| {},
             stop,
+            &Metrics::default(),
         )
         .await;
         assert_eq!(ended, Ended::Clean);
@@ -251,6 +261,7 @@ mod tests {
             },
             |event| events.push(event.clone()),
             stop,
+            &Metrics::default(),
         )
         .await;
         assert_eq!(ended, Ended::Stopped);
@@ -285,6 +296,7 @@ mod tests {
             },
             |event| events.push(event.clone()),
             stop,
+            &Metrics::default(),
         )
         .await;
         assert_eq!(ended, Ended::Clean);
@@ -301,12 +313,16 @@ mod tests {
             interval: Duration::from_secs(3600),
             ..settings(Mode::Detect, false)
         };
-        let watching = tokio::spawn(run(
-            settings,
-            |_| async { Ok::<_, String>(pending(&[])) },
-            |_| {},
-            stop,
-        ));
+        let watching = tokio::spawn(async move {
+            run(
+                settings,
+                |_| async { Ok::<_, String>(pending(&[])) },
+                |_| {},
+                stop,
+                &Metrics::default(),
+            )
+            .await
+        });
         tokio::time::sleep(Duration::from_millis(50)).await;
         sender.send(true).unwrap();
         let ended = tokio::time::timeout(Duration::from_secs(5), watching)

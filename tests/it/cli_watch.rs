@@ -225,3 +225,95 @@ fn sigterm_between_rounds_exits_0_at_once() {
         "{run}"
     );
 }
+
+/// A port nobody listens on at the moment.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET url`: the status and the body.
+fn get(url: &str) -> (u16, String) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let response = reqwest::get(url).await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        })
+}
+
+#[test]
+fn metrics_health_and_readiness_are_served() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("measured", 3));
+    workspace.apply(&[]).expect_code(0);
+    let port = free_port().to_string();
+    let address = format!("127.0.0.1:{port}");
+    let mut watching = watch(
+        &workspace,
+        &["--interval", "1h", "--metrics-listen", &address],
+    );
+    read_event(&mut watching, "round_finished");
+    let base = format!("http://{address}");
+    let (status, metrics) = get(&format!("{base}/metrics"));
+    assert_eq!(status, 200, "{metrics}");
+    for line in [
+        "cityform_watch_rounds_total 1\n",
+        "cityform_watch_round_failures_total 0\n",
+        "cityform_watch_groups_managed 3\n",
+        "cityform_watch_pending_changes 0\n",
+        "cityform_watch_round_duration_seconds_count 1\n",
+    ] {
+        assert!(metrics.contains(line), "no `{line}` in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("cityform_watch_last_success_timestamp_seconds 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(get(&format!("{base}/healthz")).0, 200);
+    assert_eq!(get(&format!("{base}/readyz")).0, 200);
+    watching.signal("TERM");
+    watching.finish().expect_code(0);
+
+    drop(emulator);
+    let mut failing = watch(
+        &workspace,
+        &["--interval", "1h", "--metrics-listen", &address],
+    );
+    read_event(&mut failing, "round_failed");
+    assert_eq!(get(&format!("{base}/healthz")).0, 200);
+    assert_eq!(get(&format!("{base}/readyz")).0, 503);
+    let (_, metrics) = get(&format!("{base}/metrics"));
+    assert!(
+        metrics.contains("cityform_watch_round_failures_total 1\n"),
+        "{metrics}"
+    );
+    failing.signal("TERM");
+    failing.finish().expect_code(0);
+}
+
+#[test]
+fn a_metrics_address_that_cannot_be_bound_fails_at_once() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("bound", 1));
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let run = watch(
+        &workspace,
+        &["--interval", "1s", "--metrics-listen", &address],
+    )
+    .finish();
+    run.expect_code(1);
+    assert!(run.stdout.is_empty(), "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "could not listen on `{address}` (`--metrics-listen`)"
+        )),
+        "{run}"
+    );
+}
