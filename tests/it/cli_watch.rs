@@ -317,3 +317,55 @@ fn a_metrics_address_that_cannot_be_bound_fails_at_once() {
         "{run}"
     );
 }
+
+#[test]
+fn a_round_that_finds_the_lock_held_fails_and_the_next_one_runs() {
+    let emulator = Emulator::start(&[]);
+    let workspace = Workspace::with_groups(&emulator, &names("locked", 1));
+    if workspace.skip_on_postgres("holds the local state file's lock") {
+        return;
+    }
+    workspace.apply(&[]).expect_code(0);
+    let held = cityform::state::LocalBackend::open(
+        workspace.state_path(),
+        &cityform::state::LockOptions::new("another apply"),
+    )
+    .unwrap();
+    let mut watching = watch(&workspace, &["--interval", "1s"]);
+    let failed = read_event(&mut watching, "round_failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("lock"),
+        "{failed}"
+    );
+    drop(held);
+    let finished = read_event(&mut watching, "round_finished");
+    assert_eq!(finished["summary"]["unchanged"], 1, "{finished}");
+    watching.signal("TERM");
+    watching.finish().expect_code(0);
+}
+
+#[test]
+fn sigterm_during_an_apply_round_stops_starting_actions_and_a_second_exits_130() {
+    let emulator = Emulator::start(&["--latency-ms", "200"]);
+    let names = names("slow", 40);
+    let workspace = Workspace::with_groups(&emulator, &names);
+    let mut applying = watch(&workspace, &["--interval", "1h", "--mode", "apply"]);
+    read_event(&mut applying, "round_started");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    applying.signal("TERM");
+    let run = applying.finish();
+    run.expect_code(0);
+    let created = emulator.ids();
+    assert!(created.len() < names.len(), "nothing was stopped: {run}");
+    assert_eq!(workspace.state_ids(), created, "{run}");
+
+    // A second workspace, so that this round has as much to do as the first.
+    let fresh = Workspace::with_groups(&emulator, &crate::cli_apply_support::names("later", 40));
+    let mut again = watch(&fresh, &["--interval", "1h", "--mode", "apply"]);
+    read_event(&mut again, "round_started");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    again.signal("TERM");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    again.signal("TERM");
+    again.finish().expect_code(130);
+}
