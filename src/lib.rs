@@ -24,3 +24,4 @@ pub mod render;
 pub mod state;
 #[cfg(test)]
 mod test_support;
+pub mod watch;

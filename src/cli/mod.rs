@@ -27,6 +27,7 @@ mod state;
 pub mod step_summary;
 mod usage;
 mod validate;
+mod watch;
 mod whoami;
 
 use std::process::ExitCode;
@@ -120,6 +121,14 @@ enum Command {
     /// process ends, so there is never a lock to delete; a PostgreSQL lock is released by
     /// the server when its holder's connection ends, so it needs no force-unlock.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Reconcile continuously: a round every interval, reporting drift as JSON lines, and
+    /// with `--mode apply` restoring it.
+    ///
+    /// Each round reads the manifests and the state afresh, plans with a refresh (`detect`,
+    /// changing nothing) or applies without asking (`apply`). Rounds never overlap; a failed
+    /// round is reported and retried. SIGTERM or Ctrl-C stops it with exit 0, after the
+    /// round in progress stops starting actions; a second one exits at once (130).
+    Watch(watch::WatchArgs),
     /// Show which credentials are used: their source, the identity STS reports for them and
     /// when they expire (never a secret).
     Whoami(whoami::WhoamiArgs),
@@ -191,6 +200,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Command::Refresh(args) => refresh::run(args).await,
             Command::Import(args) => import::run(args).await,
             Command::Generate(args) => generate::run(args).await,
+            Command::Watch(args) => watch::run(args).await,
             Command::Whoami(args) => whoami::run(args).await,
             Command::State(args) => state::run(args).await,
             Command::History(args) => history::run(args).await,

@@ -41,6 +41,7 @@ mod cli_logging;
 mod cli_plan;
 mod cli_postgres;
 mod cli_provenance;
+mod cli_watch;
 mod client_emulator;
 mod client_http;
 mod docs_architecture;
