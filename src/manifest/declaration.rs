@@ -6,11 +6,11 @@
 //! Their fields come from the tables of `format.rs`, like every other document's.
 
 use super::diagnostic::{Position, Problem};
-use super::document::{is_part, unknown_field};
+use super::document::{is_part, part_mapping, unknown_field};
 use super::format::{FieldSpec, Kind, Part, Presence, Rule};
 use super::suggest;
-use super::values::{self, Field, FieldPath, describe};
-use super::yaml::{Entry, Mapping, Node};
+use super::values::{self, Field, FieldPath};
+use super::yaml::{Entry, Mapping};
 use crate::model::Address;
 
 /// A `Moved`, `Import` or `Removed` document, as written. A field its kind does not take
@@ -136,13 +136,9 @@ fn read_spec(document: &mut DeclarationDocument, entry: Entry, problems: &mut Ve
     let part = kind.spec_part();
     let key_position = entry.key_position;
     let position = entry.position();
-    let mapping = match entry.value {
-        Node::Mapping(mapping) => mapping,
-        other => {
-            let message = match other {
-                Node::Null => "`spec` has no value".to_owned(),
-                other => format!("`spec` must be a mapping, not {}", describe(&other)),
-            };
+    let mapping = match part_mapping("spec", entry.value) {
+        Ok(mapping) => mapping,
+        Err(message) => {
             problems.push(
                 Problem::new(position, message)
                     .with_hint(format!("`spec` takes {}", suggest::list(&part.names(kind)))),

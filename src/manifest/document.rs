@@ -385,17 +385,23 @@ fn read_defaults(
     document
 }
 
+/// The mapping a part of a document (`metadata`, `spec`, `lifecycle`) holds, or what to say
+/// when it holds something else.
+pub(super) fn part_mapping(name: &str, value: Node) -> Result<Mapping, String> {
+    match value {
+        Node::Mapping(mapping) => Ok(mapping),
+        Node::Null => Err(format!("`{name}` has no value")),
+        other => Err(format!("`{name}` must be a mapping, not {}", describe(&other))),
+    }
+}
+
 /// `metadata`, which holds the name; `Invalid` when the name is missing or wrong.
 fn read_metadata(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
     let key_position = entry.key_position;
     let position = entry.position();
-    let mapping = match entry.value {
-        Node::Mapping(mapping) => mapping,
-        other => {
-            let message = match other {
-                Node::Null => "`metadata` has no value".to_owned(),
-                other => format!("`metadata` must be a mapping, not {}", describe(&other)),
-            };
+    let mapping = match part_mapping("metadata", entry.value) {
+        Ok(mapping) => mapping,
+        Err(message) => {
             problems.push(
                 Problem::new(position, message)
                     .with_hint("write `metadata:` with `name: ...` under it"),
@@ -437,13 +443,9 @@ fn read_metadata(entry: Entry, problems: &mut Vec<Problem>) -> Field<String> {
 /// `spec`, as far as it can be read.
 fn read_spec(entry: Entry, kind: Kind, problems: &mut Vec<Problem>) -> PartialSpec {
     let position = entry.position();
-    let mapping = match entry.value {
-        Node::Mapping(mapping) => mapping,
-        other => {
-            let message = match other {
-                Node::Null => "`spec` has no value".to_owned(),
-                other => format!("`spec` must be a mapping, not {}", describe(&other)),
-            };
+    let mapping = match part_mapping("spec", entry.value) {
+        Ok(mapping) => mapping,
+        Err(message) => {
             problems.push(Problem::new(position, message).with_hint(format!(
                 "`spec` takes {}",
                 suggest::list(&Part::Spec.names(kind))
@@ -475,13 +477,9 @@ fn read_spec(entry: Entry, kind: Kind, problems: &mut Vec<Problem>) -> PartialSp
 /// `lifecycle`, as far as it can be read.
 fn read_lifecycle(entry: Entry, problems: &mut Vec<Problem>) -> Lifecycle {
     let position = entry.position();
-    let mapping = match entry.value {
-        Node::Mapping(mapping) => mapping,
-        other => {
-            let message = match other {
-                Node::Null => "`lifecycle` has no value".to_owned(),
-                other => format!("`lifecycle` must be a mapping, not {}", describe(&other)),
-            };
+    let mapping = match part_mapping("lifecycle", entry.value) {
+        Ok(mapping) => mapping,
+        Err(message) => {
             problems.push(Problem::new(position, message).with_hint(format!(
                 "`lifecycle` takes {}; remove it when neither is needed",
                 suggest::list(&Part::Lifecycle.names(Kind::JobGroup))
