@@ -10,8 +10,6 @@ use clap::Args;
 use super::settings::process_environment;
 use super::{Outcome, output};
 use crate::forge::{Platform, Thread};
-use crate::plan;
-use crate::render::LastApplied;
 use crate::render::comment::{MAX_BODY, comment_bodies};
 use crate::render::plan_markdown::render_plan_within;
 
@@ -48,12 +46,8 @@ pub(super) async fn run(args: CommentArgs) -> anyhow::Result<Outcome> {
     }
     let environment = process_environment();
     let thread = Thread::from_environment(args.platform, &environment, args.number)?;
-    let file = &args.plan_file;
-    let bytes = std::fs::read(file)
-        .with_context(|| format!("could not read the saved plan `{}`", file.display()))?;
-    let (plan, last_applied) =
-        plan::saved::from_bytes_with_shown::<LastApplied>(&file.display().to_string(), &bytes)?;
-    let markdown = render_plan_within(&plan, &last_applied.unwrap_or_default(), usize::MAX);
+    let (plan, last_applied) = super::show::read_saved_plan(&args.plan_file)?;
+    let markdown = render_plan_within(&plan, &last_applied, usize::MAX);
     let bodies = comment_bodies(&markdown, &args.key, MAX_BODY);
     let published = thread
         .publish(&args.key, &bodies)

@@ -391,7 +391,10 @@ pub(super) fn part_mapping(name: &str, value: Node) -> Result<Mapping, String> {
     match value {
         Node::Mapping(mapping) => Ok(mapping),
         Node::Null => Err(format!("`{name}` has no value")),
-        other => Err(format!("`{name}` must be a mapping, not {}", describe(&other))),
+        other => Err(format!(
+            "`{name}` must be a mapping, not {}",
+            describe(&other)
+        )),
     }
 }
 
