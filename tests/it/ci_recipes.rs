@@ -35,7 +35,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use emulator_process::{ACCESS_KEY_ID, ACCESS_KEY_SECRET, EmulatorProcess};
+use emulator_process::EmulatorProcess;
 
 use crate::release_support::{ReleaseServer, VERSION, archive_name};
 
@@ -400,34 +400,19 @@ const DRIFTING: &str = "traffic-east";
 /// Sets `planedJobCount` of the example group [`DRIFTING`] to 99 with the library's own
 /// client, as someone in the console would.
 fn change_behind_cityforms_back(lab: &Lab) {
-    use cityform::cloud::{
-        ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest,
-    };
     let group = lab
         .emulator
         .job_groups()
         .into_iter()
         .find(|group| group["name"] == DRIFTING)
         .unwrap();
-    let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    let client = CloudClient::new(
-        Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
-        Endpoints::with_override(&lab.emulator.endpoint).unwrap(),
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let mut change = ModifyJobGroupRequest::new(
+    emulator_process::set_planed_job_count(
+        &lab.emulator.endpoint,
         group["regionId"].as_str().unwrap(),
         group["instanceId"].as_str().unwrap(),
         group["jobGroupId"].as_str().unwrap(),
+        99,
     );
-    change.planed_job_count = Some(99);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(client.modify_job_group(&change))
-        .unwrap();
 }
 
 /// `planedJobCount` of [`DRIFTING`] as the emulator holds it.

@@ -2,11 +2,7 @@
 //! one round or running until stopped.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 
-use cityform::cloud::{ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest};
-
-use crate::cli_apply_support::{
-    ACCESS_KEY_ID, ACCESS_KEY_SECRET, Emulator, Running, Workspace, names, spawn,
-};
+use crate::cli_apply_support::{ACCESS_KEY_SECRET, Emulator, Running, Workspace, names, spawn};
 
 /// `cityform watch --endpoint … ARGS`.
 fn watch(workspace: &Workspace, extra: &[&str]) -> Running {
@@ -45,22 +41,13 @@ fn change_behind_cityforms_back(emulator: &Emulator, name: &str) {
         .into_iter()
         .find(|group| group.name == name)
         .unwrap();
-    let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    let client = CloudClient::new(
-        Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
-        Endpoints::with_override(&emulator.endpoint).unwrap(),
-        ClientOptions::default(),
-    )
-    .unwrap();
-    let mut change =
-        ModifyJobGroupRequest::new(&group.region_id, &group.instance_id, &group.job_group_id);
-    change.planed_job_count = Some(99);
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(client.modify_job_group(&change))
-        .unwrap();
+    crate::emulator_process::set_planed_job_count(
+        &emulator.endpoint,
+        &group.region_id,
+        &group.instance_id,
+        &group.job_group_id,
+        99,
+    );
 }
 
 /// `planedJobCount` of `name` as the emulator holds it.

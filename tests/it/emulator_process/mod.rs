@@ -123,3 +123,32 @@ fn dechunk(mut body: &str) -> String {
         body = &rest[size + 2..];
     }
 }
+
+/// Sets `planedJobCount` of the group `job_group_id` to `count` through the emulator's API at
+/// `endpoint`, as someone working behind cityform's back would.
+pub fn set_planed_job_count(
+    endpoint: &str,
+    region_id: &str,
+    instance_id: &str,
+    job_group_id: &str,
+    count: u32,
+) {
+    use cityform::cloud::{
+        ClientOptions, CloudClient, Credentials, Endpoints, ModifyJobGroupRequest,
+    };
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    let client = CloudClient::new(
+        Credentials::new(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+        Endpoints::with_override(endpoint).unwrap(),
+        ClientOptions::default(),
+    )
+    .unwrap();
+    let mut change = ModifyJobGroupRequest::new(region_id, instance_id, job_group_id);
+    change.planed_job_count = Some(count);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.modify_job_group(&change))
+        .unwrap();
+}
